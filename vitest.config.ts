@@ -1,0 +1,21 @@
+import { defineConfig } from 'vitest/config';
+
+// One project per package, so `vitest run --project core` runs one package's tests and
+// `npm test` runs them all. Tests import sibling packages by name, which resolves to their
+// built `dist/` (the `pretest` script builds first), exactly as a user of the package would.
+const packages = ['core', 'storage', 'cli'];
+
+export default defineConfig({
+  test: {
+    projects: packages.map((name) => ({
+      test: {
+        name,
+        root: `packages/${name}`,
+        include: ['test/**/*.test.ts'],
+        environment: 'node',
+        testTimeout: 20_000,
+        hookTimeout: 20_000,
+      },
+    })),
+  },
+});
