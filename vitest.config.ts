@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import SummaryLineReporter from './test/support/summary-line-reporter.ts';
 
 // One project per package, so `vitest run --project core` runs one package's tests and
 // `npm test` runs them all. Tests import sibling packages by name, which resolves to their
@@ -7,6 +8,7 @@ const packages = ['core', 'storage', 'cli'];
 
 export default defineConfig({
   test: {
+    reporters: ['default', new SummaryLineReporter()],
     projects: packages.map((name) => ({
       test: {
         name,
