@@ -1,1 +1,33 @@
 export * from './errors/index.js';
+export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
+export type { JwksDocument, PublicJwk } from './keys/jwk.js';
+export { KeySet, type KeySetEntry, type KeySetOptions, type KeyState } from './keys/key-set.js';
+export type { KeySource, VerificationKey } from './keys/key-source.js';
+export { parseJwks, RemoteJwksKeySource, type RemoteJwksOptions } from './keys/remote-jwks.js';
+export {
+  exportSigningKey,
+  generateSigningKey,
+  importSigningKey,
+  type PrivateJwk,
+  type SigningKey,
+} from './keys/signing-key.js';
+export { type Actor, hasScopes, type Principal } from './principal.js';
+export {
+  defaultAlgorithms,
+  defaultClockTolerance,
+  defaultMaxTokenLength,
+  maxClockTolerance,
+  type VerifyAccessTokenOptions,
+} from './token/options.js';
+export {
+  type AccessTokenClaims,
+  defaultAccessTokenLifetime,
+  type SignAccessTokenOptions,
+  signAccessToken,
+} from './token/sign.js';
+export {
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  verifyAccessToken,
+  verifyAccessTokenSync,
+} from './token/verify.js';

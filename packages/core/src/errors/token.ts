@@ -2,7 +2,8 @@ import { TesseraError, type TesseraErrorOptions } from './base.js';
 
 /**
  * Why an access token was refused. Every code maps to 401 with
- * `WWW-Authenticate: Bearer error="invalid_token"` at a resource server (RFC 6750 3.1).
+ * `WWW-Authenticate: Bearer error="invalid_token"` at a resource server (RFC 6750 3.1), except
+ * ERR_JWKS_FETCH_FAILED: an unreachable issuer is a 503 whose detail is not shown.
  */
 export const tokenErrorCodes = {
   ERR_JWT_MALFORMED:
@@ -15,6 +16,8 @@ export const tokenErrorCodes = {
   ERR_JWS_CRIT_UNSUPPORTED: 'The header has a crit parameter (or b64) this verifier does not understand.',
   ERR_JWS_KID_INVALID: 'The header has no kid, or a kid that is not a short string.',
   ERR_JWKS_NO_MATCHING_KEY: 'No key of the key set has the kid the token names.',
+  ERR_JWKS_FETCH_FAILED:
+    'The remote JWKS could not be fetched or is invalid (timeout, redirect, too large, not a JWKS).',
   ERR_JWS_SIGNATURE_INVALID: 'The signature does not verify with the key the token names.',
   ERR_JWT_TYP_INVALID: 'The header typ is not at+jwt (RFC 9068).',
   ERR_JWT_CLAIM_INVALID: 'A required claim is missing or has the wrong type.',
@@ -32,6 +35,8 @@ export class TokenError extends TesseraError<TokenErrorCode> {
     message: string = tokenErrorCodes[code],
     options: TesseraErrorOptions = {},
   ) {
-    super(code, message, { status: 401, ...options });
+    // A JWKS outage is the server's problem, not the caller's: 503, and the detail stays in the log.
+    const status = code === 'ERR_JWKS_FETCH_FAILED' ? 503 : 401;
+    super(code, message, { status, ...options });
   }
 }

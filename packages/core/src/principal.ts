@@ -1,0 +1,34 @@
+/** One hop of delegation (RFC 8693 section 4.1): who acts on behalf of the subject. */
+export interface Actor {
+  readonly subject: string;
+  readonly clientId?: string;
+  readonly issuer?: string;
+}
+
+/** Who is calling, as proven by a verified access token. */
+export interface Principal {
+  /** `sub`: the user, or the client itself for client_credentials. */
+  readonly subject: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly audience: readonly string[];
+  readonly issuer: string;
+  /** `jti`: the token's id, for revocation. */
+  readonly tokenId: string;
+  /** `exp` in epoch seconds. */
+  readonly expiresAt: number;
+  /** `iat` in epoch seconds. */
+  readonly issuedAt: number;
+  readonly sessionId?: string;
+  /** `auth_time` in epoch seconds: when the user signed in. */
+  readonly authTime?: number;
+  /** The delegation chain from nested `act`, current actor first; empty when nobody delegates. */
+  readonly actors: readonly Actor[];
+  /** Every claim of the token as verified; read-only. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
+/** True when the principal holds every scope named. */
+export function hasScopes(principal: Principal, ...scopes: readonly string[]): boolean {
+  return scopes.every((scope) => principal.scopes.includes(scope));
+}

@@ -1,0 +1,110 @@
+import { TokenError } from '../errors/token.js';
+import type { Actor, Principal } from '../principal.js';
+
+/** What the claims must match; resolved once per verifier. */
+export interface ClaimExpectations {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  /** Seconds. */
+  readonly clockTolerance: number;
+}
+
+// Nesting of act beyond this is not delegation but an attack on the stack or the reader.
+const maxActDepth = 16;
+
+function claimInvalid(name: string): TokenError {
+  return new TokenError('ERR_JWT_CLAIM_INVALID', `the ${name} claim is missing or has the wrong type`);
+}
+
+function requiredString(claims: Readonly<Record<string, unknown>>, name: string): string {
+  const value = claims[name];
+  if (typeof value !== 'string' || value.length === 0) throw claimInvalid(name);
+  return value;
+}
+
+function numericDate(claims: Readonly<Record<string, unknown>>, name: string): number | undefined {
+  const value = claims[name];
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw claimInvalid(name);
+  return value;
+}
+
+function audienceOf(aud: unknown): readonly string[] {
+  if (typeof aud === 'string') return aud.length > 0 ? [aud] : [];
+  if (!Array.isArray(aud) || aud.length === 0) throw claimInvalid('aud');
+  for (const member of aud) if (typeof member !== 'string') throw claimInvalid('aud');
+  return aud as string[];
+}
+
+function actorsOf(act: unknown): readonly Actor[] {
+  const actors: Actor[] = [];
+  let current = act;
+  while (current !== undefined) {
+    if (typeof current !== 'object' || current === null || Array.isArray(current)) throw claimInvalid('act');
+    if (actors.length === maxActDepth) throw claimInvalid('act');
+    const record = current as Record<string, unknown>;
+    const { sub, client_id: clientId, iss } = record;
+    if (typeof sub !== 'string' || sub.length === 0) throw claimInvalid('act');
+    if (clientId !== undefined && typeof clientId !== 'string') throw claimInvalid('act');
+    if (iss !== undefined && typeof iss !== 'string') throw claimInvalid('act');
+    const actor: { subject: string; clientId?: string; issuer?: string } = { subject: sub };
+    if (clientId !== undefined) actor.clientId = clientId;
+    if (iss !== undefined) actor.issuer = iss;
+    actors.push(Object.freeze(actor));
+    current = record.act;
+  }
+  return actors;
+}
+
+/** Checks the claims of a token whose signature verified, and builds its Principal. */
+export function principalOf(
+  claims: Record<string, unknown>,
+  expect: ClaimExpectations,
+  nowSeconds: number,
+): Principal {
+  const tolerance = expect.clockTolerance;
+  // exp <= now - tolerance is expired, as in jose: the token is valid strictly before exp.
+  const exp = numericDate(claims, 'exp');
+  if (exp === undefined) throw claimInvalid('exp');
+  if (exp <= nowSeconds - tolerance) throw new TokenError('ERR_JWT_EXPIRED');
+  const nbf = numericDate(claims, 'nbf');
+  if (nbf !== undefined && nbf > nowSeconds + tolerance) throw new TokenError('ERR_JWT_NOT_YET_VALID');
+  const iat = numericDate(claims, 'iat');
+  if (iat === undefined) throw claimInvalid('iat');
+  if (iat > nowSeconds + tolerance) throw new TokenError('ERR_JWT_NOT_YET_VALID');
+
+  const iss = requiredString(claims, 'iss');
+  if (iss !== expect.issuer) throw new TokenError('ERR_JWT_ISSUER_INVALID');
+  if (claims.aud === undefined) throw claimInvalid('aud');
+  const audience = audienceOf(claims.aud);
+  if (!expect.audience.some((aud) => audience.includes(aud)))
+    throw new TokenError('ERR_JWT_AUDIENCE_INVALID');
+
+  const subject = requiredString(claims, 'sub');
+  const clientId = requiredString(claims, 'client_id');
+  const tokenId = requiredString(claims, 'jti');
+  const { scope, sid, auth_time: authTime, act } = claims;
+  if (scope !== undefined && typeof scope !== 'string') throw claimInvalid('scope');
+  if (sid !== undefined && typeof sid !== 'string') throw claimInvalid('sid');
+  if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) {
+    throw claimInvalid('auth_time');
+  }
+
+  const principal: {
+    -readonly [K in keyof Principal]: Principal[K];
+  } = {
+    subject,
+    clientId,
+    scopes: Object.freeze(scope === undefined || scope === '' ? [] : scope.split(' ').filter(Boolean)),
+    audience: Object.freeze(typeof claims.aud === 'string' ? audience : [...audience]),
+    issuer: iss,
+    tokenId,
+    expiresAt: exp,
+    issuedAt: iat,
+    actors: Object.freeze(act === undefined ? [] : actorsOf(act)),
+    claims: Object.freeze(claims),
+  };
+  if (sid !== undefined) principal.sessionId = sid;
+  if (authTime !== undefined) principal.authTime = authTime;
+  return Object.freeze(principal);
+}

@@ -1,0 +1,105 @@
+import { TokenError } from '../errors/token.js';
+import type { Principal } from '../principal.js';
+import { principalOf } from './claims.js';
+import { decodeJsonObject, splitCompact } from './compact.js';
+import { type CheckedHeader, checkHeader } from './header.js';
+import { resolveVerifyOptions, type VerifyAccessTokenOptions } from './options.js';
+import { verifySignature } from './signature.js';
+
+export interface AccessTokenVerifier {
+  /** The hot path: no await, no allocation beyond the token's own parts. Unknown kid is refused. */
+  verifySync(token: string): Principal;
+  /** As verifySync, but an unknown kid first makes the key source refresh (remote JWKS). */
+  verify(token: string): Promise<Principal>;
+}
+
+// Headers repeat: one per key, for every token a key signs. A checked header is cached by its
+// encoded form, so the common case skips base64, JSON and the header rules. Bounded, and cleared
+// when full, so a flood of distinct headers costs memory no more than this.
+const headerCacheSize = 256;
+
+/** Returned instead of thrown when the kid is unknown, so the async path can refresh and retry. */
+class UnknownKid {
+  readonly kid: string;
+  constructor(kid: string) {
+    this.kid = kid;
+  }
+}
+
+/** Validates the options once and returns the verify functions that use them. */
+export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): AccessTokenVerifier {
+  const resolved = resolveVerifyOptions(options);
+  const { keys, algorithms, maxTokenLength, now } = resolved;
+  const headers = new Map<string, CheckedHeader>();
+
+  function headerOf(encoded: string): CheckedHeader {
+    let checked = headers.get(encoded);
+    if (checked === undefined) {
+      checked = checkHeader(decodeJsonObject(encoded, 'header'), algorithms);
+      if (headers.size >= headerCacheSize) headers.clear();
+      headers.set(encoded, checked);
+    }
+    return checked;
+  }
+
+  function attempt(token: string): Principal | UnknownKid {
+    const parts = splitCompact(token, maxTokenLength);
+    const { alg, kid } = headerOf(parts.header);
+    const found = keys.get(kid);
+    if (found === undefined) return new UnknownKid(kid);
+    if (found.alg !== alg) throw new TokenError('ERR_JWS_ALG_NOT_ALLOWED');
+    const signature = Buffer.from(parts.signature, 'base64url');
+    if (!verifySignature(alg, found.key, parts.signingInput, signature)) {
+      throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
+    }
+    const claims = decodeJsonObject(parts.payload, 'payload');
+    return principalOf(claims, resolved, Math.floor(now() / 1000));
+  }
+
+  function verifySync(token: string): Principal {
+    const result = attempt(token);
+    if (result instanceof UnknownKid) throw new TokenError('ERR_JWKS_NO_MATCHING_KEY');
+    return result;
+  }
+
+  async function verify(token: string): Promise<Principal> {
+    const first = attempt(token);
+    if (!(first instanceof UnknownKid)) return first;
+    if (keys.refresh !== undefined) {
+      await keys.refresh(first.kid);
+      const second = attempt(token);
+      if (!(second instanceof UnknownKid)) return second;
+    }
+    throw new TokenError('ERR_JWKS_NO_MATCHING_KEY');
+  }
+
+  return Object.freeze({ verifySync, verify });
+}
+
+// One verifier per options object, so the plain functions validate their options only once.
+const verifiers = new WeakMap<VerifyAccessTokenOptions, AccessTokenVerifier>();
+
+function verifierFor(options: VerifyAccessTokenOptions): AccessTokenVerifier {
+  let verifier = verifiers.get(options);
+  if (verifier === undefined) {
+    verifier = createAccessTokenVerifier(options);
+    verifiers.set(options, verifier);
+  }
+  return verifier;
+}
+
+/**
+ * Verifies an RFC 9068 access token synchronously and returns its Principal, or throws a
+ * TokenError. Options are validated on first use of each options object (keep it; don't mutate it).
+ */
+export function verifyAccessTokenSync(token: string, options: VerifyAccessTokenOptions): Principal {
+  return verifierFor(options).verifySync(token);
+}
+
+/** As verifyAccessTokenSync, awaiting a key-source refresh when the token names an unknown kid. */
+export async function verifyAccessToken(
+  token: string,
+  options: VerifyAccessTokenOptions,
+): Promise<Principal> {
+  return verifierFor(options).verify(token);
+}
