@@ -1,0 +1,35 @@
+import SqliteDatabase from 'better-sqlite3';
+import { CompiledQuery, type Dialect, SqliteDialect } from 'kysely';
+import type { ValidSqliteConfig } from './config.js';
+import { guardedDialect } from './dialect.js';
+import { unavailable } from './errors.js';
+
+/**
+ * Opens the file now, so a bad path fails at start. WAL lets readers run beside the writer;
+ * foreign keys are off by default in SQLite and we want them enforced; the busy timeout makes a
+ * writer wait for another process's lock instead of failing at once.
+ */
+export function sqliteDialect(config: ValidSqliteConfig): Dialect {
+  const context = { target: `SQLite file ${config.filename}`, secrets: [] };
+  let database: SqliteDatabase.Database;
+  try {
+    database = new SqliteDatabase(config.filename, { timeout: config.busyTimeoutMillis });
+  } catch (error) {
+    throw unavailable(error, context);
+  }
+  try {
+    database.pragma('journal_mode = WAL');
+    database.pragma('foreign_keys = ON');
+    database.pragma(`busy_timeout = ${config.busyTimeoutMillis}`);
+  } catch (error) {
+    database.close();
+    throw unavailable(error, context);
+  }
+  return guardedDialect(new SqliteDialect({ database }), {
+    context,
+    // A deferred `begin` that reads and then writes fails with SQLITE_BUSY at once when another
+    // connection wrote in between (the busy timeout does not apply); taking the write lock up
+    // front makes transactions queue on the busy timeout instead.
+    beginStatement: CompiledQuery.raw('begin immediate'),
+  });
+}
