@@ -16,7 +16,7 @@ export interface PublicJwk {
 
 /** The public JWKS document (RFC 7517 section 5). */
 export interface JwksDocument {
-  readonly keys: readonly PublicJwk[];
+  readonly keys: PublicJwk[];
 }
 
 // Only these members of a JWK ever leave a key set: everything else (d, p, q, dp, dq, qi, oth, k)
