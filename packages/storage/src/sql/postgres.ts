@@ -13,9 +13,13 @@ export function postgresDialect(config: ValidPostgresConfig): Dialect {
     connectionTimeoutMillis: config.connectionTimeoutMillis,
     ...(config.searchPath.length > 0 ? { options: `-c search_path=${config.searchPath.join(',')}` } : {}),
   });
-  // An idle client whose server goes away emits 'error' on the pool; unhandled, that would crash
-  // the process. The next acquire fails and is reported as ERR_STORAGE_UNAVAILABLE instead.
+  // A connection whose server goes away emits 'error': on the pool while idle, on the client while
+  // checked out. Unhandled, either would crash the process. The query in flight rejects anyway and
+  // is reported as ERR_STORAGE_UNAVAILABLE; the pool drops the dead client when it is released.
   pool.on('error', () => {});
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   return guardedDialect(new PostgresDialect({ pool }), {
     context: { target: describePostgresTarget(config.url), secrets: secretsOf(config.url) },
   });
