@@ -1,0 +1,315 @@
+import { isTesseraError, TesseraTypeError } from '@tessera/core';
+import Database from 'better-sqlite3';
+import { parseCounter } from '../lib/counter.js';
+import { closed, unavailable, wrongKind } from '../lib/errors.js';
+import {
+  checkIncrement,
+  checkInterval,
+  checkKey,
+  checkMembers,
+  checkPrefix,
+  checkTtl,
+  checkValue,
+} from '../lib/validate.js';
+import type { Clock, KeyValueStore, KeyValueStoreOptions, TtlOptions } from './types.js';
+
+export interface SqliteStoreOptions extends KeyValueStoreOptions {
+  /** The database file (created when missing). Give this or `database`. */
+  readonly path?: string;
+  /** An open better-sqlite3 database to use instead; the store does not close it. */
+  readonly database?: Database.Database;
+  /** Table holding the entries, created when missing. Default `tessera_kv`. */
+  readonly table?: string;
+  /** Milliseconds since the epoch; inject to move time in tests. Default `Date.now`. */
+  readonly now?: Clock;
+  /** How often expired rows are deleted. Default 60 000 ms. */
+  readonly purgeIntervalMs?: number;
+  /** How long a write waits for another process's lock before failing. Default 2 000 ms. */
+  readonly busyTimeoutMs?: number;
+}
+
+const STRING = 0;
+const SET = 1;
+
+interface Row {
+  kind: number;
+  value: string;
+  expiresAt: number | null;
+}
+
+/**
+ * A store in one SQLite file (WAL mode), shareable by the processes of one machine. Entries live
+ * in one table with an `expires_at` column that every read checks. Read-modify-write operations
+ * (`take`, `compareAndSet`, `increment`, set updates) run in `BEGIN IMMEDIATE` transactions, which
+ * take the write lock first, so they are atomic across processes as well as within one (where
+ * better-sqlite3 is synchronous anyway). Expired rows are also deleted periodically.
+ */
+export class SqliteStore implements KeyValueStore {
+  readonly #db: Database.Database;
+  readonly #ownsDb: boolean;
+  readonly #prefix: string;
+  readonly #now: Clock;
+  readonly #statements: ReturnType<typeof prepare>;
+  readonly #transactions: ReturnType<SqliteStore['defineTransactions']>;
+  #purger: NodeJS.Timeout | undefined;
+
+  constructor(options: SqliteStoreOptions) {
+    this.#prefix = checkPrefix(options.prefix);
+    this.#now = options.now ?? Date.now;
+    const table = options.table ?? 'tessera_kv';
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+      throw new TesseraTypeError('ERR_INVALID_OPTION', 'table must be a plain SQL identifier');
+    }
+    const purgeIntervalMs = checkInterval(options.purgeIntervalMs, 'purgeIntervalMs', 60_000);
+    const busyTimeoutMs = checkInterval(options.busyTimeoutMs, 'busyTimeoutMs', 2_000);
+    if ((options.path === undefined) === (options.database === undefined)) {
+      throw new TesseraTypeError('ERR_INVALID_OPTION', 'give exactly one of path and database');
+    }
+    this.#ownsDb = options.database === undefined;
+    try {
+      this.#db = options.database ?? new Database(options.path, { timeout: busyTimeoutMs });
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = NORMAL');
+      this.#statements = prepare(this.#db, table);
+    } catch (error) {
+      throw unavailable('SqliteStore: cannot open the database', error);
+    }
+    this.#transactions = this.defineTransactions();
+    this.#purger = setInterval(() => this.#purge(), purgeIntervalMs);
+    this.#purger.unref();
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.#run('get', key, (k) => this.#string('get', k)?.value ?? null);
+  }
+
+  async set(key: string, value: string, options: TtlOptions): Promise<void> {
+    checkValue(value);
+    const ttlMs = checkTtl(options);
+    this.#run('set', key, (k) => {
+      this.#statements.upsert.run(k, STRING, value, this.#expiry(ttlMs));
+    });
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.#run('delete', key, (k) => {
+      const row = this.#statements.remove.get(k) as { expiresAt: number | null } | undefined;
+      return row !== undefined && this.#isLive(row.expiresAt);
+    });
+  }
+
+  async take(key: string): Promise<string | null> {
+    return this.#run('take', key, (k) => this.#transactions.take.immediate(k));
+  }
+
+  async compareAndSet(
+    key: string,
+    expected: string | null,
+    next: string,
+    options: TtlOptions,
+  ): Promise<boolean> {
+    if (expected !== null) checkValue(expected, 'expected');
+    checkValue(next, 'next');
+    const ttlMs = checkTtl(options);
+    return this.#run('compareAndSet', key, (k) =>
+      this.#transactions.compareAndSet.immediate(k, expected, next, ttlMs),
+    );
+  }
+
+  async increment(key: string, by: number, options: TtlOptions): Promise<number> {
+    checkIncrement(by);
+    const ttlMs = checkTtl(options);
+    return this.#run('increment', key, (k) => this.#transactions.increment.immediate(k, by, ttlMs));
+  }
+
+  async setAdd(key: string, members: readonly string[], options: TtlOptions): Promise<number> {
+    checkMembers(members);
+    const ttlMs = checkTtl(options);
+    return this.#run('setAdd', key, (k) =>
+      members.length === 0 ? 0 : this.#transactions.setAdd.immediate(k, members, ttlMs),
+    );
+  }
+
+  async setRemove(key: string, members: readonly string[]): Promise<number> {
+    checkMembers(members);
+    return this.#run('setRemove', key, (k) => this.#transactions.setRemove.immediate(k, members));
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    return this.#run('setMembers', key, (k) => [...this.#members('setMembers', k)]);
+  }
+
+  async setHas(key: string, member: string): Promise<boolean> {
+    checkValue(member, 'member');
+    return this.#run('setHas', key, (k) => this.#members('setHas', k).has(member));
+  }
+
+  async setSize(key: string): Promise<number> {
+    return this.#run('setSize', key, (k) => this.#members('setSize', k).size);
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    return this.#run('ttl', key, (k) => {
+      const row = this.#read(k);
+      if (row === undefined) return null;
+      return row.expiresAt === null ? Number.POSITIVE_INFINITY : row.expiresAt - this.#now();
+    });
+  }
+
+  async expire(key: string, options: TtlOptions): Promise<boolean> {
+    const ttlMs = checkTtl(options);
+    return this.#run('expire', key, (k) => this.#transactions.expire.immediate(k, ttlMs));
+  }
+
+  async close(): Promise<void> {
+    if (this.#purger === undefined) return;
+    clearInterval(this.#purger);
+    this.#purger = undefined;
+    if (this.#ownsDb) this.#db.close();
+  }
+
+  /** The transactions, defined once (better-sqlite3 wraps each function in BEGIN/COMMIT). */
+  private defineTransactions() {
+    const s = this.#statements;
+    return {
+      take: this.#db.transaction((k: string): string | null => {
+        const row = this.#string('take', k);
+        if (row === undefined) return null;
+        s.remove.run(k);
+        return row.value;
+      }),
+      compareAndSet: this.#db.transaction(
+        (k: string, expected: string | null, next: string, ttlMs: number | undefined): boolean => {
+          const row = this.#read(k);
+          if (expected === null) {
+            if (row !== undefined) return false;
+          } else {
+            if (row?.kind === SET) throw wrongKind('compareAndSet', 'string');
+            if (row === undefined || row.value !== expected) return false;
+          }
+          s.upsert.run(k, STRING, next, this.#expiry(ttlMs));
+          return true;
+        },
+      ),
+      increment: this.#db.transaction((k: string, by: number, ttlMs: number | undefined): number => {
+        const row = this.#read(k);
+        if (row === undefined) {
+          s.upsert.run(k, STRING, String(by), this.#expiry(ttlMs));
+          return by;
+        }
+        const current = row.kind === STRING ? parseCounter(row.value) : undefined;
+        const next = current === undefined ? undefined : current + by;
+        if (next === undefined || !Number.isSafeInteger(next)) throw wrongKind('increment', 'integer');
+        s.updateValue.run(String(next), k);
+        return next;
+      }),
+      setAdd: this.#db.transaction((k: string, members: readonly string[], ttlMs: number | undefined) => {
+        const row = this.#read(k);
+        if (row?.kind === STRING) throw wrongKind('setAdd', 'set');
+        const set = row === undefined ? new Set<string>() : decodeSet(row.value);
+        const before = set.size;
+        for (const member of members) set.add(member);
+        const expiresAt = ttlMs === undefined ? (row?.expiresAt ?? null) : this.#expiry(ttlMs);
+        s.upsert.run(k, SET, JSON.stringify([...set]), expiresAt);
+        return set.size - before;
+      }),
+      setRemove: this.#db.transaction((k: string, members: readonly string[]): number => {
+        const set = this.#members('setRemove', k);
+        let removed = 0;
+        for (const member of members) if (set.delete(member)) removed += 1;
+        if (removed === 0) return 0;
+        if (set.size === 0) s.remove.run(k);
+        else s.updateValue.run(JSON.stringify([...set]), k);
+        return removed;
+      }),
+      expire: this.#db.transaction((k: string, ttlMs: number | undefined): boolean => {
+        if (this.#read(k) === undefined) return false;
+        s.updateExpiry.run(this.#expiry(ttlMs), k);
+        return true;
+      }),
+    };
+  }
+
+  /** Runs one operation on the full key; anything SQLite throws becomes a StorageError. */
+  #run<T>(operation: string, key: string, body: (fullKey: string) => T): T {
+    if (this.#purger === undefined) throw closed(`SqliteStore.${operation}`);
+    checkKey(key);
+    try {
+      return body(this.#prefix + key);
+    } catch (error) {
+      if (isTesseraError(error) || error instanceof TesseraTypeError) throw error;
+      throw unavailable(`SqliteStore.${operation}`, error);
+    }
+  }
+
+  #read(fullKey: string): Row | undefined {
+    const row = this.#statements.select.get(fullKey) as Row | undefined;
+    return row !== undefined && this.#isLive(row.expiresAt) ? row : undefined;
+  }
+
+  #string(operation: string, fullKey: string): Row | undefined {
+    const row = this.#read(fullKey);
+    if (row !== undefined && row.kind !== STRING) throw wrongKind(operation, 'string');
+    return row;
+  }
+
+  #members(operation: string, fullKey: string): Set<string> {
+    const row = this.#read(fullKey);
+    if (row === undefined) return new Set();
+    if (row.kind !== SET) throw wrongKind(operation, 'set');
+    return decodeSet(row.value);
+  }
+
+  #isLive(expiresAt: number | null): boolean {
+    return expiresAt === null || expiresAt > this.#now();
+  }
+
+  #expiry(ttlMs: number | undefined): number | null {
+    return ttlMs === undefined ? null : this.#now() + ttlMs;
+  }
+
+  #purge(): void {
+    try {
+      this.#statements.purge.run(this.#now());
+    } catch {
+      // A busy or closed database: expired rows are invisible anyway; the next purge retries.
+    }
+  }
+}
+
+function prepare(db: Database.Database, table: string) {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS ${table} (
+      key TEXT PRIMARY KEY NOT NULL,
+      kind INTEGER NOT NULL,
+      value TEXT NOT NULL,
+      expires_at INTEGER
+    ) WITHOUT ROWID;
+    CREATE INDEX IF NOT EXISTS ${table}_expires_at ON ${table} (expires_at) WHERE expires_at IS NOT NULL;
+  `);
+  return {
+    select: db.prepare(`SELECT kind, value, expires_at AS expiresAt FROM ${table} WHERE key = ?`),
+    upsert: db.prepare(
+      `INSERT INTO ${table} (key, kind, value, expires_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (key) DO UPDATE SET kind = excluded.kind, value = excluded.value,
+       expires_at = excluded.expires_at`,
+    ),
+    remove: db.prepare(`DELETE FROM ${table} WHERE key = ? RETURNING expires_at AS expiresAt`),
+    updateValue: db.prepare(`UPDATE ${table} SET value = ? WHERE key = ?`),
+    updateExpiry: db.prepare(`UPDATE ${table} SET expires_at = ? WHERE key = ?`),
+    purge: db.prepare(`DELETE FROM ${table} WHERE expires_at IS NOT NULL AND expires_at <= ?`),
+  };
+}
+
+function decodeSet(value: string): Set<string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((member) => typeof member === 'string')) {
+    throw wrongKind('set', 'set');
+  }
+  return new Set(parsed);
+}

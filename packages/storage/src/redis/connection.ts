@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { isTesseraError, TesseraTypeError } from '@tessera/core';
+import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
+import { unavailable, wrongKind } from '../lib/errors.js';
+import { checkInterval } from '../lib/validate.js';
+
+export type RedisClient = Redis | Cluster;
+
+/**
+ * How to reach Redis: an existing client, or what to build one from. Give at most one of
+ * `client`, `cluster` and (`url` and/or `redis`); with none, a client for 127.0.0.1:6379 is built.
+ */
+export interface RedisConnectionOptions {
+  /** An ioredis `Redis` or `Cluster` client to use as is; the caller keeps it and closes it. */
+  readonly client?: RedisClient;
+  /** A `redis://` or `rediss://` URL. */
+  readonly url?: string;
+  /**
+   * ioredis options: host, port, password, tls... For Sentinel give `sentinels` (addresses of the
+   * sentinels) and `name` (the monitored master group). They override the defaults below.
+   */
+  readonly redis?: RedisOptions;
+  /** Redis Cluster: the startup nodes and ioredis cluster options. */
+  readonly cluster?: { readonly nodes: readonly ClusterNode[]; readonly options?: ClusterOptions };
+  /**
+   * Milliseconds after which an operation rejects with `ERR_STORAGE_UNAVAILABLE` instead of
+   * waiting for Redis to come back. Default 1 000.
+   */
+  readonly commandTimeoutMs?: number;
+  /** Receives connection errors of a client built here (they are otherwise silent). */
+  readonly onConnectionError?: (error: Error) => void;
+}
+
+export interface Connection {
+  readonly client: RedisClient;
+  /** Whether the client was built here (and so is closed here). */
+  readonly owned: boolean;
+  readonly timeoutMs: number;
+}
+
+/** Builds (or adopts) the client, configured so that no command waits forever. */
+export function connect(options: RedisConnectionOptions): Connection {
+  const timeoutMs = checkInterval(options.commandTimeoutMs, 'commandTimeoutMs', 1_000);
+  const given = [options.client, options.cluster, options.url ?? options.redis].filter(
+    (x) => x !== undefined,
+  );
+  if (given.length > 1) {
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'give only one of client, cluster and url/redis');
+  }
+  if (options.client !== undefined) return { client: options.client, owned: false, timeoutMs };
+
+  // Commands issued while disconnected wait in the offline queue (so a store is usable right
+  // after construction) but fail after one reconnection attempt or `timeoutMs`, whichever comes
+  // first; reconnection itself goes on forever with a short backoff, so the store recovers alone.
+  const reconnect = (times: number): number => Math.min(50 * times, 500);
+  const base: RedisOptions = {
+    commandTimeout: timeoutMs,
+    maxRetriesPerRequest: 1,
+    retryStrategy: reconnect,
+    connectTimeout: Math.max(timeoutMs, 2_000),
+  };
+  const client =
+    options.cluster === undefined
+      ? options.url === undefined
+        ? new Redis({ ...base, ...options.redis })
+        : new Redis(options.url, { ...base, ...options.redis })
+      : new Cluster([...options.cluster.nodes], {
+          clusterRetryStrategy: reconnect,
+          ...options.cluster.options,
+          redisOptions: {
+            commandTimeout: timeoutMs,
+            maxRetriesPerRequest: 1,
+            ...options.cluster.options?.redisOptions,
+          },
+        });
+  client.on('error', options.onConnectionError ?? (() => {}));
+  return { client, owned: true, timeoutMs };
+}
+
+/** Closes a client built here: politely when Redis answers, at once when it does not. */
+export async function disconnect(connection: Connection, client = connection.client): Promise<void> {
+  try {
+    await withTimeout(client.quit(), connection.timeoutMs);
+  } catch {
+    // Redis is gone or slow: drop the socket instead.
+  } finally {
+    client.disconnect();
+  }
+}
+
+/**
+ * Runs one Redis call, bounded by the timeout even on a caller's client configured to queue
+ * forever, and turns whatever it throws into a StorageError.
+ */
+export async function call<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+  try {
+    return await withTimeout(run(), timeoutMs);
+  } catch (error) {
+    throw toStorageError(operation, error);
+  }
+}
+
+const timedOut = Symbol('timed out');
+
+async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<typeof timedOut>((resolve) => {
+    timer = setTimeout(() => resolve(timedOut), timeoutMs);
+  });
+  try {
+    const result = await Promise.race([promise, timeout]);
+    if (result === timedOut) {
+      // The late reply (or failure) of the abandoned command must not become an unhandled rejection.
+      promise.catch(() => {});
+      throw new Error(`no reply within ${timeoutMs} ms`);
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+export function toStorageError(operation: string, error: unknown): Error {
+  if (isTesseraError(error) || error instanceof TesseraTypeError) return error;
+  // Redis answered but refused: the key holds another type, or a counter is not an integer.
+  // Any other refusal (LOADING, READONLY, CLUSTERDOWN, NOAUTH...) means it cannot serve us now.
+  if (error instanceof Error && error.name === 'ReplyError') {
+    if (error.message.includes('WRONGTYPE')) return wrongKind(operation);
+    if (/not an integer|out of range|overflow/.test(error.message)) return wrongKind(operation, 'integer');
+  }
+  return unavailable(operation, error);
+}
+
+/** A Lua script run by EVALSHA, loaded with EVAL when the server does not know it yet. */
+export class LuaScript {
+  readonly #source: string;
+  readonly #sha: string;
+
+  constructor(source: string) {
+    this.#source = source;
+    this.#sha = createHash('sha1').update(source).digest('hex');
+  }
+
+  async run(client: RedisClient, key: string, args: readonly (string | number)[]): Promise<unknown> {
+    try {
+      return await client.evalsha(this.#sha, 1, key, ...args);
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error;
+      return await client.eval(this.#source, 1, key, ...args);
+    }
+  }
+}
