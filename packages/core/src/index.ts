@@ -1,3 +1,4 @@
+export * from './config/index.js';
 export * from './errors/index.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
