@@ -1,3 +1,8 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createDatabase, listAppliedMigrations, type Migration, migrate } from '../src/sql/index.js';
@@ -67,5 +72,52 @@ describe('concurrent migration runners on postgres', () => {
       'm3',
       'm4',
     ]);
+  });
+});
+
+describe('concurrent migration runners on sqlite, in separate processes', () => {
+  let dir: string;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tessera-sql-'));
+  });
+
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  function runChild(filename: string, runner: string): Promise<string[]> {
+    const script = fileURLToPath(new URL('./sql/migrate-child.ts', import.meta.url));
+    return new Promise((resolve, reject) => {
+      execFile(
+        process.execPath,
+        ['--import', 'tsx', script, filename, runner],
+        { timeout: 15_000 },
+        (error, stdout, stderr) => {
+          if (error) reject(new Error(`runner ${runner} failed: ${stderr}`));
+          else resolve(JSON.parse(stdout) as string[]);
+        },
+      );
+    });
+  }
+
+  it('applies each migration exactly once', async () => {
+    const filename = join(dir, 'shared.db');
+    const results = await Promise.all(['a', 'b'].map((runner) => runChild(filename, runner)));
+
+    expect(results.flat().sort()).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+    const db = await createDatabase({ dialect: 'sqlite', filename });
+    try {
+      const log = await db
+        .withTables<{ migration_log: { name: string; runner: string } }>()
+        .selectFrom('migration_log')
+        .select(['name', 'runner'])
+        .orderBy('name')
+        .execute();
+      expect(log.map((row) => row.name)).toEqual(['m0', 'm1', 'm2', 'm3', 'm4']);
+      expect(log.filter((row) => row.runner === 'a').map((row) => row.name)).toEqual(results[0]);
+    } finally {
+      await db.destroy();
+    }
   });
 });
