@@ -1,0 +1,112 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../src/kv/redis.js';
+import { RedisChannel } from '../src/pubsub/redis.js';
+import { expectStorageError } from './helpers/errors.js';
+import { freePort, PrivateRedisServer } from './helpers/redis-server.js';
+
+// These tests stop and start Redis, so they run against a private redis-server on a free port,
+// never the shared one on 6379.
+
+/** Retries `attempt` until it succeeds or `deadlineMs` passes (then the last error is thrown). */
+async function eventually<T>(attempt: () => Promise<T>, deadlineMs = 10_000): Promise<T> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (Date.now() > end) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+}
+
+describe('Redis outage', () => {
+  let server: PrivateRedisServer;
+  const connection = () => ({ redis: { host: '127.0.0.1', port: server.port }, commandTimeoutMs: 500 });
+
+  beforeAll(async () => {
+    server = new PrivateRedisServer(await freePort());
+    await server.start();
+  });
+  afterAll(async () => {
+    await server.kill();
+  });
+
+  it('RedisStore rejects with ERR_STORAGE_UNAVAILABLE while Redis is down and recovers by itself', async () => {
+    const store = new RedisStore({ ...connection(), prefix: 'outage:' });
+    try {
+      await store.set('k', 'before', { ttlMs: undefined });
+      expect(await store.get('k')).toBe('before');
+
+      await server.kill();
+      const error = await expectStorageError(
+        store.set('k', 'secret-during', { ttlMs: undefined }),
+        'ERR_STORAGE_UNAVAILABLE',
+      );
+      expect(error.message).not.toContain('secret-during');
+      await expectStorageError(store.get('k'), 'ERR_STORAGE_UNAVAILABLE');
+      await expectStorageError(store.take('k'), 'ERR_STORAGE_UNAVAILABLE');
+      await expectStorageError(
+        store.compareAndSet('k', 'a', 'b', { ttlMs: undefined }),
+        'ERR_STORAGE_UNAVAILABLE',
+      );
+      await expectStorageError(store.increment('n', 1, { ttlMs: 1000 }), 'ERR_STORAGE_UNAVAILABLE');
+      await expectStorageError(store.setAdd('s', ['m'], { ttlMs: 1000 }), 'ERR_STORAGE_UNAVAILABLE');
+
+      await server.start();
+      // Same store object, no reconnect call: ioredis reconnects on its own.
+      await eventually(() => store.set('k', 'after', { ttlMs: undefined }));
+      expect(await store.get('k')).toBe('after');
+      // The restarted server has an empty script cache: the scripts are loaded again.
+      expect(await store.increment('n', 2, { ttlMs: undefined })).toBe(2);
+      expect(await store.compareAndSet('k', 'after', 'swapped', { ttlMs: undefined })).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('RedisStore loads its Lua scripts again after SCRIPT FLUSH', async () => {
+    const store = new RedisStore({ ...connection(), prefix: 'flush:' });
+    const client = new Redis({ host: '127.0.0.1', port: server.port });
+    try {
+      expect(await store.increment('n', 1, { ttlMs: 60_000 })).toBe(1);
+      await client.script('FLUSH');
+      expect(await store.increment('n', 1, { ttlMs: 60_000 })).toBe(2);
+    } finally {
+      client.disconnect();
+      await store.close();
+    }
+  });
+
+  it('RedisChannel rejects publish while Redis is down and resubscribes after it returns', async () => {
+    const received: string[] = [];
+    const channel = new RedisChannel({ ...connection(), prefix: 'outage:' });
+    try {
+      await channel.subscribe('events', (message) => {
+        received.push(message);
+      });
+      await channel.publish('events', 'before');
+      await eventually(async () => expect(received).toEqual(['before']));
+
+      await server.kill();
+      await expectStorageError(channel.publish('events', 'lost'), 'ERR_STORAGE_UNAVAILABLE');
+      await expectStorageError(
+        channel.subscribe('other', () => {}),
+        'ERR_STORAGE_UNAVAILABLE',
+      );
+
+      await server.start();
+      // Publish until the subscriber connection has reconnected and re-issued SUBSCRIBE.
+      await eventually(async () => {
+        await channel.publish('events', 'after');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(received).toContain('after');
+      });
+      expect(received[0]).toBe('before');
+      expect(received).not.toContain('lost');
+    } finally {
+      await channel.close();
+    }
+  });
+});
