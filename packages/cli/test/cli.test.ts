@@ -1,0 +1,84 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The built command, run as a user runs it: `npm test` builds first (the `pretest` script).
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function tessera(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  // A clean environment: no TESSERA__* variable of the developer's shell leaks into the test.
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    env: { PATH: process.env.PATH ?? '' },
+    encoding: 'utf8',
+    timeout: 15_000,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const stackLine = /^\s+at /m;
+
+describe('the tessera command (spawned)', () => {
+  it('--help lists the commands and options on stdout and exits 0', () => {
+    const { status, stdout, stderr } = tessera('--help');
+    expect(status).toBe(0);
+    expect(stdout).toMatch(/^Usage: tessera \[options\] \[command\]/);
+    expect(stdout).toMatch(/^\s+dev\s+run the whole demo system/m);
+    expect(stdout).toContain('--config <file>');
+    expect(stdout).toContain('--version');
+    expect(stderr).toBe('');
+  });
+
+  it('--version prints the package version', () => {
+    const { status, stdout } = tessera('--version');
+    expect(status).toBe(0);
+    expect(stdout).toBe(`${manifest.version}\n`);
+  });
+
+  it('dev says which parts are not built yet and exits 0', () => {
+    const { status, stdout, stderr } = tessera('dev');
+    expect(status).toBe(0);
+    for (const part of ['token-service', 'session', 'resource', 'gateway', 'demo shop']) {
+      expect(stdout).toMatch(new RegExp(`^  ${part}\\s`, 'm'));
+    }
+    expect(stdout).toContain('not built yet');
+    expect(stderr).toBe('');
+  });
+
+  it('an unknown command exits 2 with one line on stderr and no stack', () => {
+    const { status, stdout, stderr } = tessera('deploy');
+    expect(status).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toBe("tessera: unknown command 'deploy'\n");
+  });
+
+  it('an unknown option exits 2 with one line', () => {
+    const { status, stderr } = tessera('dev', '--fast');
+    expect(status).toBe(2);
+    expect(stderr).toBe("tessera: unknown option '--fast'\n");
+  });
+
+  it('a bad --config file exits 1 with one line naming the file and the field', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'dev:\n  port: eighty\n');
+    const { status, stdout, stderr } = tessera('--config', file, 'dev');
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(`tessera: config file ${file}, line 2: dev.port: expected number, got string\n`);
+    expect(stderr).not.toMatch(stackLine);
+  });
+
+  it('a missing --config file exits 1 with one line', () => {
+    const file = join(dir, 'missing.json');
+    const { status, stderr } = tessera('dev', '--config', file);
+    expect(status).toBe(1);
+    expect(stderr).toBe(`tessera: config file ${file}: does not exist\n`);
+  });
+});
