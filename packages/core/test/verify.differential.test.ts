@@ -97,8 +97,8 @@ const interesting = fc.oneof(
       now + 29,
       now + 30,
       now + 31,
-      1e400,
-      -1e400,
+      Number.POSITIVE_INFINITY,
+      Number.NEGATIVE_INFINITY,
       1.5,
     ),
   },
@@ -167,19 +167,17 @@ const claimValue: Record<string, fc.Arbitrary<unknown>> = {
     { weight: 1, arbitrary: interesting },
   ),
 };
-const payloadEdit = fc
-  .constantFrom(...claimNames)
-  .chain((name) =>
-    fc.oneof(
-      {
-        weight: 4,
-        arbitrary: (claimValue[name] ?? interesting).map(
-          (value): ObjectEdit => ({ target: 'payload', name, value }),
-        ),
-      },
-      { weight: 1, arbitrary: fc.constant<ObjectEdit>({ target: 'payload', name }) },
-    ),
-  );
+const payloadEdit = fc.constantFrom(...claimNames).chain((name) =>
+  fc.oneof(
+    {
+      weight: 4,
+      arbitrary: (claimValue[name] ?? interesting).map(
+        (value): ObjectEdit => ({ target: 'payload', name, value }),
+      ),
+    },
+    { weight: 1, arbitrary: fc.constant<ObjectEdit>({ target: 'payload', name }) },
+  ),
+);
 const headerEdit = fc
   .constantFrom(...headerNames)
   .chain((name) =>
@@ -301,10 +299,11 @@ function build(alg: SigningAlgorithm, c: Case): string {
   // JSON.stringify turns 1e400 into null; write it by hand so the edge reaches both verifiers.
   const encode = (value: Record<string, unknown>) =>
     b64(
-      JSON.stringify(value, (_k, v) => (v === Number.POSITIVE_INFINITY ? '__inf__' : v)).replace(
-        /"__inf__"/g,
-        '1e400',
-      ),
+      JSON.stringify(value, (_k, v) =>
+        v === Number.POSITIVE_INFINITY ? '__inf__' : v === Number.NEGATIVE_INFINITY ? '__-inf__' : v,
+      )
+        .replace(/"__inf__"/g, '1e400')
+        .replace(/"__-inf__"/g, '-1e400'),
     );
   let token = signParts(signer, encode(header), encode(payload));
   const other = signParts(signer, json({ ...header, extra: 1 }), json(payload));
