@@ -161,6 +161,33 @@ describe('environment overrides', () => {
     expect(error.message).not.toContain('hunter2');
   });
 
+  it('chooses a discriminated-union branch from variables and names a bad discriminator', () => {
+    const stores = z.object({
+      store: z
+        .discriminatedUnion('kind', [
+          z.object({ kind: z.literal('redis'), url: z.string() }),
+          z.object({ kind: z.literal('memory') }),
+        ])
+        .default({ kind: 'memory' }),
+    });
+    const loaded = loadConfig({
+      schema: stores,
+      envPrefix: 'T',
+      env: { T__STORE__KIND: 'redis', T__STORE__URL: 'redis://u' },
+    });
+    expect(loaded.config.store).toEqual({ kind: 'redis', url: 'redis://u' });
+    const error = configError(() =>
+      loadConfig({ schema: stores, envPrefix: 'T', env: { T__STORE__KIND: 'disk' } }),
+    );
+    expect(error.message).toBe(
+      'environment variable T__STORE__KIND: store.kind: expected one of "redis", "memory"',
+    );
+    const extra = configError(() =>
+      loadConfig({ schema: stores, envPrefix: 'T', env: { T__STORE: '{"kind":"memory","url":"x"}' } }),
+    );
+    expect(extra.message).toBe('environment variable T__STORE: store.url: unknown key');
+  });
+
   it('refuses an unknown key inside a JSON value', () => {
     const error = configError(() =>
       load({ TESSERA__REDIS__SENTINELS: '[{"host":"a","port":1,"weight":2}]' }),

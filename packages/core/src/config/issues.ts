@@ -44,10 +44,12 @@ export function describeIssue(issue: z.core.$ZodIssue, input: unknown): IssueDes
 /** `expected string or number` when every branch failed on the type alone. */
 function describeUnion(issue: z.core.$ZodIssueInvalidUnion, value: unknown): string {
   if (issue.discriminator !== undefined) {
+    // zod usually ends the path with the discriminator already; name it only when it does not.
+    const field = issue.path.at(-1) === issue.discriminator ? '' : `${issue.discriminator}: `;
     const options = ('options' in issue ? issue.options : undefined)?.map(literal) ?? [];
     return options.length > 0
-      ? `${issue.discriminator}: expected one of ${options.join(', ')}`
-      : `${issue.discriminator}: not an allowed value`;
+      ? `${field}expected one of ${options.join(', ')}`
+      : `${field}not an allowed value`;
   }
   const types: string[] = [];
   for (const branch of issue.errors) {
