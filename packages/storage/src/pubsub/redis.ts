@@ -1,3 +1,4 @@
+import type { Cluster, Redis } from 'ioredis';
 import { closed } from '../lib/errors.js';
 import {
   type Connection,
@@ -61,8 +62,9 @@ export class RedisChannel implements Channel {
     if (this.#closed) throw closed('RedisChannel.publish');
     checkTopic(topic);
     checkMessage(message);
+    const name = this.#prefix + topic;
     await call('RedisChannel.publish', this.#connection.timeoutMs, () =>
-      this.#connection.client.publish(this.#prefix + topic, message),
+      publisherFor(this.#connection.client, name).publish(name, message),
     );
   }
 
@@ -119,4 +121,21 @@ export class RedisChannel implements Channel {
       deliver(subscription.handler, message, topic, this.#onError);
     }
   }
+}
+
+/**
+ * The connection a message for `name` is published on. A Cluster client sends a keyless command
+ * such as PUBLISH to a random node, and messages entering the cluster bus at different nodes can
+ * overtake each other; publishing every message of a topic through the same master keeps one
+ * publisher's order (until the set of masters changes).
+ */
+function publisherFor(client: RedisClient, name: string): RedisClient {
+  if (!client.isCluster) return client;
+  const masters = (client as Cluster).nodes('master');
+  if (masters.length === 0) return client;
+  const address = (node: Redis): string => `${node.options.host}:${node.options.port}`;
+  const sorted = [...masters].sort((a, b) => address(a).localeCompare(address(b)));
+  let hash = 0;
+  for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) >>> 0;
+  return sorted[hash % sorted.length] ?? client;
 }

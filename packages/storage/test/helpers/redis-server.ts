@@ -20,24 +20,52 @@ export async function freePort(): Promise<number> {
  */
 export class PrivateRedisServer {
   readonly port: number;
+  readonly #leadingArgs: readonly string[];
+  readonly #extraArgs: readonly string[];
+  readonly #readyWhen: string;
   #process: ChildProcess | undefined;
 
-  constructor(port: number) {
+  /**
+   * `leadingArgs` come before the options (a config file for Sentinel), `extraArgs` after them
+   * (cluster mode, for instance).
+   */
+  constructor(
+    port: number,
+    options: { leadingArgs?: string[]; extraArgs?: string[]; readyWhen?: string } = {},
+  ) {
     this.port = port;
+    this.#readyWhen = options.readyWhen ?? 'Ready to accept connections';
+    this.#leadingArgs = options.leadingArgs ?? [];
+    this.#extraArgs = options.extraArgs ?? [];
   }
 
   async start(): Promise<void> {
     const child = spawn(
       'redis-server',
-      ['--port', String(this.port), '--save', '', '--appendonly', 'no', '--bind', '127.0.0.1'],
+      [
+        ...this.#leadingArgs,
+        '--port',
+        String(this.port),
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--bind',
+        '127.0.0.1',
+        ...this.#extraArgs,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.#process = child;
+    // If the test worker ends without running its afterAll hooks, the server must not outlive it.
+    const killOnExit = (): void => void child.kill('SIGKILL');
+    process.once('exit', killOnExit);
+    child.once('exit', () => process.off('exit', killOnExit));
     await new Promise<void>((resolve, reject) => {
       let output = '';
       const onData = (chunk: Buffer): void => {
         output += chunk.toString();
-        if (output.includes('Ready to accept connections')) {
+        if (output.includes(this.#readyWhen)) {
           child.stdout?.off('data', onData);
           child.stdout?.resume();
           resolve();
