@@ -13,7 +13,7 @@ import { describeChannelConformance } from './pubsub/conformance.js';
 // The conformance suites again, on a real Sentinel setup and a real three-node Cluster, each made
 // of private redis-server processes on free ports and torn down afterwards.
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 interface Topology {
   readonly options: ConstructorParameters<typeof RedisStore>[0];
