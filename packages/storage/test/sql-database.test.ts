@@ -183,7 +183,8 @@ describe('createDatabase on postgres', () => {
         .connection()
         .execute(async (conn) => {
           const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(conn);
-          await adminQuery('select pg_terminate_backend($1)', [rows[0]?.pid]);
+          // With a timeout, pg_terminate_backend waits until the backend is gone: no race.
+          await adminQuery('select pg_terminate_backend($1, 5000)', [rows[0]?.pid]);
           await sql`select 1`.execute(conn);
         })
         .then(
