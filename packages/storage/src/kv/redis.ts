@@ -88,10 +88,7 @@ export class RedisStore implements KeyValueStore {
   async setAdd(key: string, members: readonly string[], options: TtlOptions): Promise<number> {
     checkMembers(members);
     const ttlMs = checkTtl(options);
-    if (members.length === 0) {
-      checkKey(key);
-      return 0;
-    }
+    if (members.length === 0) return this.#run('setAdd', key, async () => 0);
     const reply = await this.#run('setAdd', key, (k) =>
       setAddScript.run(this.#client, k, [ttlMs ?? '', ...members]),
     );
@@ -100,10 +97,7 @@ export class RedisStore implements KeyValueStore {
 
   async setRemove(key: string, members: readonly string[]): Promise<number> {
     checkMembers(members);
-    if (members.length === 0) {
-      checkKey(key);
-      return 0;
-    }
+    if (members.length === 0) return this.#run('setRemove', key, async () => 0);
     return this.#run('setRemove', key, (k) => this.#client.srem(k, ...members));
   }
 
