@@ -56,6 +56,15 @@ function actorsOf(act: unknown): readonly Actor[] {
   return actors;
 }
 
+const noScopes: readonly string[] = Object.freeze([]);
+
+function scopesOf(scope: string | undefined): readonly string[] {
+  if (scope === undefined || scope === '') return noScopes;
+  const scopes = scope.split(' ');
+  // Only a sloppy issuer writes doubled or edge spaces; don't pay the filter otherwise.
+  return scopes.includes('') ? scopes.filter(Boolean) : scopes;
+}
+
 /** Checks the claims of a token whose signature verified, and builds its Principal. */
 export function principalOf(
   claims: Record<string, unknown>,
@@ -95,7 +104,7 @@ export function principalOf(
   } = {
     subject,
     clientId,
-    scopes: Object.freeze(scope === undefined || scope === '' ? [] : scope.split(' ').filter(Boolean)),
+    scopes: Object.freeze(scopesOf(scope)),
     audience: Object.freeze(typeof claims.aud === 'string' ? audience : [...audience]),
     issuer: iss,
     tokenId,

@@ -37,11 +37,22 @@ export function splitCompact(token: unknown, maxLength: number): CompactParts {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Decodes one base64url part into a JSON object (not an array, not null), else ERR_JWT_MALFORMED. */
-export function decodeJsonObject(part: string, what: 'header' | 'payload'): Record<string, unknown> {
+/**
+ * Decodes one base64url part into a JSON object (not an array, not null), else ERR_JWT_MALFORMED.
+ * `scratch`, when given, must hold at least 3/4 of the part's length; it saves an allocation.
+ */
+export function decodeJsonObject(
+  part: string,
+  what: 'header' | 'payload',
+  scratch?: Buffer,
+): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(Buffer.from(part, 'base64url')));
+    const bytes =
+      scratch === undefined
+        ? Buffer.from(part, 'base64url')
+        : scratch.subarray(0, scratch.write(part, 0, 'base64url'));
+    value = JSON.parse(utf8.decode(bytes));
   } catch {
     throw malformed(`the ${what} is not UTF-8 JSON`);
   }

@@ -23,11 +23,10 @@ function fits(alg: SigningAlgorithm, key: KeyObject): boolean {
 export function verifySignature(
   alg: SigningAlgorithm,
   key: KeyObject,
-  signingInput: string,
+  data: Buffer,
   signature: Buffer,
 ): boolean {
   if (!fits(alg, key)) return false;
-  const data = Buffer.from(signingInput, 'latin1');
   try {
     switch (alg) {
       case 'EdDSA':

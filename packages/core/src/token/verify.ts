@@ -31,6 +31,12 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
   const resolved = resolveVerifyOptions(options);
   const { keys, algorithms, maxTokenLength, now } = resolved;
   const headers = new Map<string, CheckedHeader>();
+  // Scratch for the signing input (first half) and the decoded signature or payload (second
+  // half): everything below is synchronous, so one buffer per verifier is never shared by two
+  // calls, and the hot path allocates no backing store.
+  const scratch = Buffer.allocUnsafe(maxTokenLength * 2);
+  const input = scratch.subarray(0, maxTokenLength);
+  const rest = scratch.subarray(maxTokenLength);
 
   function headerOf(encoded: string): CheckedHeader {
     let checked = headers.get(encoded);
@@ -48,11 +54,12 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     const found = keys.get(kid);
     if (found === undefined) return new UnknownKid(kid);
     if (found.alg !== alg) throw new TokenError('ERR_JWS_ALG_NOT_ALLOWED');
-    const signature = Buffer.from(parts.signature, 'base64url');
-    if (!verifySignature(alg, found.key, parts.signingInput, signature)) {
+    const data = input.subarray(0, input.write(parts.signingInput, 0, 'latin1'));
+    const signature = rest.subarray(0, rest.write(parts.signature, 0, 'base64url'));
+    if (!verifySignature(alg, found.key, data, signature)) {
       throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
     }
-    const claims = decodeJsonObject(parts.payload, 'payload');
+    const claims = decodeJsonObject(parts.payload, 'payload', rest);
     return principalOf(claims, resolved, Math.floor(now() / 1000));
   }
 
