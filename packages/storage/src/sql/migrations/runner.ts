@@ -109,7 +109,7 @@ export async function migrateDown<Schema>(
   return Object.freeze({ namespace, names: Object.freeze(reverted), current });
 }
 
-/** The applied migrations of a namespace, oldest first. */
+/** The applied migrations of a namespace, oldest first (creates the history table when missing). */
 export async function listAppliedMigrations<Schema>(
   db: Kysely<Schema>,
   namespace: string,
