@@ -1,9 +1,9 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
 import { RedisStore } from '../src/kv/redis.js';
 import { RedisChannel } from '../src/pubsub/redis.js';
 import { expectStorageError } from './helpers/errors.js';
-import { freePort, PrivateRedisServer } from './helpers/redis-server.js';
 
 // These tests stop and start Redis, so they run against a private redis-server on a free port,
 // never the shared one on 6379.

@@ -15,8 +15,9 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * A private, throw-away redis-server this test file starts and kills, so an outage can be
- * simulated without touching the shared server on 6379. Nothing is persisted.
+ * A private, throw-away redis-server a test file starts and kills (or freezes), so an outage can
+ * be simulated without touching the shared server on 6379. Nothing is persisted to disk. Shared
+ * by the storage and session tests.
  */
 export class PrivateRedisServer {
   readonly port: number;
@@ -75,6 +76,19 @@ export class PrivateRedisServer {
       child.once('exit', (code) => reject(new Error(`redis-server exited early (${code}): ${output}`)));
       child.once('error', reject);
     });
+  }
+
+  /**
+   * Freezes the server (SIGSTOP): connections stay open but nothing is answered, as with a hung
+   * or partitioned Redis. Its data is kept, so `resume()` brings back every key.
+   */
+  pause(): void {
+    this.#process?.kill('SIGSTOP');
+  }
+
+  /** Thaws a server frozen by `pause()` (SIGCONT). */
+  resume(): void {
+    this.#process?.kill('SIGCONT');
   }
 
   /** Kills the server as a crash would (SIGKILL) and waits until it is gone. */
