@@ -1,0 +1,64 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { configErrorCodes } from '../src/errors/index.js';
+
+const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
+const section = readme.slice(readme.indexOf('\n## Config\n'));
+const dir = mkdtempSync(join(tmpdir(), 'tessera-config-readme-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let runs = 0;
+/** Runs the section's example against `yaml` as tessera.yaml, with an empty environment. */
+async function runExample(yaml: string): Promise<void> {
+  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+  expect(block).toBeDefined();
+  const configFile = join(dir, `tessera-${runs}.yaml`);
+  writeFileSync(configFile, yaml);
+  const core = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
+  const source = (block as string)
+    .replace("from '@tessera/core'", `from ${JSON.stringify(core)}`)
+    .replace("file: 'tessera.yaml'", `file: ${JSON.stringify(configFile)}`)
+    .replace('env: process.env', 'env: {}');
+  const file = join(dir, `example-${runs++}.ts`);
+  writeFileSync(file, source);
+  await import(/* @vite-ignore */ pathToFileURL(file).href);
+}
+
+describe('README: Config', () => {
+  it('documents every config error code', () => {
+    expect(section.length).toBeGreaterThan(100);
+    for (const code of Object.keys(configErrorCodes))
+      expect(section).toMatch(new RegExp(`\\|\\s*\`${code}\`\\s*\\|`));
+  });
+
+  it('has an example that loads, warns and prints what it says', async () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    try {
+      await runExample('redis:\n  url: redis://127.0.0.1:6379\n');
+      expect(log).toHaveBeenCalledWith(1800);
+      expect(warn).toHaveBeenCalledWith('WARNING: redis has no password');
+    } finally {
+      log.mockRestore();
+      warn.mockRestore();
+    }
+  });
+
+  it('has an example whose error path prints one line per problem', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => undefined);
+    const exitCode = process.exitCode;
+    try {
+      await runExample('session:\n  idleTimeoutSeconds: -1\n');
+      expect(error).toHaveBeenCalledTimes(1);
+      expect(error.mock.calls[0]?.[0]).toMatch(
+        /^shop: config file .*tessera-\d+\.yaml, line 2: session\.idleTimeoutSeconds: expected number to be >0$/,
+      );
+    } finally {
+      error.mockRestore();
+      process.exitCode = exitCode;
+    }
+  });
+});
