@@ -1,1 +1,20 @@
-export {};
+export {
+  type ErrorBody,
+  errorResponse,
+  SessionError,
+  type SessionErrorCode,
+  sessionErrorCodes,
+} from './errors.js';
+export type { SameSite } from './lib/cookie.js';
+export { hashSessionId, isWellFormedSessionId } from './lib/ids.js';
+export {
+  type ClientInfo,
+  type CreatedSession,
+  createSessionManager,
+  type SessionData,
+  type SessionInfo,
+  type SessionManager,
+} from './manager.js';
+export type { ResolvedOptions, SessionCookieOptions, SessionManagerOptions } from './options.js';
+export { type HeaderSink, type HttpRequestInfo, RequestSession, type SessionState } from './request.js';
+export { Session } from './session.js';
