@@ -1,0 +1,86 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  AuthError,
+  authErrorCodes,
+  ConfigError,
+  configErrorCodes,
+  errorCodeRegistry,
+  isTesseraError,
+  StorageError,
+  storageErrorCodes,
+  TesseraError,
+  TesseraTypeError,
+  TokenError,
+  tokenErrorCodes,
+} from '../src/index.js';
+
+const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+
+const families = [
+  { name: 'token', codes: tokenErrorCodes, make: (code: string) => new TokenError(code as never) },
+  { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
+  { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
+  { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
+];
+
+describe('the error code registry', () => {
+  it('holds every code of every family exactly once', () => {
+    const all = families.flatMap((family) => Object.keys(family.codes));
+    expect(new Set(all).size).toBe(all.length);
+    expect(Object.keys(errorCodeRegistry).sort()).toEqual([...all].sort());
+  });
+
+  it('documents every code in the README with its meaning', () => {
+    for (const [code, meaning] of Object.entries(errorCodeRegistry)) {
+      expect(readme, code).toContain(`\`${code}\``);
+      if (!code.startsWith('ERR_CONFIG_')) expect(readme, code).toContain(meaning);
+    }
+  });
+
+  it('gives every code an error of its family with a status and the code', () => {
+    for (const family of families) {
+      for (const code of Object.keys(family.codes)) {
+        const error = family.make(code);
+        expect(error).toBeInstanceOf(TesseraError);
+        expect(error.code).toBe(code);
+        expect(error.status).toBeGreaterThanOrEqual(400);
+        expect(isTesseraError(error)).toBe(true);
+      }
+    }
+  });
+});
+
+describe('TesseraError', () => {
+  it('hides the message of a server error from a caller and keeps the cause for the log', () => {
+    const cause = new Error('connect ECONNREFUSED 127.0.0.1:6379');
+    const error = new StorageError('ERR_STORAGE_UNAVAILABLE', 'redis is down', { cause });
+    expect(error.status).toBe(503);
+    expect(error.expose).toBe(false);
+    expect(error.toJSON()).toEqual({ code: 'ERR_STORAGE_UNAVAILABLE', message: 'internal error' });
+    expect(JSON.stringify(error)).not.toContain('ECONNREFUSED');
+    expect(error.cause).toBe(cause);
+  });
+
+  it('shows the message of a client error', () => {
+    const error = new AuthError('ERR_AUTH_INSUFFICIENT_SCOPE', 'the orders:write scope is required');
+    expect(error.status).toBe(403);
+    expect(error.toJSON()).toEqual({
+      code: 'ERR_AUTH_INSUFFICIENT_SCOPE',
+      message: 'the orders:write scope is required',
+    });
+  });
+
+  it('names the subclass, so a log line says which family failed', () => {
+    expect(new TokenError('ERR_JWT_EXPIRED').name).toBe('TokenError');
+    expect(new ConfigError('ERR_CONFIG_INVALID', 'm').name).toBe('ConfigError');
+  });
+
+  it('tells programmer misuse apart with a TypeError carrying a code', () => {
+    const misuse = new TesseraTypeError('ERR_INVALID_OPTION', 'clockTolerance must be at most 60');
+    expect(misuse).toBeInstanceOf(TypeError);
+    expect(misuse.code).toBe('ERR_INVALID_OPTION');
+    expect(isTesseraError(misuse)).toBe(false);
+    expect(isTesseraError(new Error('plain'))).toBe(false);
+  });
+});
