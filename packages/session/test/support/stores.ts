@@ -113,7 +113,12 @@ export function manualClock(start = Date.UTC(2030, 0, 1)): {
   advance: (ms: number) => void;
 } {
   let current = start;
-  return { now: () => current, advance: (ms) => void (current += ms) };
+  return {
+    now: () => current,
+    advance: (ms) => {
+      current += ms;
+    },
+  };
 }
 
 const writeMethods = ['set', 'delete', 'take', 'compareAndSet', 'increment', 'setAdd', 'setRemove', 'expire'];
