@@ -10,6 +10,7 @@ describe('@tessera/storage/sql', () => {
       'listAppliedMigrations',
       'migrate',
       'migrateDown',
+      'parseDatabaseUrl',
     ]);
     expect(publicApi.HISTORY_TABLE).toBe('tessera_migrations');
   });

@@ -15,3 +15,4 @@ export type {
   MigrationDatabase,
   MigrationResult,
 } from './migrations/types.js';
+export { parseDatabaseUrl } from './url.js';
