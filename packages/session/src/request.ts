@@ -179,7 +179,7 @@ export class RequestSession<Data extends object = SessionData> {
     this.#error = undefined;
     const maxAgeSeconds = Math.max(
       0,
-      Math.floor((session.absoluteExpiresAt - this.#manager.options.now()) / 1000),
+      Math.ceil((session.absoluteExpiresAt - this.#manager.options.now()) / 1000),
     );
     this.#setHeader(
       'set-cookie',

@@ -50,12 +50,16 @@ export function expressSession(options: ExpressSessionOptions): RequestHandler {
   const csrfHeader = options.csrfHeader ?? 'x-csrf-token';
   const csrfField = options.csrfField ?? '_csrf';
   return async (req: Request, res: Response, next: NextFunction) => {
-    const session = new RequestSession(manager, requestInfo(req), (name, value) => {
-      res.setHeader(name, value);
-    });
-    sessions.set(req, session);
+    // Mounted twice on one path (a route-level instance and an app-level one): load once.
+    let session = sessions.get(req);
     try {
-      await session.load();
+      if (session === undefined) {
+        session = new RequestSession(manager, requestInfo(req), (name, value) => {
+          res.setHeader(name, value);
+        });
+        sessions.set(req, session);
+        await session.load();
+      }
       if (csrf) {
         const body: unknown = req.body;
         const field =
