@@ -1,0 +1,186 @@
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
+import type { Kysely } from 'kysely';
+import { pino } from 'pino';
+import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
+import { registerDiscovery } from './endpoints/discovery.js';
+import { registerHealth } from './endpoints/health.js';
+import { registerJwks } from './endpoints/jwks.js';
+import { registerMetrics } from './endpoints/metrics.js';
+import { registerToken } from './endpoints/token/index.js';
+import { registerFormBodyParser } from './lib/form-body.js';
+import { KeyManager } from './lib/key-manager.js';
+import { createMetrics } from './lib/metrics.js';
+import { OAuthError, toOAuthError } from './lib/oauth-error.js';
+import { deriveServiceKeys } from './lib/secrets.js';
+import { type ResolvedOptions, resolveOptions, type TokenServiceOptions } from './options.js';
+import { ClientRepository } from './store/clients.js';
+import type { TokenServiceDatabase } from './store/schema.js';
+
+/** A built token service: the Fastify app (not listening) and the parts an operator drives. */
+export interface TokenService {
+  readonly app: FastifyInstance;
+  readonly issuer: string;
+  readonly endpoints: EndpointUrls;
+  readonly clients: ClientRepository;
+  readonly keys: KeyManager;
+  /** Everything endpoints share; for endpoints added beside the built-in ones. */
+  readonly context: ServiceContext;
+  /** Closes the app and stops timers. The database, store and channel belong to the caller. */
+  close(): Promise<void>;
+}
+
+const REDACT = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  'req.body',
+  'body',
+];
+
+// Only method and path are logged: a query string may carry a code, a state or a misplaced secret.
+const serializers = {
+  req(request: { method?: string; url?: string; ip?: string }) {
+    return { method: request.method, path: (request.url ?? '').split('?')[0], remoteAddress: request.ip };
+  },
+};
+
+function loggerOf(option: FastifyBaseLogger | boolean): FastifyBaseLogger {
+  if (option === false) return pino({ level: 'silent' });
+  if (option === true) return pino({ redact: REDACT, serializers });
+  return option.child({}, { redact: REDACT, serializers }) as FastifyBaseLogger;
+}
+
+function issuerPrefix(issuer: string): string {
+  const path = new URL(issuer).pathname.replace(/\/+$/, '');
+  return path;
+}
+
+function sendError(
+  ctx: ServiceContext,
+  error: unknown,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): FastifyReply {
+  const oauth = toOAuthError(error);
+  if (oauth.status >= 500) {
+    request.log.error({ err: error }, 'request failed');
+  } else if (oauth.cause !== undefined && !(error instanceof OAuthError)) {
+    request.log.info({ code: oauth.code, reason: (oauth.cause as Error).message }, 'request refused');
+  }
+  ctx.metrics.errors.inc({ error: oauth.code });
+  if (oauth.wwwAuthenticate !== undefined) reply.header('www-authenticate', oauth.wwwAuthenticate);
+  // Error bodies are never cached, whatever the route set before failing.
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return reply.code(oauth.status).type('application/json; charset=utf-8').send(oauth.body());
+}
+
+/**
+ * Builds the token service on an already migrated database (see `openTokenService`): validates the
+ * options once, loads (or creates, at first start) the signing keys, and registers the endpoints.
+ * Nothing listens until the caller calls `service.app.listen(...)`.
+ */
+export async function createTokenService(options: TokenServiceOptions): Promise<TokenService> {
+  const resolved: ResolvedOptions = resolveOptions(options);
+  const log = loggerOf(resolved.logger);
+  for (const warning of resolved.warnings) log.warn(warning);
+  const db = resolved.database as Kysely<TokenServiceDatabase>;
+  const secrets = deriveServiceKeys(resolved.secret);
+  const longestLifetimeS = Math.max(resolved.accessTokenLifetime, resolved.idTokenLifetime);
+  const keys = await KeyManager.open({
+    db,
+    encryptionKey: secrets.keyEncryption,
+    // Old keys stay published past the last token they signed, and past the next key reload of
+    // any other instance that might still sign with them.
+    retireAfterMs: longestLifetimeS * 1000 + resolved.keyReloadIntervalMs,
+    now: resolved.now,
+  });
+  const clients = new ClientRepository({
+    db,
+    secretKey: secrets.clientSecret,
+    cacheTtlMs: resolved.clientCacheTtlMs,
+    now: resolved.now,
+    dev: resolved.dev,
+    warn: (message) => log.warn(message),
+  });
+  const ctx: ServiceContext = Object.freeze({
+    options: resolved,
+    issuer: resolved.issuer,
+    endpoints: endpointUrls(resolved.issuer),
+    db,
+    store: resolved.store,
+    channel: resolved.channel,
+    clients,
+    keys,
+    secrets,
+    metrics: createMetrics(),
+    now: resolved.now,
+    log,
+  });
+
+  const app = Fastify({
+    loggerInstance: log,
+    bodyLimit: resolved.bodyLimit,
+    // Per-request log lines cost throughput on the hot path; errors are logged by the handler.
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: true,
+  }) as unknown as FastifyInstance;
+  registerFormBodyParser(app, resolved.bodyLimit);
+  app.setErrorHandler((error, request, reply) => sendError(ctx, error, request, reply));
+  app.setNotFoundHandler((request, reply) =>
+    sendError(ctx, new OAuthError('not_found', 'no such endpoint'), request, reply),
+  );
+  app.addHook('onRequest', async (_request, reply) => {
+    // Safe defaults for every answer; discovery and JWKS opt into caching themselves.
+    reply.headers({
+      'cache-control': 'no-store',
+      pragma: 'no-cache',
+      'x-content-type-options': 'nosniff',
+      'referrer-policy': 'no-referrer',
+    });
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    ctx.metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  await app.register(
+    async (scope) => {
+      registerDiscovery(scope, ctx);
+      registerJwks(scope, ctx);
+      registerToken(scope, ctx);
+      registerHealth(scope, ctx);
+      registerMetrics(scope, ctx);
+    },
+    { prefix: issuerPrefix(resolved.issuer) },
+  );
+
+  const reload = setInterval(() => {
+    keys.reload().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'));
+  }, resolved.keyReloadIntervalMs);
+  reload.unref();
+
+  return Object.freeze({
+    app,
+    issuer: resolved.issuer,
+    endpoints: ctx.endpoints,
+    clients,
+    keys,
+    context: ctx,
+    async close() {
+      clearInterval(reload);
+      await app.close();
+    },
+  });
+}

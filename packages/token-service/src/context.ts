@@ -1,0 +1,56 @@
+import type { Channel, KeyValueStore } from '@tessera/storage';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { KeyManager } from './lib/key-manager.js';
+import type { ServiceMetrics } from './lib/metrics.js';
+import type { ServiceKeys } from './lib/secrets.js';
+import type { ResolvedOptions } from './options.js';
+import type { ClientRepository } from './store/clients.js';
+import type { TokenServiceDatabase } from './store/schema.js';
+
+/** Absolute URLs of the endpoints, built once from the issuer. */
+export interface EndpointUrls {
+  readonly authorization: string;
+  readonly token: string;
+  readonly userinfo: string;
+  readonly jwks: string;
+  readonly introspection: string;
+  readonly revocation: string;
+  readonly endSession: string;
+}
+
+/**
+ * Everything an endpoint needs, built once by `createTokenService` and passed to each endpoint's
+ * register function (no module-level state).
+ */
+export interface ServiceContext {
+  readonly options: ResolvedOptions;
+  readonly issuer: string;
+  readonly endpoints: EndpointUrls;
+  readonly db: Kysely<TokenServiceDatabase>;
+  readonly store: KeyValueStore;
+  readonly channel: Channel;
+  readonly clients: ClientRepository;
+  readonly keys: KeyManager;
+  readonly secrets: ServiceKeys;
+  readonly metrics: ServiceMetrics;
+  readonly now: () => number;
+  readonly log: FastifyBaseLogger;
+}
+
+/** The topic revocation events are published on (DESIGN.md). */
+export const REVOCATION_TOPIC = 'tessera.revocation';
+
+export function endpointUrls(issuer: string): EndpointUrls {
+  // The issuer may have a path (https://example.com/auth); endpoints hang below it.
+  const base = issuer.endsWith('/') ? issuer.slice(0, -1) : issuer;
+  return Object.freeze({
+    authorization: `${base}/authorize`,
+    token: `${base}/token`,
+    userinfo: `${base}/userinfo`,
+    jwks: `${base}/jwks`,
+    introspection: `${base}/introspect`,
+    revocation: `${base}/revoke`,
+    endSession: `${base}/logout`,
+  });
+}

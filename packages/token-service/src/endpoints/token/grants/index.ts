@@ -1,0 +1,11 @@
+import type { GrantType } from '../../../store/client.js';
+import type { GrantHandler } from '../types.js';
+import { clientCredentialsGrant } from './client-credentials.js';
+
+/**
+ * The grants /token dispatches to, one file each. A grant type a client may register but that is
+ * not in this map is answered unsupported_grant_type; discovery advertises exactly these keys.
+ */
+export const grantHandlers: ReadonlyMap<GrantType, GrantHandler> = new Map<GrantType, GrantHandler>([
+  ['client_credentials', clientCredentialsGrant],
+]);

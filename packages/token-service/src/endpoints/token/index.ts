@@ -1,0 +1,55 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServiceContext } from '../../context.js';
+import { type AuthenticatedClient, authenticateClient } from '../../lib/client-auth/index.js';
+import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
+import { methodNotAllowed } from '../../lib/method-not-allowed.js';
+import { OAuthError } from '../../lib/oauth-error.js';
+import type { GrantType } from '../../store/client.js';
+import { grantHandlers } from './grants/index.js';
+import type { GrantHandler, TokenResponse } from './types.js';
+
+// The /token pipeline, one named step per rule of RFC 6749 3.2 and 5, in the order they apply
+// (after node-oidc-provider's lib/actions/token.js), so a stack trace reads like the spec.
+
+/** RFC 6749 3.2: the body is a form; RFC 8707/8693 let `resource` and `audience` repeat, nothing else. */
+function parseBody(request: FastifyRequest): FormBody {
+  const form = requireFormBody(request.body);
+  rejectRepeatedParameters(form, ['resource', 'audience']);
+  return form;
+}
+
+/** RFC 6749 5.2 unsupported_grant_type: unknown, not offered (`password`), or missing. */
+function supportedGrantType(form: FormBody): { grantType: GrantType; handler: GrantHandler } {
+  const grantType = form.get('grant_type');
+  if (grantType === undefined) throw new OAuthError('invalid_request', 'grant_type is required');
+  const handler = grantHandlers.get(grantType as GrantType);
+  if (handler === undefined) throw new OAuthError('unsupported_grant_type', 'grant_type is not supported');
+  return { grantType: grantType as GrantType, handler };
+}
+
+/** RFC 6749 5.2 unauthorized_client: the client did not register this grant. */
+function grantRegisteredForClient(authenticated: AuthenticatedClient, grantType: GrantType): void {
+  if (!authenticated.client.grant_types.includes(grantType)) {
+    throw new OAuthError('unauthorized_client', 'the client is not registered for this grant_type');
+  }
+}
+
+async function tokenEndpoint(
+  ctx: ServiceContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<TokenResponse> {
+  const form = parseBody(request);
+  const client = await authenticateClient(ctx, request, form);
+  const { grantType, handler } = supportedGrantType(form);
+  grantRegisteredForClient(client, grantType);
+  const response = await handler({ ctx, request, form, client, grantType });
+  ctx.metrics.tokensIssued.inc({ grant_type: grantType });
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return response;
+}
+
+export function registerToken(app: FastifyInstance, ctx: ServiceContext): void {
+  app.post('/token', (request, reply) => tokenEndpoint(ctx, request, reply));
+  methodNotAllowed(app, '/token', ['POST']);
+}

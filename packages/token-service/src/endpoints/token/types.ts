@@ -1,0 +1,29 @@
+import type { FastifyRequest } from 'fastify';
+import type { ServiceContext } from '../../context.js';
+import type { AuthenticatedClient } from '../../lib/client-auth/index.js';
+import type { FormBody } from '../../lib/form-body.js';
+import type { GrantType } from '../../store/client.js';
+
+/** What a grant handler gets: the authenticated client and the parsed, de-duplicated form. */
+export interface GrantRequest {
+  readonly ctx: ServiceContext;
+  readonly request: FastifyRequest;
+  readonly form: FormBody;
+  readonly client: AuthenticatedClient;
+  readonly grantType: GrantType;
+}
+
+/** The RFC 6749 5.1 success body. */
+export interface TokenResponse {
+  readonly access_token: string;
+  readonly token_type: 'Bearer' | 'N_A';
+  readonly expires_in: number;
+  readonly scope?: string;
+  readonly refresh_token?: string;
+  readonly id_token?: string;
+  /** RFC 8693 2.2.1, for token exchange. */
+  readonly issued_token_type?: string;
+}
+
+/** One grant: checks the grant's own parameters and issues tokens, or throws an OAuthError. */
+export type GrantHandler = (grant: GrantRequest) => Promise<TokenResponse>;

@@ -1,0 +1,95 @@
+import type { FastifyInstance } from 'fastify';
+import { OAuthError } from './oauth-error.js';
+
+/**
+ * A parsed `application/x-www-form-urlencoded` body that remembers which parameters were repeated:
+ * RFC 6749 3.1/3.2 say a parameter must not be included more than once, so an endpoint refuses
+ * those, while unknown parameters are simply ignored.
+ */
+export class FormBody {
+  readonly #values = new Map<string, string[]>();
+  readonly #repeated: string[] = [];
+
+  constructor(text: string) {
+    for (const [name, value] of new URLSearchParams(text)) {
+      const values = this.#values.get(name);
+      if (values === undefined) {
+        this.#values.set(name, [value]);
+        continue;
+      }
+      values.push(value);
+      if (!this.#repeated.includes(name)) this.#repeated.push(name);
+    }
+  }
+
+  /** The value of a parameter; an empty value counts as absent (RFC 6749 3.1). */
+  get(name: string): string | undefined {
+    const value = this.#values.get(name)?.[0];
+    return value === undefined || value.length === 0 ? undefined : value;
+  }
+
+  has(name: string): boolean {
+    return this.get(name) !== undefined;
+  }
+
+  /** Every non-empty value of a parameter that may be repeated (RFC 8707 `resource`, RFC 8693 `audience`). */
+  getAll(name: string): string[] {
+    return (this.#values.get(name) ?? []).filter((value) => value.length > 0);
+  }
+
+  /** Names of the parameters sent more than once. */
+  get repeated(): readonly string[] {
+    return this.#repeated;
+  }
+
+  /** Every parameter name sent. */
+  names(): IterableIterator<string> {
+    return this.#values.keys();
+  }
+}
+
+/** Default largest accepted body: an OAuth request is a few hundred bytes; 64 KiB leaves room for JWTs. */
+export const defaultBodyLimit = 64 * 1024;
+
+// Percent-decoding a malformed escape would throw in decodeURIComponent; URLSearchParams never
+// throws, but a body that is not UTF-8 text is still a client error worth naming.
+function checkText(text: string): void {
+  if (text.includes('\uFFFD')) throw new OAuthError('invalid_request', 'the body is not valid UTF-8');
+}
+
+/**
+ * Installs the form parser. Bodies over `bodyLimit` bytes are refused by Fastify
+ * (FST_ERR_CTP_BODY_TOO_LARGE), which the error handler answers as 400 invalid_request.
+ */
+export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit },
+    (_request, body, done) => {
+      try {
+        const text = typeof body === 'string' ? body : body.toString('utf8');
+        checkText(text);
+        done(null, new FormBody(text));
+      } catch (error) {
+        done(error instanceof Error ? error : new OAuthError('invalid_request', 'malformed body'), undefined);
+      }
+    },
+  );
+}
+
+/** The request's form body, or invalid_request when the request did not send one. */
+export function requireFormBody(body: unknown): FormBody {
+  if (body instanceof FormBody) return body;
+  throw new OAuthError('invalid_request', 'the body must be application/x-www-form-urlencoded');
+}
+
+/**
+ * Refuses a body with a repeated parameter (RFC 6749 3.2), except the ones listed, which their
+ * own RFC lets a client repeat (`resource`, RFC 8707 2; `audience`, RFC 8693 2.1).
+ */
+export function rejectRepeatedParameters(form: FormBody, repeatable: readonly string[] = []): void {
+  const first = form.repeated.find((name) => !repeatable.includes(name));
+  if (first !== undefined) {
+    throw new OAuthError('invalid_request', `parameter ${first} must not be repeated`);
+  }
+}

@@ -1,0 +1,21 @@
+import type { FastifyInstance, HTTPMethods } from 'fastify';
+import { OAuthError } from './oauth-error.js';
+
+const ALL: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+/** Answers every method but `allowed` on `url` with 405 and an `Allow` header (RFC 9110 15.5.6). */
+export function methodNotAllowed(app: FastifyInstance, url: string, allowed: readonly HTTPMethods[]): void {
+  // HEAD follows GET automatically in Fastify, so it is never registered twice.
+  const others = ALL.filter(
+    (method) => !allowed.includes(method) && !(method === 'HEAD' && allowed.includes('GET')),
+  );
+  const allow = allowed.includes('GET') && !allowed.includes('HEAD') ? [...allowed, 'HEAD'] : [...allowed];
+  app.route({
+    method: others,
+    url,
+    handler: async (_request, reply) => {
+      reply.header('allow', allow.join(', '));
+      throw new OAuthError('method_not_allowed', `use ${allowed.join(' or ')}`, { status: 405 });
+    },
+  });
+}

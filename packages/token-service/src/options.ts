@@ -1,0 +1,161 @@
+import { TesseraTypeError } from '@tessera/core';
+import type { Channel, KeyValueStore } from '@tessera/storage';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import { z } from 'zod';
+import { defaultBodyLimit } from './lib/form-body.js';
+
+/** What `createTokenService` takes. Dependencies are passed in; the service owns none of them. */
+export interface TokenServiceOptions {
+  /** The issuer identifier, exactly as it appears in `iss` (no trailing slash is added or removed). */
+  readonly issuer: string;
+  /** The SQL database (`createDatabase` of `@tessera/storage/sql`), migrated by `openTokenService`. */
+  readonly database: Kysely<unknown>;
+  /** Short-lived state: private_key_jwt `jti` replay, rate limits. */
+  readonly store: KeyValueStore;
+  /** Where revocation events are published (topic `tessera.revocation`). */
+  readonly channel: Channel;
+  /** At least 32 bytes (a shorter one is accepted only with `dev: true`); keys signing keys and client secrets. */
+  readonly secret: string | Uint8Array;
+  /** `tessera dev`: allows a short secret and does not warn about short client secrets. */
+  readonly dev?: boolean;
+  /** Allows an `http://` issuer that is not loopback (development behind a proxy); warns at start. */
+  readonly allowInsecureIssuer?: boolean;
+  /** Seconds. Default 300. */
+  readonly accessTokenLifetime?: number;
+  /** Seconds. Default 3600. */
+  readonly idTokenLifetime?: number;
+  /** Seconds. Default 60. */
+  readonly codeLifetime?: number;
+  /** Seconds a refresh token may stay unused. Default 14 days. */
+  readonly refreshTokenIdleLifetime?: number;
+  /** Seconds a refresh family may live at most. Default 30 days. */
+  readonly refreshTokenAbsoluteLifetime?: number;
+  /** How long a client read from the database is reused, in ms. Default 5000; 0 disables the cache. */
+  readonly clientCacheTtlMs?: number;
+  /** How often signing keys are re-read from the database (rotation by another process), in ms. Default 30000. */
+  readonly keyReloadIntervalMs?: number;
+  /** Largest accepted request body in bytes. Default 64 KiB; larger ones are answered 400. */
+  readonly bodyLimit?: number;
+  /** Clock in epoch milliseconds. Default `Date.now`. */
+  readonly now?: () => number;
+  /** A pino logger, `true` for a default one, `false` (default) for none. */
+  readonly logger?: FastifyBaseLogger | boolean;
+}
+
+export interface ResolvedOptions {
+  readonly issuer: string;
+  readonly database: Kysely<unknown>;
+  readonly store: KeyValueStore;
+  readonly channel: Channel;
+  readonly secret: Uint8Array;
+  readonly dev: boolean;
+  readonly allowInsecureIssuer: boolean;
+  readonly accessTokenLifetime: number;
+  readonly idTokenLifetime: number;
+  readonly codeLifetime: number;
+  readonly refreshTokenIdleLifetime: number;
+  readonly refreshTokenAbsoluteLifetime: number;
+  readonly clientCacheTtlMs: number;
+  readonly keyReloadIntervalMs: number;
+  readonly bodyLimit: number;
+  readonly now: () => number;
+  readonly logger: FastifyBaseLogger | boolean;
+  /** Warnings to log once at start (insecure issuer, short dev secret). */
+  readonly warnings: readonly string[];
+}
+
+const seconds = (fallback: number) =>
+  z
+    .number()
+    .int()
+    .positive()
+    .max(10 * 365 * 86_400)
+    .default(fallback);
+
+const hasMethods = (...names: string[]) =>
+  z.custom<object>(
+    (value) =>
+      typeof value === 'object' &&
+      value !== null &&
+      names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function'),
+    { message: `expected an object with ${names.join(', ')}` },
+  );
+
+const schema = z.strictObject({
+  issuer: z.string().min(1),
+  database: hasMethods('selectFrom', 'destroy'),
+  store: hasMethods('get', 'set', 'compareAndSet'),
+  channel: hasMethods('publish', 'subscribe'),
+  secret: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+  dev: z.boolean().default(false),
+  allowInsecureIssuer: z.boolean().default(false),
+  accessTokenLifetime: seconds(300),
+  idTokenLifetime: seconds(3600),
+  codeLifetime: seconds(60),
+  refreshTokenIdleLifetime: seconds(14 * 86_400),
+  refreshTokenAbsoluteLifetime: seconds(30 * 86_400),
+  clientCacheTtlMs: z.number().int().min(0).default(5000),
+  keyReloadIntervalMs: z.number().int().positive().default(30_000),
+  bodyLimit: z.number().int().positive().default(defaultBodyLimit),
+  now: z.custom<() => number>((value) => typeof value === 'function').default(() => Date.now),
+  logger: z.union([z.boolean(), hasMethods('info', 'warn', 'error', 'child')]).default(false),
+});
+
+function invalid(message: string): TesseraTypeError {
+  return new TesseraTypeError('ERR_INVALID_TOKEN_SERVICE_OPTIONS', message);
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function checkIssuer(issuer: string, allowInsecure: boolean, warnings: string[]): void {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw invalid('issuer must be an absolute https URL');
+  }
+  // OIDC Discovery 3: the issuer has no query or fragment; RFC 8414 2 likewise.
+  if (url.search !== '' || url.hash !== '' || issuer.includes('#') || issuer.includes('?')) {
+    throw invalid('issuer must not have a query or a fragment');
+  }
+  if (url.username !== '' || url.password !== '') throw invalid('issuer must not contain credentials');
+  if (url.protocol === 'https:') return;
+  if (url.protocol !== 'http:') throw invalid('issuer must be an https URL');
+  if (LOOPBACK_HOSTS.has(url.hostname)) return;
+  if (!allowInsecure) {
+    throw invalid('an http:// issuer must be loopback (set allowInsecureIssuer for development only)');
+  }
+  warnings.push('INSECURE: the issuer is plain http on a non-loopback host; never run this in production');
+}
+
+/** Validates options once, applies defaults, and returns a frozen result; misuse throws a TesseraTypeError. */
+export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const path = issue === undefined ? '' : issue.path.join('.');
+    throw invalid(`option ${path || '(root)'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const value = parsed.data;
+  const warnings: string[] = [];
+  checkIssuer(value.issuer, value.allowInsecureIssuer, warnings);
+  const secret = typeof value.secret === 'string' ? new TextEncoder().encode(value.secret) : value.secret;
+  if (secret.byteLength < 32) {
+    if (!value.dev) throw invalid('secret must be at least 32 bytes (a shorter one only with dev: true)');
+    warnings.push('INSECURE: the service secret is shorter than 32 bytes (dev mode)');
+  }
+  if (value.refreshTokenIdleLifetime > value.refreshTokenAbsoluteLifetime) {
+    throw invalid('refreshTokenIdleLifetime must not exceed refreshTokenAbsoluteLifetime');
+  }
+  return Object.freeze({
+    ...value,
+    database: options.database,
+    store: options.store,
+    channel: options.channel,
+    now: value.now,
+    logger: value.logger as FastifyBaseLogger | boolean,
+    secret: Uint8Array.from(secret),
+    warnings: Object.freeze(warnings),
+  });
+}

@@ -1,0 +1,182 @@
+import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
+import type { JSONWebKeySet, JWK } from 'jose';
+import { z } from 'zod';
+import { TokenServiceError } from '../errors.js';
+import { redirectUriProblem } from '../lib/redirect-uri.js';
+import { isScopeToken } from '../lib/scope.js';
+import {
+  type ClientAssertionAlgorithm,
+  clientAssertionAlgorithms,
+  type GrantType,
+  grantTypes,
+  type TokenEndpointAuthMethod,
+  tokenEndpointAuthMethods,
+} from './client.js';
+
+/** What a client is registered with: the seed file's shape (issue 3), RFC 7591 names. */
+export interface ClientRegistration {
+  readonly client_id: string;
+  /** Omit for a public client (PKCE) or a private_key_jwt client. */
+  readonly client_secret?: string;
+  readonly client_name?: string;
+  readonly redirect_uris?: readonly string[];
+  readonly post_logout_redirect_uris?: readonly string[];
+  /** Default: `authorization_code` (+ `refresh_token`) when redirect URIs are given, else `client_credentials`. */
+  readonly grant_types?: readonly GrantType[];
+  readonly scopes?: readonly string[];
+  readonly audiences?: readonly string[];
+  readonly first_party?: boolean;
+  /** Default: `client_secret_basic` with a secret, `private_key_jwt` with `jwks`, else `none`. */
+  readonly token_endpoint_auth_method?: TokenEndpointAuthMethod;
+  readonly token_endpoint_auth_signing_alg?: ClientAssertionAlgorithm;
+  readonly jwks?: JSONWebKeySet;
+  /** Default RS256 (OpenID Connect requires every provider to offer it). */
+  readonly id_token_signed_response_alg?: SigningAlgorithm;
+}
+
+/** A registration that passed every rule, with defaults applied. */
+export interface ValidRegistration {
+  readonly client_id: string;
+  readonly client_secret: string | undefined;
+  readonly client_name: string | undefined;
+  readonly redirect_uris: readonly string[];
+  readonly post_logout_redirect_uris: readonly string[];
+  readonly grant_types: readonly GrantType[];
+  readonly scopes: readonly string[];
+  readonly audiences: readonly string[];
+  readonly first_party: boolean;
+  readonly token_endpoint_auth_method: TokenEndpointAuthMethod;
+  readonly token_endpoint_auth_signing_alg: ClientAssertionAlgorithm | undefined;
+  readonly jwks: JSONWebKeySet | undefined;
+  readonly id_token_signed_response_alg: SigningAlgorithm;
+}
+
+// RFC 6749 A.1: client_id = *VSCHAR; we also refuse spaces so it is safe in logs and claims.
+const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
+const AUDIENCE = /^[\x21-\x7e]{1,2000}$/;
+const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+const schema = z.strictObject({
+  client_id: z.string().regex(CLIENT_ID, 'must be 1-255 printable ASCII characters without spaces'),
+  client_secret: z.string().min(1).max(1024).optional(),
+  client_name: z.string().max(200).optional(),
+  redirect_uris: z.array(z.string()).max(50).optional(),
+  post_logout_redirect_uris: z.array(z.string()).max(50).optional(),
+  grant_types: z.array(z.enum(grantTypes)).min(1).optional(),
+  scopes: z.array(z.string()).max(200).optional(),
+  audiences: z
+    .array(z.string().regex(AUDIENCE, 'must be printable ASCII without spaces'))
+    .max(100)
+    .optional(),
+  first_party: z.boolean().optional(),
+  token_endpoint_auth_method: z.enum(tokenEndpointAuthMethods).optional(),
+  token_endpoint_auth_signing_alg: z.enum(clientAssertionAlgorithms).optional(),
+  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(20) }).optional(),
+  id_token_signed_response_alg: z
+    .enum(signingAlgorithms as [SigningAlgorithm, ...SigningAlgorithm[]])
+    .optional(),
+});
+
+function fail(clientId: string, message: string): TokenServiceError {
+  return new TokenServiceError('ERR_CLIENT_REGISTRATION_INVALID', `client ${clientId}: ${message}`);
+}
+
+function unique(values: readonly string[]): string[] {
+  return [...new Set(values)];
+}
+
+function defaultMethod(input: ClientRegistration): TokenEndpointAuthMethod {
+  if (input.client_secret !== undefined) return 'client_secret_basic';
+  if (input.jwks !== undefined) return 'private_key_jwt';
+  return 'none';
+}
+
+function checkJwks(clientId: string, jwks: JSONWebKeySet): void {
+  const kids = new Set<string>();
+  for (const key of jwks.keys as JWK[]) {
+    if (PRIVATE_MEMBERS.some((member) => member in key) || key.kty === 'oct') {
+      throw fail(clientId, 'jwks must hold public keys only');
+    }
+    if (key.kty !== 'RSA' && key.kty !== 'EC' && key.kty !== 'OKP') {
+      throw fail(clientId, 'jwks keys must be RSA, EC or OKP');
+    }
+    if (typeof key.kid === 'string') {
+      if (kids.has(key.kid)) throw fail(clientId, 'jwks kids must be distinct');
+      kids.add(key.kid);
+    }
+  }
+}
+
+/**
+ * Checks a registration against the rules of the README (redirect URIs absolute, no fragment,
+ * https or loopback http; grant types consistent with the auth method; scope grammar) and applies
+ * defaults. Throws TokenServiceError ERR_CLIENT_REGISTRATION_INVALID naming the client and the rule.
+ */
+export function validateRegistration(input: ClientRegistration): ValidRegistration {
+  const parsed = schema.safeParse(input);
+  const id = typeof input?.client_id === 'string' ? input.client_id.slice(0, 64) : '(no client_id)';
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw fail(id, `${issue?.path.join('.') || 'registration'}: ${issue?.message ?? 'invalid'}`);
+  }
+  const value = parsed.data as ClientRegistration;
+  const clientId = value.client_id;
+  const method = value.token_endpoint_auth_method ?? defaultMethod(value);
+  const redirectUris = unique(value.redirect_uris ?? []);
+  const postLogout = unique(value.post_logout_redirect_uris ?? []);
+  for (const uri of [...redirectUris, ...postLogout]) {
+    const problem = redirectUriProblem(uri);
+    if (problem !== undefined)
+      throw fail(clientId, `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
+  }
+  const grants = unique(
+    value.grant_types ??
+      (redirectUris.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
+  ) as GrantType[];
+  const scopes = unique(value.scopes ?? []);
+  for (const scope of scopes) {
+    if (!isScopeToken(scope))
+      throw fail(clientId, `scope ${JSON.stringify(scope.slice(0, 100))} breaks the scope grammar`);
+  }
+  const isSecretMethod = method === 'client_secret_basic' || method === 'client_secret_post';
+  if (isSecretMethod && value.client_secret === undefined)
+    throw fail(clientId, `${method} needs a client_secret`);
+  if (!isSecretMethod && value.client_secret !== undefined) {
+    throw fail(clientId, `a client_secret cannot be used with ${method}`);
+  }
+  if (method === 'private_key_jwt') {
+    if (value.jwks === undefined) throw fail(clientId, 'private_key_jwt needs jwks (public keys)');
+    checkJwks(clientId, value.jwks);
+  } else if (value.jwks !== undefined) {
+    throw fail(clientId, 'jwks is only used with private_key_jwt');
+  }
+  if (value.token_endpoint_auth_signing_alg !== undefined && method !== 'private_key_jwt') {
+    throw fail(clientId, 'token_endpoint_auth_signing_alg is only used with private_key_jwt');
+  }
+  if (grants.includes('authorization_code') && redirectUris.length === 0) {
+    throw fail(clientId, 'authorization_code needs at least one redirect URI');
+  }
+  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
+    throw fail(clientId, 'refresh_token is only issued with authorization_code');
+  }
+  if (method === 'none') {
+    for (const grant of ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'] as const) {
+      if (grants.includes(grant)) throw fail(clientId, `a public client cannot use ${grant}`);
+    }
+  }
+  return Object.freeze({
+    client_id: clientId,
+    client_secret: value.client_secret,
+    client_name: value.client_name,
+    redirect_uris: Object.freeze(redirectUris),
+    post_logout_redirect_uris: Object.freeze(postLogout),
+    grant_types: Object.freeze(grants),
+    scopes: Object.freeze(scopes),
+    audiences: Object.freeze(unique(value.audiences ?? [])),
+    first_party: value.first_party ?? false,
+    token_endpoint_auth_method: method,
+    token_endpoint_auth_signing_alg: value.token_endpoint_auth_signing_alg,
+    jwks: value.jwks,
+    id_token_signed_response_alg: value.id_token_signed_response_alg ?? 'RS256',
+  });
+}

@@ -1,0 +1,55 @@
+import type { SigningAlgorithm } from '@tessera/core';
+import type { JSONWebKeySet } from 'jose';
+
+export const grantTypes = [
+  'authorization_code',
+  'refresh_token',
+  'client_credentials',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+] as const;
+
+export type GrantType = (typeof grantTypes)[number];
+
+export const tokenEndpointAuthMethods = [
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+
+export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number];
+
+/** Algorithms a private_key_jwt assertion may be signed with (never HMAC, never none). */
+export const clientAssertionAlgorithms = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
+export type ClientAssertionAlgorithm = (typeof clientAssertionAlgorithms)[number];
+
+/**
+ * A registered client, named after its RFC 7591 metadata. `secret_hash` is the HMAC of the
+ * secret; the secret itself is never kept.
+ */
+export interface Client {
+  readonly client_id: string;
+  readonly client_name: string | undefined;
+  readonly secret_hash: string | undefined;
+  readonly redirect_uris: readonly string[];
+  readonly post_logout_redirect_uris: readonly string[];
+  readonly grant_types: readonly GrantType[];
+  readonly scopes: readonly string[];
+  /** The default `aud` of its access tokens, and every audience it may ask for or exchange to. */
+  readonly audiences: readonly string[];
+  /** Consent is skipped for a first-party client. */
+  readonly first_party: boolean;
+  readonly token_endpoint_auth_method: TokenEndpointAuthMethod;
+  /** For private_key_jwt: the one algorithm its assertions must use, when registered. */
+  readonly token_endpoint_auth_signing_alg: ClientAssertionAlgorithm | undefined;
+  /** For private_key_jwt: its public keys. */
+  readonly jwks: JSONWebKeySet | undefined;
+  readonly id_token_signed_response_alg: SigningAlgorithm;
+  /** Epoch ms. */
+  readonly created_at: number;
+}
+
+/** True for a client that holds no credential (token_endpoint_auth_method `none`). */
+export function isPublicClient(client: Client): boolean {
+  return client.token_endpoint_auth_method === 'none';
+}

@@ -1,0 +1,189 @@
+import type { SigningAlgorithm } from '@tessera/core';
+import type { JSONWebKeySet } from 'jose';
+import type { Kysely, Selectable } from 'kysely';
+import { TokenServiceError } from '../errors.js';
+import { hashClientSecret } from '../lib/secrets.js';
+import type { Client, ClientAssertionAlgorithm, GrantType, TokenEndpointAuthMethod } from './client.js';
+import {
+  type ClientRegistration,
+  type ValidRegistration,
+  validateRegistration,
+} from './client-registration.js';
+import type { ClientsTable, TokenServiceDatabase } from './schema.js';
+
+export interface ClientRepositoryOptions {
+  readonly db: Kysely<TokenServiceDatabase>;
+  /** HMAC key for client secrets (derived from the service secret). */
+  readonly secretKey: Buffer;
+  /** How long a client read from the database is reused, in ms; 0 disables. */
+  readonly cacheTtlMs?: number;
+  readonly now?: () => number;
+  /** `tessera dev`: no warning for short secrets. */
+  readonly dev?: boolean;
+  /** Receives operator warnings (a short seeded secret). */
+  readonly warn?: (message: string) => void;
+}
+
+interface CacheEntry {
+  readonly client: Client | undefined;
+  readonly expiresAt: number;
+}
+
+const MAX_CACHE_ENTRIES = 10_000;
+const MIN_SECRET_LENGTH = 32;
+
+function fromRow(row: Selectable<ClientsTable>): Client {
+  return Object.freeze({
+    client_id: row.client_id,
+    client_name: row.name ?? undefined,
+    secret_hash: row.secret_hash ?? undefined,
+    redirect_uris: Object.freeze(JSON.parse(row.redirect_uris) as string[]),
+    post_logout_redirect_uris: Object.freeze(JSON.parse(row.post_logout_redirect_uris) as string[]),
+    grant_types: Object.freeze(JSON.parse(row.grant_types) as GrantType[]),
+    scopes: Object.freeze(JSON.parse(row.scopes) as string[]),
+    audiences: Object.freeze(JSON.parse(row.audiences) as string[]),
+    first_party: Number(row.first_party) === 1,
+    token_endpoint_auth_method: row.token_endpoint_auth_method as TokenEndpointAuthMethod,
+    token_endpoint_auth_signing_alg: (row.token_endpoint_auth_signing_alg ?? undefined) as
+      | ClientAssertionAlgorithm
+      | undefined,
+    jwks: row.jwks === null ? undefined : (JSON.parse(row.jwks) as JSONWebKeySet),
+    id_token_signed_response_alg: row.id_token_signed_response_alg as SigningAlgorithm,
+    created_at: Number(row.created_at),
+  });
+}
+
+/**
+ * Registered clients in SQL, with a short in-memory cache so that /token does not query the
+ * database on every request. Writes through this repository invalidate the cache at once; a write
+ * by another process (the CLI) is seen within `cacheTtlMs`.
+ */
+export class ClientRepository {
+  readonly #db: Kysely<TokenServiceDatabase>;
+  readonly #secretKey: Buffer;
+  readonly #cacheTtlMs: number;
+  readonly #now: () => number;
+  readonly #dev: boolean;
+  readonly #warn: (message: string) => void;
+  readonly #cache = new Map<string, CacheEntry>();
+
+  constructor(options: ClientRepositoryOptions) {
+    this.#db = options.db;
+    this.#secretKey = options.secretKey;
+    this.#cacheTtlMs = options.cacheTtlMs ?? 5000;
+    this.#now = options.now ?? Date.now;
+    this.#dev = options.dev ?? false;
+    this.#warn = options.warn ?? (() => {});
+  }
+
+  /** The client, or undefined when none has this id. */
+  async find(clientId: string): Promise<Client | undefined> {
+    const now = this.#now();
+    const cached = this.#cache.get(clientId);
+    if (cached !== undefined && cached.expiresAt > now) return cached.client;
+    const row = await this.#db
+      .selectFrom('oauth_clients')
+      .selectAll()
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    const client = row === undefined ? undefined : fromRow(row);
+    if (this.#cacheTtlMs > 0) {
+      // Unknown ids are cached too, so a flood of made-up ids does not become a flood of queries;
+      // the bound keeps that flood from growing memory.
+      if (this.#cache.size >= MAX_CACHE_ENTRIES) this.#cache.clear();
+      this.#cache.set(clientId, { client, expiresAt: now + this.#cacheTtlMs });
+    }
+    return client;
+  }
+
+  async list(): Promise<Client[]> {
+    const rows = await this.#db.selectFrom('oauth_clients').selectAll().orderBy('client_id').execute();
+    return rows.map(fromRow);
+  }
+
+  /** Registers a new client; ERR_CLIENT_EXISTS when the id is taken. */
+  async register(input: ClientRegistration): Promise<Client> {
+    const valid = this.#validate(input);
+    const row = this.#toRow(valid, this.#now());
+    const existing = await this.#db
+      .selectFrom('oauth_clients')
+      .select('client_id')
+      .where('client_id', '=', valid.client_id)
+      .executeTakeFirst();
+    if (existing !== undefined) {
+      throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`);
+    }
+    try {
+      await this.#db.insertInto('oauth_clients').values(row).execute();
+    } catch (error) {
+      throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`, {
+        cause: error,
+      });
+    }
+    this.#cache.delete(valid.client_id);
+    return fromRow(row);
+  }
+
+  /** Registers or replaces a client (the seed file): applying the same input twice changes nothing. */
+  async upsert(input: ClientRegistration): Promise<Client> {
+    const valid = this.#validate(input);
+    const row = this.#toRow(valid, this.#now());
+    const { client_id: _id, created_at: _created, ...changes } = row;
+    await this.#db
+      .insertInto('oauth_clients')
+      .values(row)
+      .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
+      .execute();
+    this.#cache.delete(valid.client_id);
+    const stored = await this.find(valid.client_id);
+    if (stored === undefined)
+      throw new TokenServiceError('ERR_CLIENT_NOT_FOUND', `client ${valid.client_id} vanished`);
+    return stored;
+  }
+
+  /** Removes a client; true when it existed. */
+  async remove(clientId: string): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom('oauth_clients')
+      .where('client_id', '=', clientId)
+      .executeTakeFirst();
+    this.#cache.delete(clientId);
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  /** Forgets cached clients (all, or one). */
+  invalidate(clientId?: string): void {
+    if (clientId === undefined) this.#cache.clear();
+    else this.#cache.delete(clientId);
+  }
+
+  #validate(input: ClientRegistration): ValidRegistration {
+    const valid = validateRegistration(input);
+    if (!this.#dev && valid.client_secret !== undefined && valid.client_secret.length < MIN_SECRET_LENGTH) {
+      this.#warn(
+        `client ${valid.client_id}: its secret is shorter than ${MIN_SECRET_LENGTH} characters; use a long random secret outside development`,
+      );
+    }
+    return valid;
+  }
+
+  #toRow(valid: ValidRegistration, now: number): ClientsTable {
+    return {
+      client_id: valid.client_id,
+      secret_hash:
+        valid.client_secret === undefined ? null : hashClientSecret(this.#secretKey, valid.client_secret),
+      name: valid.client_name ?? null,
+      redirect_uris: JSON.stringify(valid.redirect_uris),
+      post_logout_redirect_uris: JSON.stringify(valid.post_logout_redirect_uris),
+      grant_types: JSON.stringify(valid.grant_types),
+      scopes: JSON.stringify(valid.scopes),
+      audiences: JSON.stringify(valid.audiences),
+      first_party: valid.first_party ? 1 : 0,
+      token_endpoint_auth_method: valid.token_endpoint_auth_method,
+      token_endpoint_auth_signing_alg: valid.token_endpoint_auth_signing_alg ?? null,
+      jwks: valid.jwks === undefined ? null : JSON.stringify(valid.jwks),
+      id_token_signed_response_alg: valid.id_token_signed_response_alg,
+      created_at: now,
+    };
+  }
+}

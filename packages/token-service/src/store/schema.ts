@@ -1,0 +1,38 @@
+/**
+ * The token service's tables as Kysely sees them. A later migration that adds a table adds its
+ * interface here too. Times are epoch milliseconds in BIGINT columns (PostgreSQL returns those as
+ * strings, so repositories read them through `Number`); lists are JSON text, booleans 0/1, so one
+ * schema serves SQLite and PostgreSQL.
+ */
+export interface ClientsTable {
+  client_id: string;
+  /** HMAC-SHA-256 of the secret under the service secret, base64url; null for public and private_key_jwt clients. */
+  secret_hash: string | null;
+  name: string | null;
+  redirect_uris: string;
+  post_logout_redirect_uris: string;
+  grant_types: string;
+  scopes: string;
+  audiences: string;
+  first_party: number;
+  token_endpoint_auth_method: string;
+  token_endpoint_auth_signing_alg: string | null;
+  jwks: string | null;
+  id_token_signed_response_alg: string;
+  created_at: number | string;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  state: string;
+  /** The private JWK, AES-256-GCM under a key derived from the service secret, the kid as AAD. */
+  encrypted_jwk: string;
+  created_at: number | string;
+  retire_until: number | string | null;
+}
+
+export interface TokenServiceDatabase {
+  oauth_clients: ClientsTable;
+  oauth_signing_keys: SigningKeysTable;
+}

@@ -1,0 +1,84 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { InProcessChannel, MemoryStore } from '@tessera/storage';
+import type { Kysely } from 'kysely';
+import type { TokenService } from '../../src/app.js';
+import { openTokenService } from '../../src/open.js';
+import type { TokenServiceOptions } from '../../src/options.js';
+import type { ClientRegistration } from '../../src/store/client-registration.js';
+import type { DatabaseFixture, TestDatabase } from './databases.js';
+
+export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
+
+export interface Harness {
+  /** The issuer, which is also the base URL: `http://127.0.0.1:<port>`. */
+  readonly url: string;
+  readonly service: TokenService;
+  readonly db: Kysely<unknown>;
+  readonly store: MemoryStore;
+  /** Stops the service and closes the database; the data stays for a restart. */
+  stop(): Promise<void>;
+}
+
+export type HarnessOptions = Partial<
+  Omit<TokenServiceOptions, 'issuer' | 'database' | 'store' | 'channel'>
+> & {
+  readonly clients?: readonly ClientRegistration[];
+};
+
+/**
+ * Starts the token service on 127.0.0.1, port 0, over a given test database: the HTTP server
+ * listens first so the issuer can name the real port, then hands every request to Fastify.
+ */
+export async function startService(database: TestDatabase, options: HarnessOptions = {}): Promise<Harness> {
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  const db = await database.open();
+  const store = new MemoryStore({ prefix: 'ts-test:' });
+  const channel = new InProcessChannel();
+  const { clients = [], ...rest } = options;
+  let service: TokenService;
+  try {
+    service = await openTokenService({
+      secret: TEST_SECRET,
+      ...rest,
+      issuer: url,
+      database: db,
+      store,
+      channel,
+    });
+  } catch (error) {
+    server.close();
+    await store.close();
+    await channel.close();
+    await db.destroy();
+    throw error;
+  }
+  for (const client of clients) await service.clients.upsert(client);
+  await service.app.ready();
+  server.on('request', (request, response) => service.app.routing(request, response));
+  return {
+    url,
+    service,
+    db,
+    store,
+    async stop() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+      await service.close();
+      await store.close();
+      await channel.close();
+      await db.destroy();
+    },
+  };
+}
+
+/** A database for one suite, created before and dropped after. */
+export async function withDatabase(fixture: DatabaseFixture): Promise<TestDatabase> {
+  return fixture.create();
+}
