@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { registerDevCommand } from './commands/dev.js';
+import { registerUsersCommand } from './commands/users.js';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
 
@@ -7,7 +8,10 @@ import { packageVersion } from './version.js';
  * Each command lives in `src/commands/<name>.ts` and registers itself on the program.
  * A later package adds its command by adding one line here.
  */
-const commands: readonly ((program: Command, context: CliContext) => void)[] = [registerDevCommand];
+const commands: readonly ((program: Command, context: CliContext) => void)[] = [
+  registerDevCommand,
+  registerUsersCommand,
+];
 
 /** Options every command accepts. */
 export interface GlobalOptions {
