@@ -1,13 +1,14 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { IdentityError, INVALID_CREDENTIALS_MESSAGE, identityErrorCodes } from '../src/index.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-// Inside the package, so the example's other imports resolve as they would for a user.
-const dir = mkdtempSync(fileURLToPath(new URL('./.readme-', import.meta.url)));
+// Every import of the example is rewritten to a resolved file URL, so it can live in a temp dir.
+const dir = mkdtempSync(join(tmpdir(), 'tessera-identity-readme-'));
 const require = createRequire(import.meta.url);
 
 afterAll(() => {

@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_CLAIMS_BYTES,
+  normalizeAddress,
+  usernameKey,
+  validateClaims,
+  validateUsername,
+} from '../src/index.js';
+
+describe('usernames', () => {
+  it('keys a username by NFKC and lower case, keeping the display form', () => {
+    expect(usernameKey('Alice')).toBe('alice');
+    expect(usernameKey('\uff21\uff4c\uff49\uff43\uff45')).toBe('alice'); // fullwidth
+    expect(usernameKey('ﬁona')).toBe('fiona'); // ligature
+    expect(usernameKey('Zoe\u0308')).toBe(usernameKey('Zo\u00eb')); // decomposed vs composed
+    expect(validateUsername('Alice')).toBe('Alice');
+    expect(validateUsername('\uff21\uff4c\uff49\uff43\uff45')).toBe('Alice');
+  });
+
+  it('refuses empty, long, spaced, control and invisible names', () => {
+    for (const name of ['', 'a b', ' a', 'a\n', 'a\u0000', 'a\u200d', 'a\u00a0b', 'x'.repeat(65), 5]) {
+      expect(() => validateUsername(name)).toThrow(expect.objectContaining({ code: 'invalid_username' }));
+    }
+    expect(validateUsername('😀'.repeat(64))).toHaveLength(128); // 64 characters, 128 UTF-16 units
+  });
+});
+
+describe('claims', () => {
+  it('keeps standard claims and drops undefined ones', () => {
+    expect(
+      validateClaims({
+        name: 'A',
+        email: 'a@example.com',
+        email_verified: false,
+        phone_number_verified: true,
+        address: { country: 'FR', formatted: '1 rue X\nParis' },
+        nickname: undefined,
+      }),
+    ).toEqual({
+      name: 'A',
+      email: 'a@example.com',
+      email_verified: false,
+      phone_number_verified: true,
+      address: { country: 'FR', formatted: '1 rue X\nParis' },
+    });
+    expect(validateClaims(undefined)).toEqual({});
+  });
+
+  it('refuses sub, unknown claims, wrong types, non-objects and oversized claims', () => {
+    for (const claims of [
+      { sub: 'x' },
+      { updated_at: 1 },
+      { roles: ['admin'] },
+      { email_verified: 'true' },
+      { address: 'Paris' },
+      { address: { country: 1 } },
+      [],
+      'name',
+      null,
+      new Date(),
+      { name: 'x'.repeat(MAX_CLAIMS_BYTES) },
+      JSON.parse('{"__proto__": {"name": "x"}}'),
+    ]) {
+      expect(() => validateClaims(claims)).toThrow(
+        expect.objectContaining({ code: 'invalid_claims', status: 400 }),
+      );
+    }
+  });
+
+  it('never echoes an unprintable claim name', () => {
+    expect(() => validateClaims({ '<script>': 1 })).toThrow(
+      'claim (unprintable name) is not an OpenID Connect standard claim',
+    );
+  });
+});
+
+describe('addresses', () => {
+  it('treats IPv4-mapped IPv6 as the IPv4 address and ignores case and spaces', () => {
+    expect(normalizeAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
+    expect(normalizeAddress(' 2001:DB8::1 ')).toBe('2001:db8::1');
+    expect(normalizeAddress('::ffff:c000:201')).toBe('::ffff:c000:201');
+  });
+});
