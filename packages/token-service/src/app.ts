@@ -70,8 +70,10 @@ function sendError(
   const oauth = toOAuthError(error);
   if (oauth.status >= 500) {
     request.log.error({ err: error }, 'request failed');
-  } else if (oauth.cause !== undefined && !(error instanceof OAuthError)) {
-    request.log.info({ code: oauth.code, reason: (oauth.cause as Error).message }, 'request refused');
+  } else if (oauth.cause !== undefined) {
+    // Why a client error happened (a jose or Fastify code) helps an operator; it never holds a secret.
+    const cause = oauth.cause as { code?: unknown; message?: unknown };
+    request.log.info({ error: oauth.code, reason: cause.code ?? cause.message }, 'request refused');
   }
   ctx.metrics.errors.inc({ error: oauth.code });
   if (oauth.wwwAuthenticate !== undefined) reply.header('www-authenticate', oauth.wwwAuthenticate);

@@ -19,8 +19,11 @@ export const tokenEndpointAuthMethods = [
 
 export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number];
 
-/** Algorithms a private_key_jwt assertion may be signed with (never HMAC, never none). */
-export const clientAssertionAlgorithms = ['EdDSA', 'ES256', 'RS256', 'PS256'] as const;
+/**
+ * Algorithms a private_key_jwt assertion may be signed with (never HMAC, never none). `Ed25519`
+ * is the fully-specified name of EdDSA on Ed25519 (RFC 9864) that current clients send.
+ */
+export const clientAssertionAlgorithms = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 'PS256'] as const;
 export type ClientAssertionAlgorithm = (typeof clientAssertionAlgorithms)[number];
 
 /**

@@ -1,7 +1,7 @@
 import type { KeyValueStore } from '@tessera/storage';
-import { createLocalJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, type JSONWebKeySet, errors as joseErrors, jwtVerify } from 'jose';
 import { type Client, clientAssertionAlgorithms } from '../../store/client.js';
-import { invalidClient } from '../oauth-error.js';
+import { invalidClient, OAuthError } from '../oauth-error.js';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
@@ -26,6 +26,32 @@ export function assertionSubject(assertion: string): string {
   }
 }
 
+const EDDSA_NAMES: readonly string[] = ['EdDSA', 'Ed25519'];
+
+/** The registered algorithm (with its other name, for EdDSA), or every allowed one. */
+function allowedAlgorithms(client: Client): string[] {
+  const registered = client.token_endpoint_auth_signing_alg;
+  if (registered === undefined) return [...clientAssertionAlgorithms];
+  return EDDSA_NAMES.includes(registered) ? [...EDDSA_NAMES] : [registered];
+}
+
+/**
+ * jose only picks a JWK whose `alg` equals the header's; an Ed25519 key registered as `EdDSA`
+ * must also verify an `Ed25519` header, so that one pinned name is dropped (the algorithm is
+ * still enforced by `algorithms` and by the key type).
+ */
+function normalizeJwks(jwks: JSONWebKeySet): JSONWebKeySet {
+  return {
+    keys: jwks.keys.map((key) => {
+      if (key.kty === 'OKP' && typeof key.alg === 'string' && EDDSA_NAMES.includes(key.alg)) {
+        const { alg: _alg, ...rest } = key;
+        return rest;
+      }
+      return key;
+    }),
+  };
+}
+
 export interface AssertionCheck {
   readonly client: Client;
   readonly assertion: string;
@@ -46,14 +72,11 @@ export async function verifyClientAssertion(check: AssertionCheck): Promise<void
   if (client.token_endpoint_auth_method !== 'private_key_jwt' || client.jwks === undefined) {
     throw invalidClient('the client does not authenticate with private_key_jwt');
   }
-  const algorithms =
-    client.token_endpoint_auth_signing_alg === undefined
-      ? [...clientAssertionAlgorithms]
-      : [client.token_endpoint_auth_signing_alg];
+  const algorithms = allowedAlgorithms(client);
   const nowS = Math.floor(check.now / 1000);
   let payload: Record<string, unknown>;
   try {
-    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(client.jwks), {
+    ({ payload } = await jwtVerify(assertion, createLocalJWKSet(normalizeJwks(client.jwks)), {
       algorithms,
       issuer: client.client_id,
       subject: client.client_id,
@@ -63,7 +86,9 @@ export async function verifyClientAssertion(check: AssertionCheck): Promise<void
       clockTolerance: CLOCK_TOLERANCE_S,
     }));
   } catch (error) {
-    if (error instanceof joseErrors.JOSEError) throw invalidClient('client assertion rejected');
+    if (error instanceof joseErrors.JOSEError) {
+      throw new OAuthError('invalid_client', 'client assertion rejected', { cause: error });
+    }
     throw error;
   }
   const exp = payload.exp as number;
