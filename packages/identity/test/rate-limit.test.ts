@@ -1,4 +1,7 @@
-import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type KeyValueStore, MemoryStore, RedisStore, SqliteStore } from '@tessera/storage';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { IdentityError, LoginRateLimiter, type LoginRateLimiterOptions } from '../src/index.js';
 import { rejectionOf } from './helpers/hasher.js';
@@ -22,6 +25,8 @@ interface StoreFixture {
 }
 
 const redisPrefix = randomPrefix('rate-limit');
+const sqliteDir = mkdtempSync(join(tmpdir(), 'tessera-identity-limits-'));
+let sqliteFiles = 0;
 
 const stores: readonly StoreFixture[] = [
   {
@@ -29,6 +34,15 @@ const stores: readonly StoreFixture[] = [
     // The memory store shares the test's clock, so its TTLs move with it.
     create: (clock) => new MemoryStore({ now: clock }),
     cleanup: async () => {},
+  },
+  {
+    name: 'sqlite',
+    // A new file per test, on the test's clock too.
+    create: (clock) => {
+      sqliteFiles += 1;
+      return new SqliteStore({ path: join(sqliteDir, `limits-${sqliteFiles}.db`), now: clock });
+    },
+    cleanup: async () => rmSync(sqliteDir, { recursive: true, force: true }),
   },
   {
     name: 'redis',
@@ -187,6 +201,33 @@ describe.each(stores)('LoginRateLimiter on $name', (fixture) => {
     expect(() => make({ username: { freeAttempts: 0 } })).toThrow(TypeError);
     expect(() => make({ address: { baseLockMs: 10, maxLockMs: 5 } })).toThrow(TypeError);
     expect(() => new LoginRateLimiter({ store: {} as KeyValueStore })).toThrow(TypeError);
+  });
+});
+
+describe('LoginRateLimiter window', () => {
+  it('forgets a count windowMs after the last attempt (plus the longest lock)', async () => {
+    const clock = manualClock();
+    const store = new MemoryStore({ now: clock.now });
+    try {
+      const limiter = new LoginRateLimiter({
+        store,
+        now: clock.now,
+        username: { freeAttempts: 3, baseLockMs: 1000, maxLockMs: 10_000, windowMs: 60_000 },
+      });
+      const fail = () => limiter.begin({ username: 'judy', address: '192.0.2.1' });
+      await fail();
+      await fail();
+      clock.advance(59_000);
+      await fail(); // third: still inside the window, so it locks
+      expect(await limiter.retryAfter({ username: 'judy', address: '192.0.2.2' })).toBe(1);
+      clock.advance(70_000);
+      // Forgotten: three more attempts before the next lock.
+      await fail();
+      await fail();
+      expect(await limiter.retryAfter({ username: 'judy', address: '192.0.2.2' })).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 });
 
