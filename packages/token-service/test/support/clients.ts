@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import type { ClientRegistration } from '../../src/store/client-registration.js';
 
@@ -34,22 +35,25 @@ export const reports: ClientRegistration = {
 
 export interface KeyedClient {
   readonly registration: ClientRegistration;
-  readonly privateKey: CryptoKey;
-  readonly publicJwk: JWK;
+  readonly privateKey: webcrypto.CryptoKey;
+  /** A P-256 key also in the client's JWKS, so a signature with an unregistered alg can be tried. */
+  readonly otherKey: webcrypto.CryptoKey;
 }
 
-/** A private_key_jwt client with an Ed25519 key pair, its assertions pinned to EdDSA. */
+/** A private_key_jwt client with an Ed25519 and a P-256 key, its assertions pinned to EdDSA. */
 export async function billingClient(): Promise<KeyedClient> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
-  const publicJwk = { ...(await exportJWK(publicKey)), kid: 'billing-1', alg: 'EdDSA', use: 'sig' };
+  const other = await generateKeyPair('ES256', { extractable: true });
+  const publicJwk: JWK = { ...(await exportJWK(publicKey)), kid: 'billing-1', alg: 'EdDSA', use: 'sig' };
+  const otherJwk: JWK = { ...(await exportJWK(other.publicKey)), kid: 'billing-2', use: 'sig' };
   return {
     privateKey,
-    publicJwk,
+    otherKey: other.privateKey,
     registration: {
       client_id: 'billing',
       token_endpoint_auth_method: 'private_key_jwt',
       token_endpoint_auth_signing_alg: 'EdDSA',
-      jwks: { keys: [publicJwk] },
+      jwks: { keys: [publicJwk, otherJwk] },
       grant_types: ['client_credentials'],
       scopes: ['payments:charge'],
       audiences: ['payments'],
