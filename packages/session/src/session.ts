@@ -8,12 +8,11 @@ export interface SessionInternals<Data extends object> {
   readonly raw: string;
 }
 
-const internals = new WeakMap<object, SessionInternals<object>>();
+let readInternals: (session: Session<object>) => SessionInternals<object>;
 
 export function internalsOf<Data extends object>(session: Session<Data>): SessionInternals<Data> {
-  const found = internals.get(session);
-  if (found === undefined) throw new TypeError('not a session made by a session manager');
-  return found as SessionInternals<Data>;
+  if (!(session instanceof Session)) throw new TypeError('not a session made by a session manager');
+  return readInternals(session) as SessionInternals<Data>;
 }
 
 /**
@@ -32,7 +31,13 @@ export class Session<Data extends object> {
   readonly version: number;
   readonly userAgent: string | undefined;
   readonly address: string | undefined;
+  readonly #internals: SessionInternals<Data>;
   #csrfToken: string | undefined;
+
+  static {
+    // A private field read through a module-level function: the manager sees it, users do not.
+    readInternals = (session) => session.#internals;
+  }
 
   constructor(record: SessionRecord<Data>, raw: string) {
     this.idHash = record.idHash;
@@ -44,7 +49,7 @@ export class Session<Data extends object> {
     this.version = record.version;
     this.userAgent = record.userAgent;
     this.address = record.address;
-    internals.set(this, { record, raw });
+    this.#internals = { record, raw };
   }
 
   /**

@@ -52,7 +52,9 @@ describe('two instances sharing Redis', () => {
     const { cookie, csrf } = await login(a, 'alice');
     expect((await me(b, cookie)).json()).toMatchObject({ userId: 'alice', csrfToken: csrf });
     const headers = { cookie, 'x-csrf-token': csrf, 'content-type': 'application/json' };
-    expect((await send(`${b.base}/prefs`, { method: 'POST', headers, body: '{"theme":"dark"}' })).status).toBe(200);
+    expect(
+      (await send(`${b.base}/prefs`, { method: 'POST', headers, body: '{"theme":"dark"}' })).status,
+    ).toBe(200);
     expect((await me(a, cookie)).json().data).toEqual({ role: 'user', theme: 'dark' });
   });
 

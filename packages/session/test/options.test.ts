@@ -9,7 +9,7 @@ import type { SessionManagerOptions } from '../src/options.js';
 describe('options are validated at construction', () => {
   const store = new MemoryStore();
   afterAll(() => store.close());
-  const build = (options: Partial<SessionManagerOptions> & Record<string, unknown>) => () =>
+  const build = (options: Record<string, unknown>) => () =>
     createSessionManager<SessionData>({ store, onWarning: () => {}, ...options } as SessionManagerOptions);
 
   it.each([

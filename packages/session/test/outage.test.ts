@@ -7,7 +7,11 @@ import { buildFastifyApp, listen } from './support/fastify-app.js';
 import { type Answer, cookiePair, jsonBody, send } from './support/http.js';
 
 /** Retries until `attempt` resolves to a value `accept` likes, or the deadline passes. */
-async function eventually(attempt: () => Promise<Answer>, accept: (a: Answer) => boolean, ms = 15_000): Promise<Answer> {
+async function eventually(
+  attempt: () => Promise<Answer>,
+  accept: (a: Answer) => boolean,
+  ms = 15_000,
+): Promise<Answer> {
   const end = Date.now() + ms;
   for (;;) {
     const answer = await attempt();
@@ -86,7 +90,10 @@ describe('session store outage', () => {
     expect(down.json().error).toBe('session_store_unavailable');
 
     await server.start(); // an empty server: this one persisted nothing
-    const back = await eventually(() => login('k2'), (a) => a.status === 200);
+    const back = await eventually(
+      () => login('k2'),
+      (a) => a.status === 200,
+    );
     expect(back.status).toBe(200);
     const me = await send(`${base}/me`, { headers: { cookie: cookiePair(back.setCookie) } });
     expect(me.json().userId).toBe('k2');

@@ -1,4 +1,10 @@
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { errorResponse, SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
@@ -38,6 +44,8 @@ export interface FastifySessionOptions {
   readonly errorHandler?: boolean;
 }
 
+const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
+
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return typeof value === 'string' ? value : undefined;
@@ -67,7 +75,7 @@ function submittedToken(request: FastifyRequest, headerName: string, field: stri
   return undefined;
 }
 
-async function reject(reply: FastifyReply, error: unknown): Promise<FastifyReply> {
+function reject(reply: FastifyReply, error: unknown): FastifyReply {
   const { status, body } = errorResponse(error);
   return reply.code(status).header('cache-control', 'no-store').send(body);
 }
@@ -102,19 +110,37 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
     await session.load();
   });
 
-  // preHandler runs after body parsing, so a form's `_csrf` field is available.
-  fastify.addHook('preHandler', async (request, reply) => {
-    const config = request.routeOptions.config.session;
-    try {
-      if (config?.required ?? requireByDefault) request.session.require();
-      if (config?.csrf ?? true) request.session.checkCsrf(submittedToken(request, csrfHeader, csrfField));
-    } catch (error) {
-      if (!(error instanceof SessionError)) throw error;
-      return reject(reply, error);
-    }
-    return undefined;
+  // The checks are attached per route when it is registered, so a route that needs neither
+  // (a safe method without `required`) pays nothing, and nothing is decided per request from
+  // `request.routeOptions` (which Fastify builds anew on every access). preHandler runs after
+  // body parsing, so a form's `_csrf` field is available.
+  fastify.addHook('onRoute', (route) => {
+    const config = route.config?.session;
+    const required = config?.required ?? requireByDefault;
+    const csrf = config?.csrf ?? true;
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const unsafe = methods.some((method) => !safeMethods.has(method.toUpperCase()));
+    if (!required && !(csrf && unsafe)) return;
+    const check: preHandlerHookHandler = (request, reply, done) => {
+      try {
+        if (required) request.session.require();
+        if (csrf) request.session.checkCsrf(submittedToken(request, csrfHeader, csrfField));
+      } catch (error) {
+        if (!(error instanceof SessionError)) return done(error as Error);
+        // Answering ends the request; `done` must not be called as well.
+        reject(reply, error);
+        return;
+      }
+      done();
+    };
+    const existing = route.preHandler;
+    route.preHandler =
+      existing === undefined ? [check] : [check, ...(Array.isArray(existing) ? existing : [existing])];
   });
 }
 
-/** The Fastify plugin: decorates `request.session`, loads it on every request, enforces route config. */
+/**
+ * The Fastify plugin: decorates `request.session`, loads it on every request, and enforces each
+ * route's `config.session`. Register it before the routes it should protect.
+ */
 export const fastifySession = fp(plugin, { fastify: '5.x', name: '@tessera/session' });

@@ -1,42 +1,43 @@
 import { isTesseraError } from '@tessera/core';
 import { SessionError } from '../errors.js';
 
-const timedOut = Symbol('timed out');
-
 /**
  * Runs one store call and bounds it by `timeoutMs`, whatever the store's own settings are, so a
  * hung store can never hold a request longer than the manager's timeout. An unreachable or slow
  * store becomes `session_store_unavailable`; the store's error stays as `cause`.
+ *
+ * One promise and one timer per call, no Promise.race: this runs on every request.
  */
-export async function withinDeadline<T>(
-  operation: string,
-  timeoutMs: number,
-  run: () => Promise<T>,
-): Promise<T> {
-  if (timeoutMs <= 0) throw unavailable(operation, new Error('no time left'));
-  let timer: NodeJS.Timeout | undefined;
-  let promise: Promise<T>;
+export function withinDeadline<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+  if (timeoutMs <= 0) return Promise.reject(unavailable(operation, new Error('no time left')));
+  let pending: Promise<T>;
   try {
-    promise = run();
+    pending = run();
   } catch (error) {
-    throw translate(operation, error);
+    return Promise.reject(translate(operation, error));
   }
-  const timeout = new Promise<typeof timedOut>((resolve) => {
-    timer = setTimeout(resolve, timeoutMs, timedOut);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(unavailable(operation, new Error(`no answer within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    pending.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      // A late failure of an abandoned call is dropped here, so it never becomes unhandled.
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(translate(operation, error));
+      },
+    );
   });
-  try {
-    const result = await Promise.race([promise, timeout]);
-    if (result === timedOut) {
-      // The abandoned call may still settle: its rejection must not become unhandled.
-      promise.catch(() => {});
-      throw unavailable(operation, new Error(`no answer within ${timeoutMs} ms`));
-    }
-    return result;
-  } catch (error) {
-    throw translate(operation, error);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function translate(operation: string, error: unknown): unknown {

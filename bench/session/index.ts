@@ -1,0 +1,136 @@
+// Session-authenticated GET (read the session, answer a small JSON), requests/s and p99 latency:
+// Fastify + @tessera/session on Redis versus Express 5 + express-session + connect-redis on the
+// same Redis, and bare Fastify (no session) as the ceiling. autocannon, 50 connections, 10 s each
+// after a 2 s warm-up, one after the other in the same run. Each server runs in its own child
+// process, so autocannon's CPU is not taken from the server's event loop
+// (BENCH_IN_PROCESS=1 runs them in this process instead, for comparison).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import { Redis } from 'ioredis';
+import { type RunningServer, redisUrl, type ServerKind, startServer } from './servers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const durationS = Number(process.env.BENCH_DURATION ?? 10);
+const warmupS = Number(process.env.BENCH_WARMUP ?? 2);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const inProcess = process.env.BENCH_IN_PROCESS === '1';
+const prefix = `tessera-bench:session:${randomBytes(6).toString('hex')}:`;
+
+interface Row {
+  readonly name: string;
+  readonly rps: number;
+  readonly p99: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly load: string;
+}
+
+async function launch(kind: ServerKind): Promise<RunningServer> {
+  if (inProcess) return startServer(kind, prefix);
+  const child: ChildProcess = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'servers.ts'), kind, prefix],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /READY (\d+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
+  });
+  return {
+    port,
+    async close() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Logs in once and returns the Cookie header every benchmark request carries. */
+async function login(port: number): Promise<string> {
+  const response = await fetch(`http://127.0.0.1:${port}/login`, { method: 'POST' });
+  const cookie = response.headers.get('set-cookie');
+  return cookie === null ? '' : (cookie.split(';')[0] ?? '');
+}
+
+async function load(url: string, cookie: string, seconds: number): Promise<autocannon.Result> {
+  return autocannon({ url, connections, duration: seconds, headers: cookie === '' ? {} : { cookie } });
+}
+
+async function measure(kind: ServerKind, name: string): Promise<Row> {
+  const server = await launch(kind);
+  try {
+    const cookie = await login(server.port);
+    const check = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: { cookie } });
+    if (check.status !== 200) throw new Error(`${name}: GET /me answered ${check.status}`);
+    const url = `http://127.0.0.1:${server.port}/me`;
+    await load(url, cookie, warmupS);
+    const before = loadavg()[0]?.toFixed(2) ?? '?';
+    const result = await load(url, cookie, durationS);
+    return {
+      name,
+      rps: result.requests.average,
+      p99: result.latency.p99,
+      non2xx: result.non2xx,
+      errors: result.errors,
+      load: before,
+    };
+  } finally {
+    await server.close();
+  }
+}
+
+async function cleanup(): Promise<void> {
+  const client = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await client.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
+}
+
+console.log(
+  `session-authenticated GET /me, ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
+    `servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ${cpus().length} CPUs, Node ${process.version}`,
+);
+const rows: Row[] = [];
+try {
+  rows.push(await measure('bare', 'bare Fastify (no session)'));
+  rows.push(await measure('tessera', 'Fastify + @tessera/session (Redis)'));
+  rows.push(await measure('express-session', 'Express 5 + express-session + connect-redis'));
+} finally {
+  await cleanup();
+}
+
+const bareRps = rows[0]?.rps ?? 1;
+const expressRps = rows[2]?.rps ?? 1;
+console.log(
+  '\n| server | req/s | p99 ms | x bare Fastify | x express-session | non-2xx | load avg (1 min) |',
+);
+console.log('|---|---:|---:|---:|---:|---:|---:|');
+for (const row of rows) {
+  console.log(
+    `| ${row.name} | ${Math.round(row.rps).toLocaleString('en-US')} | ${row.p99} | ${(row.rps / bareRps).toFixed(2)} | ` +
+      `${(row.rps / expressRps).toFixed(2)} | ${row.non2xx + row.errors} | ${row.load} |`,
+  );
+}
+const tesseraRps = rows[1]?.rps ?? 0;
+const ok = tesseraRps >= 3 * expressRps && tesseraRps >= 0.5 * bareRps;
+console.log(`\ntargets (>= 3x express-session, >= 0.5x bare Fastify): ${ok ? 'met' : 'NOT met'}`);
