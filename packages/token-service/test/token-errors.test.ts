@@ -1,3 +1,4 @@
+import type { webcrypto } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -75,7 +76,7 @@ describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
 
   async function assertion(
     claims: Record<string, unknown>,
-    options: { key?: CryptoKey; alg?: string; kid?: string; omit?: string[] } = {},
+    options: { key?: webcrypto.CryptoKey; alg?: string; kid?: string; omit?: string[] } = {},
   ): Promise<string> {
     const nowS = Math.floor(Date.now() / 1000);
     const payload: Record<string, unknown> = {
