@@ -13,6 +13,7 @@ import { registerHealth } from './endpoints/health.js';
 import { registerJwks } from './endpoints/jwks.js';
 import { registerMetrics } from './endpoints/metrics.js';
 import { registerToken } from './endpoints/token/index.js';
+import { AccessTokenSigner } from './lib/access-token.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
@@ -119,6 +120,12 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     channel: resolved.channel,
     clients,
     keys,
+    accessTokens: new AccessTokenSigner({
+      keys: () => keys.keySet,
+      issuer: resolved.issuer,
+      lifetime: resolved.accessTokenLifetime,
+      now: resolved.now,
+    }),
     secrets,
     metrics: createMetrics(),
     now: resolved.now,

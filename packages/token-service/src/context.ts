@@ -1,6 +1,7 @@
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { AccessTokenSigner } from './lib/access-token.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
 import type { ServiceKeys } from './lib/secrets.js';
@@ -32,6 +33,8 @@ export interface ServiceContext {
   readonly channel: Channel;
   readonly clients: ClientRepository;
   readonly keys: KeyManager;
+  /** Signs access tokens with the active EdDSA key, the issuer, the configured lifetime and clock. */
+  readonly accessTokens: AccessTokenSigner;
   readonly secrets: ServiceKeys;
   readonly metrics: ServiceMetrics;
   readonly now: () => number;

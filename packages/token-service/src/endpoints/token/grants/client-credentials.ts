@@ -1,4 +1,3 @@
-import { signAccessToken } from '@tessera/core';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { resolveScopes } from '../../../lib/scope.js';
@@ -17,16 +16,16 @@ export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client: 
   const scopes = resolveScopes(form.get('scope'), client.scopes);
   const audience = resolveAudience(form, client.audiences);
   if (audience.length === 0) throw new OAuthError('invalid_target', 'the client has no registered audience');
-  const lifetime = ctx.options.accessTokenLifetime;
-  const accessToken = await signAccessToken(
-    ctx.keys.keySet,
-    { subject: client.client_id, clientId: client.client_id, audience, scopes },
-    { issuer: ctx.issuer, lifetime, now: ctx.now },
-  );
+  const { token } = ctx.accessTokens.issue({
+    subject: client.client_id,
+    clientId: client.client_id,
+    audience,
+    scopes,
+  });
   return {
-    access_token: accessToken,
+    access_token: token,
     token_type: 'Bearer',
-    expires_in: lifetime,
+    expires_in: ctx.options.accessTokenLifetime,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
 };

@@ -1,0 +1,94 @@
+import { type AccessTokenClaims, KeySet, signAccessToken, verifyAccessToken } from '@tessera/core';
+import fc from 'fast-check';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { AccessTokenSigner } from '../src/lib/access-token.js';
+
+const ISSUER = 'https://auth.example.com';
+
+describe('AccessTokenSigner (the fast /token signer) against core and jose', () => {
+  it.each(['EdDSA', 'ES256', 'RS256'] as const)(
+    '%s tokens verify with core and jose and carry core’s claims',
+    async (alg) => {
+      const keys = await KeySet.generate([alg]);
+      let now = 1_800_000_000_000;
+      const signer = new AccessTokenSigner({
+        keys: () => keys,
+        issuer: ISSUER,
+        lifetime: 300,
+        now: () => now,
+        alg,
+      });
+      const scope = fc.stringMatching(/^[\x21\x23-\x5b\x5d-\x7e]{1,12}$/);
+      const name = fc.stringMatching(/^[\x21-\x7e]{1,20}$/);
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            subject: name,
+            clientId: name,
+            audience: fc.array(name, { minLength: 1, maxLength: 3 }),
+            scopes: fc.array(scope, { maxLength: 4 }),
+            sessionId: fc.option(name, { nil: undefined }),
+            authTime: fc.option(fc.integer({ min: 0, max: 2_000_000_000 }), { nil: undefined }),
+            actors: fc.option(
+              fc.array(fc.record({ subject: name, clientId: name }), { minLength: 1, maxLength: 3 }),
+              {
+                nil: undefined,
+              },
+            ),
+          }),
+          async (generated) => {
+            const claims = Object.fromEntries(
+              Object.entries(generated).filter(([, value]) => value !== undefined),
+            ) as unknown as AccessTokenClaims;
+            now += 1000;
+            const { token, jti, exp } = signer.issue(claims);
+            const reference = await signAccessToken(keys, claims, {
+              issuer: ISSUER,
+              lifetime: 300,
+              now: () => now,
+              alg,
+            });
+            const ours = decodeJwt(token);
+            const theirs = decodeJwt(reference);
+            expect({ ...ours, jti: 'x' }).toEqual({ ...theirs, jti: 'x' });
+            expect(ours.jti).toBe(jti);
+            expect(ours.exp).toBe(exp);
+            expect(Buffer.from(jti, 'base64url')).toHaveLength(16);
+            expect(decodeProtectedHeader(token)).toEqual(decodeProtectedHeader(reference));
+            const audience = claims.audience[0] as string;
+            const principal = await verifyAccessToken(token, {
+              keys,
+              issuer: ISSUER,
+              audience,
+              algorithms: [alg],
+              now: () => now,
+            });
+            expect(principal.subject).toBe(claims.subject);
+            await jwtVerify(token, createLocalJWKSet(keys.jwks()), {
+              issuer: ISSUER,
+              audience,
+              typ: 'at+jwt',
+              currentDate: new Date(now),
+            });
+          },
+        ),
+        { numRuns: 40 },
+      );
+    },
+  );
+
+  it('follows a key rotation and refuses bad claims as misuse', async () => {
+    let keys = await KeySet.generate(['EdDSA']);
+    const signer = new AccessTokenSigner({ keys: () => keys, issuer: ISSUER, lifetime: 300, now: Date.now });
+    const claims = { subject: 's', clientId: 'c', audience: 'a' };
+    const first = decodeProtectedHeader(signer.issue(claims).token).kid;
+    keys = await KeySet.generate(['EdDSA']);
+    const second = decodeProtectedHeader(signer.issue(claims).token).kid;
+    expect(second).not.toBe(first);
+    expect(second).toBe(keys.activeKey('EdDSA').kid);
+    expect(() => signer.issue({ ...claims, audience: [] })).toThrowError(/audience/);
+    expect(() => signer.issue({ ...claims, scopes: ['a b'] })).toThrowError(/scope/);
+    expect(() => signer.issue(claims, { lifetime: 0 })).toThrowError(/lifetime/);
+  });
+});
