@@ -138,6 +138,9 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     // Per-request log lines cost throughput on the hot path; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    ...(resolved.tls === undefined
+      ? {}
+      : { https: { cert: Buffer.from(resolved.tls.cert), key: Buffer.from(resolved.tls.key) } }),
   }) as unknown as FastifyInstance;
   registerFormBodyParser(app, resolved.bodyLimit);
   app.setErrorHandler((error, request, reply) => sendError(ctx, error, request, reply));

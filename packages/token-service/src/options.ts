@@ -41,6 +41,13 @@ export interface TokenServiceOptions {
   readonly now?: () => number;
   /** A pino logger, `true` for a default one, `false` (default) for none. */
   readonly logger?: FastifyBaseLogger | boolean;
+  /** Serve HTTPS with this PEM certificate (chain) and private key. */
+  readonly tls?: TlsOptions;
+}
+
+export interface TlsOptions {
+  readonly cert: string | Uint8Array;
+  readonly key: string | Uint8Array;
 }
 
 export interface ResolvedOptions {
@@ -61,6 +68,7 @@ export interface ResolvedOptions {
   readonly bodyLimit: number;
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
+  readonly tls: TlsOptions | undefined;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -100,6 +108,12 @@ const schema = z.strictObject({
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
   now: z.custom<() => number>((value) => typeof value === 'function').default(() => Date.now),
   logger: z.union([z.boolean(), hasMethods('info', 'warn', 'error', 'child')]).default(false),
+  tls: z
+    .strictObject({
+      cert: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+      key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+    })
+    .optional(),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -155,6 +169,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     channel: options.channel,
     now: value.now,
     logger: value.logger as FastifyBaseLogger | boolean,
+    tls: value.tls,
     secret: Uint8Array.from(secret),
     warnings: Object.freeze(warnings),
   });
