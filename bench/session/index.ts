@@ -19,6 +19,9 @@ const durationS = Number(process.env.BENCH_DURATION ?? 10);
 const warmupS = Number(process.env.BENCH_WARMUP ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
+// With several rounds the three servers take turns (the order rotates every round) and each
+// figure is the median, so a burst of load from elsewhere on the machine does not favour one.
+const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const prefix = `tessera-bench:session:${randomBytes(6).toString('hex')}:`;
 
 interface Row {
@@ -108,21 +111,51 @@ async function cleanup(): Promise<void> {
 
 console.log(
   `session-authenticated GET /me, ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
-    `servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ${cpus().length} CPUs, Node ${process.version}`,
+    `${rounds} round(s), servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ` +
+    `${cpus().length} CPUs, Node ${process.version}`,
 );
-const rows: Row[] = [];
+const contestants: readonly (readonly [ServerKind, string])[] = [
+  ['bare', 'bare Fastify (no session)'],
+  ['tessera', 'Fastify + @tessera/session (Redis)'],
+  ['express-session', 'Express 5 + express-session + connect-redis'],
+];
+const samples = new Map<string, Row[]>(contestants.map(([, name]) => [name, []]));
 try {
-  rows.push(await measure('bare', 'bare Fastify (no session)'));
-  rows.push(await measure('tessera', 'Fastify + @tessera/session (Redis)'));
-  rows.push(await measure('express-session', 'Express 5 + express-session + connect-redis'));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < contestants.length; i++) {
+      const [kind, name] = contestants[(i + round) % contestants.length] as readonly [ServerKind, string];
+      const row = await measure(kind, name);
+      samples.get(name)?.push(row);
+      console.log(
+        `  round ${round + 1}: ${name}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, load ${row.load}`,
+      );
+    }
+  }
 } finally {
   await cleanup();
 }
 
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+}
+
+const rows: Row[] = contestants.map(([, name]) => {
+  const runs = samples.get(name) ?? [];
+  return {
+    name,
+    rps: median(runs.map((r) => r.rps)),
+    p99: median(runs.map((r) => r.p99)),
+    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    load: runs.map((r) => r.load).join('/'),
+  };
+});
 const bareRps = rows[0]?.rps ?? 1;
 const expressRps = rows[2]?.rps ?? 1;
 console.log(
-  '\n| server | req/s | p99 ms | x bare Fastify | x express-session | non-2xx | load avg (1 min) |',
+  '\n| server | req/s | p99 ms | x bare Fastify | x express-session | non-2xx | load avg (1 min) before each run |',
 );
 console.log('|---|---:|---:|---:|---:|---:|---:|');
 for (const row of rows) {
