@@ -1,11 +1,13 @@
+export { type AdminOptions, openClientRepository, openKeyManager } from './admin.js';
 export { createTokenService, type TokenService } from './app.js';
 export { type EndpointUrls, REVOCATION_TOPIC, type ServiceContext } from './context.js';
 export { TokenServiceError, type TokenServiceErrorCode, tokenServiceErrorCodes } from './errors.js';
+export { AccessTokenSigner, type IssueOptions } from './lib/access-token.js';
 export { defaultKeyAlgorithms, type KeyInfo, KeyManager, type KeyManagerOptions } from './lib/key-manager.js';
 export { OAuthError, type OAuthErrorCode, oauthErrorCodes, oauthErrorMeanings } from './lib/oauth-error.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
 export { openTokenService } from './open.js';
-export type { ResolvedOptions, TokenServiceOptions } from './options.js';
+export type { ResolvedOptions, TlsOptions, TokenServiceOptions } from './options.js';
 export type { Client, GrantType, TokenEndpointAuthMethod } from './store/client.js';
 export type { ClientRegistration } from './store/client-registration.js';
 export { ClientRepository, type ClientRepositoryOptions } from './store/clients.js';
