@@ -95,14 +95,13 @@ export function createSessionManager<Data extends object = SessionData>(
   const { store, now, idleTimeoutMs, keyPrefix } = options;
   const sessionKey = (idHash: string): string => `${keyPrefix}s:${idHash}`;
   const userKey = (userId: string): string => `${keyPrefix}u:${userId}`;
-  const call = <T>(operation: string, run: () => Promise<T>, deadline?: number): Promise<T> =>
-    withinDeadline(
-      operation,
-      deadline === undefined ? options.storeTimeoutMs : Math.ceil(deadline - performance.now()),
-      run,
-    );
+  // Every public operation takes one deadline for all of its store calls, so an operation (a
+  // login is four calls) never waits longer than storeTimeoutMs in total.
+  const startDeadline = (): number => performance.now() + options.storeTimeoutMs;
+  const call = <T>(operation: string, run: () => Promise<T>, deadline: number): Promise<T> =>
+    withinDeadline(operation, Math.ceil(deadline - performance.now()), run);
 
-  async function read(idHash: string, deadline?: number): Promise<Session<Data> | null> {
+  async function read(idHash: string, deadline: number): Promise<Session<Data> | null> {
     const raw = await call('get', () => store.get(sessionKey(idHash)), deadline);
     if (raw === null) return null;
     const record = decodeRecord<Data>(raw, idHash);
@@ -114,7 +113,7 @@ export function createSessionManager<Data extends object = SessionData>(
   async function write(
     session: Session<Data>,
     change: (record: SessionRecord<Data>, at: number) => SessionRecord<Data> | null,
-    deadline?: number,
+    deadline: number,
   ): Promise<Session<Data>> {
     let { record, raw } = internalsOf(session);
     for (let attempt = 0; attempt < options.maxUpdateAttempts; attempt++) {
@@ -141,7 +140,7 @@ export function createSessionManager<Data extends object = SessionData>(
     checkUserId(userId);
     checkData(data);
     const at = now();
-    return insert(userId, data, client, at, at + options.absoluteTimeoutMs);
+    return insert(userId, data, client, at, at + options.absoluteTimeoutMs, startDeadline());
   }
 
   async function insert(
@@ -150,6 +149,7 @@ export function createSessionManager<Data extends object = SessionData>(
     client: ClientInfo,
     createdAt: number,
     absoluteExpiresAt: number,
+    deadline: number,
   ): Promise<CreatedSession<Data>> {
     const at = now();
     const id = newSessionId();
@@ -169,19 +169,27 @@ export function createSessionManager<Data extends object = SessionData>(
     const raw = encodeRecord(record);
     const ttlMs = storeTtl(record, at, idleTimeoutMs);
     // "Only if absent": a 256-bit collision will not happen, but an overwrite must not either.
-    const written = await call('create', () => store.compareAndSet(sessionKey(idHash), null, raw, { ttlMs }));
+    const written = await call(
+      'create',
+      () => store.compareAndSet(sessionKey(idHash), null, raw, { ttlMs }),
+      deadline,
+    );
     if (!written) throw new SessionError('session_update_conflict');
     // The index lives as long as the newest session can; stale members are pruned on listing.
-    await call('index', () => store.setAdd(userKey(userId), [idHash], { ttlMs: options.absoluteTimeoutMs }));
+    await call(
+      'index',
+      () => store.setAdd(userKey(userId), [idHash], { ttlMs: options.absoluteTimeoutMs }),
+      deadline,
+    );
     return { id, session: new Session(record, raw) };
   }
 
-  async function removeMany(userId: string, idHashes: readonly string[]): Promise<number> {
+  async function removeMany(userId: string, idHashes: readonly string[], deadline: number): Promise<number> {
     if (idHashes.length === 0) return 0;
     const removed = await Promise.all(
-      idHashes.map((idHash) => call('delete', () => store.delete(sessionKey(idHash)))),
+      idHashes.map((idHash) => call('delete', () => store.delete(sessionKey(idHash)), deadline)),
     );
-    await call('unindex', () => store.setRemove(userKey(userId), idHashes));
+    await call('unindex', () => store.setRemove(userKey(userId), idHashes), deadline);
     return removed.filter(Boolean).length;
   }
 
@@ -190,28 +198,34 @@ export function createSessionManager<Data extends object = SessionData>(
     warnings: options.warnings,
     create,
     async regenerate(previous, userId, data, client) {
-      if (previous !== null) await manager.destroy(previous);
-      return create(userId, data, client);
+      checkUserId(userId);
+      checkData(data);
+      const deadline = startDeadline();
+      if (previous !== null) await removeMany(previous.userId, [previous.idHash], deadline);
+      const at = now();
+      return insert(userId, data, client ?? {}, at, at + options.absoluteTimeoutMs, deadline);
     },
     async rotate(session) {
       const { record } = internalsOf(session);
+      const deadline = startDeadline();
       const created = await insert(
         record.userId,
         record.data,
         { userAgent: record.userAgent, address: record.address },
         record.createdAt,
         record.absoluteExpiresAt,
+        deadline,
       );
-      await manager.destroy(session);
+      await removeMany(session.userId, [session.idHash], deadline);
       return created;
     },
     async get(id) {
       if (typeof id !== 'string' || !isWellFormedSessionId(id)) return null;
-      return read(hashSessionId(id));
+      return read(hashSessionId(id), startDeadline());
     },
     async resolve(id) {
       if (typeof id !== 'string' || !isWellFormedSessionId(id)) return null;
-      const deadline = performance.now() + options.storeTimeoutMs;
+      const deadline = startDeadline();
       const session = await read(hashSessionId(id), deadline);
       if (session === null || now() - session.lastSeenAt < options.touchIntervalMs) return session;
       try {
@@ -223,40 +237,47 @@ export function createSessionManager<Data extends object = SessionData>(
       }
     },
     touch(session) {
-      return touchOnce(session);
+      return touchOnce(session, startDeadline());
     },
     update(session, patch) {
       checkData(patch);
-      return write(session, (record, at) => ({
-        ...record,
-        data: { ...record.data, ...patch },
-        lastSeenAt: at,
-        version: record.version + 1,
-      }));
+      return write(
+        session,
+        (record, at) => ({
+          ...record,
+          data: { ...record.data, ...patch },
+          lastSeenAt: at,
+          version: record.version + 1,
+        }),
+        startDeadline(),
+      );
     },
     async destroy(session) {
-      return (await removeMany(session.userId, [session.idHash])) > 0;
+      return (await removeMany(session.userId, [session.idHash], startDeadline())) > 0;
     },
     async destroyHandle(userId, handle) {
       checkUserId(userId);
       if (typeof handle !== 'string' || !handleShape.test(handle)) return false;
-      const session = await read(handle);
+      const deadline = startDeadline();
+      const session = await read(handle, deadline);
       if (session === null || session.userId !== userId) return false;
-      return manager.destroy(session);
+      return (await removeMany(userId, [handle], deadline)) > 0;
     },
     async destroyAllForUser(userId) {
       checkUserId(userId);
-      const members = await call('members', () => store.setMembers(userKey(userId)));
+      const deadline = startDeadline();
+      const members = await call('members', () => store.setMembers(userKey(userId)), deadline);
       // Only the members read are removed from the index: a login racing with this call keeps
       // its entry (an application disabling an account must also refuse new logins).
-      return removeMany(userId, members);
+      return removeMany(userId, members, deadline);
     },
     async listForUser(userId) {
       checkUserId(userId);
-      const members = await call('members', () => store.setMembers(userKey(userId)));
-      const sessions = await Promise.all(members.map((idHash) => read(idHash)));
+      const deadline = startDeadline();
+      const members = await call('members', () => store.setMembers(userKey(userId)), deadline);
+      const sessions = await Promise.all(members.map((idHash) => read(idHash, deadline)));
       const stale = members.filter((_, i) => sessions[i] === null);
-      if (stale.length > 0) await call('unindex', () => store.setRemove(userKey(userId), stale));
+      if (stale.length > 0) await call('unindex', () => store.setRemove(userKey(userId), stale), deadline);
       return sessions
         .filter((s): s is Session<Data> => s !== null && s.userId === userId)
         .map((s) => ({
@@ -271,7 +292,7 @@ export function createSessionManager<Data extends object = SessionData>(
     },
   };
 
-  function touchOnce(session: Session<Data>, deadline?: number): Promise<Session<Data>> {
+  function touchOnce(session: Session<Data>, deadline: number): Promise<Session<Data>> {
     return write(
       session,
       (record, at) =>
