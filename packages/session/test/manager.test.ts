@@ -40,6 +40,11 @@ describe.each(['memory', 'sqlite', 'redis'] as const)('session manager on %s', (
     expect(read?.data).toEqual({ role: 'user' });
     expect(read?.idHash).toBe(hashSessionId(a.id));
     expect(read?.userAgent).toBe('Firefox');
+    // A session logged or serialised shows neither the cookie's id nor the CSRF secret.
+    const shown = `${JSON.stringify(read)} ${JSON.stringify(a.session)} ${Object.values(read ?? {}).join(' ')}`;
+    expect(shown).not.toContain(a.id);
+    expect(shown).not.toContain('csrfSecret');
+    expect(await fixture.dump()).toContain('csrfSecret');
   });
 
   it('stores sessions under a hash of the id: a dump of the store holds no usable cookie value', async () => {
