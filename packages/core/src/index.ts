@@ -20,12 +20,15 @@ export {
   maxClockTolerance,
   type VerifyAccessTokenOptions,
 } from './token/options.js';
+export type { AccessTokenClaims } from './token/payload.js';
+export { type SignAccessTokenOptions, signAccessToken } from './token/sign.js';
 export {
-  type AccessTokenClaims,
+  AccessTokenSigner,
+  type AccessTokenSignerOptions,
   defaultAccessTokenLifetime,
-  type SignAccessTokenOptions,
-  signAccessToken,
-} from './token/sign.js';
+  type IssuedAccessToken,
+  type IssueOptions,
+} from './token/signer.js';
 export {
   type AccessTokenVerifier,
   createAccessTokenVerifier,

@@ -1,3 +1,4 @@
+import { AccessTokenSigner } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -13,7 +14,6 @@ import { registerHealth } from './endpoints/health.js';
 import { registerJwks } from './endpoints/jwks.js';
 import { registerMetrics } from './endpoints/metrics.js';
 import { registerToken } from './endpoints/token/index.js';
-import { AccessTokenSigner } from './lib/access-token.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';

@@ -1,7 +1,7 @@
+import type { AccessTokenSigner } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
-import type { AccessTokenSigner } from './lib/access-token.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
 import type { ServiceKeys } from './lib/secrets.js';

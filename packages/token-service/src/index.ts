@@ -2,7 +2,6 @@ export { type AdminOptions, openClientRepository, openKeyManager } from './admin
 export { createTokenService, type TokenService } from './app.js';
 export { type EndpointUrls, REVOCATION_TOPIC, type ServiceContext } from './context.js';
 export { TokenServiceError, type TokenServiceErrorCode, tokenServiceErrorCodes } from './errors.js';
-export { AccessTokenSigner, type IssueOptions } from './lib/access-token.js';
 export { defaultKeyAlgorithms, type KeyInfo, KeyManager, type KeyManagerOptions } from './lib/key-manager.js';
 export { OAuthError, type OAuthErrorCode, oauthErrorCodes, oauthErrorMeanings } from './lib/oauth-error.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
