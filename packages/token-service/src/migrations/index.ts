@@ -2,12 +2,17 @@ import { type Migration, type MigrationResult, migrate } from '@tessera/storage/
 import type { Kysely } from 'kysely';
 import { createClients } from './001-clients.js';
 import { createSigningKeys } from './002-signing-keys.js';
+import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
 export const TOKEN_SERVICE_NAMESPACE = 'token-service';
 
 /** Every migration, oldest first. To add a table, APPEND a file and an entry; never edit an earlier one. */
-export const tokenServiceMigrations: readonly Migration[] = Object.freeze([createClients, createSigningKeys]);
+export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
+  createClients,
+  createSigningKeys,
+  createGrantsAndCodes,
+]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */
 export function migrateTokenService<Schema>(db: Kysely<Schema>): Promise<MigrationResult> {

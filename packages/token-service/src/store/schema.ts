@@ -1,3 +1,5 @@
+import type { GrantsDatabase } from './grant-schema.js';
+
 /**
  * The token service's tables as Kysely sees them. A later migration that adds a table adds its
  * interface here too. Times are epoch milliseconds in BIGINT columns (PostgreSQL returns those as
@@ -32,7 +34,7 @@ export interface SigningKeysTable {
   retire_until: number | string | null;
 }
 
-export interface TokenServiceDatabase {
+export interface TokenServiceDatabase extends GrantsDatabase {
   oauth_clients: ClientsTable;
   oauth_signing_keys: SigningKeysTable;
 }

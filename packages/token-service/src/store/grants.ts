@@ -1,0 +1,240 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Kysely, Selectable } from 'kysely';
+import type { GrantsTable } from './grant-schema.js';
+import type { TokenServiceDatabase } from './schema.js';
+
+/** One user's authorization of one client; its id is also the refresh-token family id. */
+export interface Grant {
+  readonly id: string;
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly audiences: readonly string[];
+  readonly sid: string | undefined;
+  /** Epoch seconds. */
+  readonly authTime: number;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  /** Epoch ms: the refresh family's absolute end. */
+  readonly expiresAt: number;
+  /** Epoch ms, or undefined while the grant is live. */
+  readonly revokedAt: number | undefined;
+}
+
+export interface NewGrant {
+  readonly userId: string;
+  readonly clientId: string;
+  readonly scopes: readonly string[];
+  readonly audiences: readonly string[];
+  readonly sid: string | undefined;
+  readonly authTime: number;
+  readonly expiresAt: number;
+}
+
+/** What a refresh-token lookup finds: the token's own state and its grant. */
+export interface RefreshTokenRecord {
+  readonly tokenHash: string;
+  readonly grant: Grant;
+  readonly expiresAt: number;
+  readonly rotatedAt: number | undefined;
+}
+
+/** An access token issued under a grant that has not expired yet (what a grant revocation must announce). */
+export interface LiveAccessToken {
+  readonly jti: string;
+  /** Epoch seconds. */
+  readonly exp: number;
+}
+
+/** SHA-256, base64url: how codes and refresh tokens are stored (256-bit random values need no slow hash). */
+export function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('base64url');
+}
+
+/** A new opaque 256-bit token (refresh token, authorization code). */
+export function newOpaqueToken(): string {
+  return randomBytes(32).toString('base64url');
+}
+
+const num = (value: number | string): number => Number(value);
+
+function fromRow(row: Selectable<GrantsTable>): Grant {
+  return Object.freeze({
+    id: row.id,
+    userId: row.user_id,
+    clientId: row.client_id,
+    scopes: Object.freeze(JSON.parse(row.scopes) as string[]),
+    audiences: Object.freeze(JSON.parse(row.audiences) as string[]),
+    sid: row.sid ?? undefined,
+    authTime: num(row.auth_time),
+    createdAt: num(row.created_at),
+    expiresAt: num(row.expires_at),
+    revokedAt: row.revoked_at === null ? undefined : num(row.revoked_at),
+  });
+}
+
+/**
+ * Grants, their refresh tokens (hashed, rotated by conditional UPDATE) and the jtis of the access
+ * tokens issued under them, in SQL. The revocation endpoint revokes by grant (`revokeGrant`).
+ */
+export class GrantRepository {
+  readonly #db: Kysely<TokenServiceDatabase>;
+  readonly #now: () => number;
+
+  constructor(db: Kysely<TokenServiceDatabase>, now: () => number) {
+    this.#db = db;
+    this.#now = now;
+  }
+
+  async create(grant: NewGrant): Promise<Grant> {
+    const row = {
+      id: randomBytes(16).toString('base64url'),
+      user_id: grant.userId,
+      client_id: grant.clientId,
+      scopes: JSON.stringify(grant.scopes),
+      audiences: JSON.stringify(grant.audiences),
+      sid: grant.sid ?? null,
+      auth_time: grant.authTime,
+      created_at: this.#now(),
+      expires_at: grant.expiresAt,
+      revoked_at: null,
+    };
+    await this.#db.insertInto('oauth_grants').values(row).execute();
+    return fromRow(row);
+  }
+
+  async find(id: string): Promise<Grant | undefined> {
+    const row = await this.#db.selectFrom('oauth_grants').selectAll().where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : fromRow(row);
+  }
+
+  /**
+   * Marks the grant revoked (its refresh family dies with it). True when this call revoked it,
+   * false when it was already revoked or does not exist.
+   */
+  async revokeGrant(id: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('oauth_grants')
+      .set({ revoked_at: this.#now() })
+      .where('id', '=', id)
+      .where('revoked_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Revokes every live grant of a browser session (`sid`), e.g. at logout; returns their ids. */
+  async revokeBySid(sid: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('oauth_grants')
+      .select('id')
+      .where('sid', '=', sid)
+      .where('revoked_at', 'is', null)
+      .execute();
+    const ids: string[] = [];
+    for (const { id } of rows) if (await this.revokeGrant(id)) ids.push(id);
+    return ids;
+  }
+
+  /** Revokes every live grant of a user (a disabled account); returns their ids. */
+  async revokeByUser(userId: string): Promise<string[]> {
+    const rows = await this.#db
+      .selectFrom('oauth_grants')
+      .select('id')
+      .where('user_id', '=', userId)
+      .where('revoked_at', 'is', null)
+      .execute();
+    const ids: string[] = [];
+    for (const { id } of rows) if (await this.revokeGrant(id)) ids.push(id);
+    return ids;
+  }
+
+  /** Stores a new refresh token of the grant (hash only); returns the token itself. */
+  async addRefreshToken(grantId: string, idleLifetimeMs: number): Promise<string> {
+    const token = newOpaqueToken();
+    const now = this.#now();
+    await this.#db
+      .insertInto('oauth_refresh_tokens')
+      .values({
+        token_hash: hashToken(token),
+        grant_id: grantId,
+        created_at: now,
+        expires_at: now + idleLifetimeMs,
+        rotated_at: null,
+      })
+      .execute();
+    return token;
+  }
+
+  /** The refresh token with this hash and its grant, whatever their state (rotated, expired, revoked). */
+  async findByRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const token = await this.#db
+      .selectFrom('oauth_refresh_tokens')
+      .selectAll()
+      .where('token_hash', '=', tokenHash)
+      .executeTakeFirst();
+    if (token === undefined) return undefined;
+    const grant = await this.find(token.grant_id);
+    if (grant === undefined) return undefined;
+    return {
+      tokenHash: token.token_hash,
+      grant,
+      expiresAt: num(token.expires_at),
+      rotatedAt: token.rotated_at === null ? undefined : num(token.rotated_at),
+    };
+  }
+
+  /**
+   * Marks a refresh token used, by conditional UPDATE: of two concurrent callers exactly one gets
+   * true; the other (and any later caller) is presenting a rotated token.
+   */
+  async markRotated(tokenHash: string): Promise<boolean> {
+    const result = await this.#db
+      .updateTable('oauth_refresh_tokens')
+      .set({ rotated_at: this.#now() })
+      .where('token_hash', '=', tokenHash)
+      .where('rotated_at', 'is', null)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) === 1;
+  }
+
+  /** Remembers an access token issued under the grant until its `exp` (epoch s). */
+  async recordAccessToken(grantId: string, jti: string, exp: number): Promise<void> {
+    await this.#db
+      .insertInto('oauth_grant_access_tokens')
+      .values({ jti, grant_id: grantId, expires_at: exp })
+      .execute();
+  }
+
+  /** The access tokens of the grant that have not expired: what a revocation must announce. */
+  async liveAccessTokens(grantId: string): Promise<LiveAccessToken[]> {
+    const nowS = Math.floor(this.#now() / 1000);
+    const rows = await this.#db
+      .selectFrom('oauth_grant_access_tokens')
+      .select(['jti', 'expires_at'])
+      .where('grant_id', '=', grantId)
+      .where('expires_at', '>', nowS)
+      .execute();
+    return rows.map((row) => ({ jti: row.jti, exp: num(row.expires_at) }));
+  }
+
+  /** The grant an access token was issued under, when it was issued by a user grant. */
+  async grantOfAccessToken(jti: string): Promise<Grant | undefined> {
+    const row = await this.#db
+      .selectFrom('oauth_grant_access_tokens')
+      .select('grant_id')
+      .where('jti', '=', jti)
+      .executeTakeFirst();
+    return row === undefined ? undefined : this.find(row.grant_id);
+  }
+
+  /** Deletes expired rows: access-token jtis past exp, refresh tokens past idle end, grants past their end. */
+  async purgeExpired(): Promise<void> {
+    const now = this.#now();
+    await this.#db
+      .deleteFrom('oauth_grant_access_tokens')
+      .where('expires_at', '<', Math.floor(now / 1000))
+      .execute();
+    await this.#db.deleteFrom('oauth_refresh_tokens').where('expires_at', '<', now).execute();
+    await this.#db.deleteFrom('oauth_grants').where('expires_at', '<', now).execute();
+  }
+}
