@@ -2,6 +2,7 @@ import { type Migration, type MigrationResult, migrate } from '@tessera/storage/
 import type { Kysely } from 'kysely';
 import { createClients } from './001-clients.js';
 import { createSigningKeys } from './002-signing-keys.js';
+import { createRevokedTokens } from './004-revoked-tokens.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -12,6 +13,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createClients,
   createSigningKeys,
   createGrantsAndCodes,
+  createRevokedTokens,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -1,6 +1,7 @@
 import type { GrantType } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
 import { clientCredentialsGrant } from './client-credentials.js';
+import { tokenExchangeGrant } from './token-exchange.js';
 
 /**
  * The grants /token dispatches to, one file each. A grant type a client may register but that is
@@ -8,4 +9,5 @@ import { clientCredentialsGrant } from './client-credentials.js';
  */
 export const grantHandlers: ReadonlyMap<GrantType, GrantHandler> = new Map<GrantType, GrantHandler>([
   ['client_credentials', clientCredentialsGrant],
+  ['urn:ietf:params:oauth:grant-type:token-exchange', tokenExchangeGrant],
 ]);

@@ -1,0 +1,115 @@
+import type { Actor } from '@tessera/core';
+import { resolveAudience } from '../../../lib/audience.js';
+import { OAuthError } from '../../../lib/oauth-error.js';
+import { verifyOwnAccessToken } from '../../../lib/own-access-token.js';
+import { resolveScopes } from '../../../lib/scope.js';
+import { isPublicClient } from '../../../store/client.js';
+import type { GrantHandler } from '../types.js';
+
+/** RFC 8693 3: the one token type this service takes as subject and issues. */
+export const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+function invalidRequest(description: string): OAuthError {
+  return new OAuthError('invalid_request', description);
+}
+
+function invalidGrant(description: string, cause?: string): OAuthError {
+  return new OAuthError('invalid_grant', description, cause === undefined ? {} : { cause: { code: cause } });
+}
+
+/**
+ * RFC 8693 2.1 parameters. Only access tokens of this issuer are accepted as subject
+ * (`subject_token_type` must be `...:token-type:access_token`; `...:jwt`, `...:id_token`,
+ * `...:refresh_token` and the rest are invalid_request, as 2.2.2 names for unacceptable requests).
+ * The actor is always the authenticated client, so `actor_token` is not taken: with or without its
+ * type it is invalid_request, as is a type without the token (2.1: "MUST NOT be included otherwise").
+ */
+function checkParameters(form: { get(name: string): string | undefined }): string {
+  const subjectToken = form.get('subject_token');
+  const subjectTokenType = form.get('subject_token_type');
+  if (subjectToken === undefined) throw invalidRequest('subject_token is required');
+  if (subjectTokenType === undefined) throw invalidRequest('subject_token_type is required');
+  const actorToken = form.get('actor_token');
+  const actorTokenType = form.get('actor_token_type');
+  if (actorToken !== undefined && actorTokenType === undefined) {
+    throw invalidRequest('actor_token_type is required with actor_token');
+  }
+  if (actorToken === undefined && actorTokenType !== undefined) {
+    throw invalidRequest('actor_token_type must not be sent without actor_token');
+  }
+  if (actorToken !== undefined) {
+    throw invalidRequest('actor_token is not supported: the actor is the authenticated client');
+  }
+  if (subjectTokenType !== ACCESS_TOKEN_TYPE) {
+    throw invalidRequest('subject_token_type must be urn:ietf:params:oauth:token-type:access_token');
+  }
+  const requested = form.get('requested_token_type');
+  if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
+    throw invalidRequest('requested_token_type must be urn:ietf:params:oauth:token-type:access_token');
+  }
+  return subjectToken;
+}
+
+/**
+ * RFC 8693 token exchange, the hop of DESIGN.md's flow 1: a service that received an access token
+ * (its `aud` names the service's client_id) trades it for one addressed to a service it calls.
+ *
+ * - Confidential clients only (a public client cannot be told apart from anyone holding the
+ *   token: unauthorized_client); unauthenticated requests never reach here (401 invalid_client).
+ * - The subject token must be an access token of this issuer, validly signed, unexpired, not
+ *   revoked, and its `aud` must contain the client's client_id; else invalid_grant.
+ * - `aud`: the requested `audience`/`resource` values, each among the client's registered
+ *   audiences (invalid_target); without them, all of its registered audiences.
+ * - `scope`: the requested scopes, each among the client's registered scopes (invalid_scope);
+ *   without `scope`, all of them. The subject token's own scopes are not the ceiling: they describe
+ *   what the caller may do at this service, not what this service may ask of the next one; the
+ *   ceiling is what the client could obtain for itself, and the token adds only "on behalf of".
+ * - Claims kept from the subject: `sub`, `sid`, `auth_time` (a client token stays a client token:
+ *   SECURITY-CASES 71). `client_id` becomes the exchanging client. `act` = `{ sub: client_id }` with
+ *   the subject's own `act` nested inside it, so each hop lengthens the chain.
+ * - Lifetime: the configured access-token lifetime, cut to what is left of the subject token, so
+ *   an exchange never extends a delegation and revoking by `sub`/`sid` covers every hop.
+ * - The answer: `issued_token_type` access_token, `token_type` Bearer; never a refresh token.
+ */
+export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { client } }) => {
+  if (isPublicClient(client)) {
+    throw new OAuthError('unauthorized_client', 'token exchange needs a confidential client');
+  }
+  const subjectToken = checkParameters(form);
+  const verified = await verifyOwnAccessToken(ctx, subjectToken, [client.client_id]);
+  if (!verified.ok) {
+    const description =
+      verified.reason === 'audience'
+        ? 'the subject token is not meant for this client'
+        : `the subject token is ${verified.reason === 'invalid' ? 'not a valid access token of this issuer' : verified.reason}`;
+    throw invalidGrant(description, verified.code ?? verified.reason);
+  }
+  const subject = verified.principal;
+  const audience = resolveAudience(form, client.audiences);
+  if (audience.length === 0) throw new OAuthError('invalid_target', 'the client has no registered audience');
+  const scopes = resolveScopes(form.get('scope'), client.scopes);
+
+  const nowS = Math.floor(ctx.now() / 1000);
+  const lifetime = Math.min(ctx.options.accessTokenLifetime, Math.floor(subject.expiresAt) - nowS);
+  if (lifetime < 1) throw invalidGrant('the subject token is expired', 'expired');
+  const actors: Actor[] = [{ subject: client.client_id }, ...subject.actors];
+  const { token } = ctx.accessTokens.issue(
+    {
+      subject: subject.subject,
+      clientId: client.client_id,
+      audience,
+      scopes,
+      actors,
+      ...(subject.sessionId === undefined ? {} : { sessionId: subject.sessionId }),
+      ...(subject.authTime === undefined ? {} : { authTime: subject.authTime }),
+    },
+    { lifetime },
+  );
+  return {
+    access_token: token,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: lifetime,
+    ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
+  };
+};
