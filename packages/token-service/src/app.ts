@@ -14,6 +14,7 @@ import { registerHealth } from './endpoints/health.js';
 import { registerJwks } from './endpoints/jwks.js';
 import { registerMetrics } from './endpoints/metrics.js';
 import { registerToken } from './endpoints/token/index.js';
+import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
@@ -130,6 +131,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     metrics: createMetrics(),
     now: resolved.now,
     log,
+    ...(await browserFlowParts(resolved, db, log)),
   });
 
   const app = Fastify({

@@ -1,12 +1,17 @@
 import type { AccessTokenSigner } from '@tessera/core';
+import type { UserDirectory } from '@tessera/identity';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { InteractionStore } from './lib/interaction.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
 import type { ServiceKeys } from './lib/secrets.js';
+import type { SsoSessions } from './lib/sso.js';
 import type { ResolvedOptions } from './options.js';
+import type { AuthorizationCodeRepository } from './store/authorization-codes.js';
 import type { ClientRepository } from './store/clients.js';
+import type { GrantRepository } from './store/grants.js';
 import type { TokenServiceDatabase } from './store/schema.js';
 
 /** Absolute URLs of the endpoints, built once from the issuer. */
@@ -39,6 +44,15 @@ export interface ServiceContext {
   readonly metrics: ServiceMetrics;
   readonly now: () => number;
   readonly log: FastifyBaseLogger;
+  /** The user directory (login form, ID token and userinfo claims). */
+  readonly users: UserDirectory;
+  /** The token service's own browser login session (SSO). */
+  readonly sso: SsoSessions;
+  /** /authorize requests waiting for the login or consent form. */
+  readonly interactions: InteractionStore;
+  /** Grants (refresh families) and the access tokens issued under them. */
+  readonly grants: GrantRepository;
+  readonly codes: AuthorizationCodeRepository;
 }
 
 /** The topic revocation events are published on (DESIGN.md). */

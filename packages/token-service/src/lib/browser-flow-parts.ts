@@ -1,0 +1,42 @@
+import { LoginRateLimiter, openUserDirectory } from '@tessera/identity';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Kysely } from 'kysely';
+import type { ServiceContext } from '../context.js';
+import type { ResolvedOptions } from '../options.js';
+import { AuthorizationCodeRepository } from '../store/authorization-codes.js';
+import { GrantRepository } from '../store/grants.js';
+import type { TokenServiceDatabase } from '../store/schema.js';
+import { InteractionStore } from './interaction.js';
+import { createSsoSessions } from './sso.js';
+
+type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 'grants' | 'codes'>;
+
+/**
+ * What the browser-facing OpenID Connect flow adds to the service context: the user directory
+ * (with login rate limits in the service's store, so instances sharing Redis share the limits),
+ * the SSO session manager, the interaction store and the grant and code repositories.
+ */
+export async function browserFlowParts(
+  options: ResolvedOptions,
+  db: Kysely<TokenServiceDatabase>,
+  log: FastifyBaseLogger,
+): Promise<BrowserFlowParts> {
+  const users = await openUserDirectory({
+    db: options.database,
+    rateLimiter: new LoginRateLimiter({ store: options.store, prefix: 'op-login:', now: options.now }),
+    now: () => new Date(options.now()),
+  });
+  const secureCookies = new URL(options.issuer).protocol === 'https:';
+  return {
+    users,
+    sso: createSsoSessions({
+      store: options.store,
+      issuer: options.issuer,
+      now: options.now,
+      warn: (message) => log.warn(message),
+    }),
+    interactions: new InteractionStore(options.store, secureCookies),
+    grants: new GrantRepository(db, options.now),
+    codes: new AuthorizationCodeRepository(db, options.now),
+  };
+}

@@ -1,0 +1,71 @@
+import { createSessionManager, RequestSession, type SessionManager } from '@tessera/session';
+import type { KeyValueStore } from '@tessera/storage';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+/** What the token service keeps in its own browser session (SSO). */
+export interface SsoData {
+  /** Random id of this browser session: the `sid` claim of its tokens and of revocation events. */
+  readonly sid: string;
+  /** Epoch seconds: when the user last entered the password. */
+  readonly authTime: number;
+}
+
+export type SsoSessions = SessionManager<SsoData>;
+
+export const SSO_COOKIE = '__Host-tessera-op';
+
+function isLoopbackHttp(issuer: string): boolean {
+  const url = new URL(issuer);
+  return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+}
+
+/**
+ * The token service's login session, on @tessera/session: a `__Host-` cookie, the session in the
+ * service's key-value store. A plain-http loopback issuer (dev, tests) uses the package's explicit
+ * insecure-localhost relaxation; every other issuer gets Secure cookies.
+ */
+export function createSsoSessions(options: {
+  readonly store: KeyValueStore;
+  readonly issuer: string;
+  readonly now: () => number;
+  readonly warn: (message: string) => void;
+}): SsoSessions {
+  return createSessionManager<SsoData>({
+    store: options.store,
+    cookie: { name: SSO_COOKIE, insecureHttpLocalhost: isLoopbackHttp(options.issuer) },
+    keyPrefix: 'op-session:',
+    now: options.now,
+    onWarning: options.warn,
+  });
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** Loads this request's SSO session (anonymous when none); Set-Cookie goes on `reply`. */
+export async function loadSso(
+  sessions: SsoSessions,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): Promise<RequestSession<SsoData>> {
+  const session = new RequestSession<SsoData>(
+    sessions,
+    {
+      method: request.method,
+      protocol: request.protocol,
+      host: header(request, 'host'),
+      cookie: header(request, 'cookie'),
+      origin: header(request, 'origin'),
+      secFetchSite: header(request, 'sec-fetch-site'),
+      userAgent: header(request, 'user-agent'),
+      address: request.ip,
+    },
+    (name, value) => {
+      reply.header(name, value);
+    },
+  );
+  await session.load();
+  return session;
+}
