@@ -194,7 +194,8 @@ describe('Fastify plugin over real HTTP (SECURITY-CASES E)', () => {
     const missing = await post({});
     expect(missing.status).toBe(403);
     expect(missing.json().error).toBe('csrf_token_invalid');
-    expect((await post({ 'x-csrf-token': `${csrf.slice(0, -1)}A` })).json().error).toBe('csrf_token_invalid');
+    const altered = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
+    expect((await post({ 'x-csrf-token': altered })).json().error).toBe('csrf_token_invalid');
     const other = await login('bob');
     expect((await post({ 'x-csrf-token': other.csrf })).json().error).toBe('csrf_token_invalid');
 
@@ -222,6 +223,21 @@ describe('Fastify plugin over real HTTP (SECURITY-CASES E)', () => {
       200,
     );
     expect((await send(`${base}/logout`, { method: 'POST' })).status).toBe(204);
+  });
+
+  it('the checks reach routes of child contexts and automatic HEAD routes', async () => {
+    const { cookie, csrf } = await login();
+    expect((await send(`${base}/scoped/item`, { method: 'DELETE' })).status).toBe(401);
+    const noToken = await send(`${base}/scoped/item`, { method: 'DELETE', headers: { cookie } });
+    expect(noToken.status).toBe(403);
+    expect(noToken.json().error).toBe('csrf_token_invalid');
+    const ok = await send(`${base}/scoped/item`, {
+      method: 'DELETE',
+      headers: { cookie, 'x-csrf-token': csrf },
+    });
+    expect(ok.json()).toEqual({ deleted: true });
+    expect((await send(`${base}/me`, { method: 'HEAD' })).status).toBe(401);
+    expect((await send(`${base}/me`, { method: 'HEAD', headers: { cookie } })).status).toBe(200);
   });
 
   it('82: disabling an account ends all its sessions at once', async () => {

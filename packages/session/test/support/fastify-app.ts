@@ -61,6 +61,13 @@ export async function buildFastifyApp(
     return { ended: await manager.destroyAllForUser(request.params.userId) };
   });
   app.get('/public', async (request) => ({ state: request.session.state }));
+  // An encapsulated child context: the plugin's checks must reach its routes too.
+  await app.register(
+    async (scope) => {
+      scope.delete('/item', { config: { session: { required: true } } }, async () => ({ deleted: true }));
+    },
+    { prefix: '/scoped' },
+  );
   return app;
 }
 
