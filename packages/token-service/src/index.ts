@@ -10,3 +10,4 @@ export type { ResolvedOptions, TlsOptions, TokenServiceOptions } from './options
 export type { Client, GrantType, TokenEndpointAuthMethod } from './store/client.js';
 export type { ClientRegistration } from './store/client-registration.js';
 export { ClientRepository, type ClientRepositoryOptions } from './store/clients.js';
+export { type ApplySeedOptions, applySeed, loadSeedFile, type Seed, type SeedResult, type SeedUser } from './seed.js';
