@@ -11,8 +11,10 @@ import { pino } from 'pino';
 import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerDiscovery } from './endpoints/discovery.js';
 import { registerHealth } from './endpoints/health.js';
+import { registerIntrospection } from './endpoints/introspect.js';
 import { registerJwks } from './endpoints/jwks.js';
 import { registerMetrics } from './endpoints/metrics.js';
+import { registerRevocation } from './endpoints/revoke.js';
 import { registerToken } from './endpoints/token/index.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { registerFormBodyParser } from './lib/form-body.js';
@@ -174,6 +176,8 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerDiscovery(scope, ctx);
       registerJwks(scope, ctx);
       registerToken(scope, ctx);
+      registerIntrospection(scope, ctx);
+      registerRevocation(scope, ctx);
       registerHealth(scope, ctx);
       registerMetrics(scope, ctx);
     },
