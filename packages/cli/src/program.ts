@@ -1,5 +1,8 @@
 import { Command } from 'commander';
+import { registerClientsCommand } from './commands/clients.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerKeysCommand } from './commands/keys.js';
+import { registerTokenServiceCommand } from './commands/token-service.js';
 import { registerUsersCommand } from './commands/users.js';
 import type { CliContext } from './context.js';
 import { packageVersion } from './version.js';
@@ -11,6 +14,9 @@ import { packageVersion } from './version.js';
 const commands: readonly ((program: Command, context: CliContext) => void)[] = [
   registerDevCommand,
   registerUsersCommand,
+  registerTokenServiceCommand,
+  registerClientsCommand,
+  registerKeysCommand,
 ];
 
 /** Options every command accepts. */

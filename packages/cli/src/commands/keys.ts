@@ -1,0 +1,98 @@
+import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
+import type { KeyInfo } from '@tessera/token-service';
+import { type Command, CommanderError } from 'commander';
+import type { CliContext } from '../context.js';
+import { type AdminDatabaseOptions, defaultDatabaseUrl, table, withAdminDatabase } from './service-secret.js';
+
+interface ListOptions extends AdminDatabaseOptions {
+  readonly json?: boolean;
+}
+
+interface RotateOptions extends AdminDatabaseOptions {
+  readonly alg?: string[];
+}
+
+function usage(message: string): CommanderError {
+  return new CommanderError(2, 'tessera.usage', message);
+}
+
+function when(ms: number | undefined): string {
+  return ms === undefined ? '' : new Date(ms).toISOString();
+}
+
+function algorithmsOf(options: RotateOptions): SigningAlgorithm[] {
+  if (options.alg === undefined) return [...signingAlgorithms];
+  for (const alg of options.alg) {
+    if (!(signingAlgorithms as readonly string[]).includes(alg)) {
+      throw usage(`--alg must be one of ${signingAlgorithms.join(', ')}`);
+    }
+  }
+  return options.alg as SigningAlgorithm[];
+}
+
+export function registerKeysCommand(program: Command, context: CliContext): void {
+  const keys = program.command('keys').description("list and rotate the token service's signing keys");
+  const common = (command: Command) =>
+    command
+      .option('--db <url>', 'database: sqlite:FILE or postgres://…', defaultDatabaseUrl)
+      .option('--secret-file <file>', 'development secret file when TESSERA_SECRET is not set');
+
+  common(keys.command('list').description('list the published keys (next, active, retired)'))
+    .option('--json', 'print a JSON array instead of a table')
+    .action(async (options: ListOptions) => {
+      const infos = await withAdminDatabase(options, context.env, context.io, async (db, secret) => {
+        const { openKeyManager } = await import('@tessera/token-service');
+        return (await openKeyManager({ database: db, secret })).list();
+      });
+      if (options.json === true) {
+        context.io.out(`${JSON.stringify(infos, null, 2)}\n`);
+        return;
+      }
+      const rows = [
+        ['KID', 'ALG', 'STATE', 'CREATED', 'PUBLISHED_UNTIL'],
+        ...infos.map((info: KeyInfo) => [
+          info.kid,
+          info.alg,
+          info.state,
+          when(info.createdAt),
+          when(info.retireUntil),
+        ]),
+      ];
+      context.io.out(`${table(rows)}\n`);
+    });
+
+  common(
+    keys
+      .command('rotate')
+      .description(
+        'one rotation step: the waiting next key (if any) starts signing, the active one is retired but stays published, and a new next key is published',
+      ),
+  )
+    .option('--alg <alg...>', `only these algorithms (${signingAlgorithms.join(', ')}; default all)`)
+    .action(async (options: RotateOptions) => {
+      const algorithms = algorithmsOf(options);
+      const lines = await withAdminDatabase(options, context.env, context.io, async (db, secret) => {
+        const { openKeyManager } = await import('@tessera/token-service');
+        const manager = await openKeyManager({ database: db, secret });
+        const out: string[] = [];
+        for (const alg of algorithms) {
+          const { promoted, next } = await manager.rotate(alg);
+          // The key just retired is the one published the longest.
+          const until = Math.max(
+            0,
+            ...manager
+              .list()
+              .filter((info) => info.alg === alg && info.state === 'retired')
+              .map((info) => info.retireUntil ?? 0),
+          );
+          out.push(
+            promoted === undefined
+              ? `${alg}: published next key ${next}; it signs after the next rotate`
+              : `${alg}: ${promoted} now signs; the previous key stays published until ${when(until)}; published next key ${next}`,
+          );
+        }
+        return out;
+      });
+      context.io.out(`${lines.join('\n')}\n`);
+    });
+}

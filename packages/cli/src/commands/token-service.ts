@@ -1,0 +1,192 @@
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { Channel, KeyValueStore } from '@tessera/storage';
+import type { TokenService } from '@tessera/token-service';
+import { type Command, CommanderError } from 'commander';
+import type { CliContext } from '../context.js';
+import {
+  defaultDatabaseUrl,
+  defaultSecretFile,
+  type OpenedDatabase,
+  openDatabase,
+  resolveServiceSecret,
+} from './service-secret.js';
+
+interface TokenServiceCommandOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly issuer?: string;
+  readonly db: string;
+  readonly seed?: string;
+  readonly redis?: string;
+  readonly tlsCert?: string;
+  readonly tlsKey?: string;
+  readonly allowInsecureIssuer?: boolean;
+  readonly dev?: boolean;
+  readonly secretFile?: string;
+  readonly keyReloadInterval?: number;
+  readonly clientCacheTtl?: number;
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+function usage(message: string): CommanderError {
+  return new CommanderError(2, 'tessera.usage', message);
+}
+
+function integer(name: string, min: number, max: number): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < min || number > max) {
+      throw usage(`${name} must be an integer from ${min} to ${max}`);
+    }
+    return number;
+  };
+}
+
+function parseIssuer(issuer: string, allowInsecure: boolean): URL {
+  let url: URL;
+  try {
+    url = new URL(issuer);
+  } catch {
+    throw new Error('--issuer must be an absolute URL, e.g. https://auth.example.com');
+  }
+  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowInsecure) {
+    throw new Error(
+      `--issuer ${url.origin} is plain http on a host that is not loopback; use https, or --allow-insecure-issuer for development only`,
+    );
+  }
+  return url;
+}
+
+/** The key-value store and the channel: Redis when instances share one, else local. */
+async function openSharedState(
+  redisUrl: string | undefined,
+  database: OpenedDatabase,
+): Promise<{ store: KeyValueStore; channel: Channel }> {
+  const storage = await import('@tessera/storage');
+  if (redisUrl !== undefined) {
+    return {
+      store: new storage.RedisStore({ url: redisUrl, prefix: 'tessera:token-service:' }),
+      channel: new storage.RedisChannel({ url: redisUrl }),
+    };
+  }
+  const store =
+    database.sqliteFile === undefined
+      ? new storage.MemoryStore()
+      : new storage.SqliteStore({ path: join(dirname(database.sqliteFile), 'kv.db') });
+  return { store, channel: new storage.InProcessChannel() };
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function run(options: TokenServiceCommandOptions, context: CliContext): Promise<void> {
+  const { io } = context;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
+    throw usage('--tls-cert and --tls-key go together');
+  }
+  const scheme = options.tlsCert === undefined ? 'http' : 'https';
+  const issuer = options.issuer ?? `${scheme}://127.0.0.1:${options.port}`;
+  const issuerUrl = parseIssuer(issuer, options.allowInsecureIssuer === true);
+  const tokenService = await import('@tessera/token-service');
+  // Everything that can be checked without the database is checked first, so a typo fails fast.
+  const seed = options.seed === undefined ? undefined : tokenService.loadSeedFile(options.seed);
+  const tls =
+    options.tlsCert === undefined || options.tlsKey === undefined
+      ? undefined
+      : { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) };
+  const secret = await resolveServiceSecret({
+    env: context.env,
+    io,
+    file: options.secretFile ?? defaultSecretFile(options.db),
+    mayCreate: LOOPBACK_HOSTS.has(issuerUrl.hostname),
+    refusal: 'a development secret file is generated only for a loopback issuer',
+  });
+
+  const database = await openDatabase(options.db);
+  let shared: { store: KeyValueStore; channel: Channel } | undefined;
+  let service: TokenService | undefined;
+  try {
+    shared = await openSharedState(options.redis, database);
+    if (options.redis === undefined && database.dialect === 'postgres') {
+      io.err(
+        'tessera: WARNING: without --redis, private_key_jwt replay checks and rate limits are per instance; run one instance, or give every instance --redis\n',
+      );
+    }
+    service = await tokenService.openTokenService({
+      issuer,
+      database: database.db,
+      store: shared.store,
+      channel: shared.channel,
+      secret,
+      logger: true,
+      ...(options.dev === true ? { dev: true } : {}),
+      ...(options.allowInsecureIssuer === true ? { allowInsecureIssuer: true } : {}),
+      ...(options.keyReloadInterval === undefined ? {} : { keyReloadIntervalMs: options.keyReloadInterval }),
+      ...(options.clientCacheTtl === undefined ? {} : { clientCacheTtlMs: options.clientCacheTtl }),
+      ...(tls === undefined ? {} : { tls }),
+    });
+    if (seed !== undefined) {
+      const { openUserDirectory } = await import('@tessera/identity');
+      const users = seed.users.length === 0 ? undefined : await openUserDirectory({ db: database.db });
+      const result = await tokenService.applySeed(seed, {
+        service,
+        ...(users === undefined ? {} : { users }),
+      });
+      io.out(
+        `seed ${options.seed}: clients ${result.clients.created.length} created, ${result.clients.updated.length} updated, ` +
+          `${result.clients.unchanged.length} unchanged; users ${result.users.created.length} created, ` +
+          `${result.users.existing.length} already there\n`,
+      );
+    }
+    await service.app.listen({ host: options.host, port: options.port });
+    io.out(
+      `tessera token-service: issuer ${issuer}, listening on ${scheme}://${options.host}:${options.port}\n`,
+    );
+    const signal = await waitForSignal();
+    io.out(`tessera token-service: ${signal}, stopping\n`);
+  } finally {
+    await service?.close();
+    await shared?.channel.close();
+    await shared?.store.close();
+    await database.db.destroy();
+  }
+}
+
+export function registerTokenServiceCommand(program: Command, context: CliContext): void {
+  program
+    .command('token-service')
+    .description('run the OAuth 2.0 / OpenID Connect token service')
+    .option('--port <port>', 'port to listen on', integer('--port', 0, 65535), 9000)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('--issuer <url>', 'the issuer, exactly as in `iss` (default http://127.0.0.1:<port>)')
+    .option('--db <url>', 'database: sqlite:FILE or postgres://…', defaultDatabaseUrl)
+    .option('--seed <file>', 'clients and users to apply at start (YAML or JSON)')
+    .option('--redis <url>', 'Redis for shared state and revocation events (several instances)')
+    .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain)')
+    .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option('--allow-insecure-issuer', 'accept an http:// issuer that is not loopback (development only)')
+    .option('--dev', 'development: a short secret is accepted, short client secrets are not warned about')
+    .option('--secret-file <file>', 'development secret file when TESSERA_SECRET is not set')
+    .option(
+      '--key-reload-interval <ms>',
+      'how often signing keys are re-read from the database (default 30000)',
+      integer('--key-reload-interval', 1, 86_400_000),
+    )
+    .option(
+      '--client-cache-ttl <ms>',
+      'how long a client read from the database is reused (default 5000)',
+      integer('--client-cache-ttl', 0, 86_400_000),
+    )
+    .action((options: TokenServiceCommandOptions) => run(options, context));
+}
