@@ -6,7 +6,7 @@ import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../lib
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { invalidClient, invalidRequest } from '../lib/oauth-error.js';
 import { looksLikeJwt, verifyOwnAccessToken } from '../lib/own-access-token.js';
-import { GrantRepository, hashToken, type RefreshTokenRecord } from '../store/grants.js';
+import { hashToken, type RefreshTokenRecord } from '../store/grants.js';
 
 /** RFC 7662 2.2: the answer for anything that is not an active token this client may see. */
 const INACTIVE = Object.freeze({ active: false });
@@ -78,7 +78,7 @@ async function introspect(
     return accessTokenResponse(verified.principal);
   }
   if (token.length > 512) return INACTIVE;
-  const record = await new GrantRepository(ctx.db, ctx.now).findByRefreshToken(hashToken(token));
+  const record = await ctx.grants.findByRefreshToken(hashToken(token));
   // Only the client a refresh token was issued to may see it (it is useless to anyone else).
   if (record === undefined || record.grant.clientId !== clientId || !refreshTokenActive(record, ctx.now())) {
     return INACTIVE;

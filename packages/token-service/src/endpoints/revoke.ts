@@ -6,7 +6,7 @@ import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { invalidRequest, OAuthError } from '../lib/oauth-error.js';
 import { looksLikeJwt, verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { revokeAccessToken, revokeGrant } from '../lib/revocation.js';
-import { GrantRepository, hashToken } from '../store/grants.js';
+import { hashToken } from '../store/grants.js';
 
 // RFC 7009 2.1: the server verifies the token was issued to the requesting client; if not, "the
 // request is refused and the client is informed of the error". The code follows Ory fosite.
@@ -32,11 +32,10 @@ async function revokeAccess(ctx: ServiceContext, token: string, clientId: string
  */
 async function revokeRefresh(ctx: ServiceContext, token: string, clientId: string): Promise<void> {
   if (token.length > 512) return;
-  const grants = new GrantRepository(ctx.db, ctx.now);
-  const record = await grants.findByRefreshToken(hashToken(token));
+  const record = await ctx.grants.findByRefreshToken(hashToken(token));
   if (record === undefined) return;
   if (record.grant.clientId !== clientId) throw notYours();
-  await revokeGrant(ctx, grants, record.grant.id);
+  await revokeGrant(ctx, ctx.grants, record.grant.id);
 }
 
 /**
