@@ -38,7 +38,8 @@ export const oauthErrorMeanings: Readonly<Record<OAuthErrorCode, string>> = Obje
     'Client authentication failed (unknown client, wrong secret, bad assertion, no credentials).',
   invalid_grant:
     'The code, refresh token or subject token is invalid, expired, revoked or not for this client.',
-  unauthorized_client: 'The client is not registered for this grant type.',
+  unauthorized_client:
+    'The client is not registered for this grant type, or (at /revoke) the token was not issued to it.',
   unsupported_grant_type: 'The grant type is unknown or not offered (for example `password`).',
   invalid_scope: 'A requested scope is malformed or beyond what the client may ask.',
   invalid_target: 'A requested `resource` or `audience` is malformed or not permitted for the client.',
