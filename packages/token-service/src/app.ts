@@ -9,13 +9,16 @@ import Fastify, {
 import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
+import { registerAuthorize } from './endpoints/authorize/index.js';
 import { registerDiscovery } from './endpoints/discovery.js';
 import { registerHealth } from './endpoints/health.js';
 import { registerIntrospection } from './endpoints/introspect.js';
 import { registerJwks } from './endpoints/jwks.js';
+import { registerLogout } from './endpoints/logout.js';
 import { registerMetrics } from './endpoints/metrics.js';
 import { registerRevocation } from './endpoints/revoke.js';
 import { registerToken } from './endpoints/token/index.js';
+import { registerUserinfo } from './endpoints/userinfo.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
@@ -178,6 +181,9 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerToken(scope, ctx);
       registerIntrospection(scope, ctx);
       registerRevocation(scope, ctx);
+      registerAuthorize(scope, ctx);
+      registerUserinfo(scope, ctx);
+      registerLogout(scope, ctx);
       registerHealth(scope, ctx);
       registerMetrics(scope, ctx);
     },

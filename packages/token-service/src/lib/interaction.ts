@@ -68,11 +68,20 @@ export class InteractionStore {
   }
 
   /** Stores a new interaction, sets its cookie on `reply`, and returns its id and CSRF token. */
-  async start(request: AuthorizationRequest, reply: FastifyReply): Promise<{ id: string; csrf: string }> {
+  async start(
+    request: AuthorizationRequest,
+    reply: FastifyReply,
+    userId?: string,
+  ): Promise<{ id: string; csrf: string }> {
     const id = random();
     const binding = random();
     const csrf = random();
-    const interaction: Interaction = { request, binding: sha256(binding), csrf };
+    const interaction: Interaction = {
+      request,
+      binding: sha256(binding),
+      csrf,
+      ...(userId === undefined ? {} : { userId }),
+    };
     await this.#store.set(KEY_PREFIX + id, JSON.stringify(interaction), { ttlMs: INTERACTION_TTL_MS });
     const secure = this.#secure ? '; Secure' : '';
     reply.header(

@@ -1,0 +1,91 @@
+import type { User } from '@tessera/identity';
+import type { ServiceContext } from '../../../context.js';
+import { signIdToken } from '../../../lib/id-token.js';
+import { OAuthError } from '../../../lib/oauth-error.js';
+import { revokeAccessToken } from '../../../lib/revocation.js';
+import { claimsForScopes } from '../../../lib/user-claims.js';
+import type { Client } from '../../../store/client.js';
+import type { Grant } from '../../../store/grants.js';
+import type { TokenResponse } from '../types.js';
+
+const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
+
+/** The grant's user, when the account still exists and is enabled. */
+export async function activeUser(ctx: ServiceContext, grant: Grant): Promise<User> {
+  const user = await ctx.users.findById(grant.userId);
+  if (user === null || user.disabled) throw invalidGrant('the user is no longer active');
+  return user;
+}
+
+/**
+ * The tokens of a user grant (authorization_code and refresh_token): an RFC 9068 access token with
+ * `sid` and `auth_time` (its jti recorded under the grant, so revoking the grant can announce it),
+ * an ID token when `openid` was granted, and a new refresh token when the client has that grant.
+ */
+export async function issueUserTokens(
+  ctx: ServiceContext,
+  options: {
+    readonly client: Client;
+    readonly grant: Grant;
+    readonly user: User;
+    readonly scopes: readonly string[];
+    readonly audience: readonly string[];
+    readonly nonce: string | undefined;
+  },
+): Promise<TokenResponse> {
+  const { client, grant, user, scopes } = options;
+  // A client with no registered audience (sign-in only) gets a token for itself: enough for /userinfo.
+  const audience = options.audience.length > 0 ? options.audience : [client.client_id];
+  const access = ctx.accessTokens.issue({
+    subject: user.id,
+    clientId: client.client_id,
+    audience,
+    scopes,
+    ...(grant.sid === undefined ? {} : { sessionId: grant.sid }),
+    authTime: grant.authTime,
+  });
+  await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp);
+  // A concurrent revocation (a second use of the code) may have read the grant's jtis before this
+  // one was recorded: look again, and take the token back ourselves if so.
+  const current = await ctx.grants.find(grant.id);
+  if (current === undefined || current.revokedAt !== undefined) {
+    await revokeAccessToken(ctx, { jti: access.jti, exp: access.exp });
+    throw invalidGrant('the grant was revoked');
+  }
+  const response: {
+    access_token: string;
+    token_type: 'Bearer';
+    expires_in: number;
+    scope?: string;
+    id_token?: string;
+    refresh_token?: string;
+  } = {
+    access_token: access.token,
+    token_type: 'Bearer',
+    expires_in: ctx.options.accessTokenLifetime,
+  };
+  if (scopes.length > 0) response.scope = scopes.join(' ');
+  if (scopes.includes('openid')) {
+    response.id_token = signIdToken({
+      keys: ctx.keys.keySet,
+      alg: client.id_token_signed_response_alg,
+      issuer: ctx.issuer,
+      lifetime: ctx.options.idTokenLifetime,
+      now: ctx.now(),
+      claims: {
+        subject: user.id,
+        clientId: client.client_id,
+        authTime: grant.authTime,
+        nonce: options.nonce,
+        sid: grant.sid,
+        accessToken: access.token,
+        claims: claimsForScopes(user, scopes),
+      },
+    });
+  }
+  if (client.grant_types.includes('refresh_token')) {
+    const idleMs = Math.min(ctx.options.refreshTokenIdleLifetime * 1000, grant.expiresAt - ctx.now());
+    response.refresh_token = await ctx.grants.addRefreshToken(grant.id, idleMs);
+  }
+  return response;
+}
