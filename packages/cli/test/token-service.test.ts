@@ -1,0 +1,377 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// The built command against a SQLite file in a temp dir, as an operator runs it.
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-ts-'));
+const children = new Set<ChildProcess>();
+afterAll(() => {
+  for (const child of children) child.kill('SIGKILL');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const db = `sqlite:${join(dir, 'data', 'tessera.db')}`;
+const SECRET = 'cli-test-secret-0123456789abcdef-0123456789';
+const env = { PATH: process.env.PATH ?? '', TESSERA_SECRET: SECRET };
+
+function tessera(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    env: options.env ?? env,
+    input: options.input ?? '',
+    encoding: 'utf8',
+    timeout: 15_000,
+    cwd: dir,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  await once(server, 'close');
+  return port;
+}
+
+interface Running {
+  readonly url: string;
+  readonly child: ChildProcess;
+  output(): string;
+}
+
+/** Starts `tessera token-service` and resolves once it prints that it listens. */
+async function startService(args: string[]): Promise<Running> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child = spawn(process.execPath, [bin, 'token-service', '--port', String(port), '--db', db, ...args], {
+    env,
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setInterval(() => {
+      if (output.includes('listening on')) {
+        clearInterval(timer);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(timer);
+        reject(new Error(`token-service exited ${child.exitCode}: ${output}`));
+      }
+    }, 25);
+  });
+  return { url, child, output: () => output };
+}
+
+async function stop(running: Running): Promise<number | null> {
+  running.child.kill('SIGTERM');
+  const [code] = (await once(running.child, 'exit')) as [number | null];
+  children.delete(running.child);
+  return code;
+}
+
+describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
+  let secret = '';
+
+  it('adds a confidential client, printing a generated secret once', () => {
+    const added = tessera([
+      'clients',
+      'add',
+      'orders',
+      '--db',
+      db,
+      '--grant-type',
+      'client_credentials',
+      '--scope',
+      'inventory:reserve',
+      'payments:charge',
+      '--audience',
+      'inventory',
+    ]);
+    expect(added.stderr).toContain('cannot be shown again');
+    expect(added.status).toBe(0);
+    const match = /^added client orders \(client_secret_basic\)\nclient_secret: ([A-Za-z0-9_-]{43})\n$/.exec(
+      added.stdout,
+    );
+    expect(match).not.toBeNull();
+    secret = match?.[1] ?? '';
+  });
+
+  it('adds a public client and one with a secret from standard input', () => {
+    const web = tessera([
+      'clients',
+      'add',
+      'shop-web',
+      '--db',
+      db,
+      '--public',
+      '--redirect-uri',
+      'http://127.0.0.1:8080/auth/callback',
+      '--scope',
+      'openid',
+      '--first-party',
+    ]);
+    expect(web.status).toBe(0);
+    expect(web.stdout).toBe('added client shop-web (none)\n');
+    const fromStdin = tessera(['clients', 'add', 'billing', '--db', db, '--client-secret-stdin'], {
+      input: 'billing-secret-0123456789abcdef-0123456789\n',
+    });
+    expect(fromStdin.status).toBe(0);
+    expect(fromStdin.stdout).toBe('added client billing (client_secret_basic)\n');
+  });
+
+  it('refuses a duplicate and a registration breaking a rule, with one line and exit 1', () => {
+    const duplicate = tessera(['clients', 'add', 'orders', '--db', db]);
+    expect(duplicate.status).toBe(1);
+    expect(duplicate.stderr).toBe('tessera: client orders is already registered\n');
+    const bad = tessera([
+      'clients',
+      'add',
+      'web2',
+      '--db',
+      db,
+      '--public',
+      '--redirect-uri',
+      'http://example.com/cb',
+    ]);
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toMatch(/^tessera: client web2: redirect URI "http:\/\/example\.com\/cb" .+\n$/);
+  });
+
+  it('lists clients as a table and as JSON without secret hashes', () => {
+    const listed = tessera(['clients', 'list', '--db', db]);
+    expect(listed.status).toBe(0);
+    const lines = listed.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^CLIENT_ID\s+AUTH\s+GRANTS\s+SCOPES\s+AUDIENCES$/);
+    expect(lines.slice(1).map((line) => line.split(/\s+/)[0])).toEqual(['billing', 'orders', 'shop-web']);
+    expect(lines[2]).toMatch(
+      /^orders\s+client_secret_basic\s+client_credentials\s+inventory:reserve payments:charge\s+inventory$/,
+    );
+    const json = tessera(['clients', 'list', '--db', db, '--json']);
+    const parsed = JSON.parse(json.stdout) as Record<string, unknown>[];
+    expect(parsed.map((client) => client.confidential)).toEqual([true, true, false]);
+    expect(json.stdout).not.toContain('secret_hash');
+  });
+
+  it('the generated secret works at a running token service', async () => {
+    const running = await startService([]);
+    try {
+      const response = await fetch(`${running.url}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from(`orders:${secret}`).toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      expect(response.status).toBe(200);
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+  });
+
+  it('removes a client; removing an unknown one fails with exit 1', () => {
+    const removed = tessera(['clients', 'remove', 'billing', '--db', db]);
+    expect(removed.status).toBe(0);
+    expect(removed.stdout).toBe('removed client billing\n');
+    const again = tessera(['clients', 'remove', 'billing', '--db', db]);
+    expect(again.status).toBe(1);
+    expect(again.stderr).toBe('tessera: no client "billing"\n');
+  });
+});
+
+describe('tessera keys (spawned, SQLite file)', { timeout: 60_000 }, () => {
+  interface Key {
+    kid: string;
+    alg: string;
+    state: string;
+  }
+  const keys = () => JSON.parse(tessera(['keys', 'list', '--db', db, '--json']).stdout) as Key[];
+
+  it('lists one active key per algorithm', () => {
+    const listed = tessera(['keys', 'list', '--db', db]);
+    expect(listed.status).toBe(0);
+    expect(listed.stdout.split('\n')[0]).toMatch(/^KID\s+ALG\s+STATE\s+CREATED\s+PUBLISHED_UNTIL$/);
+    expect(
+      keys()
+        .map((key) => `${key.alg}:${key.state}`)
+        .sort(),
+    ).toEqual(['ES256:active', 'EdDSA:active', 'RS256:active']);
+  });
+
+  it('rotate publishes a next key at a running service before it signs, then makes it sign', async () => {
+    const running = await startService(['--key-reload-interval', '100']);
+    try {
+      const activeBefore = keys().find((key) => key.alg === 'EdDSA' && key.state === 'active')?.kid;
+      const first = tessera(['keys', 'rotate', '--db', db, '--alg', 'EdDSA']);
+      expect(first.status).toBe(0);
+      const next = /^EdDSA: published next key (\S+); it signs after the next rotate\n$/.exec(
+        first.stdout,
+      )?.[1];
+      expect(next).toBeDefined();
+      const jwks = async () =>
+        ((await (await fetch(`${running.url}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map(
+          (k) => k.kid,
+        );
+      await expect.poll(jwks, { timeout: 5000, interval: 50 }).toContain(next);
+      // Published, but not signing yet.
+      expect(keys().find((key) => key.alg === 'EdDSA' && key.state === 'active')?.kid).toBe(activeBefore);
+
+      const second = tessera(['keys', 'rotate', '--db', db, '--alg', 'EdDSA']);
+      expect(second.status).toBe(0);
+      expect(second.stdout).toMatch(
+        new RegExp(
+          `^EdDSA: ${next} now signs; the previous key stays published until \\S+Z; published next key \\S+\\n$`,
+        ),
+      );
+      const states = keys().filter((key) => key.alg === 'EdDSA');
+      expect(states.find((key) => key.kid === activeBefore)?.state).toBe('retired');
+      expect(states.find((key) => key.kid === next)?.state).toBe('active');
+      // The retired key stays in the JWKS: tokens it signed still verify.
+      await expect
+        .poll(jwks, { timeout: 5000, interval: 50 })
+        .toEqual(expect.arrayContaining([activeBefore, next]));
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+  });
+
+  it('refuses an unknown algorithm as a usage error', () => {
+    const bad = tessera(['keys', 'rotate', '--db', db, '--alg', 'HS256']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toBe('tessera: --alg must be one of EdDSA, ES256, RS256\n');
+  });
+
+  it('with another secret, fails with one line', () => {
+    const wrong = tessera(['keys', 'list', '--db', db], { env: { ...env, TESSERA_SECRET: 'x'.repeat(40) } });
+    expect(wrong.status).toBe(1);
+    expect(wrong.stderr.split('\n').filter(Boolean)).toHaveLength(1);
+    expect(wrong.stderr).toMatch(/^tessera: .*secret/);
+  });
+});
+
+describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, () => {
+  it('starts with a seed, serves discovery and client_credentials for a seeded client, stops on SIGTERM', async () => {
+    const seed = join(dir, 'seed.yaml');
+    writeFileSync(
+      seed,
+      [
+        'clients:',
+        '  - client_id: seeded',
+        '    client_secret: seeded-secret-0123456789abcdef-0123456789',
+        '    grant_types: [client_credentials]',
+        '    scopes: [inventory:reserve]',
+        '    audiences: [inventory]',
+        'users:',
+        '  - username: alice',
+        '    password: alice-password',
+        '    claims: { name: Alice }',
+        '',
+      ].join('\n'),
+    );
+    const running = await startService(['--seed', seed]);
+    try {
+      expect(running.output()).toContain('clients 1 created, 0 updated, 0 unchanged; users 1 created');
+      const discovery = (await (await fetch(`${running.url}/.well-known/openid-configuration`)).json()) as {
+        issuer: string;
+        token_endpoint: string;
+      };
+      expect(discovery.issuer).toBe(running.url);
+      const response = await fetch(discovery.token_endpoint, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: `Basic ${Buffer.from('seeded:seeded-secret-0123456789abcdef-0123456789').toString('base64')}`,
+        },
+        body: 'grant_type=client_credentials',
+      });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { access_token: string; scope: string };
+      expect(body.scope).toBe('inventory:reserve');
+      const payload = JSON.parse(
+        Buffer.from(body.access_token.split('.')[1] ?? '', 'base64url').toString(),
+      ) as {
+        iss: string;
+        aud: unknown;
+      };
+      expect(payload).toMatchObject({ iss: running.url, aud: 'inventory' });
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+    expect(running.output()).toContain('SIGTERM, stopping');
+    // The secret never reaches the output.
+    expect(running.output()).not.toContain('seeded-secret');
+  });
+
+  it('applies the same seed again without changing anything', async () => {
+    const running = await startService(['--seed', join(dir, 'seed.yaml')]);
+    expect(await stop(running)).toBe(0);
+    expect(running.output()).toContain(
+      'clients 0 created, 0 updated, 1 unchanged; users 0 created, 1 already there',
+    );
+  });
+
+  it('refuses a non-loopback http issuer with one line and exit 1', () => {
+    const refused = tessera(['token-service', '--db', db, '--issuer', 'http://auth.example.com']);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(
+      'tessera: --issuer http://auth.example.com is plain http on a host that is not loopback; use https, or --allow-insecure-issuer for development only\n',
+    );
+  });
+
+  it('refuses a bad seed file with one line naming the path', () => {
+    const seed = join(dir, 'bad-seed.yaml');
+    writeFileSync(
+      seed,
+      'clients:\n  - client_id: a\n    client_secret: a-secret-that-must-not-be-printed\n    redirect_uri: [x]\n',
+    );
+    const refused = tessera(['token-service', '--db', db, '--seed', seed]);
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(`tessera: seed file ${seed}, line 4: clients[0].redirect_uri: unknown key\n`);
+  });
+
+  it('without TESSERA_SECRET, a loopback issuer generates a dev secret file (0600) once, with a warning', async () => {
+    const devDb = `sqlite:${join(dir, 'dev', 'tessera.db')}`;
+    const first = tessera(['keys', 'list', '--db', devDb], { env: { PATH: env.PATH } });
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain('WARNING: TESSERA_SECRET is not set');
+    const file = join(dir, 'dev', 'secret');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    // The same file is used again: the keys sealed with it still open.
+    const second = tessera(['keys', 'list', '--db', devDb], { env: { PATH: env.PATH } });
+    expect(second.status).toBe(0);
+    expect(second.stdout).toBe(first.stdout);
+  });
+
+  it('without TESSERA_SECRET, a non-loopback issuer is refused', () => {
+    const refused = tessera(
+      [
+        'token-service',
+        '--db',
+        `sqlite:${join(dir, 'other', 't.db')}`,
+        '--issuer',
+        'https://auth.example.com',
+      ],
+      { env: { PATH: env.PATH } },
+    );
+    expect(refused.status).toBe(1);
+    expect(refused.stderr).toBe(
+      'tessera: set TESSERA_SECRET: a development secret file is generated only for a loopback issuer\n',
+    );
+  });
+});
