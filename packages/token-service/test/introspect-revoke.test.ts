@@ -300,32 +300,57 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
       expect(await isActiveFor(ordersConfig, odd)).toBe(false);
     });
 
-    it('A 34: revoking a refresh token revokes its grant and every live access token of it, with events', async () => {
+    it('A 34: revoking a refresh token revokes its grant, every live access token of it and every hop exchanged from them', async () => {
       const { grant, refreshToken, access } = await userGrant('reports');
       const second = userToken(harness, { clientId: 'reports', audience: ['orders'] });
       await grants.recordAccessToken(grant.id, second.jti, second.exp);
+      // Two hops of exchange from the grant's first token: orders, then payments.
+      const hop1 = await oidc.genericGrantRequest(ordersConfig, TOKEN_EXCHANGE, {
+        subject_token: access.token,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        audience: 'payments',
+      });
+      const hop2 = await oidc.genericGrantRequest(paymentsConfig, TOKEN_EXCHANGE, {
+        subject_token: hop1.access_token,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        audience: 'ledger',
+      });
       expect(await isActiveFor(ordersConfig, access.token)).toBe(true);
+      expect(await isActiveFor(paymentsConfig, hop2.access_token)).toBe(true);
       const recorder = await recordRevocations(harness);
       try {
         await oidc.tokenRevocation(reportsConfig, refreshToken);
         expect(await isActiveFor(reportsConfig, refreshToken)).toBe(false);
         expect(await isActiveFor(ordersConfig, access.token)).toBe(false);
         expect(await isActiveFor(ordersConfig, second.token)).toBe(false);
+        expect(await isActiveFor(ordersConfig, hop1.access_token)).toBe(false);
+        expect(await isActiveFor(paymentsConfig, hop2.access_token)).toBe(false);
         expect((await grants.find(grant.id))?.revokedAt).toBe(T0);
-        await until(() => recorder.messages.length >= 2);
-        expect(
-          recorder.messages
-            .map((message) => JSON.parse(message))
-            .sort((a, b) => (a.value < b.value ? -1 : 1)),
-        ).toEqual(
-          [
-            { kind: 'jti', value: access.jti, until: access.exp },
-            { kind: 'jti', value: second.jti, until: second.exp },
-          ].sort((a, b) => (a.value < b.value ? -1 : 1)),
+        await until(() => recorder.messages.length >= 4);
+        const expected = [
+          access,
+          second,
+          ...[hop1, hop2].map((hop) => {
+            const claims = claimsOf(hop.access_token);
+            return { jti: claims.jti as string, exp: claims.exp as number };
+          }),
+        ];
+        const byValue = (a: { value: string }, b: { value: string }) => (a.value < b.value ? -1 : 1);
+        expect(recorder.messages.map((message) => JSON.parse(message)).sort(byValue)).toEqual(
+          expected.map((token) => ({ kind: 'jti', value: token.jti, until: token.exp })).sort(byValue),
         );
       } finally {
         await recorder.stop();
       }
+      // The exchange of a token whose grant was revoked is refused.
+      expect(
+        await refused(
+          oidc.genericGrantRequest(ordersConfig, TOKEN_EXCHANGE, {
+            subject_token: access.token,
+            subject_token_type: ACCESS_TOKEN_TYPE,
+          }),
+        ),
+      ).toEqual({ status: 400, error: 'invalid_grant' });
     });
 
     it('a public client revokes its own refresh token with its client_id', async () => {

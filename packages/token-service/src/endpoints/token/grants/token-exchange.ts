@@ -1,7 +1,9 @@
 import type { Actor } from '@tessera/core';
+import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { verifyOwnAccessToken } from '../../../lib/own-access-token.js';
+import { revokeAccessToken } from '../../../lib/revocation.js';
 import { resolveScopes } from '../../../lib/scope.js';
 import { isPublicClient } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
@@ -51,6 +53,28 @@ function checkParameters(form: { get(name: string): string | undefined }): strin
 }
 
 /**
+ * A token exchanged from a user's token belongs to the same grant: recorded under it, revoking the
+ * grant (its refresh token, a code used twice, logout) revokes every hop too, and the next hop's
+ * exchange finds the grant again through this token. A concurrent revocation may have read the
+ * grant's tokens before this one was recorded: look again and take the token back if so.
+ */
+async function joinSubjectGrant(
+  ctx: ServiceContext,
+  subjectJti: string,
+  issued: { readonly jti: string; readonly exp: number },
+): Promise<void> {
+  const grant = await ctx.grants.grantOfAccessToken(subjectJti);
+  if (grant === undefined) return;
+  if (grant.revokedAt !== undefined) throw invalidGrant('the subject token was revoked', 'revoked');
+  await ctx.grants.recordAccessToken(grant.id, issued.jti, issued.exp);
+  const current = await ctx.grants.find(grant.id);
+  if (current === undefined || current.revokedAt !== undefined) {
+    await revokeAccessToken(ctx, issued);
+    throw invalidGrant('the subject token was revoked', 'revoked');
+  }
+}
+
+/**
  * RFC 8693 token exchange, the hop of DESIGN.md's flow 1: a service that received an access token
  * (its `aud` names the service's client_id) trades it for one addressed to a service it calls.
  *
@@ -67,6 +91,8 @@ function checkParameters(form: { get(name: string): string | undefined }): strin
  * - Claims kept from the subject: `sub`, `sid`, `auth_time` (a client token stays a client token:
  *   SECURITY-CASES 71). `client_id` becomes the exchanging client. `act` = `{ sub: client_id }` with
  *   the subject's own `act` nested inside it, so each hop lengthens the chain.
+ * - A token exchanged from a grant's token is recorded under that grant, so revoking the grant
+ *   revokes every hop.
  * - Lifetime: the configured access-token lifetime, cut to what is left of the subject token, so
  *   an exchange never extends a delegation and revoking by `sub`/`sid` covers every hop.
  * - The answer: `issued_token_type` access_token, `token_type` Bearer; never a refresh token.
@@ -93,7 +119,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
   const lifetime = Math.min(ctx.options.accessTokenLifetime, Math.floor(subject.expiresAt) - nowS);
   if (lifetime < 1) throw invalidGrant('the subject token is expired', 'expired');
   const actors: Actor[] = [{ subject: client.client_id }, ...subject.actors];
-  const { token } = ctx.accessTokens.issue(
+  const issued = ctx.accessTokens.issue(
     {
       subject: subject.subject,
       clientId: client.client_id,
@@ -105,8 +131,9 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
     },
     { lifetime },
   );
+  await joinSubjectGrant(ctx, subject.tokenId, issued);
   return {
-    access_token: token,
+    access_token: issued.token,
     issued_token_type: ACCESS_TOKEN_TYPE,
     token_type: 'Bearer',
     expires_in: lifetime,
