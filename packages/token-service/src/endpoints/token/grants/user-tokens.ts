@@ -45,12 +45,14 @@ export async function issueUserTokens(
     authTime: grant.authTime,
   });
   await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp);
-  // A concurrent revocation (a second use of the code) may have read the grant's jtis before this
-  // one was recorded: look again, and take the token back ourselves if so.
+  // A concurrent reuse (the same code or refresh token sent twice at once) may have revoked the
+  // grant and read its jtis before this one was recorded: look again, and revoke it ourselves.
+  // This caller won the conditional UPDATE, so it still answers 200 (exactly one does), but its
+  // tokens are already dead: the access token is on the revocation list and the refresh token
+  // belongs to a revoked family.
   const current = await ctx.grants.find(grant.id);
   if (current === undefined || current.revokedAt !== undefined) {
     await revokeAccessToken(ctx, { jti: access.jti, exp: access.exp });
-    throw invalidGrant('the grant was revoked');
   }
   const response: {
     access_token: string;
