@@ -20,10 +20,12 @@ function notYours(): OAuthError {
  */
 async function revokeAccess(ctx: ServiceContext, token: string, clientId: string): Promise<void> {
   const verified = await verifyOwnAccessToken(ctx, token);
-  // Invalid, expired or already revoked: nothing left to revoke (7009 2.2: still 200).
-  if (!verified.ok) return;
-  if (verified.principal.clientId !== clientId) throw notYours();
-  await revokeAccessToken(ctx, { jti: verified.principal.tokenId, exp: verified.principal.expiresAt });
+  // Invalid or expired: nothing left to revoke (7009 2.2: still 200). Already revoked: revoked
+  // again, which only re-publishes its event, so a retry after a failed publish still announces it.
+  if (!verified.ok && verified.reason !== 'revoked') return;
+  const { principal } = verified;
+  if (principal.clientId !== clientId) throw notYours();
+  await revokeAccessToken(ctx, { jti: principal.tokenId, exp: principal.expiresAt });
 }
 
 /**

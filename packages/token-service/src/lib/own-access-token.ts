@@ -7,9 +7,11 @@ export type OwnTokenFailure = 'invalid' | 'expired' | 'revoked' | 'audience';
 
 export type OwnTokenResult =
   | { readonly ok: true; readonly principal: Principal }
-  | { readonly ok: false; readonly reason: OwnTokenFailure; readonly code?: string };
+  /** A revoked token is otherwise valid: its principal lets /revoke announce it again on a retry. */
+  | { readonly ok: false; readonly reason: 'revoked'; readonly principal: Principal }
+  | { readonly ok: false; readonly reason: Exclude<OwnTokenFailure, 'revoked'>; readonly code?: string };
 
-const failed = (reason: OwnTokenFailure, code?: string): OwnTokenResult =>
+const failed = (reason: Exclude<OwnTokenFailure, 'revoked'>, code?: string): OwnTokenResult =>
   code === undefined ? { ok: false, reason } : { ok: false, reason, code };
 
 // The `aud` the token itself claims, read before verification only to give the verifier an
@@ -70,7 +72,7 @@ export async function verifyOwnAccessToken(
     return failed('invalid', error.code);
   }
   if (principal.expiresAt * 1000 <= ctx.now()) return failed('expired');
-  if (await isAccessTokenRevoked(ctx, principal.tokenId)) return failed('revoked');
+  if (await isAccessTokenRevoked(ctx, principal.tokenId)) return { ok: false, reason: 'revoked', principal };
   return { ok: true, principal };
 }
 

@@ -108,7 +108,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
       verified.reason === 'audience'
         ? 'the subject token is not meant for this client'
         : `the subject token is ${verified.reason === 'invalid' ? 'not a valid access token of this issuer' : verified.reason}`;
-    throw invalidGrant(description, verified.code ?? verified.reason);
+    throw invalidGrant(description, 'code' in verified ? verified.code : verified.reason);
   }
   const subject = verified.principal;
   const audience = resolveAudience(form, client.audiences);
