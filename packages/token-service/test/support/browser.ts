@@ -37,7 +37,7 @@ export interface ParsedForm {
   readonly fields: Record<string, string>;
 }
 
-const unescape = (value: string): string =>
+const unescapeHtml = (value: string): string =>
   value
     .replace(/&quot;/g, '"')
     .replace(/&#39;/g, "'")
@@ -52,9 +52,9 @@ export function parseForm(html: string): ParsedForm {
   if (form === null) throw new Error('no form on the page');
   const fields: Record<string, string> = {};
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[match[1] as string] = unescape(match[2] as string);
+    fields[match[1] as string] = unescapeHtml(match[2] as string);
   }
-  return { action: unescape(form[1] as string), fields };
+  return { action: unescapeHtml(form[1] as string), fields };
 }
 
 /** GET /authorize, fill in the login form, and return the final redirect's Location. */
