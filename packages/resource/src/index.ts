@@ -1,1 +1,41 @@
-export {};
+export { type AuthAnswer, answerFor } from './authorize/answer.js';
+export { enforce, PolicyRefusal } from './authorize/decide.js';
+export {
+  allOf,
+  anyOf,
+  type DelegationRequirement,
+  type Policy,
+  type Predicate,
+  predicate,
+  type Refusal,
+  requireAudience,
+  requireClient,
+  requireDelegation,
+  requireScope,
+} from './authorize/policy.js';
+export {
+  createServiceClient,
+  type ForwardableCredential,
+  type ServiceCallInit,
+  type ServiceClientOptions,
+  type ServiceFetch,
+} from './client/service-client.js';
+export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './errors.js';
+export { bearer } from './identity/bearer.js';
+export { BearerCredential } from './identity/bearer-credential.js';
+export { readBearerToken } from './identity/bearer-header.js';
+export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
+export { discoverJwksUri } from './jwks/discovery.js';
+export { JwksClient, type JwksClientOptions } from './jwks/remote-key-source.js';
+export { isClientPrincipal, isUserPrincipal } from './principal.js';
+export { DenyList, type DenyListOptions } from './revocation/deny-list.js';
+export { parseRevocationEvent, type RevocationEvent, type RevocationKind } from './revocation/event.js';
+export {
+  REVOCATION_TOPIC,
+  type RevocationChannel,
+  type Revocations,
+  type RevocationsOptions,
+  subscribeRevocations,
+} from './revocation/subscribe.js';
+export type { JwksOptions, VerifierOptions } from './verify/options.js';
+export { createVerifier, type Verifier } from './verify/verifier.js';

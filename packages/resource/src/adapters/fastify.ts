@@ -1,0 +1,103 @@
+import type { Principal } from '@tessera/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import fp from 'fastify-plugin';
+import { answerFor } from '../authorize/answer.js';
+import { enforce } from '../authorize/decide.js';
+import type { Policy } from '../authorize/policy.js';
+import type { Credential, IdentitySource } from '../identity/types.js';
+import { authenticateAndAuthorize } from './authenticate.js';
+
+/** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */
+export interface RouteAuthConfig {
+  /** Checked after authentication; a refusal is 403 insufficient_scope. */
+  readonly policy?: Policy;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Who is calling; null on a public route. */
+    principal: Principal | null;
+    /** What the caller presented, for the service client; null on a public route. */
+    credential: Credential | null;
+  }
+  interface FastifyContextConfig {
+    auth?: RouteAuthConfig | false;
+  }
+  interface FastifyInstance {
+    /** A preHandler that checks a policy on the already authenticated request. */
+    authorize(policy: Policy): preHandlerAsyncHookHandler;
+  }
+}
+
+export interface FastifyResourceOptions {
+  /** `bearer(verifier)` or the session source. */
+  readonly source: IdentitySource;
+  /** Whether routes without `config.auth` are protected. Default true: opt out with `auth: false`. */
+  readonly requireByDefault?: boolean;
+  /** A policy every protected route checks before its own. */
+  readonly policy?: Policy;
+}
+
+function refuse(reply: FastifyReply, error: unknown, scheme: string): FastifyReply {
+  const answer = answerFor(error, scheme);
+  return reply
+    .code(answer.status)
+    .headers(answer.headers)
+    .header('cache-control', 'no-store')
+    .send(answer.body);
+}
+
+async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Promise<void> {
+  const { source, requireByDefault = true, policy: basePolicy } = options;
+  if (typeof source !== 'object' || source === null || typeof source.authenticate !== 'function') {
+    throw new TypeError('source must be an identity source (bearer(verifier) or the session source)');
+  }
+  app.decorateRequest('principal', null);
+  app.decorateRequest('credential', null);
+
+  function guard(routePolicy: Policy | undefined): preHandlerAsyncHookHandler {
+    return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+      try {
+        const { principal, credential } = await authenticateAndAuthorize(source, basePolicy, {
+          headers: request.headers,
+          rawHeaders: request.raw.rawHeaders,
+          method: request.method,
+          url: request.url,
+          body: request.body,
+        });
+        enforce(routePolicy, principal);
+        request.principal = principal;
+        request.credential = credential;
+      } catch (error) {
+        request.log.info(
+          { code: (error as { code?: unknown }).code },
+          'request refused by @tessera/resource',
+        );
+        return refuse(reply, error, source.scheme);
+      }
+    };
+  }
+
+  app.decorate('authorize', (policy: Policy): preHandlerAsyncHookHandler => {
+    return async function authorize(request: FastifyRequest, reply: FastifyReply) {
+      try {
+        if (request.principal === null) throw new TypeError('authorize() runs on a protected route only');
+        enforce(policy, request.principal);
+      } catch (error) {
+        return refuse(reply, error, source.scheme);
+      }
+    };
+  });
+
+  app.addHook('onRoute', (route) => {
+    const auth = route.config?.auth;
+    if (auth === false || (auth === undefined && !requireByDefault)) return;
+    const hook = guard(auth?.policy);
+    const existing = route.preHandler;
+    route.preHandler =
+      existing === undefined ? [hook] : [hook, ...(Array.isArray(existing) ? existing : [existing])];
+  });
+}
+
+/** Protects routes with an identity source and policies; decorates `request.principal`. */
+export const fastifyResource = fp(plugin, { fastify: '5.x', name: '@tessera/resource' });

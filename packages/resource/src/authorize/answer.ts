@@ -1,0 +1,82 @@
+import { isTesseraError } from '@tessera/core';
+import { PolicyRefusal } from './decide.js';
+
+/** A refusal as it goes on the wire (RFC 6750 3): status, headers and a JSON body. */
+export interface AuthAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: {
+    readonly error?: string;
+    readonly error_description: string;
+    readonly code: string;
+  };
+}
+
+function quoted(value: string): string {
+  // RFC 6750 3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E.
+  return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+}
+
+/**
+ * The answer for any error an identity source, verifier or policy throws. Only messages of the
+ * error hierarchy marked exposable reach the body, never a stack, a cause or a token; anything
+ * else is a bare 500.
+ */
+export function answerFor(error: unknown, scheme = 'Bearer'): AuthAnswer {
+  if (!isTesseraError(error)) {
+    return {
+      status: 500,
+      headers: {},
+      body: { error: 'server_error', error_description: 'internal error', code: 'ERR_INTERNAL' },
+    };
+  }
+  const description = error.expose ? error.message : 'temporarily unavailable';
+  if (error.code === 'ERR_AUTH_REQUIRED') {
+    return {
+      status: 401,
+      headers: { 'www-authenticate': scheme },
+      body: { error_description: description, code: error.code },
+    };
+  }
+  if (error.code === 'ERR_AUTH_INVALID_REQUEST') {
+    return {
+      status: 400,
+      headers: {
+        'www-authenticate': `${scheme} error="invalid_request", error_description=${quoted(description)}`,
+      },
+      body: { error: 'invalid_request', error_description: description, code: error.code },
+    };
+  }
+  if (error.code === 'ERR_AUTH_INSUFFICIENT_SCOPE') {
+    const missing = error instanceof PolicyRefusal ? error.missingScopes : [];
+    const scope = missing.length > 0 ? `, scope=${quoted(missing.join(' '))}` : '';
+    return {
+      status: 403,
+      headers: {
+        'www-authenticate': `${scheme} error="insufficient_scope", error_description=${quoted(description)}${scope}`,
+      },
+      body: { error: 'insufficient_scope', error_description: description, code: error.code },
+    };
+  }
+  if (error.status === 401) {
+    return {
+      status: 401,
+      headers: {
+        'www-authenticate': `${scheme} error="invalid_token", error_description=${quoted(description)}`,
+      },
+      body: { error: 'invalid_token', error_description: description, code: error.code },
+    };
+  }
+  if (error.status === 503) {
+    return {
+      status: 503,
+      headers: { 'retry-after': '5' },
+      body: { error: 'temporarily_unavailable', error_description: description, code: error.code },
+    };
+  }
+  return {
+    status: 500,
+    headers: {},
+    body: { error: 'server_error', error_description: 'internal error', code: 'ERR_INTERNAL' },
+  };
+}

@@ -1,0 +1,138 @@
+import { TesseraTypeError } from '@tessera/core';
+import { type Dispatcher, fetch, Headers, type RequestInit, type Response } from 'undici';
+import { BearerCredential } from '../identity/bearer-credential.js';
+import type { Authenticated, Credential } from '../identity/types.js';
+import { tokenHash } from '../lib/token-hash.js';
+import { isUserPrincipal } from '../principal.js';
+import { OutgoingTokenCache } from './token-cache.js';
+import { requestToken, type TokenEndpointOptions } from './token-endpoint.js';
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+
+/** A credential that knows how to present itself to another service (the session reference). */
+export interface ForwardableCredential extends Credential {
+  /** Headers for one call: `route` is `METHOD /path` of the call, bound into a session reference. */
+  headersFor(audience: string, route: string): Record<string, string>;
+}
+
+function isForwardable(credential: Credential): credential is ForwardableCredential {
+  return typeof (credential as Partial<ForwardableCredential>).headersFor === 'function';
+}
+
+export interface ServiceClientOptions {
+  /** The token service's token endpoint. */
+  readonly tokenEndpoint: string;
+  /** This service's own client registration. */
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Reuse a token until this many seconds before it expires. Default 30. */
+  readonly refreshSkew?: number;
+  /** Token endpoint deadline in ms. Default 5000. */
+  readonly timeout?: number;
+  /** Most cached tokens. Default 1000. */
+  readonly cacheSize?: number;
+  /** An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls. */
+  readonly dispatcher?: Dispatcher;
+  /** Clock in epoch ms. */
+  readonly now?: () => number;
+}
+
+export interface ServiceCallInit extends Omit<RequestInit, 'dispatcher'> {
+  /** The called service's audience: the token sent is for it alone. */
+  readonly audience: string;
+  /** Only the scopes this call needs. */
+  readonly scope?: readonly string[];
+  /** The incoming request's authentication; absent or null for a background job (own identity). */
+  readonly on?: Authenticated | null;
+}
+
+/** A fetch that adds the right credential for `audience`. */
+export type ServiceFetch = (url: string | URL, init: ServiceCallInit) => Promise<Response>;
+
+function misuse(message: string): TesseraTypeError {
+  return new TesseraTypeError('ERR_INVALID_OPTION', message);
+}
+
+/**
+ * Calls another service on undici with the credential the call deserves:
+ * - a user behind the incoming request: its token exchanged (RFC 8693) for one whose audience is
+ *   the target and whose scope is only `scope`, cached per (token hash, audience, scope);
+ * - no user (a background job, or a service calling as itself): this service's own
+ *   client_credentials token, cached per (audience, scope);
+ * - session mode: a session reference signed for the target (the credential's `headersFor`).
+ */
+export function createServiceClient(options: ServiceClientOptions): ServiceFetch {
+  const { tokenEndpoint, clientId, clientSecret, dispatcher } = options;
+  try {
+    new URL(tokenEndpoint);
+  } catch {
+    throw misuse('tokenEndpoint must be an absolute URL');
+  }
+  if (typeof clientId !== 'string' || clientId.length === 0) throw misuse('clientId is required');
+  if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw misuse('clientSecret is required');
+  const now = options.now ?? Date.now;
+  const endpoint: TokenEndpointOptions = {
+    url: tokenEndpoint,
+    clientId,
+    clientSecret,
+    timeout: options.timeout ?? 5_000,
+    now,
+  };
+  const cache = new OutgoingTokenCache(options.cacheSize ?? 1_000, (options.refreshSkew ?? 30) * 1000, now);
+
+  function ownToken(audience: string, scope: string): Promise<string> {
+    return cache.get(`cc\n${audience}\n${scope}`, () =>
+      requestToken(endpoint, {
+        grant_type: 'client_credentials',
+        audience,
+        ...(scope.length > 0 ? { scope } : {}),
+      }),
+    );
+  }
+
+  function exchanged(incoming: BearerCredential, audience: string, scope: string): Promise<string> {
+    const subjectToken = incoming.reveal();
+    return cache.get(`te\n${tokenHash(subjectToken)}\n${audience}\n${scope}`, () =>
+      requestToken(endpoint, {
+        grant_type: TOKEN_EXCHANGE,
+        subject_token: subjectToken,
+        subject_token_type: ACCESS_TOKEN_TYPE,
+        audience,
+        ...(scope.length > 0 ? { scope } : {}),
+      }),
+    );
+  }
+
+  async function credentialHeaders(url: URL, init: ServiceCallInit): Promise<Record<string, string>> {
+    const scope = [...(init.scope ?? [])].sort().join(' ');
+    const on = init.on ?? null;
+    if (on !== null && isForwardable(on.credential)) {
+      return on.credential.headersFor(
+        init.audience,
+        `${(init.method ?? 'GET').toUpperCase()} ${url.pathname}`,
+      );
+    }
+    if (on !== null && on.credential instanceof BearerCredential && isUserPrincipal(on.principal)) {
+      return { authorization: `Bearer ${await exchanged(on.credential, init.audience, scope)}` };
+    }
+    return { authorization: `Bearer ${await ownToken(init.audience, scope)}` };
+  }
+
+  return async function serviceFetch(url: string | URL, init: ServiceCallInit): Promise<Response> {
+    if (typeof init?.audience !== 'string' || init.audience.length === 0) {
+      throw misuse('every service call names the audience of the service it calls');
+    }
+    const { audience: _audience, scope: _scope, on: _on, ...rest } = init;
+    const target = new URL(url);
+    const headers = new Headers(rest.headers);
+    for (const [name, value] of Object.entries(await credentialHeaders(target, init)))
+      headers.set(name, value);
+    return fetch(target, {
+      ...rest,
+      headers,
+      redirect: rest.redirect ?? 'error',
+      ...(dispatcher === undefined ? {} : { dispatcher }),
+    });
+  };
+}

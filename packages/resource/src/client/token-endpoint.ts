@@ -1,0 +1,70 @@
+import { ResourceError } from '../errors.js';
+import { boundedRequest } from '../lib/http.js';
+
+export interface IssuedToken {
+  readonly token: string;
+  /** Epoch ms. */
+  readonly expiresAt: number;
+}
+
+export interface TokenEndpointOptions {
+  readonly url: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly timeout: number;
+  readonly now: () => number;
+}
+
+// RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding.
+function basic(id: string, secret: string): string {
+  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
+  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
+}
+
+/** One POST to the token endpoint; the access token and its expiry, or ERR_UPSTREAM_TOKEN_FAILED. */
+export async function requestToken(
+  options: TokenEndpointOptions,
+  form: Record<string, string>,
+): Promise<IssuedToken> {
+  const startedAt = options.now();
+  let status: number;
+  let text: string;
+  try {
+    ({ status, text } = await boundedRequest(options.url, {
+      method: 'POST',
+      headers: {
+        authorization: basic(options.clientId, options.clientSecret),
+        'content-type': 'application/x-www-form-urlencoded',
+        accept: 'application/json',
+      },
+      body: new URLSearchParams(form).toString(),
+      timeout: options.timeout,
+      maxBodyBytes: 64 * 1024,
+    }));
+  } catch (error) {
+    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service could not be reached', {
+      cause: error,
+    });
+  }
+  let body: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
+  } catch {
+    // Not JSON: reported below by status.
+  }
+  if (status !== 200) {
+    // The OAuth error code (RFC 6749 5.2) is safe to pass on; its description stays out.
+    const oauthError =
+      typeof body.error === 'string' && /^[\x20-\x7E]{1,64}$/.test(body.error) ? body.error : 'unknown';
+    throw new ResourceError(
+      'ERR_UPSTREAM_TOKEN_FAILED',
+      `the token service answered ${status} ${oauthError}`,
+    );
+  }
+  const { access_token: token, expires_in: expiresIn } = body;
+  if (typeof token !== 'string' || token.length === 0 || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service answered without a usable token');
+  }
+  return { token, expiresAt: startedAt + expiresIn * 1000 };
+}

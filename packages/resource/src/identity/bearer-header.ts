@@ -1,0 +1,60 @@
+import { AuthError, TokenError } from '@tessera/core';
+import type { RequestLike } from './types.js';
+
+// RFC 6750 2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
+const b64token = /^[A-Za-z0-9\-._~+/]+=*$/;
+// The auth-scheme, then one or more spaces, then the credentials.
+const authorization = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: +(.*))?$/s;
+
+function countAuthorization(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === 'authorization') count++;
+  }
+  return count;
+}
+
+function hasAccessTokenParameter(url: string | undefined): boolean {
+  if (url === undefined) return false;
+  const query = url.indexOf('?');
+  if (query < 0) return false;
+  return new URLSearchParams(url.slice(query + 1)).has('access_token');
+}
+
+function hasAccessTokenField(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && Object.hasOwn(body, 'access_token');
+}
+
+/**
+ * The bearer token of a request, from its one Authorization header (RFC 6750 2.1), or an error:
+ * - no Authorization header, or another scheme: ERR_AUTH_REQUIRED (401, no error attribute);
+ * - the header twice, or `access_token` in the query or a form body (RFC 6750 2.2, 2.3 are not
+ *   supported: tokens in URLs leak into logs): ERR_AUTH_INVALID_REQUEST (400);
+ * - `Bearer` with nothing, several tokens, or characters outside b64token: ERR_JWT_MALFORMED (401).
+ */
+export function readBearerToken(request: RequestLike): string {
+  if (request.rawHeaders !== undefined && countAuthorization(request.rawHeaders) > 1) {
+    throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'more than one Authorization header');
+  }
+  if (hasAccessTokenParameter(request.url)) {
+    throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'an access token in the URL is not accepted');
+  }
+  if (hasAccessTokenField(request.body)) {
+    throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'an access token in the body is not accepted');
+  }
+  const header = request.headers.authorization;
+  if (header === undefined || header.length === 0) {
+    throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials');
+  }
+  const match = authorization.exec(header);
+  if (match === null) throw new TokenError('ERR_JWT_MALFORMED', 'the Authorization header is malformed');
+  if (match[1]?.toLowerCase() !== 'bearer') throw new AuthError('ERR_AUTH_REQUIRED', 'no bearer credentials');
+  const token = match[2] ?? '';
+  if (!b64token.test(token)) {
+    throw new TokenError(
+      'ERR_JWT_MALFORMED',
+      'the Authorization header does not hold exactly one bearer token',
+    );
+  }
+  return token;
+}

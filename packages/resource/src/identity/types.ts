@@ -1,0 +1,36 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Principal } from '@tessera/core';
+
+/** What an identity source reads of a request; Fastify's and Express's requests both fit. */
+export interface RequestLike {
+  readonly headers: IncomingHttpHeaders;
+  /** The method, for a session reference bound to one route. */
+  readonly method?: string;
+  /** Node's raw header list: the only place a duplicated Authorization header is visible. */
+  readonly rawHeaders?: readonly string[];
+  /** The request target (path and query). */
+  readonly url?: string;
+  /** A parsed body, if a parser ran. */
+  readonly body?: unknown;
+}
+
+/**
+ * What the caller presented, kept so it can be passed on (token exchange, a session reference for
+ * the next service). Never serialised: its JSON and inspect forms show only the kind.
+ */
+export interface Credential {
+  readonly kind: 'bearer' | 'session';
+}
+
+/** The outcome of authenticating one request. */
+export interface Authenticated {
+  readonly principal: Principal;
+  readonly credential: Credential;
+}
+
+/** Turns a request into an Authenticated, or throws an error with a stable code. */
+export interface IdentitySource {
+  /** The auth-scheme named in `WWW-Authenticate` when the source refuses a request. */
+  readonly scheme: string;
+  authenticate(request: RequestLike): Promise<Authenticated>;
+}

@@ -1,0 +1,130 @@
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
+import { TesseraTypeError } from '@tessera/core';
+import { ResourceError } from '../errors.js';
+
+/**
+ * A session reference: what the gateway sends a backend in session mode instead of the cookie.
+ *
+ *   v1.<audience>.<route>.<exp>.<sealed id>.<mac>      (each part base64url, exp in epoch seconds)
+ *
+ * - `audience` names the one service it is for, `route` the `METHOD /path` of the one call, so a
+ *   reference replayed at another service or route is refused (SECURITY-CASES G 92);
+ * - `exp` is a few seconds ahead: a leaked reference is useless almost at once;
+ * - the session id is sealed with AES-256-GCM, so a backend log holds nothing a browser could use
+ *   as a cookie;
+ * - the MAC is HMAC-SHA-256 over everything before it, with a key derived (HKDF) from the secret
+ *   the gateway and the services share; it is checked, in constant time, before anything is read.
+ */
+export interface SessionReferenceOptions {
+  /** The secret shared by the gateway and the services: at least 32 bytes. */
+  readonly secret: string | Uint8Array;
+  /** Seconds a reference lives. Default 30. */
+  readonly lifetime?: number;
+  /** Clock in epoch ms. */
+  readonly now?: () => number;
+}
+
+export interface OpenedReference {
+  readonly sessionId: string;
+  readonly audience: string;
+  readonly route: string;
+  /** Epoch seconds. */
+  readonly expiresAt: number;
+}
+
+export interface SessionReferences {
+  readonly lifetime: number;
+  /** A reference to `sessionId` for one call of `route` at `audience`. */
+  sign(sessionId: string, audience: string, route: string): string;
+  /** The reference's content when it is genuine, unexpired and meant for `audience` and `route`. */
+  open(reference: string, audience: string, route: string): OpenedReference;
+}
+
+const VERSION = 'v1';
+const maxReferenceLength = 2048;
+const part = /^[A-Za-z0-9_-]*$/;
+
+function invalid(): ResourceError {
+  return new ResourceError('ERR_SESSION_REFERENCE_INVALID');
+}
+
+export function createSessionReferences(options: SessionReferenceOptions): SessionReferences {
+  const secret =
+    typeof options.secret === 'string'
+      ? Buffer.from(options.secret, 'utf8')
+      : Buffer.from(options.secret ?? []);
+  if (secret.length < 32)
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'secret must be at least 32 bytes');
+  const lifetime = options.lifetime ?? 30;
+  if (!Number.isSafeInteger(lifetime) || lifetime <= 0 || lifetime > 300) {
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'lifetime must be 1 to 300 seconds');
+  }
+  const now = options.now ?? Date.now;
+  const macKey = Buffer.from(hkdfSync('sha256', secret, '', 'tessera session reference mac', 32));
+  const sealKey = Buffer.from(hkdfSync('sha256', secret, '', 'tessera session reference seal', 32));
+  const mac = (data: string) => createHmac('sha256', macKey).update(data).digest();
+
+  function sign(sessionId: string, audience: string, route: string): string {
+    const exp = Math.floor(now() / 1000) + lifetime;
+    const head = `${VERSION}.${Buffer.from(audience).toString('base64url')}.${Buffer.from(route).toString('base64url')}.${exp}`;
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', sealKey, iv);
+    cipher.setAAD(Buffer.from(head));
+    const sealed = Buffer.concat([iv, cipher.update(sessionId, 'utf8'), cipher.final(), cipher.getAuthTag()]);
+    const body = `${head}.${sealed.toString('base64url')}`;
+    return `${body}.${mac(body).toString('base64url')}`;
+  }
+
+  function open(reference: string, audience: string, route: string): OpenedReference {
+    if (typeof reference !== 'string' || reference.length > maxReferenceLength) throw invalid();
+    const parts = reference.split('.');
+    if (parts.length !== 6 || parts[0] !== VERSION || !parts.every((p) => part.test(p))) throw invalid();
+    const [, audPart, routePart, expPart, sealedPart, macPart] = parts as [
+      string,
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const given = Buffer.from(macPart, 'base64url');
+    const body = reference.slice(0, reference.length - macPart.length - 1);
+    const expected = mac(body);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw invalid();
+    if (!/^[1-9][0-9]{0,11}$/.test(expPart)) throw invalid();
+    const expiresAt = Number(expPart);
+    if (expiresAt * 1000 <= now()) throw new ResourceError('ERR_SESSION_REFERENCE_EXPIRED');
+    const boundAudience = Buffer.from(audPart, 'base64url').toString('utf8');
+    const boundRoute = Buffer.from(routePart, 'base64url').toString('utf8');
+    if (boundAudience !== audience || boundRoute !== route) {
+      throw new ResourceError(
+        'ERR_SESSION_REFERENCE_INVALID',
+        'the session reference is meant for another service or route',
+      );
+    }
+    const sealed = Buffer.from(sealedPart, 'base64url');
+    if (sealed.length < 12 + 16 + 1) throw invalid();
+    let sessionId: string;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', sealKey, sealed.subarray(0, 12));
+      decipher.setAAD(Buffer.from(body.slice(0, body.length - sealedPart.length - 1)));
+      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
+      sessionId = Buffer.concat([
+        decipher.update(sealed.subarray(12, sealed.length - 16)),
+        decipher.final(),
+      ]).toString('utf8');
+    } catch {
+      throw invalid();
+    }
+    return { sessionId, audience: boundAudience, route: boundRoute, expiresAt };
+  }
+
+  return Object.freeze({ lifetime, sign, open });
+}

@@ -1,0 +1,95 @@
+import { AuthError, type Principal, TesseraTypeError } from '@tessera/core';
+import type { Session, SessionData, SessionManager } from '@tessera/session';
+import { ResourceError } from '../errors.js';
+import type { Authenticated, IdentitySource, RequestLike } from '../identity/types.js';
+import { SESSION_REFERENCE_HEADER, SessionCredential } from './credential.js';
+import {
+  createSessionReferences,
+  type SessionReferenceOptions,
+  type SessionReferences,
+} from './reference.js';
+
+export interface SessionSourceOptions {
+  /** The session manager over the store the gateway writes (RedisStore in production). */
+  readonly manager: SessionManager<SessionData>;
+  /** The shared secret (and reference lifetime), or references made with createSessionReferences. */
+  readonly references: SessionReferences | SessionReferenceOptions;
+  /** This service's audience: a reference must name it. */
+  readonly audience: string;
+  /** Reported as the Principal's `issuer`. Default `urn:tessera:session`. */
+  readonly issuer?: string;
+  /** Reported as the Principal's `clientId` (who established the session). Default `gateway`. */
+  readonly clientId?: string;
+  /** The scopes a session grants, from its data. Default none. */
+  readonly scopesOf?: (session: Session<SessionData>) => readonly string[];
+}
+
+function routeOf(request: RequestLike): string {
+  const url = request.url ?? '/';
+  const query = url.indexOf('?');
+  return `${(request.method ?? 'GET').toUpperCase()} ${query < 0 ? url : url.slice(0, query)}`;
+}
+
+function referenceOf(request: RequestLike): string {
+  if (request.rawHeaders !== undefined) {
+    let count = 0;
+    for (let i = 0; i < request.rawHeaders.length; i += 2) {
+      if (request.rawHeaders[i]?.toLowerCase() === SESSION_REFERENCE_HEADER) count++;
+    }
+    if (count > 1) throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'more than one session reference');
+  }
+  const value = request.headers[SESSION_REFERENCE_HEADER];
+  if (value === undefined || value.length === 0) throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials');
+  if (typeof value !== 'string')
+    throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'more than one session reference');
+  return value;
+}
+
+/**
+ * The `session` identity source: a session reference from the gateway, opened and checked for this
+ * service and route, then the session looked up (read only) in the shared store. The Principal has
+ * `subject` = the session's user, `sessionId` = the session's id hash, `authTime` = its creation,
+ * `audience` = this service, `expiresAt` = the reference's expiry; it has no token, so `tokenId` is
+ * the id hash too, `scopes` come from `scopesOf`, `actors` is empty and `claims` is empty.
+ */
+export function sessionSource(options: SessionSourceOptions): IdentitySource {
+  const { manager, audience, issuer = 'urn:tessera:session', clientId = 'gateway', scopesOf } = options;
+  if (typeof manager?.get !== 'function')
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'manager must be a SessionManager');
+  if (typeof audience !== 'string' || audience.length === 0) {
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'audience must be a non-empty string');
+  }
+  const references =
+    typeof (options.references as SessionReferences).open === 'function'
+      ? (options.references as SessionReferences)
+      : createSessionReferences(options.references as SessionReferenceOptions);
+
+  return Object.freeze({
+    scheme: 'TesseraSession',
+    async authenticate(request: RequestLike): Promise<Authenticated> {
+      const opened = references.open(referenceOf(request), audience, routeOf(request));
+      let session: Session<SessionData> | null;
+      try {
+        session = await manager.get(opened.sessionId);
+      } catch (error) {
+        throw new ResourceError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause: error });
+      }
+      if (session === null) throw new ResourceError('ERR_SESSION_NOT_FOUND');
+      const principal: Principal = Object.freeze({
+        subject: session.userId,
+        clientId,
+        scopes: Object.freeze([...(scopesOf?.(session) ?? [])]),
+        audience: Object.freeze([audience]),
+        issuer,
+        tokenId: session.idHash,
+        expiresAt: opened.expiresAt,
+        issuedAt: opened.expiresAt - references.lifetime,
+        sessionId: session.idHash,
+        authTime: Math.floor(session.createdAt / 1000),
+        actors: Object.freeze([]),
+        claims: Object.freeze({}),
+      });
+      return { principal, credential: new SessionCredential(opened.sessionId, references) };
+    },
+  });
+}

@@ -1,0 +1,133 @@
+import {
+  type AccessTokenVerifier,
+  createAccessTokenVerifier,
+  type KeySource,
+  type Principal,
+  TesseraTypeError,
+  TokenError,
+} from '@tessera/core';
+import { ResourceError } from '../errors.js';
+import { discoverJwksUri } from '../jwks/discovery.js';
+import { JwksClient } from '../jwks/remote-key-source.js';
+import { tokenHash } from '../lib/token-hash.js';
+import { DenyList } from '../revocation/deny-list.js';
+import type { VerifierOptions } from './options.js';
+import { VerifiedTokenCache } from './token-cache.js';
+
+/** Verifies access tokens for one service: signature, claims, deny-list, optional cache. */
+export interface Verifier {
+  readonly issuer: string;
+  readonly audience: readonly string[];
+  /** The remote key source, when keys come from a JWKS. */
+  readonly jwks: JwksClient | undefined;
+  /** The Principal of a valid, unrevoked token; otherwise a TokenError or ResourceError. */
+  verify(token: string): Promise<Principal>;
+}
+
+function misuse(message: string): TesseraTypeError {
+  return new TesseraTypeError('ERR_INVALID_OPTION', message);
+}
+
+function cacheSize(cache: VerifierOptions['cache']): number | undefined {
+  if (cache === undefined || cache === false) return undefined;
+  const max = cache === true ? 10_000 : (cache.max ?? 10_000);
+  if (!Number.isSafeInteger(max) || max <= 0) throw misuse('cache.max must be a positive integer');
+  return max;
+}
+
+/**
+ * Builds a verifier. Without `jwksUri` or `keys`, the JWKS location comes from the issuer's
+ * discovery document, which must name this exact issuer (else this rejects: refuse to start).
+ * The first JWKS fetch is attempted here but its failure does not stop the start: tokens are then
+ * answered 503 until the token service can be reached.
+ */
+export async function createVerifier(options: VerifierOptions): Promise<Verifier> {
+  if (typeof options !== 'object' || options === null) throw misuse('options are required');
+  const { issuer, jwksUri, revocations, now = Date.now } = options;
+  if (typeof issuer !== 'string' || issuer.length === 0) throw misuse('issuer must be a non-empty string');
+  if (jwksUri !== undefined && options.keys !== undefined) throw misuse('give jwksUri or keys, not both');
+  const max = cacheSize(options.cache);
+  const jwksOptions = options.jwks ?? {};
+  const fetchLimits = {
+    timeout: jwksOptions.timeout ?? 3_000,
+    maxBodyBytes: jwksOptions.maxBodyBytes ?? 64 * 1024,
+  };
+
+  let jwks: JwksClient | undefined;
+  let keys: KeySource;
+  if (options.keys !== undefined) {
+    keys = options.keys;
+  } else {
+    jwks = new JwksClient({
+      ...jwksOptions,
+      url: jwksUri ?? (await discoverJwksUri(issuer, fetchLimits)),
+      now,
+    });
+    keys = jwks;
+    await jwks.load().catch(() => {
+      // Fail closed per request (503) rather than at start: the token service may come up later.
+    });
+  }
+
+  const core: AccessTokenVerifier = createAccessTokenVerifier({
+    issuer,
+    audience: options.audience,
+    keys,
+    ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
+    ...(options.clockTolerance === undefined ? {} : { clockTolerance: options.clockTolerance }),
+    ...(options.maxTokenLength === undefined ? {} : { maxTokenLength: options.maxTokenLength }),
+    now,
+  });
+  const maxTokenLength = options.maxTokenLength ?? 8192;
+  const denyList = revocations instanceof DenyList ? revocations : revocations?.list;
+  const cache = max === undefined ? undefined : new VerifiedTokenCache(max);
+  const audience = Object.freeze(
+    typeof options.audience === 'string' ? [options.audience] : [...options.audience],
+  );
+
+  function allowed(principal: Principal): Principal {
+    if (denyList !== undefined && denyList.match(principal) !== undefined) {
+      throw new ResourceError('ERR_TOKEN_REVOKED', 'the token was revoked');
+    }
+    return principal;
+  }
+
+  async function slow(token: string): Promise<Principal> {
+    try {
+      return await core.verify(token);
+    } catch (error) {
+      // An unknown kid while the JWKS cannot be fetched may be a key we failed to learn: 503.
+      if (
+        jwks !== undefined &&
+        error instanceof TokenError &&
+        error.code === 'ERR_JWKS_NO_MATCHING_KEY' &&
+        (jwks.failing || jwks.expired)
+      ) {
+        throw new TokenError('ERR_JWKS_FETCH_FAILED', 'the JWKS cannot be fetched');
+      }
+      throw error;
+    }
+  }
+
+  async function verify(token: string): Promise<Principal> {
+    if (typeof token !== 'string') throw new TokenError('ERR_JWT_MALFORMED');
+    // Hash only what could be a token: an oversized one is refused by core before any work.
+    const hash = cache !== undefined && token.length <= maxTokenLength ? tokenHash(token) : undefined;
+    if (hash !== undefined) {
+      const hit = cache?.get(hash, now() / 1000);
+      if (hit !== undefined) return allowed(hit);
+    }
+    let principal: Principal;
+    try {
+      principal = core.verifySync(token);
+    } catch (error) {
+      if (!(error instanceof TokenError) || error.code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
+      principal = await slow(token);
+    }
+    allowed(principal);
+    if (hash !== undefined) cache?.set(hash, principal);
+    return principal;
+  }
+
+  return Object.freeze({ issuer, audience, jwks, verify });
+}
