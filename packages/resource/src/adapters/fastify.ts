@@ -5,7 +5,22 @@ import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Credential, IdentitySource } from '../identity/types.js';
+import { redactUrl } from '../lib/redact.js';
 import { authenticateAndAuthorize } from './authenticate.js';
+
+/**
+ * Fastify's `req` log serializer with the URL redacted: pass it as
+ * `Fastify({ logger: { serializers: { req: requestSerializer } } })` so a token a client put in
+ * the query string never reaches the log.
+ */
+export function requestSerializer(request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: redactUrl(request.url),
+    host: request.host,
+    remoteAddress: request.ip,
+  };
+}
 
 /** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */
 export interface RouteAuthConfig {

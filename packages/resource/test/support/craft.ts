@@ -1,0 +1,51 @@
+import { KeyObject, sign } from 'node:crypto';
+import type { SigningKey } from '@tessera/core';
+
+// Tokens built byte by byte, the way core's rejection tests build them, to reach every defect.
+export const b64 = (value: string | Uint8Array): string => Buffer.from(value).toString('base64url');
+export const json = (value: unknown): string => b64(JSON.stringify(value));
+
+export function claims(
+  issuer: string,
+  nowSeconds: number,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    iss: issuer,
+    sub: 'alice',
+    aud: 'orders',
+    exp: nowSeconds + 300,
+    iat: nowSeconds,
+    jti: 'jti-1',
+    client_id: 'web',
+    scope: 'orders:read',
+    auth_time: nowSeconds - 10,
+    ...extra,
+  };
+}
+
+export function header(key: SigningKey, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...extra };
+}
+
+export function signBytes(
+  key: SigningKey,
+  data: string,
+  dsaEncoding: 'ieee-p1363' | 'der' = 'ieee-p1363',
+): Buffer {
+  const privateKey = KeyObject.from(key.privateKey);
+  if (key.alg === 'EdDSA') return sign(null, Buffer.from(data), privateKey);
+  if (key.alg === 'ES256') return sign('sha256', Buffer.from(data), { key: privateKey, dsaEncoding });
+  return sign('sha256', Buffer.from(data), privateKey);
+}
+
+export function signParts(key: SigningKey, encodedHeader: string, encodedPayload: string): string {
+  const input = `${encodedHeader}.${encodedPayload}`;
+  return `${input}.${b64(signBytes(key, input))}`;
+}
+
+export function craft(key: SigningKey, head: Record<string, unknown>, body: Record<string, unknown>): string {
+  return signParts(key, json(head), json(body));
+}
+
+export const parts = (token: string) => token.split('.') as [string, string, string];
