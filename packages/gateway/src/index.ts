@@ -1,1 +1,18 @@
-export {};
+export { answerOf } from './answer.js';
+export { createGateway, type GatewayOptions } from './app.js';
+export type { GatewaySessionData } from './auth/session.js';
+export {
+  type AuthMode,
+  type GatewayConfig,
+  type GatewayConfigInput,
+  gatewayConfigSchema,
+  type LoadGatewayConfigOptions,
+  loadGatewayConfig,
+  parseGatewayConfig,
+  type RouteConfig,
+  reservedPrefixes,
+  type StoreConfig,
+} from './config.js';
+export { type ErrorBody, GatewayError, type GatewayErrorCode, gatewayErrorCodes } from './errors.js';
+export { isStrippedRequestHeader } from './proxy/headers.js';
+export { GatewayStartError } from './start-checks.js';

@@ -1,0 +1,64 @@
+import { isTesseraError } from '@tessera/core';
+import { IdentityError } from '@tessera/identity';
+import { answerFor } from '@tessera/resource';
+import { errorResponse, SessionError } from '@tessera/session';
+import type { FastifyReply } from 'fastify';
+import { type ErrorBody, GatewayError } from './errors.js';
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: ErrorBody & { readonly code?: string };
+}
+
+const fastifyClientErrors: Record<string, GatewayError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: new GatewayError('payload_too_large'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: new GatewayError('unsupported_media_type'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: new GatewayError('invalid_request', 'the body is empty'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: new GatewayError('invalid_request', 'the content length is wrong'),
+};
+
+/**
+ * Every error the gateway answers, as status, headers and a JSON body: the wire forms of the
+ * packages that raised it (RFC 6750 for tokens, session and identity codes), and for anything else
+ * a bare 500 whose detail goes only to the log. Never a stack, a cause or a credential.
+ */
+export function answerOf(error: unknown): Answer {
+  if (error instanceof SessionError) {
+    const { status, body } = errorResponse(error);
+    return { status, headers: { 'cache-control': 'no-store' }, body };
+  }
+  if (error instanceof IdentityError) {
+    const headers: Record<string, string> = { 'cache-control': 'no-store' };
+    if (error.code === 'login_rate_limited' && error.retryAfterSeconds !== undefined) {
+      headers['retry-after'] = String(error.retryAfterSeconds);
+    }
+    return { status: error.status, headers, body: { error: error.code, error_description: error.message } };
+  }
+  if (error instanceof GatewayError) {
+    return {
+      status: error.status,
+      headers: {},
+      body: { error: error.code, error_description: error.message },
+    };
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && fastifyClientErrors[code] !== undefined)
+    return answerOf(fastifyClientErrors[code]);
+  if ((error as { statusCode?: unknown } | null)?.statusCode === 400 && !isTesseraError(error)) {
+    // A body Fastify could not parse (bad JSON): its own message names only the syntax problem.
+    return answerOf(new GatewayError('invalid_request', 'the body could not be parsed'));
+  }
+  const answer = answerFor(error);
+  return {
+    status: answer.status,
+    headers: answer.headers,
+    body: { ...answer.body, error: answer.body.error ?? 'unauthorized' },
+  };
+}
+
+/** Sends the answer for `error`. */
+export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  const { status, headers, body } = answerOf(error);
+  return reply.code(status).headers(headers).send(body);
+}

@@ -1,0 +1,194 @@
+import fastifyReplyFrom from '@fastify/reply-from';
+import type { KeySource } from '@tessera/core';
+import type { KeyValueStore } from '@tessera/storage';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
+import type { DestinationStream } from 'pino';
+import { sendError } from './answer.js';
+import { refuseAmbiguousCredentials } from './auth/credentials.js';
+import { registerSessionEndpoints } from './auth/endpoints.js';
+import { createSessionMode, type SessionMode } from './auth/session.js';
+import { createTokenMode, type TokenMode } from './auth/token.js';
+import type { GatewayConfig } from './config.js';
+import { GatewayError } from './errors.js';
+import { createLogger } from './observability/logger.js';
+import { createMetrics } from './observability/metrics.js';
+import { forward } from './proxy/forward.js';
+import { RouteTable } from './proxy/routes.js';
+import { refuseUnbuilt } from './start-checks.js';
+
+export interface GatewayOptions {
+  /** The shared secret for session references (from the environment, never the config file). */
+  readonly sessionReferenceSecret?: string;
+  /** Token mode keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
+  readonly tokenKeys?: KeySource;
+  /** A session store to use instead of opening the configured one (it is not closed by the gateway). */
+  readonly sessionStore?: KeyValueStore;
+  /** Where log lines go; default stdout. */
+  readonly logDestination?: DestinationStream;
+  /** Clock in epoch ms, for sessions, references, rate limits and token expiry. */
+  readonly now?: () => number;
+}
+
+/** What the access log and the metrics know about a request. */
+interface RequestFacts {
+  route: string;
+  mode: string;
+}
+
+const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
+const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/**
+ * Builds the gateway as a Fastify app, without listening: routes from the config, an auth mode per
+ * route, the session endpoints when a session route exists, /healthz and /metrics. Everything it
+ * opened (stores, databases, pools) is closed by `app.close()`.
+ */
+export async function createGateway(
+  config: GatewayConfig,
+  options: GatewayOptions = {},
+): Promise<FastifyInstance> {
+  refuseUnbuilt(config, options);
+  const metrics = createMetrics();
+  const table = new RouteTable(config.routes);
+  const needsToken = config.routes.some((r) => r.auth === 'token');
+  const needsSession = config.routes.some((r) => r.auth === 'session');
+
+  const logger = createLogger(config.logLevel, options.logDestination);
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy as boolean | string[],
+    return503OnClosing: true,
+  });
+
+  let token: TokenMode | undefined;
+  let session: SessionMode | undefined;
+  app.addHook('onClose', async () => {
+    await session?.close();
+  });
+  try {
+    if (needsToken && config.token !== undefined) {
+      token = await createTokenMode(config.token, config.routes, {
+        ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
+    }
+    if (needsSession && config.session !== undefined && config.identity !== undefined) {
+      session = await createSessionMode(config.session, config.identity, {
+        referenceSecret: options.sessionReferenceSecret as string,
+        ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
+        ...(options.now === undefined ? {} : { now: options.now }),
+      });
+    }
+  } catch (error) {
+    await app.close();
+    throw error;
+  }
+  const sessionCookieNames = session?.cookieNames ?? ['__Host-tessera-sid', 'tessera-sid'];
+
+  const facts = new WeakMap<FastifyRequest, RequestFacts>();
+  app.addHook('onResponse', async (request, reply) => {
+    const fact = facts.get(request) ?? { route: request.routeOptions.url ?? 'none', mode: 'gateway' };
+    const status = reply.statusCode;
+    metrics.requests.inc({ route: fact.route, mode: fact.mode, status: String(status) });
+    const q = request.url.indexOf('?');
+    // A fixed set of fields: never headers, the query string or a body (tokens, cookies, passwords).
+    request.log.info(
+      {
+        method: request.method,
+        path: q < 0 ? request.url : request.url.slice(0, q),
+        route: fact.route,
+        mode: fact.mode,
+        status,
+        ms: Math.round(reply.elapsedTime * 100) / 100,
+        address: request.ip,
+      },
+      'request',
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const code = (error as { code?: unknown }).code;
+    if (
+      (error as { status?: number; statusCode?: number }).statusCode === undefined ||
+      reply.statusCode >= 500
+    ) {
+      request.log.error(
+        { code, name: (error as Error).name, message: (error as Error).message },
+        'request failed',
+      );
+    }
+    return sendError(reply, error);
+  });
+  app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('not_found')));
+
+  app.get('/healthz', async (_request, reply) =>
+    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
+  );
+  app.get('/metrics', async (_request, reply) =>
+    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+
+  if (session !== undefined) {
+    const mode = session;
+    await app.register(async (auth) => {
+      registerSessionEndpoints(auth, mode, config.session?.allowedOrigins);
+    });
+  }
+
+  await app.register(async (proxy) => {
+    // Proxied bodies are streamed through untouched, whatever their type.
+    proxy.removeAllContentTypeParsers();
+    proxy.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    await proxy.register(fastifyReplyFrom, {
+      disableRequestLogging: true,
+      undici: {
+        connections: config.upstreams.connections,
+        pipelining: 1,
+        keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
+        headersTimeout: config.upstreams.timeoutMs,
+        bodyTimeout: config.upstreams.timeoutMs,
+        connect: { timeout: config.upstreams.connectTimeoutMs },
+      },
+    });
+
+    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+      const match = table.match(request.url);
+      if (match === undefined) return sendError(reply, new GatewayError('not_found'));
+      const { config: route } = match.route;
+      facts.set(request, { route: match.route.prefix, mode: route.auth });
+      const q = request.url.indexOf('?');
+      if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
+        return sendError(
+          reply,
+          new GatewayError('invalid_request', 'dot segments in the path are not accepted'),
+        );
+      }
+      let added: Record<string, string> = {};
+      try {
+        refuseAmbiguousCredentials(
+          request.url,
+          request.headers,
+          route.auth === 'public' ? [] : sessionCookieNames,
+        );
+        if (route.auth === 'token' && token !== undefined) added = await token.authorize(request, route);
+        if (route.auth === 'session' && session !== undefined) {
+          added = await session.authorize(request, reply, route, match.upstreamPath);
+        }
+      } catch (error) {
+        return sendError(reply, error);
+      }
+      return forward(request, reply, match, added, { timeoutMs: config.upstreams.timeoutMs, metrics });
+    };
+    proxy.route({ method: [...allMethods], url: '/', handler });
+    proxy.route({ method: [...allMethods], url: '/*', handler });
+  });
+
+  return app;
+}

@@ -1,0 +1,96 @@
+import { SessionError } from '@tessera/session';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../errors.js';
+import type { SessionMode } from './session.js';
+
+interface Credentials {
+  readonly username: string;
+  readonly password: string;
+}
+
+function credentialsOf(body: unknown): Credentials {
+  if (typeof body === 'object' && body !== null && !Array.isArray(body)) {
+    const { username, password } = body as Record<string, unknown>;
+    if (typeof username === 'string' && typeof password === 'string') return { username, password };
+  }
+  throw new GatewayError('invalid_request', 'send a username and a password (JSON or a form)');
+}
+
+/**
+ * Login CSRF: a cross-site page must not sign the browser in to the attacker's account. The same
+ * Origin rule the session applies to unsafe methods, applied before any session exists.
+ */
+function refuseCrossSite(request: FastifyRequest, allowedOrigins: readonly string[] | undefined): void {
+  const site = request.headers['sec-fetch-site'];
+  if (site === 'cross-site') throw new SessionError('csrf_origin_mismatch');
+  const origin = request.headers.origin;
+  if (origin === undefined) return;
+  const own = `${request.protocol}://${String(request.headers.host ?? '').toLowerCase()}`;
+  const allowed =
+    allowedOrigins === undefined ? origin.toLowerCase() === own : allowedOrigins.includes(origin);
+  if (!allowed) throw new SessionError('csrf_origin_mismatch');
+}
+
+function parseForm(body: string): Record<string, string> {
+  const fields: Record<string, string> = {};
+  for (const [name, value] of new URLSearchParams(body)) {
+    // A repeated field is ambiguous: refuse it rather than pick one.
+    if (Object.hasOwn(fields, name)) throw new GatewayError('invalid_request', 'a form field is repeated');
+    fields[name] = value;
+  }
+  return fields;
+}
+
+/** `POST /auth/login`, `GET /auth/me`, `POST /auth/logout` of session mode. */
+export function registerSessionEndpoints(
+  app: FastifyInstance,
+  mode: SessionMode,
+  allowedOrigins: readonly string[] | undefined,
+): void {
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => {
+      try {
+        done(null, parseForm(body as string));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
+
+  app.post('/auth/login', async (request: FastifyRequest, reply: FastifyReply) => {
+    refuseCrossSite(request, allowedOrigins);
+    const { username, password } = credentialsOf(request.body);
+    const session = await mode.load(request, reply);
+    const user = await mode.directory.authenticate({ username, password, address: request.ip });
+    // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
+    await session.login(user.id, { username: user.username });
+    return reply.code(204).header('cache-control', 'no-store').send();
+  });
+
+  app.get('/auth/me', async (request, reply) => {
+    const session = await mode.load(request, reply);
+    const current = session.require();
+    // Read the user each time: a user disabled by another process loses the session here.
+    const user = await mode.directory.findById(current.userId);
+    if (user === null || user.disabled) {
+      await session.logout();
+      throw new SessionError('session_required');
+    }
+    return reply.header('cache-control', 'no-store').send({
+      subject: user.id,
+      username: user.username,
+      claims: user.claims,
+      csrf_token: session.csrfToken,
+    });
+  });
+
+  app.post('/auth/logout', async (request, reply) => {
+    const session = await mode.load(request, reply);
+    const token = request.headers['x-csrf-token'];
+    session.checkCsrf(typeof token === 'string' ? token : undefined);
+    await session.logout();
+    return reply.code(204).send();
+  });
+}

@@ -1,0 +1,57 @@
+import type { KeySource } from '@tessera/core';
+import {
+  type BearerCredential,
+  bearer,
+  createVerifier,
+  enforce,
+  type IdentitySource,
+  type Policy,
+  requireScope,
+  type Verifier,
+} from '@tessera/resource';
+import type { FastifyRequest } from 'fastify';
+import type { GatewayConfig, RouteConfig } from '../config.js';
+
+/** Token mode at the edge: one verifier for the gateway's audience, a policy per route. */
+export interface TokenMode {
+  readonly verifier: Verifier;
+  /** The `Authorization` header to send upstream, or throws the refusal. */
+  authorize(request: FastifyRequest, route: RouteConfig): Promise<Record<string, string>>;
+}
+
+export interface TokenModeOptions {
+  /** Keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
+  readonly keys?: KeySource;
+  readonly now?: () => number;
+}
+
+export async function createTokenMode(
+  config: NonNullable<GatewayConfig['token']>,
+  routes: readonly RouteConfig[],
+  options: TokenModeOptions,
+): Promise<TokenMode> {
+  const verifier = await createVerifier({
+    issuer: config.issuer,
+    audience: typeof config.audience === 'string' ? config.audience : [...config.audience],
+    ...(config.jwksUri === undefined ? {} : { jwksUri: config.jwksUri }),
+    ...(options.keys === undefined ? {} : { keys: options.keys }),
+    ...(config.cacheSize > 0 ? { cache: { max: config.cacheSize } } : {}),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
+  const source: IdentitySource = bearer(verifier);
+  // Policies are built once per route, at start.
+  const policies = new Map<RouteConfig, Policy>();
+  for (const route of routes) {
+    if (route.scopes !== undefined && route.scopes.length > 0)
+      policies.set(route, requireScope(...route.scopes));
+  }
+  return {
+    verifier,
+    async authorize(request, route) {
+      const { principal, credential } = await source.authenticate(request);
+      enforce(policies.get(route), principal);
+      // The same token goes on: the upstream verifies it again (and sees the user's own claims).
+      return { authorization: `Bearer ${(credential as BearerCredential).reveal()}` };
+    },
+  };
+}

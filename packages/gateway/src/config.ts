@@ -1,0 +1,243 @@
+import { type DeepReadonly, type Environment, type LoadedConfig, loadConfig, z } from '@tessera/core';
+
+const authModes = ['public', 'session', 'token', 'hybrid'] as const;
+export type AuthMode = (typeof authModes)[number];
+
+/** Paths the gateway answers itself; no route may claim them. */
+export const reservedPrefixes = ['/auth', '/healthz', '/metrics'] as const;
+
+const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+const prefix = z
+  .string()
+  .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/, 'a path starting with / (no query, fragment or spaces)')
+  .refine((value) => value === '/' || !value.endsWith('/'), 'no trailing slash')
+  .refine((value) => !value.split('/').some((s) => s === '.' || s === '..'), 'no . or .. segments')
+  .refine((value) => !value.includes('//'), 'no empty segments');
+
+const upstream = z.string().refine((value) => {
+  try {
+    const url = new URL(value);
+    return (
+      (url.protocol === 'http:' || url.protocol === 'https:') &&
+      url.username === '' &&
+      url.password === '' &&
+      url.search === '' &&
+      url.hash === ''
+    );
+  } catch {
+    return false;
+  }
+}, 'an absolute http(s) URL without credentials, query or fragment');
+
+const route = z.object({
+  prefix,
+  upstream,
+  auth: z.enum(authModes),
+  scopes: z.array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)')).optional(),
+  stripPrefix: z.boolean().default(false),
+  /** The upstream's audience: session references are signed for it (session routes). */
+  audience: z.string().min(1).optional(),
+  exchange: z
+    .object({ audience: z.string().min(1), scope: z.array(z.string().regex(scopeToken)).optional() })
+    .optional(),
+});
+
+const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
+
+const store = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('memory') }),
+  z.object({ type: z.literal('sqlite'), path: z.string().min(1) }),
+  z.object({
+    type: z.literal('redis'),
+    url: z
+      .string()
+      .regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL')
+      .optional(),
+    /** Sentinel: the sentinels and the monitored master group's name. */
+    sentinels: z.array(hostPort).min(1).optional(),
+    name: z.string().min(1).optional(),
+    /** Cluster: the startup nodes. */
+    cluster: z.array(hostPort).min(1).optional(),
+    password: z.string().optional(),
+    keyPrefix: z.string().default('tessera:gateway:'),
+  }),
+]);
+
+export const gatewayConfigSchema = z
+  .object({
+    listen: z
+      .object({
+        host: z.string().min(1).default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8080),
+      })
+      .prefault({}),
+    /** Token mode: the token service and this gateway's audience. */
+    token: z
+      .object({
+        issuer: z.url({ protocol: /^https?$/ }),
+        audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)]),
+        /** Default: discovered from the issuer's metadata. */
+        jwksUri: z.url({ protocol: /^https?$/ }).optional(),
+        /** Verified-token cache entries; 0 turns it off. */
+        cacheSize: z.number().int().min(0).default(10_000),
+      })
+      .optional(),
+    session: z
+      .object({
+        store: store.prefault({ type: 'memory' }),
+        /** Plain http to localhost only (development): no Secure, no __Host- prefix. */
+        insecureHttpLocalhost: z.boolean().default(false),
+        idleTimeoutSeconds: z.number().int().positive().default(1800),
+        absoluteTimeoutSeconds: z.number().int().positive().default(43_200),
+        /** Origins an unsafe cookie request may come from; default the gateway's own. */
+        allowedOrigins: z.array(z.url()).optional(),
+      })
+      .optional(),
+    /** Session-mode login: the user directory the token service uses. */
+    identity: z.object({ database: z.string().min(1) }).optional(),
+    upstreams: z
+      .object({
+        /** An upstream that sends no response headers within this time gets 504. */
+        timeoutMs: z.number().int().positive().default(30_000),
+        connectTimeoutMs: z.number().int().positive().default(5_000),
+        /** Keep-alive connections per upstream origin. */
+        connections: z.number().int().positive().default(128),
+        keepAliveTimeoutMs: z.number().int().positive().default(4_000),
+      })
+      .prefault({}),
+    /** Largest request body accepted (proxied or login). */
+    bodyLimit: z.number().int().positive().default(1_048_576),
+    /** Trust X-Forwarded-* from these proxies (Fastify trustProxy); default trust none. */
+    trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    routes: z.array(route).min(1),
+  })
+  .superRefine((config, ctx) => {
+    const seen = new Map<string, number>();
+    config.routes.forEach((r, index) => {
+      const previous = seen.get(r.prefix);
+      if (previous !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'prefix'],
+          message: `duplicate prefix (also routes.${previous}.prefix)`,
+        });
+      }
+      seen.set(r.prefix, index);
+      for (const reserved of reservedPrefixes) {
+        if (r.prefix === reserved || r.prefix.startsWith(`${reserved}/`)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', index, 'prefix'],
+            message: `${reserved} is answered by the gateway itself`,
+          });
+        }
+      }
+      if (r.auth === 'token' && config.token === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['token'],
+          message: `required by routes.${index} (auth: token)`,
+        });
+      }
+      if (r.auth === 'session' && config.session === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['session'],
+          message: `required by routes.${index} (auth: session)`,
+        });
+      }
+      if (r.auth === 'session' && config.identity === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['identity'],
+          message: `required by routes.${index} (auth: session): /auth/login checks the user directory`,
+        });
+      }
+      if (r.auth === 'session' && r.audience === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'audience'],
+          message: 'required for auth: session (the session reference names the upstream it is for)',
+        });
+      }
+      if (r.scopes !== undefined && r.auth === 'public') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'scopes'],
+          message: 'a public route has no scopes',
+        });
+      }
+      if (r.exchange !== undefined && r.auth !== 'token' && r.auth !== 'hybrid') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'exchange'],
+          message: 'only token and hybrid routes exchange tokens',
+        });
+      }
+    });
+    const s = config.session?.store;
+    if (s?.type === 'redis') {
+      const ways = [s.url, s.sentinels, s.cluster].filter((x) => x !== undefined).length;
+      if (ways > 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['session', 'store'],
+          message: 'give one of url, sentinels, cluster',
+        });
+      }
+      if (s.sentinels !== undefined && s.name === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['session', 'store', 'name'],
+          message: 'required with sentinels',
+        });
+      }
+    }
+  });
+
+/** The validated, frozen gateway configuration. */
+export type GatewayConfig = DeepReadonly<z.output<typeof gatewayConfigSchema>>;
+/** What a config file (or a test) may write; defaults fill the rest. */
+export type GatewayConfigInput = z.input<typeof gatewayConfigSchema>;
+export type RouteConfig = GatewayConfig['routes'][number];
+export type StoreConfig = NonNullable<GatewayConfig['session']>['store'];
+
+export interface LoadGatewayConfigOptions {
+  readonly file?: string;
+  /** The environment, read once by the entry point: `TESSERA_GATEWAY__*` overrides the file. */
+  readonly env?: Environment;
+  readonly defaults?: Partial<GatewayConfigInput>;
+}
+
+function warningsOf(config: GatewayConfig): string[] {
+  const warnings: string[] = [];
+  if (config.session?.insecureHttpLocalhost === true) {
+    warnings.push('session.insecureHttpLocalhost is on: plain-http cookies for localhost (development only)');
+  }
+  if (config.session?.store.type === 'memory' && config.routes.some((r) => r.auth === 'session')) {
+    warnings.push('sessions are in memory: they are lost on restart and not shared between instances');
+  }
+  return warnings;
+}
+
+/**
+ * Reads and validates a gateway config file (YAML or JSON) with `TESSERA_GATEWAY__*` overrides.
+ * Throws a ConfigError with one line per problem; never echoes a value.
+ */
+export function loadGatewayConfig(options: LoadGatewayConfigOptions): LoadedConfig<GatewayConfig> {
+  return loadConfig({
+    schema: gatewayConfigSchema,
+    ...(options.file === undefined ? {} : { file: options.file }),
+    env: options.env ?? {},
+    envPrefix: 'TESSERA_GATEWAY',
+    ...(options.defaults === undefined ? {} : { defaults: options.defaults }),
+    warnings: warningsOf,
+  });
+}
+
+/** Validates a config given as an object (tests, `tessera dev`) exactly as a file would be. */
+export function parseGatewayConfig(input: GatewayConfigInput): GatewayConfig {
+  return loadGatewayConfig({ defaults: input }).config;
+}

@@ -1,0 +1,40 @@
+import { TesseraError, type TesseraErrorOptions } from '@tessera/core';
+
+/** Failures the gateway itself answers; auth failures keep core's, resource's and session's codes. */
+export const gatewayErrorCodes = {
+  not_found: 'No route of the gateway matches the request path.',
+  upstream_unavailable: 'The upstream could not be reached or broke the connection.',
+  upstream_timeout: 'The upstream did not answer in time.',
+  invalid_request: 'The request is malformed or carries credentials in an ambiguous way.',
+  unsupported_media_type: 'The body is neither JSON nor an HTML form.',
+  payload_too_large: 'The request body is larger than the gateway accepts.',
+  server_error: 'Something failed inside the gateway; the detail is in its log.',
+} as const;
+
+export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
+
+const statusOf: Record<GatewayErrorCode, number> = {
+  not_found: 404,
+  upstream_unavailable: 502,
+  upstream_timeout: 504,
+  invalid_request: 400,
+  unsupported_media_type: 415,
+  payload_too_large: 413,
+  server_error: 500,
+};
+
+export class GatewayError extends TesseraError<GatewayErrorCode> {
+  constructor(
+    code: GatewayErrorCode,
+    message: string = gatewayErrorCodes[code],
+    options: TesseraErrorOptions = {},
+  ) {
+    super(code, message, { status: statusOf[code], ...options });
+  }
+}
+
+/** The JSON body of every answer the gateway makes itself. */
+export interface ErrorBody {
+  readonly error: string;
+  readonly error_description: string;
+}

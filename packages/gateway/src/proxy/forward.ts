@@ -1,0 +1,73 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../answer.js';
+import { GatewayError } from '../errors.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import type { RouteMatch } from './routes.js';
+
+export interface ForwardOptions {
+  readonly timeoutMs: number;
+  readonly metrics: GatewayMetrics;
+}
+
+function isTimeout(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (
+      code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ||
+      code === 'UND_ERR_HEADERS_TIMEOUT' ||
+      code === 'UND_ERR_BODY_TIMEOUT' ||
+      e.name === 'TimeoutError'
+    ) {
+      return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * Sends the request to the matched upstream with the cleaned headers plus `added`, and streams
+ * the answer back. A refused or broken connection is 502 `upstream_unavailable`, no answer in time
+ * 504 `upstream_timeout`: JSON with a code, never the underlying error (that goes to the log).
+ */
+export function forward(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  match: RouteMatch,
+  added: Readonly<Record<string, string>>,
+  options: ForwardOptions,
+): FastifyReply {
+  const started = process.hrtime.bigint();
+  const prefix = match.route.prefix;
+  const host = typeof request.headers.host === 'string' ? request.headers.host : undefined;
+  return reply.from(`${match.route.origin}${match.upstreamPath}`, {
+    timeout: options.timeoutMs,
+    rewriteRequestHeaders: (_request, headers) =>
+      upstreamRequestHeaders(
+        headers as IncomingHttpHeaders,
+        { address: request.ip, protocol: request.protocol, host },
+        added,
+      ),
+    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders),
+    onResponse: (_request, response, upstream) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      options.metrics.upstreamSeconds.observe(
+        { route: prefix, status: String(response.statusCode) },
+        seconds,
+      );
+      response.send(upstream.stream);
+    },
+    onError: (_reply, { error }) => {
+      const timeout = isTimeout(error);
+      reply.log.warn(
+        { upstream: match.route.origin, code: (error as { code?: unknown }).code },
+        'upstream failed',
+      );
+      sendError(
+        reply,
+        new GatewayError(timeout ? 'upstream_timeout' : 'upstream_unavailable', undefined, { expose: true }),
+      );
+    },
+  });
+}

@@ -1,0 +1,37 @@
+import { TesseraTypeError } from '@tessera/core';
+import type { GatewayConfig } from './config.js';
+
+/** Thrown at start for a config the schema accepts but this version cannot run. */
+export class GatewayStartError extends Error {
+  readonly code = 'ERR_GATEWAY_START';
+}
+
+/**
+ * Refuses, with one line each, what is accepted by the schema but not built yet, and what must
+ * come from outside the config file.
+ */
+export function refuseUnbuilt(
+  config: GatewayConfig,
+  options: { readonly sessionReferenceSecret?: string },
+): void {
+  const problems: string[] = [];
+  config.routes.forEach((route, index) => {
+    if (route.auth === 'hybrid')
+      problems.push(`routes.${index} (${route.prefix}): hybrid mode is not built yet`);
+    if (route.exchange !== undefined) {
+      problems.push(
+        `routes.${index} (${route.prefix}): exchange (token exchange at the edge) is not built yet`,
+      );
+    }
+  });
+  if (problems.length > 0) throw new GatewayStartError(problems.join('\n'));
+  if (config.routes.some((r) => r.auth === 'session')) {
+    const secret = options.sessionReferenceSecret;
+    if (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < 32) {
+      throw new TesseraTypeError(
+        'ERR_INVALID_OPTION',
+        'session routes need the session reference secret (at least 32 bytes, e.g. TESSERA_SESSION_REFERENCE_SECRET)',
+      );
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError, formatConfigError } from '@tessera/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createGateway } from '../src/app.js';
+import { loadGatewayConfig, parseGatewayConfig } from '../src/config.js';
+import { RouteTable } from '../src/proxy/routes.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'tessera-gateway-config-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function problems(input: unknown): string[] {
+  try {
+    parseGatewayConfig(input as never);
+  } catch (error) {
+    if (error instanceof ConfigError) return formatConfigError(error, '').split('\n');
+    throw error;
+  }
+  return [];
+}
+
+describe('gateway config', () => {
+  it('reads a YAML file, applies defaults and freezes it', () => {
+    const file = join(dir, 'gateway.yaml');
+    writeFileSync(
+      file,
+      [
+        'listen: { port: 8090 }',
+        'routes:',
+        '  - { prefix: /api/inventory, upstream: "http://127.0.0.1:8102", auth: public, stripPrefix: true }',
+      ].join('\n'),
+    );
+    const { config } = loadGatewayConfig({ file, env: { TESSERA_GATEWAY__LISTEN__HOST: '0.0.0.0' } });
+    expect(config.listen).toEqual({ host: '0.0.0.0', port: 8090 });
+    expect(config.routes[0]?.stripPrefix).toBe(true);
+    expect(config.upstreams.timeoutMs).toBe(30_000);
+    expect(Object.isFrozen(config.routes[0])).toBe(true);
+  });
+
+  it('refuses duplicate prefixes, bad upstreams, unknown modes and reserved paths, one line each', () => {
+    const duplicate = problems({
+      routes: [
+        { prefix: '/api', upstream: 'http://127.0.0.1:1', auth: 'public' },
+        { prefix: '/api', upstream: 'http://127.0.0.1:2', auth: 'public' },
+        { prefix: '/auth/x', upstream: 'http://127.0.0.1:1', auth: 'public' },
+      ],
+    }).join('\n');
+    expect(duplicate).toContain('routes[1].prefix: duplicate prefix (also routes.0.prefix)');
+    expect(duplicate).toContain('routes[2].prefix: /auth is answered by the gateway itself');
+    const lines = problems({
+      routes: [
+        { prefix: '/api', upstream: 'http://127.0.0.1:1', auth: 'public' },
+        { prefix: '/api', upstream: 'ftp://x', auth: 'public' },
+        { prefix: '/b', upstream: 'http://u:p@127.0.0.1:1', auth: 'cookie' },
+        { prefix: 'nope/', upstream: 'http://127.0.0.1:1', auth: 'public', colour: 'red' },
+      ],
+    });
+    const text = lines.join('\n');
+    expect(text).toContain('routes[1].upstream: an absolute http(s) URL');
+    expect(text).toContain('routes[2].upstream');
+    expect(text).toContain('routes[2].auth');
+    expect(text).toContain('routes[3].prefix');
+    expect(text).toContain('routes[3].colour: unknown key');
+    // Values are never echoed (a credential in a URL stays out of the log).
+    expect(text).not.toContain('u:p');
+    expect(lines.every((line) => !line.includes('\n'))).toBe(true);
+  });
+
+  it('requires the token, session and identity sections the routes need', () => {
+    const text = problems({
+      routes: [
+        { prefix: '/t', upstream: 'http://127.0.0.1:1', auth: 'token' },
+        { prefix: '/s', upstream: 'http://127.0.0.1:1', auth: 'session' },
+      ],
+    }).join('\n');
+    expect(text).toContain('token: required by routes.0 (auth: token)');
+    expect(text).toContain('session: required by routes.1 (auth: session)');
+    expect(text).toContain('identity: required by routes.1');
+    expect(text).toContain('routes[1].audience: required for auth: session');
+  });
+
+  it('accepts hybrid routes in the schema but refuses them at start', async () => {
+    const config = parseGatewayConfig({
+      routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
+    });
+    await expect(createGateway(config)).rejects.toThrow('routes.0 (/h): hybrid mode is not built yet');
+  });
+
+  it('refuses session routes without a long enough reference secret', async () => {
+    const config = parseGatewayConfig({
+      session: { store: { type: 'memory' } },
+      identity: { database: 'sqlite::memory:' },
+      routes: [{ prefix: '/s', upstream: 'http://127.0.0.1:1', auth: 'session', audience: 's' }],
+    });
+    await expect(createGateway(config, { sessionReferenceSecret: 'short' })).rejects.toThrow(
+      /at least 32 bytes/,
+    );
+  });
+});
+
+describe('route table', () => {
+  const table = new RouteTable(
+    parseGatewayConfig({
+      routes: [
+        { prefix: '/', upstream: 'http://root:1', auth: 'public' },
+        { prefix: '/api', upstream: 'http://api:1', auth: 'public' },
+        { prefix: '/api/orders', upstream: 'http://orders:1/v1', auth: 'public', stripPrefix: true },
+      ],
+    }).routes,
+  );
+
+  it('picks the longest prefix on whole segments and strips it when asked', () => {
+    expect(table.match('/api/orders/7?x=1')).toMatchObject({
+      route: { origin: 'http://orders:1' },
+      upstreamPath: '/v1/7?x=1',
+    });
+    expect(table.match('/api/orders')?.upstreamPath).toBe('/v1');
+    expect(table.match('/api/ordersx')).toMatchObject({
+      route: { origin: 'http://api:1' },
+      upstreamPath: '/api/ordersx',
+    });
+    expect(table.match('/other')?.route.origin).toBe('http://root:1');
+  });
+});

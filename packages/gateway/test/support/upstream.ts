@@ -1,0 +1,61 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** What the echo upstream saw of one request. */
+export interface Echo {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface Upstream {
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A tiny upstream on 127.0.0.1:0 answering what it received as JSON. `/slow` never answers (until
+ * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop.
+ */
+export async function startUpstream(): Promise<Upstream> {
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      if (request.url?.endsWith('/slow')) return;
+      const echo: Echo = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
+      response.writeHead(200, {
+        'content-type': 'application/json',
+        'keep-alive': 'timeout=5',
+        'x-upstream-secret': 'named-by-connection',
+        connection: 'keep-alive, x-upstream-secret',
+      });
+      response.end(JSON.stringify(echo));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A port nothing listens on: bound, read and released. */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
