@@ -40,10 +40,16 @@ describe('D 74: unknown kids', () => {
 
     const random = await Promise.allSettled(
       Array.from({ length: 200 }, (_, i) =>
-        verifier.verify(craft(fresh, header(fresh, { kid: `random-${i}` }), claims(issuer.url, Math.floor(clock / 1000)))),
+        verifier.verify(
+          craft(fresh, header(fresh, { kid: `random-${i}` }), claims(issuer.url, Math.floor(clock / 1000))),
+        ),
       ),
     );
-    expect(random.every((r) => r.status === 'rejected' && (r.reason as { code: string }).code === 'ERR_JWKS_NO_MATCHING_KEY')).toBe(true);
+    expect(
+      random.every(
+        (r) => r.status === 'rejected' && (r.reason as { code: string }).code === 'ERR_JWKS_NO_MATCHING_KEY',
+      ),
+    ).toBe(true);
     expect(jwks.fetches).toBe(2);
     issuer.keys.remove(fresh.kid);
   });
@@ -59,7 +65,9 @@ describe('D 74: unknown kids', () => {
     await expect(verifier.verify(token)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
     expect(jwks.fetches).toBe(1);
     clock += 30_001;
-    await expect(verifier.verify(craft(stranger, header(stranger), claims(issuer.url, Math.floor(clock / 1000))))).rejects.toMatchObject({
+    await expect(
+      verifier.verify(craft(stranger, header(stranger), claims(issuer.url, Math.floor(clock / 1000)))),
+    ).rejects.toMatchObject({
       code: 'ERR_JWKS_NO_MATCHING_KEY',
     });
     expect(jwks.fetches).toBe(2);
@@ -84,7 +92,10 @@ describe('D 75: stale-if-error, bounded', () => {
     clock += 300_000;
     expect((await verifier.verify(tokenAt())).subject).toBe('alice');
     clock += 300_001; // past maxStale since the last success
-    await expect(verifier.verify(tokenAt())).rejects.toMatchObject({ code: 'ERR_JWKS_FETCH_FAILED', status: 503 });
+    await expect(verifier.verify(tokenAt())).rejects.toMatchObject({
+      code: 'ERR_JWKS_FETCH_FAILED',
+      status: 503,
+    });
     issuer.behaviour = 'ok';
     clock += 30_001; // past the cooldown: the next token refetches and succeeds
     expect((await verifier.verify(tokenAt())).subject).toBe('alice');
@@ -97,34 +108,43 @@ describe('D 75: stale-if-error, bounded', () => {
     ['a redirect', 'redirect'],
     ['no answer at all (timeout)', 'slow'],
     ['a dropped connection', 'down'],
-  ] as const)('a JWKS endpoint answering %s: a new kid gets a clear 503 through HTTP, known keys still work', async (_name, behaviour) => {
-    const verifier = await createVerifier({
-      issuer: issuer.url,
-      audience: 'orders',
-      jwks: { timeout: 300, maxBodyBytes: 64 * 1024, cooldown: 1 },
-    });
-    const service = await startService(bearer(verifier));
-    try {
-      issuer.behaviour = behaviour;
-      const stranger = await generateSigningKey('EdDSA');
-      const started = performance.now();
-      const answer = await call(`${service.url}/orders`, bearerHeader(craft(stranger, header(stranger), claims(issuer.url, nowS()))));
-      expect(answer.status).toBe(503);
-      expect(answer.body).toEqual({
-        error: 'temporarily_unavailable',
-        error_description: 'temporarily unavailable',
-        code: 'ERR_JWKS_FETCH_FAILED',
+  ] as const)(
+    'a JWKS endpoint answering %s: a new kid gets a clear 503 through HTTP, known keys still work',
+    async (_name, behaviour) => {
+      const verifier = await createVerifier({
+        issuer: issuer.url,
+        audience: 'orders',
+        jwks: { timeout: 300, maxBodyBytes: 64 * 1024, cooldown: 1 },
       });
-      expect(answer.headers.get('retry-after')).toBe('5');
-      // Bounded by the 300 ms deadline, not a hang (a generous bound: this is not a speed test).
-      expect(performance.now() - started).toBeLessThan(5_000);
-      const key = issuer.keys.activeKey('EdDSA');
-      const known = await call(`${service.url}/orders`, bearerHeader(craft(key, header(key), claims(issuer.url, nowS()))));
-      expect(known.status).toBe(200);
-    } finally {
-      await service.app.close();
-    }
-  });
+      const service = await startService(bearer(verifier));
+      try {
+        issuer.behaviour = behaviour;
+        const stranger = await generateSigningKey('EdDSA');
+        const started = performance.now();
+        const answer = await call(
+          `${service.url}/orders`,
+          bearerHeader(craft(stranger, header(stranger), claims(issuer.url, nowS()))),
+        );
+        expect(answer.status).toBe(503);
+        expect(answer.body).toEqual({
+          error: 'temporarily_unavailable',
+          error_description: 'temporarily unavailable',
+          code: 'ERR_JWKS_FETCH_FAILED',
+        });
+        expect(answer.headers.get('retry-after')).toBe('5');
+        // Bounded by the 300 ms deadline, not a hang (a generous bound: this is not a speed test).
+        expect(performance.now() - started).toBeLessThan(5_000);
+        const key = issuer.keys.activeKey('EdDSA');
+        const known = await call(
+          `${service.url}/orders`,
+          bearerHeader(craft(key, header(key), claims(issuer.url, nowS()))),
+        );
+        expect(known.status).toBe(200);
+      } finally {
+        await service.app.close();
+      }
+    },
+  );
 
   it('never follows a redirect', async () => {
     issuer.behaviour = 'redirect';

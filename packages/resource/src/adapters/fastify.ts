@@ -4,7 +4,7 @@ import fp from 'fastify-plugin';
 import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
-import type { Credential, IdentitySource } from '../identity/types.js';
+import type { Authenticated, Credential, IdentitySource } from '../identity/types.js';
 import { redactUrl } from '../lib/redact.js';
 import { authenticateAndAuthorize } from './authenticate.js';
 
@@ -116,3 +116,12 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
 
 /** Protects routes with an identity source and policies; decorates `request.principal`. */
 export const fastifyResource = fp(plugin, { fastify: '5.x', name: '@tessera/resource' });
+
+/** The principal and credential of a protected request, for the service client's `on`. */
+export function authenticationOf(request: FastifyRequest): Authenticated {
+  const { principal, credential } = request;
+  if (principal === null || credential === null) {
+    throw new TypeError('the request was not authenticated by fastifyResource (a public route?)');
+  }
+  return { principal, credential };
+}
