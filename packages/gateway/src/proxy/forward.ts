@@ -48,6 +48,8 @@ export function forward(
         headers as IncomingHttpHeaders,
         { address: request.ip, protocol: request.protocol, host },
         added,
+        // The client's own Connection header: reply-from may already have dropped it from `headers`.
+        request.headers.connection,
       ),
     rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders),
     onResponse: (_request, response, upstream) => {

@@ -62,8 +62,9 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   forwarded: ForwardedFor,
   added: Readonly<Record<string, string>>,
+  connection: string | string[] | undefined = incoming.connection,
 ): IncomingHttpHeaders {
-  const named = connectionNamed(incoming.connection);
+  const named = connectionNamed(connection);
   const out: IncomingHttpHeaders = {};
   for (const [name, value] of Object.entries(incoming)) {
     if (value === undefined || named.has(name) || isStrippedRequestHeader(name)) continue;
