@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { registerClientsCommand } from './commands/clients.js';
 import { registerDevCommand } from './commands/dev.js';
+import { registerGatewayCommand } from './commands/gateway.js';
 import { registerKeysCommand } from './commands/keys.js';
 import { registerTokenServiceCommand } from './commands/token-service.js';
 import { registerUsersCommand } from './commands/users.js';
@@ -17,6 +18,7 @@ const commands: readonly ((program: Command, context: CliContext) => void)[] = [
   registerTokenServiceCommand,
   registerClientsCommand,
   registerKeysCommand,
+  registerGatewayCommand,
 ];
 
 /** Options every command accepts. */

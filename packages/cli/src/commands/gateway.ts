@@ -1,0 +1,72 @@
+import { ConfigError, formatConfigError } from '@tessera/core';
+import { createGateway, loadGatewayConfig } from '@tessera/gateway';
+import { type Command, CommanderError } from 'commander';
+import type { CliContext } from '../context.js';
+
+interface GatewayCommandOptions {
+  readonly config: string;
+  readonly port?: number;
+  readonly host?: string;
+}
+
+/** The variable holding the secret shared with the services for session references. */
+const SECRET_VARIABLE = 'TESSERA_SESSION_REFERENCE_SECRET';
+
+function port(value: string): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number > 65535) {
+    throw new CommanderError(2, 'tessera.usage', '--port must be an integer from 0 to 65535');
+  }
+  return number;
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
+  const { io, env } = context;
+  let loaded: ReturnType<typeof loadGatewayConfig>;
+  try {
+    loaded = loadGatewayConfig({ file: options.config, env });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.err(`${formatConfigError(error, 'tessera gateway: ')}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  for (const warning of loaded.warnings) io.err(`tessera gateway: WARNING: ${warning}\n`);
+  const { config } = loaded;
+  const secret = env[SECRET_VARIABLE];
+  const app = await createGateway(config, secret === undefined ? {} : { sessionReferenceSecret: secret });
+  try {
+    const host = options.host ?? config.listen.host;
+    const address = await app.listen({ host, port: options.port ?? config.listen.port });
+    io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`);
+    const signal = await waitForSignal();
+    io.out(`tessera gateway: ${signal}, stopping\n`);
+  } finally {
+    await app.close();
+  }
+}
+
+export function registerGatewayCommand(program: Command, context: CliContext): void {
+  program
+    .command('gateway')
+    .description(`run the edge gateway from a config file (${SECRET_VARIABLE} for session routes)`)
+    .requiredOption(
+      '--config <file>',
+      'the gateway config (.yaml, .yml or .json); TESSERA_GATEWAY__* override it',
+    )
+    .option('--port <port>', 'port to listen on (overrides listen.port)', port)
+    .option('--host <host>', 'address to listen on (overrides listen.host)')
+    .action((options: GatewayCommandOptions) => run(options, context));
+}
