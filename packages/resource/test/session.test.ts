@@ -26,7 +26,7 @@ function sourceFor(audience: string) {
     manager,
     references: { secret: SECRET },
     audience,
-    scopesOf: (session) => (session.data as { scopes?: string[] }).scopes ?? [],
+    scopesOf: (session) => session.data.scopes ?? [],
   });
 }
 

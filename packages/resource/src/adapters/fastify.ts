@@ -1,12 +1,18 @@
 import type { Principal } from '@tessera/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify';
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  preHandlerAsyncHookHandler,
+  preHandlerHookHandler,
+} from 'fastify';
 import fp from 'fastify-plugin';
 import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource } from '../identity/types.js';
 import { redactUrl } from '../lib/redact.js';
-import { authenticateAndAuthorize } from './authenticate.js';
 
 /**
  * Fastify's `req` log serializer with the URL redacted: pass it as
@@ -70,26 +76,54 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
   app.decorateRequest('principal', null);
   app.decorateRequest('credential', null);
 
-  function guard(routePolicy: Policy | undefined): preHandlerAsyncHookHandler {
-    return async function authenticate(request: FastifyRequest, reply: FastifyReply) {
+  function guard(routePolicy: Policy | undefined): preHandlerHookHandler {
+    function accept(request: FastifyRequest, result: Authenticated): void {
+      enforce(basePolicy, result.principal);
+      enforce(routePolicy, result.principal);
+      request.principal = result.principal;
+      request.credential = result.credential;
+    }
+    function fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
+      request.log.info({ code: (error as { code?: unknown }).code }, 'request refused by @tessera/resource');
+      refuse(reply, error, source.scheme);
+    }
+    // Callback style, so the common case (a known key, or a cached token) costs no promise; a
+    // refusal sends the answer and does not call done (Fastify's early-response contract).
+    return function authenticate(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: HookHandlerDoneFunction,
+    ) {
+      const input = {
+        headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
+        method: request.method,
+        url: request.url,
+        body: request.body,
+      };
       try {
-        const { principal, credential } = await authenticateAndAuthorize(source, basePolicy, {
-          headers: request.headers,
-          rawHeaders: request.raw.rawHeaders,
-          method: request.method,
-          url: request.url,
-          body: request.body,
-        });
-        enforce(routePolicy, principal);
-        request.principal = principal;
-        request.credential = credential;
+        const now = source.authenticateNow?.(input);
+        if (now !== undefined) {
+          accept(request, now);
+          done();
+          return;
+        }
       } catch (error) {
-        request.log.info(
-          { code: (error as { code?: unknown }).code },
-          'request refused by @tessera/resource',
-        );
-        return refuse(reply, error, source.scheme);
+        fail(request, reply, error);
+        return;
       }
+      source.authenticate(input).then(
+        (result) => {
+          try {
+            accept(request, result);
+          } catch (error) {
+            fail(request, reply, error);
+            return;
+          }
+          done();
+        },
+        (error: unknown) => fail(request, reply, error),
+      );
     };
   }
 

@@ -12,5 +12,10 @@ export function bearer(verifier: Verifier): IdentitySource {
       const principal = await verifier.verify(token);
       return { principal, credential: new BearerCredential(token) };
     },
+    authenticateNow(request: RequestLike): Authenticated | undefined {
+      const token = readBearerToken(request);
+      const principal = verifier.verifyNow(token);
+      return principal === undefined ? undefined : { principal, credential: new BearerCredential(token) };
+    },
   });
 }

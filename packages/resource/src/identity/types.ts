@@ -33,4 +33,9 @@ export interface IdentitySource {
   /** The auth-scheme named in `WWW-Authenticate` when the source refuses a request. */
   readonly scheme: string;
   authenticate(request: RequestLike): Promise<Authenticated>;
+  /**
+   * Optional fast path: the result when it needs no I/O, undefined when `authenticate` must be
+   * awaited; throws as `authenticate` would. Adapters try it first to skip a promise per request.
+   */
+  authenticateNow?(request: RequestLike): Authenticated | undefined;
 }

@@ -9,9 +9,9 @@ import {
   type SessionReferences,
 } from './reference.js';
 
-export interface SessionSourceOptions {
+export interface SessionSourceOptions<Data extends object = SessionData> {
   /** The session manager over the store the gateway writes (RedisStore in production). */
-  readonly manager: SessionManager<SessionData>;
+  readonly manager: SessionManager<Data>;
   /** The shared secret (and reference lifetime), or references made with createSessionReferences. */
   readonly references: SessionReferences | SessionReferenceOptions;
   /** This service's audience: a reference must name it. */
@@ -21,7 +21,7 @@ export interface SessionSourceOptions {
   /** Reported as the Principal's `clientId` (who established the session). Default `gateway`. */
   readonly clientId?: string;
   /** The scopes a session grants, from its data. Default none. */
-  readonly scopesOf?: (session: Session<SessionData>) => readonly string[];
+  readonly scopesOf?: (session: Session<Data>) => readonly string[];
 }
 
 function routeOf(request: RequestLike): string {
@@ -52,7 +52,9 @@ function referenceOf(request: RequestLike): string {
  * `audience` = this service, `expiresAt` = the reference's expiry; it has no token, so `tokenId` is
  * the id hash too, `scopes` come from `scopesOf`, `actors` is empty and `claims` is empty.
  */
-export function sessionSource(options: SessionSourceOptions): IdentitySource {
+export function sessionSource<Data extends object = SessionData>(
+  options: SessionSourceOptions<Data>,
+): IdentitySource {
   const { manager, audience, issuer = 'urn:tessera:session', clientId = 'gateway', scopesOf } = options;
   if (typeof manager?.get !== 'function')
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'manager must be a SessionManager');
@@ -68,7 +70,7 @@ export function sessionSource(options: SessionSourceOptions): IdentitySource {
     scheme: 'TesseraSession',
     async authenticate(request: RequestLike): Promise<Authenticated> {
       const opened = references.open(referenceOf(request), audience, routeOf(request));
-      let session: Session<SessionData> | null;
+      let session: Session<Data> | null;
       try {
         session = await manager.get(opened.sessionId);
       } catch (error) {

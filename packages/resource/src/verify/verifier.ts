@@ -22,6 +22,11 @@ export interface Verifier {
   readonly jwks: JwksClient | undefined;
   /** The Principal of a valid, unrevoked token; otherwise a TokenError or ResourceError. */
   verify(token: string): Promise<Principal>;
+  /**
+   * As verify when no key fetch is needed (the common case), without a promise; undefined when
+   * the token names a kid not yet known, so the caller must await verify.
+   */
+  verifyNow(token: string): Principal | undefined;
 }
 
 function misuse(message: string): TesseraTypeError {
@@ -109,7 +114,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     }
   }
 
-  async function verify(token: string): Promise<Principal> {
+  function verifyNow(token: string): Principal | undefined {
     if (typeof token !== 'string') throw new TokenError('ERR_JWT_MALFORMED');
     // Hash only what could be a token: an oversized one is refused by core before any work.
     const hash = cache !== undefined && token.length <= maxTokenLength ? tokenHash(token) : undefined;
@@ -121,13 +126,19 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     try {
       principal = core.verifySync(token);
     } catch (error) {
-      if (!(error instanceof TokenError) || error.code !== 'ERR_JWKS_NO_MATCHING_KEY') throw error;
-      principal = await slow(token);
+      if (error instanceof TokenError && error.code === 'ERR_JWKS_NO_MATCHING_KEY') return undefined;
+      throw error;
     }
     allowed(principal);
     if (hash !== undefined) cache?.set(hash, principal);
     return principal;
   }
 
-  return Object.freeze({ issuer, audience, jwks, verify });
+  async function verify(token: string): Promise<Principal> {
+    const principal = verifyNow(token) ?? allowed(await slow(token));
+    if (cache !== undefined && token.length <= maxTokenLength) cache.set(tokenHash(token), principal);
+    return principal;
+  }
+
+  return Object.freeze({ issuer, audience, jwks, verify, verifyNow });
 }
