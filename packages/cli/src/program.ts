@@ -38,6 +38,9 @@ export function createProgram(context: CliContext): Command {
     .helpOption('-h, --help', 'show help')
     .option('-c, --config <file>', 'config file (.yaml, .yml or .json); TESSERA__* variables override it')
     .showSuggestionAfterError(true)
+    // Global options go before the command, so a command may have an option of the same name
+    // (`tessera gateway --config gateway.yaml` is the gateway's file, not the global one).
+    .enablePositionalOptions()
     // Set before adding commands: subcommands created with .command() inherit both.
     .exitOverride()
     .configureOutput({
