@@ -77,7 +77,7 @@ describe('the tessera command (spawned)', () => {
 
   it('a missing --config file exits 1 with one line', () => {
     const file = join(dir, 'missing.json');
-    const { status, stderr } = tessera('dev', '--config', file);
+    const { status, stderr } = tessera('--config', file, 'dev');
     expect(status).toBe(1);
     expect(stderr).toBe(`tessera: config file ${file}: does not exist\n`);
   });
