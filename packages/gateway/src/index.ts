@@ -15,4 +15,3 @@ export {
 } from './config.js';
 export { type ErrorBody, GatewayError, type GatewayErrorCode, gatewayErrorCodes } from './errors.js';
 export { isStrippedRequestHeader } from './proxy/headers.js';
-export { GatewayStartError } from './start-checks.js';

@@ -1,10 +1,5 @@
-import { TesseraTypeError } from '@tessera/core';
+import { ConfigError, TesseraTypeError } from '@tessera/core';
 import type { GatewayConfig } from './config.js';
-
-/** Thrown at start for a config the schema accepts but this version cannot run. */
-export class GatewayStartError extends Error {
-  readonly code = 'ERR_GATEWAY_START';
-}
 
 /**
  * Refuses, with one line each, what is accepted by the schema but not built yet, and what must
@@ -24,7 +19,8 @@ export function refuseUnbuilt(
       );
     }
   });
-  if (problems.length > 0) throw new GatewayStartError(problems.join('\n'));
+  // A config the schema accepts but this version cannot run is a config error like any other.
+  if (problems.length > 0) throw new ConfigError('ERR_CONFIG_INVALID', problems.join('\n'));
   if (config.routes.some((r) => r.auth === 'session')) {
     const secret = options.sessionReferenceSecret;
     if (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < 32) {

@@ -84,7 +84,10 @@ describe('gateway config', () => {
     const config = parseGatewayConfig({
       routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
     });
-    await expect(createGateway(config)).rejects.toThrow('routes.0 (/h): hybrid mode is not built yet');
+    await expect(createGateway(config)).rejects.toMatchObject({
+      code: 'ERR_CONFIG_INVALID',
+      message: expect.stringContaining('routes.0 (/h): hybrid mode is not built yet'),
+    });
   });
 
   it('refuses session routes without a long enough reference secret', async () => {
