@@ -114,4 +114,14 @@ describe('AccessTokenSigner (node:crypto) against jose', () => {
     expect(() => signer.issue({ ...claims, scopes: ['a b'] })).toThrowError(/scope/);
     expect(() => signer.issue(claims, { lifetime: 0 })).toThrowError(/lifetime/);
   });
+
+  it('gives every token its own 128-bit jti, across refills of its random pool', async () => {
+    const keys = await KeySet.generate(['EdDSA']);
+    const signer = new AccessTokenSigner({ keys, issuer: ISSUER, lifetime: 300, now: Date.now });
+    const claims = { subject: 's', clientId: 'c', audience: 'a' };
+    // 1,000 tokens use the 4 KiB pool almost four times over.
+    const jtis = Array.from({ length: 1000 }, () => decodeJwt(signer.issue(claims).token).jti);
+    expect(new Set(jtis).size).toBe(1000);
+    for (const jti of jtis) expect(jti).toMatch(/^[A-Za-z0-9_-]{22}$/);
+  });
 });
