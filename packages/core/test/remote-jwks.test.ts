@@ -168,6 +168,55 @@ describe('RemoteJwksKeySource', () => {
     },
   );
 
+  it('without maxAge and maxStale keeps its keys forever and never refetches a known kid', async () => {
+    const keys = source();
+    await keys.load();
+    const kid = published.jwks().keys[0]?.kid ?? '';
+    now += 365 * 86_400_000;
+    mode = 'error-500';
+    expect(keys.get(kid)?.kid).toBe(kid);
+    await keys.refresh(kid);
+    expect(fetches).toBe(1);
+    expect(keys.expired).toBe(false);
+  });
+
+  it('refreshes in the background past maxAge and fails closed past maxStale', async () => {
+    const keys = new RemoteJwksKeySource({
+      url: `${base}/jwks`,
+      timeout: 300,
+      maxAge: 60_000,
+      maxStale: 600_000,
+      now: clock,
+    });
+    await keys.load();
+    expect([keys.fetches, keys.failing, keys.expired]).toEqual([1, false, false]);
+    const kid = published.jwks().keys[0]?.kid ?? '';
+    now += 60_001;
+    // Past maxAge the lookup still answers from the cache and starts one refetch behind it.
+    expect(keys.get(kid)?.kid).toBe(kid);
+    expect(keys.get(kid)?.kid).toBe(kid);
+    expect(keys.fetches).toBe(2);
+    await keys.load().catch(() => undefined); // joins the background fetch in flight
+    expect([fetches, keys.fetches, keys.failing]).toEqual([2, 2, false]);
+
+    mode = 'error-500';
+    now += 300_000;
+    expect(keys.get(kid)?.kid).toBe(kid);
+    await expect(keys.load()).rejects.toMatchObject({ code: 'ERR_JWKS_FETCH_FAILED' });
+    expect([keys.failing, keys.expired]).toEqual([true, false]);
+    expect(keys.get(kid)?.kid).toBe(kid); // stale-if-error
+
+    now += 300_001; // past maxStale since the last success
+    expect(keys.expired).toBe(true);
+    expect(keys.get(kid)).toBeUndefined();
+
+    mode = 'ok';
+    now += 30_001;
+    await keys.refresh(kid); // an expired cache refetches even for a kid it holds
+    expect([keys.failing, keys.expired]).toEqual([false, false]);
+    expect(keys.get(kid)?.kid).toBe(kid);
+  });
+
   it('ignores symmetric keys and keys with private members', async () => {
     const leaked = await generateSigningKey('EdDSA');
     const privateJwk = await exportSigningKey(leaked);
@@ -189,5 +238,7 @@ describe('RemoteJwksKeySource', () => {
     expect(() => new RemoteJwksKeySource({ url: 'file:///etc/passwd' })).toThrow(TesseraTypeError);
     expect(() => new RemoteJwksKeySource({ url: 'not a url' })).toThrow(TesseraTypeError);
     expect(() => new RemoteJwksKeySource({ url: base, cooldown: -1 })).toThrow(TesseraTypeError);
+    expect(() => new RemoteJwksKeySource({ url: base, maxAge: 0 })).toThrow(TesseraTypeError);
+    expect(() => new RemoteJwksKeySource({ url: base, maxStale: Number.NaN })).toThrow(TesseraTypeError);
   });
 });

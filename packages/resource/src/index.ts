@@ -26,7 +26,6 @@ export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';
 export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
 export { discoverJwksUri } from './jwks/discovery.js';
-export { JwksClient, type JwksClientOptions } from './jwks/remote-key-source.js';
 export { redactUrl } from './lib/redact.js';
 export { isClientPrincipal, isUserPrincipal } from './principal.js';
 export { DenyList, type DenyListOptions } from './revocation/deny-list.js';

@@ -1,7 +1,6 @@
-import { generateSigningKey } from '@tessera/core';
+import { generateSigningKey, RemoteJwksKeySource } from '@tessera/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { bearer } from '../src/identity/bearer.js';
-import { JwksClient } from '../src/jwks/remote-key-source.js';
 import { createVerifier } from '../src/verify/verifier.js';
 import { claims, craft, header } from './support/craft.js';
 import { type FakeIssuer, startIssuer } from './support/issuer.js';
@@ -28,7 +27,7 @@ describe('D 74: unknown kids', () => {
   it('1000 concurrent requests with a new kid make one fetch; a flood of random kids makes none in the cooldown', async () => {
     let clock = Date.now();
     const verifier = await createVerifier({ issuer: issuer.url, audience: 'orders', now: () => clock });
-    const jwks = verifier.jwks as JwksClient;
+    const jwks = verifier.jwks as RemoteJwksKeySource;
     expect(jwks.fetches).toBe(1);
     const fresh = await generateSigningKey('EdDSA');
     issuer.keys.add(fresh, 'next');
@@ -57,7 +56,7 @@ describe('D 74: unknown kids', () => {
   it('after the cooldown an unknown kid may fetch again (injected clock)', async () => {
     let clock = Date.now();
     const verifier = await createVerifier({ issuer: issuer.url, audience: 'orders', now: () => clock });
-    const jwks = verifier.jwks as JwksClient;
+    const jwks = verifier.jwks as RemoteJwksKeySource;
     const stranger = await generateSigningKey('EdDSA');
     const token = craft(stranger, header(stranger), claims(issuer.url, Math.floor(clock / 1000)));
     // Within the cooldown of the fetch made at start: refused without another fetch.
@@ -148,7 +147,7 @@ describe('D 75: stale-if-error, bounded', () => {
 
   it('never follows a redirect', async () => {
     issuer.behaviour = 'redirect';
-    const client = new JwksClient({ url: `${issuer.url}/jwks`, timeout: 300 });
+    const client = new RemoteJwksKeySource({ url: `${issuer.url}/jwks`, timeout: 300 });
     const hits = issuer.jwksHits;
     await expect(client.load()).rejects.toMatchObject({ code: 'ERR_JWKS_FETCH_FAILED' });
     expect(issuer.jwksHits).toBe(hits + 1);

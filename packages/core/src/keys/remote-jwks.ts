@@ -12,11 +12,19 @@ export interface RemoteJwksOptions {
   readonly maxBodyBytes?: number;
   /** After a fetch, wait this many ms before an unknown kid may trigger another. Default 30000. */
   readonly cooldown?: number;
+  /** After this many ms since the last successful fetch, keys are refetched in the background. Default: never. */
+  readonly maxAge?: number;
+  /**
+   * How long after the last successful fetch the cached keys may still be used while the JWKS
+   * cannot be fetched (stale-if-error); past it every lookup fails closed. Default: no bound.
+   */
+  readonly maxStale?: number;
   /** Clock in epoch milliseconds; defaults to Date.now. */
   readonly now?: () => number;
 }
 
 function positive(name: string, value: number | undefined, fallback: number): number {
+  // A fallback of Infinity means "off": only a caller-given value has to be finite.
   if (value === undefined) return fallback;
   if (!Number.isFinite(value) || value <= 0) {
     throw new TesseraTypeError('ERR_INVALID_OPTION', `${name} must be a positive number`);
@@ -31,18 +39,25 @@ function fetchFailed(message: string, cause?: unknown): TokenError {
 /**
  * Keys from a remote JWKS document (the token service's `jwks_uri`). Lookups are synchronous from
  * a cache; a token naming an unknown kid makes the async verifier call `refresh`, which fetches at
- * most once per cooldown, one fetch shared by all concurrent callers. A failed fetch keeps the
- * cached keys, so an outage of the issuer never breaks verification of keys already known.
+ * most once per cooldown, one fetch shared by all concurrent callers. Keys older than `maxAge` are
+ * refetched in the background. A failed fetch keeps the cached keys, so an outage of the issuer
+ * does not break verification of keys already known — until `maxStale` after the last success,
+ * when every lookup fails closed.
  */
 export class RemoteJwksKeySource implements KeySource {
-  readonly #url: URL;
+  readonly url: URL;
   readonly #timeout: number;
   readonly #maxBodyBytes: number;
   readonly #cooldown: number;
+  readonly #maxAge: number;
+  readonly #maxStale: number;
   readonly #now: () => number;
   #keys = new Map<string, VerificationKey>();
+  #loadedAt = Number.NEGATIVE_INFINITY;
   #lastAttempt = Number.NEGATIVE_INFINITY;
+  #lastFailed = false;
   #inflight: Promise<void> | undefined;
+  #fetches = 0;
 
   constructor(options: RemoteJwksOptions) {
     let url: URL;
@@ -54,14 +69,36 @@ export class RemoteJwksKeySource implements KeySource {
     if (url.protocol !== 'https:' && url.protocol !== 'http:') {
       throw new TesseraTypeError('ERR_INVALID_OPTION', 'url must be http(s)');
     }
-    this.#url = url;
+    this.url = url;
     this.#timeout = positive('timeout', options.timeout, 5_000);
     this.#maxBodyBytes = positive('maxBodyBytes', options.maxBodyBytes, 64 * 1024);
     this.#cooldown = positive('cooldown', options.cooldown, 30_000);
+    this.#maxAge = positive('maxAge', options.maxAge, Number.POSITIVE_INFINITY);
+    this.#maxStale = positive('maxStale', options.maxStale, Number.POSITIVE_INFINITY);
     this.#now = options.now ?? Date.now;
   }
 
+  /** How many fetches were started (for tests and metrics). */
+  get fetches(): number {
+    return this.#fetches;
+  }
+
+  /** True when the last fetch failed: an unknown kid may then be a key we could not learn. */
+  get failing(): boolean {
+    return this.#lastFailed;
+  }
+
+  /** True when the cached keys are past maxStale: nothing may be verified with them. */
+  get expired(): boolean {
+    return this.#now() - this.#loadedAt > this.#maxStale;
+  }
+
   get(kid: string): VerificationKey | undefined {
+    const age = this.#now() - this.#loadedAt;
+    if (age > this.#maxAge) {
+      if (age > this.#maxStale) return undefined;
+      this.#backgroundRefresh();
+    }
     return this.#keys.get(kid);
   }
 
@@ -69,6 +106,7 @@ export class RemoteJwksKeySource implements KeySource {
   load(): Promise<void> {
     if (this.#inflight === undefined) {
       this.#lastAttempt = this.#now();
+      this.#fetches++;
       this.#inflight = this.#fetch().finally(() => {
         this.#inflight = undefined;
       });
@@ -78,19 +116,37 @@ export class RemoteJwksKeySource implements KeySource {
 
   /** Refetches for an unknown kid unless within the cooldown; never rejects (fails closed). */
   async refresh(kid: string): Promise<void> {
-    if (this.#keys.has(kid)) return;
+    if (this.#keys.has(kid) && !this.expired) return;
     if (this.#inflight === undefined && this.#now() - this.#lastAttempt < this.#cooldown) return;
     try {
       await this.load();
     } catch {
-      // The cached keys stay; the unknown kid stays unknown and its token is refused.
+      // The cached keys stay (until maxStale); the unknown kid stays unknown and its token is refused.
     }
   }
 
+  #backgroundRefresh(): void {
+    if (this.#inflight !== undefined || this.#now() - this.#lastAttempt < this.#cooldown) return;
+    this.load().catch(() => {
+      // Stale-if-error: the cached keys keep serving until maxStale.
+    });
+  }
+
   async #fetch(): Promise<void> {
+    try {
+      this.#keys = await this.#download();
+    } catch (error) {
+      this.#lastFailed = true;
+      throw error;
+    }
+    this.#loadedAt = this.#now();
+    this.#lastFailed = false;
+  }
+
+  async #download(): Promise<Map<string, VerificationKey>> {
     let body: unknown;
     try {
-      const response = await fetch(this.#url, {
+      const response = await fetch(this.url, {
         redirect: 'error',
         signal: AbortSignal.timeout(this.#timeout),
         headers: { accept: 'application/json, application/jwk-set+json' },
@@ -104,7 +160,7 @@ export class RemoteJwksKeySource implements KeySource {
       if (error instanceof TokenError) throw error;
       throw fetchFailed('the JWKS could not be fetched or is not JSON', error);
     }
-    this.#keys = parseJwks(body);
+    return parseJwks(body);
   }
 }
 

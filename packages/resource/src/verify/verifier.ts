@@ -3,12 +3,12 @@ import {
   createAccessTokenVerifier,
   type KeySource,
   type Principal,
+  RemoteJwksKeySource,
   TesseraTypeError,
   TokenError,
 } from '@tessera/core';
 import { ResourceError } from '../errors.js';
 import { discoverJwksUri } from '../jwks/discovery.js';
-import { JwksClient } from '../jwks/remote-key-source.js';
 import { tokenHash } from '../lib/token-hash.js';
 import { DenyList } from '../revocation/deny-list.js';
 import type { VerifierOptions } from './options.js';
@@ -19,7 +19,7 @@ export interface Verifier {
   readonly issuer: string;
   readonly audience: readonly string[];
   /** The remote key source, when keys come from a JWKS. */
-  readonly jwks: JwksClient | undefined;
+  readonly jwks: RemoteJwksKeySource | undefined;
   /** The Principal of a valid, unrevoked token; otherwise a TokenError or ResourceError. */
   verify(token: string): Promise<Principal>;
   /**
@@ -58,13 +58,17 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     maxBodyBytes: jwksOptions.maxBodyBytes ?? 64 * 1024,
   };
 
-  let jwks: JwksClient | undefined;
+  let jwks: RemoteJwksKeySource | undefined;
   let keys: KeySource;
   if (options.keys !== undefined) {
     keys = options.keys;
   } else {
-    jwks = new JwksClient({
+    jwks = new RemoteJwksKeySource({
       ...jwksOptions,
+      ...fetchLimits,
+      // A verifier serves requests: refresh every 5 min, and fail closed after a day of outage.
+      maxAge: jwksOptions.maxAge ?? 300_000,
+      maxStale: jwksOptions.maxStale ?? 86_400_000,
       url: jwksUri ?? (await discoverJwksUri(issuer, fetchLimits)),
       now,
     });
