@@ -9,15 +9,27 @@ const packages = ['core', 'storage', 'identity', 'token-service', 'session', 're
 export default defineConfig({
   test: {
     reporters: ['default', new SummaryLineReporter()],
-    projects: packages.map((name) => ({
-      test: {
-        name,
-        root: `packages/${name}`,
-        include: ['test/**/*.test.ts'],
-        environment: 'node',
-        testTimeout: 20_000,
-        hookTimeout: 20_000,
+    projects: [
+      ...packages.map((name) => ({
+        test: {
+          name,
+          root: `packages/${name}`,
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000,
+          hookTimeout: 20_000,
+        },
+      })),
+      {
+        test: {
+          name: 'shop',
+          root: 'examples/shop',
+          include: ['test/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000,
+          hookTimeout: 20_000,
+        },
       },
-    })),
+    ],
   },
 });

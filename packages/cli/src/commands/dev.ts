@@ -1,5 +1,9 @@
-import type { Command } from 'commander';
+import { join } from 'node:path';
+import { type Command, CommanderError, Option } from 'commander';
 import type { CliContext } from '../context.js';
+import { type DevPorts, defaultDevPorts, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
+import type { DevMode, DevSystem } from '../dev/system.js';
+import { resolveServiceSecret } from './service-secret.js';
 
 /** A part of the demo system `tessera dev` runs. `built` turns true as each package lands. */
 export interface DevPart {
@@ -12,43 +16,165 @@ export const devParts: readonly DevPart[] = [
   {
     name: 'token-service',
     description: 'OAuth 2.0 / OpenID Connect token service (@tessera/token-service)',
-    built: false,
+    built: true,
   },
-  { name: 'session', description: 'server-side sessions (@tessera/session)', built: false },
+  { name: 'session', description: 'server-side sessions (@tessera/session)', built: true },
   {
     name: 'resource',
     description: 'token verification inside each service (@tessera/resource)',
-    built: false,
+    built: true,
   },
   {
     name: 'gateway',
-    description: 'the edge: routes, auth mode per route, proxying (@tessera/gateway)',
-    built: false,
+    description: 'the edge: routes, session and token modes, proxying (@tessera/gateway)',
+    built: true,
   },
+  { name: 'hybrid mode', description: 'the gateway as a BFF: tokens kept in the session', built: false },
   {
     name: 'demo shop',
-    description: 'orders, inventory, payments and a web page (examples/shop)',
-    built: false,
+    description: 'orders, inventory and payments (examples/shop); the web page is not built yet',
+    built: true,
   },
 ];
+
+interface DevCommandOptions {
+  readonly mode?: string;
+  readonly redis?: string;
+  readonly db?: string;
+  readonly dir: string;
+  readonly dryRun?: boolean;
+  readonly gatewayPort?: number;
+  readonly tokenServicePort: number;
+  readonly ordersPort: number;
+  readonly inventoryPort: number;
+  readonly paymentsPort: number;
+}
+
+function usage(message: string): CommanderError {
+  return new CommanderError(2, 'tessera.usage', message);
+}
+
+function port(name: string): (value: string) => number {
+  return (value) => {
+    const number = Number(value);
+    if (!/^\d+$/.test(value) || number < 1 || number > 65535)
+      throw usage(`${name} must be an integer from 1 to 65535`);
+    return number;
+  };
+}
+
+function waitForSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(signal);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
+export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string): string {
+  const api = `${urls.gateway}/api`;
+  const lines = [
+    `tessera dev: ${mode} mode`,
+    `  gateway        ${urls.gateway}  (${api}/orders, ${api}/inventory)`,
+    `  token service  ${urls.tokenService}`,
+    `  orders         ${urls.orders}`,
+    `  inventory      ${urls.inventory}`,
+    `  payments       ${urls.payments}  (internal: no gateway route)`,
+    `  users          ${devUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`,
+    `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
+    `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
+    mode === 'session'
+      ? `  sign in        curl -i -X POST ${urls.gateway}/auth/login -H 'content-type: application/json' -d '{"username":"alice","password":"alice-password"}'`
+      : `  sign in        authorization code + PKCE at ${urls.tokenService}/authorize as shop-cli, then Bearer to ${api}/orders`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+async function run(options: DevCommandOptions, context: CliContext): Promise<void> {
+  const { io, env } = context;
+  const { config } = context.config();
+  if (options.mode === 'hybrid')
+    throw new Error('hybrid mode is not built yet in the gateway; use --mode session or --mode token');
+  if (options.mode === undefined)
+    io.err('tessera dev: hybrid mode (the default) is not built yet; running session mode\n');
+  const mode: DevMode = options.mode === 'token' ? 'token' : 'session';
+  const ports: DevPorts = {
+    tokenService: options.tokenServicePort,
+    gateway: options.gatewayPort ?? config.dev.port,
+    orders: options.ordersPort,
+    inventory: options.inventoryPort,
+    payments: options.paymentsPort,
+  };
+  if (options.dryRun === true) {
+    const url = (p: number) => `http://127.0.0.1:${p}`;
+    const urls = {
+      tokenService: url(ports.tokenService),
+      gateway: url(ports.gateway),
+      orders: url(ports.orders),
+      inventory: url(ports.inventory),
+      payments: url(ports.payments),
+    };
+    io.out(describeDevSystem(mode, urls, options.dir));
+    return;
+  }
+  const secret = await resolveServiceSecret({
+    env,
+    io,
+    file: join(options.dir, 'secret'),
+    mayCreate: true,
+    refusal: 'tessera dev always runs on loopback',
+  });
+  const { startDevSystem } = await import('../dev/system.js');
+  const system = await startDevSystem({
+    mode,
+    dir: options.dir,
+    secret,
+    ports,
+    ...(options.db === undefined ? {} : { databaseUrl: options.db }),
+    ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+  });
+  try {
+    io.out(describeDevSystem(mode, system.urls, options.dir));
+    io.out('Ctrl-C stops every part.\n');
+    const signal = await waitForSignal();
+    io.out(`tessera dev: ${signal}, stopping\n`);
+  } finally {
+    await system.close();
+  }
+}
 
 export function registerDevCommand(program: Command, context: CliContext): void {
   program
     .command('dev')
     .description('run the whole demo system on one machine (SQLite, in-process channels, no servers needed)')
-    .action(() => {
-      const { config } = context.config();
-      const missing = devParts.filter((part) => !part.built);
-      const width = Math.max(...missing.map((part) => part.name.length));
-      const lines = [
-        `tessera dev: nothing to start yet; ${missing.length} of ${devParts.length} parts are not built yet:`,
-        ...missing.map((part) => `  ${part.name.padEnd(width)}  ${part.description}`),
-        `When they are, tessera dev will serve them on http://${hostForUrl(config.dev.host)}:${config.dev.port}.`,
-      ];
-      context.io.out(`${lines.join('\n')}\n`);
-    });
-}
-
-function hostForUrl(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
+    .addOption(
+      new Option(
+        '--mode <mode>',
+        'session or token (hybrid, the default, is not built yet: session runs)',
+      ).choices(['session', 'token', 'hybrid']),
+    )
+    .option('--redis <url>', 'Redis for sessions, rate limits and revocation events')
+    .option('--db <url>', 'database of the token service and users: sqlite:FILE or postgres://…')
+    .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
+    .option('--dry-run', 'print what would run, start nothing')
+    .option(
+      '--gateway-port <port>',
+      'gateway port (default dev.port of the config, 8080)',
+      port('--gateway-port'),
+    )
+    .option(
+      '--token-service-port <port>',
+      'token service port',
+      port('--token-service-port'),
+      defaultDevPorts.tokenService,
+    )
+    .option('--orders-port <port>', 'orders port', port('--orders-port'), defaultDevPorts.orders)
+    .option('--inventory-port <port>', 'inventory port', port('--inventory-port'), defaultDevPorts.inventory)
+    .option('--payments-port <port>', 'payments port', port('--payments-port'), defaultDevPorts.payments)
+    .action((options: DevCommandOptions) => run(options, context));
 }

@@ -1,0 +1,13 @@
+export {
+  type Needs,
+  type SessionAuthOptions,
+  type ShopAuth,
+  sessionAuth,
+  type TokenAuthOptions,
+  tokenAuth,
+} from './auth.js';
+export { createInventoryService, type InventoryOptions, type Item, seedItems } from './inventory.js';
+export { createOrdersService, type Order, type OrdersOptions } from './orders.js';
+export { createPaymentsService } from './payments.js';
+export type { ShopServiceOptions } from './service.js';
+export { type ActClaim, seenBy, type TraceEntry } from './trace.js';

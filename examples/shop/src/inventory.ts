@@ -1,0 +1,69 @@
+import type { FastifyInstance } from 'fastify';
+import {
+  createServiceApp,
+  isRecord,
+  positiveInteger,
+  protect,
+  type ShopServiceOptions,
+  traceOf,
+} from './service.js';
+
+export interface Item {
+  readonly id: string;
+  readonly name: string;
+  /** In cents. */
+  readonly price: number;
+  stock: number;
+}
+
+/** The items a fresh inventory starts with. */
+export const seedItems: readonly Readonly<Item>[] = Object.freeze([
+  { id: 'tessera-red', name: 'Red tessera', price: 120, stock: 500 },
+  { id: 'tessera-gold', name: 'Gold tessera', price: 950, stock: 40 },
+  { id: 'mosaic-kit', name: 'Mosaic starter kit', price: 2400, stock: 12 },
+]);
+
+export interface InventoryOptions extends ShopServiceOptions {
+  /** Items to start with; default `seedItems`. Kept in memory, per process. */
+  readonly items?: readonly Readonly<Item>[];
+}
+
+/**
+ * `inventory`: `GET /items` (inventory:read) lists the items; `POST /reserve` (inventory:reserve)
+ * takes `{ item, quantity }` off the stock and answers the reservation with this hop's trace.
+ */
+export async function createInventoryService(options: InventoryOptions): Promise<FastifyInstance> {
+  const { auth } = options;
+  const items = new Map((options.items ?? seedItems).map((item) => [item.id, { ...item }]));
+  const app = await createServiceApp('inventory', options);
+
+  app.get('/items', { config: protect(auth, { scopes: ['inventory:read'] }) }, async () =>
+    [...items.values()].map(({ id, name, price, stock }) => ({ id, name, price, stock })),
+  );
+
+  app.post(
+    '/reserve',
+    { config: protect(auth, { scopes: ['inventory:reserve'] }) },
+    async (request, reply) => {
+      const body = isRecord(request.body) ? request.body : {};
+      const quantity = positiveInteger(body.quantity, 1000);
+      const item = typeof body.item === 'string' ? items.get(body.item) : undefined;
+      if (quantity === undefined) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', error_description: 'quantity must be 1 to 1000' });
+      }
+      if (item === undefined)
+        return reply.code(404).send({ error: 'not_found', error_description: 'no such item' });
+      if (item.stock < quantity) {
+        return reply.code(409).send({ error: 'out_of_stock', error_description: 'not enough stock' });
+      }
+      item.stock -= quantity;
+      return {
+        reservation: { item: item.id, quantity, price: item.price },
+        seen: traceOf('inventory', request.principal, auth),
+      };
+    },
+  );
+  return app;
+}

@@ -1,0 +1,123 @@
+import { randomUUID } from 'node:crypto';
+import { createServiceClient, type ServiceFetch } from '@tessera/resource';
+import { authenticationOf } from '@tessera/resource/fastify';
+import type { FastifyInstance } from 'fastify';
+import {
+  createServiceApp,
+  isRecord,
+  positiveInteger,
+  protect,
+  type ShopServiceOptions,
+  traceOf,
+} from './service.js';
+import type { TraceEntry } from './trace.js';
+
+export interface Order {
+  readonly id: string;
+  readonly item: string;
+  readonly quantity: number;
+  /** In cents. */
+  readonly amount: number;
+  readonly status: 'paid';
+  readonly charge: string;
+}
+
+export interface OrdersOptions extends ShopServiceOptions {
+  /** This service's client at the token service (token exchange, client_credentials). */
+  readonly client: {
+    readonly tokenEndpoint: string;
+    readonly clientId: string;
+    readonly clientSecret: string;
+  };
+  /** Base URLs of the services orders calls. */
+  readonly inventoryUrl: string;
+  readonly paymentsUrl: string;
+}
+
+interface Hop<T> {
+  readonly ok: boolean;
+  readonly status: number;
+  readonly body: T;
+}
+
+/**
+ * `orders`: `GET /orders` (orders:read) lists the caller's own orders; `POST /orders`
+ * (orders:write) with `{ item, quantity }` reserves at inventory and charges at payments on the
+ * caller's behalf (exchanged tokens in token mode, new session references in session mode) and
+ * answers 201 with the order and the trace of every hop as each service verified it.
+ */
+export async function createOrdersService(options: OrdersOptions): Promise<FastifyInstance> {
+  const { auth } = options;
+  const call: ServiceFetch = createServiceClient(options.client);
+  // In memory, per process: keyed by the caller's subject, so nobody can list another's orders.
+  const ordersBySubject = new Map<string, Order[]>();
+  const app = await createServiceApp('orders', options);
+
+  app.get('/orders', { config: protect(auth, { scopes: ['orders:read'] }) }, async (request) => {
+    const subject = request.principal?.subject ?? '';
+    return ordersBySubject.get(subject) ?? [];
+  });
+
+  app.post('/orders', { config: protect(auth, { scopes: ['orders:write'] }) }, async (request, reply) => {
+    const body = isRecord(request.body) ? request.body : {};
+    const quantity = positiveInteger(body.quantity, 1000);
+    if (typeof body.item !== 'string' || quantity === undefined) {
+      return reply
+        .code(400)
+        .send({ error: 'invalid_request', error_description: 'item and quantity (1 to 1000) required' });
+    }
+    const on = authenticationOf(request);
+    const post = async <T>(
+      url: string,
+      audience: string,
+      scope: string,
+      payload: unknown,
+    ): Promise<Hop<T>> => {
+      const response = await call(url, {
+        method: 'POST',
+        audience,
+        scope: [scope],
+        on,
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+      });
+      return { ok: response.ok, status: response.status, body: (await response.json()) as T };
+    };
+
+    const reserved = await post<{ reservation: { price: number }; seen: TraceEntry }>(
+      `${options.inventoryUrl}/reserve`,
+      'inventory',
+      'inventory:reserve',
+      { item: body.item, quantity },
+    );
+    if (!reserved.ok) return reply.code(reserved.status < 500 ? reserved.status : 502).send(reserved.body);
+
+    const id = randomUUID();
+    const amount = reserved.body.reservation.price * quantity;
+    const charged = await post<{ charge: { id: string }; seen: TraceEntry }>(
+      `${options.paymentsUrl}/charge`,
+      'payments',
+      'payments:charge',
+      { amount, reference: id },
+    );
+    // A refused charge is this service's failure (its delegation), not the caller's: 502.
+    if (!charged.ok)
+      return reply
+        .code(502)
+        .send({ error: 'payment_failed', error_description: 'payments refused the charge' });
+
+    const order: Order = {
+      id,
+      item: body.item,
+      quantity,
+      amount,
+      status: 'paid',
+      charge: charged.body.charge.id,
+    };
+    const subject = on.principal.subject;
+    ordersBySubject.set(subject, [...(ordersBySubject.get(subject) ?? []), order]);
+    const trace = [traceOf('orders', request.principal, auth), reserved.body.seen, charged.body.seen];
+    return reply.code(201).send({ order, trace });
+  });
+  return app;
+}

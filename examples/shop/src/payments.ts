@@ -1,0 +1,42 @@
+import { randomUUID } from 'node:crypto';
+import { requireAudience } from '@tessera/resource';
+import type { FastifyInstance } from 'fastify';
+import {
+  createServiceApp,
+  isRecord,
+  positiveInteger,
+  protect,
+  type ShopServiceOptions,
+  traceOf,
+} from './service.js';
+
+/**
+ * `payments`: `POST /charge` with `{ amount, reference }`. Internal only (the gateway has no route
+ * to it): the audience must be `payments`, and in token mode the token must carry
+ * `payments:charge` and a delegation chain whose current actor is `orders`, so a user's own token
+ * (or one another service obtained) is refused 403.
+ */
+export async function createPaymentsService(options: ShopServiceOptions): Promise<FastifyInstance> {
+  const { auth } = options;
+  const app = await createServiceApp('payments', options);
+  const needs = { scopes: ['payments:charge'], via: ['orders'] };
+
+  app.post(
+    '/charge',
+    { config: protect(auth, needs, requireAudience('payments')) },
+    async (request, reply) => {
+      const body = isRecord(request.body) ? request.body : {};
+      const amount = positiveInteger(body.amount, 100_000_000);
+      if (amount === undefined || typeof body.reference !== 'string' || body.reference.length === 0) {
+        return reply
+          .code(400)
+          .send({ error: 'invalid_request', error_description: 'amount and reference required' });
+      }
+      return reply.code(201).send({
+        charge: { id: randomUUID(), amount, reference: body.reference },
+        seen: traceOf('payments', request.principal, auth),
+      });
+    },
+  );
+  return app;
+}

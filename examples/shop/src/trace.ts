@@ -1,0 +1,47 @@
+import type { Principal } from '@tessera/core';
+
+/** An `act` claim (RFC 8693): the current actor, with earlier ones nested inside. */
+export interface ActClaim {
+  readonly sub: string;
+  readonly act?: ActClaim;
+}
+
+/** What one service verified about its caller; what a mode does not have is left out. */
+export interface TraceEntry {
+  readonly service: string;
+  readonly sub: string;
+  readonly client_id?: string;
+  readonly aud: string | readonly string[];
+  readonly scope?: string;
+  readonly act?: ActClaim;
+}
+
+function actOf(actors: Principal['actors']): ActClaim | undefined {
+  let claim: ActClaim | undefined;
+  // actors is current actor first; the claim nests earlier actors inside the current one.
+  for (let i = actors.length - 1; i >= 0; i--) {
+    const actor = actors[i];
+    if (actor !== undefined)
+      claim = claim === undefined ? { sub: actor.subject } : { sub: actor.subject, act: claim };
+  }
+  return claim;
+}
+
+/**
+ * The trace entry of `service` for the principal it verified. In token mode it is the token's
+ * claims; in session mode only the user and this service's audience exist (there is no token, so
+ * no client, scope or delegation chain to report).
+ */
+export function seenBy(service: string, principal: Principal, mode: 'token' | 'session'): TraceEntry {
+  const aud = principal.audience.length === 1 ? (principal.audience[0] as string) : [...principal.audience];
+  if (mode === 'session') return { service, sub: principal.subject, aud };
+  const act = actOf(principal.actors);
+  return {
+    service,
+    sub: principal.subject,
+    client_id: principal.clientId,
+    aud,
+    scope: principal.scopes.join(' '),
+    ...(act === undefined ? {} : { act }),
+  };
+}

@@ -1,0 +1,83 @@
+import { createHmac } from 'node:crypto';
+
+/** The ports of the parts, on 127.0.0.1. */
+export interface DevPorts {
+  readonly tokenService: number;
+  readonly gateway: number;
+  readonly orders: number;
+  readonly inventory: number;
+  readonly payments: number;
+}
+
+export const defaultDevPorts: DevPorts = Object.freeze({
+  tokenService: 9000,
+  gateway: 8080,
+  orders: 8101,
+  inventory: 8102,
+  payments: 8103,
+});
+
+export const devUsers = Object.freeze([
+  { username: 'alice', password: 'alice-password' },
+  { username: 'bob', password: 'bob-password' },
+]);
+
+/** The public client for scripts and command-line tools in token mode. */
+export const SHOP_CLI_REDIRECT = 'http://127.0.0.1:8765/callback';
+export const SHOP_CLI_SCOPES = [
+  'openid',
+  'profile',
+  'orders:read',
+  'orders:write',
+  'inventory:read',
+] as const;
+
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+
+/**
+ * A secret derived from the service secret for one purpose, so the development system keeps one
+ * secret file and every other secret (client secrets, the session-reference key) follows from it.
+ */
+export function derivedSecret(serviceSecret: string, purpose: string): string {
+  return createHmac('sha256', serviceSecret).update(`tessera dev: ${purpose}`).digest('base64url');
+}
+
+/** The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`). */
+export function devSeed(serviceSecret: string) {
+  const secretOf = (clientId: string) => derivedSecret(serviceSecret, `client ${clientId}`);
+  return {
+    clients: [
+      {
+        client_id: 'orders',
+        client_name: 'orders service',
+        client_secret: secretOf('orders'),
+        grant_types: ['client_credentials', TOKEN_EXCHANGE],
+        scopes: ['inventory:reserve', 'payments:charge'],
+        audiences: ['inventory', 'payments'],
+      },
+      {
+        client_id: 'inventory',
+        client_name: 'inventory service',
+        client_secret: secretOf('inventory'),
+        grant_types: ['client_credentials'],
+      },
+      {
+        client_id: 'payments',
+        client_name: 'payments service',
+        client_secret: secretOf('payments'),
+        grant_types: ['client_credentials'],
+      },
+      {
+        client_id: 'shop-cli',
+        client_name: 'shop command-line tools',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [SHOP_CLI_REDIRECT],
+        grant_types: ['authorization_code', 'refresh_token'],
+        scopes: [...SHOP_CLI_SCOPES],
+        audiences: ['orders', 'inventory'],
+        first_party: true,
+      },
+    ],
+    users: devUsers.map((user) => ({ ...user })),
+  };
+}

@@ -1,0 +1,203 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { KeyValueStore } from '@tessera/storage';
+import { stringify } from 'yaml';
+import { openDatabase } from '../commands/service-secret.js';
+import { type DevPorts, derivedSecret, devSeed } from './seed.js';
+
+export type DevMode = 'token' | 'session';
+
+export interface DevSystemOptions {
+  readonly mode: DevMode;
+  /** Where the databases and the config files go (`.tessera`). */
+  readonly dir: string;
+  /** The service secret (TESSERA_SECRET or the development secret file). */
+  readonly secret: string;
+  /** `sqlite:FILE` or `postgres://…`; default `sqlite:<dir>/tessera.db`. */
+  readonly databaseUrl?: string;
+  /** Redis for sessions, rate limits and revocation events; default SQLite and in-process. */
+  readonly redisUrl?: string;
+  readonly ports: DevPorts;
+  /** The gateway's log level; default `info`. */
+  readonly logLevel?: 'info' | 'warn' | 'silent';
+}
+
+export interface DevSystem {
+  readonly mode: DevMode;
+  readonly urls: { readonly [part in keyof DevPorts]: string };
+  /** The files written under `dir`, by name. */
+  readonly files: { readonly gateway: string; readonly seed: string; readonly referenceSecret: string };
+  /** Stops every part, the last started first. */
+  close(): Promise<void>;
+}
+
+const HOST = '127.0.0.1';
+const SESSION_KEY_PREFIX = 'tessera:gateway:';
+
+/** Writes a file only its owner can read: it may hold secrets. */
+async function writePrivate(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+/**
+ * Starts the whole demo system in this process: the token service, the three shop services and
+ * the gateway, in `token` or `session` mode. It first writes the files each part can be started
+ * again from (`seed.yaml` for `tessera token-service --seed`, `gateway.yaml` and the session
+ * reference secret for `tessera gateway`), then runs every part from them.
+ */
+export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
+  const { mode, ports, redisUrl } = options;
+  const dir = resolve(options.dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
+  const url = (port: number) => `http://${HOST}:${port}`;
+  const urls = {
+    tokenService: url(ports.tokenService),
+    gateway: url(ports.gateway),
+    orders: url(ports.orders),
+    inventory: url(ports.inventory),
+    payments: url(ports.payments),
+  };
+  const issuer = urls.tokenService;
+  const referenceSecret = derivedSecret(options.secret, 'session references');
+  const seed = devSeed(options.secret);
+  const files = {
+    gateway: join(dir, 'gateway.yaml'),
+    seed: join(dir, 'seed.yaml'),
+    referenceSecret: join(dir, 'session-reference-secret'),
+  };
+  await writePrivate(files.seed, stringify(seed));
+  await writePrivate(files.referenceSecret, `${referenceSecret}\n`);
+  await writePrivate(files.gateway, stringify(gatewayConfig(options, urls, databaseUrl, dir)));
+
+  // Loaded here, not at the top: `tessera --help` must not pay for every package.
+  const storage = await import('@tessera/storage');
+  const tokenServicePackage = await import('@tessera/token-service');
+  const { openUserDirectory } = await import('@tessera/identity');
+  const resource = await import('@tessera/resource');
+  const shop = await import('@tessera/example-shop');
+  const gatewayPackage = await import('@tessera/gateway');
+
+  const stops: (() => Promise<void>)[] = [];
+  const close = async () => {
+    for (const stop of stops.reverse()) await stop();
+  };
+  try {
+    const database = await openDatabase(databaseUrl);
+    stops.push(() => database.db.destroy());
+    const store: KeyValueStore =
+      redisUrl === undefined
+        ? new storage.SqliteStore({ path: join(dir, 'kv.db') })
+        : new storage.RedisStore({ url: redisUrl, prefix: 'tessera:token-service:' });
+    stops.push(() => store.close());
+    const channel =
+      redisUrl === undefined ? new storage.InProcessChannel() : new storage.RedisChannel({ url: redisUrl });
+    stops.push(() => channel.close());
+    const sessionStore: KeyValueStore =
+      redisUrl === undefined
+        ? new storage.SqliteStore({ path: join(dir, 'sessions.db') })
+        : new storage.RedisStore({ url: redisUrl, prefix: SESSION_KEY_PREFIX });
+    stops.push(() => sessionStore.close());
+
+    const tokenService = await tokenServicePackage.openTokenService({
+      issuer,
+      database: database.db,
+      store,
+      channel,
+      secret: options.secret,
+      dev: true,
+    });
+    stops.push(() => tokenService.close());
+    const users = await openUserDirectory({ db: database.db });
+    await tokenServicePackage.applySeed(tokenServicePackage.loadSeedFile(files.seed), {
+      service: tokenService,
+      users,
+      warn: () => {},
+    });
+    await tokenService.app.listen({ host: HOST, port: ports.tokenService });
+
+    let auth: import('@tessera/example-shop').ShopAuth;
+    if (mode === 'token') {
+      const revocations = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, { issuer });
+      stops.push(() => revocations.close());
+      auth = shop.tokenAuth({ issuer, revocations });
+    } else {
+      const { createSessionManager } = await import('@tessera/session');
+      const { createSessionReferences } = await import('@tessera/resource/session');
+      auth = shop.sessionAuth({
+        manager: createSessionManager({ store: sessionStore, onWarning: () => {} }),
+        references: createSessionReferences({ secret: referenceSecret }),
+      });
+    }
+    const secretOf = (clientId: string) =>
+      seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
+    type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
+    const services: [ServiceApp, number][] = [
+      [await shop.createPaymentsService({ auth }), ports.payments],
+      [await shop.createInventoryService({ auth }), ports.inventory],
+      [
+        await shop.createOrdersService({
+          auth,
+          client: { tokenEndpoint: `${issuer}/token`, clientId: 'orders', clientSecret: secretOf('orders') },
+          inventoryUrl: urls.inventory,
+          paymentsUrl: urls.payments,
+        }),
+        ports.orders,
+      ],
+    ];
+    for (const [app, port] of services) {
+      stops.push(() => app.close());
+      await app.listen({ host: HOST, port });
+    }
+
+    const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
+    const gateway = await gatewayPackage.createGateway(config, {
+      sessionReferenceSecret: referenceSecret,
+      sessionStore,
+    });
+    stops.push(() => gateway.close());
+    await gateway.listen({ host: HOST, port: ports.gateway });
+  } catch (error) {
+    await close();
+    throw error;
+  }
+  return { mode, urls, files, close };
+}
+
+function gatewayConfig(
+  options: DevSystemOptions,
+  urls: DevSystem['urls'],
+  databaseUrl: string,
+  dir: string,
+): Record<string, unknown> {
+  const { mode, redisUrl } = options;
+  const route = (prefix: string, upstream: string, audience: string) => ({
+    prefix,
+    upstream,
+    auth: mode,
+    stripPrefix: true,
+    ...(mode === 'session' ? { audience } : {}),
+  });
+  return {
+    listen: { host: HOST, port: options.ports.gateway },
+    logLevel: options.logLevel ?? 'info',
+    ...(mode === 'token' ? { token: { issuer: urls.tokenService, audience: ['orders', 'inventory'] } } : {}),
+    ...(mode === 'session'
+      ? {
+          session: {
+            store:
+              redisUrl === undefined
+                ? { type: 'sqlite', path: join(dir, 'sessions.db') }
+                : { type: 'redis', url: redisUrl, keyPrefix: SESSION_KEY_PREFIX },
+            insecureHttpLocalhost: true,
+          },
+          identity: { database: databaseUrl },
+        }
+      : {}),
+    routes: [
+      route('/api/orders', urls.orders, 'orders'),
+      route('/api/inventory', urls.inventory, 'inventory'),
+    ],
+  };
+}
