@@ -30,7 +30,7 @@ describe('the tessera command (spawned)', () => {
     const { status, stdout, stderr } = tessera('--help');
     expect(status).toBe(0);
     expect(stdout).toMatch(/^Usage: tessera \[options\] \[command\]/);
-    expect(stdout).toMatch(/^\s+dev\s+run the whole demo system/m);
+    expect(stdout).toMatch(/^\s+dev \[options\]\s+run the whole demo system/m);
     expect(stdout).toContain('--config <file>');
     expect(stdout).toContain('--version');
     expect(stderr).toBe('');
@@ -42,14 +42,22 @@ describe('the tessera command (spawned)', () => {
     expect(stdout).toBe(`${manifest.version}\n`);
   });
 
-  it('dev says which parts are not built yet and exits 0', () => {
-    const { status, stdout, stderr } = tessera('dev');
+  it('dev --mode hybrid exits 1 with one line: the gateway has no hybrid mode yet', () => {
+    const { status, stdout, stderr } = tessera('dev', '--mode', 'hybrid');
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr).toBe(
+      'tessera: hybrid mode is not built yet in the gateway; use --mode session or --mode token\n',
+    );
+  });
+
+  it('dev --dry-run prints the parts, the users and the mode, and starts nothing', () => {
+    const { status, stdout, stderr } = tessera('dev', '--dry-run');
     expect(status).toBe(0);
-    for (const part of ['token-service', 'session', 'resource', 'gateway', 'demo shop']) {
-      expect(stdout).toMatch(new RegExp(`^  ${part}\\s`, 'm'));
-    }
-    expect(stdout).toContain('not built yet');
-    expect(stderr).toBe('');
+    expect(stdout).toMatch(/^tessera dev: session mode$/m);
+    expect(stdout).toContain('http://127.0.0.1:9000');
+    expect(stdout).toContain('alice / alice-password, bob / bob-password');
+    expect(stderr).toBe('tessera dev: hybrid mode (the default) is not built yet; running session mode\n');
   });
 
   it('an unknown command exits 2 with one line on stderr and no stack', () => {
