@@ -1,0 +1,324 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openClientRepository } from '@tessera/token-service';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../token-service/test/support/browser.js';
+import { openDatabase } from '../src/commands/service-secret.js';
+import { derivedSecret, SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
+import { type DevMode, type DevSystem, startDevSystem } from '../src/dev/system.js';
+
+const SECRET = 'dev-system-test-secret-0123456789abcdef';
+
+/** A port nobody listens on right now (the OS picks it; the socket is closed again). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
+    });
+  });
+}
+
+async function start(mode: DevMode): Promise<{ system: DevSystem; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
+  const [tokenService, gateway, orders, inventory, payments] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ] as [number, number, number, number, number];
+  const system = await startDevSystem({
+    mode,
+    dir,
+    secret: SECRET,
+    ports: { tokenService, gateway, orders, inventory, payments },
+    logLevel: 'silent',
+  });
+  return { system, dir };
+}
+
+interface TraceEntry {
+  service: string;
+  sub: string;
+  client_id?: string;
+  aud: string | string[];
+  scope?: string;
+  act?: { sub: string; act?: unknown };
+}
+
+interface OrderAnswer {
+  order: { id: string; item: string; quantity: number; amount: number };
+  trace: TraceEntry[];
+}
+
+const json = { 'content-type': 'application/json' };
+
+describe('tessera dev, session mode: through the gateway with a cookie', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await start('session'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function signInAs(username: string): Promise<{ browser: Browser; subject: string; csrf: string }> {
+    const browser = new Browser();
+    const login = await browser.fetch(`${system.urls.gateway}/auth/login`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ username, password: `${username}-password` }),
+    });
+    expect(login.status).toBe(204);
+    const me = await browser.fetch(`${system.urls.gateway}/auth/me`);
+    expect(me.status).toBe(200);
+    const { subject, csrf_token } = (await me.json()) as { subject: string; csrf_token: string };
+    return { browser, subject, csrf: csrf_token };
+  }
+
+  it('writes the files a part can be started again from', () => {
+    const gateway = readFileSync(system.files.gateway, 'utf8');
+    expect(gateway).toContain('auth: session');
+    expect(gateway).toContain('/api/orders');
+    expect(gateway).not.toContain(derivedSecret(SECRET, 'session references'));
+    expect(readFileSync(system.files.seed, 'utf8')).toContain('client_id: shop-cli');
+  });
+
+  it('places an order: every service saw alice, from her session', async () => {
+    const alice = await signInAs('alice');
+    const response = await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': alice.csrf },
+      body: JSON.stringify({ item: 'tessera-red', quantity: 3 }),
+    });
+    expect(response.status).toBe(201);
+    const { order, trace } = (await response.json()) as OrderAnswer;
+    expect(order).toMatchObject({ item: 'tessera-red', quantity: 3, amount: 360 });
+    expect(trace).toEqual([
+      { service: 'orders', sub: alice.subject, aud: 'orders' },
+      { service: 'inventory', sub: alice.subject, aud: 'inventory' },
+      { service: 'payments', sub: alice.subject, aud: 'payments' },
+    ]);
+    const items = await alice.browser.fetch(`${system.urls.gateway}/api/inventory/items`);
+    expect(
+      ((await items.json()) as { id: string; stock: number }[]).find((i) => i.id === 'tessera-red')?.stock,
+    ).toBe(497);
+  });
+
+  it('refuses an unsafe request without the CSRF token (403) and places no order', async () => {
+    const alice = await signInAs('alice');
+    const before = (await (
+      await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`)
+    ).json()) as unknown[];
+    const response = await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(response.status).toBe(403);
+    const after = (await (
+      await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`)
+    ).json()) as unknown[];
+    expect(after).toHaveLength(before.length);
+  });
+
+  it("alice lists only her own orders, never bob's", async () => {
+    const bob = await signInAs('bob');
+    const placed = await bob.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': bob.csrf },
+      body: JSON.stringify({ item: 'tessera-gold', quantity: 1 }),
+    });
+    expect(placed.status).toBe(201);
+    const bobsOrder = ((await placed.json()) as OrderAnswer).order.id;
+    const alice = await signInAs('alice');
+    const list = (await (await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`)).json()) as {
+      id: string;
+    }[];
+    expect(list.length).toBeGreaterThan(0);
+    expect(list.map((o) => o.id)).not.toContain(bobsOrder);
+    const bobsList = (await (await bob.browser.fetch(`${system.urls.gateway}/api/orders/orders`)).json()) as {
+      id: string;
+    }[];
+    expect(bobsList.map((o) => o.id)).toEqual([bobsOrder]);
+  });
+
+  it('a backend called without the gateway (no session reference) answers 401', async () => {
+    const response = await fetch(`${system.urls.payments}/charge`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ amount: 1, reference: 'x' }),
+    });
+    expect(response.status).toBe(401);
+  });
+});
+
+describe('tessera dev, token mode: through the gateway with a bearer token', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await start('token'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The authorization code flow with PKCE, driven over HTTP as a command-line client would. */
+  async function userToken(
+    username: string,
+    clientId = 'shop-cli',
+    scope = 'openid orders:read orders:write',
+  ): Promise<string> {
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL(`${system.urls.tokenService}/authorize`);
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: SHOP_CLI_REDIRECT,
+      scope,
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const { location } = await signIn(new Browser(), authorize, username, `${username}-password`);
+    const code = location.searchParams.get('code');
+    expect(code).toBeTruthy();
+    const response = await fetch(`${system.urls.tokenService}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: code ?? '',
+        redirect_uri: SHOP_CLI_REDIRECT,
+        client_id: clientId,
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  const subjectOf = (token: string): string =>
+    (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string }).sub;
+
+  const order = (token: string, item = 'tessera-red') =>
+    fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: JSON.stringify({ item, quantity: 2 }),
+    });
+
+  it('places an order: payments saw alice as sub and orders in act', async () => {
+    const token = await userToken('alice');
+    const alice = subjectOf(token);
+    const response = await order(token);
+    expect(response.status).toBe(201);
+    const { trace } = (await response.json()) as OrderAnswer;
+    expect(trace.map((entry) => entry.service)).toEqual(['orders', 'inventory', 'payments']);
+    expect(trace[0]).toMatchObject({ sub: alice, client_id: 'shop-cli', aud: ['orders', 'inventory'] });
+    expect(trace[0]?.act).toBeUndefined();
+    expect(trace[1]).toEqual({
+      service: 'inventory',
+      sub: alice,
+      client_id: 'orders',
+      aud: 'inventory',
+      scope: 'inventory:reserve',
+      act: { sub: 'orders' },
+    });
+    expect(trace[2]).toEqual({
+      service: 'payments',
+      sub: alice,
+      client_id: 'orders',
+      aud: 'payments',
+      scope: 'payments:charge',
+      act: { sub: 'orders' },
+    });
+  });
+
+  it("alice lists only her own orders, never bob's", async () => {
+    const bobsToken = await userToken('bob');
+    const placed = await order(bobsToken, 'mosaic-kit');
+    expect(placed.status).toBe(201);
+    const bobsOrder = ((await placed.json()) as OrderAnswer).order.id;
+    const alicesToken = await userToken('alice');
+    expect((await order(alicesToken)).status).toBe(201);
+    const list = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      headers: { authorization: `Bearer ${alicesToken}` },
+    });
+    expect(list.status).toBe(200);
+    const ids = ((await list.json()) as { id: string }[]).map((o) => o.id);
+    expect(ids.length).toBeGreaterThan(0);
+    expect(ids).not.toContain(bobsOrder);
+  });
+
+  it('refuses payments a user token for payments that did not come through orders (403)', async () => {
+    // A public client that may ask for payments directly: the token is alice's, for payments,
+    // with payments:charge, but no delegation chain through orders.
+    const database = await openDatabase(`sqlite:${join(dir, 'tessera.db')}`);
+    try {
+      await openClientRepository({ database: database.db, secret: SECRET, dev: true }).upsert({
+        client_id: 'sneaky-cli',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [SHOP_CLI_REDIRECT],
+        grant_types: ['authorization_code'],
+        scopes: ['payments:charge'],
+        audiences: ['payments'],
+        first_party: true,
+      });
+    } finally {
+      await database.db.destroy();
+    }
+    const token = await userToken('alice', 'sneaky-cli', 'payments:charge');
+    const response = await fetch(`${system.urls.payments}/charge`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: JSON.stringify({ amount: 100, reference: 'direct' }),
+    });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
+  });
+
+  it("refuses payments alice's shop-cli token (not for payments: 401) and orders' own token (no user, no chain: 403)", async () => {
+    const token = await userToken('alice');
+    const direct = await fetch(`${system.urls.payments}/charge`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: JSON.stringify({ amount: 100, reference: 'direct' }),
+    });
+    expect(direct.status).toBe(401);
+    const own = await fetch(`${system.urls.tokenService}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`orders:${derivedSecret(SECRET, 'client orders')}`).toString('base64')}`,
+      },
+      body: 'grant_type=client_credentials&audience=payments&scope=payments%3Acharge',
+    });
+    expect(own.status).toBe(200);
+    const ownToken = ((await own.json()) as { access_token: string }).access_token;
+    const charge = await fetch(`${system.urls.payments}/charge`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${ownToken}` },
+      body: JSON.stringify({ amount: 100, reference: 'own' }),
+    });
+    expect(charge.status).toBe(403);
+  });
+
+  it('refuses an order without a token at the gateway (401)', async () => {
+    const response = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(response.status).toBe(401);
+  });
+});
