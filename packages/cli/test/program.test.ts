@@ -57,7 +57,9 @@ describe('main (in-process)', () => {
   });
 
   it('prints the insecure-setting warning loudly on stderr and still runs', async () => {
-    const { code, err } = await run(['dev', '--mode', 'token', '--dry-run'], { TESSERA__DEV__HOST: '0.0.0.0' });
+    const { code, err } = await run(['dev', '--mode', 'token', '--dry-run'], {
+      TESSERA__DEV__HOST: '0.0.0.0',
+    });
     expect(code).toBe(exitCodes.ok);
     expect(err).toMatch(
       /^tessera: WARNING: dev\.host is 0\.0\.0\.0: .*must not be reachable from other machines\n$/,
