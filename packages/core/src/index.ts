@@ -14,6 +14,14 @@ export {
 } from './keys/signing-key.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export {
+  encodeRevocationEvent,
+  parseRevocationEvent,
+  REVOCATION_TOPIC,
+  type RevocationEvent,
+  type RevocationKind,
+  revocationKinds,
+} from './revocation.js';
+export {
   defaultAlgorithms,
   defaultClockTolerance,
   defaultMaxTokenLength,

@@ -1,3 +1,4 @@
+export { parseRevocationEvent, type RevocationEvent, type RevocationKind } from '@tessera/core';
 export { type AuthAnswer, answerFor } from './authorize/answer.js';
 export { enforce, PolicyRefusal } from './authorize/decide.js';
 export {
@@ -29,7 +30,6 @@ export { discoverJwksUri } from './jwks/discovery.js';
 export { redactUrl } from './lib/redact.js';
 export { isClientPrincipal, isUserPrincipal } from './principal.js';
 export { DenyList, type DenyListOptions } from './revocation/deny-list.js';
-export { parseRevocationEvent, type RevocationEvent, type RevocationKind } from './revocation/event.js';
 export {
   REVOCATION_TOPIC,
   type RevocationChannel,

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { parseRevocationEvent } from '@tessera/core';
 import { RedisChannel } from '@tessera/storage';
 import { REVOCATION_TOPIC as TOKEN_SERVICE_TOPIC } from '@tessera/token-service';
 import type { FastifyInstance } from 'fastify';
@@ -6,7 +7,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceClient } from '../src/client/service-client.js';
 import { bearer } from '../src/identity/bearer.js';
 import { DenyList } from '../src/revocation/deny-list.js';
-import { parseRevocationEvent } from '../src/revocation/event.js';
 import { REVOCATION_TOPIC, type Revocations, subscribeRevocations } from '../src/revocation/subscribe.js';
 import { createVerifier } from '../src/verify/verifier.js';
 import { bearerHeader, call, startService } from './support/service.js';

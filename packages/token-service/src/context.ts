@@ -55,8 +55,8 @@ export interface ServiceContext {
   readonly codes: AuthorizationCodeRepository;
 }
 
-/** The topic revocation events are published on (DESIGN.md). */
-export const REVOCATION_TOPIC = 'tessera.revocation';
+// The topic is part of the revocation-event contract, which lives in @tessera/core.
+export { REVOCATION_TOPIC } from '@tessera/core';
 
 export function endpointUrls(issuer: string): EndpointUrls {
   // The issuer may have a path (https://example.com/auth); endpoints hang below it.

@@ -1,7 +1,6 @@
-import { AccessTokenSigner, createAccessTokenVerifier } from '@tessera/core';
+import { AccessTokenSigner, createAccessTokenVerifier, parseRevocationEvent } from '@tessera/core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseRevocationEvent } from '../src/lib/revocation.js';
 import { GrantRepository, hashToken } from '../src/store/grants.js';
 import { basic, ORDERS_SECRET, orders, reports, shopWeb } from './support/clients.js';
 import { databases, type TestDatabase } from './support/databases.js';

@@ -1,54 +1,10 @@
-import { TesseraTypeError } from '@tessera/core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  encodeRevocationEvent,
-  parseRevocationEvent,
-  type RevocationEvent,
-  revokeAccessToken,
-} from '../src/lib/revocation.js';
+import { revokeAccessToken } from '../src/lib/revocation.js';
 import { basic, ORDERS_SECRET, orders } from './support/clients.js';
 import { databases, type TestDatabase } from './support/databases.js';
 import { claimsOf, configure, postForm } from './support/delegation.js';
 import { type Harness, startService } from './support/harness.js';
-
-describe('revocation events on the wire', () => {
-  it('encode exactly kind, value, until in that order, and parse back', () => {
-    for (const kind of ['jti', 'sub', 'sid', 'client'] as const) {
-      const event: RevocationEvent = { kind, value: `v-${kind}`, until: 1_900_000_000 };
-      const wire = encodeRevocationEvent({ ...event, extra: 'dropped' } as RevocationEvent);
-      expect(wire).toBe(`{"kind":"${kind}","value":"v-${kind}","until":1900000000}`);
-      expect(parseRevocationEvent(wire)).toEqual(event);
-    }
-  });
-
-  it('refuse to encode a malformed event (programmer error)', () => {
-    const bad = [
-      { kind: 'user', value: 'x', until: 1 },
-      { kind: 'jti', value: '', until: 1 },
-      { kind: 'jti', value: 'x', until: 1.5 },
-      { kind: 'jti', value: 'x', until: 0 },
-    ];
-    for (const event of bad) {
-      expect(() => encodeRevocationEvent(event as RevocationEvent)).toThrow(TesseraTypeError);
-    }
-  });
-
-  it('parse nothing from a message that is not a well-formed event', () => {
-    for (const message of [
-      'not json',
-      '[]',
-      'null',
-      '{"kind":"jti","value":"x"}',
-      '{"kind":"JTI","value":"x","until":1}',
-      '{"kind":"jti","value":7,"until":1}',
-      '{"kind":"jti","value":"x","until":"1"}',
-      '{"kind":"jti","value":"x","until":-1}',
-    ]) {
-      expect(parseRevocationEvent(message)).toBeUndefined();
-    }
-  });
-});
 
 // A channel that cannot publish must not let a revocation pass unannounced.
 describe.each(databases)('revocation when the channel is down on $name', (fixture) => {

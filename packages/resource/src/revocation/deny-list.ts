@@ -1,6 +1,5 @@
-import type { Principal } from '@tessera/core';
+import type { Principal, RevocationEvent, RevocationKind } from '@tessera/core';
 import { isClientPrincipal } from '../principal.js';
-import type { RevocationEvent, RevocationKind } from './event.js';
 
 export interface DenyListOptions {
   /**

@@ -1,6 +1,5 @@
-import { TesseraTypeError } from '@tessera/core';
+import { parseRevocationEvent, REVOCATION_TOPIC, TesseraTypeError } from '@tessera/core';
 import { DenyList, type DenyListOptions } from './deny-list.js';
-import { parseRevocationEvent } from './event.js';
 
 /** The part of @tessera/storage's Channel this package uses (InProcessChannel, RedisChannel). */
 export interface RevocationChannel {
@@ -10,8 +9,8 @@ export interface RevocationChannel {
   ): Promise<() => Promise<void> | void>;
 }
 
-/** The topic the token service publishes on (DESIGN.md). */
-export const REVOCATION_TOPIC = 'tessera.revocation';
+// The topic and the event's wire form are @tessera/core's, the contract shared with the token service.
+export { REVOCATION_TOPIC } from '@tessera/core';
 
 export interface RevocationsOptions extends DenyListOptions {
   /** Expired entries are dropped this often, in ms. Default 60000. */

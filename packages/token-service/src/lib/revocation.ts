@@ -1,27 +1,20 @@
-import { TesseraTypeError } from '@tessera/core';
+import {
+  encodeRevocationEvent,
+  REVOCATION_TOPIC,
+  type RevocationEvent,
+  TesseraTypeError,
+} from '@tessera/core';
 import type { Kysely } from 'kysely';
-import { REVOCATION_TOPIC, type ServiceContext } from '../context.js';
+import type { ServiceContext } from '../context.js';
 
 /**
  * Revocation in two halves. The token service itself keeps a list of revoked access-token jtis in
  * SQL (every instance sees it; introspection and token exchange read it). Resource servers, which
  * verify tokens locally and never call the token service, learn of revocations from events on the
  * channel (DESIGN.md): `{ "kind", "value", "until" }` on topic `tessera.revocation`, and keep each
- * in a deny-list until `until`, the latest `exp` of any token the event can hit.
+ * in a deny-list until `until`, the latest `exp` of any token the event can hit. The event's type and
+ * wire form are @tessera/core's (`encodeRevocationEvent`), shared with the resource servers.
  */
-
-/** What an event names: one token (`jti`), a user (`sub`), a browser session (`sid`), a client. */
-export type RevocationKind = 'jti' | 'sub' | 'sid' | 'client';
-
-export const revocationKinds: readonly RevocationKind[] = Object.freeze(['jti', 'sub', 'sid', 'client']);
-
-/** A revocation event exactly as it travels on the channel (DESIGN.md). */
-export interface RevocationEvent {
-  readonly kind: RevocationKind;
-  readonly value: string;
-  /** Epoch seconds: a deny-list entry for this event may be dropped after it. */
-  readonly until: number;
-}
 
 /** What the revocation functions use of the service context (a subset, so the CLI can call them too). */
 export type RevocationContext = Pick<ServiceContext, 'db' | 'channel' | 'now' | 'options'>;
@@ -41,36 +34,6 @@ function tables(ctx: Pick<ServiceContext, 'db'>): Kysely<RevocationDatabase> {
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_REVOCATION', message);
-}
-
-function checkEvent(event: RevocationEvent): RevocationEvent {
-  if (!revocationKinds.includes(event.kind)) throw misuse('kind must be jti, sub, sid or client');
-  if (typeof event.value !== 'string' || event.value.length === 0)
-    throw misuse('value must be a non-empty string');
-  if (!Number.isSafeInteger(event.until) || event.until <= 0) throw misuse('until must be epoch seconds');
-  return event;
-}
-
-/** The event's wire form: exactly the three fields, in DESIGN.md's order. */
-export function encodeRevocationEvent(event: RevocationEvent): string {
-  const { kind, value, until } = checkEvent(event);
-  return JSON.stringify({ kind, value, until });
-}
-
-/** Reads a message from the channel; undefined for anything that is not a well-formed event. */
-export function parseRevocationEvent(message: string): RevocationEvent | undefined {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(message);
-  } catch {
-    return undefined;
-  }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-  const { kind, value, until } = parsed as Record<string, unknown>;
-  if (typeof kind !== 'string' || !revocationKinds.includes(kind as RevocationKind)) return undefined;
-  if (typeof value !== 'string' || value.length === 0) return undefined;
-  if (typeof until !== 'number' || !Number.isSafeInteger(until) || until <= 0) return undefined;
-  return Object.freeze({ kind: kind as RevocationKind, value, until });
 }
 
 /**
