@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { get } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,9 +49,9 @@ interface Running {
 }
 
 /** Starts `tessera token-service` and resolves once it prints that it listens. */
-async function startService(args: string[]): Promise<Running> {
+async function startService(args: string[], scheme = 'http'): Promise<Running> {
   const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   const child = spawn(process.execPath, [bin, 'token-service', '--port', String(port), '--db', db, ...args], {
     env,
     cwd: dir,
@@ -373,5 +374,38 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     expect(refused.stderr).toBe(
       'tessera: set TESSERA_SECRET: a development secret file is generated only for a loopback issuer\n',
     );
+  });
+
+  it('serves HTTPS with --tls-cert and --tls-key (SECURITY-CASES 96), and wants both', async () => {
+    const keyFile = join(dir, 'tls-key.pem');
+    const certFile = join(dir, 'tls-cert.pem');
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1']
+        .concat(['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'])
+        .concat(['-keyout', keyFile, '-out', certFile]),
+      { stdio: 'ignore' },
+    );
+    const running = await startService(['--tls-cert', certFile, '--tls-key', keyFile], 'https');
+    try {
+      expect(running.output()).toContain(`issuer ${running.url}, listening on ${running.url}`);
+      const ca = readFileSync(certFile, 'utf8');
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`${running.url}/.well-known/openid-configuration`, { ca }, (response) => {
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (chunk: string) => {
+            text += chunk;
+          });
+          response.on('end', () => resolve(text));
+        }).on('error', reject);
+      });
+      expect((JSON.parse(body) as { issuer: string }).issuer).toBe(running.url);
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+    const half = tessera(['token-service', '--db', db, '--tls-cert', certFile]);
+    expect(half.status).toBe(2);
+    expect(half.stderr).toBe('tessera: --tls-cert and --tls-key go together\n');
   });
 });

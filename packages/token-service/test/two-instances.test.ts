@@ -167,6 +167,7 @@ describe('two instances on one PostgreSQL schema and one Redis', () => {
   });
 
   it('a key rotated on one is published by the other after its reload interval, and then signs there', async () => {
+    const before = await token(a.url, { grant_type: 'client_credentials' }, basic('orders', ORDERS_SECRET));
     const { next } = await a.service.keys.rotate('EdDSA');
     const jwks = async (base: string) =>
       ((await (await fetch(`${base}/jwks`)).json()) as { keys: { kid: string }[] }).keys.map(
@@ -182,6 +183,14 @@ describe('two instances on one PostgreSQL schema and one Redis', () => {
       Buffer.from((issued.body.access_token as string).split('.')[0] as string, 'base64url').toString(),
     ) as { kid: string };
     expect(header.kid).toBe(next);
+    // SECURITY-CASES D 73: during the overlap, tokens of the old and of the new key both verify
+    // with the JWKS either instance publishes.
+    for (const base of [a.url, b.url]) {
+      const jwks = createRemoteJWKSet(new URL(`${base}/jwks`));
+      for (const accessToken of [before.body.access_token, issued.body.access_token] as string[]) {
+        await expect(jwtVerify(accessToken, jwks, { issuer: a.service.issuer })).resolves.toBeDefined();
+      }
+    }
   });
 
   it('a private_key_jwt assertion used at one is refused as a replay at the other', async () => {
