@@ -36,24 +36,61 @@ export interface UserClaims {
   readonly address?: AddressClaim;
 }
 
-const stringClaims = new Set([
-  'name',
-  'given_name',
-  'family_name',
-  'middle_name',
-  'nickname',
-  'preferred_username',
-  'profile',
-  'picture',
-  'website',
-  'email',
-  'gender',
-  'birthdate',
-  'zoneinfo',
-  'locale',
-  'phone_number',
-]);
-const booleanClaims = new Set(['email_verified', 'phone_number_verified']);
+type ClaimType = 'string' | 'boolean' | 'address';
+
+/** The scopes of OpenID Connect Core 5.4 that release standard claims. */
+export type StandardClaimScope = 'profile' | 'email' | 'address' | 'phone';
+
+// Each standard claim once, with its type and the scope that releases it (Core 5.1 and 5.4), in
+// the order of Core 5.4. Validation and the token service's release by scope both read this.
+const standardClaims: Readonly<Record<keyof UserClaims, readonly [ClaimType, StandardClaimScope]>> = {
+  name: ['string', 'profile'],
+  family_name: ['string', 'profile'],
+  given_name: ['string', 'profile'],
+  middle_name: ['string', 'profile'],
+  nickname: ['string', 'profile'],
+  preferred_username: ['string', 'profile'],
+  profile: ['string', 'profile'],
+  picture: ['string', 'profile'],
+  website: ['string', 'profile'],
+  gender: ['string', 'profile'],
+  birthdate: ['string', 'profile'],
+  zoneinfo: ['string', 'profile'],
+  locale: ['string', 'profile'],
+  email: ['string', 'email'],
+  email_verified: ['boolean', 'email'],
+  address: ['address', 'address'],
+  phone_number: ['string', 'phone'],
+  phone_number_verified: ['boolean', 'phone'],
+};
+
+function claimType(name: string): ClaimType | undefined {
+  return Object.hasOwn(standardClaims, name) ? standardClaims[name as keyof UserClaims][0] : undefined;
+}
+
+function byScope(): Readonly<Record<StandardClaimScope, readonly string[]>> {
+  const out: Record<StandardClaimScope, string[]> = { profile: [], email: [], address: [], phone: [] };
+  for (const [name, [, scope]] of Object.entries(standardClaims)) out[scope].push(name);
+  // `updated_at` is released with profile but is kept by the directory, not stored in the claims.
+  out.profile.push('updated_at');
+  return Object.freeze({
+    profile: Object.freeze(out.profile),
+    email: Object.freeze(out.email),
+    address: Object.freeze(out.address),
+    phone: Object.freeze(out.phone),
+  });
+}
+
+/** OpenID Connect Core 5.4: the claims each standard scope releases. */
+export const standardClaimsByScope = byScope();
+
+/** The claims a scope releases; none for a scope that is not one of Core 5.4's. */
+export function standardClaimsForScope(scope: string): readonly string[] {
+  return Object.hasOwn(standardClaimsByScope, scope)
+    ? standardClaimsByScope[scope as StandardClaimScope]
+    : [];
+}
+
 const addressFields = new Set([
   'formatted',
   'street_address',
@@ -83,13 +120,14 @@ export function validateClaims(claims: unknown): UserClaims {
   const copy: Record<string, unknown> = {};
   for (const [name, value] of Object.entries(claims)) {
     if (value === undefined) continue;
-    if (stringClaims.has(name)) {
+    const type = claimType(name);
+    if (type === 'string') {
       if (typeof value !== 'string') throw invalid(`claim ${name} must be a string`);
       copy[name] = value;
-    } else if (booleanClaims.has(name)) {
+    } else if (type === 'boolean') {
       if (typeof value !== 'boolean') throw invalid(`claim ${name} must be a boolean`);
       copy[name] = value;
-    } else if (name === 'address') {
+    } else if (type === 'address') {
       copy[name] = validateAddress(value);
     } else {
       // The name is echoed only if it is short and printable: it may come from a file or a request.

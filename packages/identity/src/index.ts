@@ -1,4 +1,12 @@
-export { type AddressClaim, MAX_CLAIMS_BYTES, type UserClaims, validateClaims } from './claims.js';
+export {
+  type AddressClaim,
+  MAX_CLAIMS_BYTES,
+  type StandardClaimScope,
+  standardClaimsByScope,
+  standardClaimsForScope,
+  type UserClaims,
+  validateClaims,
+} from './claims.js';
 export {
   type AuthenticateInput,
   type ListOptions,

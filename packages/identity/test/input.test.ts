@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   MAX_CLAIMS_BYTES,
   normalizeAddress,
+  standardClaimsByScope,
+  standardClaimsForScope,
   usernameKey,
   validateClaims,
   validateUsername,
@@ -60,10 +62,48 @@ describe('claims', () => {
       new Date(),
       { name: 'x'.repeat(MAX_CLAIMS_BYTES) },
       JSON.parse('{"__proto__": {"name": "x"}}'),
+      { constructor: 'x' },
+      { toString: 'x' },
     ]) {
       expect(() => validateClaims(claims)).toThrow(
         expect.objectContaining({ code: 'invalid_claims', status: 400 }),
       );
+    }
+  });
+
+  it('releases by scope exactly the claims of OpenID Connect Core 5.4, and nothing for other scopes', () => {
+    expect(standardClaimsByScope).toEqual({
+      profile: [
+        'name',
+        'family_name',
+        'given_name',
+        'middle_name',
+        'nickname',
+        'preferred_username',
+        'profile',
+        'picture',
+        'website',
+        'gender',
+        'birthdate',
+        'zoneinfo',
+        'locale',
+        'updated_at',
+      ],
+      email: ['email', 'email_verified'],
+      address: ['address'],
+      phone: ['phone_number', 'phone_number_verified'],
+    });
+    expect(Object.isFrozen(standardClaimsByScope)).toBe(true);
+    expect(Object.isFrozen(standardClaimsByScope.profile)).toBe(true);
+    expect(standardClaimsForScope('email')).toEqual(['email', 'email_verified']);
+    for (const scope of ['openid', 'orders:read', 'constructor', '__proto__', 'toString']) {
+      expect(standardClaimsForScope(scope)).toEqual([]);
+    }
+    // Every released claim but updated_at (kept by the directory) is one validateClaims accepts.
+    for (const name of Object.values(standardClaimsByScope).flat()) {
+      if (name === 'updated_at') continue;
+      const value = name === 'address' ? {} : name.endsWith('_verified') ? true : 'x';
+      expect(validateClaims({ [name]: value })).toEqual({ [name]: value });
     }
   });
 

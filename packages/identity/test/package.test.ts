@@ -22,6 +22,8 @@ describe('@tessera/identity', () => {
       'normalizePassword',
       'openUserDirectory',
       'owaspArgon2Parameters',
+      'standardClaimsByScope',
+      'standardClaimsForScope',
       'usernameKey',
       'validateClaims',
       'validateUsername',
