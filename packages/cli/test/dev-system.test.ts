@@ -151,6 +151,17 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
     expect(bobsList.map((o) => o.id)).toEqual([bobsOrder]);
   });
 
+  it('after logout the session works nowhere: the gateway refuses it before any service sees it', async () => {
+    const alice = await signInAs('alice');
+    const logout = await alice.browser.fetch(`${system.urls.gateway}/auth/logout`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': alice.csrf },
+    });
+    expect(logout.status).toBe(204);
+    const after = await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`);
+    expect(after.status).toBe(401);
+  });
+
   it('a backend called without the gateway (no session reference) answers 401', async () => {
     const response = await fetch(`${system.urls.payments}/charge`, {
       method: 'POST',
@@ -311,6 +322,25 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
       body: JSON.stringify({ amount: 100, reference: 'own' }),
     });
     expect(charge.status).toBe(403);
+  });
+
+  it('a revoked token stops working at orders within a second (revocation event, deny-list)', async () => {
+    const token = await userToken('alice');
+    expect((await order(token)).status).toBe(201);
+    const revoke = await fetch(`${system.urls.tokenService}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: 'shop-cli' }).toString(),
+    });
+    expect(revoke.status).toBe(200);
+    const deadline = Date.now() + 1000;
+    let status = 0;
+    do {
+      status = (await order(token)).status;
+      if (status === 401) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < deadline);
+    expect(status).toBe(401);
   });
 
   it('refuses an order without a token at the gateway (401)', async () => {
