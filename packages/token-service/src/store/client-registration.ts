@@ -6,6 +6,7 @@ import { redirectUriProblem } from '../lib/redirect-uri.js';
 import { isScopeToken } from '../lib/scope.js';
 import {
   type ClientAssertionAlgorithm,
+  type ClientMetadata,
   clientAssertionAlgorithms,
   type GrantType,
   grantTypes,
@@ -35,20 +36,8 @@ export interface ClientRegistration {
 }
 
 /** A registration that passed every rule, with defaults applied. */
-export interface ValidRegistration {
-  readonly client_id: string;
+export interface ValidRegistration extends ClientMetadata {
   readonly client_secret: string | undefined;
-  readonly client_name: string | undefined;
-  readonly redirect_uris: readonly string[];
-  readonly post_logout_redirect_uris: readonly string[];
-  readonly grant_types: readonly GrantType[];
-  readonly scopes: readonly string[];
-  readonly audiences: readonly string[];
-  readonly first_party: boolean;
-  readonly token_endpoint_auth_method: TokenEndpointAuthMethod;
-  readonly token_endpoint_auth_signing_alg: ClientAssertionAlgorithm | undefined;
-  readonly jwks: JSONWebKeySet | undefined;
-  readonly id_token_signed_response_alg: SigningAlgorithm;
 }
 
 // RFC 6749 A.1: client_id = *VSCHAR; we also refuse spaces so it is safe in logs and claims.

@@ -27,13 +27,12 @@ export const clientAssertionAlgorithms = ['EdDSA', 'Ed25519', 'ES256', 'RS256', 
 export type ClientAssertionAlgorithm = (typeof clientAssertionAlgorithms)[number];
 
 /**
- * A registered client, named after its RFC 7591 metadata. `secret_hash` is the HMAC of the
- * secret; the secret itself is never kept.
+ * The metadata a client is kept with, after validation and defaults, named after RFC 7591: what a
+ * stored `Client` and a `ValidRegistration` (on its way to the store) have in common.
  */
-export interface Client {
+export interface ClientMetadata {
   readonly client_id: string;
   readonly client_name: string | undefined;
-  readonly secret_hash: string | undefined;
   readonly redirect_uris: readonly string[];
   readonly post_logout_redirect_uris: readonly string[];
   readonly grant_types: readonly GrantType[];
@@ -48,6 +47,11 @@ export interface Client {
   /** For private_key_jwt: its public keys. */
   readonly jwks: JSONWebKeySet | undefined;
   readonly id_token_signed_response_alg: SigningAlgorithm;
+}
+
+/** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */
+export interface Client extends ClientMetadata {
+  readonly secret_hash: string | undefined;
   /** Epoch ms. */
   readonly created_at: number;
 }
