@@ -16,5 +16,12 @@ export {
   type SessionManager,
 } from './manager.js';
 export type { ResolvedOptions, SessionCookieOptions, SessionManagerOptions } from './options.js';
-export { type HeaderSink, type HttpRequestInfo, RequestSession, type SessionState } from './request.js';
+export {
+  type HeaderSink,
+  type HttpRequestInfo,
+  httpRequestInfo,
+  type NodeRequestLike,
+  RequestSession,
+  type SessionState,
+} from './request.js';
 export { Session } from './session.js';

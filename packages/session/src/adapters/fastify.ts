@@ -8,7 +8,7 @@ import type {
 import fp from 'fastify-plugin';
 import { errorResponse, SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
-import { type HttpRequestInfo, RequestSession } from '../request.js';
+import { httpRequestInfo, RequestSession } from '../request.js';
 
 /** Per-route session settings, given as `config: { session: { ... } }` in the route options. */
 export interface RouteSessionConfig {
@@ -51,19 +51,6 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
-function requestInfo(request: FastifyRequest): HttpRequestInfo {
-  return {
-    method: request.method,
-    protocol: request.protocol,
-    host: header(request, 'host'),
-    cookie: header(request, 'cookie'),
-    origin: header(request, 'origin'),
-    secFetchSite: header(request, 'sec-fetch-site'),
-    userAgent: header(request, 'user-agent'),
-    address: request.ip,
-  };
-}
-
 function submittedToken(request: FastifyRequest, headerName: string, field: string): string | undefined {
   const fromHeader = header(request, headerName);
   if (fromHeader !== undefined) return fromHeader;
@@ -103,7 +90,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   if (options.errorHandler ?? true) fastify.setErrorHandler(sessionErrorHandler);
 
   fastify.addHook('onRequest', async (request, reply) => {
-    const session = new RequestSession(manager, requestInfo(request), (name, value) => {
+    const session = new RequestSession(manager, httpRequestInfo(request), (name, value) => {
       reply.header(name, value);
     });
     request.session = session;

@@ -1,4 +1,4 @@
-import { createSessionManager, RequestSession, type SessionManager } from '@tessera/session';
+import { createSessionManager, httpRequestInfo, RequestSession, type SessionManager } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -39,33 +39,15 @@ export function createSsoSessions(options: {
   });
 }
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
 /** Loads this request's SSO session (anonymous when none); Set-Cookie goes on `reply`. */
 export async function loadSso(
   sessions: SsoSessions,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<RequestSession<SsoData>> {
-  const session = new RequestSession<SsoData>(
-    sessions,
-    {
-      method: request.method,
-      protocol: request.protocol,
-      host: header(request, 'host'),
-      cookie: header(request, 'cookie'),
-      origin: header(request, 'origin'),
-      secFetchSite: header(request, 'sec-fetch-site'),
-      userAgent: header(request, 'user-agent'),
-      address: request.ip,
-    },
-    (name, value) => {
-      reply.header(name, value);
-    },
-  );
+  const session = new RequestSession<SsoData>(sessions, httpRequestInfo(request), (name, value) => {
+    reply.header(name, value);
+  });
   await session.load();
   return session;
 }
