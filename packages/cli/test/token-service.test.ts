@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -357,6 +357,11 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     const second = tessera(['keys', 'list', '--db', devDb], { env: { PATH: env.PATH } });
     expect(second.status).toBe(0);
     expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).not.toContain('readable by other users');
+    chmodSync(file, 0o644);
+    const loose = tessera(['keys', 'list', '--db', devDb], { env: { PATH: env.PATH } });
+    expect(loose.status).toBe(0);
+    expect(loose.stderr).toContain(`WARNING: ${file} is readable by other users; chmod 600 it`);
   });
 
   it('without TESSERA_SECRET, a non-loopback issuer is refused', () => {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Environment } from '@tessera/core';
 import type { createDatabase } from '@tessera/storage/sql';
@@ -29,6 +29,21 @@ export function defaultSecretFile(databaseUrl: string): string {
   return join('.tessera', 'secret');
 }
 
+/** The secret in `file`, or undefined when there is none (or, with `emptyIsMissing`, it is empty). */
+async function readSecretFile(file: string, emptyIsMissing = false): Promise<string | undefined> {
+  let content: string;
+  try {
+    content = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+  const secret = content.trim();
+  if (secret !== '') return secret;
+  if (emptyIsMissing) return undefined;
+  throw new Error(`the secret file ${file} is empty`);
+}
+
 /**
  * The service secret: `TESSERA_SECRET` when set; otherwise a development secret file (32 random
  * bytes, base64url, mode 0600), read if it exists and generated once where `mayCreate` allows,
@@ -42,13 +57,13 @@ export async function resolveServiceSecret(source: SecretSource): Promise<string
       `tessera: WARNING: ${secretVariable} is not set; using the development secret file ${source.file}. ` +
         `Set ${secretVariable} (32+ random bytes) in production\n`,
     );
-  try {
-    const secret = (await readFile(source.file, 'utf8')).trim();
-    if (secret === '') throw new Error(`the secret file ${source.file} is empty`);
+  const existing = await readSecretFile(source.file);
+  if (existing !== undefined) {
     warn();
-    return secret;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    if (((await stat(source.file)).mode & 0o077) !== 0) {
+      source.io.err(`tessera: WARNING: ${source.file} is readable by other users; chmod 600 it\n`);
+    }
+    return existing;
   }
   if (!source.mayCreate) throw new Error(`set ${secretVariable}: ${source.refusal}`);
   await mkdir(dirname(source.file), { recursive: true, mode: 0o700 });
@@ -57,8 +72,17 @@ export async function resolveServiceSecret(source: SecretSource): Promise<string
     // `wx`: two processes starting at once must not each write their own secret.
     await writeFile(source.file, `${secret}\n`, { mode: 0o600, flag: 'wx' });
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return resolveServiceSecret(source);
-    throw error;
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    // Another process created it first; it may not have written it yet.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const written = await readSecretFile(source.file, true);
+      if (written !== undefined) {
+        warn();
+        return written;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error(`the secret file ${source.file} is empty`);
   }
   warn();
   return secret;

@@ -150,9 +150,10 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       );
     }
     await service.app.listen({ host: options.host, port: options.port });
-    io.out(
-      `tessera token-service: issuer ${issuer}, listening on ${scheme}://${options.host}:${options.port}\n`,
-    );
+    const address = service.app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : options.port;
+    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+    io.out(`tessera token-service: issuer ${issuer}, listening on ${scheme}://${host}:${port}\n`);
     const signal = await waitForSignal();
     io.out(`tessera token-service: ${signal}, stopping\n`);
   } finally {
