@@ -94,11 +94,16 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const channel =
       redisUrl === undefined ? new storage.InProcessChannel() : new storage.RedisChannel({ url: redisUrl });
     stops.push(() => channel.close());
-    const sessionStore: KeyValueStore =
-      redisUrl === undefined
-        ? new storage.SqliteStore({ path: join(dir, 'sessions.db') })
-        : new storage.RedisStore({ url: redisUrl, prefix: SESSION_KEY_PREFIX });
-    stops.push(() => sessionStore.close());
+    // One session store, shared by the gateway (which writes it) and the services (which read it).
+    let sessionStore: KeyValueStore | undefined;
+    if (mode === 'session') {
+      const opened =
+        redisUrl === undefined
+          ? new storage.SqliteStore({ path: join(dir, 'sessions.db') })
+          : new storage.RedisStore({ url: redisUrl, prefix: SESSION_KEY_PREFIX });
+      stops.push(() => opened.close());
+      sessionStore = opened;
+    }
 
     const tokenService = await tokenServicePackage.openTokenService({
       issuer,
@@ -117,12 +122,12 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     });
     await tokenService.app.listen({ host: HOST, port: ports.tokenService });
 
-    let auth: import('@tessera/example-shop').ShopAuth;
+    let auth: import('@tessera/example-shop').ShopAuth | undefined;
     if (mode === 'token') {
       const revocations = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
       auth = shop.tokenAuth({ issuer, revocations });
-    } else {
+    } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');
       const { createSessionReferences } = await import('@tessera/resource/session');
       auth = shop.sessionAuth({
@@ -130,6 +135,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
         references: createSessionReferences({ secret: referenceSecret }),
       });
     }
+    if (auth === undefined) throw new TypeError('no session store in session mode');
     const secretOf = (clientId: string) =>
       seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
@@ -154,7 +160,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
     const gateway = await gatewayPackage.createGateway(config, {
       sessionReferenceSecret: referenceSecret,
-      sessionStore,
+      ...(sessionStore === undefined ? {} : { sessionStore }),
     });
     stops.push(() => gateway.close());
     await gateway.listen({ host: HOST, port: ports.gateway });
