@@ -123,26 +123,23 @@ export class GrantRepository {
   }
 
   /** Revokes every live grant of a browser session (`sid`), e.g. at logout; returns their ids. */
-  async revokeBySid(sid: string): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('oauth_grants')
-      .select('id')
-      .where('sid', '=', sid)
-      .where('revoked_at', 'is', null)
-      .execute();
-    const ids: string[] = [];
-    for (const { id } of rows) if (await this.revokeGrant(id)) ids.push(id);
-    return ids;
+  revokeBySid(sid: string): Promise<string[]> {
+    return this.#revokeLive('sid', sid);
   }
 
   /** Revokes every live grant of a user (a disabled account); returns their ids. */
-  async revokeByUser(userId: string): Promise<string[]> {
+  revokeByUser(userId: string): Promise<string[]> {
+    return this.#revokeLive('user_id', userId);
+  }
+
+  async #revokeLive(column: 'sid' | 'user_id', value: string): Promise<string[]> {
     const rows = await this.#db
       .selectFrom('oauth_grants')
       .select('id')
-      .where('user_id', '=', userId)
+      .where(column, '=', value)
       .where('revoked_at', 'is', null)
       .execute();
+    // One by one through revokeGrant, so only the grants this call revoked are returned.
     const ids: string[] = [];
     for (const { id } of rows) if (await this.revokeGrant(id)) ids.push(id);
     return ids;
