@@ -3,9 +3,8 @@ import type { Kysely, Selectable } from 'kysely';
 import type { GrantsTable } from './grant-schema.js';
 import type { TokenServiceDatabase } from './schema.js';
 
-/** One user's authorization of one client; its id is also the refresh-token family id. */
-export interface Grant {
-  readonly id: string;
+/** What a new grant is created with. */
+export interface NewGrant {
   readonly userId: string;
   readonly clientId: string;
   readonly scopes: readonly string[];
@@ -13,22 +12,17 @@ export interface Grant {
   readonly sid: string | undefined;
   /** Epoch seconds. */
   readonly authTime: number;
-  /** Epoch ms. */
-  readonly createdAt: number;
   /** Epoch ms: the refresh family's absolute end. */
   readonly expiresAt: number;
-  /** Epoch ms, or undefined while the grant is live. */
-  readonly revokedAt: number | undefined;
 }
 
-export interface NewGrant {
-  readonly userId: string;
-  readonly clientId: string;
-  readonly scopes: readonly string[];
-  readonly audiences: readonly string[];
-  readonly sid: string | undefined;
-  readonly authTime: number;
-  readonly expiresAt: number;
+/** One user's authorization of one client; its id is also the refresh-token family id. */
+export interface Grant extends NewGrant {
+  readonly id: string;
+  /** Epoch ms. */
+  readonly createdAt: number;
+  /** Epoch ms, or undefined while the grant is live. */
+  readonly revokedAt: number | undefined;
 }
 
 /** What a refresh-token lookup finds: the token's own state and its grant. */
