@@ -21,6 +21,7 @@ export {
   type RevocationKind,
   revocationKinds,
 } from './revocation.js';
+export { freezePrincipal } from './token/claims.js';
 export {
   defaultAlgorithms,
   defaultClockTolerance,

@@ -2,6 +2,7 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAccessTokenVerifier,
+  freezePrincipal,
   hasScopes,
   KeySet,
   type SigningAlgorithm,
@@ -59,8 +60,12 @@ describe('sign then verify', () => {
     });
     expect(principal.tokenId).toMatch(/^[A-Za-z0-9_-]{22,}$/);
     expect(principal.claims.scope).toBe('orders:read payments:write');
-    expect(Object.isFrozen(principal)).toBe(true);
-    expect(Object.isFrozen(principal.claims)).toBe(true);
+    expect(Object.isFrozen(principal.scopes)).toBe(true);
+    expect(Object.isFrozen(principal.actors)).toBe(true);
+    // Shared principals (a cache) are frozen once, deeply.
+    const shared = freezePrincipal(principal);
+    expect(Object.isFrozen(shared)).toBe(true);
+    expect(Object.isFrozen(shared.claims)).toBe(true);
     expect(hasScopes(principal, 'orders:read')).toBe(true);
     expect(hasScopes(principal, 'admin')).toBe(false);
 

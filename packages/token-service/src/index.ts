@@ -7,7 +7,14 @@ export { OAuthError, type OAuthErrorCode, oauthErrorCodes, oauthErrorMeanings } 
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
 export { openTokenService } from './open.js';
 export type { ResolvedOptions, TlsOptions, TokenServiceOptions } from './options.js';
+export {
+  type ApplySeedOptions,
+  applySeed,
+  loadSeedFile,
+  type Seed,
+  type SeedResult,
+  type SeedUser,
+} from './seed.js';
 export type { Client, GrantType, TokenEndpointAuthMethod } from './store/client.js';
 export type { ClientRegistration } from './store/client-registration.js';
 export { ClientRepository, type ClientRepositoryOptions } from './store/clients.js';
-export { type ApplySeedOptions, applySeed, loadSeedFile, type Seed, type SeedResult, type SeedUser } from './seed.js';

@@ -1,4 +1,4 @@
-import type { Principal } from '@tessera/core';
+import { freezePrincipal, type Principal } from '@tessera/core';
 
 export interface TokenCacheOptions {
   /** Most tokens kept. Default 10000. */
@@ -40,6 +40,7 @@ export class VerifiedTokenCache {
       const oldest = this.#entries.keys().next();
       if (oldest.done !== true) this.#entries.delete(oldest.value);
     }
-    this.#entries.set(hash, principal);
+    // One object now serves every request with this token: none of them may change it for the rest.
+    this.#entries.set(hash, freezePrincipal(principal));
   }
 }
