@@ -10,7 +10,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const filters = process.argv.slice(2).filter((arg) => !arg.startsWith('-'));
 
 const benches = readdirSync(here, { withFileTypes: true })
-  .filter((entry) => entry.isDirectory() && existsSync(join(here, entry.name, 'index.ts')))
+  // bench/lib holds the shared machinery, not a benchmark.
+  .filter(
+    (entry) => entry.isDirectory() && entry.name !== 'lib' && existsSync(join(here, entry.name, 'index.ts')),
+  )
   .map((entry) => entry.name)
   .filter((name) => filters.length === 0 || filters.some((filter) => name.includes(filter)))
   .sort();

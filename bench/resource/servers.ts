@@ -7,6 +7,7 @@ import fastifyJwt from '@fastify/jwt';
 import { bearer, createVerifier } from '@tessera/resource';
 import { fastifyResource } from '@tessera/resource/fastify';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { type RunningServer, serveIfMain } from '../lib/servers.js';
 
 export type ServerKind = 'bare' | 'floor' | 'fastify-jwt' | 'tessera' | 'tessera-cache';
 
@@ -66,7 +67,7 @@ async function withTessera(app: FastifyInstance, cache: boolean): Promise<void> 
   app.get('/orders', async () => reply);
 }
 
-export async function startServer(kind: ServerKind): Promise<{ port: number; close(): Promise<void> }> {
+export async function startServer(kind: ServerKind): Promise<RunningServer> {
   const app = Fastify({ logger: false });
   if (kind === 'bare') bare(app);
   else if (kind === 'floor') floor(app);
@@ -76,14 +77,4 @@ export async function startServer(kind: ServerKind): Promise<{ port: number; clo
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
-const [, script, kind] = process.argv;
-if (script?.endsWith('servers.ts') && kind !== undefined) {
-  const server = await startServer(kind as ServerKind);
-  process.stdout.write(`READY ${server.port}\n`);
-  process.once('SIGTERM', () => {
-    server.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  });
-}
+await serveIfMain(import.meta.url, ([kind]) => startServer(kind as ServerKind));

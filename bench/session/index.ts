@@ -4,24 +4,21 @@
 // after a 2 s warm-up, one after the other in the same run. Each server runs in its own child
 // process, so autocannon's CPU is not taken from the server's event loop
 // (BENCH_IN_PROCESS=1 runs them in this process instead, for comparison).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
-import { type RunningServer, redisUrl, type ServerKind, startServer } from './servers.js';
+import { warmAndMeasure } from '../lib/autocannon.js';
+import { type Contestant, durationS, rounds, runRounds, warmupS } from '../lib/rounds.js';
+import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { median } from '../lib/stats.js';
+import { printTable, rate, ratio } from '../lib/table.js';
+import { redisUrl, type ServerKind, startServer } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const durationS = Number(process.env.BENCH_DURATION ?? 10);
-const warmupS = Number(process.env.BENCH_WARMUP ?? 2);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
-// With several rounds the three servers take turns (the order rotates every round) and each
-// figure is the median, so a burst of load from elsewhere on the machine does not favour one.
-const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 const prefix = `tessera-bench:session:${randomBytes(6).toString('hex')}:`;
 
 interface Row {
@@ -33,32 +30,9 @@ interface Row {
   readonly load: string;
 }
 
-async function launch(kind: ServerKind): Promise<RunningServer> {
+function launch(kind: ServerKind): Promise<RunningServer> {
   if (inProcess) return startServer(kind, prefix);
-  const child: ChildProcess = spawn(
-    process.execPath,
-    ['--import', 'tsx', join(here, 'servers.ts'), kind, prefix],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /READY (\d+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
-  });
-  return {
-    port,
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return spawnServer(join(here, 'servers.ts'), [kind, prefix]);
 }
 
 /** Logs in once and returns the Cookie header every benchmark request carries. */
@@ -68,10 +42,6 @@ async function login(port: number): Promise<string> {
   return cookie === null ? '' : (cookie.split(';')[0] ?? '');
 }
 
-async function load(url: string, cookie: string, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: seconds, headers: cookie === '' ? {} : { cookie } });
-}
-
 async function measure(kind: ServerKind, name: string): Promise<Row> {
   const server = await launch(kind);
   try {
@@ -79,16 +49,18 @@ async function measure(kind: ServerKind, name: string): Promise<Row> {
     const check = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: { cookie } });
     if (check.status !== 200) throw new Error(`${name}: GET /me answered ${check.status}`);
     const url = `http://127.0.0.1:${server.port}/me`;
-    await load(url, cookie, warmupS);
-    const before = loadavg()[0]?.toFixed(2) ?? '?';
-    const result = await load(url, cookie, durationS);
+    const { result, load } = await warmAndMeasure({
+      url,
+      connections,
+      headers: cookie === '' ? {} : { cookie },
+    });
     return {
       name,
       rps: result.requests.average,
       p99: result.latency.p99,
       non2xx: result.non2xx,
       errors: result.errors,
-      load: before,
+      load,
     };
   } finally {
     await server.close();
@@ -114,31 +86,20 @@ console.log(
     `${rounds} round(s), servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ` +
     `${cpus().length} CPUs, Node ${process.version}`,
 );
-const contestants: readonly (readonly [ServerKind, string])[] = [
+const contestants: readonly Contestant<ServerKind>[] = [
   ['bare', 'bare Fastify (no session)'],
   ['tessera', 'Fastify + @tessera/session (Redis)'],
   ['express-session', 'Express 5 + express-session + connect-redis'],
 ];
-const samples = new Map<string, Row[]>(contestants.map(([, name]) => [name, []]));
+let samples = new Map<string, Row[]>();
 try {
-  for (let round = 0; round < rounds; round++) {
-    for (let i = 0; i < contestants.length; i++) {
-      const [kind, name] = contestants[(i + round) % contestants.length] as readonly [ServerKind, string];
-      const row = await measure(kind, name);
-      samples.get(name)?.push(row);
-      console.log(
-        `  round ${round + 1}: ${name}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, load ${row.load}`,
-      );
-    }
-  }
+  samples = await runRounds(contestants, measure, (round, name, row) =>
+    console.log(
+      `  round ${round}: ${name}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, load ${row.load}`,
+    ),
+  );
 } finally {
   await cleanup();
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
 
 const rows: Row[] = contestants.map(([, name]) => {
@@ -154,16 +115,26 @@ const rows: Row[] = contestants.map(([, name]) => {
 });
 const bareRps = rows[0]?.rps ?? 1;
 const expressRps = rows[2]?.rps ?? 1;
-console.log(
-  '\n| server | req/s | p99 ms | x bare Fastify | x express-session | non-2xx | load avg (1 min) before each run |',
+printTable(
+  [
+    'server',
+    'req/s',
+    'p99 ms',
+    'x bare Fastify',
+    'x express-session',
+    'non-2xx',
+    'load avg (1 min) before each run',
+  ],
+  rows.map((row) => [
+    row.name,
+    rate(row.rps),
+    row.p99,
+    ratio(row.rps, bareRps),
+    ratio(row.rps, expressRps),
+    row.non2xx + row.errors,
+    row.load,
+  ]),
 );
-console.log('|---|---:|---:|---:|---:|---:|---:|');
-for (const row of rows) {
-  console.log(
-    `| ${row.name} | ${Math.round(row.rps).toLocaleString('en-US')} | ${row.p99} | ${(row.rps / bareRps).toFixed(2)} | ` +
-      `${(row.rps / expressRps).toFixed(2)} | ${row.non2xx + row.errors} | ${row.load} |`,
-  );
-}
 const tesseraRps = rows[1]?.rps ?? 0;
 const ok = tesseraRps >= 3 * expressRps && tesseraRps >= 0.5 * bareRps;
 console.log(`\ntargets (>= 3x express-session, >= 0.5x bare Fastify): ${ok ? 'met' : 'NOT met'}`);

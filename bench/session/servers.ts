@@ -10,14 +10,10 @@ import express from 'express';
 import session from 'express-session';
 import Fastify from 'fastify';
 import { createClient } from 'redis';
+import { type RunningServer, serveIfMain } from '../lib/servers.js';
 
 export type ServerKind = 'bare' | 'tessera' | 'express-session';
 export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-export interface RunningServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
 
 declare module 'express-session' {
   interface SessionData {
@@ -101,11 +97,4 @@ export function startServer(kind: ServerKind, prefix: string): Promise<RunningSe
   return expressSession(prefix);
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  const [kind, prefix] = process.argv.slice(2) as [ServerKind, string];
-  const server = await startServer(kind, prefix);
-  process.once('SIGTERM', () => {
-    void server.close().finally(() => process.exit(0));
-  });
-  process.stdout.write(`READY ${server.port}\n`);
-}
+await serveIfMain(import.meta.url, ([kind, prefix]) => startServer(kind as ServerKind, prefix ?? ''));

@@ -4,29 +4,19 @@
 // token-shaped JSON) as the ceiling. autocannon, 10 s at 10 and at 50 connections after a 2 s
 // warm-up, one server after the other in the same run, each in its own child process so
 // autocannon's CPU is not taken from the server's event loop (BENCH_IN_PROCESS=1 runs them here).
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { cpus, loadavg } from 'node:os';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
-import {
-  CLIENT_ID,
-  CLIENT_SECRET,
-  type RunningServer,
-  SCOPE,
-  type ServerKind,
-  startServer,
-} from './servers.js';
+import { warmAndMeasure } from '../lib/autocannon.js';
+import { type Contestant, durationS, loadAll, rounds, runRounds, warmupS } from '../lib/rounds.js';
+import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { median } from '../lib/stats.js';
+import { printTable, rate, ratio } from '../lib/table.js';
+import { CLIENT_ID, CLIENT_SECRET, SCOPE, type ServerKind, startServer } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const durationS = Number(process.env.BENCH_DURATION ?? 10);
-const warmupS = Number(process.env.BENCH_WARMUP ?? 2);
 const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '10,50').split(',').map(Number);
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
-// With several rounds the servers take turns (the order rotates every round) and each figure is
-// the median, so a burst of load from elsewhere on the machine does not favour one of them.
-const rounds = Number(process.env.BENCH_ROUNDS ?? 1);
 
 const request = {
   method: 'POST' as const,
@@ -46,28 +36,9 @@ interface Sample {
   readonly load: string;
 }
 
-async function launch(kind: ServerKind): Promise<RunningServer> {
+function launch(kind: ServerKind): Promise<RunningServer> {
   if (inProcess) return startServer(kind);
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(here, 'servers.ts'), kind], {
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /READY (\d+)/.exec(output);
-      if (match?.[1] !== undefined) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited (${code})`)));
-  });
-  return {
-    port,
-    async close() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  return spawnServer(join(here, 'servers.ts'), [kind], { stderr: 'ignore' });
 }
 
 /** One real request first: a server that answers anything but a Bearer token is not measured. */
@@ -83,25 +54,23 @@ async function check(port: number, name: string): Promise<void> {
   }
 }
 
-function load(port: number, connections: number, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url: `http://127.0.0.1:${port}`, connections, duration: seconds, requests: [request] });
-}
-
 async function measure(kind: ServerKind, name: string): Promise<Map<number, Sample>> {
   const server = await launch(kind);
   const samples = new Map<number, Sample>();
   try {
     await check(server.port, name);
     for (const connections of connectionCounts) {
-      await load(server.port, connections, warmupS);
-      const before = loadavg()[0]?.toFixed(2) ?? '?';
-      const result = await load(server.port, connections, durationS);
+      const { result, load } = await warmAndMeasure({
+        url: `http://127.0.0.1:${server.port}`,
+        connections,
+        requests: [request],
+      });
       samples.set(connections, {
         rps: result.requests.average,
         p50: result.latency.p50,
         p99: result.latency.p99,
         bad: result.non2xx + result.errors + result.timeouts,
-        load: before,
+        load,
       });
     }
   } finally {
@@ -110,13 +79,7 @@ async function measure(kind: ServerKind, name: string): Promise<Map<number, Samp
   return samples;
 }
 
-function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
-
-const contestants: (readonly [ServerKind, string])[] = [
+const contestants: Contestant<ServerKind>[] = [
   ['bare', 'bare Fastify (no OAuth)'],
   ['tessera', 'Tessera token service (SQLite)'],
   ['oidc-provider', 'oidc-provider 9 (JWT via resource indicators)'],
@@ -128,33 +91,22 @@ console.log(
   `client_credentials at POST /token (client_secret_basic, EdDSA JWT), ${connectionCounts.join(' and ')} connections, ` +
     `${durationS} s each (+${warmupS} s warm-up), ${rounds} round(s), servers ` +
     `${inProcess ? 'in the benchmark process' : 'in child processes'}; ${cpus().length} CPUs, Node ${process.version}, ` +
-    `load avg at start ${loadavg()
-      .map((value) => value.toFixed(2))
-      .join(' ')}`,
+    `load avg at start ${loadAll()}`,
 );
-const runs = new Map<string, Map<number, Sample>[]>(contestants.map(([, name]) => [name, []]));
-for (let round = 0; round < rounds; round++) {
-  for (let i = 0; i < contestants.length; i++) {
-    const [kind, name] = contestants[(i + round) % contestants.length] as readonly [ServerKind, string];
-    const samples = await measure(kind, name);
-    runs.get(name)?.push(samples);
-    for (const [connections, sample] of samples) {
-      console.log(
-        `  round ${round + 1}: ${name}, ${connections} conn: ${Math.round(sample.rps)} req/s, ` +
-          `p50 ${sample.p50} ms, p99 ${sample.p99} ms, load ${sample.load}`,
-      );
-    }
+const runs = await runRounds(contestants, measure, (round, name, samples) => {
+  for (const [connections, sample] of samples) {
+    console.log(
+      `  round ${round}: ${name}, ${connections} conn: ${Math.round(sample.rps)} req/s, ` +
+        `p50 ${sample.p50} ms, p99 ${sample.p99} ms, load ${sample.load}`,
+    );
   }
-}
+});
 
 const figure = (name: string, connections: number, pick: (sample: Sample) => number) =>
   median((runs.get(name) ?? []).map((samples) => pick(samples.get(connections) as Sample)));
 
 let met = true;
-console.log(
-  '\n| server | connections | req/s | p50 ms | p99 ms | x oidc-provider | x bare Fastify | non-2xx/errors | load avg (1 min) |',
-);
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+const tableRows: (string | number)[][] = [];
 for (const connections of connectionCounts) {
   const bareRps = figure(contestants[0]?.[1] ?? '', connections, (s) => s.rps);
   const peerRps = figure(contestants[2]?.[1] ?? '', connections, (s) => s.rps);
@@ -166,12 +118,33 @@ for (const connections of connectionCounts) {
       0,
     );
     const loads = (runs.get(name) ?? []).map((samples) => samples.get(connections)?.load ?? '?').join('/');
-    console.log(
-      `| ${name} | ${connections} | ${Math.round(rps).toLocaleString('en-US')} | ${figure(name, connections, (s) => s.p50)} | ` +
-        `${figure(name, connections, (s) => s.p99)} | ${(rps / peerRps).toFixed(2)} | ${(rps / bareRps).toFixed(2)} | ${bad} | ${loads} |`,
-    );
+    tableRows.push([
+      name,
+      connections,
+      rate(rps),
+      figure(name, connections, (s) => s.p50),
+      figure(name, connections, (s) => s.p99),
+      ratio(rps, peerRps),
+      ratio(rps, bareRps),
+      bad,
+      loads,
+    ]);
   }
 }
+printTable(
+  [
+    'server',
+    'connections',
+    'req/s',
+    'p50 ms',
+    'p99 ms',
+    'x oidc-provider',
+    'x bare Fastify',
+    'non-2xx/errors',
+    'load avg (1 min)',
+  ],
+  tableRows,
+);
 console.log(
   `\ntarget (Tessera on SQLite >= 2x oidc-provider at every concurrency): ${met ? 'met' : 'NOT met'}`,
 );

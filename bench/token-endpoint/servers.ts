@@ -14,6 +14,7 @@ import Fastify from 'fastify';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import pg from 'pg';
+import { type RunningServer, serveIfMain } from '../lib/servers.js';
 
 export type ServerKind = 'bare' | 'tessera' | 'tessera-postgres' | 'oidc-provider';
 
@@ -22,11 +23,6 @@ export const CLIENT_SECRET = 'orders-bench-secret-0123456789abcdef-0123456789';
 export const SCOPE = 'inventory:reserve';
 const AUDIENCE = 'inventory';
 const postgresUrl = process.env.BENCH_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-export interface RunningServer {
-  readonly port: number;
-  close(): Promise<void>;
-}
 
 async function listening(
   listen: (port: number) => Promise<unknown>,
@@ -178,11 +174,4 @@ export function startServer(kind: ServerKind): Promise<RunningServer> {
   return oidcProvider();
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, '/'))) {
-  const [kind] = process.argv.slice(2) as [ServerKind];
-  const server = await startServer(kind);
-  process.once('SIGTERM', () => {
-    void server.close().finally(() => process.exit(0));
-  });
-  process.stdout.write(`READY ${server.port}\n`);
-}
+await serveIfMain(import.meta.url, ([kind]) => startServer(kind as ServerKind));

@@ -13,7 +13,9 @@ import {
 } from '@tessera/core';
 import { createVerifier } from 'fast-jwt';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { type Contestant, interleavedRound, median } from './measure.js';
+import { median } from '../lib/stats.js';
+import { printTable, rate, ratio } from '../lib/table.js';
+import { type Contestant, interleavedRound } from './measure.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 9);
 const roundMs = Number(process.env.BENCH_ROUND_MS ?? 1500);
@@ -90,15 +92,16 @@ for (const alg of algs) {
   rows.push({ alg, name: jose[0], ops: median(joseSamples) });
 }
 
-const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 console.log(
-  `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${rounds} interleaved rounds x ${roundMs} ms, ${new Date().toISOString().slice(0, 10)}\n`,
+  `node ${process.version}, ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${rounds} interleaved rounds x ${roundMs} ms, ${new Date().toISOString().slice(0, 10)}`,
 );
-console.log('| alg | contestant | ops/s (median) | x raw |');
-console.log('|---|---|---:|---:|');
-for (const alg of algs) {
-  const raw = rows.find((r) => r.alg === alg && r.name === 'raw crypto.verify')?.ops ?? 1;
-  for (const row of rows.filter((r) => r.alg === alg)) {
-    console.log(`| ${alg} | ${row.name} | ${fmt(row.ops)} | ${(row.ops / raw).toFixed(2)} |`);
-  }
-}
+printTable(
+  ['alg', 'contestant', 'ops/s (median)', 'x raw'],
+  algs.flatMap((alg) => {
+    const raw = rows.find((r) => r.alg === alg && r.name === 'raw crypto.verify')?.ops ?? 1;
+    return rows
+      .filter((r) => r.alg === alg)
+      .map((row) => [alg, row.name, rate(row.ops), ratio(row.ops, raw)]);
+  }),
+  2,
+);

@@ -29,11 +29,3 @@ export async function interleavedRound(
   }
   return contestants.map((_, c) => ((ops[c] as number) * 1e9) / Number(spent[c]));
 }
-
-export function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}

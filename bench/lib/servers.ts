@@ -1,0 +1,64 @@
+// The child-process side and the parent side of a benchmark server: each server runs in its own
+// Node process so autocannon's CPU is not taken from the server's event loop.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+
+export interface RunningServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  /** Where the child's stderr goes; 'ignore' for servers that log noisily. */
+  readonly stderr?: 'inherit' | 'ignore';
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/** Runs `script args...` under tsx and resolves once it prints `READY <port>`. */
+export async function spawnServer(
+  script: string,
+  args: readonly string[],
+  options: SpawnOptions = {},
+): Promise<RunningServer> {
+  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+    stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
+    ...(options.env === undefined ? {} : { env: options.env }),
+  });
+  const port = await new Promise<number>((resolve, reject) => {
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /READY (\d+)/.exec(output);
+      if (match?.[1] !== undefined) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`${args[0] ?? script} server exited (${code})`)));
+  });
+  return {
+    port,
+    async close() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/**
+ * In a servers.ts run as a script: starts the server, prints `READY <port>` for spawnServer and
+ * closes it on SIGTERM. Does nothing when the module is only imported (BENCH_IN_PROCESS=1).
+ */
+export async function serveIfMain(
+  moduleUrl: string,
+  start: (args: readonly string[]) => Promise<RunningServer>,
+): Promise<void> {
+  const script = process.argv[1];
+  if (script === undefined || !moduleUrl.endsWith(script.replace(/^.*\//, '/'))) return;
+  const server = await start(process.argv.slice(2));
+  process.once('SIGTERM', () => {
+    server.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+  process.stdout.write(`READY ${server.port}\n`);
+}
