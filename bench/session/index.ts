@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
+import { deleteKeysWithPrefix } from '../../test/support/redis.js';
 import { warmAndMeasure } from '../lib/autocannon.js';
 import { type Contestant, durationS, rounds, runRounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
@@ -67,20 +67,6 @@ async function measure(kind: ServerKind, name: string): Promise<Row> {
   }
 }
 
-async function cleanup(): Promise<void> {
-  const client = new Redis(redisUrl);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
-
 console.log(
   `session-authenticated GET /me, ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
     `${rounds} round(s), servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ` +
@@ -99,7 +85,7 @@ try {
     ),
   );
 } finally {
-  await cleanup();
+  await deleteKeysWithPrefix(prefix, redisUrl);
 }
 
 const rows: Row[] = contestants.map(([, name]) => {

@@ -3,9 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KeyValueStore, MemoryStore, RedisStore, SqliteStore } from '@tessera/storage';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  deleteKeysWithPrefix,
+  keysWithPrefix,
+  REDIS_URL,
+  randomPrefix,
+} from '../../../test/support/redis.js';
 import { IdentityError, LoginRateLimiter, type LoginRateLimiterOptions } from '../src/index.js';
 import { rejectionOf } from './helpers/hasher.js';
-import { deleteKeysWithPrefix, keysWithPrefix, REDIS_URL, randomPrefix } from './helpers/redis.js';
 
 /** A clock the test moves by hand. */
 function manualClock(start = Date.parse('2030-01-01T00:00:00Z')) {
@@ -24,7 +29,7 @@ interface StoreFixture {
   cleanup(): Promise<void>;
 }
 
-const redisPrefix = randomPrefix('rate-limit');
+const redisPrefix = randomPrefix('identity:rate-limit');
 const sqliteDir = mkdtempSync(join(tmpdir(), 'tessera-identity-limits-'));
 let sqliteFiles = 0;
 
@@ -233,7 +238,7 @@ describe('LoginRateLimiter window', () => {
 
 describe('LoginRateLimiter on redis: keys', () => {
   it('keeps no username or address in a key, and every key expires', async () => {
-    const prefix = randomPrefix('rate-limit-keys');
+    const prefix = randomPrefix('identity:rate-limit-keys');
     const store = new RedisStore({ url: REDIS_URL, prefix });
     try {
       const limiter = new LoginRateLimiter({ store });

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { parseRevocationEvent } from '@tessera/core';
 import { RedisChannel } from '@tessera/storage';
 import { REVOCATION_TOPIC as TOKEN_SERVICE_TOPIC } from '@tessera/token-service';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import { createServiceClient } from '../src/client/service-client.js';
 import { bearer } from '../src/identity/bearer.js';
 import { DenyList } from '../src/revocation/deny-list.js';
@@ -11,8 +11,6 @@ import { REVOCATION_TOPIC, type Revocations, subscribeRevocations } from '../src
 import { createVerifier } from '../src/verify/verifier.js';
 import { bearerHeader, call, startService } from './support/service.js';
 import { clients, type RealTokenService, startTokenService } from './support/token-service.js';
-
-const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 // The real token service and a service on this library share a Redis channel (random prefix):
 // /revoke publishes, the service's deny-list refuses.
@@ -25,7 +23,7 @@ let app: FastifyInstance;
 let url: string;
 
 beforeAll(async () => {
-  const prefix = `tessera-resource-test:${randomBytes(6).toString('hex')}:`;
+  const prefix = randomPrefix('resource:revocation');
   publisher = new RedisChannel({ url: REDIS_URL, prefix });
   subscriber = new RedisChannel({ url: REDIS_URL, prefix });
   ts = await startTokenService(publisher);

@@ -2,11 +2,11 @@ import { RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import { hashSessionId } from '../src/lib/ids.js';
 import { createSessionManager, type SessionData } from '../src/manager.js';
 import { buildFastifyApp, listen } from './support/fastify-app.js';
 import { cookiePair, jsonBody, send } from './support/http.js';
-import { deleteRedisKeys, REDIS_URL, randomPrefix } from './support/stores.js';
 
 interface Instance {
   readonly app: FastifyInstance;
@@ -17,7 +17,7 @@ interface Instance {
 // Two application instances, each with its own Redis connection and manager, share one Redis:
 // what a load balancer in front of two gateways sees.
 describe('two instances sharing Redis', () => {
-  const prefix = randomPrefix('instances');
+  const prefix = randomPrefix('session:instances');
   let a: Instance;
   let b: Instance;
 
@@ -45,7 +45,7 @@ describe('two instances sharing Redis', () => {
   afterAll(async () => {
     await stop(a);
     await stop(b);
-    await deleteRedisKeys(prefix);
+    await deleteKeysWithPrefix(prefix);
   });
 
   it('a login on one is recognised by the other, and writes on either are seen by both', async () => {

@@ -7,6 +7,7 @@ import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import type { TokenService } from '../src/app.js';
 import { REVOCATION_TOPIC } from '../src/context.js';
 import { openTokenService } from '../src/open.js';
@@ -16,10 +17,9 @@ import { postgres, type TestDatabase } from './support/databases.js';
 import { TEST_SECRET } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
-const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 // One random prefix for this file: both instances share it (that is the point), no other test sees it.
-const PREFIX = `tessera-test:two-instances:${randomBytes(6).toString('hex')}:`;
+const PREFIX = randomPrefix('two-instances');
 const CLIENT_CACHE_TTL_MS = 60_000;
 
 interface Instance {
@@ -76,21 +76,6 @@ async function startInstance(database: TestDatabase, sharedIssuer?: string): Pro
   };
 }
 
-async function cleanRedis(): Promise<void> {
-  const { Redis } = await import('ioredis');
-  const redis = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
-
 function form(fields: Record<string, string>): string {
   return new URLSearchParams(fields).toString();
 }
@@ -127,7 +112,7 @@ describe('two instances on one PostgreSQL schema and one Redis', () => {
     await a?.stop();
     await b?.stop();
     await database?.cleanup();
-    await cleanRedis();
+    await deleteKeysWithPrefix(PREFIX);
   });
 
   it('share their signing keys: a token issued by one verifies with the JWKS of the other', async () => {

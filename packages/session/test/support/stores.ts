@@ -1,31 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type KeyValueStore, MemoryStore, RedisStore, SqliteStore } from '@tessera/storage';
 import { Redis } from 'ioredis';
-
-export const REDIS_URL = 'redis://127.0.0.1:6379';
-
-/** A key prefix no other run uses. */
-export function randomPrefix(label: string): string {
-  return `tessera-test:session:${label}:${randomBytes(6).toString('hex')}:`;
-}
-
-/** Deletes every key under `prefix` on the shared Redis (SCAN, never KEYS). */
-export async function deleteRedisKeys(prefix: string): Promise<void> {
-  const client = new Redis(REDIS_URL);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await client.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    client.disconnect();
-  }
-}
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../../test/support/redis.js';
 
 /** Every key and value under `prefix` on the shared Redis, as a store dump would show them. */
 export async function dumpRedis(prefix: string): Promise<string> {
@@ -94,7 +72,7 @@ export async function makeStore(kind: StoreFixture['name'], now: () => number): 
       },
     };
   }
-  const prefix = randomPrefix('store');
+  const prefix = randomPrefix('session:store');
   const store = new RedisStore({ url: REDIS_URL, prefix });
   return {
     name: kind,
@@ -102,7 +80,7 @@ export async function makeStore(kind: StoreFixture['name'], now: () => number): 
     dump: () => dumpRedis(prefix),
     async cleanup() {
       await store.close();
-      await deleteRedisKeys(prefix);
+      await deleteKeysWithPrefix(prefix);
     },
   };
 }

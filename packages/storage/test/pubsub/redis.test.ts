@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
+import { REDIS_URL, randomPrefix } from '../../../../test/support/redis.js';
 import { RedisChannel } from '../../src/pubsub/redis.js';
-import { REDIS_URL, randomPrefix } from '../helpers/redis.js';
 import { describeChannelConformance } from './conformance.js';
 
 const prefix = randomPrefix('pubsub');
