@@ -2,6 +2,7 @@ import { MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import {
   IdentityError,
   LoginRateLimiter,
@@ -9,10 +10,9 @@ import {
   openUserDirectory,
   type UserDirectory,
 } from '../src/index.js';
-import { dialects, type TestDatabase } from './helpers/databases.js';
 import { type CountingHasher, countingHasher, rejectionOf } from './helpers/hasher.js';
 
-describe.each(dialects)('authenticate on $name', (fixture) => {
+describe.each(databases)('authenticate on $name', (fixture) => {
   let env: TestDatabase;
   let db: Kysely<unknown>;
   let hasher: CountingHasher;

@@ -1,6 +1,7 @@
 import { createDatabase, listAppliedMigrations } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import {
   IDENTITY_NAMESPACE,
   type IdentitySchema,
@@ -9,12 +10,11 @@ import {
   type UserDeactivatedEvent,
   type UserDirectory,
 } from '../src/index.js';
-import { dialects, type TestDatabase } from './helpers/databases.js';
 import { fastHasher, rejectionOf } from './helpers/hasher.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
-describe.each(dialects)('UserDirectory on $name', (fixture) => {
+describe.each(databases)('UserDirectory on $name', (fixture) => {
   let env: TestDatabase;
   let db: Kysely<unknown>;
   let directory: UserDirectory;

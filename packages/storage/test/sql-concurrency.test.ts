@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { postgres, type TestDatabase } from '../../../test/support/databases.js';
 import { createDatabase, listAppliedMigrations, type Migration, migrate } from '../src/sql/index.js';
-import { postgresFixture, type TestDatabase } from './sql/dialects.js';
 
 /** Five migrations that log which runner applied them, each slow enough for runners to overlap. */
 function loggedMigrations(runner: string): Migration[] {
@@ -32,7 +32,7 @@ describe('concurrent migration runners on postgres', () => {
   let dbs: Kysely<unknown>[];
 
   beforeEach(async () => {
-    env = await postgresFixture.create();
+    env = await postgres.create();
     // One pool per runner, as separate instances of a service would have.
     dbs = await Promise.all(runners.map(() => createDatabase(env.config)));
   });

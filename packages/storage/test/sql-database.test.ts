@@ -6,8 +6,14 @@ import { join } from 'node:path';
 import { StorageError } from '@tessera/core';
 import { type Kysely, sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  adminQuery,
+  databases,
+  POSTGRES_URL,
+  postgres,
+  type TestDatabase,
+} from '../../../test/support/databases.js';
 import { createDatabase, type DatabaseConfig } from '../src/sql/index.js';
-import { adminQuery, dialects, POSTGRES_URL, postgresFixture, type TestDatabase } from './sql/dialects.js';
 
 async function rejection(run: Promise<unknown>): Promise<StorageError> {
   const error = await run.then(
@@ -33,7 +39,7 @@ function everythingSaidBy(error: unknown): string {
   return parts.join('\n');
 }
 
-describe.each(dialects)('createDatabase on $name', (fixture) => {
+describe.each(databases)('createDatabase on $name', (fixture) => {
   let env: TestDatabase;
   let db: Kysely<unknown>;
 
@@ -117,7 +123,7 @@ describe('createDatabase on sqlite', () => {
 
 describe('createDatabase on postgres', () => {
   it('puts the configured schema first on the search_path', async () => {
-    const env = await postgresFixture.create();
+    const env = await postgres.create();
     const db = await createDatabase(env.config);
     try {
       const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(db);
@@ -176,7 +182,7 @@ describe('createDatabase on postgres', () => {
   });
 
   it('reports a connection killed under a query as ERR_STORAGE_UNAVAILABLE', async () => {
-    const env = await postgresFixture.create();
+    const env = await postgres.create();
     const db = await createDatabase(env.config);
     try {
       const error = await db

@@ -1,6 +1,7 @@
 import { StorageError } from '@tessera/core';
 import type { Kysely } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import {
   createDatabase,
   listAppliedMigrations,
@@ -8,10 +9,9 @@ import {
   migrate,
   migrateDown,
 } from '../src/sql/index.js';
-import { dialects, type TestDatabase } from './sql/dialects.js';
 import { accountMigrations, failingMigration, laterMigration } from './sql/migrations.js';
 
-describe.each(dialects)('migrations on $name', (fixture) => {
+describe.each(databases)('migrations on $name', (fixture) => {
   let env: TestDatabase;
   let db: Kysely<unknown>;
 

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { POSTGRES_URL } from '../../../test/support/databases.js';
 import { createDatabase, parseDatabaseUrl } from '../src/sql/index.js';
-import { POSTGRES_URL } from './sql/dialects.js';
 
 describe('parseDatabaseUrl', () => {
   it('reads sqlite: URLs as a file or memory', () => {

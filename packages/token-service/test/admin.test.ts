@@ -1,7 +1,8 @@
+import { createDatabase } from '@tessera/storage/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { openClientRepository, openKeyManager } from '../src/admin.js';
 import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService, TEST_SECRET } from './support/harness.js';
 
 // What `tessera clients ...` and `tessera keys rotate` do: another process on the same database.
@@ -18,7 +19,7 @@ describe.each(databases)('admin helpers beside a running service on $name', (fix
   });
 
   it('a client added by the admin repository authenticates at the service', async () => {
-    const db = await database.open();
+    const db = await createDatabase(database.config);
     try {
       const clients = openClientRepository({ database: db, secret: TEST_SECRET });
       await clients.register(orders);
@@ -38,7 +39,7 @@ describe.each(databases)('admin helpers beside a running service on $name', (fix
   });
 
   it('a rotation by the admin key manager is published by the service after its reload', async () => {
-    const db = await database.open();
+    const db = await createDatabase(database.config);
     try {
       const keys = await openKeyManager({ database: db, secret: TEST_SECRET });
       expect(keys.keySet.activeKey('EdDSA').kid).toBe(harness.service.keys.keySet.activeKey('EdDSA').kid);
@@ -55,7 +56,7 @@ describe.each(databases)('admin helpers beside a running service on $name', (fix
   });
 
   it('the admin key manager with another secret fails clearly', async () => {
-    const db = await database.open();
+    const db = await createDatabase(database.config);
     try {
       await expect(openKeyManager({ database: db, secret: 'x'.repeat(40) })).rejects.toMatchObject({
         code: 'ERR_SIGNING_KEY_UNREADABLE',

@@ -1,8 +1,8 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { Browser, parseForm, signIn } from './support/browser.js';
 import { shopWeb } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 

@@ -1,9 +1,9 @@
 import { AccessTokenSigner, createAccessTokenVerifier, parseRevocationEvent } from '@tessera/core';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { GrantRepository, hashToken } from '../src/store/grants.js';
 import { basic, ORDERS_SECRET, orders, reports, shopWeb } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,

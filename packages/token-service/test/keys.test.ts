@@ -1,13 +1,14 @@
+import { createDatabase } from '@tessera/storage/sql';
 import { decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { TokenServiceError } from '../src/errors.js';
 import { KeyManager } from '../src/lib/key-manager.js';
 import { deriveServiceKeys } from '../src/lib/secrets.js';
 import { migrateTokenService } from '../src/migrations/index.js';
 import type { TokenServiceDatabase } from '../src/store/schema.js';
 import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { startService, TEST_SECRET } from './support/harness.js';
 
 interface Jwks {
@@ -96,7 +97,7 @@ describe.each(databases)('signing keys on $name', (fixture) => {
   });
 
   it('rotate publishes a next key before it signs, and keeps the old one until its tokens expire', async () => {
-    const db = await database.open();
+    const db = await createDatabase(database.config);
     let now = Date.now();
     try {
       await migrateTokenService(db);
@@ -146,7 +147,7 @@ describe.each(databases)('signing keys on $name', (fixture) => {
 
   it('two instances starting at once on an empty database keep one active key per algorithm', async () => {
     const fresh = await fixture.create();
-    const dbs = [await fresh.open(), await fresh.open()];
+    const dbs = [await createDatabase(fresh.config), await createDatabase(fresh.config)];
     try {
       await migrateTokenService(dbs[0] as Kysely<unknown>);
       const encryptionKey = deriveServiceKeys(new TextEncoder().encode(TEST_SECRET)).keyEncryption;

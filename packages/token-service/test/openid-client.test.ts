@@ -1,8 +1,8 @@
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService } from './support/harness.js';
 
 // openid-client 6 is the real counterpart: discovery and client_credentials with every client

@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService } from './support/harness.js';
 
 function capture(): { lines: string[]; logger: pino.Logger } {

@@ -1,8 +1,8 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
 import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { claimsOf, configure, postForm } from './support/delegation.js';
 import { type Harness, startService } from './support/harness.js';
 

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openUserDirectory, type UserDirectory } from '@tessera/identity';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { applySeed, loadSeedFile } from '../src/seed.js';
 import { basic } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService } from './support/harness.js';
 
 // Exactly the example of issue 3.

@@ -5,9 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InProcessChannel, MemoryStore } from '@tessera/storage';
+import { createDatabase } from '@tessera/storage/sql';
 import { afterAll, describe, expect, it } from 'vitest';
+import { sqlite } from '../../../test/support/databases.js';
 import { openTokenService } from '../src/open.js';
-import { sqlite } from './support/databases.js';
 import { TEST_SECRET } from './support/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-ts-tls-'));
@@ -59,7 +60,7 @@ describe('TLS (SECURITY-CASES 96)', () => {
   it('serves every endpoint over HTTPS when given a certificate and key', async () => {
     const tls = selfSigned();
     const database = await sqlite.create();
-    const db = await database.open();
+    const db = await createDatabase(database.config);
     const store = new MemoryStore();
     const channel = new InProcessChannel();
     const service = await openTokenService({

@@ -2,6 +2,7 @@ import type { webcrypto } from 'node:crypto';
 import { randomUUID } from 'node:crypto';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import {
   basic,
   billingClient,
@@ -11,7 +12,6 @@ import {
   reports,
   shopWeb,
 } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import { type Harness, startService } from './support/harness.js';
 
 const FORM = 'application/x-www-form-urlencoded';

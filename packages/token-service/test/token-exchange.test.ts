@@ -2,8 +2,8 @@ import { createAccessTokenVerifier } from '@tessera/core';
 import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { basic, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { databases, type TestDatabase } from './support/databases.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,

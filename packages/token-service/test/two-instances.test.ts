@@ -3,17 +3,18 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { RedisChannel, RedisStore } from '@tessera/storage';
+import { createDatabase } from '@tessera/storage/sql';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postgres, type TestDatabase } from '../../../test/support/databases.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import type { TokenService } from '../src/app.js';
 import { REVOCATION_TOPIC } from '../src/context.js';
 import { openTokenService } from '../src/open.js';
 import { Browser, signIn } from './support/browser.js';
 import { basic, billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { postgres, type TestDatabase } from './support/databases.js';
 import { TEST_SECRET } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
@@ -42,7 +43,7 @@ async function startInstance(database: TestDatabase, sharedIssuer?: string): Pro
   // Behind a load balancer every instance has the same issuer; here the second one takes the
   // first one's, and each is reached at its own port.
   const issuer = sharedIssuer ?? url;
-  const db: Kysely<unknown> = await database.open();
+  const db: Kysely<unknown> = await createDatabase(database.config);
   const store = new RedisStore({ url: REDIS_URL, prefix: PREFIX });
   const channel = new RedisChannel({ url: REDIS_URL, prefix: PREFIX });
   let offset = 0;

@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { InProcessChannel, MemoryStore } from '@tessera/storage';
+import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
+import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
 import type { TokenService } from '../../src/app.js';
 import { openTokenService } from '../../src/open.js';
 import type { TokenServiceOptions } from '../../src/options.js';
 import type { ClientRegistration } from '../../src/store/client-registration.js';
-import type { DatabaseFixture, TestDatabase } from './databases.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
 
@@ -37,7 +38,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  const db = await database.open();
+  const db = await createDatabase(database.config);
   const store = new MemoryStore({ prefix: 'ts-test:' });
   const channel = new InProcessChannel();
   const { clients = [], ...rest } = options;

@@ -1,9 +1,12 @@
+// Fresh, empty databases for the packages' SQL tests: a SQLite file in its own temp dir, or a
+// PostgreSQL schema of its own on the shared test server (the pool's search_path points at it),
+// each thrown away by cleanup(). Suites that touch SQL run once per dialect: describe.each(databases).
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { DatabaseConfig } from '@tessera/storage/sql';
 import pg from 'pg';
-import type { DatabaseConfig } from '../../src/sql/index.js';
 
 export const POSTGRES_URL =
   process.env.TESSERA_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -13,18 +16,30 @@ export interface TestDatabase {
   readonly config: DatabaseConfig;
   /** The PostgreSQL schema the database lives in; undefined on SQLite. */
   readonly schema: string | undefined;
+  /** Deletes the file or drops the schema. */
   cleanup(): Promise<void>;
 }
 
-export interface DialectFixture {
+export interface DatabaseFixture {
   readonly name: 'sqlite' | 'postgres';
   create(): Promise<TestDatabase>;
 }
 
-export const sqliteFixture: DialectFixture = {
+/** Runs one statement on the test server outside the database under test. */
+export async function adminQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    return await client.query(text, values);
+  } finally {
+    await client.end();
+  }
+}
+
+export const sqlite: DatabaseFixture = {
   name: 'sqlite',
   async create() {
-    const dir = await mkdtemp(join(tmpdir(), 'tessera-sql-'));
+    const dir = await mkdtemp(join(tmpdir(), 'tessera-test-'));
     return {
       config: { dialect: 'sqlite', filename: join(dir, 'test.db') },
       schema: undefined,
@@ -33,25 +48,9 @@ export const sqliteFixture: DialectFixture = {
   },
 };
 
-async function admin<T>(run: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    return await run(client);
-  } finally {
-    await client.end();
-  }
-}
-
-/** Runs one statement on the test server outside the database under test. */
-export function adminQuery(text: string, values: unknown[] = []): Promise<pg.QueryResult> {
-  return admin((client) => client.query(text, values));
-}
-
-export const postgresFixture: DialectFixture = {
+export const postgres: DatabaseFixture = {
   name: 'postgres',
   async create() {
-    // A schema per test keeps runs apart on the shared server; search_path points the pool at it.
     const schema = `tessera_test_${randomBytes(6).toString('hex')}`;
     await adminQuery(`create schema ${schema}`);
     return {
@@ -64,4 +63,4 @@ export const postgresFixture: DialectFixture = {
   },
 };
 
-export const dialects: readonly DialectFixture[] = [sqliteFixture, postgresFixture];
+export const databases: readonly DatabaseFixture[] = [sqlite, postgres];
