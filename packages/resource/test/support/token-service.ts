@@ -1,12 +1,9 @@
-import { once } from 'node:events';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type Channel, MemoryStore } from '@tessera/storage';
-import { createDatabase } from '@tessera/storage/sql';
-import { type ClientRegistration, openTokenService, type TokenService } from '@tessera/token-service';
+// The real token service for the resource tests: token-service's own test harness (one way to
+// start it), over a temp SQLite database, publishing revocations on the caller's channel.
+import type { Channel } from '@tessera/storage';
+import type { ClientRegistration } from '@tessera/token-service';
+import { sqlite } from '../../../../test/support/databases.js';
+import { type Harness, startService } from '../../../token-service/test/support/harness.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -30,7 +27,7 @@ export const clients: Record<'orders' | 'payments', ClientRegistration & { clien
 
 export interface RealTokenService {
   readonly url: string;
-  readonly service: TokenService;
+  readonly service: Harness['service'];
   /** A user token as the code flow issues it to the web client after alice signs in. */
   userToken(audience: readonly string[], scopes: readonly string[]): { token: string; jti: string };
   stop(): Promise<void>;
@@ -38,25 +35,17 @@ export interface RealTokenService {
 
 /** The real token service on a temp SQLite file, listening on 127.0.0.1:0, publishing on `channel`. */
 export async function startTokenService(channel: Channel): Promise<RealTokenService> {
-  const dir = await mkdtemp(join(tmpdir(), 'tessera-resource-'));
-  const server: Server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const database = await createDatabase({ dialect: 'sqlite', filename: join(dir, 'ts.sqlite') });
-  const store = new MemoryStore();
-  const service = await openTokenService({
-    issuer: url,
-    secret: 'resource-test-secret-0123456789abcdef-0123456789',
-    database,
-    store,
-    channel,
-  });
-  for (const client of Object.values(clients)) await service.clients.upsert(client);
-  await service.app.ready();
-  server.on('request', (request, response) => service.app.routing(request, response));
+  const database = await sqlite.create();
+  let harness: Harness;
+  try {
+    harness = await startService(database, { clients: Object.values(clients), channel });
+  } catch (error) {
+    await database.cleanup();
+    throw error;
+  }
+  const { service } = harness;
   return {
-    url,
+    url: harness.url,
     service,
     userToken(audience, scopes) {
       const ctx = service.context;
@@ -70,13 +59,8 @@ export async function startTokenService(channel: Channel): Promise<RealTokenServ
       });
     },
     async stop() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-      await service.close();
-      await store.close();
-      await database.destroy();
-      await rm(dir, { recursive: true, force: true });
+      await harness.stop();
+      await database.cleanup();
     },
   };
 }

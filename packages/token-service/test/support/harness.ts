@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { InProcessChannel, MemoryStore } from '@tessera/storage';
+import { type Channel, InProcessChannel, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
@@ -26,6 +26,8 @@ export type HarnessOptions = Partial<
   Omit<TokenServiceOptions, 'issuer' | 'database' | 'store' | 'channel'>
 > & {
   readonly clients?: readonly ClientRegistration[];
+  /** A channel the caller owns and closes (another package's subscriber listens on it); else an in-process one. */
+  readonly channel?: Channel;
 };
 
 /**
@@ -40,8 +42,9 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   const url = `http://127.0.0.1:${port}`;
   const db = await createDatabase(database.config);
   const store = new MemoryStore({ prefix: 'ts-test:' });
-  const channel = new InProcessChannel();
-  const { clients = [], ...rest } = options;
+  const { clients = [], channel: given, ...rest } = options;
+  const channel = given ?? new InProcessChannel();
+  const closeChannel = () => (given === undefined ? channel.close() : Promise.resolve());
   let service: TokenService;
   try {
     service = await openTokenService({
@@ -55,7 +58,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   } catch (error) {
     server.close();
     await store.close();
-    await channel.close();
+    await closeChannel();
     await db.destroy();
     throw error;
   }
@@ -73,7 +76,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
       await once(server, 'close');
       await service.close();
       await store.close();
-      await channel.close();
+      await closeChannel();
       await db.destroy();
     },
   };
