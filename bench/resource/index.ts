@@ -12,21 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { KeySet, signAccessToken } from '@tessera/core';
 import { warmAndMeasure } from '../lib/autocannon.js';
 import { type Contestant, durationS, loadAll, rounds, runRounds, warmupS } from '../lib/rounds.js';
+import { reportSample, type Sample, sampleOf, summarize } from '../lib/sample.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import type { ServerKind } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-
-interface Row {
-  readonly name: string;
-  readonly rps: number;
-  readonly p99: number;
-  readonly bad: number;
-  readonly load: string;
-}
 
 // The token service's part: a key set, its JWKS on node:http, one long-lived token.
 const keys = await KeySet.generate(['EdDSA']);
@@ -50,7 +42,7 @@ function launch(kind: ServerKind): Promise<RunningServer> {
   });
 }
 
-async function measure(kind: ServerKind, name: string): Promise<Row> {
+async function measure(kind: ServerKind, name: string): Promise<Sample> {
   const server = await launch(kind);
   try {
     const url = `http://127.0.0.1:${server.port}/orders`;
@@ -59,18 +51,13 @@ async function measure(kind: ServerKind, name: string): Promise<Row> {
     const tampered = await fetch(url, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
     if (kind !== 'bare' && tampered.status !== 401)
       throw new Error(`${name}: a bad signature answered ${tampered.status}`);
-    const { result, load } = await warmAndMeasure({
-      url,
-      connections,
-      headers: { authorization: `Bearer ${token}` },
-    });
-    return {
-      name,
-      rps: result.requests.average,
-      p99: result.latency.p99,
-      bad: result.non2xx + result.errors,
-      load,
-    };
+    return sampleOf(
+      await warmAndMeasure({
+        url,
+        connections,
+        headers: { authorization: `Bearer ${token}` },
+      }),
+    );
   } finally {
     await server.close();
   }
@@ -89,27 +76,14 @@ console.log(
     `${rounds} round(s), servers in child processes; ${cpus().length} CPUs, Node ${process.version}, ` +
     `load average before the run ${loadAll()}`,
 );
-let samples = new Map<string, Row[]>();
+let samples = new Map<string, Sample[]>();
 try {
-  samples = await runRounds(contestants, measure, (round, name, row) =>
-    console.log(
-      `  round ${round}: ${name}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, load ${row.load}`,
-    ),
-  );
+  samples = await runRounds(contestants, measure, reportSample);
 } finally {
   jwksServer.close();
 }
 
-const rows: Row[] = contestants.map(([, name]) => {
-  const runs = samples.get(name) ?? [];
-  return {
-    name,
-    rps: median(runs.map((r) => r.rps)),
-    p99: median(runs.map((r) => r.p99)),
-    bad: runs.reduce((sum, r) => sum + r.bad, 0),
-    load: runs.map((r) => r.load).join('/'),
-  };
-});
+const rows = contestants.map(([, name]) => ({ name, ...summarize(samples.get(name) ?? []) }));
 const [bare, floor, jwt, ours, cached] = rows.map((row) => row.rps) as [
   number,
   number,

@@ -11,8 +11,8 @@ import { fileURLToPath } from 'node:url';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
 import { warmAndMeasure } from '../lib/autocannon.js';
 import { type Contestant, durationS, rounds, runRounds, warmupS } from '../lib/rounds.js';
+import { reportSample, type Sample, sampleOf, summarize } from '../lib/sample.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { redisUrl, type ServerKind, startServer } from './servers.js';
 
@@ -20,15 +20,6 @@ const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
 const prefix = `tessera-bench:session:${randomBytes(6).toString('hex')}:`;
-
-interface Row {
-  readonly name: string;
-  readonly rps: number;
-  readonly p99: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly load: string;
-}
 
 function launch(kind: ServerKind): Promise<RunningServer> {
   if (inProcess) return startServer(kind, prefix);
@@ -42,26 +33,20 @@ async function login(port: number): Promise<string> {
   return cookie === null ? '' : (cookie.split(';')[0] ?? '');
 }
 
-async function measure(kind: ServerKind, name: string): Promise<Row> {
+async function measure(kind: ServerKind, name: string): Promise<Sample> {
   const server = await launch(kind);
   try {
     const cookie = await login(server.port);
     const check = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: { cookie } });
     if (check.status !== 200) throw new Error(`${name}: GET /me answered ${check.status}`);
     const url = `http://127.0.0.1:${server.port}/me`;
-    const { result, load } = await warmAndMeasure({
-      url,
-      connections,
-      headers: cookie === '' ? {} : { cookie },
-    });
-    return {
-      name,
-      rps: result.requests.average,
-      p99: result.latency.p99,
-      non2xx: result.non2xx,
-      errors: result.errors,
-      load,
-    };
+    return sampleOf(
+      await warmAndMeasure({
+        url,
+        connections,
+        headers: cookie === '' ? {} : { cookie },
+      }),
+    );
   } finally {
     await server.close();
   }
@@ -77,28 +62,14 @@ const contestants: readonly Contestant<ServerKind>[] = [
   ['tessera', 'Fastify + @tessera/session (Redis)'],
   ['express-session', 'Express 5 + express-session + connect-redis'],
 ];
-let samples = new Map<string, Row[]>();
+let samples = new Map<string, Sample[]>();
 try {
-  samples = await runRounds(contestants, measure, (round, name, row) =>
-    console.log(
-      `  round ${round}: ${name}: ${Math.round(row.rps)} req/s, p99 ${row.p99} ms, load ${row.load}`,
-    ),
-  );
+  samples = await runRounds(contestants, measure, reportSample);
 } finally {
   await deleteKeysWithPrefix(prefix, redisUrl);
 }
 
-const rows: Row[] = contestants.map(([, name]) => {
-  const runs = samples.get(name) ?? [];
-  return {
-    name,
-    rps: median(runs.map((r) => r.rps)),
-    p99: median(runs.map((r) => r.p99)),
-    non2xx: runs.reduce((sum, r) => sum + r.non2xx, 0),
-    errors: runs.reduce((sum, r) => sum + r.errors, 0),
-    load: runs.map((r) => r.load).join('/'),
-  };
-});
+const rows = contestants.map(([, name]) => ({ name, ...summarize(samples.get(name) ?? []) }));
 const bareRps = rows[0]?.rps ?? 1;
 const expressRps = rows[2]?.rps ?? 1;
 printTable(
@@ -117,7 +88,7 @@ printTable(
     row.p99,
     ratio(row.rps, bareRps),
     ratio(row.rps, expressRps),
-    row.non2xx + row.errors,
+    row.bad,
     row.load,
   ]),
 );
