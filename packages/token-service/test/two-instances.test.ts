@@ -1,21 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { RedisChannel, RedisStore } from '@tessera/storage';
-import { createDatabase } from '@tessera/storage/sql';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
-import type { Kysely } from 'kysely';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postgres, type TestDatabase } from '../../../test/support/databases.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import type { TokenService } from '../src/app.js';
 import { REVOCATION_TOPIC } from '../src/context.js';
-import { openTokenService } from '../src/open.js';
 import { Browser, signIn } from './support/browser.js';
 import { basic, billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { TEST_SECRET } from './support/harness.js';
+import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
@@ -36,43 +30,38 @@ interface Instance {
  * pool, Redis store and Redis channel, on the schema and the Redis prefix every instance shares.
  */
 async function startInstance(database: TestDatabase, sharedIssuer?: string): Promise<Instance> {
-  const server: Server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  // Behind a load balancer every instance has the same issuer; here the second one takes the
-  // first one's, and each is reached at its own port.
-  const issuer = sharedIssuer ?? url;
-  const db: Kysely<unknown> = await createDatabase(database.config);
   const store = new RedisStore({ url: REDIS_URL, prefix: PREFIX });
   const channel = new RedisChannel({ url: REDIS_URL, prefix: PREFIX });
+  const closeShared = async () => {
+    await store.close();
+    await channel.close();
+  };
   let offset = 0;
-  const service = await openTokenService({
-    issuer,
-    database: db,
-    store,
-    channel,
-    secret: TEST_SECRET,
-    clientCacheTtlMs: CLIENT_CACHE_TTL_MS,
-    keyReloadIntervalMs: 100,
-    now: () => Date.now() + offset,
-  });
-  await service.app.ready();
-  server.on('request', (request, response) => service.app.routing(request, response));
+  let harness: Harness;
+  try {
+    harness = await startService(database, {
+      // Behind a load balancer every instance has the same issuer; here the second one takes the
+      // first one's, and each is reached at its own port.
+      ...(sharedIssuer === undefined ? {} : { issuer: sharedIssuer }),
+      store,
+      channel,
+      clientCacheTtlMs: CLIENT_CACHE_TTL_MS,
+      keyReloadIntervalMs: 100,
+      now: () => Date.now() + offset,
+    });
+  } catch (error) {
+    await closeShared();
+    throw error;
+  }
   return {
-    url,
-    service,
+    url: harness.url,
+    service: harness.service,
     advance(ms) {
       offset += ms;
     },
     async stop() {
-      server.closeAllConnections();
-      server.close();
-      await once(server, 'close');
-      await service.close();
-      await store.close();
-      await channel.close();
-      await db.destroy();
+      await harness.stop();
+      await closeShared();
     },
   };
 }

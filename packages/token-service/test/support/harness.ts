@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Channel, InProcessChannel, MemoryStore } from '@tessera/storage';
+import { type Channel, InProcessChannel, type KeyValueStore, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
@@ -13,11 +13,11 @@ import type { ClientRegistration } from '../../src/store/client-registration.js'
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
 
 export interface Harness {
-  /** The issuer, which is also the base URL: `http://127.0.0.1:<port>`. */
+  /** The base URL, `http://127.0.0.1:<port>`; also the issuer unless options.issuer names another. */
   readonly url: string;
   readonly service: TokenService;
   readonly db: Kysely<unknown>;
-  readonly store: MemoryStore;
+  readonly store: KeyValueStore;
   /** Stops the service and closes the database; the data stays for a restart. */
   stop(): Promise<void>;
 }
@@ -26,7 +26,10 @@ export type HarnessOptions = Partial<
   Omit<TokenServiceOptions, 'issuer' | 'database' | 'store' | 'channel'>
 > & {
   readonly clients?: readonly ClientRegistration[];
-  /** A channel the caller owns and closes (another package's subscriber listens on it); else an in-process one. */
+  /** The issuer another instance already has (instances behind one load balancer share it). */
+  readonly issuer?: string;
+  /** A store and channel the caller owns and closes (shared with other instances or subscribers); else in-memory ones. */
+  readonly store?: KeyValueStore;
   readonly channel?: Channel;
 };
 
@@ -41,24 +44,26 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const db = await createDatabase(database.config);
-  const store = new MemoryStore({ prefix: 'ts-test:' });
-  const { clients = [], channel: given, ...rest } = options;
-  const channel = given ?? new InProcessChannel();
-  const closeChannel = () => (given === undefined ? channel.close() : Promise.resolve());
+  const { clients = [], issuer = url, store: givenStore, channel: givenChannel, ...rest } = options;
+  const store = givenStore ?? new MemoryStore({ prefix: 'ts-test:' });
+  const channel = givenChannel ?? new InProcessChannel();
+  const closeOwn = async () => {
+    if (givenStore === undefined) await store.close();
+    if (givenChannel === undefined) await channel.close();
+  };
   let service: TokenService;
   try {
     service = await openTokenService({
       secret: TEST_SECRET,
       ...rest,
-      issuer: url,
+      issuer,
       database: db,
       store,
       channel,
     });
   } catch (error) {
     server.close();
-    await store.close();
-    await closeChannel();
+    await closeOwn();
     await db.destroy();
     throw error;
   }
@@ -75,8 +80,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
       server.close();
       await once(server, 'close');
       await service.close();
-      await store.close();
-      await closeChannel();
+      await closeOwn();
       await db.destroy();
     },
   };
