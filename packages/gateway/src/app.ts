@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyInstance,
   type FastifyReply,
   type FastifyRequest,
+  LogController,
 } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { sendError } from './answer.js';
@@ -61,7 +62,8 @@ export async function createGateway(
   const logger = createLogger(config.logLevel, options.logDestination);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // The gateway writes its own access log line (fixed fields, no headers or query).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
