@@ -5,11 +5,16 @@ import type { RequestLike } from './types.js';
 const b64token = /^[A-Za-z0-9\-._~+/]+=*$/;
 // The auth-scheme, then one or more spaces, then the credentials.
 const authorization = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: +(.*))?$/s;
+// The common case in one pass: `Bearer` in any case, spaces, one b64token. Anything else takes the
+// general parse below, which tells a missing, foreign-scheme and malformed credential apart.
+const wellFormedBearer = /^[Bb][Ee][Aa][Rr][Ee][Rr] +([A-Za-z0-9\-._~+/]+=*)$/;
 
 function countAuthorization(rawHeaders: readonly string[]): number {
   let count = 0;
   for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (rawHeaders[i]?.toLowerCase() === 'authorization') count++;
+    const name = rawHeaders[i];
+    // Most names differ in length: skip the lower-casing (an allocation) for those.
+    if (name?.length === 13 && name.toLowerCase() === 'authorization') count++;
   }
   return count;
 }
@@ -46,6 +51,8 @@ export function readBearerToken(request: RequestLike): string {
   if (header === undefined || header.length === 0) {
     throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials');
   }
+  const fast = wellFormedBearer.exec(header);
+  if (fast !== null) return fast[1] as string;
   const match = authorization.exec(header);
   if (match === null) throw new TokenError('ERR_JWT_MALFORMED', 'the Authorization header is malformed');
   if (match[1]?.toLowerCase() !== 'bearer') throw new AuthError('ERR_AUTH_REQUIRED', 'no bearer credentials');
