@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Client, ClientRegistration } from '@tessera/token-service';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { usage } from '../lib/options.js';
 import {
   type AdminDatabaseOptions,
   defaultDatabaseUrl,
@@ -28,10 +29,6 @@ interface AddOptions extends AdminDatabaseOptions {
 
 interface ListOptions extends AdminDatabaseOptions {
   readonly json?: boolean;
-}
-
-function usage(message: string): CommanderError {
-  return new CommanderError(2, 'tessera.usage', message);
 }
 
 /** Whether the client authenticates with a secret, from the flags alone (as the registration decides). */

@@ -1,8 +1,10 @@
 import { join } from 'node:path';
-import { type Command, CommanderError, Option } from 'commander';
+import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import { type DevPorts, defaultDevPorts, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
+import { integer } from '../lib/options.js';
+import { waitForSignal } from '../lib/signals.js';
 import { resolveServiceSecret } from './service-secret.js';
 
 /** A part of the demo system `tessera dev` runs. `built` turns true as each package lands. */
@@ -48,31 +50,6 @@ interface DevCommandOptions {
   readonly ordersPort: number;
   readonly inventoryPort: number;
   readonly paymentsPort: number;
-}
-
-function usage(message: string): CommanderError {
-  return new CommanderError(2, 'tessera.usage', message);
-}
-
-function port(name: string): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < 1 || number > 65535)
-      throw usage(`${name} must be an integer from 1 to 65535`);
-    return number;
-  };
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
@@ -165,16 +142,26 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option(
       '--gateway-port <port>',
       'gateway port (default dev.port of the config, 8080)',
-      port('--gateway-port'),
+      integer('--gateway-port', 1, 65535),
     )
     .option(
       '--token-service-port <port>',
       'token service port',
-      port('--token-service-port'),
+      integer('--token-service-port', 1, 65535),
       defaultDevPorts.tokenService,
     )
-    .option('--orders-port <port>', 'orders port', port('--orders-port'), defaultDevPorts.orders)
-    .option('--inventory-port <port>', 'inventory port', port('--inventory-port'), defaultDevPorts.inventory)
-    .option('--payments-port <port>', 'payments port', port('--payments-port'), defaultDevPorts.payments)
+    .option('--orders-port <port>', 'orders port', integer('--orders-port', 1, 65535), defaultDevPorts.orders)
+    .option(
+      '--inventory-port <port>',
+      'inventory port',
+      integer('--inventory-port', 1, 65535),
+      defaultDevPorts.inventory,
+    )
+    .option(
+      '--payments-port <port>',
+      'payments port',
+      integer('--payments-port', 1, 65535),
+      defaultDevPorts.payments,
+    )
     .action((options: DevCommandOptions) => run(options, context));
 }

@@ -1,7 +1,9 @@
 import { ConfigError, formatConfigError } from '@tessera/core';
 import { createGateway, loadGatewayConfig } from '@tessera/gateway';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { integer } from '../lib/options.js';
+import { waitForSignal } from '../lib/signals.js';
 
 interface GatewayCommandOptions {
   readonly config: string;
@@ -11,26 +13,6 @@ interface GatewayCommandOptions {
 
 /** The variable holding the secret shared with the services for session references. */
 const SECRET_VARIABLE = 'TESSERA_SESSION_REFERENCE_SECRET';
-
-function port(value: string): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number > 65535) {
-    throw new CommanderError(2, 'tessera.usage', '--port must be an integer from 0 to 65535');
-  }
-  return number;
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
-}
 
 async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
@@ -66,7 +48,7 @@ export function registerGatewayCommand(program: Command, context: CliContext): v
       '--config <file>',
       'the gateway config (.yaml, .yml or .json); TESSERA_GATEWAY__* override it',
     )
-    .option('--port <port>', 'port to listen on (overrides listen.port)', port)
+    .option('--port <port>', 'port to listen on (overrides listen.port)', integer('--port', 0, 65535))
     .option('--host <host>', 'address to listen on (overrides listen.host)')
     .action((options: GatewayCommandOptions) => run(options, context));
 }

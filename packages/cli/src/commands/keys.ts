@@ -1,7 +1,8 @@
 import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
 import type { KeyInfo } from '@tessera/token-service';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { usage } from '../lib/options.js';
 import { type AdminDatabaseOptions, defaultDatabaseUrl, table, withAdminDatabase } from './service-secret.js';
 
 interface ListOptions extends AdminDatabaseOptions {
@@ -10,10 +11,6 @@ interface ListOptions extends AdminDatabaseOptions {
 
 interface RotateOptions extends AdminDatabaseOptions {
   readonly alg?: string[];
-}
-
-function usage(message: string): CommanderError {
-  return new CommanderError(2, 'tessera.usage', message);
 }
 
 function when(ms: number | undefined): string {

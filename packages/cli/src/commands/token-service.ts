@@ -2,8 +2,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { integer, usage } from '../lib/options.js';
+import { waitForSignal } from '../lib/signals.js';
 import {
   defaultDatabaseUrl,
   defaultSecretFile,
@@ -29,20 +31,6 @@ interface TokenServiceCommandOptions {
 }
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
-function usage(message: string): CommanderError {
-  return new CommanderError(2, 'tessera.usage', message);
-}
-
-function integer(name: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const number = Number(value);
-    if (!/^\d+$/.test(value) || number < min || number > max) {
-      throw usage(`${name} must be an integer from ${min} to ${max}`);
-    }
-    return number;
-  };
-}
 
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
   let url: URL;
@@ -76,18 +64,6 @@ async function openSharedState(
       ? new storage.MemoryStore()
       : new storage.SqliteStore({ path: join(dirname(database.sqliteFile), 'kv.db') });
   return { store, channel: new storage.InProcessChannel() };
-}
-
-function waitForSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const stop = (signal: NodeJS.Signals) => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      resolve(signal);
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
 
 async function run(options: TokenServiceCommandOptions, context: CliContext): Promise<void> {

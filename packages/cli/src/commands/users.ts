@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { User, UserClaims, UserDirectory } from '@tessera/identity';
-import { type Command, CommanderError } from 'commander';
+import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { usage } from '../lib/options.js';
 
 /** The token service's default database, so `tessera users add` and `tessera token-service` meet. */
 export const defaultDatabaseUrl = 'sqlite:./.tessera/tessera.db';
@@ -23,10 +24,6 @@ interface AddOptions extends DatabaseOption {
 
 interface ListOptions extends DatabaseOption {
   readonly json?: boolean;
-}
-
-function usage(message: string): CommanderError {
-  return new CommanderError(2, 'tessera.usage', message);
 }
 
 /** Opens the database a `--db` URL names, migrates the user directory, runs `work`, closes. */
