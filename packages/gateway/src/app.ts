@@ -14,10 +14,11 @@ import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
-import type { GatewayConfig } from './config.js';
+import { type GatewayConfig, servesPage } from './config.js';
 import { GatewayError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { registerPage } from './page/index.js';
 import { forward } from './proxy/forward.js';
 import { RouteTable } from './proxy/routes.js';
 import { refuseUnbuilt } from './start-checks.js';
@@ -144,6 +145,18 @@ export async function createGateway(
     });
   }
 
+  const page = servesPage(config);
+  if (page) {
+    const login = config.routes.some((r) => r.auth === 'hybrid')
+      ? 'redirect'
+      : session !== undefined
+        ? 'form'
+        : 'none';
+    await app.register(async (page) => {
+      registerPage(page, { login });
+    });
+  }
+
   await app.register(async (proxy) => {
     // Proxied bodies are streamed through untouched, whatever their type.
     proxy.removeAllContentTypeParsers();
@@ -188,7 +201,8 @@ export async function createGateway(
       }
       return forward(request, reply, match, added, { timeoutMs: config.upstreams.timeoutMs, metrics });
     };
-    proxy.route({ method: [...allMethods], url: '/', handler });
+    // `/` itself is the page's unless a route claims it.
+    if (!page) proxy.route({ method: [...allMethods], url: '/', handler });
     proxy.route({ method: [...allMethods], url: '/*', handler });
   });
 

@@ -4,7 +4,7 @@ const authModes = ['public', 'session', 'token', 'hybrid'] as const;
 export type AuthMode = (typeof authModes)[number];
 
 /** Paths the gateway answers itself; no route may claim them. */
-export const reservedPrefixes = ['/auth', '/healthz', '/metrics'] as const;
+export const reservedPrefixes = ['/auth', '/healthz', '/metrics', '/_tessera'] as const;
 
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -110,6 +110,8 @@ export const gatewayConfigSchema = z
     bodyLimit: z.number().int().positive().default(1_048_576),
     /** Trust X-Forwarded-* from these proxies (Fastify trustProxy); default trust none. */
     trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false),
+    /** The demo page at `/` (sign in, items, orders, the trace); default on unless a route claims `/`. */
+    page: z.boolean().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     routes: z.array(route).min(1),
   })
@@ -177,6 +179,13 @@ export const gatewayConfigSchema = z
         });
       }
     });
+    if (config.page === true && config.routes.some((r) => r.prefix === '/')) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['page'],
+        message: 'a route claims / where the page is served: set page: false',
+      });
+    }
     const s = config.session?.store;
     if (s?.type === 'redis') {
       const ways = [s.url, s.sentinels, s.cluster].filter((x) => x !== undefined).length;
@@ -196,6 +205,14 @@ export const gatewayConfigSchema = z
       }
     }
   });
+
+/** Whether the gateway serves its page at `/`: asked for, or by default when no route claims `/`. */
+export function servesPage(config: {
+  readonly page?: boolean | undefined;
+  readonly routes: readonly { readonly prefix: string }[];
+}): boolean {
+  return config.page ?? !config.routes.some((r) => r.prefix === '/');
+}
 
 /** The validated, frozen gateway configuration. */
 export type GatewayConfig = DeepReadonly<z.output<typeof gatewayConfigSchema>>;
