@@ -26,7 +26,20 @@ export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';
 export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
-export { discoverJwksUri } from './jwks/discovery.js';
+export {
+  type DiscoveryOptions,
+  discoverIssuer,
+  discoverJwksUri,
+  type IssuerMetadata,
+  metadataUrl,
+} from './jwks/discovery.js';
+export {
+  type BoundedRequest,
+  type BoundedResponse,
+  boundedRequest,
+  fetchJsonObject,
+  OutgoingRequestError,
+} from './lib/http.js';
 export { redactUrl } from './lib/redact.js';
 export { isClientPrincipal, isUserPrincipal } from './principal.js';
 export { DenyList, type DenyListOptions } from './revocation/deny-list.js';

@@ -5,7 +5,13 @@ export {
   type SessionErrorCode,
   sessionErrorCodes,
 } from './errors.js';
-export type { SameSite } from './lib/cookie.js';
+export {
+  type CookieAttributes,
+  type CookieLookup,
+  findCookie,
+  type SameSite,
+  serializeCookie,
+} from './lib/cookie.js';
 export { hashSessionId, isWellFormedSessionId } from './lib/ids.js';
 export {
   type ClientInfo,
