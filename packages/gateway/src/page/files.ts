@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import type { PageLogin } from './index.js';
+
+export interface Asset {
+  readonly type: string;
+  readonly body: Buffer;
+}
+
+export interface PageFiles {
+  readonly html: string;
+  /** By name under the asset prefix: the only names that are ever served. */
+  readonly assets: ReadonlyMap<string, Asset>;
+}
+
+/**
+ * `src/page/assets/` of this package, from `src/page/` (tests) and `dist/page/` (built) alike: both
+ * are two levels below the package root, and `src/` is published with the package.
+ */
+const assetDirectory = new URL('../../src/page/assets/', import.meta.url);
+
+const served: readonly (readonly [name: string, type: string])[] = [
+  ['app.js', 'text/javascript; charset=utf-8'],
+  ['app.css', 'text/css; charset=utf-8'],
+];
+
+const read = (name: string): Buffer => readFileSync(new URL(name, assetDirectory));
+
+/** Reads the page and its assets once; the login method is written into `<body data-login>`. */
+export function loadPageFiles(login: PageLogin): PageFiles {
+  const html = read('index.html').toString('utf8').replace('{{login}}', login);
+  const assets = new Map(served.map(([name, type]) => [name, { type, body: read(name) }] as const));
+  return { html, assets };
+}
