@@ -1,0 +1,79 @@
+// The servers of the gateway benchmark. Run as a child process by index.ts
+// (`servers.ts <kind> [upstream-url]`): it listens on a free port, prints `READY <port>`, and
+// exits on SIGTERM after closing what it opened. The gateways take their secrets from the
+// environment: BENCH_SIGNING_KEY (a throw-away private JWK; the token gateway verifies with it
+// in-process), BENCH_SESSION_SECRET, BENCH_REDIS_PREFIX and BENCH_IDENTITY_DB (the session gateway).
+import type { AddressInfo } from 'node:net';
+import fastifyHttpProxy from '@fastify/http-proxy';
+import { importSigningKey, KeySet, type PrivateJwk } from '@tessera/core';
+import { createGateway, parseGatewayConfig } from '@tessera/gateway';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { type RunningServer, serveIfMain } from '../lib/servers.js';
+
+export type ServerKind = 'upstream' | 'proxy' | 'gateway-token' | 'gateway-session';
+export const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+export const issuer = 'https://bench.tessera.test';
+export const audience = 'gateway';
+/** The path every contestant is asked for; the gateways route its prefix. */
+export const path = '/orders';
+
+const reply = { orders: [1, 2, 3] };
+
+function env(name: string): string {
+  const value = process.env[name];
+  if (value === undefined) throw new Error(`${name} is not set`);
+  return value;
+}
+
+async function listening(app: FastifyInstance): Promise<RunningServer> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+}
+
+/** The upstream service: a bare Fastify answering a small JSON body on every GET. */
+function upstream(): Promise<RunningServer> {
+  const app = Fastify({ logger: false });
+  app.get('/*', async () => reply);
+  return listening(app);
+}
+
+/** @fastify/http-proxy with no auth at all: the cost of proxying alone. */
+async function proxy(target: string): Promise<RunningServer> {
+  const app = Fastify({ logger: false });
+  await app.register(fastifyHttpProxy, { upstream: target });
+  return listening(app);
+}
+
+/** The Tessera gateway, one token route, keys in-process, the default verified-token cache. */
+async function gatewayToken(target: string): Promise<RunningServer> {
+  const key = await importSigningKey(JSON.parse(env('BENCH_SIGNING_KEY')) as PrivateJwk);
+  const config = parseGatewayConfig({
+    token: { issuer, audience },
+    logLevel: 'silent',
+    routes: [{ prefix: path, upstream: target, auth: 'token' }],
+  });
+  return listening(await createGateway(config, { tokenKeys: new KeySet().add(key, 'active') }));
+}
+
+/** The Tessera gateway, one session route, sessions on Redis, users in a SQLite file. */
+async function gatewaySession(target: string): Promise<RunningServer> {
+  const config = parseGatewayConfig({
+    session: {
+      store: { type: 'redis', url: redisUrl, keyPrefix: env('BENCH_REDIS_PREFIX') },
+      insecureHttpLocalhost: true,
+    },
+    identity: { database: `sqlite:${env('BENCH_IDENTITY_DB')}` },
+    logLevel: 'silent',
+    routes: [{ prefix: path, upstream: target, auth: 'session', audience: 'orders' }],
+  });
+  return listening(await createGateway(config, { sessionReferenceSecret: env('BENCH_SESSION_SECRET') }));
+}
+
+export function startServer(kind: ServerKind, target: string): Promise<RunningServer> {
+  if (kind === 'upstream') return upstream();
+  if (kind === 'proxy') return proxy(target);
+  if (kind === 'gateway-token') return gatewayToken(target);
+  return gatewaySession(target);
+}
+
+await serveIfMain(import.meta.url, ([kind, target]) => startServer(kind as ServerKind, target ?? ''));
