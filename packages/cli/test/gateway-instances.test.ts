@@ -1,0 +1,224 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrateIdentity, openUserDirectory } from '@tessera/identity';
+import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
+import { createDatabase } from '@tessera/storage/sql';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  deleteKeysWithPrefix,
+  keysWithPrefix,
+  REDIS_URL,
+  randomPrefix,
+} from '../../../test/support/redis.js';
+import { type Echo, startUpstream, type Upstream } from '../../gateway/test/support/upstream.js';
+
+// Two (then three) `tessera gateway` processes from one config file, sessions on the shared Redis:
+// they must behave as one gateway, including when one of them dies without a chance to clean up.
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-gateways-'));
+const prefix = randomPrefix('cli-gateways');
+const secret = randomBytes(32).toString('base64url');
+const password = 'alice-password-for-two-gateways';
+const children = new Set<ChildProcess>();
+let upstream: Upstream;
+
+interface Instance {
+  readonly base: string;
+  readonly child: ChildProcess;
+}
+
+/** Starts `tessera gateway` on a port the OS picks and resolves with its address once it listens. */
+async function startGateway(config: string): Promise<Instance> {
+  const child = spawn(process.execPath, [bin, 'gateway', '--config', config, '--port', '0'], {
+    env: { PATH: process.env.PATH ?? '', TESSERA_SESSION_REFERENCE_SECRET: secret },
+    cwd: dir,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  });
+  const base = await new Promise<string>((resolve, reject) => {
+    const started = Date.now();
+    const timer = setInterval(() => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match?.[1] !== undefined) {
+        clearInterval(timer);
+        resolve(match[1]);
+      } else if (child.exitCode !== null || Date.now() - started > 10_000) {
+        clearInterval(timer);
+        reject(new Error(`tessera gateway did not start (exit ${child.exitCode}): ${output}`));
+      }
+    }, 25);
+  });
+  return { base, child };
+}
+
+interface Answer {
+  readonly status: number;
+  readonly headers: Headers;
+  readonly text: string;
+}
+
+async function call(
+  at: Instance,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: string,
+): Promise<Answer> {
+  const response = await fetch(`${at.base}${path}`, {
+    method,
+    headers,
+    redirect: 'manual',
+    ...(body === undefined ? {} : { body }),
+  });
+  return { status: response.status, headers: response.headers, text: await response.text() };
+}
+
+async function csrfOf(at: Instance, cookie: string): Promise<string> {
+  const me = await call(at, 'GET', '/auth/me', { cookie });
+  expect(me.status).toBe(200);
+  return (JSON.parse(me.text) as { csrf_token: string }).csrf_token;
+}
+
+let a: Instance;
+let b: Instance;
+let c: Instance;
+
+beforeAll(async () => {
+  upstream = await startUpstream();
+  const file = join(dir, 'identity.db');
+  const db = await createDatabase({ dialect: 'sqlite', filename: file });
+  try {
+    await migrateIdentity(db);
+    await (await openUserDirectory({ db })).create('alice', password);
+  } finally {
+    await db.destroy();
+  }
+  const config = join(dir, 'gateway.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      session: {
+        store: { type: 'redis', url: REDIS_URL, keyPrefix: prefix },
+        insecureHttpLocalhost: true,
+      },
+      identity: { database: `sqlite:${file}` },
+      logLevel: 'warn',
+      routes: [
+        {
+          prefix: '/api/orders',
+          upstream: upstream.url,
+          auth: 'session',
+          audience: 'orders',
+          stripPrefix: true,
+        },
+      ],
+    }),
+  );
+  // The third instance joins the first two on the same store; it is asked around the logout.
+  [a, b, c] = (await Promise.all([startGateway(config), startGateway(config), startGateway(config)])) as [
+    Instance,
+    Instance,
+    Instance,
+  ];
+}, 30_000);
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  await upstream?.close();
+  await deleteKeysWithPrefix(prefix);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('tessera gateway: instances on one Redis are one gateway (spawned)', () => {
+  it('keeps a session made on A going through B, after A is killed, until it is logged out', async () => {
+    const login = await call(
+      a,
+      'POST',
+      '/auth/login',
+      { 'content-type': 'application/json' },
+      JSON.stringify({ username: 'alice', password }),
+    );
+    expect(login.status).toBe(204);
+    const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+    expect(cookie).toMatch(/^tessera-sid=[A-Za-z0-9_-]{43}$/);
+    const sessionId = cookie.slice('tessera-sid='.length);
+    expect((await keysWithPrefix(prefix)).length).toBeGreaterThan(0);
+
+    // B knows the session A made: /auth/me and a proxied request.
+    const me = await call(b, 'GET', '/auth/me', { cookie });
+    expect(me.status).toBe(200);
+    expect(JSON.parse(me.text)).toMatchObject({ username: 'alice' });
+    const viaB = await call(b, 'GET', '/api/orders/mine', { cookie });
+    expect(viaB.status).toBe(200);
+    const echo = JSON.parse(viaB.text) as Echo;
+    expect(echo.url).toBe('/mine');
+    expect(echo.headers.cookie).toBeUndefined();
+    const reference = String(echo.headers[SESSION_REFERENCE_HEADER]);
+    expect(createSessionReferences({ secret }).open(reference, 'orders', 'GET /mine').sessionId).toBe(
+      sessionId,
+    );
+
+    // A dies without closing anything; B goes on alone.
+    const killed = once(a.child, 'exit');
+    a.child.kill('SIGKILL');
+    expect((await killed)[1]).toBe('SIGKILL');
+    await expect(fetch(`${a.base}/healthz`)).rejects.toThrow();
+
+    const csrf = await csrfOf(b, cookie);
+    expect((await call(b, 'GET', '/api/orders/mine', { cookie })).status).toBe(200);
+    const refused = await call(
+      b,
+      'POST',
+      '/api/orders/orders',
+      { cookie, 'content-type': 'application/json' },
+      '{}',
+    );
+    expect(refused.status).toBe(403);
+    const posted = await call(
+      b,
+      'POST',
+      '/api/orders/orders',
+      { cookie, 'content-type': 'application/json', 'x-csrf-token': csrf },
+      '{"item":1}',
+    );
+    expect(posted.status).toBe(200);
+    const postedEcho = JSON.parse(posted.text) as Echo;
+    expect(postedEcho.method).toBe('POST');
+    expect(postedEcho.body).toBe('{"item":1}');
+    expect(postedEcho.headers.cookie).toBeUndefined();
+    expect(
+      createSessionReferences({ secret }).open(
+        String(postedEcho.headers[SESSION_REFERENCE_HEADER]),
+        'orders',
+        'POST /orders',
+      ).sessionId,
+    ).toBe(sessionId);
+
+    // The third instance takes the session too, then refuses it, like B, once it is logged out on B.
+    expect((await call(c, 'GET', '/api/orders/mine', { cookie })).status).toBe(200);
+    const out = await call(b, 'POST', '/auth/logout', { cookie, 'x-csrf-token': csrf });
+    expect(out.status).toBe(204);
+    for (const at of [b, c]) {
+      expect((await call(at, 'GET', '/auth/me', { cookie })).status).toBe(401);
+      expect((await call(at, 'GET', '/api/orders/mine', { cookie })).status).toBe(401);
+    }
+  }, 15_000);
+});
