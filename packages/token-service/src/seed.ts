@@ -65,6 +65,8 @@ const clientSchema = z.object({
   token_endpoint_auth_signing_alg: z.enum(clientAssertionAlgorithms).optional(),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
   id_token_signed_response_alg: z.enum(signingAlgorithms as readonly [string, ...string[]]).optional(),
+  backchannel_logout_uri: z.string().optional(),
+  backchannel_logout_session_required: z.boolean().optional(),
 });
 
 const userSchema = z.object({
@@ -152,7 +154,9 @@ function unchanged(stored: Client, valid: ValidRegistration, secretKey: Buffer):
     stored.token_endpoint_auth_method === valid.token_endpoint_auth_method &&
     stored.token_endpoint_auth_signing_alg === valid.token_endpoint_auth_signing_alg &&
     JSON.stringify(stored.jwks) === JSON.stringify(valid.jwks) &&
-    stored.id_token_signed_response_alg === valid.id_token_signed_response_alg
+    stored.id_token_signed_response_alg === valid.id_token_signed_response_alg &&
+    stored.backchannel_logout_uri === valid.backchannel_logout_uri &&
+    stored.backchannel_logout_session_required === valid.backchannel_logout_session_required
   );
 }
 

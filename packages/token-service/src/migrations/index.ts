@@ -3,6 +3,7 @@ import type { Kysely } from 'kysely';
 import { createClients } from './001-clients.js';
 import { createSigningKeys } from './002-signing-keys.js';
 import { createRevokedTokens } from './004-revoked-tokens.js';
+import { addBackchannelLogout } from './005-backchannel-logout.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -14,6 +15,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createSigningKeys,
   createGrantsAndCodes,
   createRevokedTokens,
+  addBackchannelLogout,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -33,6 +33,10 @@ export interface ClientRegistration {
   readonly jwks?: JSONWebKeySet;
   /** Default RS256 (OpenID Connect requires every provider to offer it). */
   readonly id_token_signed_response_alg?: SigningAlgorithm;
+  /** Back-Channel Logout: absolute, no fragment, https or loopback http (as redirect URIs). */
+  readonly backchannel_logout_uri?: string;
+  /** Default false. */
+  readonly backchannel_logout_session_required?: boolean;
 }
 
 /** A registration that passed every rule, with defaults applied. */
@@ -64,6 +68,8 @@ const schema = z.strictObject({
   id_token_signed_response_alg: z
     .enum(signingAlgorithms as [SigningAlgorithm, ...SigningAlgorithm[]])
     .optional(),
+  backchannel_logout_uri: z.string().optional(),
+  backchannel_logout_session_required: z.boolean().optional(),
 });
 
 function fail(clientId: string, message: string): TokenServiceError {
@@ -97,8 +103,8 @@ function checkJwks(clientId: string, jwks: JSONWebKeySet): void {
 }
 
 /**
- * Checks a registration against the rules of the README (redirect URIs absolute, no fragment,
- * https or loopback http; grant types consistent with the auth method; scope grammar) and applies
+ * Checks a registration against the rules of the README (redirect URIs and the back-channel
+ * logout URI absolute, no fragment, https or loopback http; grant types consistent with the auth method; scope grammar) and applies
  * defaults. Throws TokenServiceError ERR_CLIENT_REGISTRATION_INVALID naming the client and the rule.
  */
 export function validateRegistration(input: ClientRegistration): ValidRegistration {
@@ -117,6 +123,19 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     const problem = redirectUriProblem(uri);
     if (problem !== undefined)
       throw fail(clientId, `redirect URI ${JSON.stringify(uri.slice(0, 200))} ${problem}`);
+  }
+  if (value.backchannel_logout_uri !== undefined) {
+    // Back-Channel Logout 1.0 section 2.2: an absolute URI, no fragment; same scheme rules as redirects.
+    const problem = redirectUriProblem(value.backchannel_logout_uri);
+    if (problem !== undefined) {
+      throw fail(
+        clientId,
+        `backchannel_logout_uri ${JSON.stringify(value.backchannel_logout_uri.slice(0, 200))} ${problem}`,
+      );
+    }
+  }
+  if (value.backchannel_logout_session_required === true && value.backchannel_logout_uri === undefined) {
+    throw fail(clientId, 'backchannel_logout_session_required needs a backchannel_logout_uri');
   }
   const grants = unique(
     value.grant_types ??
@@ -167,5 +186,7 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     token_endpoint_auth_signing_alg: value.token_endpoint_auth_signing_alg,
     jwks: value.jwks,
     id_token_signed_response_alg: value.id_token_signed_response_alg ?? 'RS256',
+    backchannel_logout_uri: value.backchannel_logout_uri,
+    backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
   });
 }

@@ -47,6 +47,10 @@ export interface ClientMetadata {
   /** For private_key_jwt: its public keys. */
   readonly jwks: JSONWebKeySet | undefined;
   readonly id_token_signed_response_alg: SigningAlgorithm;
+  /** OpenID Connect Back-Channel Logout 1.0: where Logout Tokens are POSTed, when registered. */
+  readonly backchannel_logout_uri: string | undefined;
+  /** Whether the client needs `sid` in its Logout Tokens (it is sent whenever known anyway). */
+  readonly backchannel_logout_session_required: boolean;
 }
 
 /** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */

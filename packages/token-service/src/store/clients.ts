@@ -49,6 +49,8 @@ function fromRow(row: Selectable<ClientsTable>): Client {
       | undefined,
     jwks: row.jwks === null ? undefined : (JSON.parse(row.jwks) as JSONWebKeySet),
     id_token_signed_response_alg: row.id_token_signed_response_alg as SigningAlgorithm,
+    backchannel_logout_uri: row.backchannel_logout_uri ?? undefined,
+    backchannel_logout_session_required: Number(row.backchannel_logout_session_required) === 1,
     created_at: Number(row.created_at),
   });
 }
@@ -184,6 +186,8 @@ export class ClientRepository {
       jwks: valid.jwks === undefined ? null : JSON.stringify(valid.jwks),
       id_token_signed_response_alg: valid.id_token_signed_response_alg,
       created_at: now,
+      backchannel_logout_uri: valid.backchannel_logout_uri ?? null,
+      backchannel_logout_session_required: valid.backchannel_logout_session_required ? 1 : 0,
     };
   }
 }

@@ -22,6 +22,9 @@ export interface ClientsTable {
   jwks: string | null;
   id_token_signed_response_alg: string;
   created_at: number | string;
+  /** Migration 005. */
+  backchannel_logout_uri: string | null;
+  backchannel_logout_session_required: number;
 }
 
 export interface SigningKeysTable {
