@@ -19,12 +19,14 @@ import { registerMetrics } from './endpoints/metrics.js';
 import { registerRevocation } from './endpoints/revoke.js';
 import { registerToken } from './endpoints/token/index.js';
 import { registerUserinfo } from './endpoints/userinfo.js';
+import { BackchannelLogout } from './lib/backchannel-logout.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
 import { OAuthError, toOAuthError } from './lib/oauth-error.js';
 import { deriveServiceKeys } from './lib/secrets.js';
+import { endUserSessions } from './lib/user-deactivation.js';
 import { type ResolvedOptions, resolveOptions, type TokenServiceOptions } from './options.js';
 import { ClientRepository } from './store/clients.js';
 import type { TokenServiceDatabase } from './store/schema.js';
@@ -117,6 +119,16 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     dev: resolved.dev,
     warn: (message) => log.warn(message),
   });
+  const metrics = createMetrics();
+  const backchannel = new BackchannelLogout({
+    issuer: resolved.issuer,
+    keys: () => keys.keySet,
+    findClient: (clientId) => clients.find(clientId),
+    log,
+    counter: metrics.backchannelLogouts,
+    now: resolved.now,
+    timeoutMs: resolved.backchannelLogoutTimeoutMs,
+  });
   const ctx: ServiceContext = Object.freeze({
     options: resolved,
     issuer: resolved.issuer,
@@ -133,10 +145,11 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       now: resolved.now,
     }),
     secrets,
-    metrics: createMetrics(),
+    metrics,
     now: resolved.now,
     log,
     ...(await browserFlowParts(resolved, db, log)),
+    backchannel,
   });
 
   const app = Fastify({
@@ -190,6 +203,12 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     { prefix: issuerPrefix(resolved.issuer) },
   );
 
+  // Logout Tokens still in flight are waited for (each bounded by its timeout) when the app closes.
+  app.addHook('onClose', async () => {
+    await backchannel.close();
+  });
+  const stopDeactivation = ctx.users.onUserDeactivated(({ user }) => endUserSessions(ctx, user.id));
+
   const reload = setInterval(() => {
     keys.reload().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'));
   }, resolved.keyReloadIntervalMs);
@@ -204,6 +223,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     context: ctx,
     async close() {
       clearInterval(reload);
+      stopDeactivation();
       await app.close();
     },
   });

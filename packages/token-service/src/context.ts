@@ -3,6 +3,7 @@ import type { UserDirectory } from '@tessera/identity';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { BackchannelLogout } from './lib/backchannel-logout.js';
 import type { InteractionStore } from './lib/interaction.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
@@ -53,6 +54,8 @@ export interface ServiceContext {
   /** Grants (refresh families) and the access tokens issued under them. */
   readonly grants: GrantRepository;
   readonly codes: AuthorizationCodeRepository;
+  /** Sends Logout Tokens when a session ends (`send`); `idle()` resolves when none is in flight. */
+  readonly backchannel: BackchannelLogout;
 }
 
 // The topic is part of the revocation-event contract, which lives in @tessera/core.

@@ -37,6 +37,8 @@ export interface TokenServiceOptions {
   readonly keyReloadIntervalMs?: number;
   /** Largest accepted request body in bytes. Default 64 KiB; larger ones are answered 400. */
   readonly bodyLimit?: number;
+  /** How long one back-channel logout POST to a client may take, in ms. Default 5000. */
+  readonly backchannelLogoutTimeoutMs?: number;
   /** Clock in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
   /** A pino logger, `true` for a default one, `false` (default) for none. */
@@ -66,6 +68,7 @@ export interface ResolvedOptions {
   readonly clientCacheTtlMs: number;
   readonly keyReloadIntervalMs: number;
   readonly bodyLimit: number;
+  readonly backchannelLogoutTimeoutMs: number;
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
@@ -106,6 +109,7 @@ const schema = z.strictObject({
   clientCacheTtlMs: z.number().int().min(0).default(5000),
   keyReloadIntervalMs: z.number().int().positive().default(30_000),
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
+  backchannelLogoutTimeoutMs: z.number().int().positive().max(60_000).default(5000),
   now: z.custom<() => number>((value) => typeof value === 'function').default(() => Date.now),
   logger: z.union([z.boolean(), hasMethods('info', 'warn', 'error', 'child')]).default(false),
   tls: z

@@ -42,6 +42,8 @@ export function discoveryDocument(ctx: ServiceContext): Readonly<Record<string, 
     request_parameter_supported: false,
     request_uri_parameter_supported: false,
     require_request_uri_registration: false,
+    backchannel_logout_supported: true,
+    backchannel_logout_session_supported: true,
   });
 }
 

@@ -59,8 +59,11 @@ async function endSession(
   // A hint for another user never ends this browser's session.
   if (session === null || (sub !== undefined && session.userId !== sub)) return;
   const sid = session.data.sid;
+  // Who must hear of it over the back channel: read before the grants are revoked.
+  const holders = await ctx.grants.liveGrantHolders({ sid });
   await sso.logout();
   for (const grantId of await ctx.grants.revokeBySid(sid)) await revokeGrant(ctx, ctx.grants, grantId);
+  ctx.backchannel.send(holders);
   await publishRevocation(ctx, { kind: 'sid', value: sid, until: revocationHorizon(ctx) });
 }
 

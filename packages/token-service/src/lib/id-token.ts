@@ -34,7 +34,6 @@ export function signIdToken(options: {
   readonly claims: IdTokenClaims;
 }): string {
   const { keys, alg, issuer, lifetime, claims } = options;
-  const key = keys.activeKey(alg);
   const iat = Math.floor(options.now / 1000);
   const payload: Record<string, unknown> = {
     ...claims.claims,
@@ -50,7 +49,21 @@ export function signIdToken(options: {
   if (claims.nonce !== undefined) payload.nonce = claims.nonce;
   if (claims.sid !== undefined) payload.sid = claims.sid;
   if (claims.accessToken !== undefined) payload.at_hash = atHash(alg, claims.accessToken);
-  const header = { alg: key.alg, typ: 'JWT', kid: key.kid };
+  return signWithActiveKey(keys, alg, 'JWT', payload);
+}
+
+/**
+ * Signs a JWT with the active key of `alg` and the given `typ`: the code path of ID tokens, also
+ * used for Logout Tokens (`logout+jwt`), which are signed exactly like the client's ID tokens.
+ */
+export function signWithActiveKey(
+  keys: KeySet,
+  alg: SigningAlgorithm,
+  typ: string,
+  payload: Readonly<Record<string, unknown>>,
+): string {
+  const key = keys.activeKey(alg);
+  const header = { alg: key.alg, typ, kid: key.kid };
   const input = `${Buffer.from(JSON.stringify(header)).toString('base64url')}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
   const signature = sign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), {
     key: KeyObject.from(key.privateKey),

@@ -6,6 +6,7 @@ export interface ServiceMetrics {
   readonly tokensIssued: Counter<'grant_type'>;
   readonly errors: Counter<'error'>;
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly backchannelLogouts: Counter<'result'>;
 }
 
 export function createMetrics(): ServiceMetrics {
@@ -29,6 +30,12 @@ export function createMetrics(): ServiceMetrics {
       help: 'Request latency, by method, route and status.',
       labelNames: ['method', 'route', 'status_code'] as const,
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    backchannelLogouts: new Counter({
+      name: 'tessera_backchannel_logout_total',
+      help: 'Back-channel Logout Tokens sent to clients, by result (ok: a 2xx answer; failed).',
+      labelNames: ['result'] as const,
       registers: [registry],
     }),
   });

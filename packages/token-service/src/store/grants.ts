@@ -40,6 +40,13 @@ export interface LiveAccessToken {
   readonly exp: number;
 }
 
+/** Who holds a live grant of a session or a user: one entry per client, user and sid. */
+export interface GrantHolder {
+  readonly clientId: string;
+  readonly userId: string;
+  readonly sid: string | undefined;
+}
+
 /** SHA-256, base64url: how codes and refresh tokens are stored (256-bit random values need no slow hash). */
 export function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('base64url');
@@ -124,6 +131,23 @@ export class GrantRepository {
   /** Revokes every live grant of a user (a disabled account); returns their ids. */
   revokeByUser(userId: string): Promise<string[]> {
     return this.#revokeLive('user_id', userId);
+  }
+
+  /**
+   * The distinct (client, user, sid) of the live grants of a browser session or of a user: the
+   * clients a back-channel logout goes to. Read it BEFORE revoking them.
+   */
+  async liveGrantHolders(by: { readonly sid: string } | { readonly userId: string }): Promise<GrantHolder[]> {
+    const [column, value] = 'sid' in by ? (['sid', by.sid] as const) : (['user_id', by.userId] as const);
+    const rows = await this.#db
+      .selectFrom('oauth_grants')
+      .select(['client_id', 'user_id', 'sid'])
+      .distinct()
+      .where(column, '=', value)
+      .where('revoked_at', 'is', null)
+      .orderBy('client_id')
+      .execute();
+    return rows.map((row) => ({ clientId: row.client_id, userId: row.user_id, sid: row.sid ?? undefined }));
   }
 
   async #revokeLive(column: 'sid' | 'user_id', value: string): Promise<string[]> {

@@ -1,0 +1,147 @@
+import { randomBytes } from 'node:crypto';
+import type { KeySet } from '@tessera/core';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Counter } from 'prom-client';
+import type { Client } from '../store/client.js';
+import type { GrantHolder } from '../store/grants.js';
+import { signWithActiveKey } from './id-token.js';
+
+// OpenID Connect Back-Channel Logout 1.0, the sending side: when an SSO session (or every session
+// of a user) ends here, each client holding a grant of it that registered a backchannel_logout_uri
+// gets a Logout Token (section 2.4) POSTed to that URI (section 2.5). Deliveries run in the
+// background: a client that is down, slow or answers an error never fails or delays the logout.
+
+export const BACKCHANNEL_LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
+/** Seconds a Logout Token is valid for (section 2.4 recommends a short lifetime). */
+export const LOGOUT_TOKEN_LIFETIME = 120;
+
+export interface BackchannelLogoutOptions {
+  readonly issuer: string;
+  /** The service's current keys (re-read on every delivery: rotation reaches the logout tokens too). */
+  readonly keys: () => KeySet;
+  readonly findClient: (clientId: string) => Promise<Client | undefined>;
+  readonly log: FastifyBaseLogger;
+  /** Counts deliveries by `result`: `ok` (a 2xx answer) or `failed`. */
+  readonly counter: Counter<'result'>;
+  readonly now: () => number;
+  /** How long one POST may take, in ms (connect, send, answer headers). */
+  readonly timeoutMs: number;
+}
+
+/** The Logout Token for one client: signed like its ID tokens, `typ: logout+jwt`, never a nonce. */
+export function signLogoutToken(options: {
+  readonly keys: KeySet;
+  readonly client: Client;
+  readonly issuer: string;
+  readonly now: number;
+  readonly sub: string;
+  readonly sid: string | undefined;
+}): string {
+  const iat = Math.floor(options.now / 1000);
+  const payload: Record<string, unknown> = {
+    iss: options.issuer,
+    aud: options.client.client_id,
+    iat,
+    exp: iat + LOGOUT_TOKEN_LIFETIME,
+    jti: randomBytes(16).toString('base64url'),
+    sub: options.sub,
+    events: { [BACKCHANNEL_LOGOUT_EVENT]: {} },
+  };
+  if (options.sid !== undefined) payload.sid = options.sid;
+  return signWithActiveKey(options.keys, options.client.id_token_signed_response_alg, 'logout+jwt', payload);
+}
+
+/** Why a POST failed, for the log: a status, `timeout`, or the network error's code. Never the token. */
+function errorCode(error: unknown): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
+    const cause = (error as { cause?: { code?: unknown } }).cause;
+    if (typeof cause?.code === 'string') return cause.code;
+    return error.name;
+  }
+  return 'unknown';
+}
+
+/**
+ * Sends Logout Tokens in the background and keeps track of the deliveries in flight, so that
+ * `close()` (called when the app closes) waits for them and tests can await `idle()`.
+ */
+export class BackchannelLogout {
+  readonly #options: BackchannelLogoutOptions;
+  readonly #pending = new Set<Promise<void>>();
+  #closed = false;
+
+  constructor(options: BackchannelLogoutOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Starts one delivery per holder whose client registered a backchannel_logout_uri; returns at
+   * once. Every failure is logged and counted, never thrown.
+   */
+  send(holders: readonly GrantHolder[]): void {
+    for (const holder of holders) {
+      if (this.#closed) {
+        this.#options.log.warn({ client_id: holder.clientId }, 'back-channel logout not sent: closing');
+        continue;
+      }
+      const delivery: Promise<void> = this.#deliver(holder).finally(() => {
+        this.#pending.delete(delivery);
+      });
+      this.#pending.add(delivery);
+    }
+  }
+
+  /** Resolves when no delivery is in flight (each is bounded by the timeout). */
+  async idle(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Refuses new deliveries and waits for the ones in flight. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.idle();
+  }
+
+  async #deliver(holder: GrantHolder): Promise<void> {
+    const { log, counter } = this.#options;
+    const clientId = holder.clientId;
+    try {
+      const client = await this.#options.findClient(clientId);
+      const uri = client?.backchannel_logout_uri;
+      if (client === undefined || uri === undefined) return;
+      if (client.backchannel_logout_session_required && holder.sid === undefined) {
+        log.warn({ client_id: clientId }, 'back-channel logout not sent: the client requires a sid');
+        counter.inc({ result: 'failed' });
+        return;
+      }
+      const token = signLogoutToken({
+        keys: this.#options.keys(),
+        client,
+        issuer: this.#options.issuer,
+        now: this.#options.now(),
+        sub: holder.userId,
+        sid: holder.sid,
+      });
+      const response = await fetch(uri, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ logout_token: token }).toString(),
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#options.timeoutMs),
+      });
+      // The body means nothing to us (section 2.8); cancelling it frees the connection.
+      await response.body?.cancel().catch(() => {});
+      if (response.status >= 200 && response.status < 300) {
+        counter.inc({ result: 'ok' });
+        log.debug({ client_id: clientId, status: response.status }, 'back-channel logout delivered');
+      } else {
+        counter.inc({ result: 'failed' });
+        log.warn({ client_id: clientId, status: response.status }, 'back-channel logout failed');
+      }
+    } catch (error) {
+      counter.inc({ result: 'failed' });
+      log.warn({ client_id: clientId, error: errorCode(error) }, 'back-channel logout failed');
+    }
+  }
+}
