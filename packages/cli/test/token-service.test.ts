@@ -123,6 +123,8 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
       '--public',
       '--redirect-uri',
       'http://127.0.0.1:8080/auth/callback',
+      '--backchannel-logout-uri',
+      'http://127.0.0.1:8080/auth/backchannel-logout',
       '--scope',
       'openid',
       '--first-party',
@@ -152,6 +154,22 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     ]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^tessera: client web2: redirect URI "http:\/\/example\.com\/cb" .+\n$/);
+    const badBackchannel = tessera([
+      'clients',
+      'add',
+      'web3',
+      '--db',
+      db,
+      '--public',
+      '--redirect-uri',
+      'http://127.0.0.1:8080/cb',
+      '--backchannel-logout-uri',
+      'http://example.com/logout#x',
+    ]);
+    expect(badBackchannel.status).toBe(1);
+    expect(badBackchannel.stderr).toBe(
+      'tessera: client web3: backchannel_logout_uri "http://example.com/logout#x" has a fragment\n',
+    );
   });
 
   it('lists clients as a table and as JSON without secret hashes', () => {
@@ -167,6 +185,7 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     const parsed = JSON.parse(json.stdout) as Record<string, unknown>[];
     expect(parsed.map((client) => client.confidential)).toEqual([true, true, false]);
     expect(json.stdout).not.toContain('secret_hash');
+    expect(parsed[2]?.backchannel_logout_uri).toBe('http://127.0.0.1:8080/auth/backchannel-logout');
   });
 
   it('the generated secret works at a running token service', async () => {

@@ -16,6 +16,7 @@ interface AddOptions extends AdminDatabaseOptions {
   readonly name?: string;
   readonly redirectUri?: string[];
   readonly postLogoutRedirectUri?: string[];
+  readonly backchannelLogoutUri?: string;
   readonly grantType?: string[];
   readonly scope?: string[];
   readonly audience?: string[];
@@ -58,6 +59,9 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.postLogoutRedirectUri === undefined
       ? {}
       : { post_logout_redirect_uris: options.postLogoutRedirectUri }),
+    ...(options.backchannelLogoutUri === undefined
+      ? {}
+      : { backchannel_logout_uri: options.backchannelLogoutUri }),
     ...(options.grantType === undefined ? {} : { grant_types: options.grantType }),
     ...(options.scope === undefined ? {} : { scopes: options.scope }),
     ...(options.audience === undefined ? {} : { audiences: options.audience }),
@@ -94,6 +98,7 @@ export function registerClientsCommand(program: Command, context: CliContext): v
     .option('--name <name>', 'a display name')
     .option('--redirect-uri <uri...>', 'redirect URIs (authorization_code)')
     .option('--post-logout-redirect-uri <uri...>', 'where /logout may send the browser back')
+    .option('--backchannel-logout-uri <url>', 'where Logout Tokens are POSTed when a session of it ends')
     .option('--grant-type <grant...>', 'grant types (default: from the redirect URIs)')
     .option('--scope <scope...>', 'the scopes it may ask for')
     .option('--audience <audience...>', 'the audiences of its tokens')
