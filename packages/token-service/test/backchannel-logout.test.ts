@@ -266,6 +266,19 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     await expect(oidc.refreshTokenGrant(config, two.refresh_token as string)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
+    // Its SSO sessions ended too: no silent sign-in.
+    const silent = await second.fetch(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectOf('web'),
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        prompt: 'none',
+      }),
+    );
+    expect(new URL(silent.headers.get('location') as string).searchParams.get('error')).toBe(
+      'login_required',
+    );
   });
 });
 
