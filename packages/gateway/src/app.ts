@@ -12,6 +12,7 @@ import type { DestinationStream } from 'pino';
 import { sendError } from './answer.js';
 import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
+import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
 import { type GatewayConfig, servesPage } from './config.js';
@@ -26,7 +27,9 @@ import { refuseUnbuilt } from './start-checks.js';
 export interface GatewayOptions {
   /** The shared secret for session references (from the environment, never the config file). */
   readonly sessionReferenceSecret?: string;
-  /** Token mode keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
+  /** This gateway's client secret at the token service, for hybrid routes (from the environment). */
+  readonly clientSecret?: string;
+  /** Token and hybrid modes: keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
   readonly tokenKeys?: KeySource;
   /** A session store to use instead of opening the configured one (it is not closed by the gateway). */
   readonly sessionStore?: KeyValueStore;
@@ -58,7 +61,8 @@ export async function createGateway(
   const metrics = createMetrics();
   const table = new RouteTable(config.routes);
   const needsToken = config.routes.some((r) => r.auth === 'token');
-  const needsSession = config.routes.some((r) => r.auth === 'session');
+  const needsHybrid = config.routes.some((r) => r.auth === 'hybrid');
+  const needsSession = needsHybrid || config.routes.some((r) => r.auth === 'session');
 
   const logger = createLogger(config.logLevel, options.logDestination);
   const app = Fastify({
@@ -72,6 +76,7 @@ export async function createGateway(
 
   let token: TokenMode | undefined;
   let session: SessionMode | undefined;
+  let hybrid: HybridMode | undefined;
   app.addHook('onClose', async () => {
     await session?.close();
   });
@@ -82,11 +87,20 @@ export async function createGateway(
         ...(options.now === undefined ? {} : { now: options.now }),
       });
     }
-    if (needsSession && config.session !== undefined && config.identity !== undefined) {
+    if (needsSession && config.session !== undefined) {
       session = await createSessionMode(config.session, config.identity, {
-        referenceSecret: options.sessionReferenceSecret as string,
+        referenceSecret: options.sessionReferenceSecret,
         ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
         ...(options.now === undefined ? {} : { now: options.now }),
+      });
+    }
+    if (needsHybrid && config.hybrid !== undefined && session !== undefined) {
+      hybrid = createHybridMode(config.hybrid, session, {
+        clientSecret: options.clientSecret as string,
+        now: options.now ?? Date.now,
+        log: app.log,
+        sessionLifetimeMs: (config.session?.absoluteTimeoutSeconds ?? 43_200) * 1000,
+        ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
       });
     }
   } catch (error) {
@@ -141,7 +155,7 @@ export async function createGateway(
   if (session !== undefined) {
     const mode = session;
     await app.register(async (auth) => {
-      registerSessionEndpoints(auth, mode, config.session?.allowedOrigins);
+      registerSessionEndpoints(auth, mode, config.session?.allowedOrigins, hybrid);
     });
   }
 
@@ -196,6 +210,8 @@ export async function createGateway(
         if (route.auth === 'session' && session !== undefined) {
           added = await session.authorize(request, reply, route, match.upstreamPath);
         }
+        if (route.auth === 'hybrid' && hybrid !== undefined)
+          added = await hybrid.authorize(request, reply, route);
       } catch (error) {
         return sendError(reply, error);
       }

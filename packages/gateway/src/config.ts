@@ -94,6 +94,31 @@ export const gatewayConfigSchema = z
         allowedOrigins: z.array(z.url()).optional(),
       })
       .optional(),
+    /**
+     * Hybrid mode: the gateway is a confidential OpenID Connect client of the token service; the
+     * browser holds only the session cookie, the tokens stay in the server-side session. The
+     * client secret comes from the environment (`TESSERA_GATEWAY_CLIENT_SECRET`), never this file.
+     */
+    hybrid: z
+      .object({
+        issuer: z.url({ protocol: /^https?$/ }),
+        clientId: z.string().min(1),
+        /** Exactly as registered at the token service, e.g. https://shop.example/auth/callback. */
+        redirectUri: z.url({ protocol: /^https?$/ }),
+        scopes: z
+          .array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)'))
+          .min(1)
+          .refine((list) => list.includes('openid'), 'must include openid'),
+        /** Where the token service sends the browser after a logout; registered at the token service. */
+        postLogoutRedirectUri: z.url({ protocol: /^https?$/ }).optional(),
+        /** Refresh the access token when it has less than this left. */
+        refreshBeforeExpirySeconds: z.number().int().min(0).max(3600).default(60),
+        /** How long a sign-in may take between GET /auth/login and the callback. */
+        loginTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
+        /** Token service calls (code exchange, refresh, revocation, discovery). */
+        timeoutMs: z.number().int().positive().default(5_000),
+      })
+      .optional(),
     /** Session-mode login: the user directory the token service uses. */
     identity: z.object({ database: z.string().min(1) }).optional(),
     upstreams: z
@@ -162,6 +187,20 @@ export const gatewayConfigSchema = z
           code: 'custom',
           path: ['routes', index, 'audience'],
           message: 'required for auth: session (the session reference names the upstream it is for)',
+        });
+      }
+      if (r.auth === 'hybrid' && config.session === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['session'],
+          message: `required by routes.${index} (auth: hybrid): the tokens are kept in the session`,
+        });
+      }
+      if (r.auth === 'hybrid' && config.hybrid === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['hybrid'],
+          message: `required by routes.${index} (auth: hybrid): the token service and this gateway's client`,
         });
       }
       if (r.scopes !== undefined && r.auth === 'public') {
@@ -233,7 +272,10 @@ function warningsOf(config: GatewayConfig): string[] {
   if (config.session?.insecureHttpLocalhost === true) {
     warnings.push('session.insecureHttpLocalhost is on: plain-http cookies for localhost (development only)');
   }
-  if (config.session?.store.type === 'memory' && config.routes.some((r) => r.auth === 'session')) {
+  if (
+    config.session?.store.type === 'memory' &&
+    config.routes.some((r) => r.auth === 'session' || r.auth === 'hybrid')
+  ) {
     warnings.push('sessions are in memory: they are lost on restart and not shared between instances');
   }
   return warnings;

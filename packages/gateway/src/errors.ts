@@ -9,6 +9,9 @@ export const gatewayErrorCodes = {
   unsupported_media_type: 'The body is neither JSON nor an HTML form.',
   payload_too_large: 'The request body is larger than the gateway accepts.',
   server_error: 'Something failed inside the gateway; the detail is in its log.',
+  sign_in_failed:
+    'The sign-in through the token service could not be completed (expired, replayed, refused or unverifiable); start again.',
+  token_service_unavailable: 'The token service could not be reached or gave no usable answer; try again.',
 } as const;
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
@@ -21,6 +24,8 @@ const statusOf: Record<GatewayErrorCode, number> = {
   unsupported_media_type: 415,
   payload_too_large: 413,
   server_error: 500,
+  sign_in_failed: 400,
+  token_service_unavailable: 503,
 };
 
 export class GatewayError extends TesseraError<GatewayErrorCode> {

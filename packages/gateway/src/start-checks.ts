@@ -7,12 +7,10 @@ import type { GatewayConfig } from './config.js';
  */
 export function refuseUnbuilt(
   config: GatewayConfig,
-  options: { readonly sessionReferenceSecret?: string },
+  options: { readonly sessionReferenceSecret?: string; readonly clientSecret?: string },
 ): void {
   const problems: string[] = [];
   config.routes.forEach((route, index) => {
-    if (route.auth === 'hybrid')
-      problems.push(`routes.${index} (${route.prefix}): hybrid mode is not built yet`);
     if (route.exchange !== undefined) {
       problems.push(
         `routes.${index} (${route.prefix}): exchange (token exchange at the edge) is not built yet`,
@@ -27,6 +25,15 @@ export function refuseUnbuilt(
       throw new TesseraTypeError(
         'ERR_INVALID_OPTION',
         'session routes need the session reference secret (at least 32 bytes, e.g. TESSERA_SESSION_REFERENCE_SECRET)',
+      );
+    }
+  }
+  if (config.routes.some((r) => r.auth === 'hybrid')) {
+    const secret = options.clientSecret;
+    if (typeof secret !== 'string' || secret.length === 0) {
+      throw new TesseraTypeError(
+        'ERR_INVALID_OPTION',
+        "hybrid routes need the gateway's client secret at the token service (e.g. TESSERA_GATEWAY_CLIENT_SECRET)",
       );
     }
   }

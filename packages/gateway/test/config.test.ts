@@ -80,13 +80,56 @@ describe('gateway config', () => {
     expect(text).toContain('routes[1].audience: required for auth: session');
   });
 
-  it('accepts hybrid routes in the schema but refuses them at start', async () => {
+  it('needs the session store and the hybrid client for hybrid routes, and their values checked', () => {
+    expect(() =>
+      parseGatewayConfig({ routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }] }),
+    ).toThrow(/session: required by routes\.0 \(auth: hybrid\)[\s\S]*hybrid: required by routes\.0/);
+    const hybrid = {
+      issuer: 'http://127.0.0.1:9000',
+      clientId: 'gateway',
+      redirectUri: 'http://127.0.0.1:8080/auth/callback',
+      scopes: ['profile'],
+    };
+    expect(() =>
+      parseGatewayConfig({
+        session: {},
+        hybrid,
+        routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
+      }),
+    ).toThrow(/hybrid\.scopes: must include openid/);
+    expect(() =>
+      parseGatewayConfig({
+        session: {},
+        hybrid: { ...hybrid, scopes: ['openid'], redirectUri: 'callback' },
+        routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
+      }),
+    ).toThrow(/hybrid\.redirectUri/);
+  });
+
+  it('refuses hybrid routes without the client secret, and exchange at the edge (not built)', async () => {
     const config = parseGatewayConfig({
+      session: {},
+      hybrid: {
+        issuer: 'http://127.0.0.1:9000',
+        clientId: 'gateway',
+        redirectUri: 'http://127.0.0.1:8080/auth/callback',
+        scopes: ['openid'],
+      },
       routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
     });
     await expect(createGateway(config)).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringContaining('TESSERA_GATEWAY_CLIENT_SECRET'),
+    });
+    const exchanging = parseGatewayConfig({
+      token: { issuer: 'http://127.0.0.1:9000', audience: 'gateway' },
+      routes: [
+        { prefix: '/t', upstream: 'http://127.0.0.1:1', auth: 'token', exchange: { audience: 'orders' } },
+      ],
+    });
+    await expect(createGateway(exchanging)).rejects.toMatchObject({
       code: 'ERR_CONFIG_INVALID',
-      message: expect.stringContaining('routes.0 (/h): hybrid mode is not built yet'),
+      message: expect.stringContaining('exchange (token exchange at the edge) is not built yet'),
     });
   });
 

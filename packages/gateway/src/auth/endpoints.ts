@@ -1,6 +1,7 @@
 import { SessionError } from '@tessera/session';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
+import type { HybridMode } from './hybrid/index.js';
 import type { SessionMode } from './session.js';
 
 interface Credentials {
@@ -41,11 +42,15 @@ function parseForm(body: string): Record<string, string> {
   return fields;
 }
 
-/** `POST /auth/login`, `GET /auth/me`, `POST /auth/logout` of session mode. */
+/**
+ * The cookie modes' endpoints: `POST /auth/login` (form login, when the gateway has a user
+ * directory), `GET /auth/me`, `POST /auth/logout`, and hybrid sign-in's own when it is on.
+ */
 export function registerSessionEndpoints(
   app: FastifyInstance,
   mode: SessionMode,
   allowedOrigins: readonly string[] | undefined,
+  hybrid: HybridMode | undefined,
 ): void {
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
@@ -59,21 +64,38 @@ export function registerSessionEndpoints(
     },
   );
 
-  app.post('/auth/login', async (request: FastifyRequest, reply: FastifyReply) => {
-    refuseCrossSite(request, allowedOrigins);
-    const { username, password } = credentialsOf(request.body);
-    const session = await mode.load(request, reply);
-    const user = await mode.directory.authenticate({ username, password, address: request.ip });
-    // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
-    await session.login(user.id, { username: user.username });
-    return reply.code(204).header('cache-control', 'no-store').send();
-  });
+  hybrid?.register(app);
+  const { directory } = mode;
+  if (directory !== undefined) {
+    app.post('/auth/login', async (request: FastifyRequest, reply: FastifyReply) => {
+      refuseCrossSite(request, allowedOrigins);
+      const { username, password } = credentialsOf(request.body);
+      const session = await mode.load(request, reply);
+      const user = await directory.authenticate({ username, password, address: request.ip });
+      // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
+      await session.login(user.id, { username: user.username });
+      return reply.code(204).header('cache-control', 'no-store').send();
+    });
+  }
 
   app.get('/auth/me', async (request, reply) => {
     const session = await mode.load(request, reply);
     const current = session.require();
+    const held = current.data.oidc;
+    if (held !== undefined) {
+      // A hybrid session: the user as the token service described them at sign-in. A user
+      // disabled there ends this session by back-channel logout or at the next refresh.
+      return reply.header('cache-control', 'no-store').send({
+        subject: current.userId,
+        username: current.data.username,
+        claims: held.claims,
+        scope: held.scope,
+        csrf_token: session.csrfToken,
+      });
+    }
+    if (directory === undefined) throw new SessionError('session_required');
     // Read the user each time: a user disabled by another process loses the session here.
-    const user = await mode.directory.findById(current.userId);
+    const user = await directory.findById(current.userId);
     if (user === null || user.disabled) {
       await session.logout();
       throw new SessionError('session_required');
@@ -90,7 +112,10 @@ export function registerSessionEndpoints(
     const session = await mode.load(request, reply);
     const token = request.headers['x-csrf-token'];
     session.checkCsrf(typeof token === 'string' ? token : undefined);
+    const current = session.current;
     await session.logout();
-    return reply.code(204).send();
+    // A hybrid session also ends its grant, and the browser may go on to end the token service's session.
+    const next = current === null || hybrid === undefined ? undefined : await hybrid.logout(current);
+    return next === undefined ? reply.code(204).send() : reply.code(200).send({ next });
   });
 }

@@ -1,3 +1,4 @@
+import { TesseraTypeError } from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
@@ -17,18 +18,44 @@ import type { GatewayConfig, RouteConfig } from '../config.js';
 import { cookieValue } from './credentials.js';
 import { openStore } from './stores.js';
 
+/**
+ * The tokens a hybrid session holds for its user. They never leave the gateway except as the
+ * bearer token of an upstream call; the browser sees only the cookie.
+ */
+export interface OidcSessionTokens {
+  readonly accessToken: string;
+  /** Epoch ms. */
+  readonly accessExpiresAt: number;
+  readonly refreshToken?: string;
+  /** Kept for RP-initiated logout (`id_token_hint`). */
+  readonly idToken?: string;
+  /** The granted scope, space-separated. */
+  readonly scope: string;
+  /** The token service's session id (`sid`), which back-channel logout names. */
+  readonly sid?: string;
+  /** The user's claims from the ID token, for /auth/me. */
+  readonly claims: Readonly<Record<string, unknown>>;
+}
+
 /** What the gateway keeps in a session: who signed in (the id is the session's user). */
 export interface GatewaySessionData {
   readonly username: string;
+  /** Present in sessions made by the hybrid sign-in. */
+  readonly oidc?: OidcSessionTokens;
 }
 
 export interface SessionMode {
   readonly manager: SessionManager<GatewaySessionData>;
-  readonly directory: UserDirectory;
+  /** The store sessions live in; hybrid mode keeps its sign-in state and locks there too. */
+  readonly store: KeyValueStore;
+  /** The user directory of form login (session routes); undefined when only hybrid routes exist. */
+  readonly directory: UserDirectory | undefined;
   /** Both names the session cookie can have (the plain-http localhost one in development). */
   readonly cookieNames: readonly string[];
   /** This request's session, loaded (one store read when a cookie is sent, none otherwise). */
   load(request: FastifyRequest, reply: FastifyReply): Promise<RequestSession<GatewaySessionData>>;
+  /** The session id the request's cookie carries (one cookie of one of our names), or undefined. */
+  idOf(request: FastifyRequest): string | undefined;
   /**
    * The session reference header for the upstream, or throws `session_required` (401),
    * `session_store_unavailable` (503) or a CSRF refusal (403).
@@ -43,8 +70,8 @@ export interface SessionMode {
 }
 
 export interface SessionModeOptions {
-  /** The secret shared with the services for session references (at least 32 bytes). */
-  readonly referenceSecret: string;
+  /** The secret shared with the services for session references (at least 32 bytes); session routes need it. */
+  readonly referenceSecret: string | undefined;
   /** An existing store (tests, `tessera dev`); otherwise one is opened from the config. */
   readonly store?: KeyValueStore;
   readonly now?: () => number;
@@ -71,13 +98,16 @@ export function requestInfo(request: FastifyRequest): HttpRequestInfo {
 
 export async function createSessionMode(
   config: NonNullable<GatewayConfig['session']>,
-  identity: NonNullable<GatewayConfig['identity']>,
+  identity: GatewayConfig['identity'],
   options: SessionModeOptions,
 ): Promise<SessionMode> {
-  const references: SessionReferences = createSessionReferences({
-    secret: options.referenceSecret,
-    ...(options.now === undefined ? {} : { now: options.now }),
-  });
+  const references: SessionReferences | undefined =
+    options.referenceSecret === undefined
+      ? undefined
+      : createSessionReferences({
+          secret: options.referenceSecret,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        });
   const ownsStore = options.store === undefined;
   const store = options.store ?? openStore(config.store);
   const manager = createSessionManager<GatewaySessionData>({
@@ -91,21 +121,11 @@ export async function createSessionMode(
       // Reported once at start by the config's own warnings.
     },
   });
-  const db = await createDatabase(parseDatabaseUrl(identity.database));
-  await migrateIdentity(db);
-  const directory = await openUserDirectory({
-    db,
-    rateLimiter: new LoginRateLimiter({
-      store,
-      prefix: 'login:',
-      ...(options.now === undefined ? {} : { now: options.now }),
-    }),
-  });
-  // A disabled or deleted account loses every session at once (SECURITY-CASES E 82).
-  const stopListening = directory.onUserDeactivated(async ({ user }) => {
-    await manager.destroyAllForUser(user.id);
-  });
+  const login =
+    identity === undefined ? undefined : await openLogin(identity.database, store, manager, options.now);
   const cookieNames = [manager.options.cookieName, manager.options.devCookieName];
+  const idOf = (request: FastifyRequest) =>
+    cookieNames.map((name) => cookieValue(request.headers.cookie, name)).find((v) => v !== undefined);
 
   async function load(
     request: FastifyRequest,
@@ -120,18 +140,21 @@ export async function createSessionMode(
 
   return {
     manager,
-    directory,
+    store,
+    directory: login?.directory,
     cookieNames,
     load,
+    idOf,
     async authorize(request, reply, route, upstreamPath) {
+      if (references === undefined) {
+        throw new TesseraTypeError('ERR_INVALID_OPTION', 'session routes need the session reference secret');
+      }
       const session = await load(request, reply);
       session.require();
       const token = request.headers[csrfHeader];
       session.checkCsrf(typeof token === 'string' ? token : undefined);
       // The live session was found under exactly one cookie of one of our names: that value is its id.
-      const id = cookieNames
-        .map((name) => cookieValue(request.headers.cookie, name))
-        .find((v) => v !== undefined);
+      const id = idOf(request);
       if (id === undefined) session.require();
       const q = upstreamPath.indexOf('?');
       const path = q < 0 ? upstreamPath : upstreamPath.slice(0, q);
@@ -144,9 +167,34 @@ export async function createSessionMode(
       };
     },
     async close() {
+      await login?.close();
+      if (ownsStore) await store.close();
+    },
+  };
+}
+
+/** Form login's user directory, with its rate limits in the session store. */
+async function openLogin(
+  database: string,
+  store: KeyValueStore,
+  manager: SessionManager<GatewaySessionData>,
+  now: (() => number) | undefined,
+): Promise<{ directory: UserDirectory; close(): Promise<void> }> {
+  const db = await createDatabase(parseDatabaseUrl(database));
+  await migrateIdentity(db);
+  const directory = await openUserDirectory({
+    db,
+    rateLimiter: new LoginRateLimiter({ store, prefix: 'login:', ...(now === undefined ? {} : { now }) }),
+  });
+  // A disabled or deleted account loses every session at once (SECURITY-CASES E 82).
+  const stopListening = directory.onUserDeactivated(async ({ user }) => {
+    await manager.destroyAllForUser(user.id);
+  });
+  return {
+    directory,
+    async close() {
       stopListening();
       await db.destroy();
-      if (ownsStore) await store.close();
     },
   };
 }

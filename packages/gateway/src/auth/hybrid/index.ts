@@ -1,0 +1,143 @@
+import type { KeySource } from '@tessera/core';
+import { PolicyRefusal } from '@tessera/resource';
+import { type Session, SessionError } from '@tessera/session';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { RouteConfig } from '../../config.js';
+import { GatewayError } from '../../errors.js';
+import type { GatewaySessionData, SessionMode } from '../session.js';
+import { type HybridConfig, OidcProvider } from './provider.js';
+import { SignIn } from './sign-in.js';
+import { SessionTokens } from './tokens.js';
+
+export interface HybridMode {
+  readonly provider: OidcProvider;
+  /** The `Authorization` header to send upstream (the session's access token), or throws the refusal. */
+  authorize(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    route: RouteConfig,
+  ): Promise<Record<string, string>>;
+  /** GET /auth/login, GET /auth/callback and POST /auth/backchannel-logout. */
+  register(app: FastifyInstance): void;
+  /**
+   * Ends a hybrid session's grant at the token service (its refresh token revoked) and returns
+   * where the browser should go to end the token service's own session, when that is configured.
+   */
+  logout(session: Session<GatewaySessionData>): Promise<string | undefined>;
+}
+
+export interface HybridModeOptions {
+  /** This gateway's client secret at the token service (from the environment). */
+  readonly clientSecret: string;
+  readonly keys?: KeySource;
+  readonly now: () => number;
+  readonly log: FastifyBaseLogger;
+  /** The absolute session lifetime, for how long the token service's session ids stay indexed. */
+  readonly sessionLifetimeMs: number;
+}
+
+const csrfHeader = 'x-csrf-token';
+
+export function createHybridMode(
+  config: HybridConfig,
+  sessions: SessionMode,
+  options: HybridModeOptions,
+): HybridMode {
+  const provider = new OidcProvider(config, {
+    clientSecret: options.clientSecret,
+    now: options.now,
+    ...(options.keys === undefined ? {} : { keys: options.keys }),
+  });
+  const signIn = new SignIn(provider, sessions, {
+    loginTimeoutMs: config.loginTimeoutSeconds * 1000,
+    sessionLifetimeMs: options.sessionLifetimeMs,
+  });
+  const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
+    refreshBeforeExpiryMs: config.refreshBeforeExpirySeconds * 1000,
+    // Longer than one refresh can take, short enough that a crashed holder does not stall a session.
+    lockTtlMs: config.timeoutMs + 2_000,
+    now: options.now,
+    log: options.log,
+  });
+
+  async function endSessions(sub: string | undefined, sid: string | undefined): Promise<number> {
+    if (sid === undefined) return sub === undefined ? 0 : sessions.manager.destroyAllForUser(sub);
+    const key = `oidc:sid:${sid}`;
+    let ended = 0;
+    for (const member of await sessions.store.setMembers(key)) {
+      const space = member.indexOf(' ');
+      const userId = member.slice(0, space);
+      // A logout token naming both must agree: another user's session is never ended by it.
+      if (sub !== undefined && userId !== sub) continue;
+      if (await sessions.manager.destroyHandle(userId, member.slice(space + 1))) ended++;
+    }
+    await sessions.store.delete(key);
+    return ended;
+  }
+
+  return {
+    provider,
+    async authorize(request, reply, route) {
+      const session = await sessions.load(request, reply);
+      const current = session.require();
+      const csrf = request.headers[csrfHeader];
+      session.checkCsrf(typeof csrf === 'string' ? csrf : undefined);
+      const held = current.data.oidc;
+      // A session from form login holds no token: it cannot be used on a hybrid route.
+      if (held === undefined) throw new SessionError('session_required');
+      if (route.scopes !== undefined && route.scopes.length > 0) {
+        const granted = new Set(held.scope.split(' '));
+        const missing = route.scopes.filter((scope) => !granted.has(scope));
+        if (missing.length > 0)
+          throw new PolicyRefusal(`the session lacks scope ${missing.join(' ')}`, missing);
+      }
+      const id = sessions.idOf(request);
+      if (id === undefined) throw new SessionError('session_required');
+      return { authorization: `Bearer ${await tokens.accessToken(id, current)}` };
+    },
+    register(app) {
+      app.get('/auth/login', (request, reply) => signIn.start(request, reply));
+      app.get('/auth/callback', (request, reply) => signIn.finish(request, reply));
+      // OpenID Connect Back-Channel Logout 1.0, 2.5-2.8: a form POST from the token service.
+      app.post('/auth/backchannel-logout', async (request, reply) => {
+        reply.header('cache-control', 'no-store');
+        const body = request.body as Record<string, unknown> | undefined;
+        const token = body?.logout_token;
+        if (typeof token !== 'string' || token.length === 0 || token.length > 16_384) {
+          throw new GatewayError('invalid_request', 'send a logout_token form field');
+        }
+        let claims: Awaited<ReturnType<OidcProvider['verifyLogoutToken']>>;
+        try {
+          claims = await provider.verifyLogoutToken(token);
+        } catch (error) {
+          if (error instanceof GatewayError && error.code === 'sign_in_failed') {
+            throw new GatewayError('invalid_request', error.message, { expose: true });
+          }
+          throw error;
+        }
+        // A logout token works once (2.6 step 10 allows refusing a replayed jti).
+        const fresh = await sessions.store.compareAndSet(`oidc:jti:${claims.jti}`, null, '1', {
+          ttlMs: Math.max(60_000, claims.expiresAt - options.now() + 60_000),
+        });
+        if (!fresh)
+          throw new GatewayError('invalid_request', 'this logout token was already used', { expose: true });
+        const ended = await endSessions(claims.sub, claims.sid);
+        request.log.info({ ended }, 'back-channel logout');
+        return reply.code(200).send();
+      });
+    },
+    async logout(session) {
+      const held = session.data.oidc;
+      if (held === undefined) return undefined;
+      const revocations = [provider.revoke(held.accessToken, 'access_token').catch(() => false)];
+      if (held.refreshToken !== undefined) {
+        revocations.push(provider.revoke(held.refreshToken, 'refresh_token').catch(() => false));
+      }
+      // The session ends here regardless; an unrevoked grant expires with its refresh token.
+      if ((await Promise.all(revocations)).includes(false)) {
+        options.log.warn('logout: a token could not be revoked at the token service');
+      }
+      return provider.endSessionUrl(held.idToken).catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,207 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { findCookie, RequestSession, serializeCookie } from '@tessera/session';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import type { SessionMode } from '../session.js';
+import { requestInfo } from '../session.js';
+import { GrantRefused, type OidcProvider } from './provider.js';
+import { tokensFrom } from './tokens.js';
+
+/** What the gateway remembers between GET /auth/login and the callback, under the state's hash. */
+interface PendingSignIn {
+  readonly verifier: string;
+  readonly nonce: string;
+  readonly returnTo: string;
+  /** SHA-256 of the browser-binding cookie's value. */
+  readonly binding: string;
+}
+
+export interface SignInOptions {
+  readonly loginTimeoutMs: number;
+  /** How long the token service's session id stays indexed (the session's absolute lifetime). */
+  readonly sessionLifetimeMs: number;
+}
+
+const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
+// Claims of the ID token that describe the token, not the user: /auth/me leaves them out.
+const protocolClaims = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'azp',
+  'at_hash',
+  'c_hash',
+  'sid',
+  'auth_time',
+  'acr',
+  'amr',
+  'jti',
+]);
+
+const random = () => randomBytes(32).toString('base64url');
+const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
+
+/**
+ * Where to go after signing in: a path on this gateway only. `//host`, `/\host` and anything
+ * absolute would make the gateway an open redirector.
+ */
+export function localReturnPath(value: unknown): string {
+  if (typeof value !== 'string' || value === '') return '/';
+  if (value.length > 2048 || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
+    throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
+  }
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
+  if (/[\x00-\x1f\x7f]/.test(value))
+    throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
+  return value;
+}
+
+function single(request: FastifyRequest, name: string): string | undefined {
+  const q = request.url.indexOf('?');
+  if (q < 0) return undefined;
+  const values = new URLSearchParams(request.url.slice(q + 1)).getAll(name);
+  if (values.length > 1) throw new GatewayError('invalid_request', `${name} is repeated`);
+  return values[0];
+}
+
+/**
+ * The code flow with PKCE (RFC 6749 4.1, RFC 7636, OpenID Connect Core 3.1) from the gateway's
+ * side. The browser is bound to its sign-in by a short-lived cookie whose hash the pending state
+ * keeps, so a callback URL handed to someone else's browser signs nobody in (login CSRF).
+ */
+export class SignIn {
+  readonly #provider: OidcProvider;
+  readonly #sessions: SessionMode;
+  readonly #options: SignInOptions;
+
+  constructor(provider: OidcProvider, sessions: SessionMode, options: SignInOptions) {
+    this.#provider = provider;
+    this.#sessions = sessions;
+    this.#options = options;
+  }
+
+  #cookie(request: FastifyRequest): { name: string; secure: boolean } {
+    const { options } = this.#sessions.manager;
+    const host = String(request.headers.host ?? '').toLowerCase();
+    const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
+    const relaxed =
+      options.insecureHttpLocalhost && request.protocol === 'http' && loopbackHosts.has(hostname);
+    return relaxed
+      ? { name: 'tessera-login', secure: false }
+      : { name: '__Host-tessera-login', secure: true };
+  }
+
+  /** GET /auth/login: a new pending sign-in and the redirect to the token service. */
+  async start(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    const returnTo = localReturnPath(single(request, 'return_to'));
+    const state = random();
+    const nonce = random();
+    const verifier = random();
+    const binding = random();
+    const location = await this.#provider.authorizationUrl({
+      state,
+      nonce,
+      codeChallenge: sha256(verifier),
+    });
+    const pending: PendingSignIn = { verifier, nonce, returnTo, binding: sha256(binding) };
+    await this.#sessions.store.set(`oidc:login:${sha256(state)}`, JSON.stringify(pending), {
+      ttlMs: this.#options.loginTimeoutMs,
+    });
+    const { name, secure } = this.#cookie(request);
+    // Lax, not Strict: the cookie must come back on the top-level redirect from the token service.
+    const cookie = serializeCookie(name, binding, {
+      secure,
+      sameSite: 'Lax',
+      maxAgeSeconds: Math.ceil(this.#options.loginTimeoutMs / 1000),
+    });
+    return reply
+      .code(303)
+      .header('set-cookie', cookie)
+      .header('cache-control', 'no-store')
+      .header('location', location)
+      .send();
+  }
+
+  /** GET /auth/callback: the code for tokens, the tokens into a new session, back where the user was. */
+  async finish(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    reply.header('cache-control', 'no-store');
+    const { name, secure } = this.#cookie(request);
+    // The binding cookie has done its job whatever happens next.
+    reply.header('set-cookie', serializeCookie(name, '', { secure, sameSite: 'Lax', maxAgeSeconds: 0 }));
+    const state = single(request, 'state');
+    if (state === undefined || state.length > 512)
+      throw new GatewayError('sign_in_failed', 'the callback has no state', { expose: true });
+    const stored = await this.#sessions.store.take(`oidc:login:${sha256(state)}`);
+    if (stored === null) {
+      throw new GatewayError('sign_in_failed', 'this sign-in expired or was already used; start again', {
+        expose: true,
+      });
+    }
+    const pending = JSON.parse(stored) as PendingSignIn;
+    const binding = findCookie(request.headers.cookie, name).value;
+    const given = Buffer.from(binding === undefined ? '' : sha256(binding));
+    const expected = Buffer.from(pending.binding);
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      throw new GatewayError('sign_in_failed', 'this sign-in was started in another browser', {
+        expose: true,
+      });
+    }
+    // RFC 9207: the answer names who sent it, so a mix-up with another issuer is caught here.
+    const iss = single(request, 'iss');
+    if (iss === undefined ? await this.#provider.expectsIssInResponse() : iss !== this.#provider.issuer) {
+      throw new GatewayError('sign_in_failed', 'the answer does not come from the token service', {
+        expose: true,
+      });
+    }
+    const error = single(request, 'error');
+    if (error !== undefined) {
+      const code = /^[a-z_]{1,64}$/.test(error) ? error : 'unknown';
+      throw new GatewayError('sign_in_failed', `the token service answered ${code}`, { expose: true });
+    }
+    const code = single(request, 'code');
+    if (code === undefined || code.length === 0 || code.length > 2048) {
+      throw new GatewayError('sign_in_failed', 'the callback has no code', { expose: true });
+    }
+    const set = await this.#exchange(code, pending.verifier);
+    if (set.idToken === undefined)
+      throw new GatewayError('sign_in_failed', 'the token service sent no ID token', { expose: true });
+    const claims = await this.#provider.verifyIdToken(set.idToken, pending.nonce, set.accessToken);
+    const sub = claims.sub as string;
+    const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
+    const userClaims = Object.fromEntries(Object.entries(claims).filter(([k]) => !protocolClaims.has(k)));
+    const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : sub;
+
+    const session = new RequestSession(this.#sessions.manager, requestInfo(request), (header, value) => {
+      reply.header(header, value);
+    });
+    await session.load();
+    // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
+    const created = await session.login(sub, {
+      username,
+      oidc: tokensFrom(set, undefined, { sid, claims: userClaims }),
+    });
+    if (sid !== undefined) {
+      // Back-channel logout names the token service's session: remember which of ours belong to it.
+      await this.#sessions.store.setAdd(`oidc:sid:${sid}`, [`${sub} ${created.idHash}`], {
+        ttlMs: this.#options.sessionLifetimeMs,
+      });
+    }
+    return reply.code(303).header('location', pending.returnTo).send();
+  }
+
+  async #exchange(code: string, verifier: string) {
+    try {
+      return await this.#provider.exchangeCode(code, verifier);
+    } catch (error) {
+      if (!(error instanceof GrantRefused)) throw error;
+      // The token service refused the code (expired, replayed): the user starts again.
+      throw new GatewayError('sign_in_failed', `the token service refused the code (${error.oauthError})`, {
+        expose: true,
+        cause: error,
+      });
+    }
+  }
+}

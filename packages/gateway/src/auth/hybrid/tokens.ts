@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import { type Session, SessionError, type SessionManager } from '@tessera/session';
+import type { KeyValueStore } from '@tessera/storage';
+import type { FastifyBaseLogger } from 'fastify';
+import { GatewayError } from '../../errors.js';
+import type { GatewaySessionData, OidcSessionTokens } from '../session.js';
+import { GrantRefused, type OidcProvider, type TokenSet } from './provider.js';
+
+export interface SessionTokensOptions {
+  readonly refreshBeforeExpiryMs: number;
+  /** How long one instance may hold the refresh lock of a session. */
+  readonly lockTtlMs: number;
+  readonly now: () => number;
+  readonly log: FastifyBaseLogger;
+}
+
+const POLL_MS = 25;
+
+/** The session's tokens after a code exchange or a refresh; what the token service left out is kept. */
+export function tokensFrom(
+  set: TokenSet,
+  previous: OidcSessionTokens | undefined,
+  extra: {
+    readonly sid?: string | undefined;
+    readonly claims?: Readonly<Record<string, unknown>>;
+  },
+): OidcSessionTokens {
+  const refreshToken = set.refreshToken ?? previous?.refreshToken;
+  const idToken = set.idToken ?? previous?.idToken;
+  const sid = extra.sid ?? previous?.sid;
+  return {
+    accessToken: set.accessToken,
+    accessExpiresAt: set.accessExpiresAt,
+    scope: set.scope.join(' '),
+    claims: extra.claims ?? previous?.claims ?? {},
+    ...(refreshToken === undefined ? {} : { refreshToken }),
+    ...(idToken === undefined ? {} : { idToken }),
+    ...(sid === undefined ? {} : { sid }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The access token of a hybrid session, refreshed shortly before it expires — once per session,
+ * however many requests of it arrive together on however many gateway instances. Refresh tokens
+ * rotate on every use and a reused one revokes the whole grant, so two refreshes of one session
+ * would sign the user out: one instance takes a lock in the shared store and refreshes; the
+ * others keep sending the current token while it is still valid, or wait for the new one.
+ */
+export class SessionTokens {
+  readonly #provider: OidcProvider;
+  readonly #manager: SessionManager<GatewaySessionData>;
+  readonly #store: KeyValueStore;
+  readonly #options: SessionTokensOptions;
+  /** This instance's refreshes in flight, by session: requests of one session share one. */
+  readonly #inFlight = new Map<string, Promise<string>>();
+
+  constructor(
+    provider: OidcProvider,
+    manager: SessionManager<GatewaySessionData>,
+    store: KeyValueStore,
+    options: SessionTokensOptions,
+  ) {
+    this.#provider = provider;
+    this.#manager = manager;
+    this.#store = store;
+    this.#options = options;
+  }
+
+  /** The access token to send upstream for the session whose cookie carries `id`. */
+  accessToken(id: string, session: Session<GatewaySessionData>): Promise<string> | string {
+    const tokens = session.data.oidc;
+    if (tokens === undefined) throw new SessionError('session_required');
+    if (this.#options.now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) {
+      return tokens.accessToken;
+    }
+    let pending = this.#inFlight.get(session.idHash);
+    if (pending === undefined) {
+      pending = this.#renew(id, session).finally(() => this.#inFlight.delete(session.idHash));
+      this.#inFlight.set(session.idHash, pending);
+    }
+    return pending;
+  }
+
+  async #renew(id: string, seen: Session<GatewaySessionData>): Promise<string> {
+    const { now, lockTtlMs } = this.#options;
+    const lockKey = `oidc:lock:${seen.idHash}`;
+    const owner = randomBytes(12).toString('base64url');
+    const deadline = now() + lockTtlMs;
+    let current = seen;
+    for (;;) {
+      const tokens = current.data.oidc;
+      if (tokens === undefined) throw new SessionError('session_required');
+      if (now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) return tokens.accessToken;
+      if (await this.#store.compareAndSet(lockKey, null, owner, { ttlMs: lockTtlMs })) {
+        try {
+          return await this.#refreshHolding(id);
+        } finally {
+          // Released only if still ours: a lock that outlived its time may belong to another instance now.
+          await this.#store.compareAndSet(lockKey, owner, 'released', { ttlMs: 1 }).catch(() => false);
+        }
+      }
+      // Another instance is refreshing: the current token still works until it expires.
+      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+      if (now() >= deadline)
+        throw new GatewayError('token_service_unavailable', 'the token refresh took too long');
+      await sleep(POLL_MS);
+      const fresh = await this.#manager.get(id);
+      if (fresh === null) throw new SessionError('session_required');
+      current = fresh;
+    }
+  }
+
+  /** Holding the lock: read the session again (another instance may just have refreshed), then refresh. */
+  async #refreshHolding(id: string): Promise<string> {
+    const session = await this.#manager.get(id);
+    if (session === null) throw new SessionError('session_required');
+    const tokens = session.data.oidc;
+    if (tokens === undefined) throw new SessionError('session_required');
+    const { now, refreshBeforeExpiryMs } = this.#options;
+    if (now() < tokens.accessExpiresAt - refreshBeforeExpiryMs) return tokens.accessToken;
+    if (tokens.refreshToken === undefined) {
+      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+      await this.#manager.destroy(session);
+      throw new SessionError('session_required');
+    }
+    let set: TokenSet;
+    try {
+      set = await this.#provider.refresh(tokens.refreshToken);
+    } catch (error) {
+      if (error instanceof GrantRefused && error.oauthError === 'invalid_grant') {
+        // The grant ended at the token service (revoked, expired, user disabled): so does the session.
+        this.#options.log.info({ session: session.idHash.slice(0, 12) }, 'refresh refused: session ended');
+        await this.#manager.destroy(session);
+        throw new SessionError('session_required');
+      }
+      this.#options.log.warn(
+        { code: error instanceof GrantRefused ? error.oauthError : (error as { code?: unknown }).code },
+        'token refresh failed',
+      );
+      // A token service outage does not end the session: the token it has is good until it expires.
+      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+      throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
+    }
+    const next = tokensFrom(set, tokens, {});
+    await this.#manager.update(session, { oidc: next });
+    return next.accessToken;
+  }
+}

@@ -1,0 +1,571 @@
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { generateSigningKey, KeySet } from '@tessera/core';
+import { createVerifier } from '@tessera/resource';
+import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
+import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
+import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
+import { basic } from '../../token-service/test/support/clients.js';
+import { type Harness, startService } from '../../token-service/test/support/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import {
+  createGateway,
+  type GatewayConfigInput,
+  type GatewayOptions,
+  parseGatewayConfig,
+} from '../src/index.js';
+import type { Echo, Upstream } from './support/upstream.js';
+import { startUpstream } from './support/upstream.js';
+
+const CLIENT_SECRET = 'gateway-client-secret-0123456789abcdef-0123';
+
+interface RunningGateway {
+  readonly url: string;
+  readonly app: FastifyInstance;
+  /** Moves this gateway's clock (refresh timing) without sleeping. */
+  skew: number;
+  close(): Promise<void>;
+}
+
+let database: TestDatabase;
+let service: Harness;
+let upstream: Upstream;
+let aliceId: string;
+/** The gateway URLs the `gateway` client may be redirected to: registered before each gateway starts. */
+const redirectUris: string[] = [];
+const open: RunningGateway[] = [];
+
+async function registerGatewayClient(issuer: Harness): Promise<void> {
+  await issuer.service.clients.upsert({
+    client_id: 'gateway',
+    client_name: 'edge gateway',
+    client_secret: CLIENT_SECRET,
+    redirect_uris: redirectUris.map((base) => `${base}/auth/callback`),
+    post_logout_redirect_uris: redirectUris.map((base) => `${base}/`),
+    // The last gateway started receives the token service's logout tokens.
+    ...(redirectUris.length === 0
+      ? {}
+      : { backchannel_logout_uri: `${redirectUris.at(-1)}/auth/backchannel-logout` }),
+    grant_types: ['authorization_code', 'refresh_token'],
+    scopes: ['openid', 'profile', 'orders:read'],
+    audiences: ['orders'],
+    first_party: true,
+  });
+}
+
+/** A gateway on a port known before it is built, since its redirect URI names that port. */
+async function startGateway(
+  options: {
+    store?: KeyValueStore;
+    routes?: GatewayConfigInput['routes'];
+    redirectBase?: string;
+    issuer?: Harness;
+  } = {},
+): Promise<RunningGateway> {
+  const issuer = options.issuer ?? service;
+  const server: Server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const redirectBase = options.redirectBase ?? url;
+  redirectUris.push(redirectBase);
+  await registerGatewayClient(issuer);
+  const config = parseGatewayConfig({
+    logLevel: 'silent',
+    session: { store: { type: 'memory' }, insecureHttpLocalhost: true },
+    hybrid: {
+      issuer: issuer.url,
+      clientId: 'gateway',
+      redirectUri: `${redirectBase}/auth/callback`,
+      scopes: ['openid', 'profile', 'orders:read'],
+      postLogoutRedirectUri: `${redirectBase}/`,
+    },
+    routes: options.routes ?? [
+      { prefix: '/api', upstream: upstream.url, auth: 'hybrid', stripPrefix: true, scopes: ['orders:read'] },
+      { prefix: '/admin', upstream: upstream.url, auth: 'hybrid', scopes: ['orders:write'] },
+    ],
+  });
+  const running: RunningGateway = {
+    url,
+    app: undefined as unknown as FastifyInstance,
+    skew: 0,
+    close: async () => {},
+  };
+  const gatewayOptions: GatewayOptions = {
+    clientSecret: CLIENT_SECRET,
+    now: () => Date.now() + running.skew,
+    ...(options.store === undefined ? {} : { sessionStore: options.store }),
+  };
+  const app = await createGateway(config, gatewayOptions);
+  await app.ready();
+  server.on('request', (request, response) => app.routing(request, response));
+  Object.assign(running, {
+    app,
+    async close() {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close');
+      await app.close();
+    },
+  });
+  open.push(running);
+  return running;
+}
+
+/** Signs alice in through the gateway: /auth/login, the token service's form, the callback. */
+async function signInThrough(
+  gateway: RunningGateway,
+  browser = new Browser(),
+): Promise<{ browser: Browser; callback: URL }> {
+  const start = await browser.fetch(`${gateway.url}/auth/login?return_to=/orders`);
+  expect(start.status).toBe(303);
+  const { location: callback } = await signIn(
+    browser,
+    start.headers.get('location') as string,
+    'alice',
+    ALICE_PASSWORD,
+  );
+  expect(callback.origin + callback.pathname).toBe(`${gateway.url}/auth/callback`);
+  const done = await browser.fetch(callback);
+  expect(done.status).toBe(303);
+  expect(done.headers.get('location')).toBe('/orders');
+  return { browser, callback };
+}
+
+async function me(gateway: RunningGateway, browser: Browser): Promise<Response> {
+  return browser.fetch(`${gateway.url}/auth/me`);
+}
+
+async function echoOf(response: Response): Promise<Echo> {
+  expect(response.status).toBe(200);
+  return (await response.json()) as Echo;
+}
+
+function bearerOf(echo: Echo): string {
+  const header = echo.headers.authorization;
+  expect(header).toMatch(/^Bearer /);
+  return (header as string).slice('Bearer '.length);
+}
+
+async function refreshesIssued(): Promise<number> {
+  const text = await (await fetch(`${service.url}/metrics`)).text();
+  const line = text
+    .split('\n')
+    .find((l) => l.startsWith('tessera_tokens_issued_total{grant_type="refresh_token"}'));
+  return line === undefined ? 0 : Number(line.split(' ').pop());
+}
+
+async function introspect(token: string): Promise<Record<string, unknown>> {
+  const response = await fetch(`${service.url}/introspect`, {
+    method: 'POST',
+    headers: {
+      authorization: basic('gateway', CLIENT_SECRET),
+      'content-type': 'application/x-www-form-urlencoded',
+    },
+    body: new URLSearchParams({ token }).toString(),
+  });
+  return (await response.json()) as Record<string, unknown>;
+}
+
+beforeAll(async () => {
+  database = await sqlite.create();
+  service = await startService(database);
+  aliceId = await addAlice(service.service);
+  upstream = await startUpstream();
+});
+
+afterEach(async () => {
+  for (const gateway of open.splice(0)) await gateway.close();
+  redirectUris.splice(0);
+});
+
+afterAll(async () => {
+  await upstream.close();
+  await service.stop();
+  await database.cleanup();
+});
+
+describe('hybrid sign-in', () => {
+  it('redirects to the token service with code, PKCE S256, state and nonce, binding the browser by a cookie', async () => {
+    const gateway = await startGateway();
+    const browser = new Browser();
+    const response = await browser.fetch(`${gateway.url}/auth/login`);
+    expect(response.status).toBe(303);
+    const location = new URL(response.headers.get('location') as string);
+    expect(location.origin).toBe(service.url);
+    const query = location.searchParams;
+    expect(query.get('response_type')).toBe('code');
+    expect(query.get('client_id')).toBe('gateway');
+    expect(query.get('redirect_uri')).toBe(`${gateway.url}/auth/callback`);
+    expect(query.get('code_challenge_method')).toBe('S256');
+    expect(query.get('code_challenge')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(query.get('state')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(query.get('nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(query.get('scope')).toBe('openid profile orders:read');
+    expect(response.headers.getSetCookie().join('\n')).toMatch(
+      /^tessera-login=[A-Za-z0-9_-]+; Path=\/; Max-Age=600; HttpOnly; SameSite=Lax$/,
+    );
+    // Two sign-ins started: two different states.
+    const again = new URL(
+      (await browser.fetch(`${gateway.url}/auth/login`)).headers.get('location') as string,
+    );
+    expect(again.searchParams.get('state')).not.toBe(query.get('state'));
+  });
+
+  it('keeps the tokens in the session and gives the browser only the cookie', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    // The jar also holds the token service's own cookie (tessera-op); of the gateway's, only the session id.
+    expect([...browser.cookies.keys()].filter((name) => name !== 'tessera-op')).toEqual(['tessera-sid']);
+    const answer = await me(gateway, browser);
+    expect(answer.status).toBe(200);
+    const body = (await answer.json()) as Record<string, unknown>;
+    expect(body.subject).toBe(aliceId);
+    expect(body.username).toBe('alice');
+    expect(body.claims).toMatchObject({ sub: aliceId, name: 'Alice' });
+    expect(body.scope).toBe('openid profile orders:read');
+    expect(typeof body.csrf_token).toBe('string');
+    // Nothing the browser sees carries a token.
+    expect(JSON.stringify(body)).not.toMatch(/eyJ/);
+  });
+
+  it('sends the session access token upstream, a token the upstream can verify, and no cookie', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const echo = await echoOf(await browser.fetch(`${gateway.url}/api/items?x=1`));
+    expect(echo.url).toBe('/items?x=1');
+    expect(echo.headers.cookie).toBeUndefined();
+    const verifier = await createVerifier({ issuer: service.url, audience: 'orders' });
+    const principal = await verifier.verify(bearerOf(echo));
+    expect(principal.subject).toBe(aliceId);
+    expect(principal.clientId).toBe('gateway');
+    expect(principal.scopes).toContain('orders:read');
+  });
+
+  it('refuses an unsafe request without the CSRF token and accepts it with', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const csrf = ((await (await me(gateway, browser)).json()) as { csrf_token: string }).csrf_token;
+    const without = await browser.fetch(`${gateway.url}/api/orders`, { method: 'POST', body: '{}' });
+    expect(without.status).toBe(403);
+    expect(((await without.json()) as { error: string }).error).toBe('csrf_token_invalid');
+    const withToken = await browser.fetch(`${gateway.url}/api/orders`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
+      body: '{}',
+    });
+    expect((await echoOf(withToken)).method).toBe('POST');
+  });
+
+  it('answers 403 insufficient_scope on a route that needs a scope the session was not granted', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const response = await browser.fetch(`${gateway.url}/admin/x`);
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
+  });
+
+  it('without a session a hybrid route answers 401 session_required', async () => {
+    const gateway = await startGateway();
+    const response = await fetch(`${gateway.url}/api/items`);
+    expect(response.status).toBe(401);
+    expect(((await response.json()) as { error: string }).error).toBe('session_required');
+  });
+});
+
+describe('hybrid callback refusals', () => {
+  async function pendingCallback(gateway: RunningGateway): Promise<{ browser: Browser; callback: URL }> {
+    const browser = new Browser();
+    const start = await browser.fetch(`${gateway.url}/auth/login`);
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      'alice',
+      ALICE_PASSWORD,
+    );
+    return { browser, callback: location };
+  }
+
+  async function expectRefused(response: Response, code: string): Promise<void> {
+    expect(response.status).toBe(400);
+    const body = (await response.json()) as { error: string; error_description: string };
+    expect(body.error).toBe(code);
+    expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.js/);
+    expect(response.headers.getSetCookie().join('\n')).not.toMatch(/tessera-sid=[^;]/);
+  }
+
+  it('a callback works once', async () => {
+    const gateway = await startGateway();
+    const { browser, callback } = await signInThrough(gateway);
+    const replay = await browser.fetch(callback);
+    await expectRefused(replay, 'sign_in_failed');
+  });
+
+  it('a callback in another browser (no binding cookie) signs nobody in', async () => {
+    const gateway = await startGateway();
+    const { callback } = await pendingCallback(gateway);
+    const victim = new Browser();
+    await expectRefused(await victim.fetch(callback), 'sign_in_failed');
+  });
+
+  it('refuses an answer naming another issuer (RFC 9207), a missing state and an error answer', async () => {
+    const gateway = await startGateway();
+    const { browser, callback } = await pendingCallback(gateway);
+    const forged = new URL(callback);
+    forged.searchParams.set('iss', 'https://evil.example');
+    await expectRefused(await browser.fetch(forged), 'sign_in_failed');
+    await expectRefused(await browser.fetch(`${gateway.url}/auth/callback?code=abc`), 'sign_in_failed');
+
+    const second = await pendingCallback(gateway);
+    const denied = new URL(`${gateway.url}/auth/callback`);
+    denied.searchParams.set('state', second.callback.searchParams.get('state') as string);
+    denied.searchParams.set('iss', service.url);
+    denied.searchParams.set('error', 'access_denied');
+    const answer = await second.browser.fetch(denied);
+    expect(answer.status).toBe(400);
+    expect(((await answer.json()) as { error_description: string }).error_description).toContain(
+      'access_denied',
+    );
+  });
+
+  it('refuses a repeated parameter and a return_to that leaves the gateway', async () => {
+    const gateway = await startGateway();
+    for (const target of [
+      '//evil.example/x',
+      'https://evil.example/',
+      '/\\evil.example',
+      '/%0d%0aSet-Cookie:x',
+    ]) {
+      const response = await fetch(
+        `${gateway.url}/auth/login?return_to=${encodeURIComponent(decodeURIComponent(target))}`,
+        {
+          redirect: 'manual',
+        },
+      );
+      expect(response.status, target).toBe(400);
+      expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+    }
+    const { browser, callback } = await pendingCallback(gateway);
+    const doubled = new URL(callback);
+    doubled.searchParams.append('state', 'another');
+    const response = await browser.fetch(doubled);
+    expect(response.status).toBe(400);
+  });
+
+  it('a code the token service refuses (bound to another redirect URI) fails cleanly', async () => {
+    const gateway = await startGateway();
+    const { browser, callback } = await pendingCallback(gateway);
+    const tampered = new URL(callback);
+    tampered.searchParams.set('code', 'not-a-real-code');
+    await expectRefused(await browser.fetch(tampered), 'sign_in_failed');
+  });
+});
+
+describe('hybrid refresh', () => {
+  it('refreshes shortly before expiry, once, for many concurrent requests on two instances sharing Redis', async () => {
+    const prefix = randomPrefix('gw-hybrid');
+    const storeA = new RedisStore({ url: REDIS_URL, prefix });
+    const storeB = new RedisStore({ url: REDIS_URL, prefix });
+    try {
+      const a = await startGateway({ store: storeA });
+      const b = await startGateway({ store: storeB, redirectBase: a.url });
+      const { browser } = await signInThrough(a);
+      const first = bearerOf(await echoOf(await browser.fetch(`${b.url}/api/items`)));
+
+      // 4 min 30 s later the token has 30 s left, inside the 60 s refresh window.
+      a.skew = b.skew = 270_000;
+      const before = await refreshesIssued();
+      const answers = await Promise.all(
+        Array.from({ length: 24 }, (_, i) => browser.fetch(`${(i % 2 === 0 ? a : b).url}/api/items`)),
+      );
+      for (const answer of answers) expect(answer.status).toBe(200);
+      expect(await refreshesIssued()).toBe(before + 1);
+      const after = bearerOf(await echoOf(await browser.fetch(`${a.url}/api/items`)));
+      expect(after).not.toBe(first);
+
+      // The rotated refresh token is the live one: a second refresh later works (no reuse detected).
+      a.skew = b.skew = 540_000;
+      const later = bearerOf(await echoOf(await browser.fetch(`${b.url}/api/items`)));
+      expect(later).not.toBe(after);
+      expect(await refreshesIssued()).toBe(before + 2);
+      expect((await me(a, browser)).status).toBe(200);
+    } finally {
+      await storeA.close();
+      await storeB.close();
+      await deleteKeysWithPrefix(prefix);
+    }
+  });
+
+  it('ends the session when the token service refuses the refresh (grant revoked)', async () => {
+    const store = new MemoryStore();
+    const gateway = await startGateway({ store });
+    const { browser } = await signInThrough(gateway);
+    const token = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+    // The grant ends at the token service (what an admin, a reuse or a disabled user would do).
+    const info = await introspect(token);
+    expect(info.active).toBe(true);
+    const grant = await service.service.context.grants.grantOfAccessToken(info.jti as string);
+    expect(await service.service.context.grants.revokeGrant(grant?.id as string)).toBe(true);
+    gateway.skew = 270_000;
+    const refused = await browser.fetch(`${gateway.url}/api/items`);
+    expect(refused.status).toBe(401);
+    expect(((await refused.json()) as { error: string }).error).toBe('session_required');
+    expect((await me(gateway, browser)).status).toBe(401);
+    await store.close();
+  });
+});
+
+describe('hybrid logout', () => {
+  it('ends the session, revokes the tokens at the token service and sends the browser on to end its session there', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const token = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+    const csrf = ((await (await me(gateway, browser)).json()) as { csrf_token: string }).csrf_token;
+    const refused = await browser.fetch(`${gateway.url}/auth/logout`, { method: 'POST' });
+    expect(refused.status).toBe(403);
+
+    const response = await browser.fetch(`${gateway.url}/auth/logout`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': csrf },
+    });
+    expect(response.status).toBe(200);
+    const { next } = (await response.json()) as { next: string };
+    const end = new URL(next);
+    expect(end.origin).toBe(service.url);
+    expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${gateway.url}/`);
+    expect(end.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
+    expect((await me(gateway, browser)).status).toBe(401);
+    expect((await browser.fetch(`${gateway.url}/api/items`)).status).toBe(401);
+    expect((await introspect(token)).active).toBe(false);
+
+    // The token service ends its own session and comes back to the gateway.
+    const back = await browser.fetch(end);
+    expect(back.status).toBe(303);
+    expect(back.headers.get('location')).toBe(`${gateway.url}/`);
+  });
+});
+
+describe('hybrid with the token service down', () => {
+  it('keeps using a still-valid token, and answers 503 once it has expired', async () => {
+    const ownDatabase = await sqlite.create();
+    const own = await startService(ownDatabase);
+    let stopped = false;
+    try {
+      await addAlice(own.service);
+      const gateway = await startGateway({ issuer: own });
+      const { browser } = await signInThrough(gateway);
+      const token = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+      await own.stop();
+      stopped = true;
+      // Inside the refresh window, the refresh fails, and the token it has still works.
+      gateway.skew = 270_000;
+      const still = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+      expect(still).toBe(token);
+      gateway.skew = 330_000;
+      const expired = await browser.fetch(`${gateway.url}/api/items`);
+      expect(expired.status).toBe(503);
+      expect(((await expired.json()) as { error: string }).error).toBe('token_service_unavailable');
+      // The session itself survives the outage.
+      expect((await me(gateway, browser)).status).toBe(200);
+    } finally {
+      if (!stopped) await own.stop();
+      await ownDatabase.cleanup();
+    }
+  });
+});
+
+describe('back-channel logout', () => {
+  async function logoutToken(
+    overrides: { keys?: KeySet; sub?: string; sid?: string | undefined } = {},
+  ): Promise<string> {
+    const client = await service.service.clients.find('gateway');
+    return signLogoutToken({
+      keys: overrides.keys ?? service.service.context.keys.keySet,
+      client: client as NonNullable<typeof client>,
+      issuer: service.url,
+      now: Date.now(),
+      sub: overrides.sub ?? aliceId,
+      sid: overrides.sid,
+    });
+  }
+
+  async function postLogout(gateway: RunningGateway, token: string): Promise<Response> {
+    return fetch(`${gateway.url}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ logout_token: token }).toString(),
+    });
+  }
+
+  it('a logout at the token service ends the gateway session made from it, and only that one', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const other = await signInThrough(gateway);
+    // The user signs out at the token service itself (the confirmation form, no id_token_hint).
+    const confirm = await browser.fetch(`${service.url}/logout`);
+    expect(confirm.status).toBe(200);
+    const { action, fields } = parseForm(await confirm.text());
+    const done = await browser.post(service.url, action, { ...fields, confirm: 'yes' });
+    expect(done.status).toBe(200);
+    await service.service.context.backchannel.idle();
+    expect((await me(gateway, browser)).status).toBe(401);
+    expect((await browser.fetch(`${gateway.url}/api/items`)).status).toBe(401);
+    // Another browser of the same user had its own token service session: it goes on.
+    expect((await me(gateway, other.browser)).status).toBe(200);
+  });
+
+  it('a logout token naming only the user ends all their sessions; a replayed one is refused', async () => {
+    const gateway = await startGateway();
+    const one = await signInThrough(gateway);
+    const two = await signInThrough(gateway);
+    const token = await logoutToken();
+    const answer = await postLogout(gateway, token);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('cache-control')).toBe('no-store');
+    expect((await me(gateway, one.browser)).status).toBe(401);
+    expect((await me(gateway, two.browser)).status).toBe(401);
+    const replay = await postLogout(gateway, token);
+    expect(replay.status).toBe(400);
+    expect(((await replay.json()) as { error: string }).error).toBe('invalid_request');
+  });
+
+  it('refuses logout tokens that are not the token service’s, and ends nothing', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const stranger = new KeySet();
+    stranger.add(await generateSigningKey('RS256'), 'active');
+    const client = await service.service.clients.find('gateway');
+    const idToken = signLogoutToken({
+      keys: service.service.context.keys.keySet,
+      client: client as NonNullable<typeof client>,
+      issuer: 'https://another-issuer.example',
+      now: Date.now(),
+      sub: aliceId,
+      sid: undefined,
+    });
+    const [header, payload] = (await logoutToken()).split('.');
+    for (const bad of [
+      'garbage',
+      await logoutToken({ keys: stranger }),
+      idToken,
+      `${header}.${payload}.`,
+      `${Buffer.from('{"alg":"none","typ":"logout+jwt"}').toString('base64url')}.${payload}.`,
+    ]) {
+      const answer = await postLogout(gateway, bad);
+      expect(answer.status, bad.slice(0, 20)).toBe(400);
+      expect(((await answer.json()) as { error: string }).error).toBe('invalid_request');
+    }
+    const empty = await fetch(`${gateway.url}/auth/backchannel-logout`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: '',
+    });
+    expect(empty.status).toBe(400);
+    expect((await me(gateway, browser)).status).toBe(200);
+  });
+});
