@@ -168,7 +168,9 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
   }
 
   it('discovery lists back-channel logout with sessions', async () => {
-    const metadata = (await (await fetch(`${harness.url}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    const metadata = (await (
+      await fetch(`${harness.url}/.well-known/openid-configuration`)
+    ).json()) as Record<string, unknown>;
     expect(metadata.backchannel_logout_supported).toBe(true);
     expect(metadata.backchannel_logout_session_supported).toBe(true);
   });
