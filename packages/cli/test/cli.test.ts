@@ -42,22 +42,26 @@ describe('the tessera command (spawned)', () => {
     expect(stdout).toBe(`${manifest.version}\n`);
   });
 
-  it('dev --mode hybrid exits 1 with one line: the gateway has no hybrid mode yet', () => {
-    const { status, stdout, stderr } = tessera('dev', '--mode', 'hybrid');
-    expect(status).toBe(1);
+  it('dev --mode carpool exits 2 with one line naming the modes', () => {
+    const { status, stdout, stderr } = tessera('dev', '--mode', 'carpool');
+    expect(status).toBe(2);
     expect(stdout).toBe('');
-    expect(stderr).toBe(
-      'tessera: hybrid mode is not built yet in the gateway; use --mode session or --mode token\n',
-    );
+    expect(stderr).toMatch(/^tessera: .*carpool.*hybrid, session, token/);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('dev --dry-run prints the parts, the users and the mode, and starts nothing', () => {
+  it('dev --dry-run prints the parts, the users and the mode (hybrid by default), and starts nothing', () => {
     const { status, stdout, stderr } = tessera('dev', '--dry-run');
     expect(status).toBe(0);
-    expect(stdout).toMatch(/^tessera dev: session mode$/m);
+    expect(stdout).toMatch(/^tessera dev: hybrid mode$/m);
     expect(stdout).toContain('http://127.0.0.1:9000');
     expect(stdout).toContain('alice / alice-password, bob / bob-password');
-    expect(stderr).toBe('tessera dev: hybrid mode (the default) is not built yet; running session mode\n');
+    expect(stdout).toContain('open http://127.0.0.1:8080/ in a browser');
+    expect(stdout).toContain('TESSERA_GATEWAY_CLIENT_SECRET=');
+    expect(stderr).toBe('');
+    const session = tessera('dev', '--dry-run', '--mode', 'session');
+    expect(session.stdout).toMatch(/^tessera dev: session mode$/m);
+    expect(session.stdout).toContain('TESSERA_SESSION_REFERENCE_SECRET=');
   });
 
   it('an unknown command exits 2 with one line on stderr and no stack', () => {

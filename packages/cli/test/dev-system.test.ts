@@ -352,3 +352,121 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
     expect(response.status).toBe(401);
   });
 });
+
+describe('tessera dev, hybrid mode: a session at the edge, tokens behind it', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await start('hybrid'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** The browser's way in: the gateway sends it to the token service's form and takes it back. */
+  async function signInAs(username: string): Promise<{ browser: Browser; subject: string; csrf: string }> {
+    const browser = new Browser();
+    const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
+    expect(start.status).toBe(303);
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      username,
+      `${username}-password`,
+    );
+    expect(`${location.origin}${location.pathname}`).toBe(`${system.urls.gateway}/auth/callback`);
+    const callback = await browser.fetch(location);
+    expect(callback.status).toBe(303);
+    const me = await browser.fetch(`${system.urls.gateway}/auth/me`);
+    expect(me.status).toBe(200);
+    const { subject, csrf_token } = (await me.json()) as { subject: string; csrf_token: string };
+    return { browser, subject, csrf: csrf_token };
+  }
+
+  const placeOrder = (who: { browser: Browser; csrf: string }, item = 'tessera-red') =>
+    who.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': who.csrf },
+      body: JSON.stringify({ item, quantity: 1 }),
+    });
+
+  it('writes a gateway config with the hybrid client and no secret in it', () => {
+    const gateway = readFileSync(system.files.gateway, 'utf8');
+    expect(gateway).toContain('auth: hybrid');
+    expect(gateway).toContain('clientId: gateway');
+    expect(gateway).not.toContain(derivedSecret(SECRET, 'client gateway'));
+    expect(readFileSync(system.files.clientSecret, 'utf8').trim()).toBe(
+      derivedSecret(SECRET, 'client gateway'),
+    );
+  });
+
+  it('places an order: the gateway sent the session token, orders exchanged it, payments saw alice and orders in act', async () => {
+    const alice = await signInAs('alice');
+    const response = await placeOrder(alice);
+    expect(response.status).toBe(201);
+    const { trace } = (await response.json()) as OrderAnswer;
+    expect(trace.map((entry) => entry.service)).toEqual(['orders', 'inventory', 'payments']);
+    expect(trace[0]).toMatchObject({
+      sub: alice.subject,
+      client_id: 'gateway',
+      aud: ['orders', 'inventory'],
+    });
+    expect(trace[0]?.act).toBeUndefined();
+    expect(trace[2]).toEqual({
+      service: 'payments',
+      sub: alice.subject,
+      client_id: 'orders',
+      aud: 'payments',
+      scope: 'payments:charge',
+      act: { sub: 'orders' },
+    });
+  });
+
+  it("refuses an unsafe request without the CSRF token (403), and alice never sees bob's orders", async () => {
+    const alice = await signInAs('alice');
+    const forged = await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: json,
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(forged.status).toBe(403);
+    const bob = await signInAs('bob');
+    const placed = await placeOrder(bob, 'tessera-gold');
+    expect(placed.status).toBe(201);
+    const bobsOrder = ((await placed.json()) as OrderAnswer).order.id;
+    const list = (await (await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`)).json()) as {
+      id: string;
+    }[];
+    expect(list.map((o) => o.id)).not.toContain(bobsOrder);
+  });
+
+  it('a logout at the gateway, or at the token service, stops the session everywhere within a second', async () => {
+    const alice = await signInAs('alice');
+    const logout = await alice.browser.fetch(`${system.urls.gateway}/auth/logout`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': alice.csrf },
+    });
+    expect(logout.status).toBe(200);
+    expect(((await logout.json()) as { next: string }).next).toContain(`${system.urls.tokenService}/logout?`);
+    expect((await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`)).status).toBe(401);
+
+    // Signed in again, then out at the token service: back-channel logout reaches the gateway.
+    const again = await signInAs('alice');
+    const confirm = await again.browser.fetch(`${system.urls.tokenService}/logout`);
+    const form = /name="csrf" value="([^"]+)"/.exec(await confirm.text());
+    const out = await again.browser.post(system.urls.tokenService, '/logout', {
+      csrf: form?.[1] ?? '',
+      confirm: 'yes',
+    });
+    expect(out.status).toBe(200);
+    const deadline = Date.now() + 1000;
+    let status = 0;
+    do {
+      status = (await again.browser.fetch(`${system.urls.gateway}/api/orders/orders`)).status;
+      if (status === 401) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    } while (Date.now() < deadline);
+    expect(status).toBe(401);
+  });
+});

@@ -28,13 +28,13 @@ export const devParts: readonly DevPart[] = [
   },
   {
     name: 'gateway',
-    description: 'the edge: routes, session and token modes, proxying (@tessera/gateway)',
+    description: 'the edge: routes, session, token and hybrid modes, proxying (@tessera/gateway)',
     built: true,
   },
-  { name: 'hybrid mode', description: 'the gateway as a BFF: tokens kept in the session', built: false },
+  { name: 'hybrid mode', description: 'the gateway as a BFF: tokens kept in the session', built: true },
   {
     name: 'demo shop',
-    description: 'orders, inventory and payments (examples/shop); the web page is not built yet',
+    description: 'orders, inventory and payments (examples/shop), and the web page at the gateway',
     built: true,
   },
 ];
@@ -65,21 +65,31 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
     `  users          ${devUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`,
     `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
     `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
-    mode === 'session'
-      ? `  sign in        curl -i -X POST ${urls.gateway}/auth/login -H 'content-type: application/json' -d '{"username":"alice","password":"alice-password"}'`
-      : `  sign in        authorization code + PKCE at ${urls.tokenService}/authorize as shop-cli, then Bearer to ${api}/orders`,
+    mode === 'token'
+      ? `  sign in        authorization code + PKCE at ${urls.tokenService}/authorize as shop-cli, then Bearer to ${api}/orders`
+      : `  sign in        open ${urls.gateway}/ in a browser`,
   ];
+  if (mode === 'session') {
+    lines.push(
+      `  or with curl   curl -i -X POST ${urls.gateway}/auth/login -H 'content-type: application/json' -d '{"username":"alice","password":"alice-password"}'`,
+    );
+  }
+  if (mode !== 'token') {
+    const secrets =
+      mode === 'hybrid'
+        ? `TESSERA_GATEWAY_CLIENT_SECRET=$(cat ${join(dir, 'gateway-client-secret')})`
+        : `TESSERA_SESSION_REFERENCE_SECRET=$(cat ${join(dir, 'session-reference-secret')})`;
+    lines.push(
+      `  2nd gateway    ${secrets} tessera gateway --config ${join(dir, 'gateway.yaml')} --port 8090`,
+    );
+  }
   return `${lines.join('\n')}\n`;
 }
 
 async function run(options: DevCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
   const { config } = context.config();
-  if (options.mode === 'hybrid')
-    throw new Error('hybrid mode is not built yet in the gateway; use --mode session or --mode token');
-  if (options.mode === undefined)
-    io.err('tessera dev: hybrid mode (the default) is not built yet; running session mode\n');
-  const mode: DevMode = options.mode === 'token' ? 'token' : 'session';
+  const mode: DevMode = options.mode === 'token' || options.mode === 'session' ? options.mode : 'hybrid';
   const ports: DevPorts = {
     tokenService: options.tokenServicePort,
     gateway: options.gatewayPort ?? config.dev.port,
@@ -130,10 +140,9 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .command('dev')
     .description('run the whole demo system on one machine (SQLite, in-process channels, no servers needed)')
     .addOption(
-      new Option(
-        '--mode <mode>',
-        'session or token (hybrid, the default, is not built yet: session runs)',
-      ).choices(['session', 'token', 'hybrid']),
+      new Option('--mode <mode>', 'hybrid (a session at the edge, tokens behind it), session or token')
+        .choices(['hybrid', 'session', 'token'])
+        .default('hybrid'),
     )
     .option('--redis <url>', 'Redis for sessions, rate limits and revocation events')
     .option('--db <url>', 'database of the token service and users: sqlite:FILE or postgres://…')

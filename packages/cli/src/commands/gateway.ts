@@ -13,6 +13,8 @@ interface GatewayCommandOptions {
 
 /** The variable holding the secret shared with the services for session references. */
 const SECRET_VARIABLE = 'TESSERA_SESSION_REFERENCE_SECRET';
+/** The variable holding the gateway's client secret at the token service (hybrid routes). */
+const CLIENT_SECRET_VARIABLE = 'TESSERA_GATEWAY_CLIENT_SECRET';
 
 async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
@@ -28,7 +30,11 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
   for (const warning of loaded.warnings) io.err(`tessera gateway: WARNING: ${warning}\n`);
   const { config } = loaded;
   const secret = env[SECRET_VARIABLE];
-  const app = await createGateway(config, secret === undefined ? {} : { sessionReferenceSecret: secret });
+  const clientSecret = env[CLIENT_SECRET_VARIABLE];
+  const app = await createGateway(config, {
+    ...(secret === undefined ? {} : { sessionReferenceSecret: secret }),
+    ...(clientSecret === undefined ? {} : { clientSecret }),
+  });
   try {
     const host = options.host ?? config.listen.host;
     const address = await app.listen({ host, port: options.port ?? config.listen.port });
@@ -43,7 +49,9 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
 export function registerGatewayCommand(program: Command, context: CliContext): void {
   program
     .command('gateway')
-    .description(`run the edge gateway from a config file (${SECRET_VARIABLE} for session routes)`)
+    .description(
+      `run the edge gateway from a config file (${SECRET_VARIABLE} for session routes, ${CLIENT_SECRET_VARIABLE} for hybrid routes)`,
+    )
     .requiredOption(
       '--config <file>',
       'the gateway config (.yaml, .yml or .json); TESSERA_GATEWAY__* override it',

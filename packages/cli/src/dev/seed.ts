@@ -42,11 +42,35 @@ export function derivedSecret(serviceSecret: string, purpose: string): string {
   return createHmac('sha256', serviceSecret).update(`tessera dev: ${purpose}`).digest('base64url');
 }
 
-/** The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`). */
-export function devSeed(serviceSecret: string) {
-  const secretOf = (clientId: string) => derivedSecret(serviceSecret, `client ${clientId}`);
+/** What the gateway may ask for in hybrid mode: what a signed-in shopper's page needs. */
+export const GATEWAY_SCOPES = ['openid', 'profile', 'orders:read', 'orders:write', 'inventory:read'] as const;
+
+/** A client's secret in the development system, derived from the service secret. */
+export function devClientSecret(serviceSecret: string, clientId: string): string {
+  return derivedSecret(serviceSecret, `client ${clientId}`);
+}
+
+/**
+ * The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`).
+ * `gatewayUrl` is where the gateway's sign-in comes back to (its registered redirect URI).
+ */
+export function devSeed(serviceSecret: string, gatewayUrl: string) {
+  const secretOf = (clientId: string) => devClientSecret(serviceSecret, clientId);
   return {
     clients: [
+      {
+        client_id: 'gateway',
+        client_name: 'Tessera shop (the gateway, hybrid mode)',
+        client_secret: secretOf('gateway'),
+        redirect_uris: [`${gatewayUrl}/auth/callback`],
+        post_logout_redirect_uris: [`${gatewayUrl}/`],
+        backchannel_logout_uri: `${gatewayUrl}/auth/backchannel-logout`,
+        backchannel_logout_session_required: true,
+        grant_types: ['authorization_code', 'refresh_token'],
+        scopes: [...GATEWAY_SCOPES],
+        audiences: ['orders', 'inventory'],
+        first_party: true,
+      },
       {
         client_id: 'orders',
         client_name: 'orders service',

@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import type { KeyValueStore } from '@tessera/storage';
 import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
-import { type DevPorts, derivedSecret, devSeed } from './seed.js';
+import { type DevPorts, derivedSecret, devClientSecret, devSeed, GATEWAY_SCOPES } from './seed.js';
 
-export type DevMode = 'token' | 'session';
+export type DevMode = 'token' | 'session' | 'hybrid';
 
 export interface DevSystemOptions {
   readonly mode: DevMode;
@@ -26,7 +26,12 @@ export interface DevSystem {
   readonly mode: DevMode;
   readonly urls: { readonly [part in keyof DevPorts]: string };
   /** The files written under `dir`, by name. */
-  readonly files: { readonly gateway: string; readonly seed: string; readonly referenceSecret: string };
+  readonly files: {
+    readonly gateway: string;
+    readonly seed: string;
+    readonly referenceSecret: string;
+    readonly clientSecret: string;
+  };
   /** Stops every part, the last started first. */
   close(): Promise<void>;
 }
@@ -61,14 +66,17 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   };
   const issuer = urls.tokenService;
   const referenceSecret = derivedSecret(options.secret, 'session references');
-  const seed = devSeed(options.secret);
+  const clientSecret = devClientSecret(options.secret, 'gateway');
+  const seed = devSeed(options.secret, urls.gateway);
   const files = {
     gateway: join(dir, 'gateway.yaml'),
     seed: join(dir, 'seed.yaml'),
     referenceSecret: join(dir, 'session-reference-secret'),
+    clientSecret: join(dir, 'gateway-client-secret'),
   };
   await writePrivate(files.seed, stringify(seed));
   await writePrivate(files.referenceSecret, `${referenceSecret}\n`);
+  await writePrivate(files.clientSecret, `${clientSecret}\n`);
   await writePrivate(files.gateway, stringify(gatewayConfig(options, urls, databaseUrl, dir)));
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
@@ -96,7 +104,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     stops.push(() => channel.close());
     // One session store, shared by the gateway (which writes it) and the services (which read it).
     let sessionStore: KeyValueStore | undefined;
-    if (mode === 'session') {
+    if (mode !== 'token') {
       const opened =
         redisUrl === undefined
           ? new storage.SqliteStore({ path: join(dir, 'sessions.db') })
@@ -123,7 +131,8 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     await tokenService.app.listen({ host: HOST, port: ports.tokenService });
 
     let auth: import('@tessera/example-shop').ShopAuth | undefined;
-    if (mode === 'token') {
+    if (mode === 'token' || mode === 'hybrid') {
+      // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
       const revocations = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
       auth = shop.tokenAuth({ issuer, revocations });
@@ -160,6 +169,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
     const gateway = await gatewayPackage.createGateway(config, {
       sessionReferenceSecret: referenceSecret,
+      clientSecret,
       ...(sessionStore === undefined ? {} : { sessionStore }),
     });
     stops.push(() => gateway.close());
@@ -189,7 +199,18 @@ function gatewayConfig(
     listen: { host: HOST, port: options.ports.gateway },
     logLevel: options.logLevel ?? 'info',
     ...(mode === 'token' ? { token: { issuer: urls.tokenService, audience: ['orders', 'inventory'] } } : {}),
-    ...(mode === 'session'
+    ...(mode === 'hybrid'
+      ? {
+          hybrid: {
+            issuer: urls.tokenService,
+            clientId: 'gateway',
+            redirectUri: `${urls.gateway}/auth/callback`,
+            scopes: [...GATEWAY_SCOPES],
+            postLogoutRedirectUri: `${urls.gateway}/`,
+          },
+        }
+      : {}),
+    ...(mode !== 'token'
       ? {
           session: {
             store:
@@ -198,7 +219,7 @@ function gatewayConfig(
                 : { type: 'redis', url: redisUrl, keyPrefix: SESSION_KEY_PREFIX },
             insecureHttpLocalhost: true,
           },
-          identity: { database: databaseUrl },
+          ...(mode === 'session' ? { identity: { database: databaseUrl } } : {}),
         }
       : {}),
     routes: [
