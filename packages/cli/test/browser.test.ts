@@ -40,7 +40,20 @@ interface ModeCase {
   readonly signIn: (page: Page, user: User, system: DevSystem) => Promise<void>;
 }
 
-const modes: readonly ModeCase[] = [{ mode: 'session', signIn: signInWithForm }];
+/** Hybrid mode: the page's button, the token service's own login page, and back to `/`. */
+async function signInThroughTokenService(page: Page, user: User, system: DevSystem): Promise<void> {
+  await page.getByTestId('login-redirect').click();
+  await page.waitForURL((url) => url.origin === system.urls.tokenService);
+  await page.locator('input[name="username"]').fill(user.username);
+  await page.locator('input[name="password"]').fill(user.password);
+  await page.locator('button[name="action"][value="login"]').click();
+  await page.waitForURL(`${system.urls.gateway}/`);
+}
+
+const modes: readonly ModeCase[] = [
+  { mode: 'session', signIn: signInWithForm },
+  { mode: 'hybrid', signIn: signInThroughTokenService },
+];
 
 /** A port nobody listens on right now (the OS picks it; the socket is closed again). */
 function freePort(): Promise<number> {
