@@ -13,6 +13,7 @@ export {
   type SigningKey,
 } from './keys/signing-key.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
+export { RandomPool } from './random-pool.js';
 export {
   encodeRevocationEvent,
   parseRevocationEvent,

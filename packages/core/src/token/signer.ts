@@ -1,8 +1,9 @@
-import { KeyObject, randomFillSync, sign } from 'node:crypto';
+import { KeyObject, sign } from 'node:crypto';
 import { TesseraTypeError } from '../errors/base.js';
 import type { SigningAlgorithm } from '../keys/algorithms.js';
 import { KeySet } from '../keys/key-set.js';
 import type { SigningKey } from '../keys/signing-key.js';
+import { RandomPool } from '../random-pool.js';
 import { type AccessTokenClaims, accessTokenPayload } from './payload.js';
 
 export const defaultAccessTokenLifetime = 300;
@@ -47,7 +48,6 @@ function checkLifetime(lifetime: number): number {
 }
 
 const JTI_BYTES = 16;
-const JTI_POOL_BYTES = 4096;
 
 /**
  * Signs RFC 9068 access tokens: header `{ alg, typ: 'at+jwt', kid }`, claims iss, sub, aud, exp,
@@ -64,10 +64,8 @@ export class AccessTokenSigner {
   readonly #lifetime: number;
   readonly #now: () => number;
   #prepared: PreparedKey | undefined;
-  // jti bytes are drawn from a pool refilled 4 KiB at a time: one randomBytes(16) per token cost
-  // 1-12 µs (an OpenSSL call each), up to 7% of a /token request under load (bench/token-endpoint).
-  readonly #jtiPool = Buffer.alloc(JTI_POOL_BYTES);
-  #jtiOffset = JTI_POOL_BYTES;
+  // jti bytes come from a pool: one randomBytes(16) per token was up to 7% of a /token request.
+  readonly #jtiPool = new RandomPool();
 
   constructor(options: AccessTokenSignerOptions) {
     const alg = options.alg ?? 'EdDSA';
@@ -83,15 +81,9 @@ export class AccessTokenSigner {
     this.#now = options.now ?? Date.now;
   }
 
-  /** 128 random bits, base64url; every byte of the pool is used once. */
+  /** 128 random bits, base64url. */
   #nextJti(): string {
-    if (this.#jtiOffset + JTI_BYTES > JTI_POOL_BYTES) {
-      randomFillSync(this.#jtiPool);
-      this.#jtiOffset = 0;
-    }
-    const jti = this.#jtiPool.toString('base64url', this.#jtiOffset, this.#jtiOffset + JTI_BYTES);
-    this.#jtiOffset += JTI_BYTES;
-    return jti;
+    return this.#jtiPool.base64url(JTI_BYTES);
   }
 
   issue(claims: AccessTokenClaims, options: IssueOptions = {}): IssuedAccessToken {

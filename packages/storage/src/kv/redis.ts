@@ -32,7 +32,7 @@ export class RedisStore implements KeyValueStore {
 
   constructor(options: RedisStoreOptions = {}) {
     this.#prefix = checkPrefix(options.prefix);
-    this.#connection = connect(options);
+    this.#connection = connect(options, true);
   }
 
   async get(key: string): Promise<string | null> {
