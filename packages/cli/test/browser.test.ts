@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DevMode, type DevSystem, startDevSystem } from '../src/dev/system.js';
+import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { startDevOnFreePorts } from './support/processes.js';
 
 // The demo page driven by a real browser against `tessera dev`: Debian's Chromium through
 // playwright-core. CI installs /usr/bin/chromium; without it this test fails, it never skips.
@@ -55,41 +54,7 @@ const modes: readonly ModeCase[] = [
   { mode: 'hybrid', signIn: signInThroughTokenService },
 ];
 
-/** A port nobody listens on right now (the OS picks it; the socket is closed again). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function start(mode: DevMode): Promise<{ system: DevSystem; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), `tessera-browser-${mode}-`));
-  const [tokenService, gateway, orders, inventory, payments] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ] as [number, number, number, number, number];
-  try {
-    const system = await startDevSystem({
-      mode,
-      dir,
-      secret: SECRET,
-      ports: { tokenService, gateway, orders, inventory, payments },
-      logLevel: 'silent',
-    });
-    return { system, dir };
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-}
+const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET);
 
 async function launch(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {

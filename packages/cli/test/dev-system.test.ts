@@ -1,47 +1,17 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { openClientRepository } from '@tessera/token-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../token-service/test/support/browser.js';
 import { openDatabase } from '../src/commands/service-secret.js';
 import { derivedSecret, SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
-import { type DevMode, type DevSystem, startDevSystem } from '../src/dev/system.js';
+import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { startDevOnFreePorts } from './support/processes.js';
 
 const SECRET = 'dev-system-test-secret-0123456789abcdef';
 
-/** A port nobody listens on right now (the OS picks it; the socket is closed again). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address !== null ? address.port : 0));
-    });
-  });
-}
-
-async function start(mode: DevMode): Promise<{ system: DevSystem; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
-  const [tokenService, gateway, orders, inventory, payments] = [
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-    await freePort(),
-  ] as [number, number, number, number, number];
-  const system = await startDevSystem({
-    mode,
-    dir,
-    secret: SECRET,
-    ports: { tokenService, gateway, orders, inventory, payments },
-    logLevel: 'silent',
-  });
-  return { system, dir };
-}
+const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET);
 
 interface TraceEntry {
   service: string;

@@ -1,10 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { migrateIdentity, openUserDirectory } from '@tessera/identity';
 import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import { createDatabase } from '@tessera/storage/sql';
@@ -16,10 +15,10 @@ import {
   randomPrefix,
 } from '../../../test/support/redis.js';
 import { type Echo, startUpstream, type Upstream } from '../../gateway/test/support/upstream.js';
+import { spawnTessera } from './support/processes.js';
 
 // Two (then three) `tessera gateway` processes from one config file, sessions on the shared Redis:
 // they must behave as one gateway, including when one of them dies without a chance to clean up.
-const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-gateways-'));
 const prefix = randomPrefix('cli-gateways');
 const secret = randomBytes(32).toString('base64url');
@@ -34,32 +33,13 @@ interface Instance {
 
 /** Starts `tessera gateway` on a port the OS picks and resolves with its address once it listens. */
 async function startGateway(config: string): Promise<Instance> {
-  const child = spawn(process.execPath, [bin, 'gateway', '--config', config, '--port', '0'], {
+  const command = spawnTessera(['gateway', '--config', config, '--port', '0'], {
     env: { PATH: process.env.PATH ?? '', TESSERA_SESSION_REFERENCE_SECRET: secret },
     cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    children,
   });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  const base = await new Promise<string>((resolve, reject) => {
-    const started = Date.now();
-    const timer = setInterval(() => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match?.[1] !== undefined) {
-        clearInterval(timer);
-        resolve(match[1]);
-      } else if (child.exitCode !== null || Date.now() - started > 10_000) {
-        clearInterval(timer);
-        reject(new Error(`tessera gateway did not start (exit ${child.exitCode}): ${output}`));
-      }
-    }, 25);
-  });
+  const child = command.child;
+  const base = (await command.waitFor(/listening on (http:\/\/127\.0\.0\.1:\d+)/))[1] as string;
   return { base, child };
 }
 

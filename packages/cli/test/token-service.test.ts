@@ -1,12 +1,13 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../../test/support/redis-server.js';
+import { spawnTessera } from './support/processes.js';
 
 // The built command against a SQLite file in a temp dir, as an operator runs it.
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
@@ -32,16 +33,6 @@ function tessera(args: string[], options: { input?: string; env?: Record<string,
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  await once(server, 'close');
-  return port;
-}
-
 interface Running {
   readonly url: string;
   readonly child: ChildProcess;
@@ -52,31 +43,13 @@ interface Running {
 async function startService(args: string[], scheme = 'http'): Promise<Running> {
   const port = await freePort();
   const url = `${scheme}://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, [bin, 'token-service', '--port', String(port), '--db', db, ...args], {
+  const command = spawnTessera(['token-service', '--port', String(port), '--db', db, ...args], {
     env,
     cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
+    children,
   });
-  children.add(child);
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString('utf8');
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setInterval(() => {
-      if (output.includes('listening on')) {
-        clearInterval(timer);
-        resolve();
-      } else if (child.exitCode !== null) {
-        clearInterval(timer);
-        reject(new Error(`token-service exited ${child.exitCode}: ${output}`));
-      }
-    }, 25);
-  });
-  return { url, child, output: () => output };
+  await command.waitFor(/listening on/, 60_000);
+  return { url, child: command.child, output: command.output };
 }
 
 async function stop(running: Running): Promise<number | null> {

@@ -1,10 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RawAnswer, rawRequest } from '../../../test/support/raw-http.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
 import { PAGE_ASSET_PREFIX, type PageLogin, registerPage } from '../src/page/index.js';
@@ -44,30 +44,9 @@ async function gateway(input: GatewayConfigInput): Promise<string> {
   );
 }
 
-interface Answer {
-  status: number;
-  headers: IncomingHttpHeaders;
-  text: string;
-}
-
 /** node:http, so the request target goes out exactly as written (no dot-segment clean-up). */
-function call(base: string, path: string, method = 'GET'): Promise<Answer> {
-  return new Promise((resolve, reject) => {
-    const { hostname, port } = new URL(base);
-    const outgoing = httpRequest({ hostname, port, path, method, agent: false }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () =>
-        resolve({
-          status: response.statusCode ?? 0,
-          headers: response.headers,
-          text: Buffer.concat(chunks).toString(),
-        }),
-      );
-    });
-    outgoing.on('error', reject);
-    outgoing.end();
-  });
+function call(base: string, path: string, method = 'GET'): Promise<RawAnswer> {
+  return rawRequest(base, path, { method });
 }
 
 describe('the page at / (a gateway with public routes only)', () => {

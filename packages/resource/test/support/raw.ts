@@ -1,25 +1,7 @@
-import { request } from 'node:http';
+import { type RawAnswer, rawRequest } from '../../../../test/support/raw-http.js';
 
 /** A GET with exactly the header lines given (fetch would merge a repeated header into one). */
-export function rawGet(
-  url: string,
-  headers: Record<string, string | string[]>,
-): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'GET' }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          text: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-      res.on('error', reject);
-    });
-    for (const [name, value] of Object.entries(headers)) req.setHeader(name, value);
-    req.on('error', reject);
-    req.end();
-  });
+export function rawGet(url: string, headers: Record<string, string | string[]>): Promise<RawAnswer> {
+  const target = new URL(url);
+  return rawRequest(target.origin, `${target.pathname}${target.search}`, { headers });
 }

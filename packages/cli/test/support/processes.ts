@@ -1,0 +1,85 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort } from '../../../../test/support/redis-server.js';
+import { type DevMode, type DevSystem, startDevSystem } from '../../src/dev/system.js';
+
+/** The built command, as a user runs it. */
+export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
+
+export interface SpawnedCommand {
+  readonly child: ChildProcess;
+  /** Everything it printed so far, stdout and stderr together. */
+  output(): string;
+  /** Resolves with the first match of `pattern` in the output; rejects if it exits or `timeoutMs` passes first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+}
+
+/** Runs `tessera ...args`, tracked in `children` so a test's afterAll can kill what is left. */
+export function spawnTessera(
+  args: readonly string[],
+  options: { readonly env: NodeJS.ProcessEnv; readonly cwd: string; readonly children: Set<ChildProcess> },
+): SpawnedCommand {
+  const child = spawn(process.execPath, [bin, ...args], {
+    env: options.env,
+    cwd: options.cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  options.children.add(child);
+  let output = '';
+  const append = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+  };
+  child.stdout?.on('data', append);
+  child.stderr?.on('data', append);
+  return {
+    child,
+    output: () => output,
+    waitFor(pattern, timeoutMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        const started = Date.now();
+        const timer = setInterval(() => {
+          const match = pattern.exec(output);
+          if (match !== null) {
+            clearInterval(timer);
+            resolve(match);
+          } else if (child.exitCode !== null || Date.now() - started > timeoutMs) {
+            clearInterval(timer);
+            reject(
+              new Error(`tessera ${args[0]} did not print ${pattern} (exit ${child.exitCode}): ${output}`),
+            );
+          }
+        }, 25);
+      });
+    },
+  };
+}
+
+/** `tessera dev` in-process on free ports in a fresh temp dir; the dir is removed if it fails to start. */
+export async function startDevOnFreePorts(
+  mode: DevMode,
+  secret: string,
+): Promise<{ system: DevSystem; dir: string }> {
+  const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
+  try {
+    const system = await startDevSystem({
+      mode,
+      dir,
+      secret,
+      ports: {
+        tokenService: await freePort(),
+        gateway: await freePort(),
+        orders: await freePort(),
+        inventory: await freePort(),
+        payments: await freePort(),
+      },
+      logLevel: 'silent',
+    });
+    return { system, dir };
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  }
+}
