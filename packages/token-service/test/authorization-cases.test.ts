@@ -1,6 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { signLogoutToken } from '../src/lib/backchannel-logout.js';
+import type { Client } from '../src/store/client.js';
 import { Browser, parseForm, signIn } from './support/browser.js';
 import { basic, reports, shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
@@ -641,12 +643,27 @@ describe.each(databases)('authorization, login, consent, code and refresh cases 
       const modified = `${header}.${Buffer.from(JSON.stringify({ ...claims, sub: 'someone-else' })).toString('base64url')}.${signature}`;
       const none = `${Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url')}.${payload}.`;
       const forged = `${header}.${payload}.${randomBytes(256).toString('base64url')}`;
+      // Signed by this very service, for this client and user, but a logout token, not an ID token.
+      const logoutToken = signLogoutToken({
+        keys: harness.service.context.keys.keySet,
+        client: (await harness.service.clients.find('shop-web')) as Client,
+        issuer: harness.url,
+        now: Date.now(),
+        sub: claims.sub as string,
+        sid: claims.sid as string | undefined,
+      });
       for (const hint of [modified, none, forged]) {
         const url = `${harness.url}/logout?${new URLSearchParams({ id_token_hint: hint, post_logout_redirect_uri: REDIRECT, state: 'x' })}`;
         const response = await new Browser().fetch(url);
         expect(response.status).toBe(400);
         expect(response.headers.get('location')).toBeNull();
       }
+      // No redirect asked for: a valid hint would end the session and answer 200.
+      const asHint = await new Browser().fetch(
+        `${harness.url}/logout?${new URLSearchParams({ id_token_hint: logoutToken })}`,
+      );
+      expect(asHint.status).toBe(400);
+      expect(await asHint.text()).toContain('id_token_hint is not a valid ID token');
       const unregistered = await new Browser().fetch(
         `${harness.url}/logout?${new URLSearchParams({ id_token_hint: tokens.id_token, post_logout_redirect_uri: 'https://evil.example/' })}`,
       );

@@ -43,8 +43,10 @@ async function verifyHint(ctx: ServiceContext, keys: KeyResolver, hint: string):
   }
   const aud = Array.isArray(payload.aud) ? payload.aud[0] : payload.aud;
   if (typeof payload.sub !== 'string' || typeof aud !== 'string') return undefined;
-  // An access token (typ at+jwt), signed by the same issuer, is not an ID token.
-  if (decodeProtectedHeader(hint).typ === 'at+jwt') return undefined;
+  // Only an ID token (typ JWT) is a hint: an access token (at+jwt) or a logout token
+  // (logout+jwt) of the same issuer is not, whatever its claims.
+  const typ = decodeProtectedHeader(hint).typ;
+  if (typ !== undefined && typ.toLowerCase() !== 'jwt') return undefined;
   return { sub: payload.sub, clientId: aud };
 }
 
