@@ -8,6 +8,14 @@ export const reservedPrefixes = ['/auth', '/healthz', '/metrics', '/_tessera'] a
 
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
+function isLoopbackUrl(value: string): boolean {
+  try {
+    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(value).hostname);
+  } catch {
+    return false;
+  }
+}
+
 const prefix = z
   .string()
   .regex(/^\/[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/, 'a path starting with / (no query, fragment or spaces)')
@@ -117,6 +125,12 @@ export const gatewayConfigSchema = z
         loginTimeoutSeconds: z.number().int().min(30).max(3600).default(600),
         /** Token service calls (code exchange, refresh, revocation, discovery). */
         timeoutMs: z.number().int().positive().default(5_000),
+        /** Allow a plain-http issuer that is not loopback (development only: the secret travels in clear). */
+        allowInsecureIssuer: z.boolean().default(false),
+      })
+      .refine((h) => h.allowInsecureIssuer || h.issuer.startsWith('https:') || isLoopbackUrl(h.issuer), {
+        path: ['issuer'],
+        message: 'an https URL (plain http only on loopback, or with allowInsecureIssuer)',
       })
       .optional(),
     /** Session-mode login: the user directory the token service uses. */

@@ -7,7 +7,7 @@ import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
+import { deleteKeysWithPrefix, keysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
 import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
 import { basic } from '../../token-service/test/support/clients.js';
@@ -357,7 +357,60 @@ describe('hybrid callback refusals', () => {
     expect(response.status).toBe(400);
   });
 
-  it('a code the token service refuses (bound to another redirect URI) fails cleanly', async () => {
+  it('GET /auth/login stores nothing: the pending sign-in travels sealed in the browser cookie', async () => {
+    const prefix = randomPrefix('gw-hybrid-login');
+    const store = new RedisStore({ url: REDIS_URL, prefix });
+    try {
+      const gateway = await startGateway({ store });
+      for (let i = 0; i < 20; i++) {
+        expect((await fetch(`${gateway.url}/auth/login`, { redirect: 'manual' })).status).toBe(303);
+      }
+      expect(await keysWithPrefix(prefix)).toEqual([]);
+    } finally {
+      await store.close();
+      await deleteKeysWithPrefix(prefix);
+    }
+  });
+
+  it('refuses a tampered, a duplicated or a missing sign-in cookie', async () => {
+    const gateway = await startGateway();
+    const { browser, callback } = await pendingCallback(gateway);
+    const sealed = browser.cookies.get('tessera-login') as string;
+    const flipped = `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}`;
+    for (const cookie of [
+      `tessera-login=${flipped}`,
+      `tessera-login=${sealed}; tessera-login=${sealed}`,
+      '',
+    ]) {
+      const answer = await fetch(callback, { headers: cookie === '' ? {} : { cookie }, redirect: 'manual' });
+      await expectRefused(answer, 'sign_in_failed');
+    }
+    // The untouched cookie still works: the refusals above changed nothing.
+    expect((await browser.fetch(callback)).status).toBe(303);
+  });
+
+  it('takes a percent-encoded return_to back unchanged, and refuses raw non-ASCII', async () => {
+    const gateway = await startGateway();
+    const raw = await fetch(`${gateway.url}/auth/login?return_to=${encodeURIComponent('/é')}`, {
+      redirect: 'manual',
+    });
+    expect(raw.status).toBe(400);
+    const browser = new Browser();
+    const start = await browser.fetch(
+      `${gateway.url}/auth/login?return_to=${encodeURIComponent('/caf%C3%A9?x=1')}`,
+    );
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      'alice',
+      ALICE_PASSWORD,
+    );
+    const done = await browser.fetch(location);
+    expect(done.status).toBe(303);
+    expect(done.headers.get('location')).toBe('/caf%C3%A9?x=1');
+  });
+
+  it('a code the token service refuses (not one it issued) fails cleanly', async () => {
     const gateway = await startGateway();
     const { browser, callback } = await pendingCallback(gateway);
     const tampered = new URL(callback);
@@ -438,15 +491,26 @@ describe('hybrid logout', () => {
     const end = new URL(next);
     expect(end.origin).toBe(service.url);
     expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${gateway.url}/`);
-    expect(end.searchParams.get('id_token_hint')).toMatch(/^eyJ/);
+    expect(end.searchParams.get('client_id')).toBe('gateway');
+    // The ID token stays in the gateway: nothing in the browser's URL carries a token.
+    expect(end.searchParams.get('id_token_hint')).toBeNull();
+    expect(next).not.toMatch(/eyJ/);
     expect((await me(gateway, browser)).status).toBe(401);
     expect((await browser.fetch(`${gateway.url}/api/items`)).status).toBe(401);
     expect((await introspect(token)).active).toBe(false);
 
     // The token service ends its own session and comes back to the gateway.
-    const back = await browser.fetch(end);
+    // The token service asks the user to confirm, ends its own session and comes back to the gateway.
+    const confirm = await browser.fetch(end);
+    expect(confirm.status).toBe(200);
+    const { action, fields } = parseForm(await confirm.text());
+    const back = await browser.post(service.url, action, { ...fields, confirm: 'yes' });
     expect(back.status).toBe(303);
     expect(back.headers.get('location')).toBe(`${gateway.url}/`);
+    // Signed out there already: nothing to confirm, straight back to the registered address.
+    const again = await browser.fetch(end);
+    expect(again.status).toBe(303);
+    expect(again.headers.get('location')).toBe(`${gateway.url}/`);
   });
 });
 

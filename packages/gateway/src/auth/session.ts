@@ -27,8 +27,6 @@ export interface OidcSessionTokens {
   /** Epoch ms. */
   readonly accessExpiresAt: number;
   readonly refreshToken?: string;
-  /** Kept for RP-initiated logout (`id_token_hint`). */
-  readonly idToken?: string;
   /** The granted scope, space-separated. */
   readonly scope: string;
   /** The token service's session id (`sid`), which back-channel logout names. */

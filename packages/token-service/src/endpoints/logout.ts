@@ -115,7 +115,9 @@ async function logout(ctx: ServiceContext, keys: KeyResolver, request: FastifyRe
   if (hint === undefined) {
     const sso = await loadSso(ctx.sso, request, reply);
     const session = sso.current;
-    if (session === null) return signedOut(reply);
+    // Already signed out here: nothing to confirm, so a registered return address is followed.
+    if (session === null)
+      return redirectUri === undefined ? signedOut(reply) : backTo(reply, redirectUri, state);
     if (request.method !== 'POST' || params.get('confirm') !== 'yes') {
       const keep = [
         ['client_id', clientId],
@@ -140,6 +142,11 @@ async function logout(ctx: ServiceContext, keys: KeyResolver, request: FastifyRe
   }
   await endSession(ctx, request, reply, hint?.sub);
   if (redirectUri === undefined) return signedOut(reply);
+  return backTo(reply, redirectUri, state);
+}
+
+/** 303 to a registered post_logout_redirect_uri, with `state` passed back. */
+function backTo(reply: FastifyReply, redirectUri: string, state: string | undefined): FastifyReply {
   const url = new URL(redirectUri);
   if (state !== undefined) url.searchParams.append('state', state);
   return reply.code(303).header('location', url.href).send();

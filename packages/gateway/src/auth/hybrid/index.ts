@@ -49,13 +49,16 @@ export function createHybridMode(
     ...(options.keys === undefined ? {} : { keys: options.keys }),
   });
   const signIn = new SignIn(provider, sessions, {
+    secret: options.clientSecret,
+    now: options.now,
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
     sessionLifetimeMs: options.sessionLifetimeMs,
   });
   const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
     refreshBeforeExpiryMs: config.refreshBeforeExpirySeconds * 1000,
-    // Longer than one refresh can take, short enough that a crashed holder does not stall a session.
-    lockTtlMs: config.timeoutMs + 2_000,
+    // Longer than the held section can take (a session read, the token request, a session write,
+    // each bounded), short enough that a crashed holder does not stall a session for long.
+    lockTtlMs: config.timeoutMs + 2 * sessions.manager.options.storeTimeoutMs + 3_000,
     now: options.now,
     log: options.log,
   });
@@ -65,7 +68,8 @@ export function createHybridMode(
     const key = `oidc:sid:${sid}`;
     let ended = 0;
     for (const member of await sessions.store.setMembers(key)) {
-      const space = member.indexOf(' ');
+      // The handle (a hash) has no space; a user id might.
+      const space = member.lastIndexOf(' ');
       const userId = member.slice(0, space);
       // A logout token naming both must agree: another user's session is never ended by it.
       if (sub !== undefined && userId !== sub) continue;
@@ -116,12 +120,20 @@ export function createHybridMode(
           throw error;
         }
         // A logout token works once (2.6 step 10 allows refusing a replayed jti).
-        const fresh = await sessions.store.compareAndSet(`oidc:jti:${claims.jti}`, null, '1', {
+        const jtiKey = `oidc:jti:${claims.jti}`;
+        const fresh = await sessions.store.compareAndSet(jtiKey, null, '1', {
           ttlMs: Math.max(60_000, claims.expiresAt - options.now() + 60_000),
         });
         if (!fresh)
           throw new GatewayError('invalid_request', 'this logout token was already used', { expose: true });
-        const ended = await endSessions(claims.sub, claims.sid);
+        let ended: number;
+        try {
+          ended = await endSessions(claims.sub, claims.sid);
+        } catch (error) {
+          // Not done: the token service may send it again, and then it must not count as a replay.
+          await sessions.store.delete(jtiKey).catch(() => false);
+          throw error;
+        }
         request.log.info({ ended }, 'back-channel logout');
         return reply.code(200).send();
       });
@@ -137,7 +149,7 @@ export function createHybridMode(
       if ((await Promise.all(revocations)).includes(false)) {
         options.log.warn('logout: a token could not be revoked at the token service');
       }
-      return provider.endSessionUrl(held.idToken).catch(() => undefined);
+      return provider.endSessionUrl().catch(() => undefined);
     },
   };
 }

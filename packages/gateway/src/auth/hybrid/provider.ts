@@ -7,7 +7,7 @@ import {
   metadataUrl,
   OutgoingRequestError,
 } from '@tessera/resource';
-import { type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
+import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { GatewayConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
 
@@ -116,14 +116,20 @@ export class OidcProvider {
     } catch (error) {
       throw unavailable(error);
     }
-    const optional = (member: string) =>
-      metadata[member] === undefined ? undefined : metadataUrl(metadata, member);
+    // An https issuer's endpoints are https too: the client secret and the tokens go there.
+    const secure = this.#config.issuer.startsWith('https:');
+    const endpoint = (member: string) => {
+      const url = metadataUrl(metadata, member);
+      if (secure && !url.startsWith('https:')) throw unavailable(new Error(`${member} is not https`));
+      return url;
+    };
+    const optional = (member: string) => (metadata[member] === undefined ? undefined : endpoint(member));
     const endpoints: Endpoints = {
-      authorization: metadataUrl(metadata, 'authorization_endpoint'),
-      token: metadataUrl(metadata, 'token_endpoint'),
+      authorization: endpoint('authorization_endpoint'),
+      token: endpoint('token_endpoint'),
       revocation: optional('revocation_endpoint'),
       endSession: optional('end_session_endpoint'),
-      jwks: metadataUrl(metadata, 'jwks_uri'),
+      jwks: endpoint('jwks_uri'),
       issInResponse: metadata.authorization_response_iss_parameter_supported === true,
     };
     if (this.#givenKeys === undefined) {
@@ -224,13 +230,16 @@ export class OidcProvider {
     return status === 200;
   }
 
-  /** RP-initiated logout at the token service, when it offers it and a return address is configured. */
-  async endSessionUrl(idToken: string | undefined): Promise<string | undefined> {
+  /**
+   * RP-initiated logout at the token service, when it offers it and a return address is
+   * configured. No `id_token_hint`: the URL goes through the browser (history, the token service's
+   * access log), and the ID token stays in the gateway; the token service asks the user to confirm.
+   */
+  async endSessionUrl(): Promise<string | undefined> {
     const { endSession } = await this.endpoints();
     const target = this.#config.postLogoutRedirectUri;
     if (endSession === undefined || target === undefined) return undefined;
     const url = new URL(endSession);
-    if (idToken !== undefined) url.searchParams.set('id_token_hint', idToken);
     url.searchParams.set('client_id', this.#config.clientId);
     url.searchParams.set('post_logout_redirect_uri', target);
     return url.href;
@@ -274,13 +283,15 @@ export class OidcProvider {
    * `aud` (and `azp` when there are several), the nonce we sent, in date, signed with a key of the
    * token service. Returns its claims; a token that fails any check is `sign_in_failed`.
    */
-  async verifyIdToken(idToken: string, nonce: string, accessToken: string): Promise<JWTPayload> {
-    const payload = await this.#verifyJwt(idToken, undefined);
-    if (payload.nonce !== nonce) throw signInFailed('the ID token does not carry our nonce');
+  async verifyIdToken(idToken: string, nonce: string | undefined, accessToken: string): Promise<JWTPayload> {
+    const payload = await this.#verifyJwt(idToken, 'id');
+    // A nonce is sent at sign-in and must come back; a refresh's ID token need not carry one (OIDC Core 12.2).
+    if (nonce !== undefined && payload.nonce !== nonce)
+      throw signInFailed('the ID token does not carry our nonce');
     if (typeof payload.sub !== 'string' || payload.sub.length === 0)
       throw signInFailed('the ID token has no subject');
     const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (aud.length > 1 && payload.azp !== this.#config.clientId) {
+    if ((aud.length > 1 || payload.azp !== undefined) && payload.azp !== this.#config.clientId) {
       throw signInFailed('the ID token was issued to another party (azp)');
     }
     if (payload.at_hash !== undefined && payload.at_hash !== atHash(accessToken, idToken)) {
@@ -294,11 +305,10 @@ export class OidcProvider {
    * the back-channel logout event, a `sub` or a `sid`, a `jti`, and never a nonce.
    */
   async verifyLogoutToken(token: string): Promise<LogoutClaims> {
-    const payload = await this.#verifyJwt(token, 'logout+jwt');
-    const events = payload.events as Record<string, unknown> | undefined;
-    if (typeof events !== 'object' || events === null || typeof events[BACKCHANNEL_EVENT] !== 'object') {
-      throw signInFailed('the logout token has no back-channel logout event');
-    }
+    const payload = await this.#verifyJwt(token, 'logout');
+    const events = payload.events;
+    const event = isObject(events) ? events[BACKCHANNEL_EVENT] : undefined;
+    if (!isObject(event)) throw signInFailed('the logout token has no back-channel logout event');
     if (payload.nonce !== undefined) throw signInFailed('a logout token never carries a nonce');
     const sub = typeof payload.sub === 'string' && payload.sub !== '' ? payload.sub : undefined;
     const sid = typeof payload.sid === 'string' && payload.sid !== '' ? payload.sid : undefined;
@@ -311,7 +321,8 @@ export class OidcProvider {
     return { sub, sid, jti: payload.jti, expiresAt: exp };
   }
 
-  async #verifyJwt(token: string, typ: string | undefined): Promise<JWTPayload> {
+  /** Signature, issuer, audience and dates; `kind` decides the `typ` it must (or must not) have. */
+  async #verifyJwt(token: string, kind: 'id' | 'logout'): Promise<JWTPayload> {
     await this.endpoints();
     const keys = this.#givenKeys ?? this.#keys;
     if (keys === undefined) throw unavailable(new Error('no keys'));
@@ -333,9 +344,16 @@ export class OidcProvider {
         algorithms: JWT_ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
         currentDate: new Date(this.#now()),
-        requiredClaims: typ === undefined ? ['iat', 'exp'] : ['iat'],
-        ...(typ === undefined ? {} : { typ }),
+        // Back-Channel Logout 1.0 2.4 requires exp and jti; OIDC Core 2 requires exp and iat.
+        requiredClaims: kind === 'logout' ? ['iat', 'exp', 'jti'] : ['iat', 'exp'],
+        ...(kind === 'logout' ? { typ: 'logout+jwt' } : {}),
       });
+      // An access token (at+jwt) or a logout token of the same issuer is never an ID token.
+      if (kind === 'id') {
+        const typ = decodeProtectedHeader(token).typ;
+        if (typ !== undefined && typ.toLowerCase() !== 'jwt')
+          throw signInFailed('the token is not an ID token');
+      }
       return payload;
     } catch (error) {
       if (error instanceof GatewayError) throw error;
@@ -352,6 +370,10 @@ export interface LogoutClaims {
   readonly jti: string;
   /** Epoch ms after which the jti need not be remembered. */
   readonly expiresAt: number;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function signInFailed(message: string): GatewayError {

@@ -1,4 +1,11 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  hkdfSync,
+  randomBytes,
+  timingSafeEqual,
+} from 'node:crypto';
 import { findCookie, RequestSession, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
@@ -7,16 +14,25 @@ import { requestInfo } from '../session.js';
 import { GrantRefused, type OidcProvider } from './provider.js';
 import { tokensFrom } from './tokens.js';
 
-/** What the gateway remembers between GET /auth/login and the callback, under the state's hash. */
+/**
+ * What the gateway remembers between GET /auth/login and the callback. It travels sealed
+ * (AES-256-GCM) in the browser's short-lived sign-in cookie, not in the store: an unauthenticated
+ * request must not be able to make the gateway keep anything (the store would fill up, or evict
+ * real sessions). The cookie also binds the sign-in to the browser that started it.
+ */
 interface PendingSignIn {
+  readonly state: string;
   readonly verifier: string;
   readonly nonce: string;
   readonly returnTo: string;
-  /** SHA-256 of the browser-binding cookie's value. */
-  readonly binding: string;
+  /** Epoch ms after which the sign-in is refused. */
+  readonly expiresAt: number;
 }
 
 export interface SignInOptions {
+  /** The key material the sign-in cookie is sealed with (the gateway's client secret). */
+  readonly secret: string;
+  readonly now: () => number;
   readonly loginTimeoutMs: number;
   /** How long the token service's session id stays indexed (the session's absolute lifetime). */
   readonly sessionLifetimeMs: number;
@@ -53,8 +69,8 @@ export function localReturnPath(value: unknown): string {
   if (value.length > 2048 || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
     throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
   }
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: refusing control characters is the point
-  if (/[\x00-\x1f\x7f]/.test(value))
+  // Visible ASCII only (percent-encode the rest): anything else cannot go out in a Location header.
+  if (!/^[\x21-\x7e]+$/.test(value))
     throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
   return value;
 }
@@ -76,11 +92,13 @@ export class SignIn {
   readonly #provider: OidcProvider;
   readonly #sessions: SessionMode;
   readonly #options: SignInOptions;
+  readonly #sealKey: Buffer;
 
   constructor(provider: OidcProvider, sessions: SessionMode, options: SignInOptions) {
     this.#provider = provider;
     this.#sessions = sessions;
     this.#options = options;
+    this.#sealKey = Buffer.from(hkdfSync('sha256', options.secret, '', 'tessera gateway sign-in cookie', 32));
   }
 
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
@@ -94,25 +112,45 @@ export class SignIn {
       : { name: '__Host-tessera-login', secure: true };
   }
 
-  /** GET /auth/login: a new pending sign-in and the redirect to the token service. */
+  #seal(pending: PendingSignIn): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv('aes-256-gcm', this.#sealKey, iv);
+    const sealed = Buffer.concat([cipher.update(JSON.stringify(pending), 'utf8'), cipher.final()]);
+    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+  }
+
+  #open(value: string | undefined): PendingSignIn | undefined {
+    if (value === undefined || value.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
+    const raw = Buffer.from(value, 'base64url');
+    if (raw.length < 12 + 16 + 2) return undefined;
+    try {
+      const decipher = createDecipheriv('aes-256-gcm', this.#sealKey, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(raw.length - 16));
+      const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
+      return JSON.parse(text.toString('utf8')) as PendingSignIn;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** GET /auth/login: a new pending sign-in, sealed in a cookie, and the redirect to the token service. */
   async start(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const returnTo = localReturnPath(single(request, 'return_to'));
-    const state = random();
-    const nonce = random();
-    const verifier = random();
-    const binding = random();
+    const pending: PendingSignIn = {
+      state: random(),
+      nonce: random(),
+      verifier: random(),
+      returnTo,
+      expiresAt: this.#options.now() + this.#options.loginTimeoutMs,
+    };
     const location = await this.#provider.authorizationUrl({
-      state,
-      nonce,
-      codeChallenge: sha256(verifier),
-    });
-    const pending: PendingSignIn = { verifier, nonce, returnTo, binding: sha256(binding) };
-    await this.#sessions.store.set(`oidc:login:${sha256(state)}`, JSON.stringify(pending), {
-      ttlMs: this.#options.loginTimeoutMs,
+      state: pending.state,
+      nonce: pending.nonce,
+      codeChallenge: sha256(pending.verifier),
     });
     const { name, secure } = this.#cookie(request);
     // Lax, not Strict: the cookie must come back on the top-level redirect from the token service.
-    const cookie = serializeCookie(name, binding, {
+    const cookie = serializeCookie(name, this.#seal(pending), {
       secure,
       sameSite: 'Lax',
       maxAgeSeconds: Math.ceil(this.#options.loginTimeoutMs / 1000),
@@ -134,20 +172,21 @@ export class SignIn {
     const state = single(request, 'state');
     if (state === undefined || state.length > 512)
       throw new GatewayError('sign_in_failed', 'the callback has no state', { expose: true });
-    const stored = await this.#sessions.store.take(`oidc:login:${sha256(state)}`);
-    if (stored === null) {
-      throw new GatewayError('sign_in_failed', 'this sign-in expired or was already used; start again', {
-        expose: true,
-      });
+    // One sign-in cookie, sealed by us, for this very state: else the sign-in was started in
+    // another browser (or another tab since), was already finished, or was forged.
+    const found = findCookie(request.headers.cookie, name);
+    const pending = found.count === 1 ? this.#open(found.value) : undefined;
+    const given = Buffer.from(sha256(state));
+    const expected = Buffer.from(sha256(pending?.state ?? ''));
+    if (pending === undefined || !timingSafeEqual(given, expected)) {
+      throw new GatewayError(
+        'sign_in_failed',
+        'this sign-in was not started in this browser, or was already used; start again',
+        { expose: true },
+      );
     }
-    const pending = JSON.parse(stored) as PendingSignIn;
-    const binding = findCookie(request.headers.cookie, name).value;
-    const given = Buffer.from(binding === undefined ? '' : sha256(binding));
-    const expected = Buffer.from(pending.binding);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new GatewayError('sign_in_failed', 'this sign-in was started in another browser', {
-        expose: true,
-      });
+    if (this.#options.now() > pending.expiresAt) {
+      throw new GatewayError('sign_in_failed', 'this sign-in took too long; start again', { expose: true });
     }
     // RFC 9207: the answer names who sent it, so a mix-up with another issuer is caught here.
     const iss = single(request, 'iss');
@@ -185,9 +224,15 @@ export class SignIn {
     });
     if (sid !== undefined) {
       // Back-channel logout names the token service's session: remember which of ours belong to it.
-      await this.#sessions.store.setAdd(`oidc:sid:${sid}`, [`${sub} ${created.idHash}`], {
-        ttlMs: this.#options.sessionLifetimeMs,
-      });
+      // A session that could not be indexed could not be ended by it either: it is not kept.
+      try {
+        await this.#sessions.store.setAdd(`oidc:sid:${sid}`, [`${sub} ${created.idHash}`], {
+          ttlMs: this.#options.sessionLifetimeMs,
+        });
+      } catch (error) {
+        await session.logout().catch(() => undefined);
+        throw error;
+      }
     }
     return reply.code(303).header('location', pending.returnTo).send();
   }

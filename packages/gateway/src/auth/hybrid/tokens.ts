@@ -26,7 +26,6 @@ export function tokensFrom(
   },
 ): OidcSessionTokens {
   const refreshToken = set.refreshToken ?? previous?.refreshToken;
-  const idToken = set.idToken ?? previous?.idToken;
   const sid = extra.sid ?? previous?.sid;
   return {
     accessToken: set.accessToken,
@@ -34,7 +33,6 @@ export function tokensFrom(
     scope: set.scope.join(' '),
     claims: extra.claims ?? previous?.claims ?? {},
     ...(refreshToken === undefined ? {} : { refreshToken }),
-    ...(idToken === undefined ? {} : { idToken }),
     ...(sid === undefined ? {} : { sid }),
   };
 }
@@ -88,6 +86,8 @@ export class SessionTokens {
     const lockKey = `oidc:lock:${seen.idHash}`;
     const owner = randomBytes(12).toString('base64url');
     const deadline = now() + lockTtlMs;
+    // Discovery (and the JWKS) before the lock: the held section is then only the refresh itself.
+    await this.#provider.endpoints().catch(() => undefined);
     let current = seen;
     for (;;) {
       const tokens = current.data.oidc;
@@ -142,6 +142,20 @@ export class SessionTokens {
       // A token service outage does not end the session: the token it has is good until it expires.
       if (now() < tokens.accessExpiresAt) return tokens.accessToken;
       throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
+    }
+    if (set.idToken !== undefined) {
+      // OIDC Core 12.2: a refreshed ID token is checked like the first, and names the same user.
+      const claims = await this.#provider
+        .verifyIdToken(set.idToken, undefined, set.accessToken)
+        .catch(() => undefined);
+      if (claims === undefined || claims.sub !== session.userId) {
+        this.#options.log.warn(
+          { session: session.idHash.slice(0, 12) },
+          'refresh answered an unusable ID token: session ended',
+        );
+        await this.#manager.destroy(session);
+        throw new SessionError('session_required');
+      }
     }
     const next = tokensFrom(set, tokens, {});
     await this.#manager.update(session, { oidc: next });
