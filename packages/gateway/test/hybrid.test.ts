@@ -7,7 +7,12 @@ import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { deleteKeysWithPrefix, keysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
+import {
+  deleteKeysWithPrefix,
+  keysWithPrefix,
+  REDIS_URL,
+  randomPrefix,
+} from '../../../test/support/redis.js';
 import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
 import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
 import { basic } from '../../token-service/test/support/clients.js';
