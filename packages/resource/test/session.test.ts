@@ -100,10 +100,15 @@ describe('the session source', () => {
     const otherSecret = createSessionReferences({ secret: 'another-secret-0123456789abcdef-0123456789' });
     const parts = genuine.split('.');
     parts[1] = Buffer.from('payments').toString('base64url');
+    // A later expiry written over the genuine one: the seal authenticates every part before it.
+    const extended = genuine.split('.');
+    extended[3] = String(Number(extended[3]) + 3600);
     for (const reference of [
       flipped,
       otherSecret.sign(sessionId, 'orders', 'GET /me'),
       parts.join('.'),
+      extended.join('.'),
+      'v2....',
       'v1.....',
       'garbage',
       'x'.repeat(5000),
