@@ -120,6 +120,19 @@ describe('the session source', () => {
     }
   });
 
+  it('gives the same reference again while half its lifetime is left, then a new one', () => {
+    let clock = Date.now();
+    const references = createSessionReferences({ secret: SECRET, now: () => clock });
+    const first = references.sign(sessionId, 'orders', 'GET /me');
+    expect(references.sign(sessionId, 'orders', 'GET /me')).toBe(first);
+    expect(references.sign(sessionId, 'orders', 'GET /other')).not.toBe(first);
+    expect(references.sign(sessionId, 'payments', 'GET /me')).not.toBe(first);
+    clock += 16_000;
+    const second = references.sign(sessionId, 'orders', 'GET /me');
+    expect(second).not.toBe(first);
+    expect(references.open(second, 'orders', 'GET /me').expiresAt).toBe(Math.floor(clock / 1000) + 30);
+  });
+
   it('G 92: an expired reference is refused', async () => {
     const past = createSessionReferences({ secret: SECRET, now: () => Date.now() - 31_000 });
     const answer = await call(`${orders}/me`, withRef(past.sign(sessionId, 'orders', 'GET /me')));

@@ -43,6 +43,7 @@ export interface SessionReferences {
 }
 
 const VERSION = 'v2';
+const recentReferences = 4096;
 const maxReferenceLength = 2048;
 const part = /^[A-Za-z0-9_-]*$/;
 
@@ -66,8 +67,23 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
   // One reference per upstream call: IVs from a pool spare an OpenSSL call each.
   const ivs = new RandomPool();
 
+  // A session calling the same route again soon gets the reference it got last time while at least
+  // half its lifetime is left: the same credential, just not sealed again (the seal was most of a
+  // session-mode gateway request's crypto). Bounded, and cleared when full, like the header cache.
+  const recent = new Map<string, { readonly reference: string; readonly exp: number }>();
+
   function sign(sessionId: string, audience: string, route: string): string {
-    const exp = Math.floor(now() / 1000) + lifetime;
+    const key = `${sessionId}\n${audience}\n${route}`;
+    const nowSeconds = now() / 1000;
+    const hit = recent.get(key);
+    if (hit !== undefined && hit.exp - nowSeconds > lifetime / 2) return hit.reference;
+    const reference = seal(sessionId, audience, route, Math.floor(nowSeconds) + lifetime);
+    if (recent.size >= recentReferences) recent.clear();
+    recent.set(key, { reference, exp: Math.floor(nowSeconds) + lifetime });
+    return reference;
+  }
+
+  function seal(sessionId: string, audience: string, route: string, exp: number): string {
     const head = `${VERSION}.${Buffer.from(audience).toString('base64url')}.${Buffer.from(route).toString('base64url')}.${exp}`;
     const iv = ivs.bytes(12);
     const cipher = createCipheriv('aes-256-gcm', sealKey, iv);
