@@ -29,9 +29,13 @@ const vouchedExact = new Set([
 ]);
 const vouchedPrefixes = ['x-user-', 'x-tessera-', 'x-forwarded-', 'x-ssl-', 'ssl-client-', 'proxy-'];
 
-function connectionNamed(value: string | string[] | undefined): Set<string> {
+const noNames: ReadonlySet<string> = new Set();
+
+function connectionNamed(value: string | string[] | undefined): ReadonlySet<string> {
+  // The common case, `keep-alive` or nothing, names no header (runs twice per proxied request).
+  if (value === undefined || value === 'keep-alive' || value === 'close') return noNames;
   const names = new Set<string>();
-  for (const part of [value ?? []].flat()) {
+  for (const part of typeof value === 'string' ? [value] : value) {
     for (const token of part.split(',')) {
       const name = token.trim().toLowerCase();
       if (name.length > 0) names.add(name);
@@ -42,7 +46,10 @@ function connectionNamed(value: string | string[] | undefined): Set<string> {
 
 /** Whether a request header from the client must not reach an upstream. */
 export function isStrippedRequestHeader(name: string): boolean {
-  const lower = name.toLowerCase();
+  return isStrippedLowerCase(name.toLowerCase());
+}
+
+function isStrippedLowerCase(lower: string): boolean {
   return hopByHop.has(lower) || vouchedExact.has(lower) || vouchedPrefixes.some((p) => lower.startsWith(p));
 }
 
@@ -66,8 +73,10 @@ export function upstreamRequestHeaders(
 ): IncomingHttpHeaders {
   const named = connectionNamed(connection);
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(incoming)) {
-    if (value === undefined || named.has(name) || isStrippedRequestHeader(name)) continue;
+  // Node's parser gives header names in lower case already.
+  for (const name in incoming) {
+    const value = incoming[name];
+    if (value === undefined || named.has(name) || isStrippedLowerCase(name)) continue;
     out[name] = value;
   }
   out['x-forwarded-for'] = forwarded.address;
