@@ -12,6 +12,7 @@ import type { DestinationStream } from 'pino';
 import { sendError } from './answer.js';
 import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
+import { EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
@@ -22,7 +23,7 @@ import { createMetrics } from './observability/metrics.js';
 import { registerPage } from './page/index.js';
 import { forward } from './proxy/forward.js';
 import { RouteTable } from './proxy/routes.js';
-import { refuseUnbuilt } from './start-checks.js';
+import { refuseMissingSecrets } from './start-checks.js';
 
 export interface GatewayOptions {
   /** The shared secret for session references (from the environment, never the config file). */
@@ -57,7 +58,7 @@ export async function createGateway(
   config: GatewayConfig,
   options: GatewayOptions = {},
 ): Promise<FastifyInstance> {
-  refuseUnbuilt(config, options);
+  refuseMissingSecrets(config, options);
   const metrics = createMetrics();
   const table = new RouteTable(config.routes);
   const needsToken = config.routes.some((r) => r.auth === 'token');
@@ -82,9 +83,21 @@ export async function createGateway(
   });
   try {
     if (needsToken && config.token !== undefined) {
+      const { clientId } = config.token;
       token = await createTokenMode(config.token, config.routes, {
         ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
         ...(options.now === undefined ? {} : { now: options.now }),
+        ...(clientId === undefined || options.clientSecret === undefined
+          ? {}
+          : {
+              exchange: new EdgeExchange({
+                issuer: config.token.issuer,
+                clientId,
+                clientSecret: options.clientSecret,
+                timeoutMs: 5_000,
+                now: options.now ?? Date.now,
+              }),
+            }),
       });
     }
     if (needsSession && config.session !== undefined) {

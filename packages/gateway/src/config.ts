@@ -89,6 +89,11 @@ export const gatewayConfigSchema = z
         jwksUri: z.url({ protocol: /^https?$/ }).optional(),
         /** Verified-token cache entries; 0 turns it off. */
         cacheSize: z.number().int().min(0).default(10_000),
+        /**
+         * This gateway's client at the token service, for routes that exchange tokens; the
+         * secret comes from the environment (`TESSERA_GATEWAY_CLIENT_SECRET`).
+         */
+        clientId: z.string().min(1).optional(),
       })
       .optional(),
     session: z
@@ -222,6 +227,13 @@ export const gatewayConfigSchema = z
           code: 'custom',
           path: ['routes', index, 'scopes'],
           message: 'a public route has no scopes',
+        });
+      }
+      if (r.exchange !== undefined && r.auth === 'token' && config.token?.clientId === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['token', 'clientId'],
+          message: `required by routes.${index} (exchange): the gateway exchanges as this client`,
         });
       }
       if (r.exchange !== undefined && r.auth !== 'token' && r.auth !== 'hybrid') {

@@ -12,6 +12,8 @@ export const gatewayErrorCodes = {
   sign_in_failed:
     'The sign-in through the token service could not be completed (expired, replayed, refused or unverifiable); start again.',
   token_service_unavailable: 'The token service could not be reached or gave no usable answer; try again.',
+  token_exchange_failed:
+    'The token service would not exchange the token for the upstream (RFC 8693): it is not meant for this gateway, revoked, or asks too much.',
 } as const;
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
@@ -26,6 +28,7 @@ const statusOf: Record<GatewayErrorCode, number> = {
   server_error: 500,
   sign_in_failed: 400,
   token_service_unavailable: 503,
+  token_exchange_failed: 502,
 };
 
 export class GatewayError extends TesseraError<GatewayErrorCode> {

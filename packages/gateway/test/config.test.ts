@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, formatConfigError } from '@tessera/core';
+import { ConfigError, formatConfigError, KeySet } from '@tessera/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../src/app.js';
 import { loadGatewayConfig, parseGatewayConfig } from '../src/config.js';
@@ -106,7 +106,7 @@ describe('gateway config', () => {
     ).toThrow(/hybrid\.redirectUri/);
   });
 
-  it('refuses hybrid routes without the client secret, and exchange at the edge (not built)', async () => {
+  it('refuses hybrid routes and exchanging routes without the client secret, exchange without token.clientId', async () => {
     const config = parseGatewayConfig({
       session: {},
       hybrid: {
@@ -121,15 +121,25 @@ describe('gateway config', () => {
       code: 'ERR_INVALID_OPTION',
       message: expect.stringContaining('TESSERA_GATEWAY_CLIENT_SECRET'),
     });
+    const route = {
+      prefix: '/t',
+      upstream: 'http://127.0.0.1:1',
+      auth: 'token',
+      exchange: { audience: 'orders' },
+    } as const;
+    expect(() =>
+      parseGatewayConfig({
+        token: { issuer: 'http://127.0.0.1:9000', audience: 'gateway' },
+        routes: [route],
+      }),
+    ).toThrow(/token\.clientId: required by routes\.0 \(exchange\)/);
     const exchanging = parseGatewayConfig({
-      token: { issuer: 'http://127.0.0.1:9000', audience: 'gateway' },
-      routes: [
-        { prefix: '/t', upstream: 'http://127.0.0.1:1', auth: 'token', exchange: { audience: 'orders' } },
-      ],
+      token: { issuer: 'http://127.0.0.1:9000', audience: 'gateway', clientId: 'gateway' },
+      routes: [route],
     });
-    await expect(createGateway(exchanging)).rejects.toMatchObject({
-      code: 'ERR_CONFIG_INVALID',
-      message: expect.stringContaining('exchange (token exchange at the edge) is not built yet'),
+    await expect(createGateway(exchanging, { tokenKeys: new KeySet() })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringContaining('routes that exchange'),
     });
   });
 

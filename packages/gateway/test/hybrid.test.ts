@@ -56,9 +56,10 @@ async function registerGatewayClient(issuer: Harness): Promise<void> {
     ...(redirectUris.length === 0
       ? {}
       : { backchannel_logout_uri: `${redirectUris.at(-1)}/auth/backchannel-logout` }),
-    grant_types: ['authorization_code', 'refresh_token'],
+    grant_types: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'],
     scopes: ['openid', 'profile', 'orders:read'],
-    audiences: ['orders'],
+    // `gateway` among them: the session's token is then one the gateway may exchange itself.
+    audiences: ['orders', 'gateway'],
     first_party: true,
   });
 }
@@ -93,6 +94,12 @@ async function startGateway(
     routes: options.routes ?? [
       { prefix: '/api', upstream: upstream.url, auth: 'hybrid', stripPrefix: true, scopes: ['orders:read'] },
       { prefix: '/admin', upstream: upstream.url, auth: 'hybrid', scopes: ['orders:write'] },
+      {
+        prefix: '/narrow',
+        upstream: upstream.url,
+        auth: 'hybrid',
+        exchange: { audience: 'orders', scope: ['orders:read'] },
+      },
     ],
   });
   const running: RunningGateway = {
@@ -250,6 +257,23 @@ describe('hybrid sign-in', () => {
     expect(principal.subject).toBe(aliceId);
     expect(principal.clientId).toBe('gateway');
     expect(principal.scopes).toContain('orders:read');
+  });
+
+  it('on a route that says exchange, sends a token for that upstream alone, made by the gateway', async () => {
+    const gateway = await startGateway();
+    const { browser } = await signInThrough(gateway);
+    const plain = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+    const narrowed = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/narrow/items`)));
+    expect(narrowed).not.toBe(plain);
+    const claims = JSON.parse(
+      Buffer.from(narrowed.split('.')[1] as string, 'base64url').toString(),
+    ) as Record<string, unknown>;
+    expect(claims).toMatchObject({
+      sub: aliceId,
+      aud: 'orders',
+      scope: 'orders:read',
+      act: { sub: 'gateway' },
+    });
   });
 
   it('refuses an unsafe request without the CSRF token and accepts it with', async () => {

@@ -16,10 +16,13 @@ export {
 } from './authorize/policy.js';
 export {
   createServiceClient,
+  createTokenExchanger,
   type ForwardableCredential,
   type ServiceCallInit,
   type ServiceClientOptions,
   type ServiceFetch,
+  type TokenExchanger,
+  type TokenExchangerOptions,
 } from './client/service-client.js';
 export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './errors.js';
 export { bearer } from './identity/bearer.js';

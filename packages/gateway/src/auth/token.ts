@@ -11,6 +11,7 @@ import {
 } from '@tessera/resource';
 import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
+import type { EdgeExchange } from './exchange.js';
 
 /** Token mode at the edge: one verifier for the gateway's audience, a policy per route. */
 export interface TokenMode {
@@ -23,6 +24,8 @@ export interface TokenModeOptions {
   /** Keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
   readonly keys?: KeySource;
   readonly now?: () => number;
+  /** Routes that say `exchange` trade the caller's token here before it goes upstream. */
+  readonly exchange?: EdgeExchange;
 }
 
 export async function createTokenMode(
@@ -50,8 +53,14 @@ export async function createTokenMode(
     async authorize(request, route) {
       const { principal, credential } = await source.authenticate(request);
       enforce(policies.get(route), principal);
-      // The same token goes on: the upstream verifies it again (and sees the user's own claims).
-      return { authorization: `Bearer ${(credential as BearerCredential).reveal()}` };
+      // The same token goes on (the upstream verifies it again and sees the user's own claims),
+      // or, where the route says so, one exchanged for the upstream alone.
+      const incoming = (credential as BearerCredential).reveal();
+      const outgoing =
+        route.exchange === undefined || options.exchange === undefined
+          ? incoming
+          : await options.exchange.tokenFor(route, incoming);
+      return { authorization: `Bearer ${outgoing}` };
     },
   };
 }

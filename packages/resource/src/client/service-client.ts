@@ -20,22 +20,9 @@ function isForwardable(credential: Credential): credential is ForwardableCredent
   return typeof (credential as Partial<ForwardableCredential>).headersFor === 'function';
 }
 
-export interface ServiceClientOptions {
-  /** The token service's token endpoint. */
-  readonly tokenEndpoint: string;
-  /** This service's own client registration. */
-  readonly clientId: string;
-  readonly clientSecret: string;
-  /** Reuse a token until this many seconds before it expires. Default 30. */
-  readonly refreshSkew?: number;
-  /** Token endpoint deadline in ms. Default 5000. */
-  readonly timeout?: number;
-  /** Most cached tokens. Default 1000. */
-  readonly cacheSize?: number;
+export interface ServiceClientOptions extends TokenExchangerOptions {
   /** An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls. */
   readonly dispatcher?: Dispatcher;
-  /** Clock in epoch ms. */
-  readonly now?: () => number;
 }
 
 export interface ServiceCallInit extends Omit<RequestInit, 'dispatcher'> {
@@ -54,6 +41,80 @@ function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_OPTION', message);
 }
 
+export interface TokenExchangerOptions {
+  readonly tokenEndpoint: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  /** Reuse a token until this many seconds before it expires. Default 30. */
+  readonly refreshSkew?: number;
+  /** Token endpoint deadline in ms. Default 5000. */
+  readonly timeout?: number;
+  /** Most cached tokens. Default 1000. */
+  readonly cacheSize?: number;
+  readonly now?: () => number;
+}
+
+/** The tokens a client gets from the token service for calls it makes, cached. */
+export interface TokenExchanger {
+  /**
+   * RFC 8693: `subjectToken` (an access token meant for this client) exchanged for one whose
+   * audience is `audience` and whose scope is `scope` (sorted, space-separated; empty for the
+   * client's registered scopes). Cached per (token hash, audience, scope) until shortly before
+   * expiry; concurrent callers share one request.
+   */
+  exchange(subjectToken: string, audience: string, scope: string): Promise<string>;
+  /** This client's own client_credentials token for `audience` and `scope`, cached the same way. */
+  own(audience: string, scope: string): Promise<string>;
+}
+
+function checkClient(options: TokenExchangerOptions): void {
+  try {
+    new URL(options.tokenEndpoint);
+  } catch {
+    throw misuse('tokenEndpoint must be an absolute URL');
+  }
+  if (typeof options.clientId !== 'string' || options.clientId.length === 0)
+    throw misuse('clientId is required');
+  if (typeof options.clientSecret !== 'string' || options.clientSecret.length === 0)
+    throw misuse('clientSecret is required');
+}
+
+/** A client's exchanges and own tokens at the token service (the one token-endpoint client). */
+export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
+  checkClient(options);
+  const now = options.now ?? Date.now;
+  const endpoint: TokenEndpointOptions = {
+    url: options.tokenEndpoint,
+    clientId: options.clientId,
+    clientSecret: options.clientSecret,
+    timeout: options.timeout ?? 5_000,
+    now,
+  };
+  const cache = new OutgoingTokenCache(options.cacheSize ?? 1_000, (options.refreshSkew ?? 30) * 1000, now);
+  return Object.freeze({
+    own(audience: string, scope: string): Promise<string> {
+      return cache.get(`cc\n${audience}\n${scope}`, () =>
+        requestToken(endpoint, {
+          grant_type: 'client_credentials',
+          audience,
+          ...(scope.length > 0 ? { scope } : {}),
+        }),
+      );
+    },
+    exchange(subjectToken: string, audience: string, scope: string): Promise<string> {
+      return cache.get(`te\n${tokenHash(subjectToken)}\n${audience}\n${scope}`, () =>
+        requestToken(endpoint, {
+          grant_type: TOKEN_EXCHANGE,
+          subject_token: subjectToken,
+          subject_token_type: ACCESS_TOKEN_TYPE,
+          audience,
+          ...(scope.length > 0 ? { scope } : {}),
+        }),
+      );
+    },
+  });
+}
+
 /**
  * Calls another service on undici with the credential the call deserves:
  * - a user behind the incoming request: its token exchanged (RFC 8693) for one whose audience is
@@ -63,46 +124,8 @@ function misuse(message: string): TesseraTypeError {
  * - session mode: a session reference signed for the target (the credential's `headersFor`).
  */
 export function createServiceClient(options: ServiceClientOptions): ServiceFetch {
-  const { tokenEndpoint, clientId, clientSecret, dispatcher } = options;
-  try {
-    new URL(tokenEndpoint);
-  } catch {
-    throw misuse('tokenEndpoint must be an absolute URL');
-  }
-  if (typeof clientId !== 'string' || clientId.length === 0) throw misuse('clientId is required');
-  if (typeof clientSecret !== 'string' || clientSecret.length === 0) throw misuse('clientSecret is required');
-  const now = options.now ?? Date.now;
-  const endpoint: TokenEndpointOptions = {
-    url: tokenEndpoint,
-    clientId,
-    clientSecret,
-    timeout: options.timeout ?? 5_000,
-    now,
-  };
-  const cache = new OutgoingTokenCache(options.cacheSize ?? 1_000, (options.refreshSkew ?? 30) * 1000, now);
-
-  function ownToken(audience: string, scope: string): Promise<string> {
-    return cache.get(`cc\n${audience}\n${scope}`, () =>
-      requestToken(endpoint, {
-        grant_type: 'client_credentials',
-        audience,
-        ...(scope.length > 0 ? { scope } : {}),
-      }),
-    );
-  }
-
-  function exchanged(incoming: BearerCredential, audience: string, scope: string): Promise<string> {
-    const subjectToken = incoming.reveal();
-    return cache.get(`te\n${tokenHash(subjectToken)}\n${audience}\n${scope}`, () =>
-      requestToken(endpoint, {
-        grant_type: TOKEN_EXCHANGE,
-        subject_token: subjectToken,
-        subject_token_type: ACCESS_TOKEN_TYPE,
-        audience,
-        ...(scope.length > 0 ? { scope } : {}),
-      }),
-    );
-  }
+  const { dispatcher } = options;
+  const tokens = createTokenExchanger(options);
 
   async function credentialHeaders(url: URL, init: ServiceCallInit): Promise<Record<string, string>> {
     const scope = [...(init.scope ?? [])].sort().join(' ');
@@ -114,9 +137,11 @@ export function createServiceClient(options: ServiceClientOptions): ServiceFetch
       );
     }
     if (on !== null && on.credential instanceof BearerCredential && isUserPrincipal(on.principal)) {
-      return { authorization: `Bearer ${await exchanged(on.credential, init.audience, scope)}` };
+      return {
+        authorization: `Bearer ${await tokens.exchange(on.credential.reveal(), init.audience, scope)}`,
+      };
     }
-    return { authorization: `Bearer ${await ownToken(init.audience, scope)}` };
+    return { authorization: `Bearer ${await tokens.own(init.audience, scope)}` };
   }
 
   return async function serviceFetch(url: string | URL, init: ServiceCallInit): Promise<Response> {

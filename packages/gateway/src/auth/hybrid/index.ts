@@ -4,6 +4,7 @@ import { type Session, SessionError } from '@tessera/session';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
+import { EdgeExchange } from '../exchange.js';
 import type { GatewaySessionData, SessionMode } from '../session.js';
 import { type HybridConfig, OidcProvider } from './provider.js';
 import { SignIn } from './sign-in.js';
@@ -54,6 +55,13 @@ export function createHybridMode(
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
     sessionLifetimeMs: options.sessionLifetimeMs,
   });
+  const exchange = new EdgeExchange({
+    issuer: config.issuer,
+    clientId: config.clientId,
+    clientSecret: options.clientSecret,
+    timeoutMs: config.timeoutMs,
+    now: options.now,
+  });
   const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
     refreshBeforeExpiryMs: config.refreshBeforeExpirySeconds * 1000,
     // Longer than the held section can take (a session read, the token request, a session write,
@@ -97,7 +105,10 @@ export function createHybridMode(
       }
       const id = sessions.idOf(request);
       if (id === undefined) throw new SessionError('session_required');
-      return { authorization: `Bearer ${await tokens.accessToken(id, current)}` };
+      const access = await tokens.accessToken(id, current);
+      return {
+        authorization: `Bearer ${route.exchange === undefined ? access : await exchange.tokenFor(route, access)}`,
+      };
     },
     register(app) {
       app.get('/auth/login', (request, reply) => signIn.start(request, reply));

@@ -1,0 +1,69 @@
+import { createTokenExchanger, discoverIssuer, metadataUrl, type TokenExchanger } from '@tessera/resource';
+import type { RouteConfig } from '../config.js';
+import { GatewayError } from '../errors.js';
+
+export interface EdgeExchangeOptions {
+  /** The token service, exactly as in `iss`: its token endpoint is found by discovery. */
+  readonly issuer: string;
+  readonly clientId: string;
+  readonly clientSecret: string;
+  readonly timeoutMs: number;
+  readonly now: () => number;
+}
+
+/**
+ * Token exchange at the edge (RFC 8693), for routes that say `exchange`: the token the gateway
+ * would send upstream (the caller's on a token route, the session's on a hybrid route) is traded
+ * for one addressed to the upstream alone, with only the scope the route names, so the upstream
+ * never holds a token it could replay at other services. The gateway's client exchanges, so the
+ * token must be meant for it (its `aud` names the gateway's client id). Exchanged tokens are
+ * cached per (token, audience, scope) until shortly before they expire. The token endpoint is
+ * discovered on first use, so the gateway starts while the token service is still coming up.
+ */
+export class EdgeExchange {
+  readonly #options: EdgeExchangeOptions;
+  #exchanger: Promise<TokenExchanger> | undefined;
+
+  constructor(options: EdgeExchangeOptions) {
+    this.#options = options;
+  }
+
+  #client(): Promise<TokenExchanger> {
+    if (this.#exchanger === undefined) {
+      const { issuer, clientId, clientSecret, timeoutMs, now } = this.#options;
+      const pending = discoverIssuer(issuer, { timeout: timeoutMs, maxBodyBytes: 64 * 1024 }).then(
+        (metadata) =>
+          createTokenExchanger({
+            tokenEndpoint: metadataUrl(metadata, 'token_endpoint'),
+            clientId,
+            clientSecret,
+            timeout: timeoutMs,
+            now,
+          }),
+      );
+      this.#exchanger = pending;
+      // A failed discovery is tried again by the next request.
+      pending.catch(() => {
+        if (this.#exchanger === pending) this.#exchanger = undefined;
+      });
+    }
+    return this.#exchanger;
+  }
+
+  /** The token for the route's upstream, or throws `token_exchange_failed` (502) / `token_service_unavailable` (503). */
+  async tokenFor(route: RouteConfig, subjectToken: string): Promise<string> {
+    const exchange = route.exchange;
+    if (exchange === undefined) return subjectToken;
+    const scope = [...(exchange.scope ?? [])].sort().join(' ');
+    try {
+      return await (await this.#client()).exchange(subjectToken, exchange.audience, scope);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (code === 'ERR_UPSTREAM_TOKEN_FAILED') {
+        // The token service's own reason (its OAuth error code) is in the message, never the token.
+        throw new GatewayError('token_exchange_failed', undefined, { expose: true, cause: error });
+      }
+      throw new GatewayError('token_service_unavailable', undefined, { expose: true, cause: error });
+    }
+  }
+}

@@ -1,0 +1,106 @@
+import type { AddressInfo } from 'node:net';
+import { createVerifier } from '@tessera/resource';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { claimsOf, userToken } from '../../token-service/test/support/delegation.js';
+import { type Harness, startService } from '../../token-service/test/support/harness.js';
+import { createGateway, parseGatewayConfig } from '../src/index.js';
+import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
+
+// Token exchange at the edge (RFC 8693) against the real token service: a token route that says
+// `exchange` sends its upstream a token for that upstream alone, not the caller's.
+
+const SECRET = 'gateway-exchange-secret-0123456789abcdef-01';
+
+let database: TestDatabase;
+let service: Harness;
+let upstream: Upstream;
+let gateway: FastifyInstance;
+let base: string;
+
+beforeAll(async () => {
+  database = await sqlite.create();
+  service = await startService(database, {
+    clients: [
+      {
+        client_id: 'gateway',
+        client_secret: SECRET,
+        grant_types: ['urn:ietf:params:oauth:grant-type:token-exchange'],
+        scopes: ['inventory:read', 'orders:read'],
+        audiences: ['inventory'],
+      },
+    ],
+  });
+  upstream = await startUpstream();
+  const config = parseGatewayConfig({
+    logLevel: 'silent',
+    // The edge also accepts tokens for `edge`, which the gateway's client may not exchange.
+    token: { issuer: service.url, audience: ['gateway', 'edge'], clientId: 'gateway' },
+    routes: [
+      {
+        prefix: '/api/inventory',
+        upstream: upstream.url,
+        auth: 'token',
+        stripPrefix: true,
+        exchange: { audience: 'inventory', scope: ['inventory:read'] },
+      },
+      { prefix: '/api/plain', upstream: upstream.url, auth: 'token', stripPrefix: true },
+    ],
+  });
+  gateway = await createGateway(config, { clientSecret: SECRET });
+  await gateway.listen({ host: '127.0.0.1', port: 0 });
+  base = `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await gateway.close();
+  await upstream.close();
+  await service.stop();
+  await database.cleanup();
+});
+
+const callerToken = (audience: string[] = ['gateway']) =>
+  userToken(service, { clientId: 'shop-web', audience, scopes: ['orders:read', 'inventory:read'] }).token;
+
+async function get(path: string, token: string): Promise<Response> {
+  return fetch(`${base}${path}`, { headers: { authorization: `Bearer ${token}` } });
+}
+
+describe('exchange at the edge', () => {
+  it('sends the upstream a token for it alone: its audience, the route scope, the gateway in act', async () => {
+    const incoming = callerToken();
+    const response = await get('/api/inventory/items', incoming);
+    expect(response.status).toBe(200);
+    const echo = (await response.json()) as Echo;
+    const sent = (echo.headers.authorization as string).slice('Bearer '.length);
+    expect(sent).not.toBe(incoming);
+    const verifier = await createVerifier({ issuer: service.url, audience: 'inventory' });
+    const principal = await verifier.verify(sent);
+    expect(principal.subject).toBe('alice-sub');
+    expect(principal.audience).toEqual(['inventory']);
+    expect(principal.scopes).toEqual(['inventory:read']);
+    expect(claimsOf(sent).act).toEqual({ sub: 'gateway' });
+    // The exchanged token is cached: the same caller token gets the same upstream token.
+    const again = (await (await get('/api/inventory/items', incoming)).json()) as Echo;
+    expect(again.headers.authorization).toBe(echo.headers.authorization);
+  });
+
+  it('leaves a route without exchange alone: the caller token goes on as it came', async () => {
+    const incoming = callerToken();
+    const echo = (await (await get('/api/plain/x', incoming)).json()) as Echo;
+    expect(echo.headers.authorization).toBe(`Bearer ${incoming}`);
+  });
+
+  it('a token the token service will not exchange gets 502 with a clear code and is never forwarded', async () => {
+    // Good at the edge (its audience is one the gateway accepts), but not meant for the gateway's
+    // client: the token service refuses to exchange it (RFC 8693: a service exchanges only tokens sent to it).
+    const incoming = callerToken(['edge']);
+    expect((await get('/api/plain/x', incoming)).status).toBe(200);
+    const response = await get('/api/inventory/items', incoming);
+    expect(response.status).toBe(502);
+    const body = (await response.json()) as { error: string };
+    expect(body.error).toBe('token_exchange_failed');
+    expect(JSON.stringify(body)).not.toContain(incoming);
+  });
+});
