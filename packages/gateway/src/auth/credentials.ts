@@ -1,5 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { AuthError } from '@tessera/core';
+import { findCookie } from '@tessera/session';
 
 /** Whether a request target carries `access_token` in its query (RFC 6750 2.3, refused). */
 export function hasAccessTokenInQuery(url: string): boolean {
@@ -7,29 +8,8 @@ export function hasAccessTokenInQuery(url: string): boolean {
   return q >= 0 && new URLSearchParams(url.slice(q + 1)).has('access_token');
 }
 
-/**
- * The one value of the cookie `name`, or undefined when it is absent or sent more than once (a
- * tossed cookie is never chosen between).
- */
-export function cookieValue(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  let found: string | undefined;
-  let count = 0;
-  for (const pair of header.split(';')) {
-    const eq = pair.indexOf('=');
-    if (eq < 0 || pair.slice(0, eq).trim() !== name) continue;
-    count++;
-    found = pair.slice(eq + 1).trim();
-  }
-  return count === 1 ? found : undefined;
-}
-
 function hasCookie(header: string | undefined, names: readonly string[]): boolean {
-  if (header === undefined) return false;
-  return header.split(';').some((pair) => {
-    const eq = pair.indexOf('=');
-    return eq >= 0 && names.includes(pair.slice(0, eq).trim());
-  });
+  return names.some((name) => findCookie(header, name).count > 0);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
 } from '@tessera/resource/session';
 import {
   createSessionManager,
+  findCookie,
   type HttpRequestInfo,
   RequestSession,
   type SessionManager,
@@ -15,7 +16,6 @@ import type { KeyValueStore } from '@tessera/storage';
 import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
-import { cookieValue } from './credentials.js';
 import { openStore } from './stores.js';
 
 /**
@@ -123,7 +123,8 @@ export async function createSessionMode(
     identity === undefined ? undefined : await openLogin(identity.database, store, manager, options.now);
   const cookieNames = [manager.options.cookieName, manager.options.devCookieName];
   const idOf = (request: FastifyRequest) =>
-    cookieNames.map((name) => cookieValue(request.headers.cookie, name)).find((v) => v !== undefined);
+    // The session's id is the value of exactly one cookie of one of our names (the one it was found under).
+    cookieNames.map((name) => findCookie(request.headers.cookie, name).value).find((v) => v !== undefined);
 
   async function load(
     request: FastifyRequest,
