@@ -47,6 +47,15 @@ function expectCode(token: unknown, code: TokenErrorCode, v: AccessTokenVerifier
 
 const parts = (token: string) => token.split('.') as [string, string, string];
 
+/** The token with `text` inserted in the middle of part `index` (0 header, 1 payload, 2 signature). */
+function insertIn(token: string, index: 0 | 1 | 2, text: string): string {
+  const all = parts(token);
+  const part = all[index];
+  const at = 4 * Math.floor(part.length / 8);
+  all[index] = `${part.slice(0, at)}${text}${part.slice(at)}`;
+  return all.join('.');
+}
+
 describe('a control token', () => {
   it('verifies, so every rejection below is due to its one defect', () => {
     expect(verifier.verifySync(good.ed).subject).toBe('user-1');
@@ -216,6 +225,16 @@ describe('shape and encoding', () => {
         `${parts(t)[0].slice(0, 4 * Math.floor(parts(t)[0].length / 4))}A.${parts(t)[1]}.${parts(t)[2]}`,
     ],
     ['non-ASCII letters', (t: string) => t.replace(/[A-Za-z]/, 'é')],
+    // Node's base64url decoder skips whitespace and foreign characters and takes + and /: each part
+    // is still refused on its own, so no other spelling of a token verifies (no malleability).
+    ['a space inside the signature', (t: string) => insertIn(t, 2, '    ')],
+    ['a space and a letter inside the signature', (t: string) => insertIn(t, 2, ' A')],
+    ['a + in the signature', (t: string) => insertIn(t, 2, '+AAA')],
+    ['= inside the signature', (t: string) => insertIn(t, 2, 'A===')],
+    ['é inside the signature', (t: string) => insertIn(t, 2, 'éAAA')],
+    ['a / in the payload', (t: string) => insertIn(t, 1, '/AAA')],
+    ['a tab inside the payload', (t: string) => insertIn(t, 1, '\t\t\t\t')],
+    ['a + in the header', (t: string) => insertIn(t, 0, '+AAA')],
   ])('refuses %s', (_name, mutate) => {
     expectCode(mutate(good.ed), 'ERR_JWT_MALFORMED');
   });

@@ -9,22 +9,25 @@ export interface CompactParts {
   readonly signingInput: string;
 }
 
-// One linear pass over the charset and the shape: no padding, no whitespace, exactly two dots.
-// The signature may be empty here so that an unsigned ("alg": "none") token reaches the header
-// check and is refused with its own code.
-const compactShape = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-
 export function malformed(message: string): TokenError {
   return new TokenError('ERR_JWT_MALFORMED', message);
 }
 
-/** Splits a compact JWS after the cheap checks: type, length, shape. No decoding yet. */
+/**
+ * Splits a compact JWS after the cheap checks: type, length, exactly two dots, a header and a
+ * payload. The characters of each part are checked where the part is decoded (`decodeBase64url`,
+ * and the header's once per distinct header), which is one pass instead of a second one here.
+ * The signature may be empty here so that an unsigned ("alg": "none") token reaches the header
+ * check and is refused with its own code.
+ */
 export function splitCompact(token: unknown, maxLength: number): CompactParts {
   if (typeof token !== 'string') throw malformed('the token is not a string');
   if (token.length > maxLength) throw new TokenError('ERR_JWT_TOO_LARGE');
-  if (!compactShape.test(token)) throw malformed('the token is not three base64url parts');
   const first = token.indexOf('.');
-  const second = token.indexOf('.', first + 1);
+  const second = first < 0 ? -1 : token.indexOf('.', first + 1);
+  if (first <= 0 || second <= first + 1 || token.indexOf('.', second + 1) !== -1) {
+    throw malformed('the token is not three base64url parts');
+  }
   const header = token.slice(0, first);
   const payload = token.slice(first + 1, second);
   const signature = token.slice(second + 1);
@@ -35,23 +38,32 @@ export function splitCompact(token: unknown, maxLength: number): CompactParts {
   return { header, payload, signature, signingInput: token.slice(0, second) };
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const base64urlPart = /^[A-Za-z0-9_-]+$/;
 
 /**
- * Decodes one base64url part into a JSON object (not an array, not null), else ERR_JWT_MALFORMED.
- * `scratch`, when given, must hold at least 3/4 of the part's length; it saves an allocation.
+ * Decodes one unpadded base64url part into `scratch` (which must hold 3/4 of its length) and
+ * returns the bytes, refusing anything but the base64url alphabet. Node's decoder is lenient: it
+ * also takes `+` and `/`, skips whitespace and anything outside the alphabet, and stops at `=`.
+ * So a part is strict exactly when it has no `+` or `/` and decodes to floor(3/4 of its length)
+ * bytes: with the length not 4n+1 (refused by splitCompact), every skipped or stopping character
+ * makes that count fall short. Two indexOf scans and the decode itself, instead of a regular
+ * expression over the whole token: that was about half a microsecond per RS256 token.
  */
-export function decodeJsonObject(
-  part: string,
-  what: 'header' | 'payload',
-  scratch?: Buffer,
-): Record<string, unknown> {
+export function decodeBase64url(part: string, what: string, scratch: Buffer): Buffer {
+  if (part.indexOf('+') !== -1 || part.indexOf('/') !== -1) {
+    throw malformed(`the ${what} is not valid base64url`);
+  }
+  const written = scratch.write(part, 0, 'base64url');
+  if (written !== Math.floor((part.length * 3) / 4)) throw malformed(`the ${what} is not valid base64url`);
+  return scratch.subarray(0, written);
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** Parses decoded bytes as a UTF-8 JSON object (not an array, not null), else ERR_JWT_MALFORMED. */
+export function parseJsonObject(bytes: Uint8Array, what: 'header' | 'payload'): Record<string, unknown> {
   let value: unknown;
   try {
-    const bytes =
-      scratch === undefined
-        ? Buffer.from(part, 'base64url')
-        : scratch.subarray(0, scratch.write(part, 0, 'base64url'));
     value = JSON.parse(utf8.decode(bytes));
   } catch {
     throw malformed(`the ${what} is not UTF-8 JSON`);
@@ -60,4 +72,10 @@ export function decodeJsonObject(
     throw malformed(`the ${what} is not a JSON object`);
   }
   return value as Record<string, unknown>;
+}
+
+/** A header part, checked strictly (it is seen once per distinct header: the verifier caches it). */
+export function decodeHeader(part: string): Record<string, unknown> {
+  if (!base64urlPart.test(part)) throw malformed('the header is not valid base64url');
+  return parseJsonObject(Buffer.from(part, 'base64url'), 'header');
 }

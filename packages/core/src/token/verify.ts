@@ -1,7 +1,7 @@
 import { TokenError } from '../errors/token.js';
 import type { Principal } from '../principal.js';
 import { principalOf } from './claims.js';
-import { decodeJsonObject, splitCompact } from './compact.js';
+import { decodeBase64url, decodeHeader, parseJsonObject, splitCompact } from './compact.js';
 import { type CheckedHeader, checkHeader } from './header.js';
 import { resolveVerifyOptions, type VerifyAccessTokenOptions } from './options.js';
 import { verifySignature } from './signature.js';
@@ -31,17 +31,18 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
   const resolved = resolveVerifyOptions(options);
   const { keys, algorithms, maxTokenLength, now } = resolved;
   const headers = new Map<string, CheckedHeader>();
-  // Scratch for the signing input (first half) and the decoded signature or payload (second
-  // half): everything below is synchronous, so one buffer per verifier is never shared by two
-  // calls, and the hot path allocates no backing store.
-  const scratch = Buffer.allocUnsafe(maxTokenLength * 2);
+  // Scratch for the signing input, the decoded signature and the decoded payload: everything
+  // below is synchronous, so one buffer per verifier is never shared by two calls, and the hot
+  // path allocates no backing store.
+  const scratch = Buffer.allocUnsafe(maxTokenLength * 3);
   const input = scratch.subarray(0, maxTokenLength);
-  const rest = scratch.subarray(maxTokenLength);
+  const signatureScratch = scratch.subarray(maxTokenLength, maxTokenLength * 2);
+  const payloadScratch = scratch.subarray(maxTokenLength * 2);
 
   function headerOf(encoded: string): CheckedHeader {
     let checked = headers.get(encoded);
     if (checked === undefined) {
-      checked = checkHeader(decodeJsonObject(encoded, 'header'), algorithms);
+      checked = checkHeader(decodeHeader(encoded), algorithms);
       if (headers.size >= headerCacheSize) headers.clear();
       headers.set(encoded, checked);
     }
@@ -54,12 +55,15 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     const found = keys.get(kid);
     if (found === undefined) return new UnknownKid(kid);
     if (found.alg !== alg) throw new TokenError('ERR_JWS_ALG_NOT_ALLOWED');
+    // Both parts decoded (strictly) before the signature check, so a malformed token is refused as
+    // malformed; the payload is parsed only once the signature holds.
+    const payload = decodeBase64url(parts.payload, 'payload', payloadScratch);
+    const signature = decodeBase64url(parts.signature, 'signature', signatureScratch);
     const data = input.subarray(0, input.write(parts.signingInput, 0, 'latin1'));
-    const signature = rest.subarray(0, rest.write(parts.signature, 0, 'base64url'));
     if (!verifySignature(alg, found.key, data, signature)) {
       throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
     }
-    const claims = decodeJsonObject(parts.payload, 'payload', rest);
+    const claims = parseJsonObject(payload, 'payload');
     return principalOf(claims, resolved, Math.floor(now() / 1000));
   }
 
