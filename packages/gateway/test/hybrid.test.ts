@@ -5,6 +5,7 @@ import { generateSigningKey, KeySet } from '@tessera/core';
 import { createVerifier } from '@tessera/resource';
 import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import {
@@ -18,6 +19,7 @@ import { Browser, parseForm, signIn } from '../../token-service/test/support/bro
 import { basic } from '../../token-service/test/support/clients.js';
 import { type Harness, startService } from '../../token-service/test/support/harness.js';
 import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import { TokenVault } from '../src/auth/hybrid/vault.js';
 import {
   createGateway,
   type GatewayConfigInput,
@@ -244,6 +246,43 @@ describe('hybrid sign-in', () => {
     expect(typeof body.csrf_token).toBe('string');
     // Nothing the browser sees carries a token.
     expect(JSON.stringify(body)).not.toMatch(/eyJ/);
+  });
+
+  it('stores the tokens sealed: nothing in the session store reads as a token, and a sealed value opens only for its user', async () => {
+    const prefix = randomPrefix('gw-hybrid-vault');
+    const store = new RedisStore({ url: REDIS_URL, prefix });
+    try {
+      const gateway = await startGateway({ store });
+      const { browser } = await signInThrough(gateway);
+      const token = bearerOf(await echoOf(await browser.fetch(`${gateway.url}/api/items`)));
+      const keys = await keysWithPrefix(prefix);
+      expect(keys.length).toBeGreaterThan(0);
+      const client = new Redis(REDIS_URL);
+      try {
+        for (const key of keys) {
+          const type = await client.type(key);
+          const values = type === 'set' ? await client.smembers(key) : [(await client.get(key)) ?? ''];
+          for (const value of values) {
+            expect(value).not.toContain(token);
+            expect(value).not.toMatch(/eyJ[A-Za-z0-9_-]{10,}\./);
+          }
+        }
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await store.close();
+      await deleteKeysWithPrefix(prefix);
+    }
+    const vault = new TokenVault('a-secret-of-the-gateway-0123456789');
+    const sealed = vault.seal('alice', { accessToken: 'at', refreshToken: 'rt' });
+    expect(vault.open('alice', sealed)).toEqual({ accessToken: 'at', refreshToken: 'rt' });
+    expect(() => vault.open('bob', sealed)).toThrow(expect.objectContaining({ code: 'session_required' }));
+    const altered = `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}`;
+    expect(() => vault.open('alice', altered)).toThrow(expect.objectContaining({ code: 'session_required' }));
+    expect(() => new TokenVault('another-secret-0123456789abcdef').open('alice', sealed)).toThrow(
+      expect.objectContaining({ code: 'session_required' }),
+    );
   });
 
   it('sends the session access token upstream, a token the upstream can verify, and no cookie', async () => {

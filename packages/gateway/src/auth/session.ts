@@ -19,14 +19,14 @@ import type { GatewayConfig, RouteConfig } from '../config.js';
 import { openStore } from './stores.js';
 
 /**
- * The tokens a hybrid session holds for its user. They never leave the gateway except as the
- * bearer token of an upstream call; the browser sees only the cookie.
+ * What a hybrid session holds of its sign-in. The tokens themselves are sealed (`TokenVault`):
+ * the store never holds them in the clear, and the browser never sees them.
  */
 export interface OidcSessionTokens {
-  readonly accessToken: string;
+  /** The access token and the refresh token, sealed for this session's user. */
+  readonly sealed: string;
   /** Epoch ms. */
   readonly accessExpiresAt: number;
-  readonly refreshToken?: string;
   /** The granted scope, space-separated. */
   readonly scope: string;
   /** The token service's session id (`sid`), which back-channel logout names. */

@@ -9,6 +9,7 @@ import type { GatewaySessionData, SessionMode } from '../session.js';
 import { type HybridConfig, OidcProvider } from './provider.js';
 import { SignIn } from './sign-in.js';
 import { SessionTokens } from './tokens.js';
+import { type HeldTokens, TokenVault } from './vault.js';
 
 export interface HybridMode {
   readonly provider: OidcProvider;
@@ -49,8 +50,10 @@ export function createHybridMode(
     now: options.now,
     ...(options.keys === undefined ? {} : { keys: options.keys }),
   });
+  const vault = new TokenVault(options.clientSecret);
   const signIn = new SignIn(provider, sessions, {
     secret: options.clientSecret,
+    vault,
     now: options.now,
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
     sessionLifetimeMs: options.sessionLifetimeMs,
@@ -63,6 +66,7 @@ export function createHybridMode(
     now: options.now,
   });
   const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
+    vault,
     refreshBeforeExpiryMs: config.refreshBeforeExpirySeconds * 1000,
     // Longer than the held section can take (a session read, the token request, a session write,
     // each bounded), short enough that a crashed holder does not stall a session for long.
@@ -150,8 +154,15 @@ export function createHybridMode(
       });
     },
     async logout(session) {
-      const held = session.data.oidc;
-      if (held === undefined) return undefined;
+      const meta = session.data.oidc;
+      if (meta === undefined) return undefined;
+      let held: HeldTokens;
+      try {
+        held = vault.open(session.userId, meta.sealed);
+      } catch {
+        // Tokens that no longer open (the client secret changed) cannot be revoked; they expire.
+        return provider.endSessionUrl().catch(() => undefined);
+      }
       const revocations = [provider.revoke(held.accessToken, 'access_token').catch(() => false)];
       if (held.refreshToken !== undefined) {
         revocations.push(provider.revoke(held.refreshToken, 'refresh_token').catch(() => false));

@@ -13,6 +13,7 @@ import type { SessionMode } from '../session.js';
 import { requestInfo } from '../session.js';
 import { GrantRefused, type OidcProvider } from './provider.js';
 import { tokensFrom } from './tokens.js';
+import type { TokenVault } from './vault.js';
 
 /**
  * What the gateway remembers between GET /auth/login and the callback. It travels sealed
@@ -32,6 +33,8 @@ interface PendingSignIn {
 export interface SignInOptions {
   /** The key material the sign-in cookie is sealed with (the gateway's client secret). */
   readonly secret: string;
+  /** Where the session's tokens are sealed before they are stored. */
+  readonly vault: TokenVault;
   readonly now: () => number;
   readonly loginTimeoutMs: number;
   /** How long the token service's session id stays indexed (the session's absolute lifetime). */
@@ -220,7 +223,7 @@ export class SignIn {
     // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
     const created = await session.login(sub, {
       username,
-      oidc: tokensFrom(set, undefined, { sid, claims: userClaims }),
+      oidc: tokensFrom(this.#options.vault, sub, set, undefined, { sid, claims: userClaims }),
     });
     if (sid !== undefined) {
       // Back-channel logout names the token service's session: remember which of ours belong to it.

@@ -5,8 +5,10 @@ import type { FastifyBaseLogger } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { GatewaySessionData, OidcSessionTokens } from '../session.js';
 import { GrantRefused, type OidcProvider, type TokenSet } from './provider.js';
+import type { HeldTokens, TokenVault } from './vault.js';
 
 export interface SessionTokensOptions {
+  readonly vault: TokenVault;
   readonly refreshBeforeExpiryMs: number;
   /** How long one instance may hold the refresh lock of a session. */
   readonly lockTtlMs: number;
@@ -18,21 +20,25 @@ const POLL_MS = 25;
 
 /** The session's tokens after a code exchange or a refresh; what the token service left out is kept. */
 export function tokensFrom(
+  vault: TokenVault,
+  userId: string,
   set: TokenSet,
-  previous: OidcSessionTokens | undefined,
+  previous: { readonly meta: OidcSessionTokens; readonly held: HeldTokens } | undefined,
   extra: {
     readonly sid?: string | undefined;
     readonly claims?: Readonly<Record<string, unknown>>;
   },
 ): OidcSessionTokens {
-  const refreshToken = set.refreshToken ?? previous?.refreshToken;
-  const sid = extra.sid ?? previous?.sid;
+  const refreshToken = set.refreshToken ?? previous?.held.refreshToken;
+  const sid = extra.sid ?? previous?.meta.sid;
   return {
-    accessToken: set.accessToken,
+    sealed: vault.seal(userId, {
+      accessToken: set.accessToken,
+      ...(refreshToken === undefined ? {} : { refreshToken }),
+    }),
     accessExpiresAt: set.accessExpiresAt,
     scope: set.scope.join(' '),
-    claims: extra.claims ?? previous?.claims ?? {},
-    ...(refreshToken === undefined ? {} : { refreshToken }),
+    claims: extra.claims ?? previous?.meta.claims ?? {},
     ...(sid === undefined ? {} : { sid }),
   };
 }
@@ -66,12 +72,19 @@ export class SessionTokens {
     this.#options = options;
   }
 
+  /** The session's tokens, opened. */
+  #held(session: Session<GatewaySessionData>): HeldTokens {
+    const tokens = session.data.oidc;
+    if (tokens === undefined) throw new SessionError('session_required');
+    return this.#options.vault.open(session.userId, tokens.sealed);
+  }
+
   /** The access token to send upstream for the session whose cookie carries `id`. */
   accessToken(id: string, session: Session<GatewaySessionData>): Promise<string> | string {
     const tokens = session.data.oidc;
     if (tokens === undefined) throw new SessionError('session_required');
     if (this.#options.now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) {
-      return tokens.accessToken;
+      return this.#held(session).accessToken;
     }
     let pending = this.#inFlight.get(session.idHash);
     if (pending === undefined) {
@@ -92,7 +105,8 @@ export class SessionTokens {
     for (;;) {
       const tokens = current.data.oidc;
       if (tokens === undefined) throw new SessionError('session_required');
-      if (now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) return tokens.accessToken;
+      if (now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs)
+        return this.#held(current).accessToken;
       if (await this.#store.compareAndSet(lockKey, null, owner, { ttlMs: lockTtlMs })) {
         try {
           return await this.#refreshHolding(id);
@@ -102,7 +116,7 @@ export class SessionTokens {
         }
       }
       // Another instance is refreshing: the current token still works until it expires.
-      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+      if (now() < tokens.accessExpiresAt) return this.#held(current).accessToken;
       if (now() >= deadline)
         throw new GatewayError('token_service_unavailable', 'the token refresh took too long');
       await sleep(POLL_MS);
@@ -119,15 +133,16 @@ export class SessionTokens {
     const tokens = session.data.oidc;
     if (tokens === undefined) throw new SessionError('session_required');
     const { now, refreshBeforeExpiryMs } = this.#options;
-    if (now() < tokens.accessExpiresAt - refreshBeforeExpiryMs) return tokens.accessToken;
-    if (tokens.refreshToken === undefined) {
-      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+    const held = this.#held(session);
+    if (now() < tokens.accessExpiresAt - refreshBeforeExpiryMs) return held.accessToken;
+    if (held.refreshToken === undefined) {
+      if (now() < tokens.accessExpiresAt) return held.accessToken;
       await this.#manager.destroy(session);
       throw new SessionError('session_required');
     }
     let set: TokenSet;
     try {
-      set = await this.#provider.refresh(tokens.refreshToken);
+      set = await this.#provider.refresh(held.refreshToken);
     } catch (error) {
       if (error instanceof GrantRefused && error.oauthError === 'invalid_grant') {
         // The grant ended at the token service (revoked, expired, user disabled): so does the session.
@@ -140,7 +155,7 @@ export class SessionTokens {
         'token refresh failed',
       );
       // A token service outage does not end the session: the token it has is good until it expires.
-      if (now() < tokens.accessExpiresAt) return tokens.accessToken;
+      if (now() < tokens.accessExpiresAt) return held.accessToken;
       throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
     }
     if (set.idToken !== undefined) {
@@ -157,8 +172,8 @@ export class SessionTokens {
         throw new SessionError('session_required');
       }
     }
-    const next = tokensFrom(set, tokens, {});
+    const next = tokensFrom(this.#options.vault, session.userId, set, { meta: tokens, held }, {});
     await this.#manager.update(session, { oidc: next });
-    return next.accessToken;
+    return set.accessToken;
   }
 }
