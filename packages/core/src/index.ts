@@ -22,6 +22,7 @@ export {
   type RevocationKind,
   revocationKinds,
 } from './revocation.js';
+export { SealedBox } from './sealed-box.js';
 export { freezePrincipal } from './token/claims.js';
 export {
   defaultAlgorithms,

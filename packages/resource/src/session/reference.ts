@@ -1,5 +1,4 @@
-import { createCipheriv, createDecipheriv, hkdfSync } from 'node:crypto';
-import { RandomPool, TesseraTypeError } from '@tessera/core';
+import { SealedBox, TesseraTypeError } from '@tessera/core';
 import { ResourceError } from '../errors.js';
 
 /**
@@ -63,9 +62,7 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'lifetime must be 1 to 300 seconds');
   }
   const now = options.now ?? Date.now;
-  const sealKey = Buffer.from(hkdfSync('sha256', secret, '', 'tessera session reference v2', 32));
-  // One reference per upstream call: IVs from a pool spare an OpenSSL call each.
-  const ivs = new RandomPool();
+  const box = SealedBox.fromSecret(secret, 'tessera session reference v2');
 
   // A session calling the same route again soon gets the reference it got last time while at least
   // half its lifetime is left: the same credential, just not sealed again (the seal was most of a
@@ -85,11 +82,7 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
 
   function seal(sessionId: string, audience: string, route: string, exp: number): string {
     const head = `${VERSION}.${Buffer.from(audience).toString('base64url')}.${Buffer.from(route).toString('base64url')}.${exp}`;
-    const iv = ivs.bytes(12);
-    const cipher = createCipheriv('aes-256-gcm', sealKey, iv);
-    cipher.setAAD(Buffer.from(head));
-    const sealed = Buffer.concat([iv, cipher.update(sessionId, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-    return `${head}.${sealed.toString('base64url')}`;
+    return `${head}.${box.seal(sessionId, head)}`;
   }
 
   function open(reference: string, audience: string, route: string): OpenedReference {
@@ -97,21 +90,10 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
     const parts = reference.split('.');
     if (parts.length !== 5 || parts[0] !== VERSION || !parts.every((p) => part.test(p))) throw invalid();
     const [, audPart, routePart, expPart, sealedPart] = parts as [string, string, string, string, string];
-    const sealed = Buffer.from(sealedPart, 'base64url');
-    if (sealed.length < 12 + 16 + 1) throw invalid();
-    let sessionId: string;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', sealKey, sealed.subarray(0, 12));
-      decipher.setAAD(Buffer.from(reference.slice(0, reference.length - sealedPart.length - 1)));
-      decipher.setAuthTag(sealed.subarray(sealed.length - 16));
-      sessionId = Buffer.concat([
-        decipher.update(sealed.subarray(12, sealed.length - 16)),
-        decipher.final(),
-      ]).toString('utf8');
-    } catch {
-      // A wrong tag: forged, altered, or made with another secret.
-      throw invalid();
-    }
+    // A wrong tag (forged, altered, or made with another secret) opens to nothing.
+    const opened = box.open(sealedPart, reference.slice(0, reference.length - sealedPart.length - 1));
+    if (opened === undefined || opened.length === 0) throw invalid();
+    const sessionId = opened.toString('utf8');
     if (!/^[1-9][0-9]{0,11}$/.test(expPart)) throw invalid();
     const expiresAt = Number(expPart);
     if (expiresAt * 1000 <= now()) throw new ResourceError('ERR_SESSION_REFERENCE_EXPIRED');

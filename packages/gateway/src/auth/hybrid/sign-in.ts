@@ -1,11 +1,5 @@
-import {
-  createCipheriv,
-  createDecipheriv,
-  createHash,
-  hkdfSync,
-  randomBytes,
-  timingSafeEqual,
-} from 'node:crypto';
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { SealedBox } from '@tessera/core';
 import { findCookie, RequestSession, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
@@ -95,13 +89,13 @@ export class SignIn {
   readonly #provider: OidcProvider;
   readonly #sessions: SessionMode;
   readonly #options: SignInOptions;
-  readonly #sealKey: Buffer;
+  readonly #box: SealedBox;
 
   constructor(provider: OidcProvider, sessions: SessionMode, options: SignInOptions) {
     this.#provider = provider;
     this.#sessions = sessions;
     this.#options = options;
-    this.#sealKey = Buffer.from(hkdfSync('sha256', options.secret, '', 'tessera gateway sign-in cookie', 32));
+    this.#box = SealedBox.fromSecret(options.secret, 'tessera gateway sign-in cookie');
   }
 
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
@@ -116,24 +110,13 @@ export class SignIn {
   }
 
   #seal(pending: PendingSignIn): string {
-    const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', this.#sealKey, iv);
-    const sealed = Buffer.concat([cipher.update(JSON.stringify(pending), 'utf8'), cipher.final()]);
-    return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
+    return this.#box.seal(JSON.stringify(pending));
   }
 
   #open(value: string | undefined): PendingSignIn | undefined {
-    if (value === undefined || value.length > 2048 || !/^[A-Za-z0-9_-]+$/.test(value)) return undefined;
-    const raw = Buffer.from(value, 'base64url');
-    if (raw.length < 12 + 16 + 2) return undefined;
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', this.#sealKey, raw.subarray(0, 12));
-      decipher.setAuthTag(raw.subarray(raw.length - 16));
-      const text = Buffer.concat([decipher.update(raw.subarray(12, raw.length - 16)), decipher.final()]);
-      return JSON.parse(text.toString('utf8')) as PendingSignIn;
-    } catch {
-      return undefined;
-    }
+    if (value === undefined || value.length > 2048) return undefined;
+    const opened = this.#box.open(value);
+    return opened === undefined ? undefined : (JSON.parse(opened.toString('utf8')) as PendingSignIn);
   }
 
   /** GET /auth/login: a new pending sign-in, sealed in a cookie, and the redirect to the token service. */
