@@ -509,12 +509,20 @@ describe('hybrid refresh', () => {
       const after = bearerOf(await echoOf(await browser.fetch(`${a.url}/api/items`)));
       expect(after).not.toBe(first);
 
-      // The rotated refresh token is the live one: a second refresh later works (no reuse detected).
+      // The rotated refresh token is the live one: a second refresh later works (no reuse detected),
+      // and what the token service now says of the user (a new name) reaches /auth/me.
+      await service.service.context.users.setClaims(aliceId, {
+        name: 'Alice Renamed',
+        email: 'alice@example.com',
+      });
       a.skew = b.skew = 540_000;
       const later = bearerOf(await echoOf(await browser.fetch(`${b.url}/api/items`)));
       expect(later).not.toBe(after);
       expect(await refreshesIssued()).toBe(before + 2);
-      expect((await me(a, browser)).status).toBe(200);
+      const answer = await me(a, browser);
+      expect(answer.status).toBe(200);
+      expect(((await answer.json()) as { claims: { name: string } }).claims.name).toBe('Alice Renamed');
+      await service.service.context.users.setClaims(aliceId, { name: 'Alice', email: 'alice@example.com' });
     } finally {
       await storeA.close();
       await storeB.close();

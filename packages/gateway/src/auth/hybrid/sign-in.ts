@@ -6,7 +6,7 @@ import { GatewayError } from '../../errors.js';
 import type { SessionMode } from '../session.js';
 import { requestInfo } from '../session.js';
 import { GrantRefused, type OidcProvider } from './provider.js';
-import { tokensFrom } from './tokens.js';
+import { tokensFrom, userClaimsOf } from './tokens.js';
 import type { TokenVault } from './vault.js';
 
 /**
@@ -36,24 +36,6 @@ export interface SignInOptions {
 }
 
 const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
-// Claims of the ID token that describe the token, not the user: /auth/me leaves them out.
-const protocolClaims = new Set([
-  'iss',
-  'aud',
-  'exp',
-  'iat',
-  'nbf',
-  'nonce',
-  'azp',
-  'at_hash',
-  'c_hash',
-  'sid',
-  'auth_time',
-  'acr',
-  'amr',
-  'jti',
-]);
-
 const random = () => randomBytes(32).toString('base64url');
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
@@ -196,7 +178,7 @@ export class SignIn {
     const claims = await this.#provider.verifyIdToken(set.idToken, pending.nonce, set.accessToken);
     const sub = claims.sub as string;
     const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
-    const userClaims = Object.fromEntries(Object.entries(claims).filter(([k]) => !protocolClaims.has(k)));
+    const userClaims = userClaimsOf(claims);
     const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : sub;
 
     const session = new RequestSession(this.#sessions.manager, requestInfo(request), (header, value) => {

@@ -18,6 +18,29 @@ export interface SessionTokensOptions {
 
 const POLL_MS = 25;
 
+// Claims of the ID token that describe the token, not the user: /auth/me leaves them out.
+const protocolClaims = new Set([
+  'iss',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'nonce',
+  'azp',
+  'at_hash',
+  'c_hash',
+  'sid',
+  'auth_time',
+  'acr',
+  'amr',
+  'jti',
+]);
+
+/** The claims of an ID token that describe the user (what /auth/me answers). */
+export function userClaimsOf(claims: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(claims).filter(([name]) => !protocolClaims.has(name)));
+}
+
 /** The session's tokens after a code exchange or a refresh; what the token service left out is kept. */
 export function tokensFrom(
   vault: TokenVault,
@@ -158,6 +181,7 @@ export class SessionTokens {
       if (now() < tokens.accessExpiresAt) return held.accessToken;
       throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
     }
+    let refreshedClaims: Record<string, unknown> | undefined;
     if (set.idToken !== undefined) {
       // OIDC Core 12.2: a refreshed ID token is checked like the first, and names the same user.
       const claims = await this.#provider
@@ -171,8 +195,16 @@ export class SessionTokens {
         await this.#manager.destroy(session);
         throw new SessionError('session_required');
       }
+      // What the token service says of the user now (a changed name, email) replaces the sign-in's.
+      refreshedClaims = userClaimsOf(claims);
     }
-    const next = tokensFrom(this.#options.vault, session.userId, set, { meta: tokens, held }, {});
+    const next = tokensFrom(
+      this.#options.vault,
+      session.userId,
+      set,
+      { meta: tokens, held },
+      refreshedClaims === undefined ? {} : { claims: refreshedClaims },
+    );
     await this.#manager.update(session, { oidc: next });
     return set.accessToken;
   }
