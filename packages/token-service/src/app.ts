@@ -128,6 +128,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     counter: metrics.backchannelLogouts,
     now: resolved.now,
     timeoutMs: resolved.backchannelLogoutTimeoutMs,
+    retryDelaysMs: resolved.backchannelLogoutRetryDelaysMs,
   });
   const ctx: ServiceContext = Object.freeze({
     options: resolved,

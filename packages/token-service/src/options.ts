@@ -39,6 +39,11 @@ export interface TokenServiceOptions {
   readonly bodyLimit?: number;
   /** How long one back-channel logout POST to a client may take, in ms. Default 5000. */
   readonly backchannelLogoutTimeoutMs?: number;
+  /**
+   * Waits before each retry of a back-channel logout that met no answer, a 429 or a 5xx, in ms.
+   * Default [1000, 5000] (three attempts in all); [] sends once.
+   */
+  readonly backchannelLogoutRetryDelaysMs?: readonly number[];
   /** Clock in epoch milliseconds. Default `Date.now`. */
   readonly now?: () => number;
   /** A pino logger, `true` for a default one, `false` (default) for none. */
@@ -69,6 +74,7 @@ export interface ResolvedOptions {
   readonly keyReloadIntervalMs: number;
   readonly bodyLimit: number;
   readonly backchannelLogoutTimeoutMs: number;
+  readonly backchannelLogoutRetryDelaysMs: readonly number[];
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
@@ -110,6 +116,7 @@ const schema = z.strictObject({
   keyReloadIntervalMs: z.number().int().positive().default(30_000),
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
   backchannelLogoutTimeoutMs: z.number().int().positive().max(60_000).default(5000),
+  backchannelLogoutRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 5000]),
   now: z.custom<() => number>((value) => typeof value === 'function').default(() => Date.now),
   logger: z.union([z.boolean(), hasMethods('info', 'warn', 'error', 'child')]).default(false),
   tls: z

@@ -42,7 +42,11 @@ async function startReceiver(): Promise<{ url: string; received: Received[]; ser
         body: new URLSearchParams(Buffer.concat(chunks).toString('utf8')),
       });
       if (path.startsWith('/ok/')) response.writeHead(200).end();
-      else if (path.startsWith('/fail/'))
+      else if (path.startsWith('/flaky/')) {
+        // 503 the first time a path is called, 200 after: a client restarting.
+        const calls = received.filter((entry) => entry.path === path).length;
+        response.writeHead(calls === 1 ? 503 : 200).end();
+      } else if (path.startsWith('/fail/'))
         response.writeHead(500, { 'content-type': 'text/plain' }).end('x'.repeat(100_000));
       // /hang/: no answer; the sender's timeout ends it.
     });
@@ -87,6 +91,8 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     harness = await startService(database, {
       // Short, so the client that never answers costs the test little; the default is 5 s.
       backchannelLogoutTimeoutMs: 500,
+      // Retries after 20 ms, then 20 ms: the default waits 1 s and 5 s.
+      backchannelLogoutRetryDelaysMs: [20, 20],
       clients: [
         rp('web', { backchannel_logout_uri: `${receiver.url}/ok/web?tenant=1` }),
         rp('admin', {
@@ -97,6 +103,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
         rp('quiet'),
         rp('down', { backchannel_logout_uri: `${receiver.url}/fail/down` }),
         rp('hang', { backchannel_logout_uri: `${receiver.url}/hang/hang` }),
+        rp('flaky', { backchannel_logout_uri: `${receiver.url}/flaky/flaky` }),
       ],
     });
     aliceId = await addAlice(harness.service);
@@ -195,7 +202,8 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     const tokens = await signInAtWeb(browser, 'alice', ALICE_PASSWORD);
     const sid = tokens.claims()?.sid;
     expect(sid).toBeTypeOf('string');
-    for (const clientId of ['admin', 'quiet', 'down', 'hang']) await authorizeSilently(browser, clientId);
+    for (const clientId of ['admin', 'quiet', 'down', 'hang', 'flaky'])
+      await authorizeSilently(browser, clientId);
 
     const out = await browser.fetch(
       oidc.buildEndSessionUrl(config, {
@@ -210,8 +218,25 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     await harness.service.context.backchannel.idle();
 
     const paths = receiver.received.map((entry) => entry.path).sort();
-    // Nothing for `quiet`, which registered no URI; exactly one POST for each of the others.
-    expect(paths).toEqual(['/fail/down', '/hang/hang', '/ok/admin', '/ok/web?tenant=1']);
+    // Nothing for `quiet`, which registered no URI; one POST for each client that answers 2xx;
+    // three (two retries) for the one answering 500 and the one that never answers; two for the
+    // one that answers 503 once. Each attempt carries a Logout Token of its own.
+    expect(paths).toEqual([
+      '/fail/down',
+      '/fail/down',
+      '/fail/down',
+      '/flaky/flaky',
+      '/flaky/flaky',
+      '/hang/hang',
+      '/hang/hang',
+      '/hang/hang',
+      '/ok/admin',
+      '/ok/web?tenant=1',
+    ]);
+    const flakyTokens = receiver.received
+      .filter((entry) => entry.path === '/flaky/flaky')
+      .map((entry) => entry.body.get('logout_token'));
+    expect(new Set(flakyTokens).size).toBe(2);
 
     const web = receiver.received.find((entry) => entry.path.startsWith('/ok/web')) as Received;
     const webPayload = await verifyLogoutToken(web, 'web');
@@ -225,7 +250,8 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     expect(adminPayload.sid).toBe(sid);
     expect(decodeProtectedHeader(admin.body.get('logout_token') as string).alg).toBe('ES256');
 
-    expect(await metric(harness, 'ok')).toBe(okBefore + 2);
+    // Counted once per delivery, after its retries: web, admin and flaky delivered; down and hang not.
+    expect(await metric(harness, 'ok')).toBe(okBefore + 3);
     expect(await metric(harness, 'failed')).toBe(failedBefore + 2);
     // The session's grants are gone all the same.
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({

@@ -26,6 +26,8 @@ export interface BackchannelLogoutOptions {
   readonly now: () => number;
   /** How long one POST may take, in ms (connect, send, answer headers). */
   readonly timeoutMs: number;
+  /** Waits before each retry of a POST that met no answer, a 429 or a 5xx; empty: no retry. */
+  readonly retryDelaysMs: readonly number[];
 }
 
 /** The Logout Token for one client: signed like its ID tokens, `typ: logout+jwt`, never a nonce. */
@@ -70,6 +72,8 @@ export class BackchannelLogout {
   readonly #options: BackchannelLogoutOptions;
   readonly #pending = new Set<Promise<void>>();
   #closed = false;
+  /** Aborted on close, so a delivery waiting to retry gives up at once instead of holding close(). */
+  readonly #closing = new AbortController();
 
   constructor(options: BackchannelLogoutOptions) {
     this.#options = options;
@@ -100,6 +104,7 @@ export class BackchannelLogout {
   /** Refuses new deliveries and waits for the ones in flight. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     await this.idle();
   }
 
@@ -115,14 +120,44 @@ export class BackchannelLogout {
         counter.inc({ result: 'failed' });
         return;
       }
-      const token = signLogoutToken({
-        keys: this.#options.keys(),
-        client,
-        issuer: this.#options.issuer,
-        now: this.#options.now(),
-        sub: holder.userId,
-        sid: holder.sid,
-      });
+      const delays = this.#options.retryDelaysMs;
+      for (let attempt = 0; ; attempt++) {
+        const outcome = await this.#post(uri, client, holder);
+        if (outcome === 'ok') {
+          counter.inc({ result: 'ok' });
+          log.debug({ client_id: clientId, attempt: attempt + 1 }, 'back-channel logout delivered');
+          return;
+        }
+        // A 4xx other than 429 is the client refusing this token: sending it again changes nothing.
+        const retryable = outcome.retryable && attempt < delays.length && !this.#closed;
+        log.warn(
+          { client_id: clientId, attempt: attempt + 1, ...outcome.fact, retrying: retryable },
+          'back-channel logout failed',
+        );
+        if (!retryable || !(await this.#wait(delays[attempt] as number))) break;
+      }
+      counter.inc({ result: 'failed' });
+    } catch (error) {
+      counter.inc({ result: 'failed' });
+      log.warn({ client_id: clientId, error: errorCode(error) }, 'back-channel logout failed');
+    }
+  }
+
+  /** One POST with a fresh Logout Token (a retry must not look like a replay of the first). */
+  async #post(
+    uri: string,
+    client: Client,
+    holder: GrantHolder,
+  ): Promise<'ok' | { readonly retryable: boolean; readonly fact: Record<string, unknown> }> {
+    const token = signLogoutToken({
+      keys: this.#options.keys(),
+      client,
+      issuer: this.#options.issuer,
+      now: this.#options.now(),
+      sub: holder.userId,
+      sid: holder.sid,
+    });
+    try {
       const response = await fetch(uri, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -132,16 +167,30 @@ export class BackchannelLogout {
       });
       // The body means nothing to us (section 2.8); cancelling it frees the connection.
       await response.body?.cancel().catch(() => {});
-      if (response.status >= 200 && response.status < 300) {
-        counter.inc({ result: 'ok' });
-        log.debug({ client_id: clientId, status: response.status }, 'back-channel logout delivered');
-      } else {
-        counter.inc({ result: 'failed' });
-        log.warn({ client_id: clientId, status: response.status }, 'back-channel logout failed');
-      }
+      if (response.status >= 200 && response.status < 300) return 'ok';
+      return {
+        retryable: response.status >= 500 || response.status === 429,
+        fact: { status: response.status },
+      };
     } catch (error) {
-      counter.inc({ result: 'failed' });
-      log.warn({ client_id: clientId, error: errorCode(error) }, 'back-channel logout failed');
+      return { retryable: true, fact: { error: errorCode(error) } };
     }
+  }
+
+  /** Resolves true after `ms`, or false at once when the service is closing. */
+  #wait(ms: number): Promise<boolean> {
+    const signal = this.#closing.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        signal.removeEventListener('abort', stop);
+        resolve(true);
+      }, ms);
+      const stop = () => {
+        clearTimeout(timer);
+        resolve(false);
+      };
+      signal.addEventListener('abort', stop, { once: true });
+    });
   }
 }
