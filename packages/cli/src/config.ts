@@ -1,4 +1,4 @@
-import { type Environment, type LoadedConfig, loadConfig, z } from '@tessera/core';
+import { type Environment, isLoopbackHost, type LoadedConfig, loadConfig, z } from '@tessera/core';
 
 /** `TESSERA__DEV__PORT=8081` sets `dev.port`. */
 export const envPrefix = 'TESSERA';
@@ -19,8 +19,6 @@ export const cliConfigSchema = z.object({
 
 export type CliConfig = z.output<typeof cliConfigSchema>;
 
-const loopback = new Set(['127.0.0.1', '::1', 'localhost']);
-
 export function loadCliConfig(file: string | undefined, env: Environment): LoadedConfig<CliConfig> {
   return loadConfig({
     schema: cliConfigSchema,
@@ -28,7 +26,7 @@ export function loadCliConfig(file: string | undefined, env: Environment): Loade
     env,
     envPrefix,
     warnings: (config) =>
-      loopback.has(config.dev.host)
+      isLoopbackHost(config.dev.host)
         ? []
         : [
             `dev.host is ${config.dev.host}: tessera dev runs with development keys and plain-http cookies ` +

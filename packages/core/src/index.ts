@@ -12,6 +12,7 @@ export {
   type PrivateJwk,
   type SigningKey,
 } from './keys/signing-key.js';
+export { isLoopbackHost } from './loopback.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {

@@ -12,7 +12,7 @@ import type { DestinationStream } from 'pino';
 import { sendError } from './answer.js';
 import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
-import { EdgeExchange } from './auth/exchange.js';
+import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
@@ -91,7 +91,7 @@ export async function createGateway(
           ? {}
           : {
               exchange: new EdgeExchange({
-                issuer: config.token.issuer,
+                tokenEndpoint: discoveredTokenEndpoint(config.token.issuer, 5_000),
                 clientId,
                 clientSecret: options.clientSecret,
                 timeoutMs: 5_000,

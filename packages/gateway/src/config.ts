@@ -1,4 +1,11 @@
-import { type DeepReadonly, type Environment, type LoadedConfig, loadConfig, z } from '@tessera/core';
+import {
+  type DeepReadonly,
+  type Environment,
+  isLoopbackHost,
+  type LoadedConfig,
+  loadConfig,
+  z,
+} from '@tessera/core';
 
 const authModes = ['public', 'session', 'token', 'hybrid'] as const;
 export type AuthMode = (typeof authModes)[number];
@@ -10,7 +17,7 @@ const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
 function isLoopbackUrl(value: string): boolean {
   try {
-    return ['127.0.0.1', 'localhost', '[::1]'].includes(new URL(value).hostname);
+    return isLoopbackHost(new URL(value).hostname);
   } catch {
     return false;
   }

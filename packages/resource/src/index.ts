@@ -24,6 +24,7 @@ export {
   type TokenExchanger,
   type TokenExchangerOptions,
 } from './client/service-client.js';
+export { basicAuthorization } from './client/token-endpoint.js';
 export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './errors.js';
 export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';

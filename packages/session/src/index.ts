@@ -28,6 +28,7 @@ export {
   httpRequestInfo,
   type NodeRequestLike,
   RequestSession,
+  relaxedCookies,
   type SessionState,
 } from './request.js';
 export { Session } from './session.js';

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { isLoopbackHost } from '@tessera/core';
 import { SessionError } from './errors.js';
 import { findCookie, serializeCookie } from './lib/cookie.js';
 import type { SessionData, SessionManager } from './manager.js';
@@ -57,12 +58,29 @@ export type HeaderSink = (name: string, value: string) => void;
 export type SessionState = 'anonymous' | 'active' | 'unavailable';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-const localHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 function hostName(host: string): string {
   const bracket = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
   const colon = host.indexOf(':', bracket);
   return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+/**
+ * Whether this request gets the development relaxation of the cookie rules (no Secure, no
+ * `__Host-` prefix): only when `insecureHttpLocalhost` is on and the request is plain http to a
+ * loopback name, so a deployment that forgot the option on still sends Secure cookies to every
+ * real host. Exported for cookies set beside the session's (the gateway's sign-in cookie).
+ */
+export function relaxedCookies(
+  options: { readonly insecureHttpLocalhost: boolean },
+  request: Pick<HttpRequestInfo, 'protocol' | 'host'>,
+): boolean {
+  return (
+    options.insecureHttpLocalhost &&
+    request.protocol === 'http' &&
+    request.host !== undefined &&
+    isLoopbackHost(hostName(request.host))
+  );
 }
 
 /**
@@ -84,13 +102,7 @@ export class RequestSession<Data extends object = SessionData> {
     this.#request = request;
     this.#setHeader = setHeader;
     const { options } = manager;
-    // The relaxation is decided per request: only plain http to a loopback name gets it, so a
-    // deployment that forgot the option on still sends Secure cookies to every real host.
-    const relaxed =
-      options.insecureHttpLocalhost &&
-      request.protocol === 'http' &&
-      request.host !== undefined &&
-      localHosts.has(hostName(request.host));
+    const relaxed = relaxedCookies(options, request);
     this.#cookieName = relaxed ? options.devCookieName : options.cookieName;
     this.#secure = !relaxed;
   }

@@ -1,4 +1,4 @@
-import { TesseraTypeError } from '@tessera/core';
+import { isLoopbackHost, TesseraTypeError } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -131,8 +131,6 @@ function invalid(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_TOKEN_SERVICE_OPTIONS', message);
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 function checkIssuer(issuer: string, allowInsecure: boolean, warnings: string[]): void {
   let url: URL;
   try {
@@ -147,7 +145,7 @@ function checkIssuer(issuer: string, allowInsecure: boolean, warnings: string[])
   if (url.username !== '' || url.password !== '') throw invalid('issuer must not contain credentials');
   if (url.protocol === 'https:') return;
   if (url.protocol !== 'http:') throw invalid('issuer must be an https URL');
-  if (LOOPBACK_HOSTS.has(url.hostname)) return;
+  if (isLoopbackHost(url.hostname)) return;
   if (!allowInsecure) {
     throw invalid('an http:// issuer must be loopback (set allowInsecureIssuer for development only)');
   }

@@ -4,11 +4,11 @@ import type { Client, ClientRegistration } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usage } from '../lib/options.js';
+import { table } from '../lib/table.js';
 import {
   type AdminDatabaseOptions,
   defaultDatabaseUrl,
   readStandardInput,
-  table,
   withAdminDatabase,
 } from './service-secret.js';
 

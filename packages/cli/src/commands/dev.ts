@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
-import { type DevPorts, defaultDevPorts, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
+import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
 import { integer } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
@@ -98,15 +98,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     payments: options.paymentsPort,
   };
   if (options.dryRun === true) {
-    const url = (p: number) => `http://127.0.0.1:${p}`;
-    const urls = {
-      tokenService: url(ports.tokenService),
-      gateway: url(ports.gateway),
-      orders: url(ports.orders),
-      inventory: url(ports.inventory),
-      payments: url(ports.payments),
-    };
-    io.out(describeDevSystem(mode, urls, options.dir));
+    io.out(describeDevSystem(mode, devUrls(ports), options.dir));
     return;
   }
   const secret = await resolveServiceSecret({

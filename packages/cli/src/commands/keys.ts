@@ -3,7 +3,8 @@ import type { KeyInfo } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usage } from '../lib/options.js';
-import { type AdminDatabaseOptions, defaultDatabaseUrl, table, withAdminDatabase } from './service-secret.js';
+import { table } from '../lib/table.js';
+import { type AdminDatabaseOptions, defaultDatabaseUrl, withAdminDatabase } from './service-secret.js';
 
 interface ListOptions extends AdminDatabaseOptions {
   readonly json?: boolean;

@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { isLoopbackHost } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
@@ -30,8 +31,6 @@ interface TokenServiceCommandOptions {
   readonly clientCacheTtl?: number;
 }
 
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
-
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
   let url: URL;
   try {
@@ -39,7 +38,7 @@ function parseIssuer(issuer: string, allowInsecure: boolean): URL {
   } catch {
     throw new Error('--issuer must be an absolute URL, e.g. https://auth.example.com');
   }
-  if (url.protocol === 'http:' && !LOOPBACK_HOSTS.has(url.hostname) && !allowInsecure) {
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname) && !allowInsecure) {
     throw new Error(
       `--issuer ${url.origin} is plain http on a host that is not loopback; use https, or --allow-insecure-issuer for development only`,
     );
@@ -85,7 +84,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
     env: context.env,
     io,
     file: options.secretFile ?? defaultSecretFile(options.db),
-    mayCreate: LOOPBACK_HOSTS.has(issuerUrl.hostname),
+    mayCreate: isLoopbackHost(issuerUrl.hostname),
     refusal: 'a development secret file is generated only for a loopback issuer',
   });
 

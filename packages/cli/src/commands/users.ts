@@ -4,6 +4,7 @@ import type { User, UserClaims, UserDirectory } from '@tessera/identity';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usage } from '../lib/options.js';
+import { table } from '../lib/table.js';
 
 /** The token service's default database, so `tessera users add` and `tessera token-service` meet. */
 export const defaultDatabaseUrl = 'sqlite:./.tessera/tessera.db';
@@ -70,18 +71,6 @@ function parseClaims(options: AddOptions): UserClaims {
 
 function describeUser(user: User): string {
   return `${user.username} (id ${user.id})`;
-}
-
-function table(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
 }
 
 async function findOrFail(directory: UserDirectory, username: string): Promise<User> {

@@ -9,6 +9,18 @@ export interface DevPorts {
   readonly payments: number;
 }
 
+/** Where each part answers: http on 127.0.0.1 at its port. */
+export function devUrls(ports: DevPorts): { readonly [part in keyof DevPorts]: string } {
+  const url = (port: number) => `http://127.0.0.1:${port}`;
+  return {
+    tokenService: url(ports.tokenService),
+    gateway: url(ports.gateway),
+    orders: url(ports.orders),
+    inventory: url(ports.inventory),
+    payments: url(ports.payments),
+  };
+}
+
 export const defaultDevPorts: DevPorts = Object.freeze({
   tokenService: 9000,
   gateway: 8080,

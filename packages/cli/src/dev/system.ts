@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import type { KeyValueStore } from '@tessera/storage';
 import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
-import { type DevPorts, derivedSecret, devClientSecret, devSeed, GATEWAY_SCOPES } from './seed.js';
+import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
 
 export type DevMode = 'token' | 'session' | 'hybrid';
 
@@ -56,14 +56,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
-  const url = (port: number) => `http://${HOST}:${port}`;
-  const urls = {
-    tokenService: url(ports.tokenService),
-    gateway: url(ports.gateway),
-    orders: url(ports.orders),
-    inventory: url(ports.inventory),
-    payments: url(ports.payments),
-  };
+  const urls = devUrls(ports);
   const issuer = urls.tokenService;
   const referenceSecret = derivedSecret(options.secret, 'session references');
   const clientSecret = devClientSecret(options.secret, 'gateway');

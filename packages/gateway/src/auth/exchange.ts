@@ -1,14 +1,25 @@
 import { createTokenExchanger, discoverIssuer, metadataUrl, type TokenExchanger } from '@tessera/resource';
 import type { RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
+import { onceUntilSuccess } from '../lib/once-until-success.js';
 
 export interface EdgeExchangeOptions {
-  /** The token service, exactly as in `iss`: its token endpoint is found by discovery. */
-  readonly issuer: string;
+  /** The token service's token endpoint, found when first needed (discovery). */
+  readonly tokenEndpoint: () => Promise<string>;
   readonly clientId: string;
   readonly clientSecret: string;
   readonly timeoutMs: number;
   readonly now: () => number;
+}
+
+/** The token endpoint of `issuer` by discovery (OpenID Connect Discovery 4), once it answers. */
+export function discoveredTokenEndpoint(issuer: string, timeoutMs: number): () => Promise<string> {
+  return onceUntilSuccess(async () =>
+    metadataUrl(
+      await discoverIssuer(issuer, { timeout: timeoutMs, maxBodyBytes: 64 * 1024 }),
+      'token_endpoint',
+    ),
+  );
 }
 
 /**
@@ -18,36 +29,22 @@ export interface EdgeExchangeOptions {
  * never holds a token it could replay at other services. The gateway's client exchanges, so the
  * token must be meant for it (its `aud` names the gateway's client id). Exchanged tokens are
  * cached per (token, audience, scope) until shortly before they expire. The token endpoint is
- * discovered on first use, so the gateway starts while the token service is still coming up.
+ * found on first use, so the gateway starts while the token service is still coming up.
  */
 export class EdgeExchange {
-  readonly #options: EdgeExchangeOptions;
-  #exchanger: Promise<TokenExchanger> | undefined;
+  readonly #client: () => Promise<TokenExchanger>;
 
   constructor(options: EdgeExchangeOptions) {
-    this.#options = options;
-  }
-
-  #client(): Promise<TokenExchanger> {
-    if (this.#exchanger === undefined) {
-      const { issuer, clientId, clientSecret, timeoutMs, now } = this.#options;
-      const pending = discoverIssuer(issuer, { timeout: timeoutMs, maxBodyBytes: 64 * 1024 }).then(
-        (metadata) =>
-          createTokenExchanger({
-            tokenEndpoint: metadataUrl(metadata, 'token_endpoint'),
-            clientId,
-            clientSecret,
-            timeout: timeoutMs,
-            now,
-          }),
-      );
-      this.#exchanger = pending;
-      // A failed discovery is tried again by the next request.
-      pending.catch(() => {
-        if (this.#exchanger === pending) this.#exchanger = undefined;
-      });
-    }
-    return this.#exchanger;
+    const { clientId, clientSecret, timeoutMs, now } = options;
+    this.#client = onceUntilSuccess(async () =>
+      createTokenExchanger({
+        tokenEndpoint: await options.tokenEndpoint(),
+        clientId,
+        clientSecret,
+        timeout: timeoutMs,
+        now,
+      }),
+    );
   }
 
   /** The token for the route's upstream, or throws `token_exchange_failed` (502) / `token_service_unavailable` (503). */

@@ -15,8 +15,8 @@ export interface TokenEndpointOptions {
   readonly now: () => number;
 }
 
-// RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding.
-function basic(id: string, secret: string): string {
+/** `client_secret_basic` (RFC 6749 2.3.1): id and secret are form-urlencoded before Basic encoding. */
+export function basicAuthorization(id: string, secret: string): string {
   const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
@@ -33,7 +33,7 @@ export async function requestToken(
     ({ status, text } = await boundedRequest(options.url, {
       method: 'POST',
       headers: {
-        authorization: basic(options.clientId, options.clientSecret),
+        authorization: basicAuthorization(options.clientId, options.clientSecret),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       },

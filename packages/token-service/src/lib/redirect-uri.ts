@@ -1,10 +1,10 @@
+import { isLoopbackHost } from '@tessera/core';
+
 /**
  * Redirect URI rules (RFC 9700 2.1, 2.6; RFC 8252 7.3): absolute, no fragment, https or loopback
  * http; matched by exact string comparison, except that a loopback http URI may use any port at
  * /authorize (native apps get an ephemeral port).
  */
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 function parse(uri: string): URL | undefined {
   try {
@@ -15,7 +15,7 @@ function parse(uri: string): URL | undefined {
 }
 
 export function isLoopbackHttp(url: URL): boolean {
-  return url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname);
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
 /** Why a URI cannot be registered as a redirect URI, or undefined when it can. */

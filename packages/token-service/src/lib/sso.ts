@@ -1,3 +1,4 @@
+import { isLoopbackHost } from '@tessera/core';
 import { createSessionManager, httpRequestInfo, RequestSession, type SessionManager } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -16,7 +17,7 @@ export const SSO_COOKIE = '__Host-tessera-op';
 
 function isLoopbackHttp(issuer: string): boolean {
   const url = new URL(issuer);
-  return url.protocol === 'http:' && ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
 /**

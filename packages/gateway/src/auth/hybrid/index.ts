@@ -58,8 +58,9 @@ export function createHybridMode(
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
     sessionLifetimeMs: options.sessionLifetimeMs,
   });
+  // The token endpoint the sign-in already discovered: no second discovery of the same issuer.
   const exchange = new EdgeExchange({
-    issuer: config.issuer,
+    tokenEndpoint: async () => (await provider.endpoints()).token,
     clientId: config.clientId,
     clientSecret: options.clientSecret,
     timeoutMs: config.timeoutMs,

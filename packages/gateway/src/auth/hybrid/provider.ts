@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import { type KeySource, RemoteJwksKeySource } from '@tessera/core';
 import {
+  basicAuthorization,
   boundedRequest,
   discoverIssuer,
   type IssuerMetadata,
@@ -10,6 +11,7 @@ import {
 import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { GatewayConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
+import { onceUntilSuccess } from '../../lib/once-until-success.js';
 
 export type HybridConfig = NonNullable<GatewayConfig['hybrid']>;
 
@@ -58,12 +60,6 @@ const JWT_ALGORITHMS = ['RS256', 'EdDSA', 'ES256'];
 const CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_ANSWER_BYTES = 256 * 1024;
 
-// RFC 6749 2.3.1: id and secret are form-urlencoded before Basic encoding.
-function basic(id: string, secret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
-}
-
 function unavailable(cause: unknown): GatewayError {
   return new GatewayError('token_service_unavailable', undefined, { cause });
 }
@@ -78,7 +74,8 @@ export class OidcProvider {
   readonly #secret: string;
   readonly #now: () => number;
   readonly #givenKeys: KeySource | undefined;
-  #endpoints: Promise<Endpoints> | undefined;
+  /** The endpoints, discovered once; a failed discovery is retried by the next caller. */
+  readonly endpoints: () => Promise<Endpoints> = onceUntilSuccess(() => this.#discover());
   #keys: KeySource | undefined;
 
   constructor(config: HybridConfig, options: ProviderOptions) {
@@ -94,18 +91,6 @@ export class OidcProvider {
 
   get clientId(): string {
     return this.#config.clientId;
-  }
-
-  /** The endpoints, discovered once; a failed discovery is retried by the next caller. */
-  endpoints(): Promise<Endpoints> {
-    if (this.#endpoints === undefined) {
-      const pending = this.#discover();
-      this.#endpoints = pending;
-      pending.catch(() => {
-        if (this.#endpoints === pending) this.#endpoints = undefined;
-      });
-    }
-    return this.#endpoints;
   }
 
   async #discover(): Promise<Endpoints> {
@@ -255,7 +240,7 @@ export class OidcProvider {
       ({ status, text } = await boundedRequest(url, {
         method: 'POST',
         headers: {
-          authorization: basic(this.#config.clientId, this.#secret),
+          authorization: basicAuthorization(this.#config.clientId, this.#secret),
           'content-type': 'application/x-www-form-urlencoded',
           accept: 'application/json',
         },
@@ -382,10 +367,8 @@ function signInFailed(message: string): GatewayError {
 
 // OpenID Connect Core 3.1.3.6: the left half of the hash of the access token, with the hash of the ID token's alg.
 function atHash(accessToken: string, idToken: string): string {
-  const header = JSON.parse(Buffer.from(idToken.slice(0, idToken.indexOf('.')), 'base64url').toString()) as {
-    alg?: string;
-  };
-  const hash = header.alg === 'EdDSA' ? 'sha512' : header.alg?.endsWith('384') ? 'sha384' : 'sha256';
+  // Only RS256, ES256 (SHA-256) and EdDSA (SHA-512 for Ed25519) get this far: JWT_ALGORITHMS.
+  const hash = decodeProtectedHeader(idToken).alg === 'EdDSA' ? 'sha512' : 'sha256';
   const digest = createHash(hash).update(accessToken).digest();
   return digest.subarray(0, digest.length / 2).toString('base64url');
 }

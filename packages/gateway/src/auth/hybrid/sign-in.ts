@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { SealedBox } from '@tessera/core';
-import { findCookie, RequestSession, serializeCookie } from '@tessera/session';
+import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { SessionMode } from '../session.js';
@@ -35,7 +35,6 @@ export interface SignInOptions {
   readonly sessionLifetimeMs: number;
 }
 
-const loopbackHosts = new Set(['localhost', '127.0.0.1', '[::1]']);
 const random = () => randomBytes(32).toString('base64url');
 const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
@@ -54,10 +53,15 @@ export function localReturnPath(value: unknown): string {
   return value;
 }
 
-function single(request: FastifyRequest, name: string): string | undefined {
+/** The request's query, parsed once. */
+function queryOf(request: FastifyRequest): URLSearchParams {
   const q = request.url.indexOf('?');
-  if (q < 0) return undefined;
-  const values = new URLSearchParams(request.url.slice(q + 1)).getAll(name);
+  return new URLSearchParams(q < 0 ? '' : request.url.slice(q + 1));
+}
+
+/** A parameter given at most once (a repeated one is ambiguous: refused, never picked from). */
+function single(query: URLSearchParams, name: string): string | undefined {
+  const values = query.getAll(name);
   if (values.length > 1) throw new GatewayError('invalid_request', `${name} is repeated`);
   return values[0];
 }
@@ -80,13 +84,9 @@ export class SignIn {
     this.#box = SealedBox.fromSecret(options.secret, 'tessera gateway sign-in cookie');
   }
 
+  /** The session's own rule decides the sign-in cookie's name and Secure flag. */
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
-    const { options } = this.#sessions.manager;
-    const host = String(request.headers.host ?? '').toLowerCase();
-    const hostname = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : (host.split(':')[0] ?? '');
-    const relaxed =
-      options.insecureHttpLocalhost && request.protocol === 'http' && loopbackHosts.has(hostname);
-    return relaxed
+    return relaxedCookies(this.#sessions.manager.options, requestInfo(request))
       ? { name: 'tessera-login', secure: false }
       : { name: '__Host-tessera-login', secure: true };
   }
@@ -103,7 +103,7 @@ export class SignIn {
 
   /** GET /auth/login: a new pending sign-in, sealed in a cookie, and the redirect to the token service. */
   async start(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-    const returnTo = localReturnPath(single(request, 'return_to'));
+    const returnTo = localReturnPath(single(queryOf(request), 'return_to'));
     const pending: PendingSignIn = {
       state: random(),
       nonce: random(),
@@ -137,7 +137,8 @@ export class SignIn {
     const { name, secure } = this.#cookie(request);
     // The binding cookie has done its job whatever happens next.
     reply.header('set-cookie', serializeCookie(name, '', { secure, sameSite: 'Lax', maxAgeSeconds: 0 }));
-    const state = single(request, 'state');
+    const query = queryOf(request);
+    const state = single(query, 'state');
     if (state === undefined || state.length > 512)
       throw new GatewayError('sign_in_failed', 'the callback has no state', { expose: true });
     // One sign-in cookie, sealed by us, for this very state: else the sign-in was started in
@@ -157,18 +158,18 @@ export class SignIn {
       throw new GatewayError('sign_in_failed', 'this sign-in took too long; start again', { expose: true });
     }
     // RFC 9207: the answer names who sent it, so a mix-up with another issuer is caught here.
-    const iss = single(request, 'iss');
+    const iss = single(query, 'iss');
     if (iss === undefined ? await this.#provider.expectsIssInResponse() : iss !== this.#provider.issuer) {
       throw new GatewayError('sign_in_failed', 'the answer does not come from the token service', {
         expose: true,
       });
     }
-    const error = single(request, 'error');
+    const error = single(query, 'error');
     if (error !== undefined) {
       const code = /^[a-z_]{1,64}$/.test(error) ? error : 'unknown';
       throw new GatewayError('sign_in_failed', `the token service answered ${code}`, { expose: true });
     }
-    const code = single(request, 'code');
+    const code = single(query, 'code');
     if (code === undefined || code.length === 0 || code.length > 2048) {
       throw new GatewayError('sign_in_failed', 'the callback has no code', { expose: true });
     }
