@@ -20,6 +20,7 @@ import { type GatewayConfig, servesPage } from './config.js';
 import { GatewayError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
+import { logsAt, requestLogger } from './observability/request-logger.js';
 import { registerPage } from './page/index.js';
 import { forward } from './proxy/forward.js';
 import { RouteTable } from './proxy/routes.js';
@@ -40,10 +41,16 @@ export interface GatewayOptions {
   readonly now?: () => number;
 }
 
-/** What the access log and the metrics know about a request. */
+/** What the access log and the metrics know about a proxied request. */
 interface RequestFacts {
-  route: string;
-  mode: string;
+  readonly route: string;
+  readonly mode: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    gatewayRoute: RequestFacts | null;
+  }
 }
 
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
@@ -70,6 +77,7 @@ export async function createGateway(
     loggerInstance: logger as FastifyBaseLogger,
     // The gateway writes its own access log line (fixed fields, no headers or query).
     logController: new LogController({ disableRequestLogging: true }),
+    childLoggerFactory: requestLogger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
@@ -122,25 +130,32 @@ export async function createGateway(
   }
   const sessionCookieNames = session?.cookieNames ?? ['__Host-tessera-sid', 'tessera-sid'];
 
-  const facts = new WeakMap<FastifyRequest, RequestFacts>();
-  app.addHook('onResponse', async (request, reply) => {
-    const fact = facts.get(request) ?? { route: request.routeOptions.url ?? 'none', mode: 'gateway' };
+  // The route and mode a proxied request matched, for the access log and the metrics; null until
+  // the proxy handler has matched (the page, /healthz, the auth endpoints, 404s).
+  app.decorateRequest('gatewayRoute', null);
+  app.addHook('onResponse', (request, reply, done) => {
+    const fact = request.gatewayRoute ?? { route: request.routeOptions.url ?? 'none', mode: 'gateway' };
     const status = reply.statusCode;
     metrics.requests.inc({ route: fact.route, mode: fact.mode, status: String(status) });
-    const q = request.url.indexOf('?');
-    // A fixed set of fields: never headers, the query string or a body (tokens, cookies, passwords).
-    request.log.info(
-      {
-        method: request.method,
-        path: q < 0 ? request.url : request.url.slice(0, q),
-        route: fact.route,
-        mode: fact.mode,
-        status,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-        address: request.ip,
-      },
-      'request',
-    );
+    // The line's fields cost something to gather (the client address, the elapsed time): only
+    // when it is written.
+    if (logsAt(request.log, 'info')) {
+      const q = request.url.indexOf('?');
+      // A fixed set of fields: never headers, the query string or a body (tokens, cookies, passwords).
+      request.log.info(
+        {
+          method: request.method,
+          path: q < 0 ? request.url : request.url.slice(0, q),
+          route: fact.route,
+          mode: fact.mode,
+          status,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          address: request.ip,
+        },
+        'request',
+      );
+    }
+    done();
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -200,35 +215,54 @@ export async function createGateway(
       },
     });
 
-    const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const forwardOptions = { timeoutMs: config.upstreams.timeoutMs, metrics };
+    // Callback style, not an async function: a token route whose token is settled at once (the
+    // verified-token cache, a known key) forwards without a promise, and returning nothing tells
+    // Fastify the reply is sent by someone else (returning the reply would make it wait for the
+    // response's end; a promise of nothing would make it send an empty answer).
+    const handler = (request: FastifyRequest, reply: FastifyReply): undefined => {
       const match = table.match(request.url);
-      if (match === undefined) return sendError(reply, new GatewayError('not_found'));
+      if (match === undefined) {
+        sendError(reply, new GatewayError('not_found'));
+        return undefined;
+      }
       const { config: route } = match.route;
-      facts.set(request, { route: match.route.prefix, mode: route.auth });
+      request.gatewayRoute = { route: match.route.prefix, mode: route.auth };
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
-        return sendError(
-          reply,
-          new GatewayError('invalid_request', 'dot segments in the path are not accepted'),
-        );
+        sendError(reply, new GatewayError('invalid_request', 'dot segments in the path are not accepted'));
+        return undefined;
       }
-      let added: Record<string, string> = {};
+      let added: Record<string, string> | Promise<Record<string, string>> = {};
       try {
         refuseAmbiguousCredentials(
           request.url,
           request.headers,
           route.auth === 'public' ? [] : sessionCookieNames,
         );
-        if (route.auth === 'token' && token !== undefined) added = await token.authorize(request, route);
+        if (route.auth === 'token' && token !== undefined) added = token.authorize(request, route);
         if (route.auth === 'session' && session !== undefined) {
-          added = await session.authorize(request, reply, route, match.upstreamPath);
+          added = session.authorize(request, reply, route, match.upstreamPath);
         }
-        if (route.auth === 'hybrid' && hybrid !== undefined)
-          added = await hybrid.authorize(request, reply, route);
+        if (route.auth === 'hybrid' && hybrid !== undefined) added = hybrid.authorize(request, reply, route);
       } catch (error) {
-        return sendError(reply, error);
+        sendError(reply, error);
+        return undefined;
       }
-      return forward(request, reply, match, added, { timeoutMs: config.upstreams.timeoutMs, metrics });
+      if (!(added instanceof Promise)) {
+        forward(request, reply, match, added, forwardOptions);
+        return undefined;
+      }
+      added
+        .then((headers) => {
+          forward(request, reply, match, headers, forwardOptions);
+        })
+        // A refusal, or forward failing to start: what Fastify's error handler would have answered.
+        .catch((error: unknown) => {
+          if (reply.sent) request.log.error({ code: (error as { code?: unknown }).code }, 'request failed');
+          else sendError(reply, error);
+        });
+      return undefined;
     };
     // `/` itself is the page's unless a route claims it.
     if (!page) proxy.route({ method: [...allMethods], url: '/', handler });

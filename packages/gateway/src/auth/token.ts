@@ -1,5 +1,6 @@
 import type { KeySource } from '@tessera/core';
 import {
+  type Authenticated,
   type BearerCredential,
   bearer,
   createVerifier,
@@ -16,8 +17,15 @@ import type { EdgeExchange } from './exchange.js';
 /** Token mode at the edge: one verifier for the gateway's audience, a policy per route. */
 export interface TokenMode {
   readonly verifier: Verifier;
-  /** The `Authorization` header to send upstream, or throws the refusal. */
-  authorize(request: FastifyRequest, route: RouteConfig): Promise<Record<string, string>>;
+  /**
+   * The `Authorization` header to send upstream, or throws the refusal. Synchronous when the token
+   * is settled without waiting (a cached or known-key token on a route without exchange), so the
+   * common request pays no promise; a Promise when it must wait for a JWKS refresh or an exchange.
+   */
+  authorize(
+    request: FastifyRequest,
+    route: RouteConfig,
+  ): Record<string, string> | Promise<Record<string, string>>;
 }
 
 export interface TokenModeOptions {
@@ -48,19 +56,25 @@ export async function createTokenMode(
     if (route.scopes !== undefined && route.scopes.length > 0)
       policies.set(route, requireScope(...route.scopes));
   }
+  const exchange = options.exchange;
+
+  function upstreamHeaders(route: RouteConfig, authenticated: Authenticated) {
+    enforce(policies.get(route), authenticated.principal);
+    // The same token goes on (the upstream verifies it again and sees the user's own claims),
+    // or, where the route says so, one exchanged for the upstream alone.
+    const incoming = (authenticated.credential as BearerCredential).reveal();
+    if (route.exchange === undefined || exchange === undefined)
+      return { authorization: `Bearer ${incoming}` };
+    return exchange.tokenFor(route, incoming).then((outgoing) => ({ authorization: `Bearer ${outgoing}` }));
+  }
+
   return {
     verifier,
-    async authorize(request, route) {
-      const { principal, credential } = await source.authenticate(request);
-      enforce(policies.get(route), principal);
-      // The same token goes on (the upstream verifies it again and sees the user's own claims),
-      // or, where the route says so, one exchanged for the upstream alone.
-      const incoming = (credential as BearerCredential).reveal();
-      const outgoing =
-        route.exchange === undefined || options.exchange === undefined
-          ? incoming
-          : await options.exchange.tokenFor(route, incoming);
-      return { authorization: `Bearer ${outgoing}` };
+    authorize(request, route) {
+      // authenticateNow is undefined only for a token whose kid must be fetched first.
+      const now = source.authenticateNow?.(request);
+      if (now !== undefined) return upstreamHeaders(route, now);
+      return source.authenticate(request).then((later) => upstreamHeaders(route, later));
     },
   };
 }

@@ -90,7 +90,8 @@ export function upstreamRequestHeaders(
 export function downstreamResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
   const named = connectionNamed(headers.connection);
   const out: IncomingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     const lower = name.toLowerCase();
     if (value === undefined || hopByHop.has(lower) || named.has(lower)) continue;
     out[name] = value;
