@@ -1,5 +1,4 @@
-import { createHash } from 'node:crypto';
-import { TesseraTypeError } from '@tessera/core';
+import { sha256Base64url, TesseraTypeError } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { loginRateLimited } from './errors.js';
 import { usernameKey } from './username.js';
@@ -82,7 +81,7 @@ function resolvePolicy(given: Partial<BackoffPolicy> | undefined, fallback: Back
 
 function digest(text: string): string {
   // Hashed so that a key never holds what a user typed and is short whatever was sent.
-  return createHash('sha256').update(text, 'utf8').digest('base64url');
+  return sha256Base64url(text);
 }
 
 function parseState(raw: string | null): ScopeState {

@@ -99,7 +99,7 @@ export function createSessionManager<Data extends object = SessionData>(
   // login is four calls) never waits longer than storeTimeoutMs in total.
   const startDeadline = (): number => performance.now() + options.storeTimeoutMs;
   const call = <T>(operation: string, run: () => Promise<T>, deadline: number): Promise<T> =>
-    withinDeadline(operation, Math.ceil(deadline - performance.now()), run);
+    withinDeadline(operation, Math.ceil(deadline - performance.now()), run, store.settlesWithinMs);
 
   async function read(idHash: string, deadline: number): Promise<Session<Data> | null> {
     const raw = await call('get', () => store.get(sessionKey(idHash)), deadline);

@@ -82,6 +82,39 @@ describe('session store outage', () => {
     }
   });
 
+  it('a frozen Redis under a store that bounds its own calls: the same 503, with no timer of the manager', async () => {
+    // settlesWithinMs (200) fits in storeTimeoutMs (5 000): the manager sets no timer, so only the
+    // store's own command timeout can end these requests; its error is still translated.
+    const bounded = new RedisStore({
+      redis: { host: '127.0.0.1', port: server.port },
+      commandTimeoutMs: 200,
+    });
+    const boundedApp = await buildFastifyApp(
+      createSessionManager<SessionData>({ store: bounded, storeTimeoutMs: 5_000 }),
+    );
+    try {
+      const boundedBase = await listen(boundedApp);
+      const { headers, body } = jsonBody({ userId: 'b1' });
+      const cookie = cookiePair(
+        (await send(`${boundedBase}/login`, { method: 'POST', headers, body })).setCookie,
+      );
+      server.pause();
+      const answer = await send(`${boundedBase}/me`, { headers: { cookie } });
+      expect(answer.status).toBe(503);
+      expect(answer.json().error).toBe('session_store_unavailable');
+      server.resume();
+      const back = await eventually(
+        () => send(`${boundedBase}/me`, { headers: { cookie } }),
+        (a) => a.status === 200,
+      );
+      expect(back.json().userId).toBe('b1');
+    } finally {
+      server.resume();
+      await boundedApp.close();
+      await bounded.close();
+    }
+  });
+
   it('a killed Redis: 503, then the service recovers by itself when Redis returns', async () => {
     const before = cookiePair((await login('k1')).setCookie);
     await server.kill();

@@ -66,6 +66,37 @@ describe('Redis outage', () => {
     }
   });
 
+  it('RedisStore settles every call within its command timeout on a frozen Redis, own client or not', async () => {
+    const own = new RedisStore({ ...connection(), prefix: 'frozen:' });
+    // A caller's client that would wait forever: the store bounds its calls with a timer instead.
+    const client = new Redis({ host: '127.0.0.1', port: server.port, maxRetriesPerRequest: null });
+    const adopted = new RedisStore({ client, commandTimeoutMs: 500, prefix: 'frozen:' });
+    try {
+      expect(own.settlesWithinMs).toBe(500);
+      expect(adopted.settlesWithinMs).toBe(500);
+      await own.set('k', 'v', { ttlMs: 60_000 });
+      expect(await adopted.get('k')).toBe('v');
+      server.pause();
+      const started = performance.now();
+      await Promise.all([
+        expectStorageError(own.get('k'), 'ERR_STORAGE_UNAVAILABLE'),
+        expectStorageError(adopted.get('k'), 'ERR_STORAGE_UNAVAILABLE'),
+        expectStorageError(own.increment('n', 1, { ttlMs: 1000 }), 'ERR_STORAGE_UNAVAILABLE'),
+        expectStorageError(
+          adopted.compareAndSet('k', 'v', 'w', { ttlMs: undefined }),
+          'ERR_STORAGE_UNAVAILABLE',
+        ),
+      ]);
+      // Not a speed figure: the calls ended because of their timeout, not because Redis answered.
+      expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+    } finally {
+      server.resume();
+      await own.close();
+      await adopted.close();
+      client.disconnect();
+    }
+  });
+
   it('RedisStore loads its Lua scripts again after SCRIPT FLUSH', async () => {
     const store = new RedisStore({ ...connection(), prefix: 'flush:' });
     const client = new Redis({ host: '127.0.0.1', port: server.port });

@@ -1,8 +1,7 @@
-import { TesseraTypeError } from '@tessera/core';
+import { sha256Base64url, TesseraTypeError } from '@tessera/core';
 import { type Dispatcher, fetch, Headers, type RequestInit, type Response } from 'undici';
 import { BearerCredential } from '../identity/bearer-credential.js';
 import type { Authenticated, Credential } from '../identity/types.js';
-import { tokenHash } from '../lib/token-hash.js';
 import { isUserPrincipal } from '../principal.js';
 import { OutgoingTokenCache } from './token-cache.js';
 import { requestToken, type TokenEndpointOptions } from './token-endpoint.js';
@@ -102,7 +101,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
       );
     },
     exchange(subjectToken: string, audience: string, scope: string): Promise<string> {
-      return cache.get(`te\n${tokenHash(subjectToken)}\n${audience}\n${scope}`, () =>
+      return cache.get(`te\n${sha256Base64url(subjectToken)}\n${audience}\n${scope}`, () =>
         requestToken(endpoint, {
           grant_type: TOKEN_EXCHANGE,
           subject_token: subjectToken,

@@ -4,12 +4,12 @@ import {
   type KeySource,
   type Principal,
   RemoteJwksKeySource,
+  sha256Base64url,
   TesseraTypeError,
   TokenError,
 } from '@tessera/core';
 import { ResourceError } from '../errors.js';
 import { discoverJwksUri } from '../jwks/discovery.js';
-import { tokenHash } from '../lib/token-hash.js';
 import { DenyList } from '../revocation/deny-list.js';
 import type { VerifierOptions } from './options.js';
 import { VerifiedTokenCache } from './token-cache.js';
@@ -121,7 +121,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   function verifyNow(token: string): Principal | undefined {
     if (typeof token !== 'string') throw new TokenError('ERR_JWT_MALFORMED');
     // Hash only what could be a token: an oversized one is refused by core before any work.
-    const hash = cache !== undefined && token.length <= maxTokenLength ? tokenHash(token) : undefined;
+    const hash = cache !== undefined && token.length <= maxTokenLength ? sha256Base64url(token) : undefined;
     if (hash !== undefined) {
       const hit = cache?.get(hash, now() / 1000);
       if (hit !== undefined) return allowed(hit);
@@ -142,7 +142,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     const now = verifyNow(token);
     if (now !== undefined) return now;
     const principal = allowed(await slow(token));
-    if (cache !== undefined && token.length <= maxTokenLength) cache.set(tokenHash(token), principal);
+    if (cache !== undefined && token.length <= maxTokenLength) cache.set(sha256Base64url(token), principal);
     return principal;
   }
 

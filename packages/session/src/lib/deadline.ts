@@ -6,15 +6,26 @@ import { SessionError } from '../errors.js';
  * hung store can never hold a request longer than the manager's timeout. An unreachable or slow
  * store becomes `session_store_unavailable`; the store's error stays as `cause`.
  *
- * One promise and one timer per call, no Promise.race: this runs on every request.
+ * One promise and one timer per call, no Promise.race: this runs on every request. No timer at
+ * all when the store promises to settle every call within the time left (`settlesWithinMs`).
  */
-export function withinDeadline<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export function withinDeadline<T>(
+  operation: string,
+  timeoutMs: number,
+  run: () => Promise<T>,
+  storeSettlesWithinMs?: number,
+): Promise<T> {
   if (timeoutMs <= 0) return Promise.reject(unavailable(operation, new Error('no time left')));
   let pending: Promise<T>;
   try {
     pending = run();
   } catch (error) {
     return Promise.reject(translate(operation, error));
+  }
+  if (storeSettlesWithinMs !== undefined && storeSettlesWithinMs <= timeoutMs) {
+    return pending.catch((error: unknown) => {
+      throw translate(operation, error);
+    });
   }
   return new Promise<T>((resolve, reject) => {
     let settled = false;

@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Base64url } from '@tessera/core';
 
 /** 32 random bytes, base64url without padding: 43 characters, 256 bits of entropy. */
 export function newSessionId(): string {
@@ -18,5 +19,5 @@ export function isWellFormedSessionId(value: string): boolean {
  * log, yields nothing a browser could present; a fast hash suffices as the id has 256 bits.
  */
 export function hashSessionId(id: string): string {
-  return createHash('sha256').update(id).digest('base64url');
+  return sha256Base64url(id);
 }

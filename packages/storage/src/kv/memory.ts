@@ -33,6 +33,8 @@ export class MemoryStore implements KeyValueStore {
   readonly #prefix: string;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
+  /** Every call settles at once: nothing here waits on anything outside the process. */
+  readonly settlesWithinMs = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
     this.#prefix = checkPrefix(options.prefix);

@@ -29,13 +29,16 @@ export class RedisStore implements KeyValueStore {
   readonly #connection: Connection;
   readonly #prefix: string;
   #closed = false;
+  /** Every call settles within the command timeout (the client's own, or a timer here). */
+  readonly settlesWithinMs: number;
 
   constructor(options: RedisStoreOptions = {}) {
     this.#prefix = checkPrefix(options.prefix);
     this.#connection = connect(options, true);
+    this.settlesWithinMs = this.#connection.timeoutMs;
   }
 
-  async get(key: string): Promise<string | null> {
+  get(key: string): Promise<string | null> {
     return this.#run('get', key, (k) => this.#client.get(k));
   }
 
@@ -136,10 +139,15 @@ export class RedisStore implements KeyValueStore {
     return this.#connection.client;
   }
 
-  async #run<T>(operation: string, key: string, run: (fullKey: string) => Promise<T>): Promise<T> {
-    if (this.#closed) throw closed(`RedisStore.${operation}`);
-    checkKey(key);
+  #run<T>(operation: string, key: string, run: (fullKey: string) => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(closed(`RedisStore.${operation}`));
+    try {
+      checkKey(key);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const fullKey = this.#prefix + key;
-    return call(`RedisStore.${operation}`, this.#connection.timeoutMs, () => run(fullKey));
+    const { timeoutMs, boundsItsCommands } = this.#connection;
+    return call(`RedisStore.${operation}`, timeoutMs, () => run(fullKey), boundsItsCommands);
   }
 }

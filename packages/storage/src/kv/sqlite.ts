@@ -52,6 +52,8 @@ export class SqliteStore implements KeyValueStore {
   readonly #statements: ReturnType<typeof prepare>;
   readonly #transactions: ReturnType<SqliteStore['defineTransactions']>;
   #purger: NodeJS.Timeout | undefined;
+  /** Every call settles at once: better-sqlite3 is synchronous, so no timer could fire earlier. */
+  readonly settlesWithinMs = 0;
 
   constructor(options: SqliteStoreOptions) {
     this.#prefix = checkPrefix(options.prefix);

@@ -61,6 +61,13 @@ export interface KeyValueStore {
   expire(key: string, options: TtlOptions): Promise<boolean>;
   /** Releases timers and connections the store owns. Later calls reject as unavailable. */
   close(): Promise<void>;
+  /**
+   * When defined, the most milliseconds any call takes to settle, enforced by the store itself:
+   * Redis's command timeout; 0 for the in-process stores, whose calls settle at once. A caller
+   * whose own deadline is at least this long needs no timer of its own (a timer per call is a
+   * measurable share of a session-mode request). Undefined: no bound is promised.
+   */
+  readonly settlesWithinMs?: number;
 }
 
 /** Options every adapter accepts. */

@@ -36,6 +36,12 @@ export interface Connection {
   /** Whether the client was built here (and so is closed here). */
   readonly owned: boolean;
   readonly timeoutMs: number;
+  /**
+   * Whether the client times out every command itself within `timeoutMs`: a standalone client
+   * built here (ioredis `commandTimeout` starts when a command is issued, queued offline or not).
+   * Not a Cluster (a command waiting for a slot map has no timer) nor a caller's client.
+   */
+  readonly boundsItsCommands: boolean;
 }
 
 /**
@@ -52,7 +58,9 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
   if (given.length > 1) {
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'give only one of client, cluster and url/redis');
   }
-  if (options.client !== undefined) return { client: options.client, owned: false, timeoutMs };
+  if (options.client !== undefined) {
+    return { client: options.client, owned: false, timeoutMs, boundsItsCommands: false };
+  }
 
   // Commands issued while disconnected wait in the offline queue (so a store is usable right
   // after construction) but fail after one reconnection attempt or `timeoutMs`, whichever comes
@@ -81,7 +89,7 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
           },
         });
   client.on('error', options.onConnectionError ?? (() => {}));
-  return { client, owned: true, timeoutMs };
+  return { client, owned: true, timeoutMs, boundsItsCommands: options.cluster === undefined };
 }
 
 /** Closes a client built here: politely when Redis answers, at once when it does not. */
@@ -97,14 +105,24 @@ export async function disconnect(connection: Connection, client = connection.cli
 
 /**
  * Runs one Redis call, bounded by the timeout even on a caller's client configured to queue
- * forever, and turns whatever it throws into a StorageError.
+ * forever (unless `bounded`: the client's own command timeout already does it), and turns
+ * whatever it throws into a StorageError.
  */
-export async function call<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export function call<T>(
+  operation: string,
+  timeoutMs: number,
+  run: () => Promise<T>,
+  bounded = false,
+): Promise<T> {
+  let pending: Promise<T>;
   try {
-    return await withTimeout(run(), timeoutMs);
+    pending = bounded ? run() : withTimeout(run(), timeoutMs);
   } catch (error) {
-    throw toStorageError(operation, error);
+    return Promise.reject(toStorageError(operation, error));
   }
+  return pending.catch((error: unknown) => {
+    throw toStorageError(operation, error);
+  });
 }
 
 const timedOut = Symbol('timed out');

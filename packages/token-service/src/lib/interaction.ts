@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { sha256Base64url } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
@@ -33,7 +34,6 @@ export const INTERACTION_TTL_MS = 10 * 60 * 1000;
 const KEY_PREFIX = 'op-interaction:';
 const ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
 
-const sha256 = (value: string): string => createHash('sha256').update(value).digest('base64url');
 const random = (): string => randomBytes(32).toString('base64url');
 
 function cookieName(secure: boolean): string {
@@ -78,7 +78,7 @@ export class InteractionStore {
     const csrf = random();
     const interaction: Interaction = {
       request,
-      binding: sha256(binding),
+      binding: sha256Base64url(binding),
       csrf,
       ...(userId === undefined ? {} : { userId }),
     };
@@ -105,7 +105,7 @@ export class InteractionStore {
     if (raw === null) return undefined;
     const interaction = JSON.parse(raw) as Interaction;
     const cookie = readCookie(request.headers.cookie, cookieName(this.#secure));
-    if (cookie === undefined || !equal(sha256(cookie), interaction.binding)) return undefined;
+    if (cookie === undefined || !equal(sha256Base64url(cookie), interaction.binding)) return undefined;
     if (!equal(csrf, interaction.csrf)) return undefined;
     return interaction;
   }

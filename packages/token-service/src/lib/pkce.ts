@@ -1,4 +1,5 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
+import { sha256Base64url } from '@tessera/core';
 
 // RFC 7636 4.1: code_verifier = 43*128 unreserved characters.
 const VERIFIER = /^[A-Za-z0-9\-._~]{43,128}$/;
@@ -15,7 +16,7 @@ export function isValidS256Challenge(challenge: string): boolean {
 
 /** Whether BASE64URL(SHA-256(verifier)) equals the challenge, compared in constant time. */
 export function verifierMatches(verifier: string, challenge: string): boolean {
-  const computed = Buffer.from(createHash('sha256').update(verifier, 'ascii').digest('base64url'));
+  const computed = Buffer.from(sha256Base64url(verifier));
   const expected = Buffer.from(challenge);
   return computed.length === expected.length && timingSafeEqual(computed, expected);
 }

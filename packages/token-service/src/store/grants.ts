@@ -1,4 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { sha256Base64url } from '@tessera/core';
 import type { Kysely, Selectable } from 'kysely';
 import type { GrantsTable } from './grant-schema.js';
 import type { TokenServiceDatabase } from './schema.js';
@@ -49,7 +50,7 @@ export interface GrantHolder {
 
 /** SHA-256, base64url: how codes and refresh tokens are stored (256-bit random values need no slow hash). */
 export function hashToken(token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('base64url');
+  return sha256Base64url(token);
 }
 
 /** A new opaque 256-bit token (refresh token, authorization code). */

@@ -1,5 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { SealedBox } from '@tessera/core';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { SealedBox, sha256Base64url } from '@tessera/core';
 import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
@@ -36,7 +36,6 @@ export interface SignInOptions {
 }
 
 const random = () => randomBytes(32).toString('base64url');
-const sha256 = (value: string) => createHash('sha256').update(value).digest('base64url');
 
 /**
  * Where to go after signing in: a path on this gateway only. `//host`, `/\host` and anything
@@ -114,7 +113,7 @@ export class SignIn {
     const location = await this.#provider.authorizationUrl({
       state: pending.state,
       nonce: pending.nonce,
-      codeChallenge: sha256(pending.verifier),
+      codeChallenge: sha256Base64url(pending.verifier),
     });
     const { name, secure } = this.#cookie(request);
     // Lax, not Strict: the cookie must come back on the top-level redirect from the token service.
@@ -145,8 +144,8 @@ export class SignIn {
     // another browser (or another tab since), was already finished, or was forged.
     const found = findCookie(request.headers.cookie, name);
     const pending = found.count === 1 ? this.#open(found.value) : undefined;
-    const given = Buffer.from(sha256(state));
-    const expected = Buffer.from(sha256(pending?.state ?? ''));
+    const given = Buffer.from(sha256Base64url(state));
+    const expected = Buffer.from(sha256Base64url(pending?.state ?? ''));
     if (pending === undefined || !timingSafeEqual(given, expected)) {
       throw new GatewayError(
         'sign_in_failed',
