@@ -2,9 +2,11 @@
 // answering a small JSON) called directly, through a bare @fastify/http-proxy, through the Tessera
 // gateway in token mode (one EdDSA access token repeated, the verified-token cache on: the default)
 // and through the Tessera gateway in session mode (sessions on Redis, one login, the cookie
-// repeated). autocannon, 50 connections, 10 s each after a 2 s warm-up, in the same run; the
-// upstream and each proxy in child processes of their own, so autocannon's CPU is not taken from
-// their event loops. The gateways log nothing (logLevel silent), so logging is not measured.
+// repeated). autocannon, 50 connections. The upstream and each proxy run in child processes of
+// their own, all started once, so autocannon's CPU is not taken from their event loops; the
+// contestants then take turns under load in slices of 2 s, the order rotating, until each has had
+// BENCH_ROUNDS x 10 s, and each one's figures are pooled over its slices (bench/lib/slices.ts).
+// The gateways log nothing (logLevel silent), so logging is not measured.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -14,28 +16,19 @@ import { AccessTokenSigner, exportSigningKey, KeySet } from '@tessera/core';
 import { migrateIdentity, openUserDirectory } from '@tessera/identity';
 import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
-import { warmAndMeasure } from '../lib/autocannon.js';
-import { type Contestant, durationS, loadAll, rounds, runRounds, warmupS } from '../lib/rounds.js';
-import { type Sample, sampleOf, summarize } from '../lib/sample.js';
+import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { audience, issuer, path, redisUrl, type ServerKind } from './servers.js';
 
 type Kind = 'direct' | Exclude<ServerKind, 'upstream'>;
 
-/**
- * The shared figures plus the median latency, which the p50 target needs, and the mean, both to the
- * microsecond from every answer's own timing (autocannon's histogram keeps whole milliseconds, so
- * its p50 of two contestants differs by 0 or 1 ms and cannot show "under 1 ms").
- */
-interface GatewaySample extends Sample {
-  readonly p50: number;
-  readonly mean: number;
-}
-
 const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const sliceS = Number(process.env.BENCH_SLICE ?? 2);
+const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
 const prefix = `tessera-bench:gateway:${randomBytes(6).toString('hex')}:`;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-gateway-'));
 const database = join(dir, 'identity.db');
@@ -91,13 +84,32 @@ async function credentials(kind: Kind, base: string): Promise<Record<string, str
   return {};
 }
 
-const upstream = await launch('upstream');
-const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+const contestants: readonly (readonly [Kind, string])[] = [
+  ['direct', 'upstream directly'],
+  ['proxy', 'bare @fastify/http-proxy'],
+  ['gateway-token', 'Tessera gateway, token (cache on)'],
+  ['gateway-session', 'Tessera gateway, session (Redis)'],
+];
 
-async function measure(kind: Kind, name: string): Promise<GatewaySample> {
-  const server = kind === 'direct' ? undefined : await launch(kind, upstreamUrl);
-  try {
-    const base = server === undefined ? upstreamUrl : `http://127.0.0.1:${server.port}`;
+const servers: RunningServer[] = [];
+let totals = new Map<string, SliceTotals>();
+console.log(
+  `GET ${path} (small JSON upstream), ${connections} connections, ${rounds} x ${durationS} s each in slices of ${sliceS} s ` +
+    `taking turns (+${warmupS} s warm-up), upstream and proxies in child processes, gateways logging nothing; ` +
+    `${cpus().length} CPUs, Node ${process.version}, load average before the run ${loadAll()}`,
+);
+try {
+  const upstream = await launch('upstream');
+  servers.push(upstream);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const targets: SliceContestant[] = [];
+  for (const [kind, name] of contestants) {
+    let base = upstreamUrl;
+    if (kind !== 'direct') {
+      const server = await launch(kind, upstreamUrl);
+      servers.push(server);
+      base = `http://127.0.0.1:${server.port}`;
+    }
     const url = `${base}${path}`;
     const headers = await credentials(kind, base);
     const check = await fetch(url, { headers });
@@ -106,49 +118,37 @@ async function measure(kind: Kind, name: string): Promise<GatewaySample> {
       const refused = await fetch(url);
       if (refused.status !== 401) throw new Error(`${name}: no credential answered ${refused.status}`);
     }
-    const measured = await warmAndMeasure({ url, connections, headers });
-    return { ...sampleOf(measured), p50: measured.exact.p50, mean: measured.exact.mean };
-  } finally {
-    await server?.close();
+    targets.push({ name, url, headers });
   }
-}
-
-/** reportSample's progress line with the p50 added. */
-function reportGatewaySample(round: number, name: string, sample: GatewaySample): void {
-  console.log(
-    `  round ${round}: ${name}: ${Math.round(sample.rps)} req/s, p50 ${sample.p50.toFixed(2)} ms (mean ${sample.mean.toFixed(2)}), p99 ${sample.p99} ms, ` +
-      `load ${sample.load}`,
-  );
-}
-
-const contestants: readonly Contestant<Kind>[] = [
-  ['direct', 'upstream directly'],
-  ['proxy', 'bare @fastify/http-proxy'],
-  ['gateway-token', 'Tessera gateway, token (cache on)'],
-  ['gateway-session', 'Tessera gateway, session (Redis)'],
-];
-
-console.log(
-  `GET ${path} (small JSON upstream), ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
-    `${rounds} round(s), upstream and proxies in child processes, gateways logging nothing; ` +
-    `${cpus().length} CPUs, Node ${process.version}, load average before the run ${loadAll()}`,
-);
-let samples = new Map<string, GatewaySample[]>();
-try {
-  samples = await runRounds(contestants, measure, reportGatewaySample);
+  totals = await interleavedSlices(targets, {
+    connections,
+    sliceS,
+    cycles,
+    warmupS,
+    report(cycle, sofar) {
+      if (cycle % 5 !== 0 && cycle !== cycles) return;
+      const line = [...sofar].map(
+        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
+      );
+      console.log(`  cycle ${cycle}/${cycles}: ${line.join(', ')} req/s so far`);
+    },
+  });
 } finally {
-  await upstream.close();
+  for (const server of servers.reverse()) await server.close();
   await deleteKeysWithPrefix(prefix, redisUrl);
   rmSync(dir, { recursive: true, force: true });
 }
 
 const rows = contestants.map(([, name]) => {
-  const runs = samples.get(name) ?? [];
+  const t = totals.get(name) as SliceTotals;
   return {
     name,
-    ...summarize(runs),
-    p50: median(runs.map((r) => r.p50)),
-    mean: median(runs.map((r) => r.mean)),
+    rps: t.requests / t.seconds,
+    p50: t.latency.quantile(0.5),
+    mean: t.latency.mean(),
+    p99: t.latency.quantile(0.99),
+    bad: t.bad,
+    rates: t.rates,
   };
 });
 const [direct, proxied, tokenRow, sessionRow] = rows as [
@@ -157,6 +157,9 @@ const [direct, proxied, tokenRow, sessionRow] = rows as [
   (typeof rows)[0],
   (typeof rows)[0],
 ];
+/** The median over cycles of a contestant's slice rate over the bare proxy's slice of the same cycle. */
+const pairedRatio = (row: (typeof rows)[0]) =>
+  median(row.rates.map((r, i) => r / (proxied.rates[i] ?? Number.NaN)));
 printTable(
   [
     'path',
@@ -166,19 +169,19 @@ printTable(
     'p99 ms',
     'x direct',
     'x bare proxy',
+    'x proxy (paired slices, median)',
     'non-2xx',
-    'load avg (1 min) before',
   ],
   rows.map((row) => [
     row.name,
     rate(row.rps),
     row.p50.toFixed(2),
     row.mean.toFixed(2),
-    row.p99,
+    row.p99.toFixed(1),
     ratio(row.rps, direct.rps),
     ratio(row.rps, proxied.rps),
+    pairedRatio(row).toFixed(2),
     row.bad,
-    row.load,
   ]),
 );
 const tokenRatio = tokenRow.rps / proxied.rps;
