@@ -268,8 +268,23 @@ describe('shape and encoding', () => {
       b64(Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')])),
     ],
     ['an overlong UTF-8 encoding', b64(Buffer.from([0x7b, 0x22, 0xc0, 0xaf, 0x22, 0x3a, 0x31, 0x7d]))],
+    [
+      'a UTF-16 surrogate encoded in UTF-8',
+      b64(Buffer.concat([Buffer.from('{"sub":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')])),
+    ],
+    [
+      'UTF-8 behind a byte order mark',
+      b64(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json(validClaims(now)), 'base64url')])),
+    ],
   ])('refuses a validly signed payload that is %s', (_name, payload) => {
     expectCode(signParts(ed, json(headerFor(ed)), payload), 'ERR_JWT_MALFORMED');
+  });
+
+  it('accepts U+FFFD sent as a character, and other non-ASCII text, in a claim', () => {
+    // U+FFFD is also what a lenient decoder writes for malformed bytes: sent as such it is valid.
+    const claims = { ...validClaims(now), name: 'Zoë \uFFFD 名前 🔑' };
+    const principal = verifier.verifySync(signParts(ed, json(headerFor(ed)), json(claims)));
+    expect(principal.claims.name).toBe('Zoë \uFFFD 名前 🔑');
   });
 });
 

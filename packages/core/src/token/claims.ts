@@ -29,11 +29,17 @@ function numericDate(claims: Readonly<Record<string, unknown>>, name: string): n
   return value;
 }
 
+/** The audience as a frozen list the principal can keep (a copy when the claim is an array). */
 function audienceOf(aud: unknown): readonly string[] {
-  if (typeof aud === 'string') return aud.length > 0 ? [aud] : [];
+  if (typeof aud === 'string') return aud.length > 0 ? audienceLists.get(aud, alone) : none;
   if (!Array.isArray(aud) || aud.length === 0) throw claimInvalid('aud');
   for (const member of aud) if (typeof member !== 'string') throw claimInvalid('aud');
-  return aud as string[];
+  return Object.freeze([...(aud as string[])]);
+}
+
+function accepts(expected: readonly string[], audience: readonly string[]): boolean {
+  for (const aud of expected) if (audience.includes(aud)) return true;
+  return false;
 }
 
 function actorsOf(act: unknown): readonly Actor[] {
@@ -56,14 +62,43 @@ function actorsOf(act: unknown): readonly Actor[] {
   return actors;
 }
 
-const noScopes: readonly string[] = Object.freeze([]);
+const none: readonly string[] = Object.freeze([]);
+const noActors: readonly Actor[] = Object.freeze([]);
 
-function scopesOf(scope: string | undefined): readonly string[] {
-  if (scope === undefined || scope === '') return noScopes;
+/**
+ * Frozen string lists by the claim they came from. A client's tokens repeat its scope string and
+ * audience, so a list is split and frozen once, not per token. Bounded, and cleared when full, so a
+ * flood of distinct values costs no more memory than this.
+ */
+class ListCache {
+  readonly #lists = new Map<string, readonly string[]>();
+
+  get(text: string, make: (text: string) => string[]): readonly string[] {
+    let list = this.#lists.get(text);
+    if (list === undefined) {
+      list = Object.freeze(make(text));
+      if (this.#lists.size >= 256) this.#lists.clear();
+      this.#lists.set(text, list);
+    }
+    return list;
+  }
+}
+
+const scopeLists = new ListCache();
+const audienceLists = new ListCache();
+
+function splitScopes(scope: string): string[] {
   const scopes = scope.split(' ');
-  // Only a sloppy issuer writes doubled or edge spaces; don't pay the filter otherwise.
+  // Only a sloppy issuer writes doubled or edge spaces.
   return scopes.includes('') ? scopes.filter(Boolean) : scopes;
 }
+
+function scopesOf(scope: string | undefined): readonly string[] {
+  if (scope === undefined || scope === '') return none;
+  return scopeLists.get(scope, splitScopes);
+}
+
+const alone = (aud: string): string[] => [aud];
 
 /** Checks the claims of a token whose signature verified, and builds its Principal. */
 export function principalOf(
@@ -86,8 +121,7 @@ export function principalOf(
   if (iss !== expect.issuer) throw new TokenError('ERR_JWT_ISSUER_INVALID');
   if (claims.aud === undefined) throw claimInvalid('aud');
   const audience = audienceOf(claims.aud);
-  if (!expect.audience.some((aud) => audience.includes(aud)))
-    throw new TokenError('ERR_JWT_AUDIENCE_INVALID');
+  if (!accepts(expect.audience, audience)) throw new TokenError('ERR_JWT_AUDIENCE_INVALID');
 
   const subject = requiredString(claims, 'sub');
   const clientId = requiredString(claims, 'client_id');
@@ -104,13 +138,13 @@ export function principalOf(
   } = {
     subject,
     clientId,
-    scopes: Object.freeze(scopesOf(scope)),
-    audience: Object.freeze(typeof claims.aud === 'string' ? audience : [...audience]),
+    scopes: scopesOf(scope),
+    audience,
     issuer: iss,
     tokenId,
     expiresAt: exp,
     issuedAt: iat,
-    actors: Object.freeze(act === undefined ? [] : actorsOf(act)),
+    actors: act === undefined ? noActors : Object.freeze(actorsOf(act)),
     claims,
   };
   if (sid !== undefined) principal.sessionId = sid;

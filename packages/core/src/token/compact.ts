@@ -42,29 +42,47 @@ const base64urlPart = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Decodes one unpadded base64url part into `scratch` (which must hold 3/4 of its length) and
- * returns the bytes, refusing anything but the base64url alphabet. Node's decoder is lenient: it
+ * returns how many bytes it wrote, refusing anything but the base64url alphabet. Node's decoder is lenient: it
  * also takes `+` and `/`, skips whitespace and anything outside the alphabet, and stops at `=`.
  * So a part is strict exactly when it has no `+` or `/` and decodes to floor(3/4 of its length)
  * bytes: with the length not 4n+1 (refused by splitCompact), every skipped or stopping character
  * makes that count fall short. Two indexOf scans and the decode itself, instead of a regular
  * expression over the whole token: that was about half a microsecond per RS256 token.
  */
-export function decodeBase64url(part: string, what: string, scratch: Buffer): Buffer {
+export function decodeBase64url(part: string, what: string, scratch: Buffer): number {
   if (part.indexOf('+') !== -1 || part.indexOf('/') !== -1) {
     throw malformed(`the ${what} is not valid base64url`);
   }
   const written = scratch.write(part, 0, 'base64url');
   if (written !== Math.floor((part.length * 3) / 4)) throw malformed(`the ${what} is not valid base64url`);
-  return scratch.subarray(0, written);
+  return written;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
-/** Parses decoded bytes as a UTF-8 JSON object (not an array, not null), else ERR_JWT_MALFORMED. */
-export function parseJsonObject(bytes: Uint8Array, what: 'header' | 'payload'): Record<string, unknown> {
+/**
+ * The first `length` bytes of `bytes` as UTF-8 text, refusing malformed UTF-8. The common case
+ * takes Buffer's decoder, which writes U+FFFD for a malformed sequence instead of failing, and
+ * needs no view of the bytes; only text holding U+FFFD (malformed, or that character sent as such)
+ * is decoded again strictly.
+ */
+function utf8Text(bytes: Buffer, length: number): string {
+  const text = bytes.toString('utf8', 0, length);
+  return text.includes('\uFFFD') ? strictUtf8.decode(bytes.subarray(0, length)) : text;
+}
+
+/**
+ * Parses the first `length` decoded bytes as a UTF-8 JSON object (not an array, not null), else
+ * ERR_JWT_MALFORMED.
+ */
+export function parseJsonObject(
+  bytes: Buffer,
+  length: number,
+  what: 'header' | 'payload',
+): Record<string, unknown> {
   let value: unknown;
   try {
-    value = JSON.parse(utf8.decode(bytes));
+    value = JSON.parse(utf8Text(bytes, length));
   } catch {
     throw malformed(`the ${what} is not UTF-8 JSON`);
   }
@@ -77,5 +95,6 @@ export function parseJsonObject(bytes: Uint8Array, what: 'header' | 'payload'): 
 /** A header part, checked strictly (it is seen once per distinct header: the verifier caches it). */
 export function decodeHeader(part: string): Record<string, unknown> {
   if (!base64urlPart.test(part)) throw malformed('the header is not valid base64url');
-  return parseJsonObject(Buffer.from(part, 'base64url'), 'header');
+  const bytes = Buffer.from(part, 'base64url');
+  return parseJsonObject(bytes, bytes.length, 'header');
 }

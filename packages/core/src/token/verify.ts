@@ -39,13 +39,21 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
   const signatureScratch = scratch.subarray(maxTokenLength, maxTokenLength * 2);
   const payloadScratch = scratch.subarray(maxTokenLength * 2);
 
+  // Most services see one key's tokens: the last header is compared first, which is cheaper than
+  // hashing a freshly sliced string for the map.
+  let lastHeader = '';
+  let lastChecked: CheckedHeader | undefined;
+
   function headerOf(encoded: string): CheckedHeader {
+    if (encoded === lastHeader && lastChecked !== undefined) return lastChecked;
     let checked = headers.get(encoded);
     if (checked === undefined) {
       checked = checkHeader(decodeHeader(encoded), algorithms);
       if (headers.size >= headerCacheSize) headers.clear();
       headers.set(encoded, checked);
     }
+    lastHeader = encoded;
+    lastChecked = checked;
     return checked;
   }
 
@@ -57,13 +65,13 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     if (found.alg !== alg) throw new TokenError('ERR_JWS_ALG_NOT_ALLOWED');
     // Both parts decoded (strictly) before the signature check, so a malformed token is refused as
     // malformed; the payload is parsed only once the signature holds.
-    const payload = decodeBase64url(parts.payload, 'payload', payloadScratch);
-    const signature = decodeBase64url(parts.signature, 'signature', signatureScratch);
+    const payloadLength = decodeBase64url(parts.payload, 'payload', payloadScratch);
+    const signature = signatureScratch.subarray(0, decodeBase64url(parts.signature, 'signature', signatureScratch));
     const data = input.subarray(0, input.write(parts.signingInput, 0, 'latin1'));
     if (!verifySignature(alg, found.key, data, signature)) {
       throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
     }
-    const claims = parseJsonObject(payload, 'payload');
+    const claims = parseJsonObject(payloadScratch, payloadLength, 'payload');
     return principalOf(claims, resolved, Math.floor(now() / 1000));
   }
 
