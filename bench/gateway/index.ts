@@ -96,7 +96,7 @@ let totals = new Map<string, SliceTotals>();
 console.log(
   `GET ${path} (small JSON upstream), ${connections} connections, ${rounds} x ${durationS} s each in slices of ${sliceS} s ` +
     `taking turns (+${warmupS} s warm-up), upstream and proxies in child processes, gateways logging nothing; ` +
-    `${cpus().length} CPUs, Node ${process.version}, load average before the run ${loadAll()}`,
+    `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average before the run ${loadAll()}`,
 );
 try {
   const upstream = await launch('upstream');
