@@ -66,7 +66,8 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     // Both parts decoded (strictly) before the signature check, so a malformed token is refused as
     // malformed; the payload is parsed only once the signature holds.
     const payloadLength = decodeBase64url(parts.payload, 'payload', payloadScratch);
-    const signature = signatureScratch.subarray(0, decodeBase64url(parts.signature, 'signature', signatureScratch));
+    const signatureLength = decodeBase64url(parts.signature, 'signature', signatureScratch);
+    const signature = signatureScratch.subarray(0, signatureLength);
     const data = input.subarray(0, input.write(parts.signingInput, 0, 'latin1'));
     if (!verifySignature(alg, found.key, data, signature)) {
       throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
