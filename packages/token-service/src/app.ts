@@ -25,6 +25,7 @@ import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
 import { OAuthError, toOAuthError } from './lib/oauth-error.js';
+import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
 import { type ResolvedOptions, resolveOptions, type TokenServiceOptions } from './options.js';
@@ -214,6 +215,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     keys.reload().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'));
   }, resolved.keyReloadIntervalMs);
   reload.unref();
+  const stopPurge = schedulePurge(ctx, resolved.purgeIntervalMs, log);
 
   return Object.freeze({
     app,
@@ -224,6 +226,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     context: ctx,
     async close() {
       clearInterval(reload);
+      stopPurge();
       stopDeactivation();
       await app.close();
     },

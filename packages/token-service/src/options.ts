@@ -35,6 +35,11 @@ export interface TokenServiceOptions {
   readonly clientCacheTtlMs?: number;
   /** How often signing keys are re-read from the database (rotation by another process), in ms. Default 30000. */
   readonly keyReloadIntervalMs?: number;
+  /**
+   * How often expired codes, refresh tokens, grants and revocation entries are deleted, in ms.
+   * Default 600000 (10 minutes); 0 never (a job of your own calls `purgeExpiredRecords`).
+   */
+  readonly purgeIntervalMs?: number;
   /** Largest accepted request body in bytes. Default 64 KiB; larger ones are answered 400. */
   readonly bodyLimit?: number;
   /** How long one back-channel logout POST to a client may take, in ms. Default 5000. */
@@ -72,6 +77,7 @@ export interface ResolvedOptions {
   readonly refreshTokenAbsoluteLifetime: number;
   readonly clientCacheTtlMs: number;
   readonly keyReloadIntervalMs: number;
+  readonly purgeIntervalMs: number;
   readonly bodyLimit: number;
   readonly backchannelLogoutTimeoutMs: number;
   readonly backchannelLogoutRetryDelaysMs: readonly number[];
@@ -114,6 +120,7 @@ const schema = z.strictObject({
   refreshTokenAbsoluteLifetime: seconds(30 * 86_400),
   clientCacheTtlMs: z.number().int().min(0).default(5000),
   keyReloadIntervalMs: z.number().int().positive().default(30_000),
+  purgeIntervalMs: z.number().int().min(0).max(86_400_000).default(600_000),
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
   backchannelLogoutTimeoutMs: z.number().int().positive().max(60_000).default(5000),
   backchannelLogoutRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 5000]),

@@ -29,6 +29,7 @@ interface TokenServiceCommandOptions {
   readonly secretFile?: string;
   readonly keyReloadInterval?: number;
   readonly clientCacheTtl?: number;
+  readonly purgeInterval?: number;
 }
 
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
@@ -109,6 +110,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.allowInsecureIssuer === true ? { allowInsecureIssuer: true } : {}),
       ...(options.keyReloadInterval === undefined ? {} : { keyReloadIntervalMs: options.keyReloadInterval }),
       ...(options.clientCacheTtl === undefined ? {} : { clientCacheTtlMs: options.clientCacheTtl }),
+      ...(options.purgeInterval === undefined ? {} : { purgeIntervalMs: options.purgeInterval }),
       ...(tls === undefined ? {} : { tls }),
     });
     if (seed !== undefined) {
@@ -163,6 +165,11 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       '--client-cache-ttl <ms>',
       'how long a client read from the database is reused (default 5000)',
       integer('--client-cache-ttl', 0, 86_400_000),
+    )
+    .option(
+      '--purge-interval <ms>',
+      'how often expired codes, refresh tokens, grants and revocations are deleted; 0 never (default 600000)',
+      integer('--purge-interval', 0, 86_400_000),
     )
     .action((options: TokenServiceCommandOptions) => run(options, context));
 }

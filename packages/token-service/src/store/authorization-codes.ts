@@ -82,8 +82,15 @@ export class AuthorizationCodeRepository {
     return { outcome: Number(result.numUpdatedRows) === 1 ? 'consumed' : 'reused', code: record };
   }
 
-  /** Deletes codes that expired before `before` (epoch ms); a consumed one is kept until then for reuse detection. */
-  async purgeExpired(before: number): Promise<void> {
-    await this.#db.deleteFrom('oauth_authorization_codes').where('expires_at', '<', before).execute();
+  /**
+   * Deletes codes that expired before `before` (epoch ms) and returns how many; a consumed one is
+   * kept until then for reuse detection.
+   */
+  async purgeExpired(before: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom('oauth_authorization_codes')
+      .where('expires_at', '<', before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
   }
 }

@@ -243,14 +243,25 @@ export class GrantRepository {
     return row === undefined ? undefined : this.find(row.grant_id);
   }
 
-  /** Deletes expired rows: access-token jtis past exp, refresh tokens past idle end, grants past their end. */
-  async purgeExpired(): Promise<void> {
+  /**
+   * Deletes expired rows: access-token jtis past exp, refresh tokens past their idle end (a rotated
+   * one is kept until then for reuse detection), grants past their end. Returns how many of each.
+   */
+  async purgeExpired(): Promise<{ accessTokens: number; refreshTokens: number; grants: number }> {
     const now = this.#now();
-    await this.#db
+    const accessTokens = await this.#db
       .deleteFrom('oauth_grant_access_tokens')
       .where('expires_at', '<', Math.floor(now / 1000))
-      .execute();
-    await this.#db.deleteFrom('oauth_refresh_tokens').where('expires_at', '<', now).execute();
-    await this.#db.deleteFrom('oauth_grants').where('expires_at', '<', now).execute();
+      .executeTakeFirst();
+    const refreshTokens = await this.#db
+      .deleteFrom('oauth_refresh_tokens')
+      .where('expires_at', '<', now)
+      .executeTakeFirst();
+    const grants = await this.#db.deleteFrom('oauth_grants').where('expires_at', '<', now).executeTakeFirst();
+    return {
+      accessTokens: Number(accessTokens.numDeletedRows),
+      refreshTokens: Number(refreshTokens.numDeletedRows),
+      grants: Number(grants.numDeletedRows),
+    };
   }
 }
