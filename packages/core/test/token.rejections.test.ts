@@ -276,6 +276,15 @@ describe('shape and encoding', () => {
       'UTF-8 behind a byte order mark',
       b64(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(json(validClaims(now)), 'base64url')])),
     ],
+    [
+      'UTF-8 behind a byte order mark, holding U+FFFD (the strict decoding path)',
+      b64(
+        Buffer.concat([
+          Buffer.from([0xef, 0xbb, 0xbf]),
+          Buffer.from(JSON.stringify({ ...validClaims(now), name: '\uFFFD' })),
+        ]),
+      ),
+    ],
   ])('refuses a validly signed payload that is %s', (_name, payload) => {
     expectCode(signParts(ed, json(headerFor(ed)), payload), 'ERR_JWT_MALFORMED');
   });

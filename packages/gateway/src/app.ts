@@ -158,7 +158,9 @@ export async function createGateway(
     done();
   });
 
-  app.setErrorHandler((error, request, reply) => {
+  // Errors Fastify catches, and those of a proxied request that waited (session, hybrid, exchange):
+  // anything that is not an HTTP answer of its own is logged, and every one is answered as JSON.
+  const answerFailure = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const code = (error as { code?: unknown }).code;
     if (
       (error as { status?: number; statusCode?: number }).statusCode === undefined ||
@@ -170,7 +172,8 @@ export async function createGateway(
       );
     }
     return sendError(reply, error);
-  });
+  };
+  app.setErrorHandler((error, request, reply) => answerFailure(error, request, reply));
   app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('not_found')));
 
   app.get('/healthz', async (_request, reply) =>
@@ -254,13 +257,19 @@ export async function createGateway(
         return undefined;
       }
       added
-        .then((headers) => {
-          forward(request, reply, match, headers, forwardOptions);
-        })
-        // A refusal, or forward failing to start: what Fastify's error handler would have answered.
+        .then(
+          (headers) => {
+            forward(request, reply, match, headers, forwardOptions);
+          },
+          // A refusal: answered as the synchronous path answers one.
+          (error: unknown) => {
+            sendError(reply, error);
+          },
+        )
+        // forward failing to start: logged and answered as Fastify's error handler would.
         .catch((error: unknown) => {
-          if (reply.sent) request.log.error({ code: (error as { code?: unknown }).code }, 'request failed');
-          else sendError(reply, error);
+          if (!reply.sent) answerFailure(error, request, reply);
+          else request.log.error({ code: (error as { code?: unknown }).code }, 'request failed');
         });
       return undefined;
     };

@@ -89,6 +89,17 @@ describe('Redis outage', () => {
       ]);
       // Not a speed figure: the calls ended because of their timeout, not because Redis answered.
       expect(performance.now() - started).toBeGreaterThanOrEqual(450);
+
+      // A call made while an auto-pipeline is still waiting is bounded from when it was made, not
+      // from when ioredis gets to send it (after that pipeline's own timeout).
+      const first = expectStorageError(own.get('k'), 'ERR_STORAGE_UNAVAILABLE');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const issued = performance.now();
+      await expectStorageError(own.get('k'), 'ERR_STORAGE_UNAVAILABLE');
+      const waited = performance.now() - issued;
+      await first;
+      // Bounded by its own 500 ms; sent only after the first pipeline's timeout it would take ~950.
+      expect(waited).toBeLessThan(800);
     } finally {
       server.resume();
       await own.close();

@@ -58,7 +58,9 @@ export function decodeBase64url(part: string, what: string, scratch: Buffer): nu
   return written;
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM keeps a byte order mark in the text (where JSON.parse refuses it) instead of dropping
+// it, so the strict path refuses it exactly as the common one does.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * The first `length` bytes of `bytes` as UTF-8 text, refusing malformed UTF-8. The common case

@@ -29,7 +29,7 @@ export class RedisStore implements KeyValueStore {
   readonly #connection: Connection;
   readonly #prefix: string;
   #closed = false;
-  /** Every call settles within the command timeout (the client's own, or a timer here). */
+  /** Every call settles within the command timeout: `call` sets a timer on each. */
   readonly settlesWithinMs: number;
 
   constructor(options: RedisStoreOptions = {}) {
@@ -147,7 +147,6 @@ export class RedisStore implements KeyValueStore {
       return Promise.reject(error);
     }
     const fullKey = this.#prefix + key;
-    const { timeoutMs, boundsItsCommands } = this.#connection;
-    return call(`RedisStore.${operation}`, timeoutMs, () => run(fullKey), boundsItsCommands);
+    return call(`RedisStore.${operation}`, this.#connection.timeoutMs, () => run(fullKey));
   }
 }

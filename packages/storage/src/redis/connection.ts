@@ -36,12 +36,6 @@ export interface Connection {
   /** Whether the client was built here (and so is closed here). */
   readonly owned: boolean;
   readonly timeoutMs: number;
-  /**
-   * Whether the client times out every command itself within `timeoutMs`: a standalone client
-   * built here (ioredis `commandTimeout` starts when a command is issued, queued offline or not).
-   * Not a Cluster (a command waiting for a slot map has no timer) nor a caller's client.
-   */
-  readonly boundsItsCommands: boolean;
 }
 
 /**
@@ -58,9 +52,7 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
   if (given.length > 1) {
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'give only one of client, cluster and url/redis');
   }
-  if (options.client !== undefined) {
-    return { client: options.client, owned: false, timeoutMs, boundsItsCommands: false };
-  }
+  if (options.client !== undefined) return { client: options.client, owned: false, timeoutMs };
 
   // Commands issued while disconnected wait in the offline queue (so a store is usable right
   // after construction) but fail after one reconnection attempt or `timeoutMs`, whichever comes
@@ -89,13 +81,13 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
           },
         });
   client.on('error', options.onConnectionError ?? (() => {}));
-  return { client, owned: true, timeoutMs, boundsItsCommands: options.cluster === undefined };
+  return { client, owned: true, timeoutMs };
 }
 
 /** Closes a client built here: politely when Redis answers, at once when it does not. */
 export async function disconnect(connection: Connection, client = connection.client): Promise<void> {
   try {
-    await withTimeout(client.quit(), connection.timeoutMs);
+    await call('quit', connection.timeoutMs, () => client.quit());
   } catch {
     // Redis is gone or slow: drop the socket instead.
   } finally {
@@ -104,45 +96,42 @@ export async function disconnect(connection: Connection, client = connection.cli
 }
 
 /**
- * Runs one Redis call, bounded by the timeout even on a caller's client configured to queue
- * forever (unless `bounded`: the client's own command timeout already does it), and turns
- * whatever it throws into a StorageError.
+ * Runs one Redis call, bounded by the timeout whatever the client's settings, and turns whatever
+ * it throws into a StorageError. ioredis's own `commandTimeout` is not enough: a command issued
+ * while an auto-pipeline is in flight is sent, and its timer started, only when that pipeline
+ * ends (up to twice the timeout on a frozen Redis), a Lua call may be two commands, and a caller's
+ * client or URL may set no timeout at all. One promise and one timer, no Promise.race: this runs
+ * on every request of a session-mode gateway.
  */
-export function call<T>(
-  operation: string,
-  timeoutMs: number,
-  run: () => Promise<T>,
-  bounded = false,
-): Promise<T> {
+export function call<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
   let pending: Promise<T>;
   try {
-    pending = bounded ? run() : withTimeout(run(), timeoutMs);
+    pending = run();
   } catch (error) {
     return Promise.reject(toStorageError(operation, error));
   }
-  return pending.catch((error: unknown) => {
-    throw toStorageError(operation, error);
+  return new Promise<T>((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      settled = true;
+      reject(toStorageError(operation, new Error(`no reply within ${timeoutMs} ms`)));
+    }, timeoutMs);
+    pending.then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      // The late failure of an abandoned command is dropped here, so it never becomes unhandled.
+      (error: unknown) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        reject(toStorageError(operation, error));
+      },
+    );
   });
-}
-
-const timedOut = Symbol('timed out');
-
-async function withTimeout<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof timedOut>((resolve) => {
-    timer = setTimeout(() => resolve(timedOut), timeoutMs);
-  });
-  try {
-    const result = await Promise.race([promise, timeout]);
-    if (result === timedOut) {
-      // The late reply (or failure) of the abandoned command must not become an unhandled rejection.
-      promise.catch(() => {});
-      throw new Error(`no reply within ${timeoutMs} ms`);
-    }
-    return result;
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 export function toStorageError(operation: string, error: unknown): Error {
