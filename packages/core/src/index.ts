@@ -1,4 +1,5 @@
 export * from './config/index.js';
+export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';
 export * from './errors/index.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';

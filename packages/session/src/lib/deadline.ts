@@ -1,4 +1,4 @@
-import { isTesseraError } from '@tessera/core';
+import { isTesseraError, withDeadline } from '@tessera/core';
 import { SessionError } from '../errors.js';
 
 /**
@@ -6,8 +6,8 @@ import { SessionError } from '../errors.js';
  * hung store can never hold a request longer than the manager's timeout. An unreachable or slow
  * store becomes `session_store_unavailable`; the store's error stays as `cause`.
  *
- * One promise and one timer per call, no Promise.race: this runs on every request. No timer at
- * all when the store promises to settle every call within the time left (`settlesWithinMs`).
+ * No timer at all when the store promises to settle every call within the time left
+ * (`settlesWithinMs`).
  */
 export function withinDeadline<T>(
   operation: string,
@@ -27,28 +27,12 @@ export function withinDeadline<T>(
       throw translate(operation, error);
     });
   }
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(unavailable(operation, new Error(`no answer within ${timeoutMs} ms`)));
-    }, timeoutMs);
-    pending.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      // A late failure of an abandoned call is dropped here, so it never becomes unhandled.
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(translate(operation, error));
-      },
-    );
-  });
+  return withDeadline(
+    pending,
+    timeoutMs,
+    () => unavailable(operation, new Error(`no answer within ${timeoutMs} ms`)),
+    (error) => translate(operation, error),
+  );
 }
 
 function translate(operation: string, error: unknown): unknown {

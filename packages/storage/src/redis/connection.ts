@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isTesseraError, TesseraTypeError } from '@tessera/core';
+import { isTesseraError, TesseraTypeError, withDeadline } from '@tessera/core';
 import { Cluster, type ClusterNode, type ClusterOptions, Redis, type RedisOptions } from 'ioredis';
 import { unavailable, wrongKind } from '../lib/errors.js';
 import { checkInterval } from '../lib/validate.js';
@@ -100,8 +100,7 @@ export async function disconnect(connection: Connection, client = connection.cli
  * it throws into a StorageError. ioredis's own `commandTimeout` is not enough: a command issued
  * while an auto-pipeline is in flight is sent, and its timer started, only when that pipeline
  * ends (up to twice the timeout on a frozen Redis), a Lua call may be two commands, and a caller's
- * client or URL may set no timeout at all. One promise and one timer, no Promise.race: this runs
- * on every request of a session-mode gateway.
+ * client or URL may set no timeout at all.
  */
 export function call<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
   let pending: Promise<T>;
@@ -110,28 +109,12 @@ export function call<T>(operation: string, timeoutMs: number, run: () => Promise
   } catch (error) {
     return Promise.reject(toStorageError(operation, error));
   }
-  return new Promise<T>((resolve, reject) => {
-    let settled = false;
-    const timer = setTimeout(() => {
-      settled = true;
-      reject(toStorageError(operation, new Error(`no reply within ${timeoutMs} ms`)));
-    }, timeoutMs);
-    pending.then(
-      (value) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        resolve(value);
-      },
-      // The late failure of an abandoned command is dropped here, so it never becomes unhandled.
-      (error: unknown) => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        reject(toStorageError(operation, error));
-      },
-    );
-  });
+  return withDeadline(
+    pending,
+    timeoutMs,
+    () => toStorageError(operation, new Error(`no reply within ${timeoutMs} ms`)),
+    (error) => toStorageError(operation, error),
+  );
 }
 
 export function toStorageError(operation: string, error: unknown): Error {
