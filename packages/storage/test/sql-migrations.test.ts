@@ -1,7 +1,8 @@
 import { StorageError } from '@tessera/core';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { databases, POSTGRES_URL, postgres, type TestDatabase } from '../../../test/support/databases.js';
 import {
   createDatabase,
   listAppliedMigrations,
@@ -225,6 +226,82 @@ describe.each(databases)('migrations on $name', (fixture) => {
     });
     await expect(run([], '')).rejects.toMatchObject({ code: 'ERR_INVALID_MIGRATIONS' });
     await expect(run([], 'bad namespace')).rejects.toMatchObject({ code: 'ERR_INVALID_MIGRATIONS' });
+    for (const lockTimeoutMs of [0, -1, 1.5, 86_400_001]) {
+      await expect(
+        migrate(db, { namespace: 'accounts', migrations: [first as Migration], lockTimeoutMs }),
+      ).rejects.toMatchObject({ code: 'ERR_INVALID_MIGRATIONS' });
+    }
     expect(await tableNames()).toEqual([]);
+  });
+});
+
+describe('the migration lock on postgres', () => {
+  let env: TestDatabase;
+  let db: Kysely<unknown>;
+  let holder: pg.Client | undefined;
+
+  beforeEach(async () => {
+    env = await postgres.create();
+    db = await createDatabase(env.config);
+  });
+
+  afterEach(async () => {
+    await holder?.end();
+    holder = undefined;
+    await db.destroy();
+    await env.cleanup();
+  });
+
+  it('gives up on a lock another runner keeps past lockTimeoutMs, then migrates once it is free', async () => {
+    // Another runner of the same schema, stuck inside its migration transaction.
+    holder = new pg.Client({ connectionString: POSTGRES_URL });
+    await holder.connect();
+    await holder.query(`set search_path to ${env.schema}`);
+    await holder.query('begin');
+    await holder.query(
+      "select pg_advisory_xact_lock(hashtext('tessera_migrations'), hashtext(coalesce(current_schema(), '')))",
+    );
+
+    const started = performance.now();
+    const error = await migrate(db, {
+      namespace: 'accounts',
+      migrations: accountMigrations(),
+      lockTimeoutMs: 300,
+    }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(StorageError);
+    expect(error).toMatchObject({ code: 'ERR_STORAGE_UNAVAILABLE' });
+    expect((error as Error).message).toContain('migration lock');
+    // It waited for the lock (not a failure of its own), and no longer than its bound allows.
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
+
+    await holder.query('rollback');
+    const result = await migrate(db, {
+      namespace: 'accounts',
+      migrations: accountMigrations(),
+      lockTimeoutMs: 300,
+    });
+    expect(result.names.length).toBe(accountMigrations().length);
+  });
+
+  it("bounds only the wait for the lock: a migration's own statements keep the server's lock_timeout", async () => {
+    await migrate(db, {
+      namespace: 'settings',
+      lockTimeoutMs: 300,
+      migrations: [
+        {
+          name: '001-record-lock-timeout',
+          async up(trx) {
+            await sql`create table seen_lock_timeout as select current_setting('lock_timeout') as value`.execute(
+              trx,
+            );
+          },
+        },
+      ],
+    });
+    const { rows } = await sql<{ value: string }>`select value from seen_lock_timeout`.execute(db);
+    expect(rows).toEqual([{ value: '0' }]);
   });
 });

@@ -10,7 +10,7 @@ import type {
   MigrationDatabase,
   MigrationResult,
 } from './types.js';
-import { validateMigrations, validateNamespace, validateSteps } from './validate.js';
+import { validateLockTimeout, validateMigrations, validateNamespace, validateSteps } from './validate.js';
 
 type Direction = 'up' | 'down';
 
@@ -60,21 +60,26 @@ function currentOf(history: readonly AppliedMigration[]): string | null {
 export async function migrate<Schema>(db: Kysely<Schema>, options: MigrateOptions): Promise<MigrationResult> {
   const namespace = validateNamespace(options.namespace);
   const migrations = validateMigrations(options.migrations);
+  const lockTimeoutMs = validateLockTimeout(options);
   const now = options.now ?? (() => new Date());
   const applied: string[] = [];
   for (;;) {
     // One migration per transaction, re-reading the history under the lock each time, so a
     // concurrent runner that got there first is seen and nothing is applied twice.
-    const step = await inMigrationTransaction(db as Kysely<unknown>, async (trx) => {
-      const history = await readHistory(trx, namespace);
-      checkPrefix(namespace, history, migrations);
-      const next = migrations[history.length];
-      if (next === undefined) return { done: true as const, current: currentOf(history) };
-      await runStep(trx, namespace, next, 'up', () =>
-        recordApplied(trx, namespace, next.name, history.length, now()),
-      );
-      return { done: false as const, name: next.name };
-    });
+    const step = await inMigrationTransaction(
+      db as Kysely<unknown>,
+      async (trx) => {
+        const history = await readHistory(trx, namespace);
+        checkPrefix(namespace, history, migrations);
+        const next = migrations[history.length];
+        if (next === undefined) return { done: true as const, current: currentOf(history) };
+        await runStep(trx, namespace, next, 'up', () =>
+          recordApplied(trx, namespace, next.name, history.length, now()),
+        );
+        return { done: false as const, name: next.name };
+      },
+      lockTimeoutMs,
+    );
     if (step.done) return Object.freeze({ namespace, names: Object.freeze(applied), current: step.current });
     applied.push(step.name);
   }
@@ -88,17 +93,22 @@ export async function migrateDown<Schema>(
   const namespace = validateNamespace(options.namespace);
   const migrations = validateMigrations(options.migrations);
   const steps = validateSteps(options);
+  const lockTimeoutMs = validateLockTimeout(options);
   const reverted: string[] = [];
   let current: string | null = null;
   while (reverted.length < steps) {
-    const step = await inMigrationTransaction(db as Kysely<unknown>, async (trx) => {
-      const history = await readHistory(trx, namespace);
-      checkPrefix(namespace, history, migrations);
-      const last = migrations[history.length - 1];
-      if (last === undefined) return { done: true as const };
-      await runStep(trx, namespace, last, 'down', () => removeApplied(trx, namespace, last.name));
-      return { done: false as const, name: last.name, current: history.at(-2)?.name ?? null };
-    });
+    const step = await inMigrationTransaction(
+      db as Kysely<unknown>,
+      async (trx) => {
+        const history = await readHistory(trx, namespace);
+        checkPrefix(namespace, history, migrations);
+        const last = migrations[history.length - 1];
+        if (last === undefined) return { done: true as const };
+        await runStep(trx, namespace, last, 'down', () => removeApplied(trx, namespace, last.name));
+        return { done: false as const, name: last.name, current: history.at(-2)?.name ?? null };
+      },
+      lockTimeoutMs,
+    );
     if (step.done) {
       current = null;
       break;

@@ -26,6 +26,11 @@ export interface MigrateOptions {
   readonly migrations: readonly Migration[];
   /** Clock for `applied_at`; defaults to the system clock. */
   readonly now?: () => Date;
+  /**
+   * PostgreSQL: how long to wait for another runner's migration lock before failing with
+   * ERR_STORAGE_UNAVAILABLE, in ms. Default 120 000. (SQLite waits on its busy timeout.)
+   */
+  readonly lockTimeoutMs?: number;
 }
 
 export interface MigrateDownOptions extends MigrateOptions {

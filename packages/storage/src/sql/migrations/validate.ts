@@ -1,5 +1,6 @@
 import { TesseraTypeError } from '@tessera/core';
-import type { MigrateDownOptions, Migration } from './types.js';
+import { defaultMigrationLockTimeoutMs } from './transaction.js';
+import type { MigrateDownOptions, MigrateOptions, Migration } from './types.js';
 
 const NAMESPACE = /^[A-Za-z0-9@][A-Za-z0-9@_.:/-]{0,127}$/;
 
@@ -41,4 +42,14 @@ export function validateSteps(options: MigrateDownOptions): number {
   const steps = options.steps ?? 1;
   if (!Number.isSafeInteger(steps) || steps < 1) throw invalid('steps must be a positive integer');
   return steps;
+}
+
+/** `lockTimeoutMs`: a positive whole number of milliseconds, at most a day. */
+export function validateLockTimeout(options: MigrateOptions): number {
+  const value = options.lockTimeoutMs;
+  if (value === undefined) return defaultMigrationLockTimeoutMs;
+  if (!Number.isSafeInteger(value) || value <= 0 || value > 86_400_000) {
+    throw invalid('lockTimeoutMs must be a whole number of ms, 1 to 86400000');
+  }
+  return value;
 }
