@@ -42,8 +42,9 @@ const base64urlPart = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Decodes one unpadded base64url part into `scratch` (which must hold 3/4 of its length) and
- * returns how many bytes it wrote, refusing anything but the base64url alphabet. Node's decoder is lenient: it
- * also takes `+` and `/`, skips whitespace and anything outside the alphabet, and stops at `=`.
+ * returns how many bytes it wrote, refusing anything but the base64url alphabet. Node's decoder
+ * is lenient: it also takes `+` and `/`, skips whitespace and anything outside the alphabet, and
+ * stops at `=`.
  * So a part is strict exactly when it has no `+` or `/` and decodes to floor(3/4 of its length)
  * bytes: with the length not 4n+1 (refused by splitCompact), every skipped or stopping character
  * makes that count fall short. Two indexOf scans and the decode itself, instead of a regular

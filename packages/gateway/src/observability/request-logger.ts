@@ -23,7 +23,7 @@ class RequestLogger implements FastifyBaseLogger {
   }
 
   #write(level: Level, args: unknown[]): void {
-    if (!(this.#child ?? this.#parent).isLevelEnabled(level)) return;
+    if (!this.isLevelEnabled(level)) return;
     (this.#real()[level] as (...args: unknown[]) => void)(...args);
   }
 
