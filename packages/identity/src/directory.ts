@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { TesseraTypeError } from '@tessera/core';
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely, Selectable, Transaction } from 'kysely';
 import { parseStoredClaims, type UserClaims, validateClaims } from './claims.js';
+import { DeactivationFeed, type DeactivationRecord, lateArrivalMs } from './deactivation-feed.js';
 import { IdentityError, invalidCredentials } from './errors.js';
 import { createPasswordHasher, type PasswordHasher } from './password.js';
 import type { LoginRateLimiter } from './rate-limit.js';
@@ -23,7 +24,18 @@ export interface User {
 /** Why a user can no longer sign in; every session and token of `userId` should end. */
 export interface UserDeactivatedEvent {
   readonly reason: 'disabled' | 'deleted';
-  readonly user: User;
+  readonly userId: string;
+  /**
+   * The user as disabled (or as it was just before this process deleted it); null when another
+   * process deleted it, the row being gone.
+   */
+  readonly user: User | null;
+  /**
+   * `local`: this directory made the change, and `disable`/`delete` resolve once the listeners have.
+   * `remote`: another process (`tessera users disable`, another instance) made it, and a poll of
+   * this directory found it.
+   */
+  readonly origin: 'local' | 'remote';
 }
 
 export type UserDeactivatedListener = (event: UserDeactivatedEvent) => void | Promise<void>;
@@ -42,6 +54,18 @@ export interface UserDirectoryOptions {
    * parameters). Default: a process warning.
    */
   readonly onBackgroundError?: (error: unknown) => void;
+  /**
+   * While any `onUserDeactivated` listener is registered, deactivations made by other processes
+   * sharing the database are looked for this often, and handed to the listeners. Default 5 000 ms;
+   * 0: only this directory's own disables and deletes reach its listeners.
+   */
+  readonly deactivationPollMs?: number;
+  /**
+   * How long the record of a disable or delete is kept, and so how far back a directory whose
+   * listeners start now looks (a service that was down meanwhile). Default 24 hours; at least 10
+   * minutes.
+   */
+  readonly deactivationRetentionMs?: number;
 }
 
 export interface AuthenticateInput {
@@ -89,6 +113,23 @@ function notFound(): IdentityError {
   return new IdentityError('user_not_found', 'no such user');
 }
 
+export const defaultDeactivationPollMs = 5000;
+export const defaultDeactivationRetentionMs = 24 * 60 * 60 * 1000;
+
+function durationOption(name: string, value: number | undefined, fallback: number, min: number): number {
+  const ms = value ?? fallback;
+  if (!Number.isSafeInteger(ms) || ms < min) {
+    throw new TesseraTypeError(
+      'ERR_INVALID_DIRECTORY_OPTIONS',
+      `${name} must be an integer of at least ${min} ms`,
+    );
+  }
+  return ms;
+}
+
+const isPlausibleId = (id: unknown): id is string =>
+  typeof id === 'string' && id.length > 0 && id.length <= 64;
+
 const encodeCursor = (key: string): string => Buffer.from(key, 'utf8').toString('base64url');
 const decodeCursor = (cursor: string): string => Buffer.from(cursor, 'base64url').toString('utf8');
 
@@ -106,6 +147,7 @@ export class UserDirectory {
   readonly #onBackgroundError: (error: unknown) => void;
   readonly #listeners = new Set<UserDeactivatedListener>();
   readonly #dummyHash: string;
+  readonly #feed: DeactivationFeed;
 
   /**
    * Opens the directory: hashes a random dummy password once with the hasher's parameters, which
@@ -129,6 +171,25 @@ export class UserDirectory {
       options.onBackgroundError ??
       ((error) => process.emitWarning(`@tessera/identity: ${String(error)}`, 'TesseraIdentityWarning'));
     this.#dummyHash = dummyHash;
+    const retentionMs = durationOption(
+      'deactivationRetentionMs',
+      options.deactivationRetentionMs,
+      defaultDeactivationRetentionMs,
+      2 * lateArrivalMs,
+    );
+    this.#feed = new DeactivationFeed({
+      db: this.#db,
+      now: () => this.#now().getTime(),
+      intervalMs: durationOption(
+        'deactivationPollMs',
+        options.deactivationPollMs,
+        defaultDeactivationPollMs,
+        0,
+      ),
+      retentionMs,
+      handle: (record) => this.#handleRemote(record),
+      onError: this.#onBackgroundError,
+    });
   }
 
   /** Creates a user. Rejects `user_exists`, `invalid_username`, `invalid_password`, `invalid_claims`. */
@@ -159,7 +220,7 @@ export class UserDirectory {
   }
 
   async findById(id: string): Promise<User | null> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 64) return null;
+    if (!isPlausibleId(id)) return null;
     const row = await this.#db.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
     return row === undefined ? null : toUser(row);
   }
@@ -209,11 +270,23 @@ export class UserDirectory {
   /**
    * Disables a user: every later login answers `invalid_credentials`. Resolves once every
    * `onUserDeactivated` listener has finished (sessions ended, tokens revoked); if one fails, the
-   * user stays disabled and the call rejects with that listener's error.
+   * user stays disabled and the call rejects with that listener's error. The disable is recorded
+   * with the change, so the listeners of other processes' directories learn of it by polling (and
+   * a poll of this one tries again after a failed listener).
    */
   async disable(id: string): Promise<User> {
-    const user = await this.#update(id, { disabled: 1 });
-    await this.#emit({ reason: 'disabled', user });
+    if (!isPlausibleId(id)) throw notFound();
+    const user = await this.#deactivate(id, 'disabled', async (trx, at) => {
+      const result = await trx
+        .updateTable('users')
+        .set({ disabled: 1, updated_at: at })
+        .where('id', '=', id)
+        .executeTakeFirst();
+      if (result.numUpdatedRows === 0n) throw notFound();
+      const disabled = await trx.selectFrom('users').select(columns).where('id', '=', id).executeTakeFirst();
+      if (disabled === undefined) throw notFound();
+      return toUser(disabled);
+    });
     return user;
   }
 
@@ -221,28 +294,43 @@ export class UserDirectory {
     return this.#update(id, { disabled: 0 });
   }
 
-  /** Deletes a user for good, then tells the listeners. Rejects `user_not_found`. */
+  /** Deletes a user for good, then tells the listeners (as `disable` does). Rejects `user_not_found`. */
   async delete(id: string): Promise<void> {
     const user = await this.findById(id);
     if (user === null) throw notFound();
-    const result = await this.#db.deleteFrom('users').where('id', '=', id).executeTakeFirst();
-    if (result.numDeletedRows === 0n) throw notFound();
-    await this.#emit({ reason: 'deleted', user });
+    await this.#deactivate(id, 'deleted', async (trx) => {
+      const result = await trx.deleteFrom('users').where('id', '=', id).executeTakeFirst();
+      if (result.numDeletedRows === 0n) throw notFound();
+      return user;
+    });
   }
 
   /**
-   * Calls `listener` whenever a user is disabled or deleted in this process, so the session
-   * manager can end that user's sessions and the token service can revoke its tokens (ASVS 7.4.2).
-   * Returns a function that removes the listener.
+   * Calls `listener` whenever a user is disabled or deleted, so the session manager can end that
+   * user's sessions and the token service can revoke its tokens (ASVS 7.4.2): at once for this
+   * directory's own changes, within `deactivationPollMs` for those of other processes. While a
+   * listener is registered the directory polls (an unref'd timer); the first poll looks back
+   * `deactivationRetentionMs`. Returns a function that removes the listener; with the last one
+   * gone, polling stops.
    */
   onUserDeactivated(listener: UserDeactivatedListener): () => void {
     if (typeof listener !== 'function') {
       throw new TesseraTypeError('ERR_INVALID_LISTENER', 'listener must be a function');
     }
     this.#listeners.add(listener);
+    this.#feed.start();
     return () => {
       this.#listeners.delete(listener);
+      if (this.#listeners.size === 0) this.#feed.stop();
     };
+  }
+
+  /**
+   * Looks for deactivations other processes made, now, and hands each one not seen before to the
+   * listeners; resolves to how many. Polling does this on its own; call it where "now" matters.
+   */
+  async pollDeactivations(): Promise<number> {
+    return this.#listeners.size === 0 ? 0 : this.#feed.poll();
   }
 
   /**
@@ -292,7 +380,7 @@ export class UserDirectory {
     id: string,
     values: Partial<Pick<UserRow, 'password_hash' | 'claims' | 'disabled'>>,
   ): Promise<User> {
-    if (typeof id !== 'string' || id.length === 0 || id.length > 64) throw notFound();
+    if (!isPlausibleId(id)) throw notFound();
     const result = await this.#db
       .updateTable('users')
       .set({ ...values, updated_at: this.#now().toISOString() })
@@ -302,6 +390,48 @@ export class UserDirectory {
     const user = await this.findById(id);
     if (user === null) throw notFound();
     return user;
+  }
+
+  /**
+   * Another process's disable or delete. The user's state now decides: one enabled again since has
+   * nothing to end (so a service that starts later does not sign out a user who was re-enabled and
+   * signed in again); ids are never reused, so a deleted user stays deleted.
+   */
+  async #handleRemote(record: DeactivationRecord): Promise<void> {
+    const user = await this.findById(record.userId);
+    if (user !== null && !user.disabled) return;
+    await this.#emit({ reason: record.reason, userId: record.userId, user, origin: 'remote' });
+  }
+
+  /**
+   * Runs `change` and writes its record in one transaction, then tells this directory's listeners.
+   * The record counts as handled here from the start, so a poll under way meanwhile does not hand
+   * it out a second time; if a listener fails it no longer does, and the next poll tries again.
+   */
+  async #deactivate(
+    id: string,
+    reason: 'disabled' | 'deleted',
+    change: (trx: Transaction<IdentitySchema>, at: string) => Promise<User>,
+  ): Promise<User> {
+    const now = this.#now();
+    const at = now.toISOString();
+    const recordId = randomUUID();
+    this.#feed.markHandled(recordId, now.getTime());
+    try {
+      const user = await this.#db.transaction().execute(async (trx) => {
+        const changed = await change(trx, at);
+        await trx
+          .insertInto('user_deactivations')
+          .values({ id: recordId, user_id: id, reason, created_at: at })
+          .execute();
+        return changed;
+      });
+      await this.#emit({ reason, userId: id, user, origin: 'local' });
+      return user;
+    } catch (error) {
+      this.#feed.forget(recordId);
+      throw error;
+    }
   }
 
   async #emit(event: UserDeactivatedEvent): Promise<void> {

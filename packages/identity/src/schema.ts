@@ -17,6 +17,18 @@ export interface UsersTable {
   updated_at: string;
 }
 
+/** The `user_deactivations` table: one row per disable or delete, kept for a retention window. */
+export interface UserDeactivationsTable {
+  /** Random UUID v4. */
+  id: string;
+  user_id: string;
+  /** 'disabled' or 'deleted'. */
+  reason: string;
+  /** ISO 8601, UTC, millisecond precision, by the writer's clock. */
+  created_at: string;
+}
+
 export interface IdentitySchema {
   users: UsersTable;
+  user_deactivations: UserDeactivationsTable;
 }

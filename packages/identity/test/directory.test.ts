@@ -34,7 +34,7 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
 
   it('migrates under the identity namespace, once', async () => {
     const applied = await listAppliedMigrations(db, IDENTITY_NAMESPACE);
-    expect(applied.map((m) => m.name)).toEqual(['001_users']);
+    expect(applied.map((m) => m.name)).toEqual(['001_users', '002_user_deactivations']);
     expect((await migrateIdentity(db)).names).toEqual([]);
   });
 
@@ -173,13 +173,13 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
     const user = await directory.create('frank', 'frank-password');
     const disabled = await directory.disable(user.id);
     expect(disabled.disabled).toBe(true);
-    expect(events).toEqual([{ reason: 'disabled', user: disabled }]);
+    expect(events).toEqual([{ reason: 'disabled', userId: user.id, user: disabled, origin: 'local' }]);
     const enabled = await directory.enable(user.id);
     expect(enabled.disabled).toBe(false);
     await directory.delete(user.id);
-    expect(events.map((e) => [e.reason, e.user.id])).toEqual([
-      ['disabled', user.id],
-      ['deleted', user.id],
+    expect(events.map((e) => [e.reason, e.userId, e.user?.id, e.origin])).toEqual([
+      ['disabled', user.id, user.id, 'local'],
+      ['deleted', user.id, user.id, 'local'],
     ]);
     expect(await directory.findById(user.id)).toBeNull();
     stop();
@@ -192,7 +192,7 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
     const ended: string[] = [];
     const stopSlow = directory.onUserDeactivated(async (event) => {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      ended.push(event.user.id);
+      ended.push(event.userId);
     });
     const stopFailing = directory.onUserDeactivated(() => {
       throw new Error('session store down');

@@ -209,7 +209,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   app.addHook('onClose', async () => {
     await backchannel.close();
   });
-  const stopDeactivation = ctx.users.onUserDeactivated(({ user }) => endUserSessions(ctx, user.id));
+  const stopDeactivation = ctx.users.onUserDeactivated(({ userId }) => endUserSessions(ctx, userId));
 
   const reload = setInterval(() => {
     keys.reload().catch((error: unknown) => log.error({ err: error }, 'signing key reload failed'));

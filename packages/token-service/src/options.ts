@@ -40,6 +40,12 @@ export interface TokenServiceOptions {
    * Default 600000 (10 minutes); 0 never (a job of your own calls `purgeExpiredRecords`).
    */
   readonly purgeIntervalMs?: number;
+  /**
+   * How often the user directory looks for users disabled or deleted by another process (`tessera
+   * users disable`, another instance), whose SSO sessions and grants then end here, in ms.
+   * Default 5000; 0: only this instance's own disables (the admin API of a custom host).
+   */
+  readonly deactivationPollMs?: number;
   /** Largest accepted request body in bytes. Default 64 KiB; larger ones are answered 400. */
   readonly bodyLimit?: number;
   /** How long one back-channel logout POST to a client may take, in ms. Default 5000. */
@@ -78,6 +84,7 @@ export interface ResolvedOptions {
   readonly clientCacheTtlMs: number;
   readonly keyReloadIntervalMs: number;
   readonly purgeIntervalMs: number;
+  readonly deactivationPollMs: number;
   readonly bodyLimit: number;
   readonly backchannelLogoutTimeoutMs: number;
   readonly backchannelLogoutRetryDelaysMs: readonly number[];
@@ -121,6 +128,7 @@ const schema = z.strictObject({
   clientCacheTtlMs: z.number().int().min(0).default(5000),
   keyReloadIntervalMs: z.number().int().positive().default(30_000),
   purgeIntervalMs: z.number().int().min(0).max(86_400_000).default(600_000),
+  deactivationPollMs: z.number().int().min(0).max(3_600_000).default(5000),
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
   backchannelLogoutTimeoutMs: z.number().int().positive().max(60_000).default(5000),
   backchannelLogoutRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 5000]),

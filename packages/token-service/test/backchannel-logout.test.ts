@@ -4,6 +4,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPasswordHasher, openUserDirectory } from '@tessera/identity';
+import { createDatabase } from '@tessera/storage/sql';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -69,6 +71,14 @@ function rp(clientId: string, extra: Partial<ClientRegistration> = {}): ClientRe
   };
 }
 
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function metric(harness: Harness, result: 'ok' | 'failed'): Promise<number> {
   const text = await (await fetch(`${harness.url}/metrics`)).text();
   const match = new RegExp(`^tessera_backchannel_logout_total\\{result="${result}"\\} (\\d+)$`, 'm').exec(
@@ -93,6 +103,8 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
       backchannelLogoutTimeoutMs: 500,
       // Retries after 20 ms, then 20 ms: the default waits 1 s and 5 s.
       backchannelLogoutRetryDelaysMs: [20, 20],
+      // Looks for other processes' deactivations every 50 ms; the default is 5 s.
+      deactivationPollMs: 50,
       clients: [
         rp('web', { backchannel_logout_uri: `${receiver.url}/ok/web?tenant=1` }),
         rp('admin', {
@@ -307,6 +319,48 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     expect(new URL(silent.headers.get('location') as string).searchParams.get('error')).toBe(
       'login_required',
     );
+  });
+
+  it('a user disabled by another process (tessera users disable) loses its sessions here within a poll', async () => {
+    const carol = await harness.service.context.users.create('carol', 'carol-password-0123456789');
+    const browser = new Browser();
+    const tokens = await signInAtWeb(browser, 'carol', 'carol-password-0123456789');
+    receiver.received.length = 0;
+
+    // Another process: a connection and a directory of its own, with no listener, as the CLI has.
+    const otherDb = await createDatabase(database.config);
+    try {
+      const admin = await openUserDirectory({
+        db: otherDb,
+        hasher: createPasswordHasher({ memoryCost: 256, timeCost: 1, parallelism: 1 }),
+      });
+      await admin.disable(carol.id);
+    } finally {
+      await otherDb.destroy();
+    }
+
+    await until(() => receiver.received.length === 1);
+    await harness.service.context.backchannel.idle();
+    expect(receiver.received).toHaveLength(1);
+    const payload = await verifyLogoutToken(receiver.received[0] as Received, 'web');
+    expect(payload).toMatchObject({ sub: carol.id, sid: tokens.claims()?.sid });
+    const silent = await browser.fetch(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectOf('web'),
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        prompt: 'none',
+      }),
+    );
+    expect(new URL(silent.headers.get('location') as string).searchParams.get('error')).toBe(
+      'login_required',
+    );
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    // Handed out once: the next polls find nothing new.
+    expect(await harness.service.context.users.pollDeactivations()).toBe(0);
   });
 });
 

@@ -30,6 +30,7 @@ interface TokenServiceCommandOptions {
   readonly keyReloadInterval?: number;
   readonly clientCacheTtl?: number;
   readonly purgeInterval?: number;
+  readonly deactivationPoll?: number;
 }
 
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
@@ -111,6 +112,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.keyReloadInterval === undefined ? {} : { keyReloadIntervalMs: options.keyReloadInterval }),
       ...(options.clientCacheTtl === undefined ? {} : { clientCacheTtlMs: options.clientCacheTtl }),
       ...(options.purgeInterval === undefined ? {} : { purgeIntervalMs: options.purgeInterval }),
+      ...(options.deactivationPoll === undefined ? {} : { deactivationPollMs: options.deactivationPoll }),
       ...(tls === undefined ? {} : { tls }),
     });
     if (seed !== undefined) {
@@ -170,6 +172,11 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       '--purge-interval <ms>',
       'how often expired codes, refresh tokens, grants and revocations are deleted; 0 never (default 600000)',
       integer('--purge-interval', 0, 86_400_000),
+    )
+    .option(
+      '--deactivation-poll <ms>',
+      'how often users disabled or deleted by another process are looked for, to end their sessions; 0 never (default 5000)',
+      integer('--deactivation-poll', 0, 3_600_000),
     )
     .action((options: TokenServiceCommandOptions) => run(options, context));
 }

@@ -186,8 +186,8 @@ async function openLogin(
     rateLimiter: new LoginRateLimiter({ store, prefix: 'login:', ...(now === undefined ? {} : { now }) }),
   });
   // A disabled or deleted account loses every session at once (SECURITY-CASES E 82).
-  const stopListening = directory.onUserDeactivated(async ({ user }) => {
-    await manager.destroyAllForUser(user.id);
+  const stopListening = directory.onUserDeactivated(async ({ userId }) => {
+    await manager.destroyAllForUser(userId);
   });
   return {
     directory,
