@@ -1,6 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { openClientRepository } from '@tessera/token-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../token-service/test/support/browser.js';
@@ -28,6 +31,34 @@ interface OrderAnswer {
 }
 
 const json = { 'content-type': 'application/json' };
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+/** `tessera users disable NAME` against the dev system's database, as an operator runs it in another terminal. */
+async function disableInAnotherProcess(dir: string, username: string): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [bin, 'users', 'disable', username, '--db', `sqlite:${join(dir, 'tessera.db')}`],
+    { env: { PATH: process.env.PATH ?? '' }, timeout: 15_000 },
+  );
+  return stdout;
+}
+
+/** The status `probe` answers once it is `wanted`, or its last one after `timeoutMs`. */
+async function statusWithin(
+  probe: () => Promise<Response>,
+  wanted: number,
+  timeoutMs: number,
+): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let status = 0;
+  do {
+    status = (await probe()).status;
+    if (status === wanted) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  } while (Date.now() < deadline);
+  return status;
+}
 
 describe('tessera dev, session mode: through the gateway with a cookie', () => {
   let system: DevSystem;
@@ -139,6 +170,19 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
       body: JSON.stringify({ amount: 1, reference: 'x' }),
     });
     expect(response.status).toBe(401);
+  });
+
+  // Last: bob stays disabled.
+  it('tessera users disable, run in another process, ends the sessions at the gateway within seconds', async () => {
+    const bob = await signInAs('bob');
+    const alice = await signInAs('alice');
+    const orders = (who: { browser: Browser }) => () =>
+      who.browser.fetch(`${system.urls.gateway}/api/orders/orders`);
+    expect((await orders(bob)()).status).toBe(200);
+    expect(await disableInAnotherProcess(dir, 'bob')).toMatch(/^disabled user bob/);
+    // The gateway's directory looks every second in development (5 s by default).
+    expect(await statusWithin(orders(bob), 401, 5000)).toBe(401);
+    expect((await orders(alice)()).status).toBe(200);
   });
 });
 
@@ -438,5 +482,19 @@ describe('tessera dev, hybrid mode: a session at the edge, tokens behind it', ()
       await new Promise((resolve) => setTimeout(resolve, 50));
     } while (Date.now() < deadline);
     expect(status).toBe(401);
+  });
+
+  // Last: bob stays disabled.
+  it('tessera users disable, run in another process, reaches the token service, which signs the gateway session out', async () => {
+    const bob = await signInAs('bob');
+    const alice = await signInAs('alice');
+    const orders = (who: { browser: Browser }) => () =>
+      who.browser.fetch(`${system.urls.gateway}/api/orders/orders`);
+    expect((await orders(bob)()).status).toBe(200);
+    expect(await disableInAnotherProcess(dir, 'bob')).toMatch(/^disabled user bob/);
+    // The token service looks every second in development, ends bob's SSO session and grants, and
+    // sends the gateway a back-channel logout for his session there.
+    expect(await statusWithin(orders(bob), 401, 5000)).toBe(401);
+    expect((await orders(alice)()).status).toBe(200);
   });
 });

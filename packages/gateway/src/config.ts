@@ -146,7 +146,16 @@ export const gatewayConfigSchema = z
       })
       .optional(),
     /** Session-mode login: the user directory the token service uses. */
-    identity: z.object({ database: z.string().min(1) }).optional(),
+    identity: z
+      .object({
+        database: z.string().min(1),
+        /**
+         * How often users disabled or deleted by another process (`tessera users disable`, the
+         * token service) are looked for, to end their sessions here. 0: only this gateway's own.
+         */
+        deactivationPollMs: z.number().int().min(0).max(3_600_000).default(5000),
+      })
+      .optional(),
     upstreams: z
       .object({
         /** An upstream that sends no response headers within this time gets 504. */

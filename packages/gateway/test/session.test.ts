@@ -28,7 +28,8 @@ beforeAll(async () => {
       store: { type: 'redis', url: 'redis://127.0.0.1:6379', keyPrefix: prefix },
       insecureHttpLocalhost: true,
     },
-    identity: { database: `sqlite:${join(dir, 'identity.db')}` },
+    // Looks for users disabled by other processes every 50 ms; the default is 5 s.
+    identity: { database: `sqlite:${join(dir, 'identity.db')}`, deactivationPollMs: 50 },
     routes: [
       {
         prefix: '/api/orders',
@@ -48,6 +49,7 @@ beforeAll(async () => {
   const { directory, db } = await directoryOf(0);
   await directory.create('alice', 'alice-password');
   await directory.create('bob', 'bob-password');
+  await directory.create('carol', 'carol-password');
   await db.destroy();
 });
 
@@ -105,7 +107,37 @@ async function login(at: number, username: string, password: string): Promise<st
   return cookie;
 }
 
+async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 describe('session routes on two gateways sharing Redis', () => {
+  it('signs a user disabled by another process (tessera users disable) out of every gateway within a poll', async () => {
+    const onA = await login(0, 'carol', 'carol-password');
+    const onB = await login(1, 'carol', 'carol-password');
+    const alice = await login(0, 'alice', 'alice-password');
+    const proxied = (at: number, cookie: string) => call(at, 'GET', '/api/orders/mine', { cookie });
+    expect((await proxied(1, onA)).status).toBe(200);
+    expect((await proxied(0, onB)).status).toBe(200);
+
+    // Another process: its own connection and directory, no listener, as the CLI has.
+    const { directory, db } = await directoryOf(0);
+    try {
+      const carol = await directory.findByUsername('carol');
+      await directory.disable(carol?.id as string);
+    } finally {
+      await db.destroy();
+    }
+    // Proxied routes read no user (only /auth/me does): the sessions themselves must end.
+    await until(async () => (await proxied(0, onB)).status === 401);
+    expect((await proxied(1, onA)).status).toBe(401);
+    expect((await proxied(1, alice)).status).toBe(200);
+  });
+
   it('logs in on A, proxies through B with a session reference instead of the cookie', async () => {
     const cookie = await login(0, 'alice', 'alice-password');
     const me = await call(1, 'GET', '/auth/me', { cookie });

@@ -73,7 +73,7 @@ describe('README', () => {
       expect(log.mock.calls).toEqual([
         [true, 'alice@example.com'],
         ['invalid_credentials', 401, 'invalid username or password'],
-        [expect.stringMatching(/^end every session and token of [0-9a-f-]{36}: disabled$/)],
+        [expect.stringMatching(/^end every session and token of [0-9a-f-]{36}: disabled \(local\)$/)],
       ]);
     } finally {
       log.mockRestore();

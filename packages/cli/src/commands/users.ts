@@ -151,7 +151,9 @@ export function registerUsersCommand(program: Command, context: CliContext): voi
 
   users
     .command('disable <username>')
-    .description('disable a user: every later login fails with "invalid username or password"')
+    .description(
+      'disable a user: every later login fails with "invalid username or password", and running token services and gateways on this database end its sessions within a poll (5 s by default)',
+    )
     .option(...dbOption)
     .action(async (username: string, options: DatabaseOption) => {
       const user = await withDirectory(options.db, async (directory) =>

@@ -51,6 +51,9 @@ async function writePrivate(file: string, text: string): Promise<void> {
  * again from (`seed.yaml` for `tessera token-service --seed`, `gateway.yaml` and the session
  * reference secret for `tessera gateway`), then runs every part from them.
  */
+/** How often the dev system looks for users disabled by another process (the default is 5 s). */
+const devDeactivationPollMs = 1000;
+
 export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
   const { mode, ports, redisUrl } = options;
   const dir = resolve(options.dir);
@@ -113,6 +116,8 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       channel,
       secret: options.secret,
       dev: true,
+      // `tessera users disable` in another terminal signs the user out within a second here.
+      deactivationPollMs: devDeactivationPollMs,
     });
     stops.push(() => tokenService.close());
     const users = await openUserDirectory({ db: database.db });
@@ -212,7 +217,9 @@ function gatewayConfig(
                 : { type: 'redis', url: redisUrl, keyPrefix: SESSION_KEY_PREFIX },
             insecureHttpLocalhost: true,
           },
-          ...(mode === 'session' ? { identity: { database: databaseUrl } } : {}),
+          ...(mode === 'session'
+            ? { identity: { database: databaseUrl, deactivationPollMs: devDeactivationPollMs } }
+            : {}),
         }
       : {}),
     routes: [

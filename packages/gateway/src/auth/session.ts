@@ -119,8 +119,7 @@ export async function createSessionMode(
       // Reported once at start by the config's own warnings.
     },
   });
-  const login =
-    identity === undefined ? undefined : await openLogin(identity.database, store, manager, options.now);
+  const login = identity === undefined ? undefined : await openLogin(identity, store, manager, options.now);
   const cookieNames = [manager.options.cookieName, manager.options.devCookieName];
   const idOf = (request: FastifyRequest) =>
     // The session's id is the value of exactly one cookie of one of our names (the one it was found under).
@@ -174,18 +173,20 @@ export async function createSessionMode(
 
 /** Form login's user directory, with its rate limits in the session store. */
 async function openLogin(
-  database: string,
+  identity: NonNullable<GatewayConfig['identity']>,
   store: KeyValueStore,
   manager: SessionManager<GatewaySessionData>,
   now: (() => number) | undefined,
 ): Promise<{ directory: UserDirectory; close(): Promise<void> }> {
-  const db = await createDatabase(parseDatabaseUrl(database));
+  const db = await createDatabase(parseDatabaseUrl(identity.database));
   await migrateIdentity(db);
   const directory = await openUserDirectory({
     db,
     rateLimiter: new LoginRateLimiter({ store, prefix: 'login:', ...(now === undefined ? {} : { now }) }),
+    deactivationPollMs: identity.deactivationPollMs,
   });
-  // A disabled or deleted account loses every session at once (SECURITY-CASES E 82).
+  // A disabled or deleted account loses every session (SECURITY-CASES E 82): at once when this
+  // gateway's directory made the change, within a poll when another process did.
   const stopListening = directory.onUserDeactivated(async ({ userId }) => {
     await manager.destroyAllForUser(userId);
   });
