@@ -111,6 +111,7 @@ export async function createGateway(
     if (needsSession && config.session !== undefined) {
       session = await createSessionMode(config.session, config.identity, {
         referenceSecret: options.sessionReferenceSecret,
+        log: app.log,
         ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
         ...(options.now === undefined ? {} : { now: options.now }),
       });

@@ -16,8 +16,11 @@ export interface DeactivationFeedOptions {
   readonly intervalMs: number;
   /** How long a record is kept, and so how far back a feed that starts now looks. */
   readonly retentionMs: number;
-  /** Called once per record not yet handled here; a rejection leaves it to be tried again. */
-  readonly handle: (record: DeactivationRecord) => Promise<void>;
+  /**
+   * Called once per record not yet handled here; resolves whether the listeners heard of it (not
+   * when the user was enabled again). A rejection leaves it to be tried again.
+   */
+  readonly handle: (record: DeactivationRecord) => Promise<boolean>;
   readonly onError: (error: unknown) => void;
 }
 
@@ -28,6 +31,8 @@ export const lateArrivalMs = 5 * 60 * 1000;
 // may run them at the same time).
 const purgeEveryMs = 60 * 60 * 1000;
 const pageSize = 500;
+// Records this process marked while nothing polls, before the older ones are dropped.
+const idleHandledLimit = 1000;
 
 /**
  * Reads the `user_deactivations` records other processes write and hands each new one to `handle`,
@@ -43,6 +48,8 @@ export class DeactivationFeed {
   #windowStart: number;
   #lastPurge = Number.NEGATIVE_INFINITY;
   #timer: NodeJS.Timeout | undefined;
+  // Bumped by every start and stop, so a poll under way reschedules only the run it belongs to.
+  #generation = 0;
   #running = false;
   // Polls run one after another, whether the timer or `poll()` started them.
   #queue: Promise<unknown> = Promise.resolve();
@@ -56,24 +63,35 @@ export class DeactivationFeed {
   start(): void {
     if (this.#running || this.#options.intervalMs === 0) return;
     this.#running = true;
-    this.#schedule(0);
+    this.#generation += 1;
+    this.#schedule(0, this.#generation);
   }
 
   /** No poll starts after this; a poll under way hands out nothing more and reports no error. */
   stop(): void {
     this.#running = false;
+    this.#generation += 1;
     clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
-  /** A record this process handled itself (its listeners ran), so no poll hands it out again. */
+  /**
+   * A record this process handles itself (its listeners run), so no poll hands it out again.
+   * While nothing polls, nothing prunes: only the last `lateArrivalMs` are then kept.
+   */
   markHandled(id: string, createdAt: number): void {
     this.#handled.set(id, createdAt);
+    if (!this.#running && this.#handled.size > idleHandledLimit) {
+      const horizon = this.#options.now() - lateArrivalMs;
+      for (const [handledId, at] of this.#handled) if (at < horizon) this.#handled.delete(handledId);
+    }
   }
 
   /** Undoes `markHandled`: the next poll hands the record out (if it was written at all). */
-  forget(id: string): void {
+  forget(id: string, createdAt: number): void {
     this.#handled.delete(id);
+    // Polls meanwhile may have moved the window past it, taking it for handled.
+    this.#windowStart = Math.min(this.#windowStart, createdAt);
   }
 
   /** One poll, after any under way; resolves to how many records were handed out. */
@@ -83,17 +101,18 @@ export class DeactivationFeed {
     return next;
   }
 
-  #schedule(delayMs: number): void {
+  #schedule(delayMs: number, generation: number): void {
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
-      const run = this.#queue.then(() => this.#pollOnce(false));
+      const current = (): boolean => this.#generation === generation;
+      const run = this.#queue.then(() => (current() ? this.#pollOnce(false) : 0));
       this.#queue = run.catch(() => undefined);
       run
         .catch((error: unknown) => {
-          if (this.#running) this.#options.onError(error);
+          if (current()) this.#options.onError(error);
         })
         .finally(() => {
-          if (this.#running) this.#schedule(this.#options.intervalMs);
+          if (current()) this.#schedule(this.#options.intervalMs, generation);
         });
     }, delayMs);
     this.#timer.unref();
@@ -104,7 +123,8 @@ export class DeactivationFeed {
     const { db, now, handle, onError } = this.#options;
     const startedAt = now();
     let handed = 0;
-    let failed = false;
+    // The oldest record whose handling failed: the window goes no further than it.
+    let oldestFailure = Number.POSITIVE_INFINITY;
     let after: { createdAt: string; id: string } | undefined;
     for (;;) {
       let query = db
@@ -127,17 +147,20 @@ export class DeactivationFeed {
       for (const row of rows) {
         if (!live()) return handed;
         if (this.#handled.has(row.id)) continue;
+        // A stamp that is no time, or one in the future, counts as now (the purge deletes it).
+        const stamped = Date.parse(row.created_at);
+        const at = Number.isNaN(stamped) || stamped > startedAt ? startedAt : stamped;
         try {
-          await handle({
+          const heard = await handle({
             id: row.id,
             userId: row.user_id,
             reason: row.reason === 'deleted' ? 'deleted' : 'disabled',
           });
-          this.#handled.set(row.id, Date.parse(row.created_at));
-          handed += 1;
+          this.#handled.set(row.id, at);
+          if (heard) handed += 1;
         } catch (error) {
-          // Left unhandled, so the next poll tries it again; the window stays where it was.
-          failed = true;
+          // Left unhandled, so the next poll tries it again.
+          oldestFailure = Math.min(oldestFailure, at);
           if (live()) onError(error);
         }
       }
@@ -145,17 +168,21 @@ export class DeactivationFeed {
       if (rows.length < pageSize || last === undefined) break;
       after = { createdAt: last.created_at, id: last.id };
     }
-    if (!failed) {
-      this.#windowStart = Math.max(this.#windowStart, startedAt - lateArrivalMs);
-      for (const [id, createdAt] of this.#handled) {
-        if (createdAt < this.#windowStart) this.#handled.delete(id);
-      }
-    }
+    this.#windowStart = Math.max(this.#windowStart, Math.min(startedAt - lateArrivalMs, oldestFailure));
+    for (const [id, at] of this.#handled) if (at < this.#windowStart) this.#handled.delete(id);
     if (startedAt - this.#lastPurge >= purgeEveryMs) {
       this.#lastPurge = startedAt;
+      const iso = (ms: number): string => new Date(ms).toISOString();
+      // Older than the retention, or stamped more than a day ahead (a clock gone wrong, or not a
+      // time at all: such text sorts after every ISO date).
       await db
         .deleteFrom('user_deactivations')
-        .where('created_at', '<', new Date(startedAt - this.#options.retentionMs).toISOString())
+        .where((eb) =>
+          eb.or([
+            eb('created_at', '<', iso(startedAt - this.#options.retentionMs)),
+            eb('created_at', '>', iso(startedAt + purgeEveryMs * 24)),
+          ]),
+        )
         .execute();
     }
     return handed;

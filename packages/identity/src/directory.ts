@@ -397,10 +397,11 @@ export class UserDirectory {
    * nothing to end (so a service that starts later does not sign out a user who was re-enabled and
    * signed in again); ids are never reused, so a deleted user stays deleted.
    */
-  async #handleRemote(record: DeactivationRecord): Promise<void> {
+  async #handleRemote(record: DeactivationRecord): Promise<boolean> {
     const user = await this.findById(record.userId);
-    if (user !== null && !user.disabled) return;
+    if (user !== null && !user.disabled) return false;
     await this.#emit({ reason: record.reason, userId: record.userId, user, origin: 'remote' });
+    return true;
   }
 
   /**
@@ -429,7 +430,7 @@ export class UserDirectory {
       await this.#emit({ reason, userId: id, user, origin: 'local' });
       return user;
     } catch (error) {
-      this.#feed.forget(recordId);
+      this.#feed.forget(recordId, now.getTime());
       throw error;
     }
   }

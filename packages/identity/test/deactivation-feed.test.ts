@@ -41,12 +41,15 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
       ...options,
     });
 
-  function listen(directory: UserDirectory, listener?: (event: UserDeactivatedEvent) => void) {
+  function listen(
+    directory: UserDirectory,
+    listener?: (event: UserDeactivatedEvent) => void | Promise<void>,
+  ) {
     const events: UserDeactivatedEvent[] = [];
     stops.push(
       directory.onUserDeactivated((event) => {
         events.push(event);
-        listener?.(event);
+        return listener?.(event);
       }),
     );
     return events;
@@ -130,7 +133,7 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
     const dan = await admin.create('dan', 'dan-password');
     await admin.disable(dan.id);
     await admin.enable(dan.id);
-    expect(await service.pollDeactivations()).toBe(1);
+    expect(await service.pollDeactivations()).toBe(0);
     expect(remote).toEqual([]);
   });
 
@@ -230,6 +233,100 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
       [kim.id, 'local'],
       [kim.id, 'remote'],
     ]);
+  });
+
+  it('pages through more records than one query reads, several stamped alike', async () => {
+    const service = await open();
+    const admin = await open();
+    const remote = listen(service);
+    const lee = await admin.create('lee', 'lee-password');
+    await admin.disable(lee.id);
+    // 700 more records of the same disabled user, in groups of 50 that share a stamp, so a page
+    // ends inside a group and the next one must go on by id.
+    const rows = Array.from({ length: 700 }, (_, i) => ({
+      id: randomUUID(),
+      user_id: lee.id,
+      reason: 'disabled',
+      created_at: new Date(clock - 60_000 + Math.floor(i / 50)).toISOString(),
+    }));
+    for (let i = 0; i < rows.length; i += 100) {
+      await (db as Kysely<IdentitySchema>)
+        .insertInto('user_deactivations')
+        .values(rows.slice(i, i + 100))
+        .execute();
+    }
+    expect(await service.pollDeactivations()).toBe(701);
+    expect(new Set(remote.map((e) => e.userId))).toEqual(new Set([lee.id]));
+    expect(await service.pollDeactivations()).toBe(0);
+  });
+
+  it('hands out a record whose stamp is no time once, and purges it', async () => {
+    const service = await open();
+    const remote = listen(service);
+    const admin = await open();
+    const max = await admin.create('max', 'max-password');
+    await (db as Kysely<IdentitySchema>)
+      .updateTable('users')
+      .set({ disabled: 1 })
+      .where('id', '=', max.id)
+      .execute();
+    await (db as Kysely<IdentitySchema>)
+      .insertInto('user_deactivations')
+      .values({ id: randomUUID(), user_id: max.id, reason: 'disabled', created_at: 'not a time' })
+      .execute();
+    expect(await service.pollDeactivations()).toBe(1);
+    expect(remote.map((e) => e.userId)).toEqual([max.id]);
+    expect(
+      await (db as Kysely<IdentitySchema>).selectFrom('user_deactivations').selectAll().execute(),
+    ).toEqual([]);
+    expect(await service.pollDeactivations()).toBe(0);
+  });
+
+  it('tries its own disable again when the listener failed only after polls had moved on', async () => {
+    const admin = await open();
+    let failing = true;
+    const heard = listen(admin, async (event) => {
+      if (!failing || event.origin !== 'local') return;
+      // While the listener works, time passes and polls move the window past the record.
+      clock += 10 * minute;
+      expect(await admin.pollDeactivations()).toBe(0);
+      throw new Error('session store down');
+    });
+    const nina = await admin.create('nina', 'nina-password');
+    await expect(admin.disable(nina.id)).rejects.toThrow('session store down');
+    failing = false;
+    expect(await admin.pollDeactivations()).toBe(1);
+    expect(heard.map((e) => e.origin)).toEqual(['local', 'remote']);
+  });
+
+  it('keeps one timer when its only listener is swapped for another during a poll', async () => {
+    const admin = await open();
+    let clockReads = 0;
+    const service = await open({
+      deactivationPollMs: 40,
+      // The feed reads the clock once per poll: counting reads counts polls.
+      now: () => {
+        clockReads += 1;
+        return new Date(clock);
+      },
+    });
+    let swapped = false;
+    const stopSlow = service.onUserDeactivated(async () => {
+      // The poll is under way, waiting for this listener: swap it for another.
+      stopSlow();
+      stops.push(service.onUserDeactivated(() => undefined));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      swapped = true;
+    });
+    const pat = await admin.create('pat', 'pat-password');
+    await admin.disable(pat.id);
+    await until(() => swapped);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = clockReads;
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // About ten polls of 40 ms in 400 ms; a second timer left running would make it twenty.
+    expect(clockReads - before).toBeGreaterThan(2);
+    expect(clockReads - before).toBeLessThanOrEqual(12);
   });
 
   it('refuses poll and retention options it cannot honour', async () => {

@@ -45,15 +45,15 @@ async function writePrivate(file: string, text: string): Promise<void> {
   await chmod(file, 0o600);
 }
 
+/** How often the dev system looks for users disabled by another process (the default is 5 s). */
+const devDeactivationPollMs = 1000;
+
 /**
  * Starts the whole demo system in this process: the token service, the three shop services and
  * the gateway, in `token` or `session` mode. It first writes the files each part can be started
  * again from (`seed.yaml` for `tessera token-service --seed`, `gateway.yaml` and the session
  * reference secret for `tessera gateway`), then runs every part from them.
  */
-/** How often the dev system looks for users disabled by another process (the default is 5 s). */
-const devDeactivationPollMs = 1000;
-
 export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
   const { mode, ports, redisUrl } = options;
   const dir = resolve(options.dir);

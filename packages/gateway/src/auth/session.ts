@@ -14,7 +14,7 @@ import {
 } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
 import { openStore } from './stores.js';
 
@@ -73,6 +73,8 @@ export interface SessionModeOptions {
   /** An existing store (tests, `tessera dev`); otherwise one is opened from the config. */
   readonly store?: KeyValueStore;
   readonly now?: () => number;
+  /** Where the user directory's background failures go (ending the sessions of a user disabled elsewhere). */
+  readonly log?: FastifyBaseLogger;
 }
 
 const csrfHeader = 'x-csrf-token';
@@ -119,7 +121,7 @@ export async function createSessionMode(
       // Reported once at start by the config's own warnings.
     },
   });
-  const login = identity === undefined ? undefined : await openLogin(identity, store, manager, options.now);
+  const login = identity === undefined ? undefined : await openLogin(identity, store, manager, options);
   const cookieNames = [manager.options.cookieName, manager.options.devCookieName];
   const idOf = (request: FastifyRequest) =>
     // The session's id is the value of exactly one cookie of one of our names (the one it was found under).
@@ -176,7 +178,7 @@ async function openLogin(
   identity: NonNullable<GatewayConfig['identity']>,
   store: KeyValueStore,
   manager: SessionManager<GatewaySessionData>,
-  now: (() => number) | undefined,
+  { now, log }: SessionModeOptions,
 ): Promise<{ directory: UserDirectory; close(): Promise<void> }> {
   const db = await createDatabase(parseDatabaseUrl(identity.database));
   await migrateIdentity(db);
@@ -184,6 +186,12 @@ async function openLogin(
     db,
     rateLimiter: new LoginRateLimiter({ store, prefix: 'login:', ...(now === undefined ? {} : { now }) }),
     deactivationPollMs: identity.deactivationPollMs,
+    ...(log === undefined
+      ? {}
+      : {
+          onBackgroundError: (error: unknown) =>
+            log.error({ err: error }, 'user directory background work failed'),
+        }),
   });
   // A disabled or deleted account loses every session (SECURITY-CASES E 82): at once when this
   // gateway's directory made the change, within a poll when another process did.
