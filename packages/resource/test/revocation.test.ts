@@ -3,7 +3,7 @@ import { RedisChannel } from '@tessera/storage';
 import { REVOCATION_TOPIC as TOKEN_SERVICE_TOPIC } from '@tessera/token-service';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import { createServiceClient } from '../src/client/service-client.js';
 import { bearer } from '../src/identity/bearer.js';
 import { DenyList } from '../src/revocation/deny-list.js';
@@ -21,9 +21,9 @@ let subscriber: RedisChannel;
 let revocations: Revocations;
 let app: FastifyInstance;
 let url: string;
+const prefix = randomPrefix('resource:revocation');
 
 beforeAll(async () => {
-  const prefix = randomPrefix('resource:revocation');
   publisher = new RedisChannel({ url: REDIS_URL, prefix });
   subscriber = new RedisChannel({ url: REDIS_URL, prefix });
   ts = await startTokenService(publisher);
@@ -40,6 +40,8 @@ afterAll(async () => {
   await ts?.stop();
   await subscriber?.close();
   await publisher?.close();
+  // The topic's stream.
+  await deleteKeysWithPrefix(prefix);
 });
 
 describe('revocation events', () => {
@@ -86,7 +88,7 @@ describe('revocation events', () => {
     const elapsed = performance.now() - started;
     expect((await revoke).status).toBe(200);
     console.log(
-      `revoke-to-reject: ${elapsed.toFixed(1)} ms (${attempts} requests; real token service, Redis pub/sub)`,
+      `revoke-to-reject: ${elapsed.toFixed(1)} ms (${attempts} requests; real token service, Redis stream)`,
     );
     expect(refused?.status).toBe(401);
     expect(refused?.body).toMatchObject({ error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' });

@@ -13,7 +13,7 @@ import Fastify from 'fastify';
 
 const issuer = process.env.TESSERA_ISSUER ?? 'http://127.0.0.1:4000';
 
-// Revocation events from the token service (Redis pub/sub), kept in a deny-list.
+// Revocation events from the token service (a Redis stream), kept in a deny-list.
 const channel = new RedisChannel({ url: 'redis://127.0.0.1:6379' });
 const revocations = await subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
 

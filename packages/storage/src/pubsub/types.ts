@@ -6,8 +6,10 @@ export type Unsubscribe = () => Promise<void>;
 
 /**
  * Publish/subscribe of string messages on named topics (callers encode JSON themselves).
- * Delivery is at most once, to the handlers subscribed when the message arrives, in the order one
- * publisher sent them; a handler is always called asynchronously, never inside `publish`.
+ * Each message reaches the handlers subscribed when it is delivered, once each, in the order of
+ * its topic; a handler is always called asynchronously, never inside `publish`. `RedisChannel`
+ * also delivers what was published while a subscriber was cut off from Redis, as long as the
+ * topic's stream still holds it.
  * Operations on an unreachable or closed channel reject with `StorageError`
  * `ERR_STORAGE_UNAVAILABLE`.
  */

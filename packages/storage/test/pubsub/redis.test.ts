@@ -1,31 +1,116 @@
 import { Redis } from 'ioredis';
-import { describe, expect, it } from 'vitest';
-import { REDIS_URL, randomPrefix } from '../../../../test/support/redis.js';
+import { afterAll, describe, expect, it } from 'vitest';
+import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../../test/support/redis.js';
 import { RedisChannel } from '../../src/pubsub/redis.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 import { describeChannelConformance } from './conformance.js';
 
 const prefix = randomPrefix('pubsub');
+afterAll(() => deleteKeysWithPrefix(prefix));
 
 describeChannelConformance('RedisChannel', () => ({
   open: (options) => new RedisChannel({ url: REDIS_URL, prefix, ...options }),
-  // Pub/sub leaves no keys behind; each channel closes its own connections.
+  // Each topic's stream is a key under the prefix, deleted with the file's others.
   cleanup: async () => {},
 }));
 
-describe('RedisChannel', () => {
-  it('publishes on the prefixed Redis channel name', async () => {
-    const listener = new Redis(REDIS_URL);
-    const channel = new RedisChannel({ url: REDIS_URL, prefix });
+async function eventually(check: () => void, deadlineMs = 10_000): Promise<void> {
+  const end = Date.now() + deadlineMs;
+  for (;;) {
     try {
-      const received = new Promise<[string, string]>((resolve) => {
-        listener.on('message', (name: string, message: string) => resolve([name, message]));
-      });
-      await listener.subscribe(`${prefix}revocations`);
+      check();
+      return;
+    } catch (error) {
+      if (Date.now() > end) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+}
+
+describe('RedisChannel', () => {
+  it('appends to a stream under the prefixed key, trimmed to about retainedMessages', async () => {
+    const reader = new Redis(REDIS_URL);
+    const channel = new RedisChannel({ url: REDIS_URL, prefix, retainedMessages: 10 });
+    try {
       await channel.publish('revocations', '{"kind":"sid"}');
-      expect(await received).toEqual([`${prefix}revocations`, '{"kind":"sid"}']);
+      const entries = await reader.xrange(`${prefix}revocations`, '-', '+');
+      expect(entries.map(([, fields]) => fields)).toEqual([['m', '{"kind":"sid"}']]);
+      for (let i = 0; i < 1_000; i++) await channel.publish('trimmed', String(i));
+      // MAXLEN ~ trims whole stream nodes (100 entries each by default): far below 1 000.
+      expect(await reader.xlen(`${prefix}trimmed`)).toBeLessThanOrEqual(110);
     } finally {
-      listener.disconnect();
+      reader.disconnect();
       await channel.close();
+    }
+  });
+
+  it('refuses a retainedMessages that is not a positive integer', () => {
+    for (const retainedMessages of [0, -1, 1.5, Number.NaN]) {
+      expect(() => new RedisChannel({ url: REDIS_URL, prefix, retainedMessages })).toThrow(
+        expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+      );
+    }
+  });
+
+  it('delivers to a subscriber that was cut off what was published meanwhile, in order, once', async () => {
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = new TcpProxy({ host: hostname, port: Number(port || 6379) });
+    await proxy.start();
+    const subscriber = new RedisChannel({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
+    const publisher = new RedisChannel({ url: REDIS_URL, prefix });
+    const received: string[] = [];
+    try {
+      await subscriber.subscribe('cut', (message) => {
+        received.push(message);
+      });
+      await publisher.publish('cut', 'before');
+      await eventually(() => expect(received).toEqual(['before']));
+
+      await proxy.cut();
+      for (const message of ['while cut 1', 'while cut 2', 'while cut 3'])
+        await publisher.publish('cut', message);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(received).toEqual(['before']);
+
+      await proxy.start();
+      await publisher.publish('cut', 'after');
+      await eventually(() =>
+        expect(received).toEqual(['before', 'while cut 1', 'while cut 2', 'while cut 3', 'after']),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toHaveLength(5);
+    } finally {
+      await subscriber.close();
+      await publisher.close();
+      await proxy.cut();
+    }
+  });
+
+  it('reads a stream that came back shorter than it was (Redis restarted empty, a lagging clock) from its start', async () => {
+    const { hostname, port } = new URL(REDIS_URL);
+    const proxy = new TcpProxy({ host: hostname, port: Number(port || 6379) });
+    await proxy.start();
+    const subscriber = new RedisChannel({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
+    const publisher = new RedisChannel({ url: REDIS_URL, prefix });
+    const raw = new Redis(REDIS_URL);
+    const received: string[] = [];
+    try {
+      await subscriber.subscribe('replaced', (message) => {
+        received.push(message);
+      });
+      await publisher.publish('replaced', 'before');
+      await eventually(() => expect(received).toEqual(['before']));
+      await proxy.cut();
+      // The stream as a Redis restarted empty, on a clock behind the old one, would write it.
+      await raw.del(`${prefix}replaced`);
+      await raw.xadd(`${prefix}replaced`, '1-1', 'm', 'after the restart');
+      await proxy.start();
+      await eventually(() => expect(received).toEqual(['before', 'after the restart']));
+    } finally {
+      raw.disconnect();
+      await subscriber.close();
+      await publisher.close();
+      await proxy.cut();
     }
   });
 
@@ -36,11 +121,7 @@ describe('RedisChannel', () => {
     try {
       await channel.subscribe('owned', (m) => void received.push(m));
       await channel.publish('owned', 'hi');
-      await new Promise<void>((resolve) => {
-        const poll = (): void => (received.length > 0 ? resolve() : void setTimeout(poll, 5));
-        poll();
-      });
-      expect(received).toEqual(['hi']);
+      await eventually(() => expect(received).toEqual(['hi']));
       await channel.close();
       expect(await client.ping()).toBe('PONG');
     } finally {
