@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../test/support/eventually.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
 import { LogCapture } from './support/logs.js';
@@ -107,14 +108,6 @@ async function login(at: number, username: string, password: string): Promise<st
   return cookie;
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('session routes on two gateways sharing Redis', () => {
   it('signs a user disabled by another process (tessera users disable) out of every gateway within a poll', async () => {
     const onA = await login(0, 'carol', 'carol-password');
@@ -133,7 +126,7 @@ describe('session routes on two gateways sharing Redis', () => {
       await db.destroy();
     }
     // Proxied routes read no user (only /auth/me does): the sessions themselves must end.
-    await until(async () => (await proxied(0, onB)).status === 401);
+    await eventually(async () => expect((await proxied(0, onB)).status).toBe(401));
     expect((await proxied(1, onA)).status).toBe(401);
     expect((await proxied(1, alice)).status).toBe(200);
   });

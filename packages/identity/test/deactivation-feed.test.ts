@@ -5,6 +5,7 @@ import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import {
   type IdentitySchema,
   migrateIdentity,
@@ -17,14 +18,6 @@ import { fastHasher } from './helpers/hasher.js';
 
 const minute = 60_000;
 const hour = 60 * minute;
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
 
 describe.each(databases)('deactivations across processes on $name', (fixture) => {
   let env: TestDatabase;
@@ -143,7 +136,7 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
     const remote = listen(service);
     const erin = await admin.create('erin', 'erin-password');
     await admin.disable(erin.id);
-    await until(() => remote.length === 1);
+    await eventually(() => expect(remote).toHaveLength(1));
     expect(remote[0]).toMatchObject({ reason: 'disabled', userId: erin.id, origin: 'remote' });
 
     for (const stop of stops.splice(0)) stop();
@@ -320,7 +313,7 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
     });
     const pat = await admin.create('pat', 'pat-password');
     await admin.disable(pat.id);
-    await until(() => swapped);
+    await eventually(() => expect(swapped).toBe(true));
     await new Promise((resolve) => setTimeout(resolve, 50));
     const before = clockReads;
     await new Promise((resolve) => setTimeout(resolve, 400));

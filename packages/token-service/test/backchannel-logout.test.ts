@@ -10,6 +10,7 @@ import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify }
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../src/lib/backchannel-logout.js';
 import { loadSeedFile } from '../src/seed.js';
 import type { ClientRegistration } from '../src/store/client-registration.js';
@@ -69,14 +70,6 @@ function rp(clientId: string, extra: Partial<ClientRegistration> = {}): ClientRe
     first_party: true,
     ...extra,
   };
-}
-
-async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 async function metric(harness: Harness, result: 'ok' | 'failed'): Promise<number> {
@@ -339,7 +332,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
       await otherDb.destroy();
     }
 
-    await until(() => receiver.received.length === 1);
+    await eventually(() => expect(receiver.received).toHaveLength(1));
     await harness.service.context.backchannel.idle();
     expect(receiver.received).toHaveLength(1);
     const payload = await verifyLogoutToken(receiver.received[0] as Received, 'web');

@@ -2,6 +2,7 @@ import { AccessTokenSigner, createAccessTokenVerifier, parseRevocationEvent } fr
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { GrantRepository, hashToken } from '../src/store/grants.js';
 import { basic, ORDERS_SECRET, orders, reports, shopWeb } from './support/clients.js';
 import {
@@ -30,11 +31,6 @@ function malleate(token: string): string {
   const s = BigInt(`0x${bytes.subarray(32).toString('hex')}`);
   const twin = Buffer.from((P256_N - s).toString(16).padStart(64, '0'), 'hex');
   return `${header}.${payload}.${Buffer.concat([bytes.subarray(0, 32), twin]).toString('base64url')}`;
-}
-
-async function until(check: () => boolean): Promise<void> {
-  // Channel delivery is asynchronous; wait for it without a fixed sleep or a timing assertion.
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
 }
 
 // RFC 7662 and RFC 7009 through real HTTP (openid-client's tokenIntrospection and tokenRevocation,
@@ -237,7 +233,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
             }),
           ),
         ).toEqual({ status: 400, error: 'invalid_grant' });
-        await until(() => recorder.messages.length > 0);
+        await eventually(() => expect(recorder.messages.length).toBeGreaterThan(0));
         // Exactly DESIGN.md's shape: kind, value, until (= the token's exp, epoch s).
         expect(recorder.messages).toEqual([
           JSON.stringify({ kind: 'jti', value: user.jti, until: user.exp }),
@@ -252,7 +248,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
             )
           ).status,
         ).toBe(200);
-        await until(() => recorder.messages.length > 1);
+        await eventually(() => expect(recorder.messages.length).toBeGreaterThan(1));
         expect(recorder.messages[1]).toBe(recorder.messages[0]);
         expect(parseRevocationEvent(recorder.messages[0] as string)).toEqual({
           kind: 'jti',
@@ -337,7 +333,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
         expect(await isActiveFor(ordersConfig, hop1.access_token)).toBe(false);
         expect(await isActiveFor(paymentsConfig, hop2.access_token)).toBe(false);
         expect((await grants.find(grant.id))?.revokedAt).toBe(T0);
-        await until(() => recorder.messages.length >= 4);
+        await eventually(() => expect(recorder.messages.length).toBeGreaterThanOrEqual(4));
         const expected = [
           access,
           second,

@@ -1,6 +1,7 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { eventually } from '../../../test/support/eventually.js';
 import { Browser, signIn } from './support/browser.js';
 import { ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
 import {
@@ -14,10 +15,6 @@ import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
-
-async function until(check: () => boolean): Promise<void> {
-  for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
-}
 
 // SECURITY-CASES A 34 end to end: alice signs in to shop-web (code + PKCE, login form over HTTP),
 // orders exchanges her token, then shop-web revokes its refresh token with openid-client.
@@ -76,7 +73,7 @@ describe.each(databases)('revoking a refresh token from the code flow on $name',
       await expect(oidc.refreshTokenGrant(web, refreshed.refresh_token as string)).rejects.toMatchObject({
         error: 'invalid_grant',
       });
-      await until(() => recorder.messages.length >= 3);
+      await eventually(() => expect(recorder.messages.length).toBeGreaterThanOrEqual(3));
       const events = recorder.messages.map((message) => JSON.parse(message) as { value: string });
       const expected = [tokens.access_token, refreshed.access_token, hop.access_token].map((token) => {
         const claims = claimsOf(token);

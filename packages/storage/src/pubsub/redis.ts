@@ -43,6 +43,12 @@ interface TopicReader {
   readonly ready: Promise<void>;
   /** The id of the last entry delivered (or the stream's end when the reader started). */
   lastId: string;
+  /** The stream's end when the reader started: what it read after. */
+  startId: string;
+  /** The ids of the last entries delivered, oldest first, up to `recentIds`. */
+  readonly recent: string[];
+  /** Rejects the read under way: the connection it was sent on is gone. */
+  interrupt: (() => void) | undefined;
   stopped: boolean;
 }
 
@@ -50,6 +56,8 @@ interface TopicReader {
 const blockMs = 2_000;
 const readBatch = 100;
 const field = 'm';
+// How many delivered ids a reader remembers, to recognise a stream that lost only its newest entries.
+const recentIds = 1_000;
 
 /**
  * A channel on Redis, across machines: each topic is a Redis stream. `publish` appends (XADD,
@@ -65,6 +73,7 @@ export class RedisChannel implements Channel {
   readonly #prefix: string;
   readonly #retained: number;
   readonly #onError: ErrorReporter;
+  readonly #onConnectionError: ((error: Error) => void) | undefined;
   readonly #topics = new Map<string, TopicReader>();
   #closed = false;
 
@@ -76,6 +85,7 @@ export class RedisChannel implements Channel {
     }
     this.#retained = retained;
     this.#onError = options.onError ?? warnOnError;
+    this.#onConnectionError = options.onConnectionError;
     this.#connection = connect(options);
   }
 
@@ -120,23 +130,29 @@ export class RedisChannel implements Channel {
 
   #startReader(topic: string, key: string): TopicReader {
     const client = readerClient(this.#connection.client, blockMs + this.#connection.timeoutMs);
-    client.on('error', () => {
-      // Connection errors surface as failed reads, which are retried; ioredis keeps reconnecting.
-    });
+    // Connection errors surface as failed reads, which are retried; ioredis keeps reconnecting.
+    client.on('error', this.#onConnectionError ?? (() => {}));
     const reader: TopicReader = {
       topic,
       key,
       subscriptions: new Set(),
       client,
       lastId: '0-0',
+      startId: '0-0',
+      recent: [],
+      interrupt: undefined,
       stopped: false,
       ready: call('RedisChannel.subscribe', this.#connection.timeoutMs, () =>
         client.xrevrange(key, '+', '-', 'COUNT', 1),
       ).then((last) => {
         reader.lastId = last[0]?.[0] ?? '0-0';
+        reader.startId = reader.lastId;
         void this.#read(reader);
       }),
     };
+    // ioredis neither rejects nor (with autoResendUnfulfilledCommands off) resends a command left
+    // unanswered by a lost connection: end the read here rather than at its timeout.
+    client.on('close', () => reader.interrupt?.());
     return reader;
   }
 
@@ -145,42 +161,67 @@ export class RedisChannel implements Channel {
     while (!reader.stopped) {
       try {
         if (failures > 0) await this.#resync(reader);
-        const reply = await withDeadline(
+        const reply = await this.#interruptible(
+          reader,
           reader.client.xread('COUNT', readBatch, 'BLOCK', blockMs, 'STREAMS', reader.key, reader.lastId),
-          blockMs + this.#connection.timeoutMs,
-          () => new Error('no reply'),
         );
         failures = 0;
         for (const [, entries] of reply ?? []) {
           for (const [id, fields] of entries) {
             reader.lastId = id;
+            reader.recent.push(id);
+            if (reader.recent.length > recentIds) reader.recent.shift();
             const at = fields.indexOf(field);
             const message = at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
             if (message !== undefined && !reader.stopped) this.#dispatch(reader, message);
           }
         }
-      } catch {
+      } catch (error) {
         if (reader.stopped) return;
-        // Cut off, failed over or frozen: drop the connection (a frozen read would hold it) and
-        // read on from the last delivered entry once Redis answers again.
         failures += 1;
-        reader.client.disconnect(true);
-        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 1_000)));
+        // Redis answered and refused (NOPERM, WRONGTYPE...): that will not pass by itself. Said once
+        // a streak; a lost connection is not reported (ioredis reconnects).
+        if (failures === 1 && error instanceof Error && error.name === 'ReplyError') {
+          this.#onError(error, reader.topic);
+        }
+        // A read on a live socket that never answers (a frozen Redis) holds the connection: drop it.
+        // One already reconnecting is left alone.
+        if (reader.client.status === 'ready') reader.client.disconnect(true);
+        await new Promise((resolve) => setTimeout(resolve, Math.min(50 * failures, 1_000)).unref());
       }
     }
   }
 
+  /** `pending`, ended early by the loss of the reader's connection, and bounded in time. */
+  #interruptible<T>(reader: TopicReader, pending: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      reader.interrupt = () => reject(new Error('connection lost'));
+      withDeadline(pending, blockMs + this.#connection.timeoutMs, () => new Error('no reply')).then(
+        resolve,
+        reject,
+      );
+    }).finally(() => {
+      reader.interrupt = undefined;
+    });
+  }
+
   /**
-   * After a failure: a stream that now ends before the last entry delivered (or is gone) is not
-   * the one read so far but a new one, on a Redis that restarted empty or failed over to a
-   * replica that had not got it, whose clock may lag; its entries are all new, so read it whole.
+   * After a failure, where to read on from. A stream that ends before the last entry delivered
+   * lost entries: a replica promoted before it had them, or a snapshot restored, ends on an
+   * entry this reader delivered (or the one it started after), so it reads on from there and
+   * sends nothing twice. A stream that ends anywhere else, or is gone, is a new one (a Redis that
+   * restarted empty, whose clock may lag): its entries are all new, so it is read whole.
    */
   async #resync(reader: TopicReader): Promise<void> {
     const last = await call('RedisChannel.subscribe', this.#connection.timeoutMs, () =>
       reader.client.xrevrange(reader.key, '+', '-', 'COUNT', 1),
     );
     const end = last[0]?.[0];
-    if (end === undefined || compareIds(end, reader.lastId) < 0) reader.lastId = '0-0';
+    if (end === undefined) {
+      reader.lastId = '0-0';
+    } else if (compareIds(end, reader.lastId) < 0) {
+      reader.lastId = end === reader.startId || reader.recent.includes(end) ? end : '0-0';
+    }
   }
 
   #dispatch(reader: TopicReader, message: string): void {
@@ -217,9 +258,10 @@ function compareIds(a: string, b: string): number {
 
 /**
  * A connection for one topic's reader, duplicated from the channel's client (same server,
- * Sentinel group or Cluster, same credentials). Its command timeout outlasts a blocked XREAD, and
- * a read cut off by a lost connection fails instead of being sent again after the reconnection,
- * so the reader sees the failure and checks the stream is still the one it was reading.
+ * Sentinel group or Cluster, same credentials). It reads from masters only (a lagging replica
+ * would look like a stream that lost entries); its command timeout outlasts a blocked XREAD; and
+ * a read cut off by a lost connection is not sent again after the reconnection (a stale blocked
+ * read would hold the new connection), so the reader checks the stream first.
  */
 function readerClient(client: RedisClient, commandTimeout: number): RedisClient {
   const own = { commandTimeout, autoResendUnfulfilledCommands: false };
@@ -227,8 +269,9 @@ function readerClient(client: RedisClient, commandTimeout: number): RedisClient 
     const cluster = client as Cluster;
     return cluster.duplicate(undefined, {
       redisOptions: { ...cluster.options.redisOptions, ...own },
+      scaleReads: 'master',
       enableAutoPipelining: false,
     });
   }
-  return (client as Redis).duplicate({ ...own, enableAutoPipelining: false });
+  return (client as Redis).duplicate({ ...own, role: 'master', enableAutoPipelining: false });
 }

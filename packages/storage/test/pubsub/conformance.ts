@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../../../../test/support/eventually.js';
 import type { Channel, ChannelOptions } from '../../src/pubsub/types.js';
 import { expectStorageError, expectTypeError } from '../helpers/errors.js';
 
@@ -6,20 +7,6 @@ export interface ChannelHarness {
   /** Opens a channel on the harness's shared backend: channels opened here reach each other. */
   open(options?: ChannelOptions): Channel;
   cleanup(): Promise<void>;
-}
-
-/** Polls until `check` stops throwing; delivery is asynchronous on every channel. */
-async function waitFor(check: () => void, deadlineMs = 5_000): Promise<void> {
-  const end = Date.now() + deadlineMs;
-  for (;;) {
-    try {
-      check();
-      return;
-    } catch (error) {
-      if (Date.now() > end) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-  }
 }
 
 /**
@@ -65,7 +52,7 @@ export function describeChannelConformance(
       return async () => {
         sent += 1;
         await publisher.publish(`${topic}-barrier`, 'marker');
-        await waitFor(() => expect(seen).toBe(sent));
+        await eventually(() => expect(seen).toBe(sent));
       };
     };
 
@@ -76,7 +63,7 @@ export function describeChannelConformance(
         received.push([message, from]);
       });
       await channel.publish(`${topic}-a`, 'hello');
-      await waitFor(() => expect(received).toEqual([['hello', `${topic}-a`]]));
+      await eventually(() => expect(received).toEqual([['hello', `${topic}-a`]]));
     });
 
     it('delivers to every subscriber, on the same channel and on another one', async () => {
@@ -87,7 +74,9 @@ export function describeChannelConformance(
       await publisher.subscribe(topic, (m) => void got.second.push(m));
       await other.subscribe(topic, (m) => void got.remote.push(m));
       await publisher.publish(topic, 'to all');
-      await waitFor(() => expect(got).toEqual({ first: ['to all'], second: ['to all'], remote: ['to all'] }));
+      await eventually(() =>
+        expect(got).toEqual({ first: ['to all'], second: ['to all'], remote: ['to all'] }),
+      );
     });
 
     it('stops delivering to an unsubscribed handler only', async () => {
@@ -117,7 +106,7 @@ export function describeChannelConformance(
       await flush();
       await channel.subscribe(topic, (m) => void received.push(m));
       await channel.publish(topic, 'back');
-      await waitFor(() => expect(received).toEqual(['back']));
+      await eventually(() => expect(received).toEqual(['back']));
     });
 
     it('keeps topics apart', async () => {
@@ -141,7 +130,7 @@ export function describeChannelConformance(
       await subscriber.subscribe(topic, (m) => void received.push(m));
       const sent = Array.from({ length: 200 }, (_, i) => `m${i}`);
       await Promise.all(sent.map((message) => publisher.publish(topic, message)));
-      await waitFor(() => expect(received).toHaveLength(200));
+      await eventually(() => expect(received).toHaveLength(200));
       expect(received).toEqual(sent);
     });
 
@@ -154,7 +143,7 @@ export function describeChannelConformance(
       const published = channel.publish(topic, 'm');
       publishing = false;
       await published;
-      await waitFor(() => expect(calledDuringPublish).toEqual([false]));
+      await eventually(() => expect(calledDuringPublish).toEqual([false]));
     });
 
     it('keeps unicode and large messages exactly', async () => {
@@ -163,7 +152,7 @@ export function describeChannelConformance(
       await channel.subscribe(topic, (m) => void received.push(m));
       const messages = ['{"kind":"jti","value":"ü👋🏽"}', 'z'.repeat(256 * 1024), ''];
       for (const message of messages) await channel.publish(topic, message);
-      await waitFor(() => expect(received).toEqual(messages));
+      await eventually(() => expect(received).toEqual(messages));
     });
 
     it('reports throwing and rejecting handlers to onError and keeps delivering', async () => {
@@ -181,8 +170,8 @@ export function describeChannelConformance(
       await channel.subscribe(topic, (m) => void received.push(m));
       await channel.publish(topic, 'one');
       await channel.publish(topic, 'two');
-      await waitFor(() => expect(received).toEqual(['one', 'two']));
-      await waitFor(() => expect(errors).toHaveLength(4));
+      await eventually(() => expect(received).toEqual(['one', 'two']));
+      await eventually(() => expect(errors).toHaveLength(4));
       expect(errors).toContainEqual([thrown, topic]);
       expect(errors).toContainEqual([rejected, topic]);
     });
@@ -199,7 +188,7 @@ export function describeChannelConformance(
       });
       await channel.subscribe(topic, (m) => void received.push(m));
       await channel.publish(topic, 'still here');
-      await waitFor(() => expect(received).toEqual(['still here']));
+      await eventually(() => expect(received).toEqual(['still here']));
     });
 
     it('rejects bad arguments with a TesseraTypeError', async () => {
