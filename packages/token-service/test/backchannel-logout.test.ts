@@ -124,6 +124,20 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     await database?.cleanup();
   });
 
+  /** The `error` a `prompt=none` authorization request at `web` is answered with, if any. */
+  async function silentSignInError(browser: Browser): Promise<string | null> {
+    const silent = await browser.fetch(
+      oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectOf('web'),
+        scope: 'openid',
+        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
+        code_challenge_method: 'S256',
+        prompt: 'none',
+      }),
+    );
+    return new URL(silent.headers.get('location') as string).searchParams.get('error');
+  }
+
   /** Signs in at `web` with the login form; returns the tokens (ID token with `sid`). */
   async function signInAtWeb(browser: Browser, username: string, password: string) {
     const verifier = oidc.randomPKCECodeVerifier();
@@ -300,18 +314,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
       error: 'invalid_grant',
     });
     // Its SSO sessions ended too: no silent sign-in.
-    const silent = await second.fetch(
-      oidc.buildAuthorizationUrl(config, {
-        redirect_uri: redirectOf('web'),
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-        prompt: 'none',
-      }),
-    );
-    expect(new URL(silent.headers.get('location') as string).searchParams.get('error')).toBe(
-      'login_required',
-    );
+    expect(await silentSignInError(second)).toBe('login_required');
   });
 
   it('a user disabled by another process (tessera users disable) loses its sessions here within a poll', async () => {
@@ -337,18 +340,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     expect(receiver.received).toHaveLength(1);
     const payload = await verifyLogoutToken(receiver.received[0] as Received, 'web');
     expect(payload).toMatchObject({ sub: carol.id, sid: tokens.claims()?.sid });
-    const silent = await browser.fetch(
-      oidc.buildAuthorizationUrl(config, {
-        redirect_uri: redirectOf('web'),
-        scope: 'openid',
-        code_challenge: await oidc.calculatePKCECodeChallenge(oidc.randomPKCECodeVerifier()),
-        code_challenge_method: 'S256',
-        prompt: 'none',
-      }),
-    );
-    expect(new URL(silent.headers.get('location') as string).searchParams.get('error')).toBe(
-      'login_required',
-    );
+    expect(await silentSignInError(browser)).toBe('login_required');
     await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
