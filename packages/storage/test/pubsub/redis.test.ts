@@ -40,23 +40,49 @@ describe('RedisChannel', () => {
     }
   });
 
-  it('delivers to a subscriber that was cut off what was published meanwhile, in order, once', async () => {
+  interface CutOff {
+    readonly proxy: TcpProxy;
+    readonly publisher: RedisChannel;
+    /** A plain client on the server, to change the stream as Redis itself might. */
+    readonly raw: Redis;
+    readonly key: string;
+    readonly received: string[];
+  }
+
+  /**
+   * A subscriber of `topic` that reaches Redis through a TCP proxy the test can cut, a publisher
+   * and a plain client that reach it directly; everything closed afterwards.
+   */
+  async function withCutOffSubscriber(topic: string, run: (setup: CutOff) => Promise<void>): Promise<void> {
     const { hostname, port } = new URL(REDIS_URL);
     const proxy = new TcpProxy({ host: hostname, port: Number(port || 6379) });
     await proxy.start();
     const subscriber = new RedisChannel({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
     const publisher = new RedisChannel({ url: REDIS_URL, prefix });
+    const raw = new Redis(REDIS_URL);
     const received: string[] = [];
     try {
-      await subscriber.subscribe('cut', (message) => {
+      await subscriber.subscribe(topic, (message) => {
         received.push(message);
       });
+      await run({ proxy, publisher, raw, key: `${prefix}${topic}`, received });
+    } finally {
+      raw.disconnect();
+      await subscriber.close();
+      await publisher.close();
+      await proxy.cut();
+    }
+  }
+
+  it('delivers to a subscriber that was cut off what was published meanwhile, in order, once', () =>
+    withCutOffSubscriber('cut', async ({ proxy, publisher, received }) => {
       await publisher.publish('cut', 'before');
       await eventually(() => expect(received).toEqual(['before']));
 
       await proxy.cut();
-      for (const message of ['while cut 1', 'while cut 2', 'while cut 3'])
+      for (const message of ['while cut 1', 'while cut 2', 'while cut 3']) {
         await publisher.publish('cut', message);
+      }
       await new Promise((resolve) => setTimeout(resolve, 200));
       expect(received).toEqual(['before']);
 
@@ -67,54 +93,22 @@ describe('RedisChannel', () => {
       );
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received).toHaveLength(5);
-    } finally {
-      await subscriber.close();
-      await publisher.close();
-      await proxy.cut();
-    }
-  });
+    }));
 
-  it('reads a stream that came back shorter than it was (Redis restarted empty, a lagging clock) from its start', async () => {
-    const { hostname, port } = new URL(REDIS_URL);
-    const proxy = new TcpProxy({ host: hostname, port: Number(port || 6379) });
-    await proxy.start();
-    const subscriber = new RedisChannel({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
-    const publisher = new RedisChannel({ url: REDIS_URL, prefix });
-    const raw = new Redis(REDIS_URL);
-    const received: string[] = [];
-    try {
-      await subscriber.subscribe('replaced', (message) => {
-        received.push(message);
-      });
+  it('reads a stream that came back shorter than it was (Redis restarted empty, a lagging clock) from its start', () =>
+    withCutOffSubscriber('replaced', async ({ proxy, publisher, raw, key, received }) => {
       await publisher.publish('replaced', 'before');
       await eventually(() => expect(received).toEqual(['before']));
       await proxy.cut();
       // The stream as a Redis restarted empty, on a clock behind the old one, would write it.
-      await raw.del(`${prefix}replaced`);
-      await raw.xadd(`${prefix}replaced`, '1-1', 'm', 'after the restart');
+      await raw.del(key);
+      await raw.xadd(key, '1-1', 'm', 'after the restart');
       await proxy.start();
       await eventually(() => expect(received).toEqual(['before', 'after the restart']));
-    } finally {
-      raw.disconnect();
-      await subscriber.close();
-      await publisher.close();
-      await proxy.cut();
-    }
-  });
+    }));
 
-  it('reads on without repeats from a stream that lost only its newest entries (a failover, a snapshot)', async () => {
-    const { hostname, port } = new URL(REDIS_URL);
-    const proxy = new TcpProxy({ host: hostname, port: Number(port || 6379) });
-    await proxy.start();
-    const subscriber = new RedisChannel({ url: `redis://127.0.0.1:${proxy.port}`, prefix });
-    const publisher = new RedisChannel({ url: REDIS_URL, prefix });
-    const raw = new Redis(REDIS_URL);
-    const key = `${prefix}prefix`;
-    const received: string[] = [];
-    try {
-      await subscriber.subscribe('prefix', (message) => {
-        received.push(message);
-      });
+  it('reads on without repeats from a stream that lost only its newest entries (a failover, a snapshot)', () =>
+    withCutOffSubscriber('prefix', async ({ proxy, publisher, raw, key, received }) => {
       for (const message of ['a', 'b', 'c']) await publisher.publish('prefix', message);
       await eventually(() => expect(received).toEqual(['a', 'b', 'c']));
       await proxy.cut();
@@ -130,13 +124,7 @@ describe('RedisChannel', () => {
       await eventually(() => expect(received).toEqual(['a', 'b', 'c', 'd']));
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(received).toEqual(['a', 'b', 'c', 'd']);
-    } finally {
-      raw.disconnect();
-      await subscriber.close();
-      await publisher.close();
-      await proxy.cut();
-    }
-  });
+    }));
 
   it('uses a caller-owned client for publishing and leaves it open on close', async () => {
     const client = new Redis(REDIS_URL);
