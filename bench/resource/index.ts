@@ -1,8 +1,10 @@
 // A Fastify route protected by @tessera/resource, requests/s and p99 latency, EdDSA bearer token:
 // bare Fastify (the ceiling), Fastify with one bare crypto.verify on a cached key (the floor that
 // signature checking sets), @fastify/jwt, ours without and with the verified-token cache (the same
-// token repeated). autocannon, 50 connections, 10 s each after a 2 s warm-up, in the same run; each
-// server in its own child process so autocannon's CPU is not taken from the server's event loop.
+// token repeated). autocannon, 50 connections. Each server runs in a child process of its own, all
+// started once, so autocannon's CPU is not taken from their event loops; the contestants then take
+// turns under load in slices of 2 s, the order rotating, until each has had BENCH_ROUNDS x 10 s,
+// and each one's figures are pooled over its slices (bench/lib/slices.ts), as in bench/gateway.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,15 +12,17 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeySet, signAccessToken } from '@tessera/core';
-import { warmAndMeasure } from '../lib/autocannon.js';
-import { type Contestant, durationS, loadAll, rounds, runRounds, warmupS } from '../lib/rounds.js';
-import { reportSample, type Sample, sampleOf, summarize } from '../lib/sample.js';
+import { type Contestant, durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
+import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import type { ServerKind } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const sliceS = Number(process.env.BENCH_SLICE ?? 2);
+const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
 
 // The token service's part: a key set, its JWKS on node:http, one long-lived token.
 const keys = await KeySet.generate(['EdDSA']);
@@ -42,27 +46,6 @@ function launch(kind: ServerKind): Promise<RunningServer> {
   });
 }
 
-async function measure(kind: ServerKind, name: string): Promise<Sample> {
-  const server = await launch(kind);
-  try {
-    const url = `http://127.0.0.1:${server.port}/orders`;
-    const check = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-    if (check.status !== 200) throw new Error(`${name}: GET /orders answered ${check.status}`);
-    const tampered = await fetch(url, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
-    if (kind !== 'bare' && tampered.status !== 401)
-      throw new Error(`${name}: a bad signature answered ${tampered.status}`);
-    return sampleOf(
-      await warmAndMeasure({
-        url,
-        connections,
-        headers: { authorization: `Bearer ${token}` },
-      }),
-    );
-  } finally {
-    await server.close();
-  }
-}
-
 const contestants: readonly Contestant<ServerKind>[] = [
   ['bare', 'bare Fastify (ceiling)'],
   ['floor', 'Fastify + bare crypto.verify (floor)'],
@@ -72,38 +55,81 @@ const contestants: readonly Contestant<ServerKind>[] = [
 ];
 
 console.log(
-  `GET /orders with an EdDSA bearer token, ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
-    `${rounds} round(s), servers in child processes; ${cpus().length} CPUs, Node ${process.version}, ` +
+  `GET /orders with an EdDSA bearer token, ${connections} connections, ${rounds} x ${durationS} s each in slices of ` +
+    `${sliceS} s (+${warmupS} s warm-up), servers in child processes; ${cpus().length} CPUs, Node ${process.version}, ` +
     `load average before the run ${loadAll()}`,
 );
-let samples = new Map<string, Sample[]>();
+const headers = { authorization: `Bearer ${token}` };
+const servers: RunningServer[] = [];
+let totals = new Map<string, SliceTotals>();
 try {
-  samples = await runRounds(contestants, measure, reportSample);
+  const targets: SliceContestant[] = [];
+  for (const [kind, name] of contestants) {
+    const server = await launch(kind);
+    servers.push(server);
+    const url = `http://127.0.0.1:${server.port}/orders`;
+    const check = await fetch(url, { headers });
+    if (check.status !== 200) throw new Error(`${name}: GET /orders answered ${check.status}`);
+    const tampered = await fetch(url, { headers: { authorization: `Bearer ${token.slice(0, -4)}AAAA` } });
+    if (kind !== 'bare' && tampered.status !== 401)
+      throw new Error(`${name}: a bad signature answered ${tampered.status}`);
+    targets.push({ name, url, headers });
+  }
+  totals = await interleavedSlices(targets, {
+    connections,
+    sliceS,
+    cycles,
+    warmupS,
+    report(cycle, sofar) {
+      if (cycle % 5 !== 0 && cycle !== cycles) return;
+      const line = [...sofar].map(
+        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
+      );
+      console.log(`  cycle ${cycle}/${cycles}: ${line.join(', ')} req/s so far`);
+    },
+  });
 } finally {
+  for (const server of servers.reverse()) await server.close();
   jwksServer.close();
 }
 
-const rows = contestants.map(([, name]) => ({ name, ...summarize(samples.get(name) ?? []) }));
-const [bare, floor, jwt, ours, cached] = rows.map((row) => row.rps) as [
-  number,
-  number,
-  number,
-  number,
-  number,
+const rows = contestants.map(([, name]) => {
+  const t = totals.get(name) as SliceTotals;
+  return { name, rps: t.requests / t.seconds, p99: t.latency.quantile(0.99), bad: t.bad, rates: t.rates };
+});
+const [bare, floor, jwt, ours, cached] = rows as [
+  (typeof rows)[0],
+  (typeof rows)[0],
+  (typeof rows)[0],
+  (typeof rows)[0],
+  (typeof rows)[0],
 ];
+/** The median over cycles of a contestant's slice rate over `base`'s slice of the same cycle. */
+const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) =>
+  median(row.rates.map((r, i) => r / (base.rates[i] ?? Number.NaN)));
 printTable(
-  ['server', 'req/s', 'p99 ms', 'x bare Fastify', 'x crypto floor', 'non-2xx', 'load avg (1 min) before'],
+  [
+    'server',
+    'req/s',
+    'p99 ms',
+    'x bare Fastify',
+    'x crypto floor',
+    'x bare (paired slices, median)',
+    'x floor (paired slices, median)',
+    'non-2xx',
+  ],
   rows.map((row) => [
     row.name,
     rate(row.rps),
-    row.p99,
-    ratio(row.rps, bare),
-    ratio(row.rps, floor),
+    row.p99.toFixed(1),
+    ratio(row.rps, bare.rps),
+    ratio(row.rps, floor.rps),
+    paired(row, bare).toFixed(2),
+    paired(row, floor).toFixed(2),
     row.bad,
-    row.load,
   ]),
 );
 console.log(
-  `\ntargets: no cache >= 0.9x floor ${ours >= 0.9 * floor ? 'met' : 'NOT met'}, ahead of @fastify/jwt ` +
-    `${ours > jwt ? 'met' : 'NOT met'}; cache >= 0.85x bare ${cached >= 0.85 * bare ? 'met' : 'NOT met'}`,
+  `\ntargets: no cache >= 0.9x floor ${ours.rps >= 0.9 * floor.rps ? 'met' : 'NOT met'}, ahead of @fastify/jwt ` +
+    `${ours.rps > jwt.rps ? 'met' : 'NOT met'}; cache >= 0.85x bare ${cached.rps >= 0.85 * bare.rps ? 'met' : 'NOT met'}`,
 );
