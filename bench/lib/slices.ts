@@ -1,8 +1,14 @@
-// Contestants that are all running at once take turns under load in short slices, the order
-// rotating every cycle, and each one's figures are pooled over all its slices. On a machine whose
+// Contestants that are all running at once take turns under load in short slices, in an order that
+// changes every cycle, and each one's figures are pooled over all its slices. On a machine whose
 // speed drifts over tens of seconds (a shared VM), a contestant measured for 10 s in one go and the
 // next one for the 10 s after meet different machines; slices of 2 s spread that drift over all of
 // them alike. Each contestant still gets the same total time under the same load.
+//
+// The order is a row of a Williams design, not a rotation: a rotation keeps every contestant
+// behind the same neighbour, and what ran just before matters here. Measured on this machine, the
+// verified-token cache server of bench/resource made 0.73x bare Fastify while it always followed
+// three CPU-bound verifiers, and 0.86x when it followed bare Fastify (same code, same run length).
+// Over a Williams design's rows every contestant follows every other one equally often.
 import autocannon from 'autocannon';
 import { LatencyPool } from './latency.js';
 
@@ -25,10 +31,11 @@ export interface SliceTotals {
 export interface SliceOptions {
   readonly connections: number;
   readonly sliceS: number;
+  /** At least this many cycles: rounded up to whole Williams designs. */
   readonly cycles: number;
   readonly warmupS: number;
-  /** Called after each cycle with the cycle number (1-based). */
-  readonly report?: (cycle: number, totals: ReadonlyMap<string, SliceTotals>) => void;
+  /** Called after each cycle with the cycle number (1-based) and how many cycles there are. */
+  readonly report?: (cycle: number, totals: ReadonlyMap<string, SliceTotals>, cycles: number) => void;
 }
 
 async function load(
@@ -41,6 +48,18 @@ async function load(
   return latency === undefined ? autocannon(options) : latency.run(options);
 }
 
+/**
+ * The rows of a Williams design for `n` treatments: in each row every index once, and over all
+ * rows (n of them for even n; n and their reverses for odd n) every ordered pair of different
+ * indices adjacent equally often.
+ */
+export function williamsOrders(n: number): number[][] {
+  const first: number[] = [];
+  for (let k = 0, low = 0, high = n - 1; k < n; k++) first.push(k % 2 === 0 ? low++ : high--);
+  const rows = Array.from({ length: n }, (_, r) => first.map((v) => (v + r) % n));
+  return n % 2 === 0 ? rows : [...rows, ...rows.map((row) => [...row].reverse())];
+}
+
 export async function interleavedSlices(
   contestants: readonly SliceContestant[],
   options: SliceOptions,
@@ -51,11 +70,13 @@ export async function interleavedSlices(
       { requests: 0, seconds: 0, bad: 0, latency: new LatencyPool(), rates: [] },
     ]),
   );
+  const orders = williamsOrders(contestants.length);
   // Warm-up: JIT, connection pools, caches.
   for (const contestant of contestants) await load(contestant, options.connections, options.warmupS);
-  for (let cycle = 0; cycle < options.cycles; cycle++) {
+  const cycles = Math.ceil(options.cycles / orders.length) * orders.length;
+  for (let cycle = 0; cycle < cycles; cycle++) {
     for (let i = 0; i < contestants.length; i++) {
-      const contestant = contestants[(i + cycle) % contestants.length] as SliceContestant;
+      const contestant = contestants[orders[cycle % orders.length]?.[i] ?? i] as SliceContestant;
       const total = totals.get(contestant.name) as SliceTotals;
       const result = await load(contestant, options.connections, options.sliceS, total.latency);
       total.requests += result.requests.total;
@@ -63,7 +84,7 @@ export async function interleavedSlices(
       total.bad += result.non2xx + result.errors;
       total.rates.push(result.requests.total / result.duration);
     }
-    options.report?.(cycle + 1, totals);
+    options.report?.(cycle + 1, totals, cycles);
   }
   return totals;
 }

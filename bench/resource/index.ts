@@ -80,12 +80,12 @@ try {
     sliceS,
     cycles,
     warmupS,
-    report(cycle, sofar) {
-      if (cycle % 5 !== 0 && cycle !== cycles) return;
+    report(cycle, sofar, all) {
+      if (cycle % 5 !== 0 && cycle !== all) return;
       const line = [...sofar].map(
         ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
       );
-      console.log(`  cycle ${cycle}/${cycles}: ${line.join(', ')} req/s so far`);
+      console.log(`  cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
     },
   });
 } finally {
