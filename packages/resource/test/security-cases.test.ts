@@ -422,3 +422,50 @@ function fakePrincipal(jti: string) {
     claims: {},
   };
 }
+
+// The verified-token cache answers a token seen before without the header's syntax check (a hit
+// is exactly a string that passed it): the header around a cached token must still be checked.
+describe('F 84, 85, 88 with the verified-token cache holding the token', () => {
+  let cached: { url: string; app: { close(): Promise<unknown> } };
+  let token: string;
+
+  beforeAll(async () => {
+    const verifier = await createVerifier({ issuer: issuer.url, audience: 'orders', cache: true });
+    cached = await startService(bearer(verifier));
+    token = good({ jti: 'cached-once' });
+    expect((await call(`${cached.url}/orders`, bearerHeader(token))).status).toBe(200);
+    expect((await call(`${cached.url}/orders`, bearerHeader(token))).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    await cached?.app.close();
+  });
+
+  it('a header that is more than `Bearer <that token>` is refused: 401 invalid_token', async () => {
+    for (const value of [
+      `Bearer ${token} ${token}`,
+      `Bearer ${token},${token}`,
+      `Bearer ${token}"`,
+      `Bearer x${token}`,
+    ]) {
+      const answer = await rawGet(`${cached.url}/orders`, { authorization: value });
+      expect(answer.status, JSON.stringify(value.slice(-3))).toBe(401);
+      expect(answer.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+    }
+  });
+
+  it('the same token twice in two headers, or also in the query: 400 invalid_request', async () => {
+    const twice = await rawGet(`${cached.url}/orders`, {
+      authorization: [`Bearer ${token}`, `Bearer ${token}`],
+    });
+    expect(twice.status).toBe(400);
+    const both = await call(`${cached.url}/orders?access_token=${token}`, bearerHeader(token));
+    expect(both.status).toBe(400);
+  });
+
+  it('other spellings of the scheme and spacing still reach it the long way', async () => {
+    for (const value of [`bearer ${token}`, `BEARER ${token}`, `Bearer   ${token}`]) {
+      expect((await rawGet(`${cached.url}/orders`, { authorization: value })).status).toBe(200);
+    }
+  });
+});

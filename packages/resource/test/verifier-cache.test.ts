@@ -7,7 +7,7 @@ import { claims, craft, header } from './support/craft.js';
 const ISSUER = 'https://issuer.test';
 const T0 = Date.UTC(2030, 0, 1);
 
-async function setup(cache: true | { max: number }) {
+async function setup(cache: boolean | { max: number }) {
   let clock = T0;
   const keys = await KeySet.generate(['EdDSA']);
   const key = keys.activeKey('EdDSA');
@@ -64,6 +64,43 @@ describe('the verified-token cache', () => {
     expect((await verifier.verify(a)).tokenId).toBe('a');
     expect((await verifier.verify(c)).tokenId).toBe('c');
     await expect(verifier.verify(b)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+  });
+
+  it('keeps a token in use while newer ones push the others out', async () => {
+    const { keys, key, verifier, token } = await setup({ max: 4 });
+    const [a, b, c, d, e, f] = ['a', 'b', 'c', 'd', 'e', 'f'].map((jti) => token({ jti })) as string[];
+    for (const t of [a, b, c, d]) await verifier.verify(t as string);
+    await verifier.verify(a as string); // used again: moved to the young end
+    await verifier.verify(e as string); // drops b
+    await verifier.verify(f as string); // drops c
+    keys.remove(key.kid);
+    for (const [t, jti] of [
+      [a, 'a'],
+      [d, 'd'],
+      [e, 'e'],
+      [f, 'f'],
+    ] as const) {
+      expect((await verifier.verify(t as string)).tokenId).toBe(jti);
+    }
+    for (const t of [b, c]) {
+      await expect(verifier.verify(t as string)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    }
+  });
+
+  it('verifyCached answers from the cache only: a hit, a miss, a revoked hit, no cache', async () => {
+    const { denyList, verifier, token } = await setup(true);
+    const t = token({ jti: 'seen' });
+    expect(verifier.verifyCached(t)).toBeUndefined();
+    await verifier.verify(t);
+    expect(verifier.verifyCached(t)?.tokenId).toBe('seen');
+    expect(verifier.verifyCached(`${t}x`)).toBeUndefined();
+    expect(verifier.verifyCached('x'.repeat(10_000))).toBeUndefined();
+    denyList.add({ kind: 'jti', value: 'seen', until: Math.floor(T0 / 1000) + 600 });
+    expect(() => verifier.verifyCached(t)).toThrow(expect.objectContaining({ code: 'ERR_TOKEN_REVOKED' }));
+    const { verifier: uncached, token: tokenOf } = await setup(false);
+    const u = tokenOf();
+    await uncached.verify(u);
+    expect(uncached.verifyCached(u)).toBeUndefined();
   });
 
   it('refuses a wrong option at construction', async () => {

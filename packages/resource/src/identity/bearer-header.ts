@@ -38,6 +38,12 @@ function hasAccessTokenField(body: unknown): boolean {
  * - `Bearer` with nothing, several tokens, or characters outside b64token: ERR_JWT_MALFORMED (401).
  */
 export function readBearerToken(request: RequestLike): string {
+  checkBearerRequest(request);
+  return bearerTokenOf(request.headers.authorization);
+}
+
+/** The checks of `readBearerToken` on the request as a whole: one Authorization header, no token elsewhere. */
+export function checkBearerRequest(request: RequestLike): void {
   if (request.rawHeaders !== undefined && countAuthorization(request.rawHeaders) > 1) {
     throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'more than one Authorization header');
   }
@@ -47,7 +53,10 @@ export function readBearerToken(request: RequestLike): string {
   if (hasAccessTokenField(request.body)) {
     throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'an access token in the body is not accepted');
   }
-  const header = request.headers.authorization;
+}
+
+/** The bearer token of an Authorization header's value (the header checks of `readBearerToken`). */
+export function bearerTokenOf(header: string | undefined): string {
   if (header === undefined || header.length === 0) {
     throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials');
   }

@@ -1,6 +1,6 @@
 import type { Verifier } from '../verify/verifier.js';
 import { BearerCredential } from './bearer-credential.js';
-import { readBearerToken } from './bearer-header.js';
+import { bearerTokenOf, checkBearerRequest, readBearerToken } from './bearer-header.js';
 import type { Authenticated, IdentitySource, RequestLike } from './types.js';
 
 /** The `bearer` identity source: an access token in the Authorization header, verified locally. */
@@ -13,7 +13,17 @@ export function bearer(verifier: Verifier): IdentitySource {
       return { principal, credential: new BearerCredential(token) };
     },
     authenticateNow(request: RequestLike): Authenticated | undefined {
-      const token = readBearerToken(request);
+      // The common case first: `Bearer <a token verified before>`. A cache hit is exactly a string
+      // that passed every check once, so the header's own syntax check (a regular expression over
+      // the token) is left to a miss.
+      checkBearerRequest(request);
+      const header = request.headers.authorization;
+      if (header?.startsWith('Bearer ') === true) {
+        const candidate = header.slice(7);
+        const cached = verifier.verifyCached(candidate);
+        if (cached !== undefined) return { principal: cached, credential: new BearerCredential(candidate) };
+      }
+      const token = bearerTokenOf(header);
       const principal = verifier.verifyNow(token);
       return principal === undefined ? undefined : { principal, credential: new BearerCredential(token) };
     },

@@ -27,6 +27,12 @@ export interface Verifier {
    * the token names a kid not yet known, so the caller must await verify.
    */
   verifyNow(token: string): Principal | undefined;
+  /**
+   * The Principal of `token` when it is in the verified-token cache (still checked against the
+   * deny-list: a revoked one is ERR_TOKEN_REVOKED); undefined on a miss or without a cache. A hit
+   * means exactly this string was verified before, so the caller may skip its own syntax checks.
+   */
+  verifyCached(token: string): Principal | undefined;
 }
 
 function misuse(message: string): TesseraTypeError {
@@ -118,6 +124,12 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     }
   }
 
+  function verifyCached(token: string): Principal | undefined {
+    if (cache === undefined || typeof token !== 'string' || token.length > maxTokenLength) return undefined;
+    const hit = cache.get(sha256Base64url(token), now() / 1000);
+    return hit === undefined ? undefined : allowed(hit);
+  }
+
   function verifyNow(token: string): Principal | undefined {
     if (typeof token !== 'string') throw new TokenError('ERR_JWT_MALFORMED');
     // Hash only what could be a token: an oversized one is refused by core before any work.
@@ -146,5 +158,5 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     return principal;
   }
 
-  return Object.freeze({ issuer, audience, jwks, verify, verifyNow });
+  return Object.freeze({ issuer, audience, jwks, verify, verifyNow, verifyCached });
 }
