@@ -1,23 +1,26 @@
 // Session-authenticated GET (read the session, answer a small JSON), requests/s and p99 latency:
 // Fastify + @tessera/session on Redis versus Express 5 + express-session + connect-redis on the
-// same Redis, and bare Fastify (no session) as the ceiling. autocannon, 50 connections, 10 s each
-// after a 2 s warm-up, one after the other in the same run. Each server runs in its own child
-// process, so autocannon's CPU is not taken from the server's event loop
-// (BENCH_IN_PROCESS=1 runs them in this process instead, for comparison).
+// same Redis, and bare Fastify (no session) as the ceiling. autocannon, 50 connections. Each server
+// runs in a child process of its own, all started once, so autocannon's CPU is not taken from
+// their event loops (BENCH_IN_PROCESS=1 runs them in this process instead, for comparison); the
+// contestants then take turns under load in 2 s slices, in a balanced order, until each has had
+// BENCH_ROUNDS x 10 s, pooled (bench/lib/slices.ts), as in bench/gateway and bench/resource.
 import { randomBytes } from 'node:crypto';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
-import { warmAndMeasure } from '../lib/autocannon.js';
-import { type Contestant, durationS, rounds, runRounds, warmupS } from '../lib/rounds.js';
-import { reportSample, type Sample, sampleOf, summarize } from '../lib/sample.js';
+import { type Contestant, durationS, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
+import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { redisUrl, type ServerKind, startServer } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const sliceS = Number(process.env.BENCH_SLICE ?? 2);
+const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
 const prefix = `tessera-bench:session:${randomBytes(6).toString('hex')}:`;
 
@@ -33,28 +36,9 @@ async function login(port: number): Promise<string> {
   return cookie === null ? '' : (cookie.split(';')[0] ?? '');
 }
 
-async function measure(kind: ServerKind, name: string): Promise<Sample> {
-  const server = await launch(kind);
-  try {
-    const cookie = await login(server.port);
-    const check = await fetch(`http://127.0.0.1:${server.port}/me`, { headers: { cookie } });
-    if (check.status !== 200) throw new Error(`${name}: GET /me answered ${check.status}`);
-    const url = `http://127.0.0.1:${server.port}/me`;
-    return sampleOf(
-      await warmAndMeasure({
-        url,
-        connections,
-        headers: cookie === '' ? {} : { cookie },
-      }),
-    );
-  } finally {
-    await server.close();
-  }
-}
-
 console.log(
-  `session-authenticated GET /me, ${connections} connections, ${durationS} s each (+${warmupS} s warm-up), ` +
-    `${rounds} round(s), servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ` +
+  `session-authenticated GET /me, ${connections} connections, ${rounds} x ${durationS} s each in slices of ${sliceS} s ` +
+    `(+${warmupS} s warm-up), servers ${inProcess ? 'in the benchmark process' : 'in child processes'}; ` +
     `${cpus().length} CPUs, Node ${process.version}`,
 );
 const contestants: readonly Contestant<ServerKind>[] = [
@@ -62,16 +46,45 @@ const contestants: readonly Contestant<ServerKind>[] = [
   ['tessera', 'Fastify + @tessera/session (Redis)'],
   ['express-session', 'Express 5 + express-session + connect-redis'],
 ];
-let samples = new Map<string, Sample[]>();
+const servers: RunningServer[] = [];
+let totals = new Map<string, SliceTotals>();
 try {
-  samples = await runRounds(contestants, measure, reportSample);
+  const targets: SliceContestant[] = [];
+  for (const [kind, name] of contestants) {
+    const server = await launch(kind);
+    servers.push(server);
+    const cookie = await login(server.port);
+    const url = `http://127.0.0.1:${server.port}/me`;
+    const check = await fetch(url, { headers: { cookie } });
+    if (check.status !== 200) throw new Error(`${name}: GET /me answered ${check.status}`);
+    targets.push({ name, url, headers: cookie === '' ? {} : { cookie } });
+  }
+  totals = await interleavedSlices(targets, {
+    connections,
+    sliceS,
+    cycles,
+    warmupS,
+    report(cycle, sofar, all) {
+      if (cycle % 6 !== 0 && cycle !== all) return;
+      const line = [...sofar].map(
+        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
+      );
+      console.log(`  cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
+    },
+  });
 } finally {
+  for (const server of servers.reverse()) await server.close();
   await deleteKeysWithPrefix(prefix, redisUrl);
 }
 
-const rows = contestants.map(([, name]) => ({ name, ...summarize(samples.get(name) ?? []) }));
-const bareRps = rows[0]?.rps ?? 1;
-const expressRps = rows[2]?.rps ?? 1;
+const rows = contestants.map(([, name]) => {
+  const t = totals.get(name) as SliceTotals;
+  return { name, rps: t.requests / t.seconds, p99: t.latency.quantile(0.99), bad: t.bad, rates: t.rates };
+});
+const [bare, tessera, express] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
+/** The median over cycles of a contestant's slice rate over `base`'s slice of the same cycle. */
+const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) =>
+  median(row.rates.map((r, i) => r / (base.rates[i] ?? Number.NaN)));
 printTable(
   [
     'server',
@@ -79,19 +92,20 @@ printTable(
     'p99 ms',
     'x bare Fastify',
     'x express-session',
+    'x bare (paired slices, median)',
+    'x express-session (paired slices, median)',
     'non-2xx',
-    'load avg (1 min) before each run',
   ],
   rows.map((row) => [
     row.name,
     rate(row.rps),
-    row.p99,
-    ratio(row.rps, bareRps),
-    ratio(row.rps, expressRps),
+    row.p99.toFixed(1),
+    ratio(row.rps, bare.rps),
+    ratio(row.rps, express.rps),
+    paired(row, bare).toFixed(2),
+    paired(row, express).toFixed(2),
     row.bad,
-    row.load,
   ]),
 );
-const tesseraRps = rows[1]?.rps ?? 0;
-const ok = tesseraRps >= 3 * expressRps && tesseraRps >= 0.5 * bareRps;
+const ok = tessera.rps >= 3 * express.rps && tessera.rps >= 0.5 * bare.rps;
 console.log(`\ntargets (>= 3x express-session, >= 0.5x bare Fastify): ${ok ? 'met' : 'NOT met'}`);
