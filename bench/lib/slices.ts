@@ -16,6 +16,9 @@ export interface SliceContestant {
   readonly name: string;
   readonly url: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Default GET with no body. */
+  readonly method?: 'GET' | 'POST';
+  readonly body?: string;
 }
 
 export interface SliceTotals {
@@ -44,7 +47,14 @@ async function load(
   seconds: number,
   latency?: LatencyPool,
 ): Promise<autocannon.Result> {
-  const options = { url: contestant.url, connections, headers: { ...contestant.headers }, duration: seconds };
+  const options: autocannon.Options = {
+    url: contestant.url,
+    connections,
+    headers: { ...contestant.headers },
+    duration: seconds,
+    ...(contestant.method === undefined ? {} : { method: contestant.method }),
+    ...(contestant.body === undefined ? {} : { body: contestant.body }),
+  };
   return latency === undefined ? autocannon(options) : latency.run(options);
 }
 

@@ -1,15 +1,17 @@
 // client_credentials issuance at POST /token: requests/s and p50/p99 latency of Tessera's token
 // service (SQLite; PostgreSQL too with BENCH_POSTGRES=1) versus oidc-provider 9 issuing the same
 // EdDSA JWT access tokens through resource indicators, with bare Fastify (a route answering a
-// token-shaped JSON) as the ceiling. autocannon, 10 s at 10 and at 50 connections after a 2 s
-// warm-up, one server after the other in the same run, each in its own child process so
-// autocannon's CPU is not taken from the server's event loop (BENCH_IN_PROCESS=1 runs them here).
+// token-shaped JSON) as the ceiling. autocannon at 10 and at 50 connections. Each server runs in a
+// child process of its own, all started once, so autocannon's CPU is not taken from their event
+// loops (BENCH_IN_PROCESS=1 runs them here); at each concurrency the contestants take turns under
+// load in 2 s slices, in a balanced order, until each has had BENCH_ROUNDS x 10 s, pooled
+// (bench/lib/slices.ts), as in the other HTTP benchmarks.
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { warmAndMeasure } from '../lib/autocannon.js';
-import { type Contestant, durationS, loadAll, rounds, runRounds, warmupS } from '../lib/rounds.js';
+import { type Contestant, durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { CLIENT_ID, CLIENT_SECRET, SCOPE, type ServerKind, startServer } from './servers.js';
@@ -17,6 +19,8 @@ import { CLIENT_ID, CLIENT_SECRET, SCOPE, type ServerKind, startServer } from '.
 const here = dirname(fileURLToPath(import.meta.url));
 const connectionCounts = (process.env.BENCH_CONNECTIONS ?? '10,50').split(',').map(Number);
 const inProcess = process.env.BENCH_IN_PROCESS === '1';
+const sliceS = Number(process.env.BENCH_SLICE ?? 2);
+const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
 
 const request = {
   method: 'POST' as const,
@@ -27,14 +31,6 @@ const request = {
   },
   body: `grant_type=client_credentials&scope=${encodeURIComponent(SCOPE)}`,
 };
-
-interface Sample {
-  readonly rps: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly bad: number;
-  readonly load: string;
-}
 
 function launch(kind: ServerKind): Promise<RunningServer> {
   if (inProcess) return startServer(kind);
@@ -54,31 +50,6 @@ async function check(port: number, name: string): Promise<void> {
   }
 }
 
-async function measure(kind: ServerKind, name: string): Promise<Map<number, Sample>> {
-  const server = await launch(kind);
-  const samples = new Map<number, Sample>();
-  try {
-    await check(server.port, name);
-    for (const connections of connectionCounts) {
-      const { result, load } = await warmAndMeasure({
-        url: `http://127.0.0.1:${server.port}`,
-        connections,
-        requests: [request],
-      });
-      samples.set(connections, {
-        rps: result.requests.average,
-        p50: result.latency.p50,
-        p99: result.latency.p99,
-        bad: result.non2xx + result.errors + result.timeouts,
-        load,
-      });
-    }
-  } finally {
-    await server.close();
-  }
-  return samples;
-}
-
 const contestants: Contestant<ServerKind>[] = [
   ['bare', 'bare Fastify (no OAuth)'],
   ['tessera', 'Tessera token service (SQLite)'],
@@ -89,45 +60,73 @@ if (process.env.BENCH_POSTGRES === '1')
 
 console.log(
   `client_credentials at POST /token (client_secret_basic, EdDSA JWT), ${connectionCounts.join(' and ')} connections, ` +
-    `${durationS} s each (+${warmupS} s warm-up), ${rounds} round(s), servers ` +
+    `${rounds} x ${durationS} s each in slices of ${sliceS} s (+${warmupS} s warm-up), servers ` +
     `${inProcess ? 'in the benchmark process' : 'in child processes'}; ${cpus().length} CPUs, Node ${process.version}, ` +
     `load avg at start ${loadAll()}`,
 );
-const runs = await runRounds(contestants, measure, (round, name, samples) => {
-  for (const [connections, sample] of samples) {
-    console.log(
-      `  round ${round}: ${name}, ${connections} conn: ${Math.round(sample.rps)} req/s, ` +
-        `p50 ${sample.p50} ms, p99 ${sample.p99} ms, load ${sample.load}`,
+const servers: RunningServer[] = [];
+const totalsAt = new Map<number, Map<string, SliceTotals>>();
+try {
+  const targets: SliceContestant[] = [];
+  for (const [kind, name] of contestants) {
+    const server = await launch(kind);
+    servers.push(server);
+    await check(server.port, name);
+    targets.push({
+      name,
+      url: `http://127.0.0.1:${server.port}${request.path}`,
+      headers: request.headers,
+      method: request.method,
+      body: request.body,
+    });
+  }
+  for (const connections of connectionCounts) {
+    totalsAt.set(
+      connections,
+      await interleavedSlices(targets, {
+        connections,
+        sliceS,
+        cycles,
+        warmupS,
+        report(cycle, sofar, all) {
+          if (cycle % 6 !== 0 && cycle !== all) return;
+          const line = [...sofar].map(
+            ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
+          );
+          console.log(`  ${connections} conn, cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
+        },
+      }),
     );
   }
-});
-
-const figure = (name: string, connections: number, pick: (sample: Sample) => number) =>
-  median((runs.get(name) ?? []).map((samples) => pick(samples.get(connections) as Sample)));
+} finally {
+  for (const server of servers.reverse()) await server.close();
+}
 
 let met = true;
 const tableRows: (string | number)[][] = [];
 for (const connections of connectionCounts) {
-  const bareRps = figure(contestants[0]?.[1] ?? '', connections, (s) => s.rps);
-  const peerRps = figure(contestants[2]?.[1] ?? '', connections, (s) => s.rps);
+  const totals = totalsAt.get(connections) as Map<string, SliceTotals>;
+  const rpsOf = (name: string): number => {
+    const t = totals.get(name) as SliceTotals;
+    return t.requests / t.seconds;
+  };
+  const bareName = contestants[0]?.[1] ?? '';
+  const peerName = contestants[2]?.[1] ?? '';
+  const peer = totals.get(peerName) as SliceTotals;
   for (const [kind, name] of contestants) {
-    const rps = figure(name, connections, (s) => s.rps);
-    if (kind === 'tessera' && rps < 2 * peerRps) met = false;
-    const bad = (runs.get(name) ?? []).reduce(
-      (sum, samples) => sum + (samples.get(connections)?.bad ?? 0),
-      0,
-    );
-    const loads = (runs.get(name) ?? []).map((samples) => samples.get(connections)?.load ?? '?').join('/');
+    const t = totals.get(name) as SliceTotals;
+    const rps = rpsOf(name);
+    if (kind === 'tessera' && rps < 2 * rpsOf(peerName)) met = false;
     tableRows.push([
       name,
       connections,
       rate(rps),
-      figure(name, connections, (s) => s.p50),
-      figure(name, connections, (s) => s.p99),
-      ratio(rps, peerRps),
-      ratio(rps, bareRps),
-      bad,
-      loads,
+      t.latency.quantile(0.5).toFixed(2),
+      t.latency.quantile(0.99).toFixed(1),
+      ratio(rps, rpsOf(peerName)),
+      median(t.rates.map((r, i) => r / (peer.rates[i] ?? Number.NaN))).toFixed(2),
+      ratio(rps, rpsOf(bareName)),
+      t.bad,
     ]);
   }
 }
@@ -139,9 +138,9 @@ printTable(
     'p50 ms',
     'p99 ms',
     'x oidc-provider',
+    'x oidc-provider (paired slices, median)',
     'x bare Fastify',
     'non-2xx/errors',
-    'load avg (1 min)',
   ],
   tableRows,
 );
