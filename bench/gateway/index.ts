@@ -18,8 +18,13 @@ import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
 import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
-import { median } from '../lib/stats.js';
+import {
+  interleavedSlices,
+  pairedRatio,
+  progressEvery,
+  type SliceContestant,
+  type SliceTotals,
+} from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { audience, issuer, path, redisUrl, type ServerKind } from './servers.js';
 
@@ -125,13 +130,7 @@ try {
     sliceS,
     cycles,
     warmupS,
-    report(cycle, sofar, all) {
-      if (cycle % 5 !== 0 && cycle !== all) return;
-      const line = [...sofar].map(
-        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
-      );
-      console.log(`  cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
-    },
+    report: progressEvery(5),
   });
 } finally {
   for (const server of servers.reverse()) await server.close();
@@ -157,9 +156,7 @@ const [direct, proxied, tokenRow, sessionRow] = rows as [
   (typeof rows)[0],
   (typeof rows)[0],
 ];
-/** The median over cycles of a contestant's slice rate over the bare proxy's slice of the same cycle. */
-const pairedRatio = (row: (typeof rows)[0]) =>
-  median(row.rates.map((r, i) => r / (proxied.rates[i] ?? Number.NaN)));
+
 printTable(
   [
     'path',
@@ -180,7 +177,7 @@ printTable(
     row.p99.toFixed(1),
     ratio(row.rps, direct.rps),
     ratio(row.rps, proxied.rps),
-    pairedRatio(row).toFixed(2),
+    pairedRatio(row.rates, proxied.rates).toFixed(2),
     row.bad,
   ]),
 );

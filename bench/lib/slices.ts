@@ -11,6 +11,8 @@
 // Over a Williams design's rows every contestant follows every other one equally often.
 import autocannon from 'autocannon';
 import { LatencyPool } from './latency.js';
+import { median } from './stats.js';
+import { rate } from './table.js';
 
 export interface SliceContestant {
   readonly name: string;
@@ -97,4 +99,23 @@ export async function interleavedSlices(
     options.report?.(cycle + 1, totals, cycles);
   }
   return totals;
+}
+
+/** A `report` that prints every contestant's rate so far after every `every` cycles and the last. */
+export function progressEvery(
+  every: number,
+  label = '',
+): (cycle: number, totals: ReadonlyMap<string, SliceTotals>, cycles: number) => void {
+  return (cycle, totals, cycles) => {
+    if (cycle % every !== 0 && cycle !== cycles) return;
+    const line = [...totals].map(
+      ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
+    );
+    console.log(`  ${label}cycle ${cycle}/${cycles}: ${line.join(', ')} req/s so far`);
+  };
+}
+
+/** The median over cycles of one contestant's slice rate over another's slice of the same cycle. */
+export function pairedRatio(rates: readonly number[], baseRates: readonly number[]): number {
+  return median(rates.map((r, i) => r / (baseRates[i] ?? Number.NaN)));
 }

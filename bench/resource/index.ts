@@ -14,8 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { KeySet, signAccessToken } from '@tessera/core';
 import { type Contestant, durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
-import { median } from '../lib/stats.js';
+import {
+  interleavedSlices,
+  pairedRatio,
+  progressEvery,
+  type SliceContestant,
+  type SliceTotals,
+} from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import type { ServerKind } from './servers.js';
 
@@ -80,13 +85,7 @@ try {
     sliceS,
     cycles,
     warmupS,
-    report(cycle, sofar, all) {
-      if (cycle % 5 !== 0 && cycle !== all) return;
-      const line = [...sofar].map(
-        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
-      );
-      console.log(`  cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
-    },
+    report: progressEvery(5),
   });
 } finally {
   for (const server of servers.reverse()) await server.close();
@@ -104,9 +103,7 @@ const [bare, floor, jwt, ours, cached] = rows as [
   (typeof rows)[0],
   (typeof rows)[0],
 ];
-/** The median over cycles of a contestant's slice rate over `base`'s slice of the same cycle. */
-const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) =>
-  median(row.rates.map((r, i) => r / (base.rates[i] ?? Number.NaN)));
+const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) => pairedRatio(row.rates, base.rates);
 printTable(
   [
     'server',

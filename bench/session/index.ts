@@ -12,8 +12,13 @@ import { fileURLToPath } from 'node:url';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
 import { type Contestant, durationS, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
-import { median } from '../lib/stats.js';
+import {
+  interleavedSlices,
+  pairedRatio,
+  progressEvery,
+  type SliceContestant,
+  type SliceTotals,
+} from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { redisUrl, type ServerKind, startServer } from './servers.js';
 
@@ -64,13 +69,7 @@ try {
     sliceS,
     cycles,
     warmupS,
-    report(cycle, sofar, all) {
-      if (cycle % 6 !== 0 && cycle !== all) return;
-      const line = [...sofar].map(
-        ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
-      );
-      console.log(`  cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
-    },
+    report: progressEvery(6),
   });
 } finally {
   for (const server of servers.reverse()) await server.close();
@@ -82,9 +81,7 @@ const rows = contestants.map(([, name]) => {
   return { name, rps: t.requests / t.seconds, p99: t.latency.quantile(0.99), bad: t.bad, rates: t.rates };
 });
 const [bare, tessera, express] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
-/** The median over cycles of a contestant's slice rate over `base`'s slice of the same cycle. */
-const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) =>
-  median(row.rates.map((r, i) => r / (base.rates[i] ?? Number.NaN)));
+const paired = (row: (typeof rows)[0], base: (typeof rows)[0]) => pairedRatio(row.rates, base.rates);
 printTable(
   [
     'server',

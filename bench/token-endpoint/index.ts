@@ -11,8 +11,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type Contestant, durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
-import { interleavedSlices, type SliceContestant, type SliceTotals } from '../lib/slices.js';
-import { median } from '../lib/stats.js';
+import {
+  interleavedSlices,
+  pairedRatio,
+  progressEvery,
+  type SliceContestant,
+  type SliceTotals,
+} from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
 import { CLIENT_ID, CLIENT_SECRET, SCOPE, type ServerKind, startServer } from './servers.js';
 
@@ -88,13 +93,7 @@ try {
         sliceS,
         cycles,
         warmupS,
-        report(cycle, sofar, all) {
-          if (cycle % 6 !== 0 && cycle !== all) return;
-          const line = [...sofar].map(
-            ([name, t]) => `${name.replace(/ \(.*/, '')} ${rate(t.requests / t.seconds)}`,
-          );
-          console.log(`  ${connections} conn, cycle ${cycle}/${all}: ${line.join(', ')} req/s so far`);
-        },
+        report: progressEvery(6, `${connections} conn, `),
       }),
     );
   }
@@ -124,7 +123,7 @@ for (const connections of connectionCounts) {
       t.latency.quantile(0.5).toFixed(2),
       t.latency.quantile(0.99).toFixed(1),
       ratio(rps, rpsOf(peerName)),
-      median(t.rates.map((r, i) => r / (peer.rates[i] ?? Number.NaN))).toFixed(2),
+      pairedRatio(t.rates, peer.rates).toFixed(2),
       ratio(rps, rpsOf(bareName)),
       t.bad,
     ]);
