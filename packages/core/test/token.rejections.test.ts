@@ -56,6 +56,18 @@ function insertIn(token: string, index: 0 | 1 | 2, text: string): string {
   return all.join('.');
 }
 
+/**
+ * The token with one character of a part replaced by the character 0x100 above it: Node's
+ * base64url decoder and a latin1 write keep only the low byte, so unchecked it would read the same.
+ */
+function widenIn(token: string, index: 0 | 1 | 2): string {
+  const all = parts(token);
+  const part = all[index];
+  const at = Math.floor(part.length / 2);
+  all[index] = `${part.slice(0, at)}${String.fromCharCode(0x100 | part.charCodeAt(at))}${part.slice(at + 1)}`;
+  return all.join('.');
+}
+
 describe('a control token', () => {
   it('verifies, so every rejection below is due to its one defect', () => {
     expect(verifier.verifySync(good.ed).subject).toBe('user-1');
@@ -235,6 +247,9 @@ describe('shape and encoding', () => {
     ['a / in the payload', (t: string) => insertIn(t, 1, '/AAA')],
     ['a tab inside the payload', (t: string) => insertIn(t, 1, '\t\t\t\t')],
     ['a + in the header', (t: string) => insertIn(t, 0, '+AAA')],
+    ['a letter of the payload written 0x100 above itself', (t: string) => widenIn(t, 1)],
+    ['a letter of the signature written 0x100 above itself', (t: string) => widenIn(t, 2)],
+    ['a letter of the header written 0x100 above itself', (t: string) => widenIn(t, 0)],
   ])('refuses %s', (_name, mutate) => {
     expectCode(mutate(good.ed), 'ERR_JWT_MALFORMED');
   });

@@ -3,6 +3,7 @@ import { AccessTokenSigner, KeySet } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawRequest } from '../../../test/support/raw-http.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
 import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
@@ -106,5 +107,17 @@ describe('token routes', () => {
     expect(both.status).toBe(400);
     expect(JSON.parse(both.text)).toMatchObject({ error: 'invalid_request' });
     expect((await call(`/api/orders?access_token=${token()}`, {})).status).toBe(400);
+  });
+
+  it('refuses two Authorization headers with 400 invalid_request, the token cached or not (F 84)', async () => {
+    const seen = token();
+    expect((await call('/api/orders', { authorization: `Bearer ${seen}` })).status).toBe(200);
+    for (const second of [seen, token()]) {
+      const twice = await rawRequest(base, '/api/orders', {
+        headers: { authorization: [`Bearer ${seen}`, `Bearer ${second}`] },
+      });
+      expect(twice.status).toBe(400);
+      expect(JSON.parse(twice.text)).toMatchObject({ error: 'invalid_request' });
+    }
   });
 });

@@ -87,6 +87,24 @@ describe('the verified-token cache', () => {
     }
   });
 
+  it('never drops a token used again within every max/2 newer tokens', async () => {
+    const { keys, key, verifier, token } = await setup({ max: 4 });
+    const hot = token({ jti: 'hot' });
+    await verifier.verify(hot);
+    const others: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const other = token({ jti: `other-${i}` });
+      others.push(other);
+      await verifier.verify(other);
+      await verifier.verify(hot);
+    }
+    keys.remove(key.kid);
+    expect((await verifier.verify(hot)).tokenId).toBe('hot');
+    await expect(verifier.verify(others[0] as string)).rejects.toMatchObject({
+      code: 'ERR_JWKS_NO_MATCHING_KEY',
+    });
+  });
+
   it('verifyCached answers from the cache only: a hit, a miss, a revoked hit, no cache', async () => {
     const { denyList, verifier, token } = await setup(true);
     const t = token({ jti: 'seen' });

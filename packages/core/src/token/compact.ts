@@ -5,8 +5,8 @@ export interface CompactParts {
   readonly header: string;
   readonly payload: string;
   readonly signature: string;
-  /** The signing input: the token up to (excluding) the second dot. */
-  readonly signingInput: string;
+  /** The length of the signing input: the token up to (excluding) the second dot. */
+  readonly signingInputLength: number;
 }
 
 export function malformed(message: string): TokenError {
@@ -35,7 +35,7 @@ export function splitCompact(token: unknown, maxLength: number): CompactParts {
   if (header.length % 4 === 1 || payload.length % 4 === 1 || signature.length % 4 === 1) {
     throw malformed('a part of the token is not valid base64url');
   }
-  return { header, payload, signature, signingInput: token.slice(0, second) };
+  return { header, payload, signature, signingInputLength: second };
 }
 
 const base64urlPart = /^[A-Za-z0-9_-]+$/;

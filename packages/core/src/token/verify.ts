@@ -1,7 +1,7 @@
 import { TokenError } from '../errors/token.js';
 import type { Principal } from '../principal.js';
 import { principalOf } from './claims.js';
-import { decodeBase64url, decodeHeader, parseJsonObject, splitCompact } from './compact.js';
+import { decodeBase64url, decodeHeader, malformed, parseJsonObject, splitCompact } from './compact.js';
 import { type CheckedHeader, checkHeader } from './header.js';
 import { resolveVerifyOptions, type VerifyAccessTokenOptions } from './options.js';
 import { verifySignature } from './signature.js';
@@ -31,13 +31,14 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
   const resolved = resolveVerifyOptions(options);
   const { keys, algorithms, maxTokenLength, now } = resolved;
   const headers = new Map<string, CheckedHeader>();
-  // Scratch for the signing input, the decoded signature and the decoded payload: everything
+  // Scratch for the token's bytes, the decoded signature and the decoded payload: everything
   // below is synchronous, so one buffer per verifier is never shared by two calls, and the hot
-  // path allocates no backing store.
-  const scratch = Buffer.allocUnsafe(maxTokenLength * 3);
-  const input = scratch.subarray(0, maxTokenLength);
-  const signatureScratch = scratch.subarray(maxTokenLength, maxTokenLength * 2);
-  const payloadScratch = scratch.subarray(maxTokenLength * 2);
+  // path allocates no backing store. The token's part holds three bytes a character, the most
+  // UTF-8 takes for one, so writing it never truncates.
+  const scratch = Buffer.allocUnsafe(maxTokenLength * 5);
+  const input = scratch.subarray(0, maxTokenLength * 3);
+  const signatureScratch = scratch.subarray(maxTokenLength * 3, maxTokenLength * 4);
+  const payloadScratch = scratch.subarray(maxTokenLength * 4);
 
   // Most services see one key's tokens: the last header is compared first, which is cheaper than
   // hashing a freshly sliced string for the map.
@@ -65,10 +66,14 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     if (found.alg !== alg) throw new TokenError('ERR_JWS_ALG_NOT_ALLOWED');
     // Both parts decoded (strictly) before the signature check, so a malformed token is refused as
     // malformed; the payload is parsed only once the signature holds.
+    // One byte a character, or a character is not ASCII. Node's base64url decoder and a latin1
+    // write keep only the low byte of a character above U+00FF, so without this 'J' + 0x100
+    // would pass for 'J' and a token would have other spellings that verify.
+    if (input.write(token, 0, 'utf8') !== token.length) throw malformed('the token is not ASCII');
     const payloadLength = decodeBase64url(parts.payload, 'payload', payloadScratch);
     const signatureLength = decodeBase64url(parts.signature, 'signature', signatureScratch);
     const signature = signatureScratch.subarray(0, signatureLength);
-    const data = input.subarray(0, input.write(parts.signingInput, 0, 'latin1'));
+    const data = input.subarray(0, parts.signingInputLength);
     if (!verifySignature(alg, found.key, data, signature)) {
       throw new TokenError('ERR_JWS_SIGNATURE_INVALID');
     }

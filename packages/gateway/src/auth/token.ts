@@ -71,10 +71,19 @@ export async function createTokenMode(
   return {
     verifier,
     authorize(request, route) {
+      // The raw headers too: the bearer source refuses two Authorization headers (RFC 6750,
+      // SECURITY-CASES F 84), which Node's parsed headers would have folded into the first.
+      const input = {
+        headers: request.headers,
+        rawHeaders: request.raw.rawHeaders,
+        method: request.method,
+        url: request.url,
+        body: request.body,
+      };
       // authenticateNow is undefined only for a token whose kid must be fetched first.
-      const now = source.authenticateNow?.(request);
+      const now = source.authenticateNow?.(input);
       if (now !== undefined) return upstreamHeaders(route, now);
-      return source.authenticate(request).then((later) => upstreamHeaders(route, later));
+      return source.authenticate(input).then((later) => upstreamHeaders(route, later));
     },
   };
 }
