@@ -10,6 +10,7 @@ import {
   requireScope,
   type Verifier,
 } from '@tessera/resource';
+import { requestLikeOf } from '@tessera/resource/fastify';
 import type { FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
 import type { EdgeExchange } from './exchange.js';
@@ -71,15 +72,7 @@ export async function createTokenMode(
   return {
     verifier,
     authorize(request, route) {
-      // The raw headers too: the bearer source refuses two Authorization headers (RFC 6750,
-      // SECURITY-CASES F 84), which Node's parsed headers would have folded into the first.
-      const input = {
-        headers: request.headers,
-        rawHeaders: request.raw.rawHeaders,
-        method: request.method,
-        url: request.url,
-        body: request.body,
-      };
+      const input = requestLikeOf(request);
       // authenticateNow is undefined only for a token whose kid must be fetched first.
       const now = source.authenticateNow?.(input);
       if (now !== undefined) return upstreamHeaders(route, now);

@@ -11,7 +11,7 @@ import fp from 'fastify-plugin';
 import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
-import type { Authenticated, Credential, IdentitySource } from '../identity/types.js';
+import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
 import { redactUrl } from '../lib/redact.js';
 
 /**
@@ -25,6 +25,21 @@ export function requestSerializer(request: FastifyRequest): Record<string, unkno
     url: redactUrl(request.url),
     host: request.host,
     remoteAddress: request.ip,
+  };
+}
+
+/**
+ * What an identity source reads of a Fastify request. The raw headers too: the bearer source
+ * refuses two Authorization headers (RFC 6750, SECURITY-CASES F 84), which Node's parsed headers
+ * would have folded into the first.
+ */
+export function requestLikeOf(request: FastifyRequest): RequestLike {
+  return {
+    headers: request.headers,
+    rawHeaders: request.raw.rawHeaders,
+    method: request.method,
+    url: request.url,
+    body: request.body,
   };
 }
 
@@ -94,13 +109,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       reply: FastifyReply,
       done: HookHandlerDoneFunction,
     ) {
-      const input = {
-        headers: request.headers,
-        rawHeaders: request.raw.rawHeaders,
-        method: request.method,
-        url: request.url,
-        body: request.body,
-      };
+      const input = requestLikeOf(request);
       try {
         const now = source.authenticateNow?.(input);
         if (now !== undefined) {
