@@ -152,8 +152,9 @@ export const gatewayConfigSchema = z
         /**
          * How often users disabled or deleted by another process (`tessera users disable`, the
          * token service) are looked for, to end their sessions here. 0: only this gateway's own.
+         * Unset: the user directory's default (5 s).
          */
-        deactivationPollMs: z.number().int().min(0).max(3_600_000).default(5000),
+        deactivationPollMs: z.number().int().min(0).max(3_600_000).optional(),
       })
       .optional(),
     upstreams: z

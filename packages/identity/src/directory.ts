@@ -113,8 +113,8 @@ function notFound(): IdentityError {
   return new IdentityError('user_not_found', 'no such user');
 }
 
-export const defaultDeactivationPollMs = 5000;
-export const defaultDeactivationRetentionMs = 24 * 60 * 60 * 1000;
+const defaultDeactivationPollMs = 5000;
+const defaultDeactivationRetentionMs = 24 * 60 * 60 * 1000;
 
 function durationOption(name: string, value: number | undefined, fallback: number, min: number): number {
   const ms = value ?? fallback;

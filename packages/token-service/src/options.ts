@@ -84,7 +84,8 @@ export interface ResolvedOptions {
   readonly clientCacheTtlMs: number;
   readonly keyReloadIntervalMs: number;
   readonly purgeIntervalMs: number;
-  readonly deactivationPollMs: number;
+  /** Absent: the user directory's default. */
+  readonly deactivationPollMs?: number | undefined;
   readonly bodyLimit: number;
   readonly backchannelLogoutTimeoutMs: number;
   readonly backchannelLogoutRetryDelaysMs: readonly number[];
@@ -128,7 +129,7 @@ const schema = z.strictObject({
   clientCacheTtlMs: z.number().int().min(0).default(5000),
   keyReloadIntervalMs: z.number().int().positive().default(30_000),
   purgeIntervalMs: z.number().int().min(0).max(86_400_000).default(600_000),
-  deactivationPollMs: z.number().int().min(0).max(3_600_000).default(5000),
+  deactivationPollMs: z.number().int().min(0).max(3_600_000).optional(),
   bodyLimit: z.number().int().positive().default(defaultBodyLimit),
   backchannelLogoutTimeoutMs: z.number().int().positive().max(60_000).default(5000),
   backchannelLogoutRetryDelaysMs: z.array(z.number().int().min(0).max(60_000)).max(5).default([1000, 5000]),

@@ -185,7 +185,7 @@ async function openLogin(
   const directory = await openUserDirectory({
     db,
     rateLimiter: new LoginRateLimiter({ store, prefix: 'login:', ...(now === undefined ? {} : { now }) }),
-    deactivationPollMs: identity.deactivationPollMs,
+    ...(identity.deactivationPollMs === undefined ? {} : { deactivationPollMs: identity.deactivationPollMs }),
     ...(log === undefined
       ? {}
       : {

@@ -109,9 +109,7 @@ export class RedisChannel implements Channel {
       reader = this.#startReader(topic, key);
       const started = reader;
       this.#topics.set(key, started);
-      started.ready.catch(() => {
-        if (this.#topics.get(key) === started) this.#stopReader(started);
-      });
+      started.ready.catch(() => this.#stopReader(started));
     }
     const subscription: Subscription = { handler };
     reader.subscriptions.add(subscription);
@@ -122,9 +120,7 @@ export class RedisChannel implements Channel {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    const readers = [...this.#topics.values()];
-    this.#topics.clear();
-    await Promise.all(readers.map((reader) => this.#stopReader(reader)));
+    for (const reader of [...this.#topics.values()]) this.#stopReader(reader);
     if (this.#connection.owned) await disconnect(this.#connection);
   }
 
@@ -233,12 +229,10 @@ export class RedisChannel implements Channel {
   async #unsubscribe(key: string, subscription: Subscription): Promise<void> {
     const reader = this.#topics.get(key);
     if (reader === undefined || !reader.subscriptions.delete(subscription)) return;
-    if (reader.subscriptions.size > 0) return;
-    this.#topics.delete(key);
-    await this.#stopReader(reader);
+    if (reader.subscriptions.size === 0) this.#stopReader(reader);
   }
 
-  async #stopReader(reader: TopicReader): Promise<void> {
+  #stopReader(reader: TopicReader): void {
     reader.stopped = true;
     if (this.#topics.get(reader.key) === reader) this.#topics.delete(reader.key);
     // A blocked XREAD would hold a polite QUIT for up to `blockMs`: drop the socket at once.

@@ -25,7 +25,7 @@ export async function browserFlowParts(
     db: options.database,
     rateLimiter: new LoginRateLimiter({ store: options.store, prefix: 'op-login:', now: options.now }),
     now: () => new Date(options.now()),
-    deactivationPollMs: options.deactivationPollMs,
+    ...(options.deactivationPollMs === undefined ? {} : { deactivationPollMs: options.deactivationPollMs }),
     // Handing another process's deactivation to the service failed; the next poll tries again.
     onBackgroundError: (error) => log.error({ err: error }, 'user directory background work failed'),
   });
