@@ -80,7 +80,7 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
         ? `TESSERA_GATEWAY_CLIENT_SECRET=$(cat ${join(dir, 'gateway-client-secret')})`
         : `TESSERA_SESSION_REFERENCE_SECRET=$(cat ${join(dir, 'session-reference-secret')})`;
     lines.push(
-      `  2nd gateway    ${secrets} tessera gateway --config ${join(dir, 'gateway.yaml')} --port 8090`,
+      `  2nd gateway    ${secrets} npx tessera gateway --config ${join(dir, 'gateway.yaml')} --port 8090`,
     );
   }
   return `${lines.join('\n')}\n`;
