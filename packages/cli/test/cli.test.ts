@@ -93,4 +93,20 @@ describe('the tessera command (spawned)', () => {
     expect(status).toBe(1);
     expect(stderr).toBe(`tessera: config file ${file}: does not exist\n`);
   });
+
+  // The gateway command reads its own --config; a failure there exited 0 (process.exitCode was
+  // overwritten by main's result).
+  it.each([
+    ['missing', undefined, (file: string) => `tessera: config file ${file}: does not exist\n`],
+    ['malformed', 'routes: [\n', (file: string) => `tessera: config file ${file}: invalid YAML`],
+    ['invalid', 'listen: {}\n', (file: string) => `tessera: config file ${file}, line 1: routes: required`],
+  ])('gateway --config with a %s file exits 1 with one tessera: line', (name, content, expected) => {
+    const file = join(dir, `gateway-${name}.yaml`);
+    if (content !== undefined) writeFileSync(file, content);
+    const { status, stdout, stderr } = tessera('gateway', '--config', file);
+    expect(status).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.startsWith(expected(file))).toBe(true);
+    expect(stderr).not.toMatch(stackLine);
+  });
 });

@@ -1,4 +1,3 @@
-import { ConfigError, formatConfigError } from '@tessera/core';
 import { createGateway, loadGatewayConfig } from '@tessera/gateway';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -18,15 +17,8 @@ const CLIENT_SECRET_VARIABLE = 'TESSERA_GATEWAY_CLIENT_SECRET';
 
 async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
-  let loaded: ReturnType<typeof loadGatewayConfig>;
-  try {
-    loaded = loadGatewayConfig({ file: options.config, env });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    io.err(`${formatConfigError(error, 'tessera gateway: ')}\n`);
-    process.exitCode = 1;
-    return;
-  }
+  // A ConfigError (missing, malformed or invalid file) goes up to main: one `tessera:` report, exit 1.
+  const loaded = loadGatewayConfig({ file: options.config, env });
   for (const warning of loaded.warnings) io.err(`tessera gateway: WARNING: ${warning}\n`);
   const { config } = loaded;
   const secret = env[SECRET_VARIABLE];
