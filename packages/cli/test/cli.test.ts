@@ -71,6 +71,17 @@ describe('the tessera command (spawned)', () => {
     expect(stderr).toBe("tessera: unknown command 'deploy'\n");
   });
 
+  it.each(['dev', 'token-service'])(
+    '%s --redis with something that is not a Redis URL exits 2 naming the flag',
+    (command) => {
+      const { status, stderr } = tessera(command, '--redis', 'notaurl');
+      expect(status).toBe(2);
+      expect(stderr).toBe(
+        'tessera: --redis must be a redis:// or rediss:// URL (such as redis://127.0.0.1:6379)\n',
+      );
+    },
+  );
+
   it('an unknown option exits 2 with one line', () => {
     const { status, stderr } = tessera('dev', '--fast');
     expect(status).toBe(2);

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
-import { integer } from '../lib/options.js';
+import { integer, redisUrl } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import { resolveServiceSecret } from './service-secret.js';
 
@@ -136,7 +136,7 @@ export function registerDevCommand(program: Command, context: CliContext): void 
         .choices(['hybrid', 'session', 'token'])
         .default('hybrid'),
     )
-    .option('--redis <url>', 'Redis for sessions, rate limits and revocation events')
+    .option('--redis <url>', 'Redis for sessions, rate limits and revocation events', redisUrl('--redis'))
     .option('--db <url>', 'database of the token service and users: sqlite:FILE or postgres://…')
     .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
     .option('--dry-run', 'print what would run, start nothing')

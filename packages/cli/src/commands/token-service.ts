@@ -5,7 +5,7 @@ import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { integer, usage } from '../lib/options.js';
+import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import {
   defaultDatabaseUrl,
@@ -152,7 +152,11 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
     .option('--issuer <url>', 'the issuer, exactly as in `iss` (default http://127.0.0.1:<port>)')
     .option('--db <url>', 'database: sqlite:FILE or postgres://…', defaultDatabaseUrl)
     .option('--seed <file>', 'clients and users to apply at start (YAML or JSON)')
-    .option('--redis <url>', 'Redis for shared state and revocation events (several instances)')
+    .option(
+      '--redis <url>',
+      'Redis for shared state and revocation events (several instances)',
+      redisUrl('--redis'),
+    )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
     .option('--allow-insecure-issuer', 'accept an http:// issuer that is not loopback (development only)')

@@ -15,3 +15,19 @@ export function integer(name: string, min: number, max: number): (value: string)
     return number;
   };
 }
+
+/** An option parser for a `redis://` or `rediss://` URL; the refusal never echoes the value. */
+export function redisUrl(name: string): (value: string) => string {
+  return (value) => {
+    let protocol: string | undefined;
+    try {
+      protocol = new URL(value).protocol;
+    } catch {
+      protocol = undefined;
+    }
+    if (protocol !== 'redis:' && protocol !== 'rediss:') {
+      throw usage(`${name} must be a redis:// or rediss:// URL (such as redis://127.0.0.1:6379)`);
+    }
+    return value;
+  };
+}

@@ -147,6 +147,6 @@ export class RedisStore implements KeyValueStore {
       return Promise.reject(error);
     }
     const fullKey = this.#prefix + key;
-    return call(`RedisStore.${operation}`, this.#connection.timeoutMs, () => run(fullKey));
+    return call(`RedisStore.${operation}`, this.#connection, () => run(fullKey));
   }
 }

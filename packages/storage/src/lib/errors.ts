@@ -2,10 +2,13 @@ import { StorageError } from '@tessera/core';
 
 // Messages name the operation and never the key's value: values may be secrets (codes, sessions).
 
-export function unavailable(what: string, cause?: unknown): StorageError {
+/** `where` names the server without credentials; `why` is the driver's reason (no key, no value). */
+export function unavailable(what: string, cause?: unknown, where?: string, why?: string): StorageError {
+  const at = where === undefined ? 'the store' : `the store at ${where}`;
+  const reason = why === undefined || why.length === 0 ? '' : ` (${why.slice(0, 200)})`;
   return new StorageError(
     'ERR_STORAGE_UNAVAILABLE',
-    `${what}: the store is unavailable`,
+    `${what}: ${at} is unavailable${reason}`,
     cause === undefined ? {} : { cause },
   );
 }

@@ -94,7 +94,7 @@ export class RedisChannel implements Channel {
     checkTopic(topic);
     checkMessage(message);
     const key = this.#prefix + topic;
-    await call('RedisChannel.publish', this.#connection.timeoutMs, () =>
+    await call('RedisChannel.publish', this.#connection, () =>
       this.#connection.client.xadd(key, 'MAXLEN', '~', this.#retained, '*', field, message),
     );
   }
@@ -138,7 +138,7 @@ export class RedisChannel implements Channel {
       recent: [],
       interrupt: undefined,
       stopped: false,
-      ready: call('RedisChannel.subscribe', this.#connection.timeoutMs, () =>
+      ready: call('RedisChannel.subscribe', this.#connection, () =>
         client.xrevrange(key, '+', '-', 'COUNT', 1),
       ).then((last) => {
         reader.lastId = last[0]?.[0] ?? '0-0';
@@ -209,7 +209,7 @@ export class RedisChannel implements Channel {
    * restarted empty, whose clock may lag): its entries are all new, so it is read whole.
    */
   async #resync(reader: TopicReader): Promise<void> {
-    const last = await call('RedisChannel.subscribe', this.#connection.timeoutMs, () =>
+    const last = await call('RedisChannel.subscribe', this.#connection, () =>
       reader.client.xrevrange(reader.key, '+', '-', 'COUNT', 1),
     );
     const end = last[0]?.[0];

@@ -36,6 +36,37 @@ export interface Connection {
   /** Whether the client was built here (and so is closed here). */
   readonly owned: boolean;
   readonly timeoutMs: number;
+  /** Where the client connects, with no password (`redis://127.0.0.1:6379`), for error messages. */
+  readonly target: string | undefined;
+  /** The last connection error since the client was last ready: why a call found it unavailable. */
+  readonly lastError: () => string | undefined;
+}
+
+/** The URL without its credentials, or a refusal: a mistyped URL fails here, not as an outage. */
+function redisTarget(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'url must be a redis:// or rediss:// URL');
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'url must be a redis:// or rediss:// URL');
+  }
+  return `${parsed.protocol}//${parsed.host}${parsed.pathname.length > 1 ? parsed.pathname : ''}`;
+}
+
+function describeTarget(options: RedisConnectionOptions): string | undefined {
+  if (options.url !== undefined) return redisTarget(options.url);
+  if (options.cluster !== undefined) {
+    return `the cluster ${options.cluster.nodes.map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n))).join(',')}`;
+  }
+  const redis = options.redis;
+  if (redis?.sentinels !== undefined) {
+    return `the sentinels ${redis.sentinels.map((s) => `${s.host ?? '127.0.0.1'}:${s.port ?? 26379}`).join(',')} (${redis.name ?? 'mymaster'})`;
+  }
+  if (redis?.path !== undefined) return `redis+unix://${redis.path}`;
+  return `redis://${redis?.host ?? '127.0.0.1'}:${redis?.port ?? 6379}`;
 }
 
 /**
@@ -52,7 +83,10 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
   if (given.length > 1) {
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'give only one of client, cluster and url/redis');
   }
-  if (options.client !== undefined) return { client: options.client, owned: false, timeoutMs };
+  if (options.client !== undefined) {
+    return { client: options.client, owned: false, timeoutMs, target: undefined, lastError: () => undefined };
+  }
+  const target = describeTarget(options);
 
   // Commands issued while disconnected wait in the offline queue (so a store is usable right
   // after construction) but fail after one reconnection attempt or `timeoutMs`, whichever comes
@@ -80,14 +114,21 @@ export function connect(options: RedisConnectionOptions, autoPipeline = false): 
             ...options.cluster.options?.redisOptions,
           },
         });
-  client.on('error', options.onConnectionError ?? (() => {}));
-  return { client, owned: true, timeoutMs };
+  let lastError: string | undefined;
+  client.on('ready', () => {
+    lastError = undefined;
+  });
+  client.on('error', (error: Error) => {
+    lastError = error.message;
+    options.onConnectionError?.(error);
+  });
+  return { client, owned: true, timeoutMs, target, lastError: () => lastError };
 }
 
 /** Closes a client built here: politely when Redis answers, at once when it does not. */
 export async function disconnect(connection: Connection, client = connection.client): Promise<void> {
   try {
-    await call('quit', connection.timeoutMs, () => client.quit());
+    await call('quit', connection, () => client.quit());
   } catch {
     // Redis is gone or slow: drop the socket instead.
   } finally {
@@ -102,22 +143,22 @@ export async function disconnect(connection: Connection, client = connection.cli
  * ends (up to twice the timeout on a frozen Redis), a Lua call may be two commands, and a caller's
  * client or URL may set no timeout at all.
  */
-export function call<T>(operation: string, timeoutMs: number, run: () => Promise<T>): Promise<T> {
+export function call<T>(operation: string, connection: Connection, run: () => Promise<T>): Promise<T> {
   let pending: Promise<T>;
   try {
     pending = run();
   } catch (error) {
-    return Promise.reject(toStorageError(operation, error));
+    return Promise.reject(toStorageError(operation, connection, error));
   }
   return withDeadline(
     pending,
-    timeoutMs,
-    () => toStorageError(operation, new Error(`no reply within ${timeoutMs} ms`)),
-    (error) => toStorageError(operation, error),
+    connection.timeoutMs,
+    () => toStorageError(operation, connection, new Error(`no reply within ${connection.timeoutMs} ms`)),
+    (error) => toStorageError(operation, connection, error),
   );
 }
 
-export function toStorageError(operation: string, error: unknown): Error {
+export function toStorageError(operation: string, connection: Connection, error: unknown): Error {
   if (isTesseraError(error) || error instanceof TesseraTypeError) return error;
   // Redis answered but refused: the key holds another type, or a counter is not an integer.
   // Any other refusal (LOADING, READONLY, CLUSTERDOWN, NOAUTH...) means it cannot serve us now.
@@ -125,7 +166,15 @@ export function toStorageError(operation: string, error: unknown): Error {
     if (error.message.includes('WRONGTYPE')) return wrongKind(operation);
     if (/not an integer|out of range|overflow/.test(error.message)) return wrongKind(operation, 'integer');
   }
-  return unavailable(operation, error);
+  // Why, in the words that help: the connection's own error (ECONNREFUSED, a DNS failure, NOAUTH)
+  // says more than the command's "max retries" or "connection is closed".
+  const why =
+    connection.client.status === 'ready'
+      ? error instanceof Error
+        ? error.message
+        : undefined
+      : (connection.lastError() ?? (error instanceof Error ? error.message : undefined));
+  return unavailable(operation, error, connection.target, why);
 }
 
 /** A Lua script run by EVALSHA, loaded with EVAL when the server does not know it yet. */

@@ -68,6 +68,34 @@ describe('RedisStore', () => {
     }
   });
 
+  it('says which server it could not reach and why, without the password', async () => {
+    const store = new RedisStore({ url: 'redis://:hunter2-secret@127.0.0.1:1/3', commandTimeoutMs: 300 });
+    try {
+      const error = await store.get('k').then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+      expect(error?.message).toMatch(
+        /^RedisStore\.get: the store at redis:\/\/127\.0\.0\.1:1\/3 is unavailable \(.*ECONNREFUSED.*\)$/,
+      );
+      expect(error?.message).not.toContain('hunter2');
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.each(['notaurl', 'http://127.0.0.1:6379', '127.0.0.1:6379'])(
+    'refuses the url %s at construction instead of reporting an outage later',
+    (url) => {
+      expect(() => new RedisStore({ url })).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_OPTION',
+          message: 'url must be a redis:// or rediss:// URL',
+        }),
+      );
+    },
+  );
+
   it('refuses conflicting connection options with a TesseraTypeError', () => {
     const client = new Redis({ lazyConnect: true });
     expect(() => new RedisStore({ client, url: REDIS_URL })).toThrow(
