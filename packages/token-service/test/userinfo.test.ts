@@ -1,6 +1,6 @@
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { rawRequest } from '../../../test/support/raw-http.js';
 import { shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 import { addAlice } from './support/users.js';
@@ -109,24 +109,10 @@ describe('/userinfo', () => {
   });
 
   it('refuses two Authorization headers: 400 invalid_request', async () => {
-    const { port } = new URL(harness.url);
-    const status = await new Promise<number>((resolve, reject) => {
-      const sent = request(
-        {
-          host: '127.0.0.1',
-          port,
-          path: '/userinfo',
-          headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] },
-        },
-        (response) => {
-          response.resume();
-          resolve(response.statusCode ?? 0);
-        },
-      );
-      sent.on('error', reject);
-      sent.end();
+    const answer = await rawRequest(harness.url, '/userinfo', {
+      headers: { authorization: [`Bearer ${token}`, `Bearer ${token}`] },
     });
-    expect(status).toBe(400);
+    expect(answer.status).toBe(400);
   });
 
   it('refuses a body token that is not a token, and answers a POST without one 401 with no error', async () => {
