@@ -17,14 +17,19 @@ const MAX_TOKEN_LENGTH = 8192;
 
 type ChallengeError = 'invalid_token' | 'insufficient_scope' | 'invalid_request';
 
-function challenge(reply: FastifyReply, status: 401 | 403, error?: ChallengeError, description?: string) {
+function challenge(
+  reply: FastifyReply,
+  status: 400 | 401 | 403,
+  error?: ChallengeError,
+  description?: string,
+) {
   const parts = [REALM];
   if (error !== undefined) parts.push(`error="${error}"`);
   if (description !== undefined) parts.push(`error_description="${description}"`);
   if (error === 'insufficient_scope') parts.push('scope="openid"');
   reply.header('www-authenticate', `Bearer ${parts.join(', ')}`);
   return reply
-    .code(error === 'invalid_request' ? 400 : status)
+    .code(status)
     .type('application/json; charset=utf-8')
     .send(
       error === undefined
@@ -91,7 +96,7 @@ function presentedToken(request: FastifyRequest): Presented {
 async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply) {
   const presented = presentedToken(request);
   if (presented.kind === 'none') return challenge(reply, 401);
-  if (presented.kind === 'refused') return challenge(reply, 401, 'invalid_request', presented.description);
+  if (presented.kind === 'refused') return challenge(reply, 400, 'invalid_request', presented.description);
   if (presented.kind === 'malformed') return challenge(reply, 401, 'invalid_token', 'malformed bearer token');
   const verified = await verifyOwnAccessToken(ctx, presented.token);
   if (!verified.ok) {
