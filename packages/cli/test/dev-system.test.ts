@@ -357,6 +357,45 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
     expect(status).toBe(401);
   });
 
+  it('a revoked token is refused at the gateway itself, cached there or not (the in-process channel)', async () => {
+    // The gateway's upstream histogram counts what went upstream: a refusal at the edge adds none.
+    const upstream401s = async () => {
+      const text = await (await fetch(`${system.urls.gateway}/metrics`)).text();
+      const line = text
+        .split('\n')
+        .find((l) =>
+          l.startsWith('tessera_gateway_upstream_duration_seconds_count{route="/api/orders",status="401"}'),
+        );
+      return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1));
+    };
+    const revoke = async (token: string) => {
+      const response = await fetch(`${system.urls.tokenService}/revoke`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ token, client_id: 'shop-cli' }).toString(),
+      });
+      expect(response.status).toBe(200);
+    };
+    const cached = await userToken('alice');
+    expect((await order(cached)).status).toBe(201);
+    const unseen = await userToken('alice');
+    const before = await upstream401s();
+    await revoke(cached);
+    await revoke(unseen);
+    for (const token of [cached, unseen]) {
+      const refused = await eventually(
+        async () => {
+          const response = await order(token);
+          expect(response.status).toBe(401);
+          return response;
+        },
+        { timeoutMs: 1_000, intervalMs: 20 },
+      );
+      expect(await refused.json()).toMatchObject({ error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' });
+    }
+    expect(await upstream401s()).toBe(before);
+  });
+
   it('refuses an order without a token at the gateway (401)', async () => {
     const response = await fetch(`${system.urls.gateway}/api/orders/orders`, {
       method: 'POST',

@@ -312,6 +312,78 @@ describe('shape and encoding', () => {
   });
 });
 
+describe('canonical base64url', () => {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+  /** The part with its last character's lowest unused bit set: the same bytes to any decoder. */
+  function twin(part: string): string {
+    const value = alphabet.indexOf(part.slice(-1));
+    const twinned = `${part.slice(0, -1)}${alphabet[value | 1]}`;
+    expect(Buffer.from(twinned, 'base64url').equals(Buffer.from(part, 'base64url'))).toBe(true);
+    return twinned;
+  }
+  const padded = (part: string) => part + '='.repeat((4 - (part.length % 4)) % 4);
+
+  // A token whose header and payload parts are `length` mod 4 characters long (2 or 3: a part of
+  // 4n characters has no unused bits), and a header and payload with the same defect, re-signed,
+  // so only the encoding is wrong.
+  function withParts(residue: 2 | 3): { header: string; payload: string } {
+    const fitted = (make: (pad: string) => string) => {
+      for (let pad = ''; ; pad += 'x') {
+        const part = make(pad);
+        if (part.length % 4 === residue) return part;
+      }
+    };
+    return {
+      header: fitted((pad) => json(headerFor(ed, { pad }))),
+      payload: fitted((pad) => json(validClaims(now, { pad }))),
+    };
+  }
+
+  it.each([2, 3] as const)('verifies the canonical parts of length 4n+%i (the control)', (residue) => {
+    const { header, payload } = withParts(residue);
+    expect(verifier.verifySync(signParts(ed, header, payload)).subject).toBe('user-1');
+  });
+
+  it.each([2, 3] as const)('refuses a header of length 4n+%i with unused bits set', (residue) => {
+    const { header, payload } = withParts(residue);
+    expectCode(signParts(ed, twin(header), payload), 'ERR_JWT_MALFORMED');
+  });
+
+  it.each([2, 3] as const)('refuses a payload of length 4n+%i with unused bits set', (residue) => {
+    const { header, payload } = withParts(residue);
+    expectCode(signParts(ed, header, twin(payload)), 'ERR_JWT_MALFORMED');
+  });
+
+  it.each([2, 3] as const)('refuses a header and a payload of length 4n+%i padded with =', (residue) => {
+    const { header, payload } = withParts(residue);
+    expectCode(signParts(ed, padded(header), payload), 'ERR_JWT_MALFORMED');
+    expectCode(signParts(ed, header, padded(payload)), 'ERR_JWT_MALFORMED');
+  });
+
+  it.each([
+    ['EdDSA', () => good.ed],
+    ['ES256', () => good.es],
+    ['RS256', () => craft(keys.activeKey('RS256'), headerFor(keys.activeKey('RS256')), validClaims(now))],
+  ])('refuses an %s signature with unused bits set, or padded with =', (alg, token) => {
+    const v =
+      alg === 'RS256'
+        ? createAccessTokenVerifier({ issuer, audience, keys, algorithms: ['RS256'], now: () => nowMs })
+        : verifier;
+    const [h, p, sig] = parts(token());
+    expect(v.verifySync(`${h}.${p}.${sig}`).subject).toBe('user-1');
+    expectCode(`${h}.${p}.${twin(sig)}`, 'ERR_JWT_MALFORMED', v);
+    expectCode(`${h}.${p}.${padded(sig)}`, 'ERR_JWT_MALFORMED', v);
+  });
+
+  it('refuses a header it has already checked once it is spelt another way', () => {
+    // The checked-header cache is keyed by the encoded header: its twin must not pass as a miss.
+    const { header, payload } = withParts(2);
+    expect(verifier.verifySync(signParts(ed, header, payload)).subject).toBe('user-1');
+    expectCode(signParts(ed, twin(header), payload), 'ERR_JWT_MALFORMED');
+  });
+});
+
 describe('signature', () => {
   function withSignature(token: string, signature: Uint8Array): string {
     const [h, p] = parts(token);

@@ -1,5 +1,6 @@
 import fastifyReplyFrom from '@fastify/reply-from';
 import type { KeySource } from '@tessera/core';
+import type { RevocationChannel } from '@tessera/resource';
 import type { KeyValueStore } from '@tessera/storage';
 import Fastify, {
   type FastifyBaseLogger,
@@ -14,6 +15,7 @@ import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
+import { type EdgeRevocations, subscribeEdgeRevocations } from './auth/revocations.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
 import { type GatewayConfig, servesPage } from './config.js';
@@ -33,6 +35,11 @@ export interface GatewayOptions {
   readonly clientSecret?: string;
   /** Token and hybrid modes: keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
   readonly tokenKeys?: KeySource;
+  /**
+   * Token mode: a revocation channel to use instead of the configured `token.revocations` (the
+   * in-process one of `tessera dev`; it is not closed by the gateway).
+   */
+  readonly revocationChannel?: RevocationChannel;
   /** A session store to use instead of opening the configured one (it is not closed by the gateway). */
   readonly sessionStore?: KeyValueStore;
   /** Where log lines go; default stdout. */
@@ -86,13 +93,17 @@ export async function createGateway(
   let token: TokenMode | undefined;
   let session: SessionMode | undefined;
   let hybrid: HybridMode | undefined;
+  let revocations: EdgeRevocations | undefined;
   app.addHook('onClose', async () => {
     await session?.close();
+    await revocations?.close();
   });
   try {
     if (needsToken && config.token !== undefined) {
       const { clientId } = config.token;
+      revocations = await subscribeEdgeRevocations(config.token, options.revocationChannel);
       token = await createTokenMode(config.token, config.routes, {
+        ...(revocations === undefined ? {} : { revocations: revocations.revocations }),
         ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
         ...(options.now === undefined ? {} : { now: options.now }),
         ...(clientId === undefined || options.clientSecret === undefined

@@ -79,6 +79,17 @@ const store = z.discriminatedUnion('type', [
   }),
 ]);
 
+/**
+ * Token mode: where the token service announces revocations (its Redis channel: one stream per
+ * topic, keys under `prefix`), so a revoked token is refused here even while it is cached.
+ */
+const revocations = z.object({
+  url: z.string().regex(/^rediss?:\/\//, 'a redis:// or rediss:// URL'),
+  password: z.string().optional(),
+  /** The token service's channel prefix (`tessera token-service --redis` uses none). */
+  prefix: z.string().default(''),
+});
+
 export const gatewayConfigSchema = z
   .object({
     listen: z
@@ -101,6 +112,8 @@ export const gatewayConfigSchema = z
          * secret comes from the environment (`TESSERA_GATEWAY_CLIENT_SECRET`).
          */
         clientId: z.string().min(1).optional(),
+        /** Unset: revocations are not heard, a revoked token passes until it expires (a warning). */
+        revocations: revocations.optional(),
       })
       .optional(),
     session: z
@@ -314,6 +327,11 @@ function warningsOf(config: GatewayConfig): string[] {
   const warnings: string[] = [];
   if (config.session?.insecureHttpLocalhost === true) {
     warnings.push('session.insecureHttpLocalhost is on: plain-http cookies for localhost (development only)');
+  }
+  if (config.token !== undefined && config.token.revocations === undefined) {
+    warnings.push(
+      'token.revocations is not set: a revoked token is let through until it expires (the token service announces revocations on Redis)',
+    );
   }
   if (
     config.session?.store.type === 'memory' &&

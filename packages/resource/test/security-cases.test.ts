@@ -6,7 +6,7 @@ import { bearer } from '../src/identity/bearer.js';
 import { isUserPrincipal } from '../src/principal.js';
 import { DenyList } from '../src/revocation/deny-list.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { b64, claims, craft, header, json, parts, signParts } from './support/craft.js';
+import { b64, claims, craft, header, json, parts, signParts, twinOf } from './support/craft.js';
 import { type FakeIssuer, startIssuer } from './support/issuer.js';
 import { rawGet } from './support/raw.js';
 import { type Answer, bearerHeader, call, startService } from './support/service.js';
@@ -277,6 +277,26 @@ describe('C 66-68: encoding', () => {
     await expectInvalid(`${h}A.${p}.${s}`, 'ERR_JWT_MALFORMED');
   });
 
+  it('another spelling of a valid token: = padding, or a last character with unused bits set', async () => {
+    const token = good({ jti: 'spelt-twice' });
+    const [h, p, s] = parts(token);
+    // A payload of 4n+2 or 4n+3 characters, so it has unused bits to set; re-signed as sent.
+    let pad = '';
+    while (json(claims(issuer.url, nowS, { pad })).length % 4 === 0) pad += 'x';
+    const payload = json(claims(issuer.url, nowS, { pad }));
+    expect((await send(token)).status).toBe(200);
+    expect((await send(signParts(ed, h, payload))).status).toBe(200);
+    for (const spelling of [
+      `${token}==`,
+      `${token}=`,
+      `${h}.${p}.${twinOf(s)}`,
+      signParts(ed, h, twinOf(payload)),
+      signParts(ed, `${h}${'='.repeat((4 - (h.length % 4)) % 4) || '===='}`, p),
+    ]) {
+      await expectInvalid(spelling, 'ERR_JWT_MALFORMED');
+    }
+  });
+
   it('C 68: a huge token, thousands of dots', async () => {
     await expectInvalid(good({ pad: 'x'.repeat(9000) }), 'ERR_JWT_TOO_LARGE');
     await expectInvalid('.'.repeat(5000), 'ERR_JWT_MALFORMED');
@@ -461,6 +481,15 @@ describe('F 84, 85, 88 with the verified-token cache holding the token', () => {
     expect(twice.status).toBe(400);
     const both = await call(`${cached.url}/orders?access_token=${token}`, bearerHeader(token));
     expect(both.status).toBe(400);
+  });
+
+  it('another spelling of the cached token (padding, unused bits set) is not a hit: 401', async () => {
+    const [h, p, s] = parts(token);
+    for (const spelling of [`${token}==`, `${h}.${p}.${twinOf(s)}`]) {
+      const answer = await call(`${cached.url}/orders`, bearerHeader(spelling));
+      expect(answer.status).toBe(401);
+      expect(answer.body).toMatchObject({ error: 'invalid_token', code: 'ERR_JWT_MALFORMED' });
+    }
   });
 
   it('other spellings of the scheme and spacing still reach it the long way', async () => {

@@ -168,6 +168,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const gateway = await gatewayPackage.createGateway(config, {
       sessionReferenceSecret: referenceSecret,
       clientSecret,
+      // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
+      // names the Redis one when there is Redis, for `tessera gateway` run on its own).
+      ...(mode === 'token' ? { revocationChannel: channel } : {}),
       ...(sessionStore === undefined ? {} : { sessionStore }),
     });
     stops.push(() => gateway.close());
@@ -196,7 +199,15 @@ function gatewayConfig(
   return {
     listen: { host: HOST, port: options.ports.gateway },
     logLevel: options.logLevel ?? 'info',
-    ...(mode === 'token' ? { token: { issuer: urls.tokenService, audience: ['orders', 'inventory'] } } : {}),
+    ...(mode === 'token'
+      ? {
+          token: {
+            issuer: urls.tokenService,
+            audience: ['orders', 'inventory'],
+            ...(redisUrl === undefined ? {} : { revocations: { url: redisUrl } }),
+          },
+        }
+      : {}),
     ...(mode === 'hybrid'
       ? {
           hybrid: {

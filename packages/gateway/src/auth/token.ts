@@ -7,6 +7,7 @@ import {
   enforce,
   type IdentitySource,
   type Policy,
+  type Revocations,
   requireScope,
   type Verifier,
 } from '@tessera/resource';
@@ -35,6 +36,8 @@ export interface TokenModeOptions {
   readonly now?: () => number;
   /** Routes that say `exchange` trade the caller's token here before it goes upstream. */
   readonly exchange?: EdgeExchange;
+  /** The deny-list every token is checked against, a cached one included. */
+  readonly revocations?: Revocations;
 }
 
 export async function createTokenMode(
@@ -49,6 +52,7 @@ export async function createTokenMode(
     ...(options.keys === undefined ? {} : { keys: options.keys }),
     ...(config.cacheSize > 0 ? { cache: { max: config.cacheSize } } : {}),
     ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
   });
   const source: IdentitySource = bearer(verifier);
   // Policies are built once per route, at start.

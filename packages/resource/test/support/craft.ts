@@ -49,3 +49,15 @@ export function craft(key: SigningKey, head: Record<string, unknown>, body: Reco
 }
 
 export const parts = (token: string) => token.split('.') as [string, string, string];
+
+const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+/**
+ * A part whose length is not a multiple of 4 with its last character's lowest unused bit set:
+ * every decoder reads the same bytes, but it is not the canonical encoding.
+ */
+export function twinOf(part: string): string {
+  if (part.length % 4 === 0) throw new TypeError('a part of 4n characters has no unused bits');
+  const value = alphabet.indexOf(part.slice(-1));
+  return `${part.slice(0, -1)}${alphabet[value | 1]}`;
+}

@@ -1,21 +1,26 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { jwtVerify } from 'jose';
 import type { ServiceContext } from '../context.js';
+import { FormBody } from '../lib/form-body.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
-import { ownKeyResolver } from '../lib/own-jwt.js';
-import { isAccessTokenRevoked } from '../lib/revocation.js';
+import { verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { claimsForScopes } from '../lib/user-claims.js';
 
 // OpenID Connect Core 5.3 with RFC 6750 errors: a Bearer access token of this issuer with the
-// `openid` scope; the claims its scopes release.
+// `openid` scope; the claims its scopes release. The token is checked by core's verifier, the
+// one every Tessera access token is checked by (introspection, exchange, resource servers), so
+// no spelling of a token passes here that is refused there.
 
 const REALM = 'realm="tessera"';
+// RFC 6750 2.1 b64token; the verifier then refuses anything that is not a canonical compact JWS.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+const MAX_TOKEN_LENGTH = 8192;
+
+type ChallengeError = 'invalid_token' | 'insufficient_scope' | 'invalid_request';
 
 function challenge(
   reply: FastifyReply,
-  status: 401 | 403,
-  error?: 'invalid_token' | 'insufficient_scope' | 'invalid_request',
+  status: 400 | 401 | 403,
+  error?: ChallengeError,
   description?: string,
 ) {
   const parts = [REALM];
@@ -24,7 +29,7 @@ function challenge(
   if (error === 'insufficient_scope') parts.push('scope="openid"');
   reply.header('www-authenticate', `Bearer ${parts.join(', ')}`);
   return reply
-    .code(error === 'invalid_request' ? 400 : status)
+    .code(status)
     .type('application/json; charset=utf-8')
     .send(
       error === undefined
@@ -33,47 +38,84 @@ function challenge(
     );
 }
 
-async function userinfo(
-  ctx: ServiceContext,
-  keys: ReturnType<typeof ownKeyResolver>,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  const authorization = request.headers.authorization;
-  // RFC 6750 3.1: no credentials -> 401 without an error code.
-  if (authorization === undefined) return challenge(reply, 401);
-  const match = /^bearer +(\S+)$/i.exec(authorization);
-  if (match === null || !B64TOKEN.test(match[1] as string) || (match[1] as string).length > 8192) {
-    return challenge(reply, 401, 'invalid_token', 'malformed bearer token');
+/** Where the request put its access token, or why it cannot be taken. */
+type Presented =
+  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'none' }
+  | { readonly kind: 'malformed' }
+  | { readonly kind: 'refused'; readonly description: string };
+
+function countAuthorization(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() === 'authorization') count++;
   }
-  let payload: Record<string, unknown>;
-  try {
-    ({ payload } = await jwtVerify(match[1] as string, keys(), {
-      issuer: ctx.issuer,
-      typ: 'at+jwt',
-      algorithms: ['EdDSA', 'ES256'],
-      requiredClaims: ['sub', 'exp', 'iat', 'jti', 'client_id'],
-      currentDate: new Date(ctx.now()),
-      clockTolerance: 30,
-    }));
-  } catch {
-    return challenge(reply, 401, 'invalid_token', 'the access token is invalid or expired');
+  return count;
+}
+
+function hasQueryToken(url: string): boolean {
+  const q = url.indexOf('?');
+  return q >= 0 && new URLSearchParams(url.slice(q + 1)).has('access_token');
+}
+
+/**
+ * RFC 6750: the token in the one Authorization header (2.1) or, on a POST with a form body, in its
+ * one `access_token` field (2.2); never both (3.1: more than one method is invalid_request), never
+ * in the query string (2.3 is not supported: a token in a URL ends up in logs).
+ */
+function presentedToken(request: FastifyRequest): Presented {
+  if (hasQueryToken(request.url)) {
+    return { kind: 'refused', description: 'an access token in the URL is not accepted' };
   }
-  if (await isAccessTokenRevoked(ctx, payload.jti as string)) {
-    return challenge(reply, 401, 'invalid_token', 'the access token was revoked');
+  if (countAuthorization(request.raw.rawHeaders) > 1) {
+    return { kind: 'refused', description: 'more than one Authorization header' };
   }
-  const scopes = typeof payload.scope === 'string' ? payload.scope.split(' ') : [];
+  const body = request.method === 'POST' && request.body instanceof FormBody ? request.body : undefined;
+  const inBody = body !== undefined && [...body.names()].includes('access_token');
+  const header = request.headers.authorization;
+  if (header !== undefined && inBody) {
+    return { kind: 'refused', description: 'send the access token in the header or the body, not both' };
+  }
+  let token: string;
+  if (inBody && body !== undefined) {
+    if (body.repeated.includes('access_token')) {
+      return { kind: 'refused', description: 'parameter access_token must not be repeated' };
+    }
+    token = body.get('access_token') ?? '';
+  } else {
+    // RFC 6750 3.1: no credentials -> 401 without an error code.
+    if (header === undefined) return { kind: 'none' };
+    const match = /^bearer +(\S+)$/i.exec(header);
+    if (match === null) return { kind: 'malformed' };
+    token = match[1] as string;
+  }
+  if (!B64TOKEN.test(token) || token.length > MAX_TOKEN_LENGTH) return { kind: 'malformed' };
+  return { kind: 'token', token };
+}
+
+async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply) {
+  const presented = presentedToken(request);
+  if (presented.kind === 'none') return challenge(reply, 401);
+  if (presented.kind === 'refused') return challenge(reply, 400, 'invalid_request', presented.description);
+  if (presented.kind === 'malformed') return challenge(reply, 401, 'invalid_token', 'malformed bearer token');
+  const verified = await verifyOwnAccessToken(ctx, presented.token);
+  if (!verified.ok) {
+    return verified.reason === 'revoked'
+      ? challenge(reply, 401, 'invalid_token', 'the access token was revoked')
+      : challenge(reply, 401, 'invalid_token', 'the access token is invalid or expired');
+  }
+  const { principal } = verified;
+  const { scopes } = principal;
   if (!scopes.includes('openid'))
     return challenge(reply, 403, 'insufficient_scope', 'the openid scope is required');
-  const user = await ctx.users.findById(payload.sub as string);
+  const user = await ctx.users.findById(principal.subject);
   if (user === null || user.disabled)
     return challenge(reply, 401, 'invalid_token', 'the user is no longer active');
   return reply.send({ ...claimsForScopes(user, scopes), sub: user.id });
 }
 
 export function registerUserinfo(app: FastifyInstance, ctx: ServiceContext): void {
-  const keys = ownKeyResolver(() => ctx.keys.keySet);
-  app.get('/userinfo', (request, reply) => userinfo(ctx, keys, request, reply));
-  app.post('/userinfo', (request, reply) => userinfo(ctx, keys, request, reply));
+  app.get('/userinfo', (request, reply) => userinfo(ctx, request, reply));
+  app.post('/userinfo', (request, reply) => userinfo(ctx, request, reply));
   methodNotAllowed(app, '/userinfo', ['GET', 'POST']);
 }
