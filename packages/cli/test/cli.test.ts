@@ -82,6 +82,18 @@ describe('the tessera command (spawned)', () => {
     },
   );
 
+  it.each([
+    ['clients', 'add', 'partner', '--jwks-file', '<missing>'],
+    ['token-service', '--tls-cert', '<missing>', '--tls-key', '<missing>'],
+  ])('%s with a file flag naming a missing file says which flag and file (no raw ENOENT)', (...args) => {
+    const missing = join(dir, 'no-such-file.json');
+    const db = `sqlite:${join(dir, 'files.db')}`;
+    const { status, stderr } = tessera(...args.map((a) => (a === '<missing>' ? missing : a)), '--db', db);
+    expect(status).toBe(1);
+    expect(stderr).toMatch(new RegExp(`^tessera: --(jwks-file|tls-cert) ${missing} does not exist\\n$`));
+    expect(stderr).not.toContain('ENOENT');
+  });
+
   it('an unknown option exits 2 with one line', () => {
     const { status, stderr } = tessera('dev', '--fast');
     expect(status).toBe(2);

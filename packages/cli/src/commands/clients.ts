@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import type { Client, ClientRegistration } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { readFlagFile } from '../lib/files.js';
 import { usage } from '../lib/options.js';
 import { table } from '../lib/table.js';
 import {
@@ -43,10 +43,10 @@ function usesSecret(options: AddOptions): boolean {
 async function registrationOf(clientId: string, options: AddOptions, secret: string | undefined) {
   let jwks: unknown;
   if (options.jwksFile !== undefined) {
+    const text = (await readFlagFile('--jwks-file', options.jwksFile)).toString('utf8');
     try {
-      jwks = JSON.parse(await readFile(options.jwksFile, 'utf8'));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== undefined) throw error;
+      jwks = JSON.parse(text);
+    } catch {
       throw new Error(`--jwks-file ${options.jwksFile} is not JSON`);
     }
   }

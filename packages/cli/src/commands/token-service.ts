@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { isLoopbackHost } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { readFlagFile } from '../lib/files.js';
 import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import {
@@ -81,7 +81,10 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
   const tls =
     options.tlsCert === undefined || options.tlsKey === undefined
       ? undefined
-      : { cert: await readFile(options.tlsCert), key: await readFile(options.tlsKey) };
+      : {
+          cert: await readFlagFile('--tls-cert', options.tlsCert),
+          key: await readFlagFile('--tls-key', options.tlsKey),
+        };
   const secret = await resolveServiceSecret({
     env: context.env,
     io,
