@@ -293,6 +293,13 @@ describe('session references between the gateway and the shop', () => {
     const straight = await charge(gatewayToPayments.mint(sessionHash, [], 'payments', 'POST /charge'));
     expect(straight.status).toBe(401);
     expect(straight.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    // payments requires the call to have come through orders after the edge, read from the chain
+    // as token mode reads `act`: orders acting as the edge itself (no gateway before it) is 403.
+    const orders = createSessionReferences({ self: 'orders', ...partKeys('orders') });
+    expect((await charge(orders.mint(sessionHash, [], 'payments', 'POST /charge'))).status).toBe(403);
+    expect((await charge(orders.mint(sessionHash, ['gateway'], 'payments', 'POST /charge'))).status).toBe(
+      201,
+    );
     const parts = reference.split('.');
     for (const chain of ['orders', 'gateway payments orders', 'gateway orders orders', '']) {
       parts[5] = Buffer.from(chain).toString('base64url');

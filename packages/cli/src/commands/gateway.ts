@@ -36,10 +36,10 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
   try {
     sessionReferenceKeys = keys === undefined ? undefined : parseMintingKeys(keys);
   } catch (error) {
-    if (!(error instanceof TesseraTypeError)) throw error;
-    io.err(`tessera gateway: ${KEYS_VARIABLE}: ${error.message}\n`);
-    process.exitCode = 1;
-    return;
+    // The message names the variable and the entry's peer, never its secret.
+    if (error instanceof TesseraTypeError)
+      throw new TesseraTypeError('ERR_INVALID_OPTION', `${KEYS_VARIABLE}: ${error.message}`);
+    throw error;
   }
   const app = await createGateway(config, {
     ...(sessionReferenceKeys === undefined ? {} : { sessionReferenceKeys }),
