@@ -18,7 +18,7 @@ import {
 import { rawGet } from './support/raw.js';
 import { call, startService } from './support/service.js';
 
-// Session mode (SECURITY-CASES G 92): the gateway sends a sealed, short-lived reference naming the
+// Session mode: the gateway sends a sealed, short-lived reference naming the
 // service and route; the service opens it with its key for the gateway and reads the session from
 // the shared store by its hash. Edges here: gateway -> orders, orders -> payments.
 
