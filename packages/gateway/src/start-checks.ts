@@ -11,7 +11,9 @@ export function refuseMissingSecrets(
   },
 ): void {
   const unkeyed = config.routes
-    .filter((r) => r.auth === 'session' && options.sessionReferenceKeys?.[r.audience as string] === undefined)
+    .filter(
+      (r) => r.auth === 'session' && !Object.hasOwn(options.sessionReferenceKeys ?? {}, r.audience as string),
+    )
     .map((r) => r.audience as string);
   if (unkeyed.length > 0) {
     throw new TesseraTypeError(

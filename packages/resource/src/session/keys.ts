@@ -51,7 +51,8 @@ export function deriveReferenceKey(
  * two entries for one caller during a rotation). Secrets are never echoed in an error.
  */
 export function parseReferenceKeys(text: string): Readonly<Record<string, readonly ReferenceKey[]>> {
-  const keys: Record<string, ReferenceKey[]> = {};
+  // No prototype: a peer named `__proto__` or `constructor` is a key like any other.
+  const keys: Record<string, ReferenceKey[]> = Object.create(null);
   for (const entry of text.split(/[\s,]+/).filter((e) => e.length > 0)) {
     const match = /^([^=]+)=([^:]+):(.+)$/.exec(entry);
     if (match === null) throw misuse('session reference keys are written peer=keyid:secret');
@@ -70,7 +71,7 @@ export function parseReferenceKeys(text: string): Readonly<Record<string, readon
  * mints to chance).
  */
 export function parseMintingKeys(text: string): Readonly<Record<string, ReferenceKey>> {
-  const keys: Record<string, ReferenceKey> = {};
+  const keys: Record<string, ReferenceKey> = Object.create(null);
   for (const [audience, list] of Object.entries(parseReferenceKeys(text))) {
     if (list.length !== 1) throw misuse(`one key mints for ${audience}, not ${list.length}`);
     keys[audience] = list[0] as ReferenceKey;
@@ -97,10 +98,10 @@ export function keysByPart(
   const parts: Record<
     string,
     { accept: Record<string, readonly ReferenceKey[]>; mint: Record<string, ReferenceKey> }
-  > = {};
+  > = Object.create(null);
   const partOf = (name: string) => {
     checkName(name, 'a part');
-    parts[name] ??= { accept: {}, mint: {} };
+    parts[name] ??= { accept: Object.create(null), mint: Object.create(null) };
     return parts[name];
   };
   for (const [from, to] of edges) {
