@@ -66,7 +66,11 @@ async function gatewaySession(target: string): Promise<RunningServer> {
     logLevel: 'silent',
     routes: [{ prefix: path, upstream: target, auth: 'session', audience: 'orders' }],
   });
-  return listening(await createGateway(config, { sessionReferenceSecret: env('BENCH_SESSION_SECRET') }));
+  return listening(
+    await createGateway(config, {
+      sessionReferenceKeys: { orders: { id: 'bench', secret: env('BENCH_SESSION_SECRET') } },
+    }),
+  );
 }
 
 export function startServer(kind: ServerKind, target: string): Promise<RunningServer> {

@@ -9,14 +9,14 @@ import {
   requireDelegation,
   requireScope,
 } from '@tessera/resource';
-import { type SessionReferences, sessionSource } from '@tessera/resource/session';
+import { type PartKeys, sessionSource } from '@tessera/resource/session';
 import type { SessionManager } from '@tessera/session';
 
 /** What a route asks of its caller, whatever the mode. */
 export interface Needs {
   /** Scopes the caller's token must carry (token mode). */
   readonly scopes: readonly string[];
-  /** The delegation chain the call must have come through, current actor first (token mode). */
+  /** The delegation chain the call must have come through, current actor first (both modes). */
   readonly via?: readonly string[];
 }
 
@@ -63,27 +63,49 @@ export function tokenAuth(options: TokenAuthOptions): ShopAuth {
   });
 }
 
+/** The calls the shop's services make to each other, `[caller, audience]`: session reference edges. */
+export const SHOP_CALLS: readonly (readonly [string, string])[] = Object.freeze([
+  ['orders', 'inventory'],
+  ['orders', 'payments'],
+]);
+
 export interface SessionAuthOptions {
   /** A session manager over the gateway's session store (same store, same key prefix). */
   readonly manager: SessionManager;
-  /** Session references made with the secret the gateway signs with. */
-  readonly references: SessionReferences;
+  /**
+   * Each service's own session reference keys, by service (`keysByPart` over the gateway's
+   * routes and SHOP_CALLS): what it opens from its callers and what it mints for those it calls.
+   */
+  readonly keys: Readonly<Record<string, PartKeys>>;
+  /** Clock in epoch ms (tests). */
+  readonly now?: () => number;
 }
 
 /**
- * Session mode: each service opens the gateway's session reference and looks the session up in
- * the shared store. A session carries no scopes and no delegation chain, so a route's needs are
- * not checkable here: what session mode offers is "a signed-in user is behind this call" and a
- * reference bound to this service and route. That gap is what the shop is there to show.
+ * Session mode: each service opens the session reference its caller made for it, with its key
+ * for that caller, and looks the session up in the shared store by its hash. A session carries no
+ * scopes, so a route's scopes are not checkable here; the delegation chain is (each reference
+ * names the services it passed through), and what is left is "a signed-in user is behind this
+ * call, through these services". That gap is what the shop is there to show.
  */
 export function sessionAuth(options: SessionAuthOptions): ShopAuth {
   return Object.freeze({
     mode: 'session' as const,
     async source(audience: string): Promise<IdentitySource> {
-      return sessionSource({ manager: options.manager, references: options.references, audience });
+      const keys = options.keys[audience];
+      if (keys === undefined) throw new TypeError(`no session reference keys for ${audience}`);
+      return sessionSource({
+        manager: options.manager,
+        references: {
+          self: audience,
+          accept: keys.accept,
+          mint: keys.mint,
+          ...(options.now === undefined ? {} : { now: options.now }),
+        },
+      });
     },
-    policy(): undefined {
-      return undefined;
+    policy(needs: Needs): Policy | undefined {
+      return needs.via === undefined ? undefined : requireDelegation({ via: needs.via });
     },
   });
 }

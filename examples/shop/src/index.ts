@@ -1,6 +1,7 @@
 export {
   type Needs,
   type SessionAuthOptions,
+  SHOP_CALLS,
   type ShopAuth,
   sessionAuth,
   type TokenAuthOptions,

@@ -12,9 +12,10 @@ import {
 
 /**
  * `payments`: `POST /charge` with `{ amount, reference }`. Internal only (the gateway has no route
- * to it): the audience must be `payments`, and in token mode the token must carry
- * `payments:charge` and a delegation chain whose current actor is `orders`, so a user's own token
- * (or one another service obtained) is refused 403.
+ * to it): the audience must be `payments`, the delegation chain's current actor `orders` (the
+ * token's `act` in token mode, the session reference's chain in session mode) and in token mode
+ * the token must carry `payments:charge`, so a user's own token (or one another service obtained)
+ * is refused 403.
  */
 export async function createPaymentsService(options: ShopServiceOptions): Promise<FastifyInstance> {
   const { auth } = options;

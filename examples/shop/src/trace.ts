@@ -29,19 +29,18 @@ function actOf(actors: Principal['actors']): ActClaim | undefined {
 
 /**
  * The trace entry of `service` for the principal it verified. In token mode it is the token's
- * claims; in session mode only the user and this service's audience exist (there is no token, so
- * no client, scope or delegation chain to report).
+ * claims; in session mode there is no token, so no scope: the caller that made the reference is
+ * the client and the services it passed through after the edge are the chain, as `act` would be.
  */
 export function seenBy(service: string, principal: Principal, mode: 'token' | 'session'): TraceEntry {
   const aud = principal.audience.length === 1 ? (principal.audience[0] as string) : [...principal.audience];
-  if (mode === 'session') return { service, sub: principal.subject, aud };
   const act = actOf(principal.actors);
   return {
     service,
     sub: principal.subject,
     client_id: principal.clientId,
     aud,
-    scope: principal.scopes.join(' '),
+    ...(mode === 'session' ? {} : { scope: principal.scopes.join(' ') }),
     ...(act === undefined ? {} : { act }),
   };
 }

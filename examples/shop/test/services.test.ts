@@ -142,11 +142,13 @@ describe('seenBy', () => {
     });
   });
 
-  it('leaves out in session mode what a session does not have', () => {
+  it('leaves out in session mode what a session does not have (scopes), and keeps the chain', () => {
     expect(seenBy('ledger', principal, 'session')).toEqual({
       service: 'ledger',
       sub: 'alice-id',
+      client_id: 'payments',
       aud: ['ledger', 'audit'],
+      act: { sub: 'payments', act: { sub: 'orders' } },
     });
   });
 });

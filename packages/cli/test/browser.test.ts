@@ -161,6 +161,9 @@ for (const { mode, signIn, signOut } of modes) {
           const payments = page.locator('[data-testid="hop"][data-service="payments"]');
           expect(await payments.getByTestId('hop-sub').textContent()).toBe(subject);
           expect(await payments.getByTestId('hop-aud').textContent()).toBe('payments');
+          // The chain reads the same in both modes: the token's act, the session reference's chain.
+          expect(await payments.getByTestId('hop-act').textContent()).toBe('orders');
+          expect(await payments.getByTestId('hop-client_id').textContent()).toBe('orders');
           expect(await page.getByTestId('order-summary').textContent()).toContain('2 × tessera-red');
           await expect
             .poll(async () => Number(await red.getByTestId('item-stock').textContent()))

@@ -61,7 +61,7 @@ describe('the tessera command (spawned)', () => {
     expect(stderr).toBe('');
     const session = tessera('dev', '--dry-run', '--mode', 'session');
     expect(session.stdout).toMatch(/^tessera dev: session mode$/m);
-    expect(session.stdout).toContain('TESSERA_SESSION_REFERENCE_SECRET=');
+    expect(session.stdout).toContain('TESSERA_SESSION_REFERENCE_KEYS=');
   });
 
   it('an unknown command exits 2 with one line on stderr and no stack', () => {

@@ -98,9 +98,14 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
     expect(gateway).toContain('/api/orders');
     expect(gateway).not.toContain(derivedSecret(SECRET, 'session references'));
     expect(readFileSync(system.files.seed, 'utf8')).toContain('client_id: shop-cli');
+    // The gateway's keys are its own edges' alone: one per audience it routes to, none of the
+    // services' own calls, and not the master they were derived from.
+    const keys = readFileSync(system.files.referenceKeys, 'utf8').trim();
+    expect(keys.split(',').map((entry) => entry.split(':')[0])).toEqual(['orders=k1', 'inventory=k1']);
+    expect(keys).not.toContain(derivedSecret(SECRET, 'session references'));
   });
 
-  it('places an order: every service saw alice, from her session', async () => {
+  it('places an order: every service saw alice, from her session, and the chain of services it came through', async () => {
     const alice = await signInAs('alice');
     const response = await alice.browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
       method: 'POST',
@@ -111,9 +116,21 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
     const { order, trace } = (await response.json()) as OrderAnswer;
     expect(order).toMatchObject({ item: 'tessera-red', quantity: 3, amount: 360 });
     expect(trace).toEqual([
-      { service: 'orders', sub: alice.subject, aud: 'orders' },
-      { service: 'inventory', sub: alice.subject, aud: 'inventory' },
-      { service: 'payments', sub: alice.subject, aud: 'payments' },
+      { service: 'orders', sub: alice.subject, client_id: 'gateway', aud: 'orders' },
+      {
+        service: 'inventory',
+        sub: alice.subject,
+        client_id: 'orders',
+        aud: 'inventory',
+        act: { sub: 'orders' },
+      },
+      {
+        service: 'payments',
+        sub: alice.subject,
+        client_id: 'orders',
+        aud: 'payments',
+        act: { sub: 'orders' },
+      },
     ]);
     const items = await alice.browser.fetch(`${system.urls.gateway}/api/inventory/items`);
     expect(

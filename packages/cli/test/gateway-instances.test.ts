@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sha256Base64url } from '@tessera/core';
 import { migrateIdentity, openUserDirectory } from '@tessera/identity';
 import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import { createDatabase } from '@tessera/storage/sql';
@@ -21,7 +22,9 @@ import { spawnTessera } from './support/processes.js';
 // they must behave as one gateway, including when one of them dies without a chance to clean up.
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-gateways-'));
 const prefix = randomPrefix('cli-gateways');
-const secret = randomBytes(32).toString('base64url');
+// The gateway -> orders key, given to every instance in the environment; orders opens with it.
+const ordersKey = { id: 'k1', secret: randomBytes(32).toString('base64url') };
+const orders = createSessionReferences({ self: 'orders', accept: { gateway: [ordersKey] } });
 const password = 'alice-password-for-two-gateways';
 const children = new Set<ChildProcess>();
 let upstream: Upstream;
@@ -34,7 +37,10 @@ interface Instance {
 /** Starts `tessera gateway` on a port the OS picks and resolves with its address once it listens. */
 async function startGateway(config: string): Promise<Instance> {
   const command = spawnTessera(['gateway', '--config', config, '--port', '0'], {
-    env: { PATH: process.env.PATH ?? '', TESSERA_SESSION_REFERENCE_SECRET: secret },
+    env: {
+      PATH: process.env.PATH ?? '',
+      TESSERA_SESSION_REFERENCE_KEYS: `orders=${ordersKey.id}:${ordersKey.secret}`,
+    },
     cwd: dir,
     children,
   });
@@ -71,6 +77,7 @@ async function csrfOf(at: Instance, cookie: string): Promise<string> {
   return (JSON.parse(me.text) as { csrf_token: string }).csrf_token;
 }
 
+let configFile: string;
 let a: Instance;
 let b: Instance;
 let c: Instance;
@@ -86,6 +93,7 @@ beforeAll(async () => {
     await db.destroy();
   }
   const config = join(dir, 'gateway.json');
+  configFile = config;
   writeFileSync(
     config,
     JSON.stringify({
@@ -152,9 +160,7 @@ describe('tessera gateway: instances on one Redis are one gateway (spawned)', ()
     expect(echo.url).toBe('/mine');
     expect(echo.headers.cookie).toBeUndefined();
     const reference = String(echo.headers[SESSION_REFERENCE_HEADER]);
-    expect(createSessionReferences({ secret }).open(reference, 'orders', 'GET /mine').sessionId).toBe(
-      sessionId,
-    );
+    expect(orders.open(reference, 'GET /mine').sessionHash).toBe(sha256Base64url(sessionId));
 
     // A dies without closing anything; B goes on alone.
     const killed = once(a.child, 'exit');
@@ -185,12 +191,8 @@ describe('tessera gateway: instances on one Redis are one gateway (spawned)', ()
     expect(postedEcho.body).toBe('{"item":1}');
     expect(postedEcho.headers.cookie).toBeUndefined();
     expect(
-      createSessionReferences({ secret }).open(
-        String(postedEcho.headers[SESSION_REFERENCE_HEADER]),
-        'orders',
-        'POST /orders',
-      ).sessionId,
-    ).toBe(sessionId);
+      orders.open(String(postedEcho.headers[SESSION_REFERENCE_HEADER]), 'POST /orders').sessionHash,
+    ).toBe(sha256Base64url(sessionId));
 
     // The third instance takes the session too, then refuses it, like B, once it is logged out on B.
     expect((await call(c, 'GET', '/api/orders/mine', { cookie })).status).toBe(200);
@@ -201,4 +203,43 @@ describe('tessera gateway: instances on one Redis are one gateway (spawned)', ()
       expect((await call(at, 'GET', '/api/orders/mine', { cookie })).status).toBe(401);
     }
   }, 15_000);
+});
+
+describe('tessera gateway: session reference keys from the environment', () => {
+  async function exitOf(keys: string | undefined): Promise<{ code: number | null; output: string }> {
+    const command = spawnTessera(['gateway', '--config', configFile, '--port', '0'], {
+      env: {
+        PATH: process.env.PATH ?? '',
+        ...(keys === undefined ? {} : { TESSERA_SESSION_REFERENCE_KEYS: keys }),
+      },
+      cwd: dir,
+      children,
+    });
+    const [code] = (await once(command.child, 'exit')) as [number | null];
+    return { code, output: command.output() };
+  }
+
+  it('refuses to start, in one line and without the secret, on malformed keys or none for a route', async () => {
+    const short = await exitOf('orders=k1:too-short-a-secret');
+    expect(short.code).toBe(1);
+    // One line besides the config's warnings (insecureHttpLocalhost).
+    expect(
+      short.output
+        .trim()
+        .split('\n')
+        .filter((line) => !line.includes('WARNING')),
+    ).toHaveLength(1);
+    expect(short.output).toContain('TESSERA_SESSION_REFERENCE_KEYS');
+    expect(short.output).not.toContain('too-short-a-secret');
+    const twice = await exitOf(`orders=k1:${ordersKey.secret},orders=k2:${ordersKey.secret}`);
+    expect(twice.code).toBe(1);
+    expect(twice.output).toContain('one key mints for orders');
+    expect(twice.output).not.toContain(ordersKey.secret);
+    for (const keys of [undefined, `inventory=k1:${ordersKey.secret}`]) {
+      const missing = await exitOf(keys);
+      expect(missing.code).not.toBe(0);
+      expect(missing.output).toContain('none for orders');
+      expect(missing.output).not.toContain(ordersKey.secret);
+    }
+  }, 30_000);
 });

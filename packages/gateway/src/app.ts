@@ -1,6 +1,7 @@
 import fastifyReplyFrom from '@fastify/reply-from';
 import type { KeySource } from '@tessera/core';
 import type { RevocationChannel } from '@tessera/resource';
+import type { ReferenceKey } from '@tessera/resource/session';
 import type { KeyValueStore } from '@tessera/storage';
 import Fastify, {
   type FastifyBaseLogger,
@@ -29,8 +30,11 @@ import { RouteTable } from './proxy/routes.js';
 import { refuseMissingSecrets } from './start-checks.js';
 
 export interface GatewayOptions {
-  /** The shared secret for session references (from the environment, never the config file). */
-  readonly sessionReferenceSecret?: string;
+  /**
+   * The key that mints session references for each session route's audience, by audience (from
+   * the environment, never the config file; `TESSERA_SESSION_REFERENCE_KEYS` for `tessera gateway`).
+   */
+  readonly sessionReferenceKeys?: Readonly<Record<string, ReferenceKey>>;
   /** This gateway's client secret at the token service, for hybrid routes (from the environment). */
   readonly clientSecret?: string;
   /** Token and hybrid modes: keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
@@ -121,7 +125,7 @@ export async function createGateway(
     }
     if (needsSession && config.session !== undefined) {
       session = await createSessionMode(config.session, config.identity, {
-        referenceSecret: options.sessionReferenceSecret,
+        referenceKeys: options.sessionReferenceKeys,
         log: app.log,
         ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
         ...(options.now === undefined ? {} : { now: options.now }),

@@ -125,6 +125,14 @@ export const gatewayConfigSchema = z
         absoluteTimeoutSeconds: z.number().int().positive().default(43_200),
         /** Origins an unsafe cookie request may come from; default the gateway's own. */
         allowedOrigins: z.array(z.url()).optional(),
+        /**
+         * The name this gateway mints session references as: the first in every chain, the caller
+         * the services hold its keys under. The keys themselves come from the environment.
+         */
+        referenceName: z
+          .string()
+          .regex(/^[A-Za-z0-9._:-]{1,64}$/, "1 to 64 letters, digits, '.', '_', ':' or '-'")
+          .default('gateway'),
       })
       .optional(),
     /**

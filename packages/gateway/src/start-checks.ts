@@ -1,19 +1,25 @@
 import { TesseraTypeError } from '@tessera/core';
+import type { ReferenceKey } from '@tessera/resource/session';
 import type { GatewayConfig } from './config.js';
 
 /** Refuses, with one line, a config whose secrets (which never sit in the config file) are missing. */
 export function refuseMissingSecrets(
   config: GatewayConfig,
-  options: { readonly sessionReferenceSecret?: string; readonly clientSecret?: string },
+  options: {
+    readonly sessionReferenceKeys?: Readonly<Record<string, ReferenceKey>>;
+    readonly clientSecret?: string;
+  },
 ): void {
-  if (config.routes.some((r) => r.auth === 'session')) {
-    const secret = options.sessionReferenceSecret;
-    if (typeof secret !== 'string' || Buffer.byteLength(secret, 'utf8') < 32) {
-      throw new TesseraTypeError(
-        'ERR_INVALID_OPTION',
-        'session routes need the session reference secret (at least 32 bytes, e.g. TESSERA_SESSION_REFERENCE_SECRET)',
-      );
-    }
+  const unkeyed = config.routes
+    .filter(
+      (r) => r.auth === 'session' && !Object.hasOwn(options.sessionReferenceKeys ?? {}, r.audience as string),
+    )
+    .map((r) => r.audience as string);
+  if (unkeyed.length > 0) {
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      `session routes need a session reference key for each audience; none for ${[...new Set(unkeyed)].join(', ')} (e.g. TESSERA_SESSION_REFERENCE_KEYS=${unkeyed[0]}=k1:SECRET)`,
+    );
   }
   if (config.routes.some((r) => r.auth === 'hybrid' || r.exchange !== undefined)) {
     const secret = options.clientSecret;

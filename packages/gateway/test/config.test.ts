@@ -143,15 +143,38 @@ describe('gateway config', () => {
     });
   });
 
-  it('refuses session routes without a long enough reference secret', async () => {
+  it('refuses session routes without a reference key for their audience, or with a short one', async () => {
     const config = parseGatewayConfig({
       session: { store: { type: 'memory' } },
       identity: { database: 'sqlite::memory:' },
-      routes: [{ prefix: '/s', upstream: 'http://127.0.0.1:1', auth: 'session', audience: 's' }],
+      routes: [
+        { prefix: '/s', upstream: 'http://127.0.0.1:1', auth: 'session', audience: 's' },
+        { prefix: '/t', upstream: 'http://127.0.0.1:1', auth: 'session', audience: 't' },
+      ],
     });
-    await expect(createGateway(config, { sessionReferenceSecret: 'short' })).rejects.toThrow(
-      /at least 32 bytes/,
-    );
+    const long = { id: 'k1', secret: 'a-session-reference-key-of-32-bytes-at-least' };
+    await expect(createGateway(config, {})).rejects.toThrow(/none for s, t/);
+    await expect(createGateway(config, { sessionReferenceKeys: { s: long } })).rejects.toThrow(/none for t/);
+    const short = createGateway(config, {
+      sessionReferenceKeys: { s: long, t: { id: 'k1', secret: 'short-secret' } },
+    });
+    await expect(short).rejects.toThrow(/at least 32 bytes/);
+    await expect(short).rejects.not.toThrow(/short-secret/);
+  });
+
+  it('names the reference minter after session.referenceName, a name a chain can carry', () => {
+    const base = {
+      session: { store: { type: 'memory' as const } },
+      routes: [{ prefix: '/p', upstream: 'http://127.0.0.1:1', auth: 'public' as const }],
+    };
+    expect(parseGatewayConfig(base).session?.referenceName).toBe('gateway');
+    expect(
+      parseGatewayConfig({ ...base, session: { ...base.session, referenceName: 'edge-1' } }).session
+        ?.referenceName,
+    ).toBe('edge-1');
+    expect(() =>
+      parseGatewayConfig({ ...base, session: { ...base.session, referenceName: 'two words' } }),
+    ).toThrow();
   });
 });
 

@@ -39,7 +39,7 @@ async function gateway(input: GatewayConfigInput): Promise<string> {
   return listen(
     await createGateway(parseGatewayConfig(input), {
       logDestination: new LogCapture(),
-      sessionReferenceSecret: 'page-test-session-reference-secret-0123456789',
+      sessionReferenceKeys: { orders: { id: 'k1', secret: 'page-test-session-reference-secret-0123456789' } },
     }),
   );
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sha256Base64url } from '@tessera/core';
 import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -15,7 +16,8 @@ import { LogCapture } from './support/logs.js';
 import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const prefix = `test:gateway:${randomBytes(6).toString('hex')}:`;
-const secret = randomBytes(32).toString('base64url');
+// The key of the one edge here, gateway -> orders.
+const ordersKey = { id: 'k1', secret: randomBytes(32).toString('base64url') };
 const dir = mkdtempSync(join(tmpdir(), 'tessera-gateway-session-'));
 const logs = new LogCapture();
 let upstream: Upstream;
@@ -42,7 +44,10 @@ beforeAll(async () => {
     ],
   });
   for (let i = 0; i < 2; i++) {
-    const gateway = await createGateway(config, { sessionReferenceSecret: secret, logDestination: logs });
+    const gateway = await createGateway(config, {
+      sessionReferenceKeys: { orders: ordersKey },
+      logDestination: logs,
+    });
     await gateway.listen({ host: '127.0.0.1', port: 0 });
     gateways.push(gateway);
     bases.push(`http://localhost:${(gateway.server.address() as AddressInfo).port}`);
@@ -145,10 +150,20 @@ describe('session routes on two gateways sharing Redis', () => {
     expect(echo.headers.cookie).toBeUndefined();
     expect(echo.headers['x-user-id']).toBeUndefined();
     const reference = String(echo.headers[SESSION_REFERENCE_HEADER]);
-    // The service opens it with the shared secret, for its audience and the route it was called on.
-    const opened = createSessionReferences({ secret }).open(reference, 'orders', 'GET /mine');
-    expect(opened.sessionId).toBe(cookie.split('=')[1]);
-    expect(() => createSessionReferences({ secret }).open(reference, 'payments', 'GET /mine')).toThrow();
+    // The service opens it with its key for the gateway, for the route it was called on: it names
+    // the session by its store key (the id's hash) and the gateway as the chain.
+    const orders = createSessionReferences({ self: 'orders', accept: { gateway: [ordersKey] } });
+    const opened = orders.open(reference, 'GET /mine');
+    expect(opened.sessionHash).toBe(sha256Base64url(cookie.split('=')[1] as string));
+    expect(opened.chain).toEqual(['gateway']);
+    expect(reference).not.toContain(cookie.split('=')[1]);
+    const payments = createSessionReferences({ self: 'payments', accept: { gateway: [ordersKey] } });
+    expect(() => payments.open(reference, 'GET /mine')).toThrow();
+    // What the service opened is no cookie here: it hashes again and names no session.
+    const asCookie = await call(1, 'GET', '/api/orders/mine', {
+      cookie: `tessera-sid=${opened.sessionHash}`,
+    });
+    expect(asCookie.status).toBe(401);
   });
 
   it('refuses unsafe requests without the CSRF token, from a foreign origin or cross-site; accepts them with it', async () => {

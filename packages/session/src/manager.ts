@@ -56,6 +56,12 @@ export interface SessionManager<Data extends object = SessionData> {
   rotate(session: Session<Data>): Promise<CreatedSession<Data>>;
   /** The live session for a cookie's id, or null (malformed, unknown, expired): never writes. */
   get(id: string): Promise<Session<Data> | null>;
+  /**
+   * The live session stored under `idHash` (its `idHash`, the store key; never a cookie value), or
+   * null, with the same checks as `get`: read only, for a backend that was given the session by a
+   * session reference and must not hold anything the browser could present.
+   */
+  getByHash(idHash: string): Promise<Session<Data> | null>;
   /** `get` then `touch`, bounded together by one `storeTimeoutMs`: what the adapters run per request. */
   resolve(id: string): Promise<Session<Data> | null>;
   /** Records activity: writes only when the last write is older than `touchIntervalMs`. */
@@ -222,6 +228,10 @@ export function createSessionManager<Data extends object = SessionData>(
     async get(id) {
       if (typeof id !== 'string' || !isWellFormedSessionId(id)) return null;
       return read(hashSessionId(id), startDeadline());
+    },
+    async getByHash(idHash) {
+      if (typeof idHash !== 'string' || !handleShape.test(idHash)) return null;
+      return read(idHash, startDeadline());
     },
     async resolve(id) {
       if (typeof id !== 'string' || !isWellFormedSessionId(id)) return null;

@@ -54,6 +54,26 @@ describe.each(['memory', 'sqlite', 'redis'] as const)('session manager on %s', (
     expect(dump).not.toContain(id);
   });
 
+  it('getByHash reads a session by its store key, read only, with the same expiry; a hash is no cookie', async () => {
+    const { id, session } = await manager.create('alice', { role: 'user' });
+    const counting = countingStore(fixture.store);
+    const spied = createSessionManager<Data>({ store: counting.store, now: clock.now });
+    const found = await spied.getByHash(session.idHash);
+    expect(found?.userId).toBe('alice');
+    expect(found?.data).toEqual({ role: 'user' });
+    expect(counting.writes()).toBe(0);
+    // The hash presented where a cookie's id goes hashes again and names nothing.
+    expect(await spied.get(session.idHash)).toBeNull();
+    expect(await spied.resolve(session.idHash)).toBeNull();
+    // And the raw id is no hash: getByHash never hashes what it is given.
+    expect(await spied.getByHash(id)).toBeNull();
+    for (const bad of ['', 'x', 'a'.repeat(44), 'é'.repeat(43), 'a'.repeat(5000)]) {
+      expect(await spied.getByHash(bad)).toBeNull();
+    }
+    clock.advance(31 * minute);
+    expect(await spied.getByHash(session.idHash)).toBeNull();
+  });
+
   it('never adopts an id it did not issue, and a malformed id never reaches the store', async () => {
     const counting = countingStore(fixture.store);
     const spied = createSessionManager<Data>({ store: counting.store, now: clock.now });

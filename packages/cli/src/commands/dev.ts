@@ -78,7 +78,7 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
     const secrets =
       mode === 'hybrid'
         ? `TESSERA_GATEWAY_CLIENT_SECRET=$(cat ${join(dir, 'gateway-client-secret')})`
-        : `TESSERA_SESSION_REFERENCE_SECRET=$(cat ${join(dir, 'session-reference-secret')})`;
+        : `TESSERA_SESSION_REFERENCE_KEYS=$(cat ${join(dir, 'session-reference-keys')})`;
     lines.push(
       `  2nd gateway    ${secrets} npx tessera gateway --config ${join(dir, 'gateway.yaml')} --port 8090`,
     );

@@ -1,4 +1,6 @@
+import { TesseraTypeError } from '@tessera/core';
 import { createGateway, loadGatewayConfig } from '@tessera/gateway';
+import { parseMintingKeys } from '@tessera/resource/session';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { integer } from '../lib/options.js';
@@ -10,8 +12,8 @@ interface GatewayCommandOptions {
   readonly host?: string;
 }
 
-/** The variable holding the secret shared with the services for session references. */
-const SECRET_VARIABLE = 'TESSERA_SESSION_REFERENCE_SECRET';
+/** The variable holding the gateway's session reference keys, `audience=keyid:secret` per session route audience. */
+const KEYS_VARIABLE = 'TESSERA_SESSION_REFERENCE_KEYS';
 /** The variable holding the gateway's client secret at the token service (hybrid routes). */
 const CLIENT_SECRET_VARIABLE = 'TESSERA_GATEWAY_CLIENT_SECRET';
 
@@ -21,10 +23,19 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
   const loaded = loadGatewayConfig({ file: options.config, env });
   for (const warning of loaded.warnings) io.err(`tessera gateway: WARNING: ${warning}\n`);
   const { config } = loaded;
-  const secret = env[SECRET_VARIABLE];
+  const keys = env[KEYS_VARIABLE];
   const clientSecret = env[CLIENT_SECRET_VARIABLE];
+  let sessionReferenceKeys: ReturnType<typeof parseMintingKeys> | undefined;
+  try {
+    sessionReferenceKeys = keys === undefined ? undefined : parseMintingKeys(keys);
+  } catch (error) {
+    // The message names the variable and the entry's peer, never its secret.
+    if (error instanceof TesseraTypeError)
+      throw new TesseraTypeError('ERR_INVALID_OPTION', `${KEYS_VARIABLE}: ${error.message}`);
+    throw error;
+  }
   const app = await createGateway(config, {
-    ...(secret === undefined ? {} : { sessionReferenceSecret: secret }),
+    ...(sessionReferenceKeys === undefined ? {} : { sessionReferenceKeys }),
     ...(clientSecret === undefined ? {} : { clientSecret }),
   });
   try {
@@ -42,7 +53,7 @@ export function registerGatewayCommand(program: Command, context: CliContext): v
   program
     .command('gateway')
     .description(
-      `run the edge gateway from a config file (${SECRET_VARIABLE} for session routes, ${CLIENT_SECRET_VARIABLE} for hybrid routes)`,
+      `run the edge gateway from a config file (${KEYS_VARIABLE} for session routes, ${CLIENT_SECRET_VARIABLE} for hybrid routes)`,
     )
     .requiredOption(
       '--config <file>',

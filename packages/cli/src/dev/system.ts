@@ -29,7 +29,8 @@ export interface DevSystem {
   readonly files: {
     readonly gateway: string;
     readonly seed: string;
-    readonly referenceSecret: string;
+    /** The gateway's session reference keys, one per audience it routes to (`TESSERA_SESSION_REFERENCE_KEYS`). */
+    readonly referenceKeys: string;
     readonly clientSecret: string;
   };
   /** Stops every part, the last started first. */
@@ -51,8 +52,8 @@ const devDeactivationPollMs = 1000;
 /**
  * Starts the whole demo system in this process: the token service, the three shop services and
  * the gateway, in `token` or `session` mode. It first writes the files each part can be started
- * again from (`seed.yaml` for `tessera token-service --seed`, `gateway.yaml` and the session
- * reference secret for `tessera gateway`), then runs every part from them.
+ * again from (`seed.yaml` for `tessera token-service --seed`, `gateway.yaml` and the gateway's
+ * session reference keys for `tessera gateway`), then runs every part from them.
  */
 export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
   const { mode, ports, redisUrl } = options;
@@ -61,17 +62,35 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
   const urls = devUrls(ports);
   const issuer = urls.tokenService;
-  const referenceSecret = derivedSecret(options.secret, 'session references');
+  const resourceSession = await import('@tessera/resource/session');
+  const shop = await import('@tessera/example-shop');
+  // One key per edge (the gateway to each service it routes to, and each call the shop makes),
+  // derived here from one master; each part is then given only the keys of its own edges.
+  const referenceMaster = derivedSecret(options.secret, 'session references');
+  const edges = [
+    ['gateway', 'orders'],
+    ['gateway', 'inventory'],
+    ...shop.SHOP_CALLS,
+  ] as const satisfies readonly (readonly [string, string])[];
+  const referenceKeys = resourceSession.keysByPart(edges, (from, to) => [
+    resourceSession.deriveReferenceKey(referenceMaster, from, to, 'k1'),
+  ]);
+  const gatewayReferenceKeys = referenceKeys.gateway?.mint ?? {};
   const clientSecret = devClientSecret(options.secret, 'gateway');
   const seed = devSeed(options.secret, urls.gateway);
   const files = {
     gateway: join(dir, 'gateway.yaml'),
     seed: join(dir, 'seed.yaml'),
-    referenceSecret: join(dir, 'session-reference-secret'),
+    referenceKeys: join(dir, 'session-reference-keys'),
     clientSecret: join(dir, 'gateway-client-secret'),
   };
   await writePrivate(files.seed, stringify(seed));
-  await writePrivate(files.referenceSecret, `${referenceSecret}\n`);
+  await writePrivate(
+    files.referenceKeys,
+    `${Object.entries(gatewayReferenceKeys)
+      .map(([audience, key]) => `${audience}=${key.id}:${String(key.secret)}`)
+      .join(',')}\n`,
+  );
   await writePrivate(files.clientSecret, `${clientSecret}\n`);
   await writePrivate(files.gateway, stringify(gatewayConfig(options, urls, databaseUrl, dir)));
 
@@ -80,7 +99,6 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const tokenServicePackage = await import('@tessera/token-service');
   const { openUserDirectory } = await import('@tessera/identity');
   const resource = await import('@tessera/resource');
-  const shop = await import('@tessera/example-shop');
   const gatewayPackage = await import('@tessera/gateway');
 
   const stops: (() => Promise<void>)[] = [];
@@ -136,10 +154,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       auth = shop.tokenAuth({ issuer, revocations });
     } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');
-      const { createSessionReferences } = await import('@tessera/resource/session');
       auth = shop.sessionAuth({
         manager: createSessionManager({ store: sessionStore, onWarning: () => {} }),
-        references: createSessionReferences({ secret: referenceSecret }),
+        keys: referenceKeys,
       });
     }
     if (auth === undefined) throw new TypeError('no session store in session mode');
@@ -166,7 +183,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
 
     const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
     const gateway = await gatewayPackage.createGateway(config, {
-      sessionReferenceSecret: referenceSecret,
+      sessionReferenceKeys: gatewayReferenceKeys,
       clientSecret,
       // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
       // names the Redis one when there is Redis, for `tessera gateway` run on its own).

@@ -2,6 +2,7 @@ import { TesseraTypeError } from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
+  type ReferenceKey,
   SESSION_REFERENCE_HEADER,
   type SessionReferences,
 } from '@tessera/resource/session';
@@ -68,8 +69,11 @@ export interface SessionMode {
 }
 
 export interface SessionModeOptions {
-  /** The secret shared with the services for session references (at least 32 bytes); session routes need it. */
-  readonly referenceSecret: string | undefined;
+  /**
+   * The key that mints session references for each audience this gateway routes to in session
+   * mode (one key per edge: gateway -> that service); session routes need one for their audience.
+   */
+  readonly referenceKeys: Readonly<Record<string, ReferenceKey>> | undefined;
   /** An existing store (tests, `tessera dev`); otherwise one is opened from the config. */
   readonly store?: KeyValueStore;
   readonly now?: () => number;
@@ -102,10 +106,11 @@ export async function createSessionMode(
   options: SessionModeOptions,
 ): Promise<SessionMode> {
   const references: SessionReferences | undefined =
-    options.referenceSecret === undefined
+    options.referenceKeys === undefined
       ? undefined
       : createSessionReferences({
-          secret: options.referenceSecret,
+          self: config.referenceName,
+          mint: options.referenceKeys,
           ...(options.now === undefined ? {} : { now: options.now }),
         });
   const ownsStore = options.store === undefined;
@@ -147,20 +152,20 @@ export async function createSessionMode(
     idOf,
     async authorize(request, reply, route, upstreamPath) {
       if (references === undefined) {
-        throw new TesseraTypeError('ERR_INVALID_OPTION', 'session routes need the session reference secret');
+        throw new TesseraTypeError('ERR_INVALID_OPTION', 'session routes need session reference keys');
       }
       const session = await load(request, reply);
-      session.require();
+      const live = session.require();
       const token = request.headers[csrfHeader];
       session.checkCsrf(typeof token === 'string' ? token : undefined);
-      // The live session was found under exactly one cookie of one of our names: that value is its id.
-      const id = idOf(request);
-      if (id === undefined) session.require();
       const q = upstreamPath.indexOf('?');
       const path = q < 0 ? upstreamPath : upstreamPath.slice(0, q);
+      // The reference names the session by its store key, never by the cookie's id: what the
+      // upstream opens is nothing a browser, this gateway or another service would accept.
       return {
-        [SESSION_REFERENCE_HEADER]: references.sign(
-          id as string,
+        [SESSION_REFERENCE_HEADER]: references.mint(
+          live.idHash,
+          [],
           route.audience as string,
           `${request.method} ${path}`,
         ),

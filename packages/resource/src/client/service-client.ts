@@ -120,7 +120,9 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
  *   the target and whose scope is only `scope`, cached per (token hash, audience, scope);
  * - no user (a background job, or a service calling as itself): this service's own
  *   client_credentials token, cached per (audience, scope);
- * - session mode: a session reference signed for the target (the credential's `headersFor`).
+ * - session mode: a new session reference for the target, minted with this service's key for it and
+ *   naming the chain the session came through, this service last (the credential's `headersFor`,
+ *   built by the session source from this service's keys: the client itself holds none).
  */
 export function createServiceClient(options: ServiceClientOptions): ServiceFetch {
   const { dispatcher } = options;

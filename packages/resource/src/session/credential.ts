@@ -6,22 +6,27 @@ import type { SessionReferences } from './reference.js';
 export const SESSION_REFERENCE_HEADER = 'x-tessera-session';
 
 /**
- * The session behind a request in session mode. Passing it on signs a new reference for the next
- * service and route: a reference is never forwarded as is, since it names only the service it was
- * made for. The session id stays in a private field, out of JSON and inspect.
+ * The session behind a request in session mode. Passing it on mints a new reference for the next
+ * service and route with this service's key for that service, the chain it came through extended
+ * with this service: a reference is never forwarded as is, since it names only the service it was
+ * made for. The session's hash stays in a private field, out of JSON and inspect.
  */
 export class SessionCredential implements ForwardableCredential {
   readonly kind = 'session' as const;
-  readonly #sessionId: string;
+  readonly #sessionHash: string;
+  readonly #chain: readonly string[];
   readonly #references: SessionReferences;
 
-  constructor(sessionId: string, references: SessionReferences) {
-    this.#sessionId = sessionId;
+  constructor(sessionHash: string, chain: readonly string[], references: SessionReferences) {
+    this.#sessionHash = sessionHash;
+    this.#chain = chain;
     this.#references = references;
   }
 
   headersFor(audience: string, route: string): Record<string, string> {
-    return { [SESSION_REFERENCE_HEADER]: this.#references.sign(this.#sessionId, audience, route) };
+    return {
+      [SESSION_REFERENCE_HEADER]: this.#references.mint(this.#sessionHash, this.#chain, audience, route),
+    };
   }
 
   toJSON(): { kind: 'session' } {

@@ -10,16 +10,16 @@ import {
 } from './reference.js';
 
 export interface SessionSourceOptions<Data extends object = SessionData> {
-  /** The session manager over the store the gateway writes (RedisStore in production). */
+  /** The session manager over the store the gateway writes (RedisStore in production); read by hash only. */
   readonly manager: SessionManager<Data>;
-  /** The shared secret (and reference lifetime), or references made with createSessionReferences. */
+  /**
+   * This service's keys (its name is `self`, the audience a reference must name): `accept` for the
+   * callers it takes references from, `mint` for the services it calls. Or references made with
+   * createSessionReferences.
+   */
   readonly references: SessionReferences | SessionReferenceOptions;
-  /** This service's audience: a reference must name it. */
-  readonly audience: string;
   /** Reported as the Principal's `issuer`. Default `urn:tessera:session`. */
   readonly issuer?: string;
-  /** Reported as the Principal's `clientId` (who established the session). Default `gateway`. */
-  readonly clientId?: string;
   /** The scopes a session grants, from its data. Default none. */
   readonly scopesOf?: (session: Session<Data>) => readonly string[];
 }
@@ -46,40 +46,41 @@ function referenceOf(request: RequestLike): string {
 }
 
 /**
- * The `session` identity source: a session reference from the gateway, opened and checked for this
- * service and route, then the session looked up (read only) in the shared store. The Principal has
- * `subject` = the session's user, `sessionId` = the session's id hash, `authTime` = its creation,
- * `audience` = this service, `expiresAt` = the reference's expiry; it has no token, so `tokenId` is
- * the id hash too, `scopes` come from `scopesOf`, `actors` is empty and `claims` is empty.
+ * The `session` identity source: a session reference from the gateway or another service, opened
+ * and checked for this service and route with the key of the caller that made it, then the session
+ * looked up (read only, by its hash) in the shared store. The Principal has `subject` = the
+ * session's user, `sessionId` = the session's id hash, `authTime` = its creation, `audience` = this
+ * service, `expiresAt` = the reference's expiry; it has no token, so `tokenId` is the id hash too,
+ * `scopes` come from `scopesOf` and `claims` is empty. As a token exchanged along the way would
+ * read, `clientId` is the caller that made the reference and `actors` are the services after the
+ * edge, the caller first (`[orders]` at inventory for gateway -> orders -> inventory, none at orders).
  */
 export function sessionSource<Data extends object = SessionData>(
   options: SessionSourceOptions<Data>,
 ): IdentitySource {
-  const { manager, audience, issuer = 'urn:tessera:session', clientId = 'gateway', scopesOf } = options;
-  if (typeof manager?.get !== 'function')
+  const { manager, issuer = 'urn:tessera:session', scopesOf } = options;
+  if (typeof manager?.getByHash !== 'function')
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'manager must be a SessionManager');
-  if (typeof audience !== 'string' || audience.length === 0) {
-    throw new TesseraTypeError('ERR_INVALID_OPTION', 'audience must be a non-empty string');
-  }
   const references =
     typeof (options.references as SessionReferences).open === 'function'
       ? (options.references as SessionReferences)
       : createSessionReferences(options.references as SessionReferenceOptions);
+  const audience = references.self;
 
   return Object.freeze({
     scheme: 'TesseraSession',
     async authenticate(request: RequestLike): Promise<Authenticated> {
-      const opened = references.open(referenceOf(request), audience, routeOf(request));
+      const opened = references.open(referenceOf(request), routeOf(request));
       let session: Session<Data> | null;
       try {
-        session = await manager.get(opened.sessionId);
+        session = await manager.getByHash(opened.sessionHash);
       } catch (error) {
         throw new ResourceError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause: error });
       }
       if (session === null) throw new ResourceError('ERR_SESSION_NOT_FOUND');
       const principal: Principal = Object.freeze({
         subject: session.userId,
-        clientId,
+        clientId: opened.chain[opened.chain.length - 1] as string,
         scopes: Object.freeze([...(scopesOf?.(session) ?? [])]),
         audience: Object.freeze([audience]),
         issuer,
@@ -88,10 +89,15 @@ export function sessionSource<Data extends object = SessionData>(
         issuedAt: opened.expiresAt - references.lifetime,
         sessionId: session.idHash,
         authTime: Math.floor(session.createdAt / 1000),
-        actors: Object.freeze([]),
+        actors: Object.freeze(
+          opened.chain
+            .slice(1)
+            .reverse()
+            .map((subject) => Object.freeze({ subject })),
+        ),
         claims: Object.freeze({}),
       });
-      return { principal, credential: new SessionCredential(opened.sessionId, references) };
+      return { principal, credential: new SessionCredential(opened.sessionHash, opened.chain, references) };
     },
   });
 }
