@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js';
 import { AuthorizationCodeRepository } from '../store/authorization-codes.js';
 import { GrantRepository } from '../store/grants.js';
 import type { TokenServiceDatabase } from '../store/schema.js';
-import { InteractionStore } from './interaction.js';
+import { SealedInteractions } from './interaction.js';
 import { createSsoSessions } from './sso.js';
 
 type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 'grants' | 'codes'>;
@@ -14,7 +14,7 @@ type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 
 /**
  * What the browser-facing OpenID Connect flow adds to the service context: the user directory
  * (with login rate limits in the service's store, so instances sharing Redis share the limits),
- * the SSO session manager, the interaction store and the grant and code repositories.
+ * the SSO session manager, the sealed interactions and the grant and code repositories.
  */
 export async function browserFlowParts(
   options: ResolvedOptions,
@@ -38,7 +38,7 @@ export async function browserFlowParts(
       now: options.now,
       warn: (message) => log.warn(message),
     }),
-    interactions: new InteractionStore(options.store, secureCookies),
+    interactions: new SealedInteractions({ secret: options.secret, secure: secureCookies, now: options.now }),
     grants: new GrantRepository(db, options.now),
     codes: new AuthorizationCodeRepository(db, options.now),
   };
