@@ -23,7 +23,8 @@ export async function browserFlowParts(
 ): Promise<BrowserFlowParts> {
   const users = await openUserDirectory({
     db: options.database,
-    rateLimiter: new LoginRateLimiter({ store: options.store, prefix: 'op-login:', now: options.now }),
+    // The directory's default prefix, as the gateway's /auth/login uses: one budget per user on one store.
+    rateLimiter: new LoginRateLimiter({ store: options.store, now: options.now }),
     now: () => new Date(options.now()),
     ...(options.deactivationPollMs === undefined ? {} : { deactivationPollMs: options.deactivationPollMs }),
     // Handing another process's deactivation to the service failed; the next poll tries again.
