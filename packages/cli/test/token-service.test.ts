@@ -327,6 +327,77 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     );
   });
 
+  it('refuses a --trust-proxy entry that is not an address or a CIDR block as a usage error', () => {
+    const refused = tessera(['token-service', '--db', db, '--trust-proxy', '127.0.0.1,loopback']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    expect(refused.stderr).toContain('--trust-proxy takes IP addresses or CIDR blocks');
+  });
+
+  it('--trust-proxy 127.0.0.1: the login limit counts the client named by X-Forwarded-For', async () => {
+    const seed = join(dir, 'proxy-seed.yaml');
+    writeFileSync(
+      seed,
+      [
+        'clients:',
+        '  - client_id: proxied-web',
+        '    redirect_uris: [http://127.0.0.1:8080/cb]',
+        '    grant_types: [authorization_code]',
+        '    scopes: [openid]',
+        '    audiences: [orders]',
+        '    first_party: true',
+        '',
+      ].join('\n'),
+    );
+    const running = await startService([
+      '--seed',
+      seed,
+      '--trust-proxy',
+      '10.9.0.0/16',
+      '--trust-proxy',
+      '127.0.0.1',
+    ]);
+    try {
+      const params = new URLSearchParams({
+        client_id: 'proxied-web',
+        redirect_uri: 'http://127.0.0.1:8080/cb',
+        response_type: 'code',
+        scope: 'openid',
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM',
+        code_challenge_method: 'S256',
+      });
+      const failFrom = async (client: string, username: string): Promise<number> => {
+        const page = await fetch(`${running.url}/authorize?${params}`);
+        const cookie = (page.headers.get('set-cookie') ?? '').split(';')[0] as string;
+        const html = await page.text();
+        const field = (name: string) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)?.[1] ?? '';
+        const answer = await fetch(`${running.url}/login`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            cookie,
+            'x-forwarded-for': client,
+          },
+          body: new URLSearchParams({
+            interaction: field('interaction'),
+            csrf: field('csrf'),
+            username,
+            password: 'wrong',
+            action: 'login',
+          }).toString(),
+          redirect: 'manual',
+        });
+        await answer.arrayBuffer();
+        return answer.status;
+      };
+      for (let i = 0; i < 20; i += 1) expect(await failFrom('203.0.113.5', `guess-${i}`)).toBe(401);
+      expect(await failFrom('203.0.113.5', 'guess-last')).toBe(429);
+      expect(await failFrom('203.0.113.6', 'another')).toBe(401);
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+  });
+
   it('refuses a bad seed file with one line naming the path', () => {
     const seed = join(dir, 'bad-seed.yaml');
     writeFileSync(

@@ -49,3 +49,4 @@ export {
   verifyAccessToken,
   verifyAccessTokenSync,
 } from './token/verify.js';
+export { isTrustedProxyEntry } from './trusted-proxy.js';

@@ -2,6 +2,7 @@ import {
   type DeepReadonly,
   type Environment,
   isLoopbackHost,
+  isTrustedProxyEntry,
   type LoadedConfig,
   loadConfig,
   z,
@@ -89,6 +90,16 @@ const revocations = z.object({
   /** The token service's channel prefix (`tessera token-service --redis` uses none). */
   prefix: z.string().default(''),
 });
+
+// Who may say where a request came from. `true` would believe X-Forwarded-For from every peer, so
+// anyone could pick a fresh address per login guess: it parses, to be refused with a clear reason
+// below, and only a list of the proxies is accepted.
+const trustedProxies = z
+  .union([
+    z.boolean(),
+    z.array(z.string().refine(isTrustedProxyEntry, 'an IP address or a CIDR block')).max(256),
+  ])
+  .default(false);
 
 export const gatewayConfigSchema = z
   .object({
@@ -190,14 +201,22 @@ export const gatewayConfigSchema = z
       .prefault({}),
     /** Largest request body accepted (proxied or login). */
     bodyLimit: z.number().int().positive().default(1_048_576),
-    /** Trust X-Forwarded-* from these proxies (Fastify trustProxy); default trust none. */
-    trustProxy: z.union([z.boolean(), z.array(z.string())]).default(false),
+    /** Believe X-Forwarded-* only from these proxies (IP addresses or CIDR blocks); default none. */
+    trustProxy: trustedProxies,
     /** The demo page at `/` (sign in, items, orders, the trace); default on unless a route claims `/`. */
     page: z.boolean().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     routes: z.array(route).min(1),
   })
   .superRefine((config, ctx) => {
+    if (config.trustProxy === true) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['trustProxy'],
+        message:
+          "true would believe X-Forwarded-For from anyone; list the proxies' IP addresses or CIDR blocks",
+      });
+    }
     const seen = new Map<string, number>();
     config.routes.forEach((r, index) => {
       const previous = seen.get(r.prefix);

@@ -189,6 +189,24 @@ describe('route table', () => {
     }).routes,
   );
 
+  it('takes trustProxy as a list of addresses or CIDR blocks only; true is refused', () => {
+    const routes = [{ prefix: '/a', upstream: 'http://127.0.0.1:1', auth: 'public' }];
+    expect(parseGatewayConfig({ routes } as never).trustProxy).toBe(false);
+    expect(parseGatewayConfig({ routes, trustProxy: ['10.0.0.0/8', '::1'] } as never).trustProxy).toEqual([
+      '10.0.0.0/8',
+      '::1',
+    ]);
+    expect(problems({ routes, trustProxy: true })).toEqual([
+      "defaults: trustProxy: true would believe X-Forwarded-For from anyone; list the proxies' IP addresses or CIDR blocks",
+    ]);
+    expect(problems({ routes, trustProxy: ['127.0.0.1', 'loopback'] })).toEqual([
+      'defaults: trustProxy[1]: an IP address or a CIDR block',
+    ]);
+    expect(problems({ routes, trustProxy: ['10.0.0.0/255.0.0.0'] })).toEqual([
+      'defaults: trustProxy[0]: an IP address or a CIDR block',
+    ]);
+  });
+
   it('picks the longest prefix on whole segments and strips it when asked', () => {
     expect(table.match('/api/orders/7?x=1')).toMatchObject({
       route: { origin: 'http://orders:1' },

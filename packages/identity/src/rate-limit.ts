@@ -1,3 +1,4 @@
+import { isIPv4, isIPv6 } from 'node:net';
 import { sha256Base64url, TesseraTypeError } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { loginRateLimited } from './errors.js';
@@ -34,7 +35,12 @@ export const defaultAddressPolicy: BackoffPolicy = Object.freeze({
 export interface LoginRateLimiterOptions {
   /** Where counters live; share one store (Redis) between instances so limits hold across them. */
   readonly store: KeyValueStore;
-  /** Prepended to every key. Default `login:`. */
+  /**
+   * Prepended to every key. Default `login:`. It names the user directory the limits guard: every
+   * door onto one directory (the token service's login form, a gateway's `/auth/login`) must use
+   * the same store and prefix, so a user has one budget whichever door is tried. The token service
+   * and the gateway both use the default.
+   */
   readonly prefix?: string;
   readonly username?: Partial<BackoffPolicy>;
   readonly address?: Partial<BackoffPolicy>;
@@ -97,10 +103,42 @@ function parseState(raw: string | null): ScopeState {
   return { n: 0, until: 0 };
 }
 
+/** The eight 16-bit groups of an IPv6 address (zone and embedded IPv4 resolved), or undefined. */
+function ipv6Groups(address: string): number[] | undefined {
+  const zone = address.indexOf('%');
+  const text = zone === -1 ? address : address.slice(0, zone);
+  if (!isIPv6(text)) return undefined;
+  let body = text;
+  const lastColon = body.lastIndexOf(':');
+  const tail = body.slice(lastColon + 1);
+  if (isIPv4(tail)) {
+    const [a = 0, b = 0, c = 0, d = 0] = tail.split('.').map(Number);
+    body = `${body.slice(0, lastColon + 1)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', rest] = body.split('::') as [string, string | undefined];
+  const left = head === '' ? [] : head.split(':');
+  const right = rest === undefined || rest === '' ? [] : rest.split(':');
+  const missing = 8 - left.length - right.length;
+  const groups = [...left, ...Array.from({ length: rest === undefined ? 0 : missing }, () => '0'), ...right];
+  return groups.length === 8 ? groups.map((group) => Number.parseInt(group, 16)) : undefined;
+}
+
+/**
+ * The scope an address is counted under. An IPv4 client seen through a dual-stack socket
+ * (`::ffff:a.b.c.d`, in either notation) is its IPv4 address, so it gets no second budget. An
+ * IPv6 client is its /64: one end site is routinely given a whole /64, so counting single
+ * addresses would give one attacker 2^64 budgets. Anything else is kept as given (trimmed, lower
+ * case).
+ */
 export function normalizeAddress(address: string): string {
   const lower = address.trim().toLowerCase();
-  // One IPv4 client seen through a dual-stack socket must not get a second budget.
-  return lower.startsWith('::ffff:') && lower.includes('.') ? lower.slice(7) : lower;
+  const groups = ipv6Groups(lower);
+  if (groups === undefined) return lower;
+  const [g0, g1, g2, g3, g4, g5, g6 = 0, g7 = 0] = groups;
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0 && g5 === 0xffff) {
+    return `${g6 >> 8}.${g6 & 0xff}.${g7 >> 8}.${g7 & 0xff}`;
+  }
+  return `${[g0, g1, g2, g3].map((group) => (group ?? 0).toString(16)).join(':')}::/64`;
 }
 
 /**
@@ -134,9 +172,15 @@ export class LoginRateLimiter {
   async begin(subject: LoginAttemptSubject): Promise<LoginAttempt> {
     const now = this.#now();
     const userKey = this.#usernameKey(subject.username);
-    const user = await this.#reserve(userKey, this.usernamePolicy, now);
+    const addressKey = this.#addressKey(subject.address);
+    // An attempt an existing lock refuses writes nothing: a locked address must not be able to
+    // create a counter for every username it tries (each one a key in the store).
+    const [userRaw, addressRaw] = await Promise.all([this.#store.get(userKey), this.#store.get(addressKey)]);
+    const lockedUntil = Math.max(parseState(userRaw).until, parseState(addressRaw).until);
+    if (lockedUntil > now) throw loginRateLimited(secondsUntil(lockedUntil, now));
+    const user = await this.#reserve(userKey, this.usernamePolicy, now, userRaw);
     if (user.locked) throw loginRateLimited(secondsUntil(user.until, now));
-    const address = await this.#reserve(this.#addressKey(subject.address), this.addressPolicy, now);
+    const address = await this.#reserve(addressKey, this.addressPolicy, now, addressRaw);
     if (address.locked) {
       await this.#refund(user);
       throw loginRateLimited(secondsUntil(address.until, now));
@@ -173,9 +217,15 @@ export class LoginRateLimiter {
     return `${this.#prefix}addr:${digest(normalizeAddress(String(address)))}`;
   }
 
-  async #reserve(key: string, policy: BackoffPolicy, now: number): Promise<Reservation> {
+  /** `firstRaw`: the value just read, so the first compare-and-set needs no second read. */
+  async #reserve(
+    key: string,
+    policy: BackoffPolicy,
+    now: number,
+    firstRaw: string | null,
+  ): Promise<Reservation> {
     for (let tries = 0; tries < CAS_ATTEMPTS; tries += 1) {
-      const raw = await this.#store.get(key);
+      const raw = tries === 0 ? firstRaw : await this.#store.get(key);
       const state = parseState(raw);
       if (state.until > now) return { locked: true, until: state.until };
       const n = state.n + 1;

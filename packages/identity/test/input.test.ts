@@ -115,9 +115,18 @@ describe('claims', () => {
 });
 
 describe('addresses', () => {
-  it('treats IPv4-mapped IPv6 as the IPv4 address and ignores case and spaces', () => {
+  it('treats IPv4-mapped IPv6 (either notation) as the IPv4 address and IPv6 as its /64', () => {
     expect(normalizeAddress('::ffff:192.0.2.1')).toBe('192.0.2.1');
-    expect(normalizeAddress(' 2001:DB8::1 ')).toBe('2001:db8::1');
-    expect(normalizeAddress('::ffff:c000:201')).toBe('::ffff:c000:201');
+    expect(normalizeAddress('::FFFF:c000:201')).toBe('192.0.2.1');
+    expect(normalizeAddress(' 192.0.2.1 ')).toBe('192.0.2.1');
+    expect(normalizeAddress(' 2001:DB8::1 ')).toBe('2001:db8:0:0::/64');
+    expect(normalizeAddress('2001:db8:0:0:ffff:1:2:3')).toBe('2001:db8:0:0::/64');
+    expect(normalizeAddress('2001:db8:0:1::1')).toBe('2001:db8:0:1::/64');
+    expect(normalizeAddress('fe80::1%eth0')).toBe('fe80:0:0:0::/64');
+    expect(normalizeAddress('::1')).toBe('0:0:0:0::/64');
+    expect(normalizeAddress('::')).toBe('0:0:0:0::/64');
+    expect(normalizeAddress('64:ff9b::192.0.2.1')).toBe('64:ff9b:0:0::/64');
+    // Not an address (a test harness, a unix socket): kept as given.
+    expect(normalizeAddress('Unknown')).toBe('unknown');
   });
 });

@@ -172,6 +172,41 @@ describe.each(stores)('LoginRateLimiter on $name', (fixture) => {
     expect(await limiter.retryAfter({ username: 'frank', address: '198.51.100.3' })).toBe(0);
   });
 
+  it('writes nothing for an attempt an existing lock refuses', async () => {
+    // The real store, with every write it is asked for counted on the way through.
+    let writes = 0;
+    const counted = new Proxy(store, {
+      get(target, name, receiver) {
+        const value = Reflect.get(target, name, receiver);
+        if (typeof value !== 'function') return value;
+        return (...args: unknown[]) => {
+          if (name === 'set' || name === 'compareAndSet' || name === 'delete' || name === 'increment')
+            writes += 1;
+          return value.apply(target, args);
+        };
+      },
+    });
+    limiter = make({ store: counted, address: { freeAttempts: 3 } });
+    for (let i = 0; i < 3; i += 1) await fail(`y-${i}`, '198.51.100.2');
+    writes = 0;
+    for (let i = 0; i < 5; i += 1) await lockedFor(fail(`new-${i}`, '198.51.100.2'));
+    expect(writes).toBe(0);
+    // None of the refused usernames was counted: each still has its whole budget elsewhere.
+    for (let i = 0; i < 4; i += 1) await fail('new-0', `198.51.100.${20 + i}`);
+    expect(await limiter.retryAfter({ username: 'new-0', address: '198.51.100.30' })).toBe(0);
+  });
+
+  it('counts IPv6 clients by their /64', async () => {
+    limiter = make({ address: { freeAttempts: 3 } });
+    await fail('v6-a', '2001:db8:1:2::10');
+    await fail('v6-b', '2001:db8:1:2:ffff:ffff:ffff:ffff');
+    await fail('v6-c', '2001:DB8:1:2:0:0:0:abcd');
+    // Three failures across three addresses of one /64: the fourth from a fourth address is locked.
+    expect(await lockedFor(fail('v6-d', '2001:db8:1:2::99'))).toBe(1);
+    // The neighbouring /64 has its own budget.
+    await fail('v6-e', '2001:db8:1:3::10');
+  });
+
   it('does not hold a successful login against its address', async () => {
     limiter = make({ address: { freeAttempts: 3 } });
     for (let i = 0; i < 10; i += 1) {

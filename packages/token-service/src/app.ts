@@ -160,6 +160,8 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     // Per-request log lines cost throughput on the hot path; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // Only the listed proxies' X-Forwarded-* are believed (an empty list: none, the peer is the client).
+    ...(resolved.trustProxy.length === 0 ? {} : { trustProxy: [...resolved.trustProxy] }),
     ...(resolved.tls === undefined
       ? {}
       : { https: { cert: Buffer.from(resolved.tls.cert), key: Buffer.from(resolved.tls.key) } }),

@@ -4,7 +4,7 @@ import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { BackchannelLogout } from './lib/backchannel-logout.js';
-import type { InteractionStore } from './lib/interaction.js';
+import type { SealedInteractions } from './lib/interaction.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
 import type { ServiceKeys } from './lib/secrets.js';
@@ -49,8 +49,8 @@ export interface ServiceContext {
   readonly users: UserDirectory;
   /** The token service's own browser login session (SSO). */
   readonly sso: SsoSessions;
-  /** /authorize requests waiting for the login or consent form. */
-  readonly interactions: InteractionStore;
+  /** /authorize requests carried sealed in the login or consent form. */
+  readonly interactions: SealedInteractions;
   /** Grants (refresh families) and the access tokens issued under them. */
   readonly grants: GrantRepository;
   readonly codes: AuthorizationCodeRepository;

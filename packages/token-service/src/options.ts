@@ -1,4 +1,4 @@
-import { isLoopbackHost, TesseraTypeError } from '@tessera/core';
+import { isLoopbackHost, isTrustedProxyEntry, TesseraTypeError } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -61,6 +61,12 @@ export interface TokenServiceOptions {
   readonly logger?: FastifyBaseLogger | boolean;
   /** Serve HTTPS with this PEM certificate (chain) and private key. */
   readonly tls?: TlsOptions;
+  /**
+   * The proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For`, `-Proto` and `-Host` are
+   * believed: the client's address (login rate limits, logs) is the first one, from the right,
+   * that is not one of them. Default none: the headers are ignored and the peer is the client.
+   */
+  readonly trustProxy?: readonly string[];
 }
 
 export interface TlsOptions {
@@ -92,6 +98,7 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
+  readonly trustProxy: readonly string[];
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -141,6 +148,10 @@ const schema = z.strictObject({
       key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
     })
     .optional(),
+  trustProxy: z
+    .array(z.string().refine(isTrustedProxyEntry, 'an IP address or a CIDR block'))
+    .max(256)
+    .default([]),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -195,6 +206,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     now: value.now,
     logger: value.logger as FastifyBaseLogger | boolean,
     tls: value.tls,
+    trustProxy: Object.freeze([...value.trustProxy]),
     secret: Uint8Array.from(secret),
     warnings: Object.freeze(warnings),
   });

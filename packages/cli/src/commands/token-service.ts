@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { isLoopbackHost } from '@tessera/core';
+import { isLoopbackHost, isTrustedProxyEntry } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
@@ -31,6 +31,20 @@ interface TokenServiceCommandOptions {
   readonly clientCacheTtl?: number;
   readonly purgeInterval?: number;
   readonly deactivationPoll?: number;
+  readonly trustProxy?: readonly string[];
+}
+
+/** `--trust-proxy 10.0.0.1,10.1.0.0/16`: the proxies whose X-Forwarded-For is believed. */
+function proxyList(value: string, previous: readonly string[] = []): readonly string[] {
+  const entries = value.split(',').map((entry) => entry.trim());
+  for (const entry of entries) {
+    if (!isTrustedProxyEntry(entry)) {
+      throw usage(
+        `--trust-proxy takes IP addresses or CIDR blocks separated by commas, not ${JSON.stringify(entry)}`,
+      );
+    }
+  }
+  return [...previous, ...entries];
 }
 
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
@@ -117,6 +131,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.purgeInterval === undefined ? {} : { purgeIntervalMs: options.purgeInterval }),
       ...(options.deactivationPoll === undefined ? {} : { deactivationPollMs: options.deactivationPoll }),
       ...(tls === undefined ? {} : { tls }),
+      ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
     });
     if (seed !== undefined) {
       const { openUserDirectory } = await import('@tessera/identity');
@@ -184,6 +199,11 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       '--deactivation-poll <ms>',
       'how often users disabled or deleted by another process are looked for, to end their sessions; 0 never (default 5000)',
       integer('--deactivation-poll', 0, 3_600_000),
+    )
+    .option(
+      '--trust-proxy <addresses>',
+      'proxies (IP addresses or CIDR blocks, comma-separated; repeatable) whose X-Forwarded-For is believed (default none)',
+      proxyList,
     )
     .action((options: TokenServiceCommandOptions) => run(options, context));
 }

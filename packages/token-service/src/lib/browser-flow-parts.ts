@@ -6,7 +6,7 @@ import type { ResolvedOptions } from '../options.js';
 import { AuthorizationCodeRepository } from '../store/authorization-codes.js';
 import { GrantRepository } from '../store/grants.js';
 import type { TokenServiceDatabase } from '../store/schema.js';
-import { InteractionStore } from './interaction.js';
+import { SealedInteractions } from './interaction.js';
 import { createSsoSessions } from './sso.js';
 
 type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 'grants' | 'codes'>;
@@ -14,7 +14,7 @@ type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 
 /**
  * What the browser-facing OpenID Connect flow adds to the service context: the user directory
  * (with login rate limits in the service's store, so instances sharing Redis share the limits),
- * the SSO session manager, the interaction store and the grant and code repositories.
+ * the SSO session manager, the sealed interactions and the grant and code repositories.
  */
 export async function browserFlowParts(
   options: ResolvedOptions,
@@ -23,7 +23,8 @@ export async function browserFlowParts(
 ): Promise<BrowserFlowParts> {
   const users = await openUserDirectory({
     db: options.database,
-    rateLimiter: new LoginRateLimiter({ store: options.store, prefix: 'op-login:', now: options.now }),
+    // The directory's default prefix, as the gateway's /auth/login uses: one budget per user on one store.
+    rateLimiter: new LoginRateLimiter({ store: options.store, now: options.now }),
     now: () => new Date(options.now()),
     ...(options.deactivationPollMs === undefined ? {} : { deactivationPollMs: options.deactivationPollMs }),
     // Handing another process's deactivation to the service failed; the next poll tries again.
@@ -38,7 +39,7 @@ export async function browserFlowParts(
       now: options.now,
       warn: (message) => log.warn(message),
     }),
-    interactions: new InteractionStore(options.store, secureCookies),
+    interactions: new SealedInteractions({ secret: options.secret, secure: secureCookies, now: options.now }),
     grants: new GrantRepository(db, options.now),
     codes: new AuthorizationCodeRepository(db, options.now),
   };

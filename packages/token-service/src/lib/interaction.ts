@@ -1,12 +1,13 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { sha256Base64url } from '@tessera/core';
-import type { KeyValueStore } from '@tessera/storage';
+import { SealedBox, sha256Base64url } from '@tessera/core';
+import { findCookie, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
- * The validated /authorize request, kept in the key-value store under a random id between the
- * login (and consent) page and its POST, so nothing of it travels in the URL. The record is bound
- * to the browser by a random cookie (only its hash is stored) and carries the form's CSRF token.
+ * The validated /authorize request, carried between the login (and consent) page and its POST
+ * inside the form itself: sealed (AES-256-GCM under a key derived from the service secret), so
+ * the browser can neither read nor alter it, and nothing is stored for a request that has not
+ * authenticated anything.
  */
 export interface AuthorizationRequest {
   readonly clientId: string;
@@ -23,33 +24,33 @@ export interface AuthorizationRequest {
 
 export interface Interaction {
   readonly request: AuthorizationRequest;
-  /** SHA-256 of the interaction cookie's value. */
+  /** SHA-256 of the interaction cookie's value: the browser this form belongs to. */
   readonly binding: string;
   readonly csrf: string;
+  /** Epoch ms after which the form is refused. */
+  readonly expiresAt: number;
   /** Set once the user signed in during this interaction (consent comes next). */
   readonly userId?: string;
 }
 
+/** Why a form's interaction was refused; each has its own page. */
+export type InteractionRefusal =
+  /** Not sealed by this service (altered, truncated, made up) or no interaction at all. */
+  | 'damaged'
+  | 'expired'
+  /** Sealed by us, but for another browser (or this browser's interaction ended), or the CSRF token is wrong. */
+  | 'elsewhere';
+
+export type OpenedInteraction =
+  | { readonly ok: true; readonly interaction: Interaction }
+  | { readonly ok: false; readonly refusal: InteractionRefusal };
+
 export const INTERACTION_TTL_MS = 10 * 60 * 1000;
-const KEY_PREFIX = 'op-interaction:';
-const ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+/** Far above any sealed request /authorize accepts; a longer field is not even opened. */
+const MAX_SEALED_LENGTH = 32 * 1024;
+const FORMAT = 1;
 
 const random = (): string => randomBytes(32).toString('base64url');
-
-function cookieName(secure: boolean): string {
-  return secure ? '__Host-tessera-interaction' : 'tessera-interaction';
-}
-
-function readCookie(header: string | undefined, name: string): string | undefined {
-  if (header === undefined) return undefined;
-  const found: string[] = [];
-  for (const part of header.split(';')) {
-    const eq = part.indexOf('=');
-    if (eq !== -1 && part.slice(0, eq).trim() === name) found.push(part.slice(eq + 1).trim());
-  }
-  // Two cookies of our name: we cannot tell which is ours, so neither counts.
-  return found.length === 1 ? found[0] : undefined;
-}
 
 function equal(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -57,72 +58,91 @@ function equal(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y);
 }
 
-/** Interactions in the key-value store, bound to the browser by a cookie. */
-export class InteractionStore {
-  readonly #store: KeyValueStore;
+/**
+ * Interactions sealed into the form they belong to, bound to the browser by a random cookie whose
+ * hash the sealed value holds. Every page (login, then consent) gets a new cookie value, and the
+ * last step clears it, so a form cannot be carried into another browser, and a form of an ended
+ * interaction (or of the step before) opens to nothing. Within one browser, concurrent POSTs of
+ * the same form can each complete; each then yields its own one-use code for the same client and
+ * PKCE challenge, which is what the code flow itself allows for two sign-ins.
+ */
+export class SealedInteractions {
+  readonly #box: SealedBox;
   readonly #secure: boolean;
+  readonly #now: () => number;
 
-  constructor(store: KeyValueStore, secure: boolean) {
-    this.#store = store;
-    this.#secure = secure;
+  constructor(options: {
+    readonly secret: Uint8Array;
+    readonly secure: boolean;
+    readonly now: () => number;
+  }) {
+    this.#box = SealedBox.fromSecret(options.secret, 'tessera token-service interaction');
+    this.#secure = options.secure;
+    this.#now = options.now;
   }
 
-  /** Stores a new interaction, sets its cookie on `reply`, and returns its id and CSRF token. */
-  async start(
-    request: AuthorizationRequest,
-    reply: FastifyReply,
-    userId?: string,
-  ): Promise<{ id: string; csrf: string }> {
-    const id = random();
-    const binding = random();
-    const csrf = random();
-    const interaction: Interaction = {
-      request,
-      binding: sha256Base64url(binding),
-      csrf,
-      ...(userId === undefined ? {} : { userId }),
-    };
-    await this.#store.set(KEY_PREFIX + id, JSON.stringify(interaction), { ttlMs: INTERACTION_TTL_MS });
-    const secure = this.#secure ? '; Secure' : '';
+  #cookieName(): string {
+    return this.#secure ? '__Host-tessera-interaction' : 'tessera-interaction';
+  }
+
+  #setCookie(reply: FastifyReply, value: string, maxAgeSeconds: number): void {
     reply.header(
       'set-cookie',
-      `${cookieName(this.#secure)}=${binding}; Path=/; Max-Age=${INTERACTION_TTL_MS / 1000}; HttpOnly; SameSite=Lax${secure}`,
+      serializeCookie(this.#cookieName(), value, { secure: this.#secure, sameSite: 'Lax', maxAgeSeconds }),
     );
-    return { id, csrf };
   }
 
   /**
-   * The interaction named by `id`, when it exists, this browser holds its cookie and `csrf`
-   * matches; undefined otherwise (expired, forged, cross-site, missing token).
+   * A new interaction (or its next step, with `userId`): sets a new binding cookie on `reply` and
+   * returns the sealed value for the form's hidden field and the form's CSRF token. Writes nothing.
    */
-  async find(
-    request: FastifyRequest,
-    id: string | undefined,
-    csrf: string | undefined,
-  ): Promise<Interaction | undefined> {
-    if (id === undefined || !ID_SHAPE.test(id) || csrf === undefined) return undefined;
-    const raw = await this.#store.get(KEY_PREFIX + id);
-    if (raw === null) return undefined;
-    const interaction = JSON.parse(raw) as Interaction;
-    const cookie = readCookie(request.headers.cookie, cookieName(this.#secure));
-    if (cookie === undefined || !equal(sha256Base64url(cookie), interaction.binding)) return undefined;
-    if (!equal(csrf, interaction.csrf)) return undefined;
-    return interaction;
+  start(
+    request: AuthorizationRequest,
+    reply: FastifyReply,
+    userId?: string,
+  ): { sealed: string; csrf: string } {
+    const binding = random();
+    const interaction: Interaction = {
+      request,
+      binding: sha256Base64url(binding),
+      csrf: random(),
+      expiresAt: this.#now() + INTERACTION_TTL_MS,
+      ...(userId === undefined ? {} : { userId }),
+    };
+    this.#setCookie(reply, binding, INTERACTION_TTL_MS / 1000);
+    return { sealed: this.#box.seal(JSON.stringify({ v: FORMAT, ...interaction })), csrf: interaction.csrf };
   }
 
-  /** Records the signed-in user (login done, consent next). */
-  async update(id: string, interaction: Interaction): Promise<void> {
-    await this.#store.set(KEY_PREFIX + id, JSON.stringify(interaction), { ttlMs: INTERACTION_TTL_MS });
+  /** The interaction a form carries, when we sealed it, it has not expired, this browser holds its cookie and `csrf` matches. */
+  open(request: FastifyRequest, sealed: string | undefined, csrf: string | undefined): OpenedInteraction {
+    const interaction = sealed === undefined ? undefined : this.#unseal(sealed);
+    if (interaction === undefined) return { ok: false, refusal: 'damaged' };
+    if (this.#now() > interaction.expiresAt) return { ok: false, refusal: 'expired' };
+    const cookie = findCookie(request.headers.cookie, this.#cookieName());
+    // Two cookies of our name: we cannot tell which is ours, so neither counts.
+    if (cookie.count !== 1 || cookie.value === undefined) return { ok: false, refusal: 'elsewhere' };
+    if (!equal(sha256Base64url(cookie.value), interaction.binding))
+      return { ok: false, refusal: 'elsewhere' };
+    if (csrf === undefined || !equal(csrf, interaction.csrf)) return { ok: false, refusal: 'elsewhere' };
+    return { ok: true, interaction };
   }
 
-  /** Ends the interaction: a form can be submitted to completion once. True for the caller that ended it. */
-  async finish(id: string, reply: FastifyReply): Promise<boolean> {
-    const taken = await this.#store.take(KEY_PREFIX + id);
-    const secure = this.#secure ? '; Secure' : '';
-    reply.header(
-      'set-cookie',
-      `${cookieName(this.#secure)}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax${secure}`,
-    );
-    return taken !== null;
+  /** Ends the interaction in this browser: its binding cookie is cleared, so its forms open to nothing. */
+  finish(reply: FastifyReply): void {
+    this.#setCookie(reply, '', 0);
+  }
+
+  #unseal(sealed: string): Interaction | undefined {
+    if (sealed.length > MAX_SEALED_LENGTH) return undefined;
+    const opened = this.#box.open(sealed);
+    if (opened === undefined) return undefined;
+    try {
+      const value = JSON.parse(opened.toString('utf8')) as Interaction & { v?: unknown };
+      if (value.v !== FORMAT || typeof value.expiresAt !== 'number') return undefined;
+      const { v: _format, ...interaction } = value;
+      return interaction;
+    } catch {
+      return undefined;
+    }
   }
 }

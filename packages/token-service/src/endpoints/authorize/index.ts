@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type FormBody, requireFormBody } from '../../lib/form-body.js';
 import { sendErrorPage, setPageHeaders } from '../../lib/html.js';
-import type { AuthorizationRequest, Interaction } from '../../lib/interaction.js';
+import type { AuthorizationRequest, Interaction, InteractionRefusal } from '../../lib/interaction.js';
 import { methodNotAllowed } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { loadSso } from '../../lib/sso.js';
@@ -14,8 +14,9 @@ import { RedirectableError, redirectWithCode, redirectWithError } from './redire
 import { authorizationParameters, validateAuthorizationRequest } from './request.js';
 
 // /authorize (OAuth 2.0 code flow with PKCE, OpenID Connect Core 3.1), the login form (POST
-// /login) and the consent form (POST /consent). The validated request waits in the key-value store
-// (InteractionStore) between the page and its POST, bound to the browser by a cookie.
+// /login) and the consent form (POST /consent). The validated request travels sealed in the form
+// between the page and its POST (SealedInteractions), bound to the browser by a cookie: nothing is
+// stored for a request that has not authenticated anything.
 
 const nowSeconds = (ctx: ServiceContext): number => Math.floor(ctx.now() / 1000);
 
@@ -76,10 +77,10 @@ async function authorize(
         targetOf(authz),
         new OAuthError('login_required', 'the user is not signed in'),
       );
-    const { id, csrf } = await ctx.interactions.start(authz, reply);
+    const { sealed, csrf } = ctx.interactions.start(authz, reply);
     return sendLoginPage(ctx, reply, {
       status: 200,
-      interaction: id,
+      interaction: sealed,
       csrf,
       request: authz,
       clientName: client.client_name ?? client.client_id,
@@ -94,16 +95,16 @@ async function authorize(
       targetOf(authz),
       new OAuthError('consent_required', 'consent is required'),
     );
-  const { id, csrf } = await ctx.interactions.start(authz, reply, session.userId);
+  const { sealed, csrf } = ctx.interactions.start(authz, reply, session.userId);
   return sendConsentPage(ctx, reply, {
-    interaction: id,
+    interaction: sealed,
     csrf,
     request: authz,
     clientName: client.client_name ?? client.client_id,
   });
 }
 
-const expired = (reply: FastifyReply): FastifyReply =>
+const elsewhere = (reply: FastifyReply): FastifyReply =>
   sendErrorPage(
     reply,
     403,
@@ -111,30 +112,39 @@ const expired = (reply: FastifyReply): FastifyReply =>
     'This form has expired or was not sent from this browser. Start again from the application.',
   );
 
-/** The interaction a form POST names, checked against this browser's cookie and the CSRF token. */
-async function formInteraction(
+const REFUSAL_PAGES: Readonly<Record<InteractionRefusal, (reply: FastifyReply) => FastifyReply>> = {
+  damaged: (reply) =>
+    sendErrorPage(
+      reply,
+      400,
+      'invalid_request',
+      'This form could not be read. Start again from the application.',
+    ),
+  expired: (reply) =>
+    sendErrorPage(reply, 400, 'invalid_request', 'This form has expired. Start again from the application.'),
+  elsewhere,
+};
+
+/** The interaction a form POST carries, checked against this browser's cookie and the CSRF token; or the page refusing it. */
+function formInteraction(
   ctx: ServiceContext,
   request: FastifyRequest,
-): Promise<{ form: FormBody; id: string; interaction: Interaction } | undefined> {
+): { form: FormBody; sealed: string; interaction: Interaction } | { refused: InteractionRefusal } {
   let form: FormBody;
   try {
     form = requireFormBody(request.body);
   } catch {
-    return undefined;
+    return { refused: 'damaged' };
   }
-  const id = form.get('interaction');
-  const interaction = await ctx.interactions.find(request, id, form.get('csrf'));
-  if (id === undefined || interaction === undefined || form.repeated.length > 0) return undefined;
-  return { form, id, interaction };
+  if (form.repeated.length > 0) return { refused: 'damaged' };
+  const sealed = form.get('interaction');
+  const opened = ctx.interactions.open(request, sealed, form.get('csrf'));
+  if (!opened.ok || sealed === undefined) return { refused: opened.ok ? 'damaged' : opened.refusal };
+  return { form, sealed, interaction: opened.interaction };
 }
 
-async function cancel(
-  ctx: ServiceContext,
-  reply: FastifyReply,
-  id: string,
-  interaction: Interaction,
-): Promise<FastifyReply> {
-  if (!(await ctx.interactions.finish(id, reply))) return expired(reply);
+function cancel(ctx: ServiceContext, reply: FastifyReply, interaction: Interaction): FastifyReply {
+  ctx.interactions.finish(reply);
   return redirectWithError(
     ctx,
     reply,
@@ -149,14 +159,14 @@ async function login(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   setPageHeaders(reply);
-  const found = await formInteraction(ctx, request);
-  if (found === undefined) return expired(reply);
-  const { form, id, interaction } = found;
-  if (form.get('action') === 'cancel') return cancel(ctx, reply, id, interaction);
+  const found = formInteraction(ctx, request);
+  if ('refused' in found) return REFUSAL_PAGES[found.refused](reply);
+  const { form, sealed, interaction } = found;
+  if (form.get('action') === 'cancel') return cancel(ctx, reply, interaction);
   const name = await clientName(ctx, interaction.request.clientId);
   const username = form.get('username') ?? '';
   const page = {
-    interaction: id,
+    interaction: sealed,
     csrf: interaction.csrf,
     request: interaction.request,
     clientName: name,
@@ -191,19 +201,20 @@ async function login(
     authTime: nowSeconds(ctx),
   });
   const client = await ctx.clients.find(interaction.request.clientId);
-  if (client === undefined) return expired(reply);
+  if (client === undefined) return elsewhere(reply);
   if (client.first_party) {
-    if (!(await ctx.interactions.finish(id, reply))) return expired(reply);
+    ctx.interactions.finish(reply);
     return completeWithCode(ctx, reply, interaction.request, {
       userId,
       sid: session.data.sid,
       authTime: session.data.authTime,
     });
   }
-  await ctx.interactions.update(id, { ...interaction, userId });
+  // The next step gets a new binding cookie: the login form cannot be posted again after this.
+  const next = ctx.interactions.start(interaction.request, reply, userId);
   return sendConsentPage(ctx, reply, {
-    interaction: id,
-    csrf: interaction.csrf,
+    interaction: next.sealed,
+    csrf: next.csrf,
     request: interaction.request,
     clientName: name,
   });
@@ -215,15 +226,16 @@ async function consent(
   reply: FastifyReply,
 ): Promise<FastifyReply> {
   setPageHeaders(reply);
-  const found = await formInteraction(ctx, request);
-  if (found === undefined || found.interaction.userId === undefined) return expired(reply);
-  const { form, id, interaction } = found;
+  const found = formInteraction(ctx, request);
+  if ('refused' in found) return REFUSAL_PAGES[found.refused](reply);
+  const { form, interaction } = found;
+  if (interaction.userId === undefined) return elsewhere(reply);
   const sso = await loadSso(ctx.sso, request, reply);
   const session = sso.current;
   // Consent is given by the user who signed in for this interaction, in this browser.
-  if (session === null || session.userId !== interaction.userId) return expired(reply);
-  if (form.get('action') !== 'approve') return cancel(ctx, reply, id, interaction);
-  if (!(await ctx.interactions.finish(id, reply))) return expired(reply);
+  if (session === null || session.userId !== interaction.userId) return elsewhere(reply);
+  if (form.get('action') !== 'approve') return cancel(ctx, reply, interaction);
+  ctx.interactions.finish(reply);
   return completeWithCode(ctx, reply, interaction.request, {
     userId: session.userId,
     sid: session.data.sid,
