@@ -18,6 +18,11 @@ const fastifyClientErrors: Record<string, GatewayError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new GatewayError('invalid_request', 'the content length is wrong'),
 };
 
+// A body refused before its end: the connection closes after the answer, so the rest of the body
+// (possibly endless, possibly trickling) is not read.
+const endsConnection: ReadonlySet<string> = new Set(['payload_too_large', 'request_timeout']);
+const closeConnection = { connection: 'close' } as const;
+
 /**
  * Every error the gateway answers, as status, headers and a JSON body: the wire forms of the
  * packages that raised it (RFC 6750 for tokens, session and identity codes), and for anything else
@@ -38,7 +43,7 @@ export function answerOf(error: unknown): Answer {
   if (error instanceof GatewayError) {
     return {
       status: error.status,
-      headers: {},
+      headers: endsConnection.has(error.code) ? closeConnection : {},
       body: { error: error.code, error_description: error.message },
     };
   }

@@ -22,7 +22,9 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';
 import { registerPage } from './page/index.js';
+import { registerBufferedBodies } from './proxy/body.js';
 import { forward } from './proxy/forward.js';
+import { InFlightBound } from './proxy/in-flight.js';
 import { RouteTable } from './proxy/routes.js';
 import { refuseMissingSecrets } from './start-checks.js';
 
@@ -57,6 +59,19 @@ const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] 
 const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
 /**
+ * The listener's own bounds: headers in time (checked every second rather than Node's 30 s),
+ * no silent connection kept, and a whole-request backstop for bodies the gateway does not read
+ * itself (a GET's): Node answers those 408 and closes.
+ */
+function listenerTimeouts(clients: GatewayConfig['clients']) {
+  return {
+    connectionTimeout: clients.idleTimeoutMs,
+    requestTimeout: clients.headersTimeoutMs + clients.bodyTimeoutMs + 2_000,
+    http: { headersTimeout: clients.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+  };
+}
+
+/**
  * Builds the gateway as a Fastify app, without listening: routes from the config, an auth mode per
  * route, the session endpoints when a session route exists, /healthz and /metrics. Everything it
  * opened (stores, databases, pools) is closed by `app.close()`.
@@ -81,6 +96,7 @@ export async function createGateway(
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
+    ...listenerTimeouts(config.clients),
   });
 
   let token: TokenMode | undefined;
@@ -204,9 +220,21 @@ export async function createGateway(
   }
 
   await app.register(async (proxy) => {
-    // Proxied bodies are streamed through untouched, whatever their type.
-    proxy.removeAllContentTypeParsers();
-    proxy.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    // Proxied bodies, whatever their type, are read whole (bounded in size and time) before an
+    // upstream connection is taken for them, and sent on as the bytes they are.
+    registerBufferedBodies(proxy, { limit: config.bodyLimit, timeoutMs: config.clients.bodyTimeoutMs });
+    const inFlight = new InFlightBound(config.clients.maxInFlightPerAddress);
+    // Counted from the first byte, so a client trickling bodies is bounded too, until its answer
+    // is sent or its connection is gone.
+    proxy.addHook('onRequest', (request, reply, done) => {
+      const address = request.ip;
+      if (!inFlight.tryAcquire(address)) {
+        sendError(reply.header('retry-after', '1'), new GatewayError('too_many_requests'));
+        return;
+      }
+      reply.raw.once('close', () => inFlight.release(address));
+      done();
+    });
     await proxy.register(fastifyReplyFrom, {
       disableRequestLogging: true,
       undici: {

@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { BufferedBody } from './body.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { RouteMatch } from './routes.js';
 
@@ -41,16 +42,22 @@ export function forward(
   const started = process.hrtime.bigint();
   const prefix = match.route.prefix;
   const host = typeof request.headers.host === 'string' ? request.headers.host : undefined;
+  const body = request.body instanceof BufferedBody ? request.body : undefined;
   return reply.from(`${match.route.origin}${match.upstreamPath}`, {
     timeout: options.timeoutMs,
-    rewriteRequestHeaders: (_request, headers) =>
-      upstreamRequestHeaders(
+    rewriteRequestHeaders: (_request, headers) => {
+      const out = upstreamRequestHeaders(
         headers as IncomingHttpHeaders,
         { address: request.ip, protocol: request.protocol, host },
         added,
         // The client's own Connection header: reply-from may already have dropped it from `headers`.
         request.headers.connection,
-      ),
+      );
+      // The body as read (a chunked one included); a bodyless request keeps no length it has no body for.
+      if (body !== undefined) out['content-length'] = String(body.byteLength);
+      else delete out['content-length'];
+      return out;
+    },
     rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders),
     onResponse: (_request, response, upstream) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;

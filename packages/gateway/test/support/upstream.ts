@@ -11,6 +11,8 @@ export interface Echo {
 
 export interface Upstream {
   readonly url: string;
+  /** The request target of every request that reached it, in order of arrival. */
+  readonly seen: readonly string[];
   close(): Promise<void>;
 }
 
@@ -19,7 +21,9 @@ export interface Upstream {
  * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop.
  */
 export async function startUpstream(): Promise<Upstream> {
+  const seen: string[] = [];
   const server: Server = createServer((request, response) => {
+    seen.push(request.url ?? '');
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -43,6 +47,7 @@ export async function startUpstream(): Promise<Upstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    seen,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
