@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../../test/support/raw-http.js';
+import { RawConnection } from '../../../test/support/raw-socket.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
 import { LogCapture } from './support/logs.js';
@@ -98,6 +99,26 @@ describe('proxying on a public route', () => {
     expect(strip).toMatchObject({ method: 'POST', url: '/v1/items/7?q=a', body: '{"a":1}' });
     const root = JSON.parse((await call('/api/inventoryx')).text) as Echo;
     expect(root.url).toBe('/api/inventoryx');
+  });
+
+  it('answers Expect: 100-continue itself and forwards the body without the expectation', async () => {
+    const connection = await RawConnection.open(base);
+    try {
+      await connection.write(
+        'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n' +
+          'Content-Length: 11\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      );
+      // As curl does: the body follows the interim answer.
+      expect(await connection.waitFor(/^HTTP\/1\.1 100 Continue/m, 2_000)).toBe(true);
+      await connection.write('hello world');
+      await connection.closed;
+      expect(connection.status).toBe(200);
+      const echo = JSON.parse(connection.body) as Echo;
+      expect(echo).toMatchObject({ method: 'POST', url: '/upload', body: 'hello world' });
+      expect(echo.headers.expect).toBeUndefined();
+    } finally {
+      connection.destroy();
+    }
   });
 
   it('refuses a token in the query and dot segments, whatever the route', async () => {

@@ -14,6 +14,12 @@ const hopByHop = new Set([
 ]);
 
 /**
+ * Expectations the gateway meets itself: Node answers `Expect: 100-continue` before the body is
+ * read, and the upstream gets the whole body at once (undici refuses the header outright).
+ */
+const metHere = new Set(['expect']);
+
+/**
  * Headers only the gateway may vouch for (SECURITY-CASES F 87): a client's own values are dropped
  * before anything is added, so a backend never mistakes them for the gateway's.
  */
@@ -50,7 +56,12 @@ export function isStrippedRequestHeader(name: string): boolean {
 }
 
 function isStrippedLowerCase(lower: string): boolean {
-  return hopByHop.has(lower) || vouchedExact.has(lower) || vouchedPrefixes.some((p) => lower.startsWith(p));
+  return (
+    hopByHop.has(lower) ||
+    metHere.has(lower) ||
+    vouchedExact.has(lower) ||
+    vouchedPrefixes.some((p) => lower.startsWith(p))
+  );
 }
 
 export interface ForwardedFor {
