@@ -14,6 +14,7 @@ import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
+import { signInCookieNames } from './auth/hybrid/sign-in.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
 import { type GatewayConfig, servesPage } from './config.js';
@@ -69,6 +70,12 @@ function listenerTimeouts(clients: GatewayConfig['clients']) {
     requestTimeout: clients.headersTimeoutMs + clients.bodyTimeoutMs + 2_000,
     http: { headersTimeout: clients.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
   };
+}
+
+/** The host upstreams are told clients use: `publicOrigin`'s, else the hybrid redirect URI's. */
+function publicHostOf(config: GatewayConfig): string | undefined {
+  const origin = config.publicOrigin ?? config.hybrid?.redirectUri;
+  return origin === undefined ? undefined : new URL(origin).host;
 }
 
 /**
@@ -247,7 +254,16 @@ export async function createGateway(
       },
     });
 
-    const forwardOptions = { timeoutMs: config.upstreams.timeoutMs, metrics };
+    const forwardOptions = {
+      timeoutMs: config.upstreams.timeoutMs,
+      metrics,
+      publicHost: publicHostOf(config),
+      ownCookies: new Set(
+        [...sessionCookieNames, signInCookieNames.secure, signInCookieNames.relaxed].map((n) =>
+          n.toLowerCase(),
+        ),
+      ),
+    };
     // Callback style, not an async function: a token route whose token is settled at once (the
     // verified-token cache, a known key) forwards without a promise, and returning nothing tells
     // Fastify the reply is sent by someone else (returning the reply would make it wait for the

@@ -195,6 +195,7 @@ function gatewayConfig(
   });
   return {
     listen: { host: HOST, port: options.ports.gateway },
+    publicOrigin: urls.gateway,
     logLevel: options.logLevel ?? 'info',
     ...(mode === 'token' ? { token: { issuer: urls.tokenService, audience: ['orders', 'inventory'] } } : {}),
     ...(mode === 'hybrid'

@@ -10,6 +10,10 @@ import type { RouteMatch } from './routes.js';
 export interface ForwardOptions {
   readonly timeoutMs: number;
   readonly metrics: GatewayMetrics;
+  /** `X-Forwarded-Host`: the configured public host; undefined, none is sent. */
+  readonly publicHost: string | undefined;
+  /** The gateway's own cookie names, lower case (never set by an upstream). */
+  readonly ownCookies: ReadonlySet<string>;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -41,14 +45,14 @@ export function forward(
 ): FastifyReply {
   const started = process.hrtime.bigint();
   const prefix = match.route.prefix;
-  const host = typeof request.headers.host === 'string' ? request.headers.host : undefined;
+  const rules = { ownCookies: options.ownCookies, authenticated: match.route.config.auth !== 'public' };
   const body = request.body instanceof BufferedBody ? request.body : undefined;
   return reply.from(`${match.route.origin}${match.upstreamPath}`, {
     timeout: options.timeoutMs,
     rewriteRequestHeaders: (_request, headers) => {
       const out = upstreamRequestHeaders(
         headers as IncomingHttpHeaders,
-        { address: request.ip, protocol: request.protocol, host },
+        { address: request.ip, protocol: request.protocol, host: options.publicHost },
         added,
         // The client's own Connection header: reply-from may already have dropped it from `headers`.
         request.headers.connection,
@@ -58,7 +62,7 @@ export function forward(
       else delete out['content-length'];
       return out;
     },
-    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders),
+    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders, rules),
     onResponse: (_request, response, upstream) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       options.metrics.upstreamSeconds.observe(

@@ -18,7 +18,8 @@ export interface Upstream {
 
 /**
  * A tiny upstream on 127.0.0.1:0 answering what it received as JSON. `/slow` never answers (until
- * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop.
+ * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop, and
+ * the headers a request asks for in `x-echo-response-headers` (JSON).
  */
 export async function startUpstream(): Promise<Upstream> {
   const seen: string[] = [];
@@ -34,11 +35,14 @@ export async function startUpstream(): Promise<Upstream> {
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       };
+      // A test asks for response headers of its own (Set-Cookie, Cache-Control) as JSON.
+      const asked = request.headers['x-echo-response-headers'];
       response.writeHead(200, {
         'content-type': 'application/json',
         'keep-alive': 'timeout=5',
         'x-upstream-secret': 'named-by-connection',
         connection: 'keep-alive, x-upstream-secret',
+        ...(typeof asked === 'string' ? (JSON.parse(asked) as Record<string, string | string[]>) : {}),
       });
       response.end(JSON.stringify(echo));
     });
