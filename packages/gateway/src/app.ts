@@ -56,6 +56,8 @@ declare module 'fastify' {
   }
 }
 
+/** The session cookie's names when no session mode is configured (the session package's defaults). */
+const defaultSessionCookieNames = ['__Host-tessera-sid', 'tessera-sid'] as const;
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
 const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
@@ -152,7 +154,7 @@ export async function createGateway(
     await app.close();
     throw error;
   }
-  const sessionCookieNames = session?.cookieNames ?? ['__Host-tessera-sid', 'tessera-sid'];
+  const sessionCookieNames = session?.cookieNames ?? defaultSessionCookieNames;
 
   // The route and mode a proxied request matched, for the access log and the metrics; null until
   // the proxy handler has matched (the page, /healthz, the auth endpoints, 404s).
@@ -258,10 +260,15 @@ export async function createGateway(
       timeoutMs: config.upstreams.timeoutMs,
       metrics,
       publicHost: publicHostOf(config),
+      // Both spellings of each, whatever this deployment reads: an upstream has no business with either.
       ownCookies: new Set(
-        [...sessionCookieNames, signInCookieNames.secure, signInCookieNames.relaxed].map((n) =>
-          n.toLowerCase(),
-        ),
+        [
+          ...(session === undefined
+            ? defaultSessionCookieNames
+            : [session.manager.options.cookieName, session.manager.options.devCookieName]),
+          signInCookieNames.secure,
+          signInCookieNames.relaxed,
+        ].map((n) => n.toLowerCase()),
       ),
     };
     // Callback style, not an async function: a token route whose token is settled at once (the

@@ -207,6 +207,15 @@ describe('session routes on two gateways sharing Redis', () => {
     expect(upstream.seen.length).toBe(before);
     // The other spelling alone is not this deployment's cookie: no session.
     expect((await call(1, 'GET', '/api/orders/mine', { cookie: bob })).status).toBe(401);
+    // Neither spelling may be set by an upstream.
+    const planted = await call(1, 'GET', '/api/orders/mine', {
+      cookie: alice,
+      'x-echo-response-headers': JSON.stringify({
+        'set-cookie': ['tessera-sid=planted', '__Host-tessera-sid=planted; Secure; Path=/'],
+      }),
+    });
+    expect(planted.status).toBe(200);
+    expect(planted.headers['set-cookie']).toBeUndefined();
   });
 
   it('logs out on A and B refuses the old cookie at once', async () => {
