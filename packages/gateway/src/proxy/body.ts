@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { readBody } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { GatewayError } from '../errors.js';
 
@@ -24,9 +25,15 @@ export class BufferedBody extends Readable {
 export interface BodyBounds {
   /** Largest body in bytes, counted as it arrives (with or without Content-Length). */
   readonly limit: number;
-  /** Time from the first read to the last byte. */
+  /** Time from the end of the headers to the body's last byte. */
   readonly timeoutMs: number;
 }
+
+const refusals = {
+  too_large: () => new GatewayError('payload_too_large'),
+  timeout: () => new GatewayError('request_timeout'),
+  length_mismatch: () => new GatewayError('invalid_request', 'the content length is wrong'),
+} as const;
 
 /**
  * Makes every proxied body, whatever its type, a `BufferedBody` read within `bounds` before the
@@ -39,40 +46,16 @@ export function registerBufferedBodies(scope: FastifyInstance, bounds: BodyBound
   scope.removeAllContentTypeParsers();
   scope.addContentTypeParser('*', (request, payload, done) => {
     const declared = request.headers['content-length'];
-    const expected = declared === undefined ? undefined : Number(declared);
-    if (expected !== undefined && expected > bounds.limit) {
-      done(new GatewayError('payload_too_large'), undefined);
-      return;
-    }
-    const chunks: Buffer[] = [];
-    let received = 0;
-    const finish = (error: Error | null, body?: BufferedBody) => {
-      clearTimeout(timer);
-      payload.removeListener('data', onData);
-      payload.removeListener('end', onEnd);
-      payload.removeListener('error', onError);
-      done(error, body);
-    };
-    const onData = (chunk: Buffer) => {
-      received += chunk.length;
-      if (received > bounds.limit) finish(new GatewayError('payload_too_large'));
-      else chunks.push(chunk);
-    };
-    const onEnd = () => {
-      if (expected !== undefined && received !== expected) {
-        finish(new GatewayError('invalid_request', 'the content length is wrong'));
-        return;
-      }
-      finish(
-        null,
-        new BufferedBody(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, received)),
-      );
-    };
-    // The client went away mid-body: nobody is left to answer.
-    const onError = (error: Error) => finish(error);
-    const timer = setTimeout(() => finish(new GatewayError('request_timeout')), bounds.timeoutMs);
-    payload.on('data', onData);
-    payload.on('end', onEnd);
-    payload.on('error', onError);
+    readBody(payload, {
+      ...bounds,
+      declaredLength: declared === undefined ? undefined : Number(declared),
+    }).then(
+      (read) => {
+        if (read.ok) done(null, new BufferedBody(read.body));
+        else done(refusals[read.reason](), undefined);
+      },
+      // The client went away mid-body: nobody is left to answer.
+      (error: Error) => done(error, undefined),
+    );
   });
 }
