@@ -68,7 +68,9 @@ const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
  */
 function listenerTimeouts(clients: GatewayConfig['clients']) {
   return {
+    // Between requests as within one: a kept-alive connection is an idle one too.
     connectionTimeout: clients.idleTimeoutMs,
+    keepAliveTimeout: clients.idleTimeoutMs,
     requestTimeout: clients.headersTimeoutMs + clients.bodyTimeoutMs + 2_000,
     http: { headersTimeout: clients.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
   };

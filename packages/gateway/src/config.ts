@@ -175,8 +175,12 @@ export const gatewayConfigSchema = z
         headersTimeoutMs: z.number().int().positive().default(10_000),
         /** A request body not complete within this time of its headers: 408 `request_timeout`. */
         bodyTimeoutMs: z.number().int().positive().default(30_000),
-        /** A connection silent for this long is closed; above `upstreams.timeoutMs`, so a slow upstream's answer is still sent. */
-        idleTimeoutMs: z.number().int().positive().default(60_000),
+        /**
+         * A connection silent this long, within a request or kept alive between two, is closed;
+         * above `upstreams.timeoutMs`, so a slow upstream's answer is still sent, and above a
+         * typical load balancer's 60 s.
+         */
+        idleTimeoutMs: z.number().int().positive().default(72_000),
         /** Requests of one client address in flight through the proxy at once; more: 429 `too_many_requests`. */
         maxInFlightPerAddress: z.number().int().positive().default(64),
       })
