@@ -3,7 +3,7 @@ import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { defaultBodyLimit } from './lib/form-body.js';
+import { defaultBodyLimit, defaultBodyTimeoutMs } from './lib/form-body.js';
 
 /** What `createTokenService` takes. Dependencies are passed in; the service owns none of them. */
 export interface TokenServiceOptions {
@@ -61,6 +61,14 @@ export interface TokenServiceOptions {
   readonly logger?: FastifyBaseLogger | boolean;
   /** Serve HTTPS with this PEM certificate (chain) and private key. */
   readonly tls?: TlsOptions;
+  // Slow clients, on the server `app.listen` makes (a host serving `app.routing` from a server of
+  // its own sets the last two there), and on every form body.
+  /** A form body not complete this long after its headers: 408 `request_timeout`. Default 10000 ms. */
+  readonly bodyTimeoutMs?: number;
+  /** A request's headers not complete in this time: the connection is closed. Default 10000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** A connection silent this long, within a request or kept alive between two, is closed. Default 72000 ms (above a typical load balancer's 60 s). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface TlsOptions {
@@ -92,6 +100,9 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
+  readonly bodyTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -141,6 +152,9 @@ const schema = z.strictObject({
       key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
     })
     .optional(),
+  bodyTimeoutMs: z.number().int().positive().max(600_000).default(defaultBodyTimeoutMs),
+  headersTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  idleTimeoutMs: z.number().int().positive().max(3_600_000).default(72_000),
 });
 
 function invalid(message: string): TesseraTypeError {
