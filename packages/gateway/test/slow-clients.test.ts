@@ -111,6 +111,30 @@ describe('slow request bodies', () => {
   }, 10_000);
 });
 
+describe('the listener against slow clients', () => {
+  it('closes a connection whose headers do not arrive in time, though it is never idle', async () => {
+    const { base, upstream } = await start({ clients: { headersTimeoutMs: 600 } });
+    const connection = await open(base);
+    const headers = 'GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Long-Header: abcdefghijklmnopqrstuvwxyz';
+    // A byte every 100 ms, 3 s at most: the 600 ms bound is checked every second.
+    for (let i = 0; i < 30 && !connection.ended; i++) {
+      await connection.write(headers.charAt(i % headers.length));
+      await sleep(100);
+    }
+    expect(connection.ended).toBe(true);
+    expect(upstream.seen).toEqual([]);
+  }, 10_000);
+
+  it('closes a kept-alive connection left silent', async () => {
+    const { base } = await start({ clients: { idleTimeoutMs: 800 }, upstreams: { timeoutMs: 500 } });
+    const connection = await open(base);
+    await connection.write('GET /items HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    expect(await connection.waitFor(/^HTTP\/1\.1 200/m, 2_000)).toBe(true);
+    await Promise.race([connection.closed, sleep(3_000)]);
+    expect(connection.ended).toBe(true);
+  }, 10_000);
+});
+
 describe('bodyLimit on proxied bodies', () => {
   const threeMiB = 3 * 1024 * 1024;
   const part = Buffer.alloc(64 * 1024, 'b');
