@@ -63,8 +63,8 @@ const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
 
 /**
  * The listener's own bounds: headers in time (checked every second rather than Node's 30 s),
- * no silent connection kept, and a whole-request backstop for bodies the gateway does not read
- * itself (a GET's): Node answers those 408 and closes.
+ * no silent connection kept, and a whole-request backstop for bodies the proxy does not read
+ * itself (a GET's, the /auth endpoints'): Node answers those 408 and closes.
  */
 function listenerTimeouts(clients: GatewayConfig['clients']) {
   return {
