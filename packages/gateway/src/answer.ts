@@ -18,9 +18,14 @@ const fastifyClientErrors: Record<string, GatewayError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new GatewayError('invalid_request', 'the content length is wrong'),
 };
 
-// A body refused before its end: the connection closes after the answer, so the rest of the body
-// (possibly endless, possibly trickling) is not read.
-const endsConnection: ReadonlySet<string> = new Set(['payload_too_large', 'request_timeout']);
+// A body refused before its end (or never read: a request over its address's bound): the
+// connection closes after the answer, so the rest of the body (possibly endless, possibly
+// trickling) is not read, and a client over its bound holds one connection fewer.
+const endsConnection: ReadonlySet<string> = new Set([
+  'payload_too_large',
+  'request_timeout',
+  'too_many_requests',
+]);
 const closeConnection = { connection: 'close' } as const;
 
 /**

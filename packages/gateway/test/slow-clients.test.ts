@@ -95,6 +95,7 @@ describe('slow request bodies', () => {
     expect(refused.status).toBe(429);
     expect(JSON.parse(refused.text)).toMatchObject({ error: 'too_many_requests' });
     expect(refused.headers['retry-after']).toBe('1');
+    expect(refused.headers.connection).toBe('close');
     expect((await Promise.all(held)).map((a) => a.status)).toEqual([504, 504, 504]);
     expect((await rawRequest(base, '/items')).status).toBe(200);
   }, 10_000);
