@@ -1,3 +1,4 @@
+export { type BodyBounds, type BodyRead, readBody } from './body.js';
 export * from './config/index.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';

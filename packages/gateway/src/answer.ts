@@ -18,6 +18,16 @@ const fastifyClientErrors: Record<string, GatewayError> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: new GatewayError('invalid_request', 'the content length is wrong'),
 };
 
+// A body refused before its end (or never read: a request over its address's bound): the
+// connection closes after the answer, so the rest of the body (possibly endless, possibly
+// trickling) is not read, and a client over its bound holds one connection fewer.
+const endsConnection: ReadonlySet<string> = new Set([
+  'payload_too_large',
+  'request_timeout',
+  'too_many_requests',
+]);
+const closeConnection = { connection: 'close' } as const;
+
 /**
  * Every error the gateway answers, as status, headers and a JSON body: the wire forms of the
  * packages that raised it (RFC 6750 for tokens, session and identity codes), and for anything else
@@ -38,7 +48,7 @@ export function answerOf(error: unknown): Answer {
   if (error instanceof GatewayError) {
     return {
       status: error.status,
-      headers: {},
+      headers: endsConnection.has(error.code) ? closeConnection : {},
       body: { error: error.code, error_description: error.message },
     };
   }

@@ -16,6 +16,7 @@ import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
+import { signInCookieNames } from './auth/hybrid/sign-in.js';
 import { type EdgeRevocations, subscribeEdgeRevocations } from './auth/revocations.js';
 import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
@@ -25,7 +26,9 @@ import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';
 import { registerPage } from './page/index.js';
+import { registerBufferedBodies } from './proxy/body.js';
 import { forward } from './proxy/forward.js';
+import { InFlightBound } from './proxy/in-flight.js';
 import { RouteTable } from './proxy/routes.js';
 import { refuseMissingSecrets } from './start-checks.js';
 
@@ -64,8 +67,31 @@ declare module 'fastify' {
   }
 }
 
+/** The session cookie's names when no session mode is configured (the session package's defaults). */
+const defaultSessionCookieNames = ['__Host-tessera-sid', 'tessera-sid'] as const;
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
 const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/**
+ * The listener's own bounds: headers in time (checked every second rather than Node's 30 s),
+ * no silent connection kept, and a whole-request backstop for bodies the proxy does not read
+ * itself (a GET's, the /auth endpoints'): Node answers those 408 and closes.
+ */
+function listenerTimeouts(clients: GatewayConfig['clients']) {
+  return {
+    // Between requests as within one: a kept-alive connection is an idle one too.
+    connectionTimeout: clients.idleTimeoutMs,
+    keepAliveTimeout: clients.idleTimeoutMs,
+    requestTimeout: clients.headersTimeoutMs + clients.bodyTimeoutMs + 2_000,
+    http: { headersTimeout: clients.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
+  };
+}
+
+/** The host upstreams are told clients use: `publicOrigin`'s, else the hybrid redirect URI's. */
+function publicHostOf(config: GatewayConfig): string | undefined {
+  const origin = config.publicOrigin ?? config.hybrid?.redirectUri;
+  return origin === undefined ? undefined : new URL(origin).host;
+}
 
 /**
  * Builds the gateway as a Fastify app, without listening: routes from the config, an auth mode per
@@ -92,6 +118,7 @@ export async function createGateway(
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
     return503OnClosing: true,
+    ...listenerTimeouts(config.clients),
   });
 
   let token: TokenMode | undefined;
@@ -144,7 +171,7 @@ export async function createGateway(
     await app.close();
     throw error;
   }
-  const sessionCookieNames = session?.cookieNames ?? ['__Host-tessera-sid', 'tessera-sid'];
+  const sessionCookieNames = session?.cookieNames ?? defaultSessionCookieNames;
 
   // The route and mode a proxied request matched, for the access log and the metrics; null until
   // the proxy handler has matched (the page, /healthz, the auth endpoints, 404s).
@@ -219,9 +246,21 @@ export async function createGateway(
   }
 
   await app.register(async (proxy) => {
-    // Proxied bodies are streamed through untouched, whatever their type.
-    proxy.removeAllContentTypeParsers();
-    proxy.addContentTypeParser('*', (_request, payload, done) => done(null, payload));
+    // Proxied bodies, whatever their type, are read whole (bounded in size and time) before an
+    // upstream connection is taken for them, and sent on as the bytes they are.
+    registerBufferedBodies(proxy, { limit: config.bodyLimit, timeoutMs: config.clients.bodyTimeoutMs });
+    const inFlight = new InFlightBound(config.clients.maxInFlightPerAddress);
+    // Counted from the first byte, so a client trickling bodies is bounded too, until its answer
+    // is sent or its connection is gone.
+    proxy.addHook('onRequest', (request, reply, done) => {
+      const address = request.ip;
+      if (!inFlight.tryAcquire(address)) {
+        sendError(reply.header('retry-after', '1'), new GatewayError('too_many_requests'));
+        return;
+      }
+      reply.raw.once('close', () => inFlight.release(address));
+      done();
+    });
     await proxy.register(fastifyReplyFrom, {
       disableRequestLogging: true,
       undici: {
@@ -234,7 +273,21 @@ export async function createGateway(
       },
     });
 
-    const forwardOptions = { timeoutMs: config.upstreams.timeoutMs, metrics };
+    const forwardOptions = {
+      timeoutMs: config.upstreams.timeoutMs,
+      metrics,
+      publicHost: publicHostOf(config),
+      // Both spellings of each, whatever this deployment reads: an upstream has no business with either.
+      ownCookies: new Set(
+        [
+          ...(session === undefined
+            ? defaultSessionCookieNames
+            : [session.manager.options.cookieName, session.manager.options.devCookieName]),
+          signInCookieNames.secure,
+          signInCookieNames.relaxed,
+        ].map((n) => n.toLowerCase()),
+      ),
+    };
     // Callback style, not an async function: a token route whose token is settled at once (the
     // verified-token cache, a known key) forwards without a promise, and returning nothing tells
     // Fastify the reply is sent by someone else (returning the reply would make it wait for the

@@ -199,6 +199,37 @@ export const gatewayConfigSchema = z
         keepAliveTimeoutMs: z.number().int().positive().default(4_000),
       })
       .prefault({}),
+    // --- The edge against slow and greedy clients, and what the gateway tells upstreams about itself.
+    /** Bounds on the client side of the gateway (each request, each connection, each address). */
+    clients: z
+      .object({
+        /** A request whose headers are not complete within this time: the connection is closed (Node's headersTimeout, checked every second). */
+        headersTimeoutMs: z.number().int().positive().default(10_000),
+        /** A request body not complete within this time of its headers: 408 `request_timeout`. */
+        bodyTimeoutMs: z.number().int().positive().default(30_000),
+        /**
+         * A connection silent this long, within a request or kept alive between two, is closed;
+         * above `upstreams.timeoutMs`, so a slow upstream's answer is still sent, and above a
+         * typical load balancer's 60 s.
+         */
+        idleTimeoutMs: z.number().int().positive().default(72_000),
+        /** Requests of one client address in flight through the proxy at once; more: 429 `too_many_requests`. */
+        maxInFlightPerAddress: z.number().int().positive().default(64),
+      })
+      .prefault({}),
+    /**
+     * The origin clients reach the gateway at (https://shop.example): its host is the
+     * `X-Forwarded-Host` upstreams get. Unset: the host of `hybrid.redirectUri` if any, else no
+     * `X-Forwarded-Host` at all (never the client's own `Host`).
+     */
+    publicOrigin: z
+      .url({ protocol: /^https?$/ })
+      .refine(
+        (value) => new URL(value).origin === value.replace(/\/$/, ''),
+        'an origin: scheme, host and port only',
+      )
+      .optional(),
+    // --- end of the edge block.
     /** Largest request body accepted (proxied or login). */
     bodyLimit: z.number().int().positive().default(1_048_576),
     /** Believe X-Forwarded-* only from these proxies (IP addresses or CIDR blocks); default none. */
@@ -301,6 +332,13 @@ export const gatewayConfigSchema = z
         });
       }
     });
+    if (config.clients.idleTimeoutMs <= config.upstreams.timeoutMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clients', 'idleTimeoutMs'],
+        message: 'must be above upstreams.timeoutMs (a connection waiting for a slow upstream is not idle)',
+      });
+    }
     if (config.page === true && config.routes.some((r) => r.prefix === '/')) {
       ctx.addIssue({
         code: 'custom',

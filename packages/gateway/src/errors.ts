@@ -8,6 +8,9 @@ export const gatewayErrorCodes = {
   invalid_request: 'The request is malformed or carries credentials in an ambiguous way.',
   unsupported_media_type: 'The body is neither JSON nor an HTML form.',
   payload_too_large: 'The request body is larger than the gateway accepts.',
+  request_timeout: 'The request body did not arrive in time.',
+  too_many_requests:
+    'This client address has too many requests in flight; retry when some have been answered.',
   server_error: 'Something failed inside the gateway; the detail is in its log.',
   sign_in_failed:
     'The sign-in through the token service could not be completed (expired, replayed, refused or unverifiable); start again.',
@@ -25,6 +28,8 @@ const statusOf: Record<GatewayErrorCode, number> = {
   invalid_request: 400,
   unsupported_media_type: 415,
   payload_too_large: 413,
+  request_timeout: 408,
+  too_many_requests: 429,
   server_error: 500,
   sign_in_failed: 400,
   token_service_unavailable: 503,

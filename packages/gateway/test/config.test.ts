@@ -67,6 +67,25 @@ describe('gateway config', () => {
     expect(lines.every((line) => !line.includes('\n'))).toBe(true);
   });
 
+  it('has bounds on clients by default, an idle bound above the upstream timeout, and a public origin that is an origin', () => {
+    const route = { prefix: '/x', upstream: 'http://127.0.0.1:1', auth: 'public' };
+    expect(parseGatewayConfig({ routes: [route] as never }).clients).toEqual({
+      headersTimeoutMs: 10_000,
+      bodyTimeoutMs: 30_000,
+      idleTimeoutMs: 72_000,
+      maxInFlightPerAddress: 64,
+    });
+    expect(problems({ routes: [route], upstreams: { timeoutMs: 90_000 } })).toEqual([
+      expect.stringContaining(
+        'clients.idleTimeoutMs: must be above upstreams.timeoutMs (a connection waiting for a slow upstream is not idle)',
+      ),
+    ]);
+    expect(problems({ routes: [route], publicOrigin: 'https://shop.example/app' })).toEqual([
+      expect.stringContaining('publicOrigin: an origin: scheme, host and port only'),
+    ]);
+    expect(problems({ routes: [route], publicOrigin: 'https://shop.example' })).toEqual([]);
+  });
+
   it('requires the token, session and identity sections the routes need', () => {
     const text = problems({
       routes: [

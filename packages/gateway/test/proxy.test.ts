@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawRequest } from '../../../test/support/raw-http.js';
+import { RawConnection } from '../../../test/support/raw-socket.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
 import { LogCapture } from './support/logs.js';
@@ -17,6 +18,7 @@ beforeAll(async () => {
   const down = await closedPort();
   const config = parseGatewayConfig({
     upstreams: { timeoutMs: 300 },
+    publicOrigin: 'https://shop.example',
     routes: [
       { prefix: '/', upstream: upstream.url, auth: 'public' },
       { prefix: '/api/inventory', upstream: `${upstream.url}/v1`, auth: 'public', stripPrefix: true },
@@ -85,7 +87,7 @@ describe('proxying on a public route', () => {
     }
     expect(seen['x-forwarded-for']).toBe('127.0.0.1');
     expect(seen['x-forwarded-proto']).toBe('http');
-    expect(seen['x-forwarded-host']).toBe(new URL(base).host);
+    expect(seen['x-forwarded-host']).toBe('shop.example');
     expect(seen['x-kept']).toBe('yes');
     expect(JSON.stringify(seen)).not.toMatch(/client-token-value|client-cookie-value|forged|10\.0\.0/);
     // Hop-by-hop headers of the upstream's answer (and those its Connection names) stay behind.
@@ -98,6 +100,26 @@ describe('proxying on a public route', () => {
     expect(strip).toMatchObject({ method: 'POST', url: '/v1/items/7?q=a', body: '{"a":1}' });
     const root = JSON.parse((await call('/api/inventoryx')).text) as Echo;
     expect(root.url).toBe('/api/inventoryx');
+  });
+
+  it('answers Expect: 100-continue itself and forwards the body without the expectation', async () => {
+    const connection = await RawConnection.open(base);
+    try {
+      await connection.write(
+        'POST /upload HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/octet-stream\r\n' +
+          'Content-Length: 11\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n',
+      );
+      // As curl does: the body follows the interim answer.
+      expect(await connection.waitFor(/^HTTP\/1\.1 100 Continue/m, 2_000)).toBe(true);
+      await connection.write('hello world');
+      await connection.closed;
+      expect(connection.status).toBe(200);
+      const echo = JSON.parse(connection.body) as Echo;
+      expect(echo).toMatchObject({ method: 'POST', url: '/upload', body: 'hello world' });
+      expect(echo.headers.expect).toBeUndefined();
+    } finally {
+      connection.destroy();
+    }
   });
 
   it('refuses a token in the query and dot segments, whatever the route', async () => {

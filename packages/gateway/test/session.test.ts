@@ -206,6 +206,33 @@ describe('session routes on two gateways sharing Redis', () => {
     expect((await call(1, 'GET', '/api/orders?access_token=abc', { cookie })).status).toBe(400);
   });
 
+  it('refuses a request carrying the session cookie under both names (400), and reads one name only', async () => {
+    // This deployment (insecureHttpLocalhost, plain http to localhost) reads tessera-sid.
+    const alice = await login(0, 'alice', 'alice-password');
+    const bob = `__Host-${await login(0, 'bob', 'bob-password')}`;
+    const before = upstream.seen.length;
+    for (const cookie of [`${alice}; ${bob}`, `${bob}; ${alice}`]) {
+      const proxied = await call(1, 'GET', '/api/orders/mine', { cookie });
+      expect(proxied.status).toBe(400);
+      expect(JSON.parse(proxied.text)).toMatchObject({ error: 'invalid_request' });
+      const me = await call(1, 'GET', '/auth/me', { cookie });
+      expect(me.status).toBe(400);
+      expect(JSON.parse(me.text)).toMatchObject({ error: 'invalid_request' });
+    }
+    expect(upstream.seen.length).toBe(before);
+    // The other spelling alone is not this deployment's cookie: no session.
+    expect((await call(1, 'GET', '/api/orders/mine', { cookie: bob })).status).toBe(401);
+    // Neither spelling may be set by an upstream.
+    const planted = await call(1, 'GET', '/api/orders/mine', {
+      cookie: alice,
+      'x-echo-response-headers': JSON.stringify({
+        'set-cookie': ['tessera-sid=planted', '__Host-tessera-sid=planted; Secure; Path=/'],
+      }),
+    });
+    expect(planted.status).toBe(200);
+    expect(planted.headers['set-cookie']).toBeUndefined();
+  });
+
   it('logs out on A and B refuses the old cookie at once', async () => {
     const cookie = await login(0, 'alice', 'alice-password');
     const csrf = (JSON.parse((await call(1, 'GET', '/auth/me', { cookie })).text) as { csrf_token: string })

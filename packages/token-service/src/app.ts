@@ -87,9 +87,28 @@ function sendError(
   }
   ctx.metrics.errors.inc({ error: oauth.code });
   if (oauth.wwwAuthenticate !== undefined) reply.header('www-authenticate', oauth.wwwAuthenticate);
+  // A body refused before its end: the rest of it is not read.
+  if (oauth.closesConnection) reply.header('connection', 'close');
   // Error bodies are never cached, whatever the route set before failing.
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   return reply.code(oauth.status).type('application/json; charset=utf-8').send(oauth.body());
+}
+
+/**
+ * The server `app.listen` makes: headers in time (checked every second, not Node's 30 s), no
+ * silent connection kept, a whole-request backstop (Node's own 408) for bodies no form parser reads.
+ */
+function listenerOptions(resolved: ResolvedOptions) {
+  const timeouts = { headersTimeout: resolved.headersTimeoutMs, connectionsCheckingInterval: 1_000 };
+  return {
+    // Between requests as within one: a kept-alive connection is an idle one too.
+    connectionTimeout: resolved.idleTimeoutMs,
+    keepAliveTimeout: resolved.idleTimeoutMs,
+    requestTimeout: resolved.headersTimeoutMs + resolved.bodyTimeoutMs + 2_000,
+    ...(resolved.tls === undefined
+      ? { http: timeouts }
+      : { https: { cert: Buffer.from(resolved.tls.cert), key: Buffer.from(resolved.tls.key), ...timeouts } }),
+  };
 }
 
 /**
@@ -162,11 +181,9 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     return503OnClosing: true,
     // Only the listed proxies' X-Forwarded-* are believed (an empty list: none, the peer is the client).
     ...(resolved.trustProxy.length === 0 ? {} : { trustProxy: [...resolved.trustProxy] }),
-    ...(resolved.tls === undefined
-      ? {}
-      : { https: { cert: Buffer.from(resolved.tls.cert), key: Buffer.from(resolved.tls.key) } }),
+    ...listenerOptions(resolved),
   }) as unknown as FastifyInstance;
-  registerFormBodyParser(app, resolved.bodyLimit);
+  registerFormBodyParser(app, resolved.bodyLimit, resolved.bodyTimeoutMs);
   app.setErrorHandler((error, request, reply) => sendError(ctx, error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(ctx, new OAuthError('not_found', 'no such endpoint'), request, reply),

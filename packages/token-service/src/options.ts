@@ -3,7 +3,7 @@ import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
 import { z } from 'zod';
-import { defaultBodyLimit } from './lib/form-body.js';
+import { defaultBodyLimit, defaultBodyTimeoutMs } from './lib/form-body.js';
 
 /** What `createTokenService` takes. Dependencies are passed in; the service owns none of them. */
 export interface TokenServiceOptions {
@@ -67,6 +67,14 @@ export interface TokenServiceOptions {
    * that is not one of them. Default none: the headers are ignored and the peer is the client.
    */
   readonly trustProxy?: readonly string[];
+  // Slow clients, on the server `app.listen` makes (a host serving `app.routing` from a server of
+  // its own sets the last two there), and on every form body.
+  /** A form body not complete this long after its headers: 408 `request_timeout`. Default 10000 ms. */
+  readonly bodyTimeoutMs?: number;
+  /** A request's headers not complete in this time: the connection is closed. Default 10000 ms. */
+  readonly headersTimeoutMs?: number;
+  /** A connection silent this long, within a request or kept alive between two, is closed. Default 72000 ms (above a typical load balancer's 60 s). */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface TlsOptions {
@@ -99,6 +107,9 @@ export interface ResolvedOptions {
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
   readonly trustProxy: readonly string[];
+  readonly bodyTimeoutMs: number;
+  readonly headersTimeoutMs: number;
+  readonly idleTimeoutMs: number;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -152,6 +163,9 @@ const schema = z.strictObject({
     .array(z.string().refine(isTrustedProxyEntry, 'an IP address or a CIDR block'))
     .max(256)
     .default([]),
+  bodyTimeoutMs: z.number().int().positive().max(600_000).default(defaultBodyTimeoutMs),
+  headersTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
+  idleTimeoutMs: z.number().int().positive().max(3_600_000).default(72_000),
 });
 
 function invalid(message: string): TesseraTypeError {

@@ -215,6 +215,7 @@ function gatewayConfig(
   });
   return {
     listen: { host: HOST, port: options.ports.gateway },
+    publicOrigin: urls.gateway,
     logLevel: options.logLevel ?? 'info',
     ...(mode === 'token'
       ? {

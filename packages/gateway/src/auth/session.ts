@@ -11,12 +11,14 @@ import {
   findCookie,
   type HttpRequestInfo,
   RequestSession,
+  relaxedCookies,
   type SessionManager,
 } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
+import { GatewayError } from '../errors.js';
 import { openStore } from './stores.js';
 
 /**
@@ -49,11 +51,17 @@ export interface SessionMode {
   readonly store: KeyValueStore;
   /** The user directory of form login (session routes); undefined when only hybrid routes exist. */
   readonly directory: UserDirectory | undefined;
-  /** Both names the session cookie can have (the plain-http localhost one in development). */
+  /**
+   * The names the session cookie can have here: the `__Host-` one, and with
+   * `insecureHttpLocalhost` the plain-http localhost one too (a request carrying both is refused).
+   */
   readonly cookieNames: readonly string[];
-  /** This request's session, loaded (one store read when a cookie is sent, none otherwise). */
+  /**
+   * This request's session, loaded (one store read when a cookie is sent, none otherwise); a
+   * request with session cookies of both names is 400 `invalid_request`.
+   */
   load(request: FastifyRequest, reply: FastifyReply): Promise<RequestSession<GatewaySessionData>>;
-  /** The session id the request's cookie carries (one cookie of one of our names), or undefined. */
+  /** The session id the request's cookie carries (one cookie of the name `load` read), or undefined. */
   idOf(request: FastifyRequest): string | undefined;
   /**
    * The session reference header for the upstream, or throws `session_required` (401),
@@ -127,15 +135,26 @@ export async function createSessionMode(
     },
   });
   const login = identity === undefined ? undefined : await openLogin(identity, store, manager, options);
-  const cookieNames = [manager.options.cookieName, manager.options.devCookieName];
-  const idOf = (request: FastifyRequest) =>
-    // The session's id is the value of exactly one cookie of one of our names (the one it was found under).
-    cookieNames.map((name) => findCookie(request.headers.cookie, name).value).find((v) => v !== undefined);
+  const { cookieName, devCookieName } = manager.options;
+  const cookieNames = config.insecureHttpLocalhost ? [cookieName, devCookieName] : [cookieName];
+  // The one name a request's session is read under, by the session package's own rule: the
+  // reference is signed for the very session that was checked, never a second cookie's.
+  const nameFor = (request: FastifyRequest) =>
+    relaxedCookies(manager.options, requestInfo(request)) ? devCookieName : cookieName;
+  const idOf = (request: FastifyRequest) => findCookie(request.headers.cookie, nameFor(request)).value;
 
   async function load(
     request: FastifyRequest,
     reply: FastifyReply,
   ): Promise<RequestSession<GatewaySessionData>> {
+    // Two spellings at once: whichever one we read, something else (a proxy, the upstream, the
+    // browser's next request) might take the other.
+    if (
+      cookieNames.length > 1 &&
+      cookieNames.every((name) => findCookie(request.headers.cookie, name).count > 0)
+    ) {
+      throw new GatewayError('invalid_request', 'two session cookies of different names; send one');
+    }
     const session = new RequestSession(manager, requestInfo(request), (name, value) => {
       reply.header(name, value);
     });

@@ -3,12 +3,17 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import { BufferedBody } from './body.js';
 import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
 import type { RouteMatch } from './routes.js';
 
 export interface ForwardOptions {
   readonly timeoutMs: number;
   readonly metrics: GatewayMetrics;
+  /** `X-Forwarded-Host`: the configured public host; undefined, none is sent. */
+  readonly publicHost: string | undefined;
+  /** The gateway's own cookie names, lower case (never set by an upstream). */
+  readonly ownCookies: ReadonlySet<string>;
 }
 
 function isTimeout(error: unknown): boolean {
@@ -40,18 +45,24 @@ export function forward(
 ): FastifyReply {
   const started = process.hrtime.bigint();
   const prefix = match.route.prefix;
-  const host = typeof request.headers.host === 'string' ? request.headers.host : undefined;
+  const rules = { ownCookies: options.ownCookies, authenticated: match.route.config.auth !== 'public' };
+  const body = request.body instanceof BufferedBody ? request.body : undefined;
   return reply.from(`${match.route.origin}${match.upstreamPath}`, {
     timeout: options.timeoutMs,
-    rewriteRequestHeaders: (_request, headers) =>
-      upstreamRequestHeaders(
+    rewriteRequestHeaders: (_request, headers) => {
+      const out = upstreamRequestHeaders(
         headers as IncomingHttpHeaders,
-        { address: request.ip, protocol: request.protocol, host },
+        { address: request.ip, protocol: request.protocol, host: options.publicHost },
         added,
         // The client's own Connection header: reply-from may already have dropped it from `headers`.
         request.headers.connection,
-      ),
-    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders),
+      );
+      // The body as read (a chunked one included); a bodyless request keeps no length it has no body for.
+      if (body !== undefined) out['content-length'] = String(body.byteLength);
+      else delete out['content-length'];
+      return out;
+    },
+    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders, rules),
     onResponse: (_request, response, upstream) => {
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       options.metrics.upstreamSeconds.observe(

@@ -14,6 +14,12 @@ const hopByHop = new Set([
 ]);
 
 /**
+ * Expectations the gateway meets itself: Node answers `Expect: 100-continue` before the body is
+ * read, and the upstream gets the whole body at once (undici refuses the header outright).
+ */
+const metHere = new Set(['expect']);
+
+/**
  * Headers only the gateway may vouch for (SECURITY-CASES F 87): a client's own values are dropped
  * before anything is added, so a backend never mistakes them for the gateway's.
  */
@@ -28,6 +34,18 @@ const vouchedExact = new Set([
   'x-client-dn',
 ]);
 const vouchedPrefixes = ['x-user-', 'x-tessera-', 'x-forwarded-', 'x-ssl-', 'ssl-client-', 'proxy-'];
+
+/**
+ * Headers some frameworks read as the request's real target or method: a client's would route
+ * around the gateway's path-based decisions (a public prefix with an admin URL inside).
+ */
+const rewrites = new Set([
+  'x-original-url',
+  'x-rewrite-url',
+  'x-http-method-override',
+  'x-http-method',
+  'x-method-override',
+]);
 
 const noNames: ReadonlySet<string> = new Set();
 
@@ -50,13 +68,24 @@ export function isStrippedRequestHeader(name: string): boolean {
 }
 
 function isStrippedLowerCase(lower: string): boolean {
-  return hopByHop.has(lower) || vouchedExact.has(lower) || vouchedPrefixes.some((p) => lower.startsWith(p));
+  if (
+    hopByHop.has(lower) ||
+    metHere.has(lower) ||
+    vouchedExact.has(lower) ||
+    rewrites.has(lower) ||
+    vouchedPrefixes.some((p) => lower.startsWith(p))
+  ) {
+    return true;
+  }
+  // Many servers (CGI, WSGI, some proxies) read `_` as `-`: `X_User_Id` would arrive as X-User-Id.
+  return lower.includes('_') && isStrippedLowerCase(lower.replaceAll('_', '-'));
 }
 
 export interface ForwardedFor {
   /** The client address as the gateway saw it (or from a trusted proxy). */
   readonly address: string;
   readonly protocol: string;
+  /** The configured public host (`publicOrigin`), never the client's `Host`; undefined: none sent. */
   readonly host: string | undefined;
 }
 
@@ -86,15 +115,46 @@ export function upstreamRequestHeaders(
   return out;
 }
 
-/** The upstream's response headers minus hop-by-hop ones (and those its Connection names). */
-export function downstreamResponseHeaders(headers: IncomingHttpHeaders): IncomingHttpHeaders {
+export interface ResponseRules {
+  /** The gateway's own cookie names, lower case: an upstream never sets them. */
+  readonly ownCookies: ReadonlySet<string>;
+  /** A route that needs a credential: its answers are private to the user. */
+  readonly authenticated: boolean;
+}
+
+/** The cookie name a Set-Cookie value sets, lower case. */
+function cookieNameOf(setCookie: string): string {
+  const eq = setCookie.indexOf('=');
+  return (eq < 0 ? setCookie : setCookie.slice(0, eq)).trim().toLowerCase();
+}
+
+/**
+ * The upstream's response headers minus hop-by-hop ones (and those its Connection names), minus
+ * any Set-Cookie for one of the gateway's own cookies (an upstream planting a session would fix
+ * the user's session), and, on an authenticated route, `Cache-Control: private, no-store` when the
+ * upstream said nothing about caching (a shared cache must not keep one user's answer for another).
+ */
+export function downstreamResponseHeaders(
+  headers: IncomingHttpHeaders,
+  rules: ResponseRules,
+): IncomingHttpHeaders {
   const named = connectionNamed(headers.connection);
   const out: IncomingHttpHeaders = {};
+  let cacheControl = false;
   for (const name in headers) {
     const value = headers[name];
     const lower = name.toLowerCase();
     if (value === undefined || hopByHop.has(lower) || named.has(lower)) continue;
+    if (lower === 'set-cookie') {
+      const kept = (typeof value === 'string' ? [value] : value).filter(
+        (cookie) => !rules.ownCookies.has(cookieNameOf(cookie)),
+      );
+      if (kept.length > 0) out[name] = kept;
+      continue;
+    }
+    if (lower === 'cache-control') cacheControl = true;
     out[name] = value;
   }
+  if (rules.authenticated && !cacheControl) out['cache-control'] = 'private, no-store';
   return out;
 }

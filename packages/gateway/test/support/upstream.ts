@@ -11,15 +11,20 @@ export interface Echo {
 
 export interface Upstream {
   readonly url: string;
+  /** The request target of every request that reached it, in order of arrival. */
+  readonly seen: readonly string[];
   close(): Promise<void>;
 }
 
 /**
  * A tiny upstream on 127.0.0.1:0 answering what it received as JSON. `/slow` never answers (until
- * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop.
+ * closed), for the timeout; every response carries hop-by-hop headers the gateway must drop, and
+ * the headers a request asks for in `x-echo-response-headers` (JSON).
  */
 export async function startUpstream(): Promise<Upstream> {
+  const seen: string[] = [];
   const server: Server = createServer((request, response) => {
+    seen.push(request.url ?? '');
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
@@ -30,11 +35,14 @@ export async function startUpstream(): Promise<Upstream> {
         headers: request.headers,
         body: Buffer.concat(chunks).toString('utf8'),
       };
+      // A test asks for response headers of its own (Set-Cookie, Cache-Control) as JSON.
+      const asked = request.headers['x-echo-response-headers'];
       response.writeHead(200, {
         'content-type': 'application/json',
         'keep-alive': 'timeout=5',
         'x-upstream-secret': 'named-by-connection',
         connection: 'keep-alive, x-upstream-secret',
+        ...(typeof asked === 'string' ? (JSON.parse(asked) as Record<string, string | string[]>) : {}),
       });
       response.end(JSON.stringify(echo));
     });
@@ -43,6 +51,7 @@ export async function startUpstream(): Promise<Upstream> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    seen,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

@@ -1,3 +1,4 @@
+import { readBody } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { OAuthError } from './oauth-error.js';
 
@@ -57,24 +58,49 @@ function checkText(text: string): void {
   if (text.includes('\uFFFD')) throw new OAuthError('invalid_request', 'the body is not valid UTF-8');
 }
 
+/** Default time a form body may take to arrive after its headers. */
+export const defaultBodyTimeoutMs = 10_000;
+
+const refusals = {
+  too_large: () => new OAuthError('invalid_request', 'request body too large', { closesConnection: true }),
+  timeout: () =>
+    new OAuthError('request_timeout', 'the request body did not arrive in time', { closesConnection: true }),
+  length_mismatch: () => new OAuthError('invalid_request', 'invalid content length'),
+} as const;
+
 /**
- * Installs the form parser. Bodies over `bodyLimit` bytes are refused by Fastify
- * (FST_ERR_CTP_BODY_TOO_LARGE), which the error handler answers as 400 invalid_request.
+ * Installs the form parser. A body is read whole within `bodyLimit` bytes (declared or counted:
+ * 400 invalid_request) and `bodyTimeoutMs` (408 request_timeout), so a client trickling a form
+ * holds a socket for that long and no longer; both refusals close the connection.
  */
-export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number): void {
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string', bodyLimit },
-    (_request, body, done) => {
-      try {
-        const text = typeof body === 'string' ? body : body.toString('utf8');
-        checkText(text);
-        done(null, new FormBody(text));
-      } catch (error) {
-        done(error instanceof Error ? error : new OAuthError('invalid_request', 'malformed body'), undefined);
-      }
-    },
-  );
+export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number, bodyTimeoutMs: number): void {
+  app.addContentTypeParser('application/x-www-form-urlencoded', (request, payload, done) => {
+    const declared = request.headers['content-length'];
+    readBody(payload, {
+      limit: bodyLimit,
+      timeoutMs: bodyTimeoutMs,
+      declaredLength: declared === undefined ? undefined : Number(declared),
+    }).then(
+      (read) => {
+        if (!read.ok) {
+          done(refusals[read.reason](), undefined);
+          return;
+        }
+        try {
+          const text = read.body.toString('utf8');
+          checkText(text);
+          done(null, new FormBody(text));
+        } catch (error) {
+          done(
+            error instanceof Error ? error : new OAuthError('invalid_request', 'malformed body'),
+            undefined,
+          );
+        }
+      },
+      // The client went away mid-body: nobody is left to answer.
+      (error: Error) => done(error, undefined),
+    );
+  });
 }
 
 /** The request's form body, or invalid_request when the request did not send one. */

@@ -24,6 +24,7 @@ export const oauthErrorCodes = {
   unsupported_token_type: 400,
   method_not_allowed: 405,
   not_found: 404,
+  request_timeout: 408,
   server_error: 500,
   temporarily_unavailable: 503,
 } as const;
@@ -55,6 +56,7 @@ export const oauthErrorMeanings: Readonly<Record<OAuthErrorCode, string>> = Obje
   unsupported_token_type: 'The token type cannot be revoked or exchanged.',
   method_not_allowed: 'The HTTP method is not allowed on this endpoint (answered with `Allow`).',
   not_found: 'No such endpoint.',
+  request_timeout: 'The request body did not arrive in time; the connection is closed.',
   server_error: 'An unexpected error; its detail is only in the log.',
   temporarily_unavailable: 'A store the service needs is unreachable; retry later.',
 });
@@ -66,6 +68,8 @@ export interface OAuthErrorOptions {
   readonly wwwAuthenticate?: string;
   /** For the log only; never sent. */
   readonly cause?: unknown;
+  /** The answer closes the connection (a body refused before its end is not read further). */
+  readonly closesConnection?: boolean;
 }
 
 // RFC 6749 5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
@@ -83,6 +87,7 @@ export function sanitizeDescription(text: string): string {
 export class OAuthError extends TesseraError<OAuthErrorCode> {
   readonly description: string | undefined;
   readonly wwwAuthenticate: string | undefined;
+  readonly closesConnection: boolean;
 
   constructor(code: OAuthErrorCode, description?: string, options: OAuthErrorOptions = {}) {
     const status = options.status ?? oauthErrorCodes[code];
@@ -94,6 +99,7 @@ export class OAuthError extends TesseraError<OAuthErrorCode> {
     this.description = description === undefined ? undefined : sanitizeDescription(description);
     this.wwwAuthenticate =
       options.wwwAuthenticate ?? (code === 'invalid_client' && status === 401 ? basicChallenge : undefined);
+    this.closesConnection = options.closesConnection ?? false;
   }
 
   /** The RFC 6749 5.2 body. */

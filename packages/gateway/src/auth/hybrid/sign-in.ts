@@ -24,6 +24,9 @@ interface PendingSignIn {
   readonly expiresAt: number;
 }
 
+/** The sign-in cookie's two names: the plain-http localhost one (development) and the real one. */
+export const signInCookieNames = { secure: '__Host-tessera-login', relaxed: 'tessera-login' } as const;
+
 export interface SignInOptions {
   /** The key material the sign-in cookie is sealed with (the gateway's client secret). */
   readonly secret: string;
@@ -86,8 +89,8 @@ export class SignIn {
   /** The session's own rule decides the sign-in cookie's name and Secure flag. */
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
     return relaxedCookies(this.#sessions.manager.options, requestInfo(request))
-      ? { name: 'tessera-login', secure: false }
-      : { name: '__Host-tessera-login', secure: true };
+      ? { name: signInCookieNames.relaxed, secure: false }
+      : { name: signInCookieNames.secure, secure: true };
   }
 
   #seal(pending: PendingSignIn): string {
