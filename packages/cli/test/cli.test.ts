@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +94,29 @@ describe('the tessera command (spawned)', () => {
     expect(status).toBe(1);
     expect(stderr).toMatch(new RegExp(`^tessera: --(jwks-file|tls-cert) ${missing} does not exist\\n$`));
     expect(stderr).not.toContain('ENOENT');
+  });
+
+  it.each([
+    ['token-service', ['--db', '<db>'], '--port', 'the token service'],
+    ['dev', ['--dir', '<dir>'], '--token-service-port', 'the token service'],
+  ])('%s on a taken port names the part and the flag that moves it', async (command, extra, flag, part) => {
+    const taken = createServer();
+    taken.listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const args = extra.map((a) =>
+        a === '<db>' ? `sqlite:${join(dir, 'port.db')}` : a === '<dir>' ? join(dir, 'dev-port') : a,
+      );
+      const { status, stderr } = tessera(command, ...args, flag, String(port));
+      expect(status).toBe(1);
+      expect(stderr).toContain(
+        `tessera: ${part} cannot listen on 127.0.0.1:${port}: the port is taken (choose another with ${flag})\n`,
+      );
+      expect(stderr).not.toContain('EADDRINUSE');
+    } finally {
+      taken.close();
+    }
   });
 
   it('an unknown option exits 2 with one line', () => {

@@ -3,6 +3,7 @@ import { createGateway, loadGatewayConfig } from '@tessera/gateway';
 import { parseMintingKeys } from '@tessera/resource/session';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
+import { listenAs } from '../lib/listen.js';
 import { integer } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 
@@ -40,7 +41,8 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
   });
   try {
     const host = options.host ?? config.listen.host;
-    const address = await app.listen({ host, port: options.port ?? config.listen.port });
+    const port = options.port ?? config.listen.port;
+    const address = await listenAs('the gateway', '--port', host, port, () => app.listen({ host, port }));
     io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`);
     const signal = await waitForSignal();
     io.out(`tessera gateway: ${signal}, stopping\n`);

@@ -5,6 +5,7 @@ import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { readFlagFile } from '../lib/files.js';
+import { listenAs } from '../lib/listen.js';
 import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import {
@@ -146,7 +147,10 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
           `${result.users.existing.length} already there\n`,
       );
     }
-    await service.app.listen({ host: options.host, port: options.port });
+    const app = service.app;
+    await listenAs('the token service', '--port', options.host, options.port, () =>
+      app.listen({ host: options.host, port: options.port }),
+    );
     const address = service.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import type { KeyValueStore } from '@tessera/storage';
 import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
+import { listenAs } from '../lib/listen.js';
 import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
 
 export type DevMode = 'token' | 'session' | 'hybrid';
@@ -144,7 +145,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       users,
       warn: () => {},
     });
-    await tokenService.app.listen({ host: HOST, port: ports.tokenService });
+    await listenAs('the token service', '--token-service-port', HOST, ports.tokenService, () =>
+      tokenService.app.listen({ host: HOST, port: ports.tokenService }),
+    );
 
     let auth: import('@tessera/example-shop').ShopAuth | undefined;
     if (mode === 'token' || mode === 'hybrid') {
@@ -163,9 +166,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const secretOf = (clientId: string) =>
       seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
-    const services: [ServiceApp, number][] = [
-      [await shop.createPaymentsService({ auth }), ports.payments],
-      [await shop.createInventoryService({ auth }), ports.inventory],
+    const services: [ServiceApp, number, string][] = [
+      [await shop.createPaymentsService({ auth }), ports.payments, 'payments'],
+      [await shop.createInventoryService({ auth }), ports.inventory, 'inventory'],
       [
         await shop.createOrdersService({
           auth,
@@ -174,11 +177,14 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
           paymentsUrl: urls.payments,
         }),
         ports.orders,
+        'orders',
       ],
     ];
-    for (const [app, port] of services) {
+    for (const [app, port, name] of services) {
       stops.push(() => app.close());
-      await app.listen({ host: HOST, port });
+      await listenAs(`the ${name} service`, `--${name}-port`, HOST, port, () =>
+        app.listen({ host: HOST, port }),
+      );
     }
 
     const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
@@ -191,7 +197,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       ...(sessionStore === undefined ? {} : { sessionStore }),
     });
     stops.push(() => gateway.close());
-    await gateway.listen({ host: HOST, port: ports.gateway });
+    await listenAs('the gateway', '--gateway-port', HOST, ports.gateway, () =>
+      gateway.listen({ host: HOST, port: ports.gateway }),
+    );
   } catch (error) {
     await close();
     throw error;
