@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -118,6 +118,20 @@ describe('the tessera command (spawned)', () => {
       taken.close();
     }
   });
+
+  it.each([['users', 'list'], ['token-service'], ['keys', 'list']])(
+    '%s --db naming a directory that does not exist is refused, and nothing is created',
+    (...command) => {
+      const missing = join(dir, 'no-such-dir', 'deeper');
+      const url = `sqlite:${join(missing, 'x.db')}`;
+      const { status, stderr } = tessera(...command, '--db', url);
+      expect(status).toBe(1);
+      expect(stderr).toContain(
+        `tessera: --db ${url}: the directory ${missing} does not exist (create it first)\n`,
+      );
+      expect(existsSync(join(dir, 'no-such-dir'))).toBe(false);
+    },
+  );
 
   it('an unknown option exits 2 with one line', () => {
     const { status, stderr } = tessera('dev', '--fast');

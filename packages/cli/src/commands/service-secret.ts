@@ -98,14 +98,35 @@ export interface OpenedDatabase {
   readonly sqliteFile: string | undefined;
 }
 
-/** Opens the database a `--db` URL names (creating a SQLite file's directory). Not migrated. */
+/**
+ * Makes sure a SQLite file can be created where `--db` says. Only the default location
+ * (`.tessera/`) is created here: a directory named on purpose that does not exist is a typo,
+ * and creating it would put the database somewhere nobody looks.
+ */
+async function prepareSqliteDirectory(url: string, file: string): Promise<void> {
+  const directory = dirname(file);
+  if (url === defaultDatabaseUrl) {
+    await mkdir(directory, { recursive: true });
+    return;
+  }
+  let isDirectory: boolean;
+  try {
+    isDirectory = (await stat(directory)).isDirectory();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    throw new Error(`--db ${url}: the directory ${directory} does not exist (create it first)`);
+  }
+  if (!isDirectory) throw new Error(`--db ${url}: ${directory} is not a directory`);
+}
+
+/** Opens the database a `--db` URL names (creating the default SQLite directory). Not migrated. */
 export async function openDatabase(url: string): Promise<OpenedDatabase> {
   // Loaded here, not at the top: the SQL drivers would slow every other command's start.
   const { createDatabase, parseDatabaseUrl } = await import('@tessera/storage/sql');
   const config = parseDatabaseUrl(url);
   const sqliteFile =
     config.dialect === 'sqlite' && config.filename !== ':memory:' ? config.filename : undefined;
-  if (sqliteFile !== undefined) await mkdir(dirname(sqliteFile), { recursive: true });
+  if (sqliteFile !== undefined) await prepareSqliteDirectory(url, sqliteFile);
   return { db: await createDatabase(config), dialect: config.dialect, sqliteFile };
 }
 

@@ -100,18 +100,19 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
           cert: await readFlagFile('--tls-cert', options.tlsCert),
           key: await readFlagFile('--tls-key', options.tlsKey),
         };
-  const secret = await resolveServiceSecret({
-    env: context.env,
-    io,
-    file: options.secretFile ?? defaultSecretFile(options.db),
-    mayCreate: isLoopbackHost(issuerUrl.hostname),
-    refusal: 'a development secret file is generated only for a loopback issuer',
-  });
-
+  // The database first: a --db naming a directory that does not exist is refused before the
+  // development secret file would be written beside it.
   const database = await openDatabase(options.db);
   let shared: { store: KeyValueStore; channel: Channel } | undefined;
   let service: TokenService | undefined;
   try {
+    const secret = await resolveServiceSecret({
+      env: context.env,
+      io,
+      file: options.secretFile ?? defaultSecretFile(options.db),
+      mayCreate: isLoopbackHost(issuerUrl.hostname),
+      refusal: 'a development secret file is generated only for a loopback issuer',
+    });
     shared = await openSharedState(options.redis, database);
     if (options.redis === undefined && database.dialect === 'postgres') {
       io.err(

@@ -1,13 +1,9 @@
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import type { User, UserClaims, UserDirectory } from '@tessera/identity';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usage } from '../lib/options.js';
 import { table } from '../lib/table.js';
-
-/** The token service's default database, so `tessera users add` and `tessera token-service` meet. */
-export const defaultDatabaseUrl = 'sqlite:./.tessera/tessera.db';
+import { defaultDatabaseUrl, openDatabase } from './service-secret.js';
 
 /** Where a password may come from besides standard input; never from an argument (`ps` shows those). */
 export const passwordVariable = 'TESSERA_USER_PASSWORD';
@@ -29,14 +25,9 @@ interface ListOptions extends DatabaseOption {
 
 /** Opens the database a `--db` URL names, migrates the user directory, runs `work`, closes. */
 async function withDirectory<T>(url: string, work: (directory: UserDirectory) => Promise<T>): Promise<T> {
-  // Loaded here, not at the top: the SQL drivers and argon2 would slow every other command's start.
-  const { createDatabase, parseDatabaseUrl } = await import('@tessera/storage/sql');
+  // Loaded here, not at the top: argon2 would slow every other command's start.
   const { migrateIdentity, openUserDirectory } = await import('@tessera/identity');
-  const config = parseDatabaseUrl(url);
-  if (config.dialect === 'sqlite' && config.filename !== ':memory:') {
-    await mkdir(dirname(config.filename), { recursive: true });
-  }
-  const db = await createDatabase(config);
+  const { db } = await openDatabase(url);
   try {
     await migrateIdentity(db);
     return await work(await openUserDirectory({ db }));
