@@ -12,7 +12,8 @@ const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-cli-users-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const file = join(dir, 'nested', 'tessera.db'); // the command creates the directory
+// A directory named on purpose must exist (only the default .tessera/ is created: cli.test.ts).
+const file = join(dir, 'tessera.db');
 const db = `sqlite:${file}`;
 
 function tessera(args: string[], options: { input?: string; env?: Record<string, string> } = {}) {
