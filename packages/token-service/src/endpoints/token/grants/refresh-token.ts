@@ -19,7 +19,8 @@ async function findToken(ctx: ServiceContext, token: string): Promise<RefreshTok
 /**
  * RFC 6749 6 with rotation (RFC 9700 4.14.2): each refresh token works once, rotated by a
  * conditional UPDATE; a rotated one presented again (a replay, or the loser of two concurrent
- * uses) revokes the whole family. Idle and absolute lifetimes; scope may only narrow.
+ * uses) revokes the whole family. Idle and absolute lifetimes; scope may only narrow. Every check
+ * comes before the rotation, so only a refresh that succeeds uses the token up.
  */
 export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { client } }) => {
   const token = form.get('refresh_token');
@@ -32,18 +33,14 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
   if (grant.revokedAt !== undefined) throw invalidGrant('the refresh token was revoked');
   const now = ctx.now();
   if (record.expiresAt <= now || grant.expiresAt <= now) throw invalidGrant('the refresh token has expired');
+  // Everything the request asks is checked before the token is rotated: a refused refresh (a bad
+  // scope, resource or audience, a disabled user) leaves the refresh token as it was.
   const scopes = resolveScopes(form.get('scope'), grant.scopes);
+  const audience = resolveAudience(form, grant.audiences);
+  const user = await activeUser(ctx, grant);
   if (record.rotatedAt !== undefined || !(await ctx.grants.markRotated(record.tokenHash))) {
     await revokeGrant(ctx, ctx.grants, grant.id);
     throw invalidGrant('the refresh token was already used');
   }
-  const user = await activeUser(ctx, grant);
-  return issueUserTokens(ctx, {
-    client,
-    grant,
-    user,
-    scopes,
-    audience: resolveAudience(form, grant.audiences),
-    nonce: undefined,
-  });
+  return issueUserTokens(ctx, { client, grant, user, scopes, audience, nonce: undefined });
 };
