@@ -67,6 +67,12 @@ export interface TokenServiceOptions {
    * that is not one of them. Default none: the headers are ignored and the peer is the client.
    */
   readonly trustProxy?: readonly string[];
+  // --- Grants and third-party clients (see the README's options table) ---
+  /**
+   * Seconds: how far ahead of now a private_key_jwt assertion's `exp` may be (plus 5 s of clock
+   * skew). Default 3600: authlib's assertions, for one, live an hour.
+   */
+  readonly clientAssertionMaxLifetime?: number;
 }
 
 export interface TlsOptions {
@@ -99,6 +105,7 @@ export interface ResolvedOptions {
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
   readonly trustProxy: readonly string[];
+  readonly clientAssertionMaxLifetime: number;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -152,6 +159,8 @@ const schema = z.strictObject({
     .array(z.string().refine(isTrustedProxyEntry, 'an IP address or a CIDR block'))
     .max(256)
     .default([]),
+  // Grants and third-party clients.
+  clientAssertionMaxLifetime: z.number().int().positive().max(86_400).default(3600),
 });
 
 function invalid(message: string): TesseraTypeError {
