@@ -73,6 +73,12 @@ export interface TokenServiceOptions {
    * skew). Default 3600: authlib's assertions, for one, live an hour.
    */
   readonly clientAssertionMaxLifetime?: number;
+  /**
+   * Seconds after a rotation during which a confidential client presenting the refresh token it
+   * just rotated gets the same successor back instead of a revoked family (concurrent refreshes,
+   * as a page loading several protected URLs at once). Default 0: strict. Never for public clients.
+   */
+  readonly refreshTokenReuseGrace?: number;
 }
 
 export interface TlsOptions {
@@ -106,6 +112,7 @@ export interface ResolvedOptions {
   readonly tls: TlsOptions | undefined;
   readonly trustProxy: readonly string[];
   readonly clientAssertionMaxLifetime: number;
+  readonly refreshTokenReuseGrace: number;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -161,6 +168,7 @@ const schema = z.strictObject({
     .default([]),
   // Grants and third-party clients.
   clientAssertionMaxLifetime: z.number().int().positive().max(86_400).default(3600),
+  refreshTokenReuseGrace: z.number().int().min(0).max(300).default(0),
 });
 
 function invalid(message: string): TesseraTypeError {

@@ -6,11 +6,13 @@ import { basic, reports, shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
-// Refresh-token rotation as third-party clients meet it: a refused refresh must not burn the grant.
+// Refresh-token rotation as third-party clients meet it: a refused refresh must not burn the
+// grant, and (opt-in) a confidential client's concurrent refreshes must not revoke the family.
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const REPORTS_REDIRECT = 'https://reports.example.com/callback';
 const REPORTS_SECRET = reports.client_secret as string;
+const GRACE_S = 5;
 
 interface Tokens {
   readonly access_token: string;
@@ -22,8 +24,11 @@ const challengeOf = (verifier: string) => createHash('sha256').update(verifier).
 
 describe.each(databases)('refresh-token rotation on $name', (fixture) => {
   let database: TestDatabase;
+  // A strict service, and two instances with the reuse grace, on one database.
   let strict: Harness;
-  const offsetMs = 0;
+  let graceful: Harness;
+  let graceful2: Harness;
+  let offsetMs = 0;
   const now = () => Date.now() + offsetMs;
 
   beforeAll(async () => {
@@ -38,9 +43,14 @@ describe.each(databases)('refresh-token rotation on $name', (fixture) => {
       },
     ];
     strict = await startService(database, { clients, now });
+    graceful = await startService(database, { now, refreshTokenReuseGrace: GRACE_S });
+    // Behind one load balancer: the same issuer.
+    graceful2 = await startService(database, { now, refreshTokenReuseGrace: GRACE_S, issuer: graceful.url });
     await addAlice(strict.service);
   });
   afterAll(async () => {
+    await graceful2?.stop();
+    await graceful?.stop();
     await strict?.stop();
     await database?.cleanup();
   });
@@ -120,5 +130,91 @@ describe.each(databases)('refresh-token rotation on $name', (fixture) => {
     const next = (await good.json()) as Tokens;
     expect(next.refresh_token).not.toBe(tokens.refresh_token);
     expect((await refresh(strict, 'public', next.refresh_token)).status).toBe(200);
+  });
+
+  const statusOf = (answers: readonly Response[]) => answers.map((answer) => answer.status).sort();
+
+  const userinfoStatus = async (harness: Harness, accessToken: string) =>
+    (await fetch(`${harness.url}/userinfo`, { headers: { authorization: `Bearer ${accessToken}` } })).status;
+
+  it('grace on: concurrent refreshes of a confidential client at two instances both get 200 and the family lives', async () => {
+    const tokens = await signedIn(graceful, 'confidential');
+    const answers = await Promise.all([
+      refresh(graceful, 'confidential', tokens.refresh_token),
+      refresh(graceful2, 'confidential', tokens.refresh_token),
+      refresh(graceful, 'confidential', tokens.refresh_token),
+    ]);
+    expect(statusOf(answers)).toEqual([200, 200, 200]);
+    const bodies = (await Promise.all(answers.map((answer) => answer.json()))) as Tokens[];
+    // One successor for all of them: the family does not fork.
+    const successors = new Set(bodies.map((body) => body.refresh_token));
+    expect(successors.size).toBe(1);
+    expect(successors.has(tokens.refresh_token)).toBe(false);
+    expect(new Set(bodies.map((body) => body.access_token)).size).toBe(3);
+    for (const body of bodies) expect(await userinfoStatus(graceful, body.access_token)).toBe(200);
+    // The family is alive: the successor refreshes, once.
+    const next = await refresh(graceful2, 'confidential', bodies[0]?.refresh_token as string);
+    expect(next.status).toBe(200);
+    expect(await userinfoStatus(graceful, ((await next.json()) as Tokens).access_token)).toBe(200);
+  });
+
+  it('grace off: concurrent refreshes -> exactly one 200 and the family revoked', async () => {
+    const tokens = await signedIn(strict, 'confidential');
+    const answers = await Promise.all([
+      refresh(strict, 'confidential', tokens.refresh_token),
+      refresh(strict, 'confidential', tokens.refresh_token),
+    ]);
+    expect(statusOf(answers)).toEqual([200, 400]);
+    const winner = answers.find((answer) => answer.status === 200) as Response;
+    const body = (await winner.json()) as Tokens;
+    expect(await errorOf(await refresh(strict, 'confidential', body.refresh_token))).toBe('invalid_grant');
+    expect(await userinfoStatus(strict, body.access_token)).toBe(401);
+  });
+
+  it('grace on: the rotated token presented after the grace -> invalid_grant and the family revoked', async () => {
+    const tokens = await signedIn(graceful, 'confidential');
+    const first = await refresh(graceful, 'confidential', tokens.refresh_token);
+    expect(first.status).toBe(200);
+    const next = (await first.json()) as Tokens;
+    const start = offsetMs;
+    try {
+      offsetMs = start + GRACE_S * 1000 + 1000;
+      expect(await errorOf(await refresh(graceful2, 'confidential', tokens.refresh_token))).toBe(
+        'invalid_grant',
+      );
+      expect(await errorOf(await refresh(graceful, 'confidential', next.refresh_token))).toBe(
+        'invalid_grant',
+      );
+    } finally {
+      offsetMs = start;
+    }
+    expect(await userinfoStatus(graceful, next.access_token)).toBe(401);
+  });
+
+  it('grace on: once the successor was used, the old token is a replay again (no fork)', async () => {
+    const tokens = await signedIn(graceful, 'confidential');
+    const first = (await (await refresh(graceful, 'confidential', tokens.refresh_token)).json()) as Tokens;
+    const second = await refresh(graceful, 'confidential', first.refresh_token);
+    expect(second.status).toBe(200);
+    const newest = (await second.json()) as Tokens;
+    // Within the grace of its rotation, but its successor has moved on: a replay.
+    expect(await errorOf(await refresh(graceful2, 'confidential', tokens.refresh_token))).toBe(
+      'invalid_grant',
+    );
+    expect(await errorOf(await refresh(graceful, 'confidential', newest.refresh_token))).toBe(
+      'invalid_grant',
+    );
+  });
+
+  it('grace on: a public client never gets it (reuse -> invalid_grant, family revoked)', async () => {
+    const tokens = await signedIn(graceful, 'public');
+    const answers = await Promise.all([
+      refresh(graceful, 'public', tokens.refresh_token),
+      refresh(graceful2, 'public', tokens.refresh_token),
+    ]);
+    expect(statusOf(answers)).toEqual([200, 400]);
+    const body = (await (answers.find((answer) => answer.status === 200) as Response).json()) as Tokens;
+    expect(await errorOf(await refresh(graceful, 'public', tokens.refresh_token))).toBe('invalid_grant');
+    expect(await errorOf(await refresh(graceful, 'public', body.refresh_token))).toBe('invalid_grant');
   });
 });
