@@ -74,8 +74,14 @@ describe.each(databases)('private_key_jwt assertion lifetime on $name', (fixture
   });
 
   it('an assertion living beyond the bound is refused with invalid_client', async () => {
-    expect(await tokenStatus(standard, 3600 + 60)).toEqual({ status: 401, error: 'invalid_client' });
-    expect(await tokenStatus(standard, 2 * 86_400)).toEqual({ status: 401, error: 'invalid_client' });
+    expect(await tokenStatus(standard, await assertion(standard, 3600 + 60))).toEqual({
+      status: 401,
+      error: 'invalid_client',
+    });
+    expect(await tokenStatus(standard, await assertion(standard, 2 * 86_400))).toEqual({
+      status: 401,
+      error: 'invalid_client',
+    });
     // clientAssertionMaxLifetime narrows it.
     expect(await tokenStatus(bounded, await assertion(bounded, 300))).toEqual({ status: 200 });
     expect(await tokenStatus(bounded, await assertion(bounded, 600))).toEqual({
