@@ -1,4 +1,4 @@
-import { isLoopbackHost, isTrustedProxyEntry, TesseraTypeError } from '@tessera/core';
+import { isLoopbackHost, isTrustedProxyEntry, type SigningAlgorithm, TesseraTypeError } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -79,6 +79,13 @@ export interface TokenServiceOptions {
    * as a page loading several protected URLs at once). Default 0: strict. Never for public clients.
    */
   readonly refreshTokenReuseGrace?: number;
+  /**
+   * The algorithm access tokens are signed with. Default EdDSA; RS256 for verifiers whose JOSE
+   * library has no EdDSA (RFC 9068 makes RS256 the one every verifier supports).
+   */
+  readonly accessTokenAlg?: SigningAlgorithm;
+  /** Per audience (`aud` value), the algorithm of its access tokens, over `accessTokenAlg`. */
+  readonly accessTokenAlgByAudience?: Readonly<Record<string, SigningAlgorithm>>;
 }
 
 export interface TlsOptions {
@@ -113,6 +120,8 @@ export interface ResolvedOptions {
   readonly trustProxy: readonly string[];
   readonly clientAssertionMaxLifetime: number;
   readonly refreshTokenReuseGrace: number;
+  readonly accessTokenAlg: SigningAlgorithm;
+  readonly accessTokenAlgByAudience: Readonly<Record<string, SigningAlgorithm>>;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -133,6 +142,8 @@ const hasMethods = (...names: string[]) =>
       names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function'),
     { message: `expected an object with ${names.join(', ')}` },
   );
+
+const accessTokenAlgorithm = z.enum(['EdDSA', 'ES256', 'RS256']);
 
 const schema = z.strictObject({
   issuer: z.string().min(1),
@@ -169,6 +180,8 @@ const schema = z.strictObject({
   // Grants and third-party clients.
   clientAssertionMaxLifetime: z.number().int().positive().max(86_400).default(3600),
   refreshTokenReuseGrace: z.number().int().min(0).max(300).default(0),
+  accessTokenAlg: accessTokenAlgorithm.default('EdDSA'),
+  accessTokenAlgByAudience: z.record(z.string().min(1), accessTokenAlgorithm).default({}),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -225,6 +238,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     tls: value.tls,
     trustProxy: Object.freeze([...value.trustProxy]),
     secret: Uint8Array.from(secret),
+    accessTokenAlgByAudience: Object.freeze({ ...value.accessTokenAlgByAudience }),
     warnings: Object.freeze(warnings),
   });
 }
