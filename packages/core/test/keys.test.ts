@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { calculateJwkThumbprint } from 'jose';
 import { describe, expect, it } from 'vitest';
 import {
@@ -62,6 +63,18 @@ describe('signing keys', () => {
     await expect(importSigningKey({ ...jwk, kid: 'chosen' })).rejects.toBeInstanceOf(TesseraTypeError);
     const { d: _d, ...publicOnly } = jwk;
     await expect(importSigningKey(publicOnly as typeof jwk)).rejects.toBeInstanceOf(TesseraTypeError);
+  });
+
+  it('refuses to import an RS256 key under 2048 bits', async () => {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
+    const jwk = privateKey.export({ format: 'jwk' }) as Record<string, string>;
+    const kid = await calculateJwkThumbprint(
+      { kty: 'RSA', e: jwk.e as string, n: jwk.n as string },
+      'sha256',
+    );
+    await expect(importSigningKey({ ...jwk, kid, alg: 'RS256' })).rejects.toMatchObject({
+      code: 'ERR_INVALID_KEY',
+    });
   });
 });
 

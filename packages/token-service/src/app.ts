@@ -1,4 +1,3 @@
-import { AccessTokenSigner } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -19,6 +18,7 @@ import { registerMetrics } from './endpoints/metrics.js';
 import { registerRevocation } from './endpoints/revoke.js';
 import { registerToken } from './endpoints/token/index.js';
 import { registerUserinfo } from './endpoints/userinfo.js';
+import { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import { BackchannelLogout } from './lib/backchannel-logout.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { registerFormBodyParser } from './lib/form-body.js';
@@ -159,11 +159,13 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     channel: resolved.channel,
     clients,
     keys,
-    accessTokens: new AccessTokenSigner({
+    accessTokens: new AccessTokenIssuer({
       keys: () => keys.keySet,
       issuer: resolved.issuer,
       lifetime: resolved.accessTokenLifetime,
       now: resolved.now,
+      alg: resolved.accessTokenAlg,
+      byAudience: resolved.accessTokenAlgByAudience,
     }),
     secrets,
     metrics,

@@ -1,8 +1,8 @@
-import type { AccessTokenSigner } from '@tessera/core';
 import type { UserDirectory } from '@tessera/identity';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import type { BackchannelLogout } from './lib/backchannel-logout.js';
 import type { SealedInteractions } from './lib/interaction.js';
 import type { KeyManager } from './lib/key-manager.js';
@@ -39,8 +39,11 @@ export interface ServiceContext {
   readonly channel: Channel;
   readonly clients: ClientRepository;
   readonly keys: KeyManager;
-  /** Signs access tokens with the active EdDSA key, the issuer, the configured lifetime and clock. */
-  readonly accessTokens: AccessTokenSigner;
+  /**
+   * Signs access tokens with the active key of the algorithm their audience is configured for
+   * (`accessTokenAlg`, `accessTokenAlgByAudience`), the issuer, the configured lifetime and clock.
+   */
+  readonly accessTokens: AccessTokenIssuer;
   readonly secrets: ServiceKeys;
   readonly metrics: ServiceMetrics;
   readonly now: () => number;

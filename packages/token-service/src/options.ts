@@ -1,4 +1,4 @@
-import { isLoopbackHost, isTrustedProxyEntry, TesseraTypeError } from '@tessera/core';
+import { isLoopbackHost, isTrustedProxyEntry, type SigningAlgorithm, TesseraTypeError } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -75,6 +75,25 @@ export interface TokenServiceOptions {
   readonly headersTimeoutMs?: number;
   /** A connection silent this long, within a request or kept alive between two, is closed. Default 72000 ms (above a typical load balancer's 60 s). */
   readonly idleTimeoutMs?: number;
+  // --- Grants and third-party clients (see the README's options table) ---
+  /**
+   * Seconds: how far ahead of now a private_key_jwt assertion's `exp` may be (plus 5 s of clock
+   * skew). Default 3600: authlib's assertions, for one, live an hour.
+   */
+  readonly clientAssertionMaxLifetime?: number;
+  /**
+   * Seconds after a rotation during which a confidential client presenting the refresh token it
+   * just rotated gets the same successor back instead of a revoked family (concurrent refreshes,
+   * as a page loading several protected URLs at once). Default 0: strict. Never for public clients.
+   */
+  readonly refreshTokenReuseGrace?: number;
+  /**
+   * The algorithm access tokens are signed with. Default EdDSA; RS256 for verifiers whose JOSE
+   * library has no EdDSA (RFC 9068 makes RS256 the one every verifier supports).
+   */
+  readonly accessTokenAlg?: SigningAlgorithm;
+  /** Per audience (`aud` value), the algorithm of its access tokens, over `accessTokenAlg`. */
+  readonly accessTokenAlgByAudience?: Readonly<Record<string, SigningAlgorithm>>;
 }
 
 export interface TlsOptions {
@@ -110,6 +129,10 @@ export interface ResolvedOptions {
   readonly bodyTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly clientAssertionMaxLifetime: number;
+  readonly refreshTokenReuseGrace: number;
+  readonly accessTokenAlg: SigningAlgorithm;
+  readonly accessTokenAlgByAudience: Readonly<Record<string, SigningAlgorithm>>;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -130,6 +153,8 @@ const hasMethods = (...names: string[]) =>
       names.every((name) => typeof (value as Record<string, unknown>)[name] === 'function'),
     { message: `expected an object with ${names.join(', ')}` },
   );
+
+const accessTokenAlgorithm = z.enum(['EdDSA', 'ES256', 'RS256']);
 
 const schema = z.strictObject({
   issuer: z.string().min(1),
@@ -166,6 +191,11 @@ const schema = z.strictObject({
   bodyTimeoutMs: z.number().int().positive().max(600_000).default(defaultBodyTimeoutMs),
   headersTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   idleTimeoutMs: z.number().int().positive().max(3_600_000).default(72_000),
+  // Grants and third-party clients.
+  clientAssertionMaxLifetime: z.number().int().positive().max(86_400).default(3600),
+  refreshTokenReuseGrace: z.number().int().min(0).max(300).default(0),
+  accessTokenAlg: accessTokenAlgorithm.default('EdDSA'),
+  accessTokenAlgByAudience: z.record(z.string().min(1), accessTokenAlgorithm).default({}),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -222,6 +252,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     tls: value.tls,
     trustProxy: Object.freeze([...value.trustProxy]),
     secret: Uint8Array.from(secret),
+    accessTokenAlgByAudience: Object.freeze({ ...value.accessTokenAlgByAudience }),
     warnings: Object.freeze(warnings),
   });
 }

@@ -176,8 +176,8 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
       const expired = userToken(harness, {}, 60).token;
       const revoked = await ordersToken();
       await oidc.tokenRevocation(ordersConfig, revoked);
-      const { refreshToken: consumed } = await userGrant('reports');
-      await grants.markRotated(hashToken(consumed));
+      const { refreshToken: consumed, grant: consumedGrant } = await userGrant('reports');
+      await grants.rotate(hashToken(consumed), consumedGrant.id, 3_600_000);
       clock = T0 + 61_000;
       const garbage = [
         'garbage',

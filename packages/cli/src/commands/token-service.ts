@@ -15,8 +15,9 @@ import {
   openDatabase,
   resolveServiceSecret,
 } from './service-secret.js';
+import { addGrantFlags, type GrantFlags, grantServiceOptions } from './token-service-grants.js';
 
-interface TokenServiceCommandOptions {
+interface TokenServiceCommandOptions extends GrantFlags {
   readonly port: number;
   readonly host: string;
   readonly issuer?: string;
@@ -134,6 +135,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.deactivationPoll === undefined ? {} : { deactivationPollMs: options.deactivationPoll }),
       ...(tls === undefined ? {} : { tls }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
+      ...grantServiceOptions(options),
     });
     if (seed !== undefined) {
       const { openUserDirectory } = await import('@tessera/identity');
@@ -167,7 +169,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
 }
 
 export function registerTokenServiceCommand(program: Command, context: CliContext): void {
-  program
+  const command = program
     .command('token-service')
     .description('run the OAuth 2.0 / OpenID Connect token service')
     .option('--port <port>', 'port to listen on', integer('--port', 0, 65535), 9000)
@@ -209,6 +211,6 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       '--trust-proxy <addresses>',
       'proxies (IP addresses or CIDR blocks, comma-separated; repeatable) whose X-Forwarded-For is believed (default none)',
       proxyList,
-    )
-    .action((options: TokenServiceCommandOptions) => run(options, context));
+    );
+  addGrantFlags(command).action((options: TokenServiceCommandOptions) => run(options, context));
 }

@@ -79,6 +79,10 @@ export async function importSigningKey(jwk: PrivateJwk): Promise<SigningKey> {
     throw new TesseraTypeError('ERR_INVALID_KEY', 'the JWK is not an asymmetric key');
   }
   const key = await fromCryptoKeys(jwk.alg, privateKey, publicKey);
+  // RSA below 2048 bits signs nothing of ours (RFC 7518 3.3; verifiers refuse it too).
+  if (jwk.alg === 'RS256' && (key.publicKey.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) {
+    throw new TesseraTypeError('ERR_INVALID_KEY', 'an RS256 signing key must be RSA-2048 or larger');
+  }
   if (jwk.kid !== key.kid) {
     throw new TesseraTypeError('ERR_INVALID_KEY', 'the kid of the JWK is not its RFC 7638 thumbprint');
   }

@@ -1,10 +1,18 @@
+import { standardClaimsByScope } from '@tessera/identity';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
+import { idTokenProtocolClaims } from '../lib/id-token.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { clientAssertionAlgorithms, tokenEndpointAuthMethods } from '../store/client.js';
 import { grantHandlers } from './token/grants/index.js';
 
 const confidentialAuthMethods = tokenEndpointAuthMethods.filter((method) => method !== 'none');
+
+// Every claim an ID token or /userinfo can carry: the ID token's own claims and each standard
+// claim a scope releases (the same table the ID token and userinfo read).
+const claimsSupported = [
+  ...new Set([...idTokenProtocolClaims, ...Object.values(standardClaimsByScope).flat()]),
+];
 
 /**
  * The provider metadata (OpenID Connect Discovery 1.0, RFC 8414): exactly what this service
@@ -30,12 +38,13 @@ export function discoveryDocument(ctx: ServiceContext): Readonly<Record<string, 
     token_endpoint_auth_signing_alg_values_supported: [...clientAssertionAlgorithms],
     introspection_endpoint_auth_methods_supported: [...confidentialAuthMethods],
     introspection_endpoint_auth_signing_alg_values_supported: [...clientAssertionAlgorithms],
-    revocation_endpoint_auth_methods_supported: [...confidentialAuthMethods],
+    // A public client may revoke its own tokens (it names itself with client_id): `none` too.
+    revocation_endpoint_auth_methods_supported: [...tokenEndpointAuthMethods],
     revocation_endpoint_auth_signing_alg_values_supported: [...clientAssertionAlgorithms],
     id_token_signing_alg_values_supported: ['RS256', 'EdDSA', 'ES256'],
     userinfo_signing_alg_values_supported: [],
-    scopes_supported: ['openid', 'profile', 'email'],
-    claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'sid', 'name', 'email'],
+    scopes_supported: ['openid', ...Object.keys(standardClaimsByScope)],
+    claims_supported: claimsSupported,
     prompt_values_supported: ['none', 'login'],
     authorization_response_iss_parameter_supported: true,
     claims_parameter_supported: false,

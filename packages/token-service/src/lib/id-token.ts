@@ -13,6 +13,24 @@ export interface IdTokenClaims {
   readonly claims: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * The claims of an ID token besides the user's standard claims: what `signIdToken` writes
+ * (`nonce`, `sid` and `at_hash` when they apply). Discovery's `claims_supported` lists them.
+ */
+export const idTokenProtocolClaims: readonly string[] = Object.freeze([
+  'iss',
+  'sub',
+  'aud',
+  'azp',
+  'exp',
+  'iat',
+  'auth_time',
+  'jti',
+  'nonce',
+  'sid',
+  'at_hash',
+]);
+
 // OIDC Core 3.1.3.6: at_hash uses the hash of the ID token's alg (SHA-512 for Ed25519).
 function atHash(alg: SigningAlgorithm, accessToken: string): string {
   const digest = createHash(alg === 'EdDSA' ? 'sha512' : 'sha256')

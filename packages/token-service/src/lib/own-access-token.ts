@@ -63,6 +63,7 @@ export async function verifyOwnAccessToken(
       issuer: ctx.issuer,
       audience: expected,
       keys: keySource(ctx),
+      algorithms: ctx.accessTokens.acceptedAlgorithms,
       now: ctx.now,
     }).verifySync(token);
   } catch (error) {

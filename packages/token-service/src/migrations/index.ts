@@ -4,6 +4,7 @@ import { createClients } from './001-clients.js';
 import { createSigningKeys } from './002-signing-keys.js';
 import { createRevokedTokens } from './004-revoked-tokens.js';
 import { addBackchannelLogout } from './005-backchannel-logout.js';
+import { addRefreshSuccessor } from './006-refresh-successor.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -16,6 +17,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createGrantsAndCodes,
   createRevokedTokens,
   addBackchannelLogout,
+  addRefreshSuccessor,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -28,6 +28,8 @@ export interface RefreshTokensTable {
   expires_at: number | string;
   /** Set once, by the conditional UPDATE that rotates it; a later use is reuse. */
   rotated_at: number | string | null;
+  /** Migration 006: the successor token, sealed under a key derived from this one (reuse grace), or NULL. */
+  successor: string | null;
 }
 
 export interface GrantAccessTokensTable {

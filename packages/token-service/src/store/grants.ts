@@ -32,6 +32,8 @@ export interface RefreshTokenRecord {
   readonly grant: Grant;
   readonly expiresAt: number;
   readonly rotatedAt: number | undefined;
+  /** The successor it was rotated into, sealed (`sealSuccessor`), when a reuse grace applied. */
+  readonly sealedSuccessor: string | undefined;
 }
 
 /** An access token issued under a grant that has not expired yet (what a grant revocation must announce). */
@@ -176,6 +178,7 @@ export class GrantRepository {
         created_at: now,
         expires_at: now + idleLifetimeMs,
         rotated_at: null,
+        successor: null,
       })
       .execute();
     return token;
@@ -196,21 +199,45 @@ export class GrantRepository {
       grant,
       expiresAt: num(token.expires_at),
       rotatedAt: token.rotated_at === null ? undefined : num(token.rotated_at),
+      sealedSuccessor: token.successor ?? undefined,
     };
   }
 
   /**
-   * Marks a refresh token used, by conditional UPDATE: of two concurrent callers exactly one gets
-   * true; the other (and any later caller) is presenting a rotated token.
+   * Rotates a refresh token: marks it used by conditional UPDATE and stores its successor, in one
+   * transaction, so of concurrent callers (on any instance) exactly one gets the successor and
+   * the others undefined; whoever then reads the rotated token finds its successor already
+   * stored. `seal`, when given, seals the successor into the rotated row (the reuse grace).
    */
-  async markRotated(tokenHash: string): Promise<boolean> {
-    const result = await this.#db
-      .updateTable('oauth_refresh_tokens')
-      .set({ rotated_at: this.#now() })
-      .where('token_hash', '=', tokenHash)
-      .where('rotated_at', 'is', null)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) === 1;
+  async rotate(
+    tokenHash: string,
+    grantId: string,
+    idleLifetimeMs: number,
+    seal?: (successor: string) => string,
+  ): Promise<string | undefined> {
+    const successor = newOpaqueToken();
+    const now = this.#now();
+    return this.#db.transaction().execute(async (trx) => {
+      const result = await trx
+        .updateTable('oauth_refresh_tokens')
+        .set({ rotated_at: now, successor: seal === undefined ? null : seal(successor) })
+        .where('token_hash', '=', tokenHash)
+        .where('rotated_at', 'is', null)
+        .executeTakeFirst();
+      if (Number(result.numUpdatedRows) !== 1) return undefined;
+      await trx
+        .insertInto('oauth_refresh_tokens')
+        .values({
+          token_hash: hashToken(successor),
+          grant_id: grantId,
+          created_at: now,
+          expires_at: now + idleLifetimeMs,
+          rotated_at: null,
+          successor: null,
+        })
+        .execute();
+      return successor;
+    });
   }
 
   /** Remembers an access token issued under the grant until its `exp` (epoch s). */

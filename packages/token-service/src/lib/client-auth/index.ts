@@ -97,6 +97,7 @@ export async function authenticateClient(
       audiences: [ctx.endpoints.token, ctx.issuer],
       store: ctx.store,
       now: ctx.now(),
+      maxLifetime: ctx.options.clientAssertionMaxLifetime,
     });
     return { client, method: 'private_key_jwt' };
   }

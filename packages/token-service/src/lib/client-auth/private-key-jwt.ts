@@ -5,8 +5,6 @@ import { invalidClient, OAuthError } from '../oauth-error.js';
 
 export const JWT_BEARER_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** An assertion may not be valid for longer than this ahead of now (replay window). */
-const MAX_ASSERTION_LIFETIME_S = 300;
 const CLOCK_TOLERANCE_S = 5;
 const MAX_ASSERTION_LENGTH = 8192;
 
@@ -60,12 +58,16 @@ export interface AssertionCheck {
   readonly store: KeyValueStore;
   /** Epoch ms. */
   readonly now: number;
+  /** Seconds: how far ahead of now `exp` may be (the option `clientAssertionMaxLifetime`). */
+  readonly maxLifetime: number;
 }
 
 /**
  * Verifies an RFC 7523 client assertion with the client's registered keys: signature with the
  * registered (or an allowed asymmetric) alg; iss = sub = client_id; aud one of ours; exp present
- * and at most five minutes ahead; jti present and never seen before (kept in the store until exp).
+ * and at most `maxLifetime` ahead (plus the clock tolerance); jti present and never seen before,
+ * kept in the store until exp (so a longer allowed lifetime is a longer-remembered jti, never a
+ * replay window).
  */
 export async function verifyClientAssertion(check: AssertionCheck): Promise<void> {
   const { client, assertion } = check;
@@ -92,7 +94,7 @@ export async function verifyClientAssertion(check: AssertionCheck): Promise<void
     throw error;
   }
   const exp = payload.exp as number;
-  if (exp > nowS + MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) {
+  if (exp > nowS + check.maxLifetime + CLOCK_TOLERANCE_S) {
     throw invalidClient('client assertion lifetime too long');
   }
   const jti = payload.jti;

@@ -31,6 +31,8 @@ export async function issueUserTokens(
     readonly scopes: readonly string[];
     readonly audience: readonly string[];
     readonly nonce: string | undefined;
+    /** The refresh token to answer with (a refresh's successor); else a new one is added. */
+    readonly refreshToken?: string;
   },
 ): Promise<TokenResponse> {
   const { client, grant, user, scopes } = options;
@@ -85,9 +87,14 @@ export async function issueUserTokens(
       },
     });
   }
-  if (client.grant_types.includes('refresh_token')) {
-    const idleMs = Math.min(ctx.options.refreshTokenIdleLifetime * 1000, grant.expiresAt - ctx.now());
-    response.refresh_token = await ctx.grants.addRefreshToken(grant.id, idleMs);
+  if (options.refreshToken !== undefined) response.refresh_token = options.refreshToken;
+  else if (client.grant_types.includes('refresh_token')) {
+    response.refresh_token = await ctx.grants.addRefreshToken(grant.id, refreshIdleMs(ctx, grant));
   }
   return response;
+}
+
+/** How long a new refresh token of the grant may stay unused: the idle lifetime, cut to the family's end. */
+export function refreshIdleMs(ctx: ServiceContext, grant: Grant): number {
+  return Math.min(ctx.options.refreshTokenIdleLifetime * 1000, grant.expiresAt - ctx.now());
 }
