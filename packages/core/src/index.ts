@@ -19,6 +19,15 @@ export { isLoopbackHost } from './loopback.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
+  checkReadiness,
+  type DependencyState,
+  defaultReadinessTimeoutMs,
+  type ReadinessCheck,
+  type ReadinessOptions,
+  type ReadinessReport,
+  readinessBody,
+} from './readiness.js';
+export {
   encodeRevocationEvent,
   parseRevocationEvent,
   REVOCATION_TOPIC,
@@ -27,6 +36,7 @@ export {
   revocationKinds,
 } from './revocation.js';
 export { SealedBox } from './sealed-box.js';
+export { secretEquals } from './secret-compare.js';
 export { freezePrincipal } from './token/claims.js';
 export {
   defaultAlgorithms,

@@ -1,4 +1,5 @@
 export { MemoryStore, type MemoryStoreOptions } from './kv/memory.js';
+export { probeStore } from './kv/probe.js';
 export { RedisStore, type RedisStoreOptions } from './kv/redis.js';
 export { SqliteStore, type SqliteStoreOptions } from './kv/sqlite.js';
 export type { Clock, KeyValueStore, KeyValueStoreOptions, TtlOptions } from './kv/types.js';
