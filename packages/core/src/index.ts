@@ -16,6 +16,15 @@ export {
   type SigningKey,
 } from './keys/signing-key.js';
 export { isLoopbackHost } from './loopback.js';
+export {
+  type MetricsExposure,
+  type MetricsListener,
+  type MetricsText,
+  metricsAllowed,
+  metricsExposureSchema,
+  metricsOnPublicPort,
+  startMetricsListener,
+} from './metrics-exposure.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {

@@ -1,4 +1,10 @@
-import { isLoopbackHost, isTrustedProxyEntry, TesseraTypeError } from '@tessera/core';
+import {
+  isLoopbackHost,
+  isTrustedProxyEntry,
+  type MetricsExposure,
+  metricsExposureSchema,
+  TesseraTypeError,
+} from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -75,6 +81,13 @@ export interface TokenServiceOptions {
   readonly headersTimeoutMs?: number;
   /** A connection silent this long, within a request or kept alive between two, is closed. Default 72000 ms (above a typical load balancer's 60 s). */
   readonly idleTimeoutMs?: number;
+  // --- observability -------------------------------------------------------------------------
+  /**
+   * Where `/metrics` is served: `{ listen: { host, port } }` (a listener of its own, opened when
+   * the app is ready), `{ bearerToken }` (the public port, 401 without it) or `{ public: true }`.
+   * Unset: not served (404).
+   */
+  readonly metrics?: MetricsExposure;
 }
 
 export interface TlsOptions {
@@ -110,6 +123,7 @@ export interface ResolvedOptions {
   readonly bodyTimeoutMs: number;
   readonly headersTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly metrics: MetricsExposure | undefined;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -166,6 +180,7 @@ const schema = z.strictObject({
   bodyTimeoutMs: z.number().int().positive().max(600_000).default(defaultBodyTimeoutMs),
   headersTimeoutMs: z.number().int().positive().max(600_000).default(10_000),
   idleTimeoutMs: z.number().int().positive().max(3_600_000).default(72_000),
+  metrics: metricsExposureSchema.optional(),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -209,6 +224,9 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     if (!value.dev) throw invalid('secret must be at least 32 bytes (a shorter one only with dev: true)');
     warnings.push('INSECURE: the service secret is shorter than 32 bytes (dev mode)');
   }
+  if (value.metrics !== undefined && 'public' in value.metrics) {
+    warnings.push('metrics.public: /metrics is served on the public port to anyone who asks');
+  }
   if (value.refreshTokenIdleLifetime > value.refreshTokenAbsoluteLifetime) {
     throw invalid('refreshTokenIdleLifetime must not exceed refreshTokenAbsoluteLifetime');
   }
@@ -221,6 +239,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     logger: value.logger as FastifyBaseLogger | boolean,
     tls: value.tls,
     trustProxy: Object.freeze([...value.trustProxy]),
+    metrics: value.metrics as MetricsExposure | undefined,
     secret: Uint8Array.from(secret),
     warnings: Object.freeze(warnings),
   });

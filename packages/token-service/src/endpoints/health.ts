@@ -1,17 +1,34 @@
+import { checkReadiness, readinessBody } from '@tessera/core';
+import { probeStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import type { ServiceContext } from '../context.js';
 
-/** `/healthz`: 200 when the database answers, 503 otherwise (no detail: it goes to the log). */
+/**
+ * `/healthz` is liveness: 200 while the process serves HTTP, whatever its dependencies do (a
+ * restart does not bring a database back). `/readyz` is readiness: 200 when the SQL database and
+ * the key-value store both answer within the probe deadline, 503 naming the one that did not.
+ * The channel is not probed: publishing a revocation is best effort after the SQL write that
+ * makes it durable, and on Redis it shares the store's server.
+ */
 export function registerHealth(app: FastifyInstance, ctx: ServiceContext): void {
-  app.get('/healthz', async (request, reply) => {
-    try {
-      await sql`select 1`.execute(ctx.db);
-      return { status: 'ok' };
-    } catch (error) {
-      request.log.error({ err: error }, 'health check: database unreachable');
-      reply.code(503);
-      return { status: 'unavailable' };
-    }
+  app.get('/healthz', async () => ({ status: 'ok' }));
+  app.get('/readyz', async (request, reply) => {
+    const report = await checkReadiness(
+      {
+        database: () => sql`select 1`.execute(ctx.db),
+        store: () => probeStore(ctx.store),
+      },
+      {
+        // The code only: a driver's message may name a host or a connection string.
+        onFailure: (dependency, state, error) =>
+          request.log.warn(
+            { dependency, state, code: (error as { code?: unknown } | undefined)?.code },
+            'readiness check failed',
+          ),
+      },
+    );
+    reply.code(report.ready ? 200 : 503);
+    return readinessBody(report);
   });
 }
