@@ -1,7 +1,8 @@
 import { checkReadiness, readinessBody } from '@tessera/core';
 import { probeStore } from '@tessera/storage';
+import { probeDatabase } from '@tessera/storage/sql';
 import type { FastifyInstance } from 'fastify';
-import { sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ServiceContext } from '../context.js';
 
 /**
@@ -16,7 +17,7 @@ export function registerHealth(app: FastifyInstance, ctx: ServiceContext): void 
   app.get('/readyz', async (request, reply) => {
     const report = await checkReadiness(
       {
-        database: () => sql`select 1`.execute(ctx.db),
+        database: () => probeDatabase(ctx.db as Kysely<unknown>),
         store: () => probeStore(ctx.store),
       },
       {
