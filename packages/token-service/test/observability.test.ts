@@ -148,6 +148,7 @@ describe('metrics exposure', () => {
   it('refuses a bearer token shorter than 32 characters', async () => {
     await expect(startService(database, { metrics: { bearerToken: 'short' } })).rejects.toMatchObject({
       code: 'ERR_INVALID_TOKEN_SERVICE_OPTIONS',
+      message: 'option metrics.bearerToken: at least 32 characters',
     });
   });
 });
