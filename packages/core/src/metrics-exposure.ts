@@ -65,7 +65,9 @@ export async function startMetricsListener(
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response.writeHead(404, { 'content-type': 'application/json; charset=utf-8' }).end('{"error":"not_found"}');
+      response
+        .writeHead(404, { 'content-type': 'application/json; charset=utf-8' })
+        .end('{"error":"not_found"}');
       return;
     }
     registry.metrics().then(
