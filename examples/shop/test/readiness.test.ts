@@ -44,7 +44,9 @@ describe('inventory in session mode on a private redis-server', () => {
   let app: FastifyInstance;
   let base: string;
   const log = capture();
-  const references = createSessionReferences({ secret: randomBytes(32) });
+  // The gateway's key for the edge gateway -> inventory; inventory accepts it.
+  const key = { id: 'k1', secret: randomBytes(32).toString('base64url') };
+  const gateway = createSessionReferences({ self: 'gateway', mint: { inventory: key } });
   let manager: ReturnType<typeof createSessionManager>;
 
   beforeAll(async () => {
@@ -54,7 +56,10 @@ describe('inventory in session mode on a private redis-server', () => {
     // and of the readiness probe can end a call to the frozen server.
     store = new RedisStore({ redis: { host: '127.0.0.1', port: server.port }, commandTimeoutMs: 120_000 });
     manager = createSessionManager({ store, storeTimeoutMs: 500 });
-    app = await createInventoryService({ auth: sessionAuth({ manager, references }), logger: log.logger });
+    app = await createInventoryService({
+      auth: sessionAuth({ manager, keys: { inventory: { accept: { gateway: [key] }, mint: {} } } }),
+      logger: log.logger,
+    });
     base = await listening(app);
   });
   afterAll(async () => {
@@ -87,10 +92,10 @@ describe('inventory in session mode on a private redis-server', () => {
   });
 
   it('logs a 400, 401 or 404 below error level, and a 503 (the store frozen) at error level', async () => {
-    const { id } = await manager.create('alice-id', {});
+    const { session } = await manager.create('alice-id', {});
     const items = () =>
       fetch(`${base}/items`, {
-        headers: { [SESSION_REFERENCE_HEADER]: references.sign(id, 'inventory', 'GET /items') },
+        headers: { [SESSION_REFERENCE_HEADER]: gateway.mint(session.idHash, [], 'inventory', 'GET /items') },
       });
     expect((await items()).status).toBe(200);
     expect((await fetch(`${base}/items`)).status).toBe(401);

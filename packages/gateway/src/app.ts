@@ -224,10 +224,11 @@ export async function createGateway(
 
   // --- observability: /healthz, /readyz, /metrics (src/observability/health.ts) ---------------
   // Readiness is what the configured routes need to answer: the session store (session and
-  // hybrid), the user directory (form login), usable signing keys (token). The token service's
+  // hybrid), the user directory (form login), usable signing keys and the revocation channel
+  // (token: a gateway deaf to revocations lets revoked tokens through). The token service's
   // JWKS endpoint is not: cached keys verify without it, and only a verifier with none cannot.
   registerHealth(app, {
-    readiness: { ...token?.readiness, ...session?.readiness },
+    readiness: { ...token?.readiness, ...revocations?.readiness, ...session?.readiness },
     metrics,
     exposure: config.metrics,
   });

@@ -57,7 +57,7 @@ describe('session mode on a private redis-server', () => {
       routes: [{ prefix: '/api', upstream: upstream.url, auth: 'session', audience: 'orders' }],
     });
     gateway = await createGateway(config, {
-      sessionReferenceSecret: randomBytes(32).toString('base64url'),
+      sessionReferenceKeys: { orders: { id: 'k1', secret: randomBytes(32).toString('base64url') } },
       logDestination: logs,
     });
     base = await listening(gateway);
@@ -120,6 +120,47 @@ describe('session mode on a private redis-server', () => {
       server.resume();
     }
     expect(errorLines().length).toBeGreaterThan(0);
+  });
+});
+
+describe('token mode hearing revocations on a private redis-server', () => {
+  it('is not ready while the revocation channel is frozen or gone, and ready again after', async () => {
+    const server = new PrivateRedisServer(await freePort());
+    await server.start();
+    const issuer = await startIssuer(['EdDSA']);
+    const gateway = await createGateway(
+      parseGatewayConfig({
+        token: {
+          issuer: issuer.url,
+          audience: 'gateway',
+          revocations: { url: `redis://127.0.0.1:${server.port}`, prefix: 'gw-test:' },
+        },
+        routes: [{ prefix: '/api', upstream: upstream.url, auth: 'token' }],
+      }),
+      { logDestination: new LogCapture() },
+    );
+    try {
+      const base = await listening(gateway);
+      const checks = (channel: string) => ({ 'signing keys': 'ok', 'revocation channel': channel });
+      expect(await readiness(base)).toEqual({ status: 200, body: { status: 'ok', checks: checks('ok') } });
+      server.pause();
+      expect(await readiness(base)).toEqual({
+        status: 503,
+        body: { status: 'unavailable', checks: checks('timeout') },
+      });
+      server.resume();
+      await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
+      await server.kill();
+      await eventually(async () => expect((await readiness(base)).status).toBe(503), { timeoutMs: 15_000 });
+      expect((await fetch(`${base}/healthz`)).status).toBe(200);
+      await server.start();
+      await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
+    } finally {
+      server.resume();
+      await gateway.close();
+      await issuer.close();
+      await server.kill();
+    }
   });
 });
 

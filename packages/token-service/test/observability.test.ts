@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { RedisStore } from '@tessera/storage';
+import { RedisChannel, RedisStore } from '@tessera/storage';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
@@ -30,6 +30,7 @@ function capture(): { levels(): number[]; logger: pino.Logger } {
 describe('readiness on a private redis-server', () => {
   let server: PrivateRedisServer;
   let store: RedisStore;
+  let channel: RedisChannel;
   let database: TestDatabase;
   let harness: Harness;
 
@@ -39,13 +40,18 @@ describe('readiness on a private redis-server', () => {
     // The store's own timeout far beyond the test's: only the readiness deadline can end a probe
     // of the frozen server, so an answer at all shows /readyz is bounded.
     store = new RedisStore({ redis: { host: '127.0.0.1', port: server.port }, commandTimeoutMs: 120_000 });
+    channel = new RedisChannel({
+      redis: { host: '127.0.0.1', port: server.port },
+      commandTimeoutMs: 120_000,
+    });
     database = await sqlite.create();
-    harness = await startService(database, { store });
+    harness = await startService(database, { store, channel });
   });
   afterAll(async () => {
     server.resume();
     await harness?.stop();
     await store?.close();
+    await channel?.close();
     await server?.kill();
     await database?.cleanup();
   });
@@ -58,13 +64,13 @@ describe('readiness on a private redis-server', () => {
   it('is ready, not ready while Redis is frozen or gone (liveness unaffected), and ready again after', async () => {
     expect(await ready()).toEqual({
       status: 200,
-      body: { status: 'ok', checks: { database: 'ok', store: 'ok' } },
+      body: { status: 'ok', checks: { database: 'ok', store: 'ok', channel: 'ok' } },
     });
 
     server.pause();
     expect(await ready()).toEqual({
       status: 503,
-      body: { status: 'unavailable', checks: { database: 'ok', store: 'timeout' } },
+      body: { status: 'unavailable', checks: { database: 'ok', store: 'timeout', channel: 'timeout' } },
     });
     expect((await fetch(`${harness.url}/healthz`)).status).toBe(200);
     server.resume();

@@ -1,5 +1,5 @@
 import { checkReadiness, readinessBody } from '@tessera/core';
-import { probeStore } from '@tessera/storage';
+import { probeChannel, probeStore } from '@tessera/storage';
 import { probeDatabase } from '@tessera/storage/sql';
 import type { FastifyInstance } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -8,9 +8,8 @@ import type { ServiceContext } from '../context.js';
 /**
  * `/healthz` is liveness: 200 while the process serves HTTP, whatever its dependencies do (a
  * restart does not bring a database back). `/readyz` is readiness: 200 when the SQL database and
- * the key-value store both answer within the probe deadline, 503 naming the one that did not.
- * The channel is not probed: publishing a revocation is best effort after the SQL write that
- * makes it durable, and on Redis it shares the store's server.
+ * the key-value store (and a Redis channel, where revocations are announced) answer within the
+ * probe deadline, 503 naming the one that did not.
  */
 export function registerHealth(app: FastifyInstance, ctx: ServiceContext): void {
   app.get('/healthz', async () => ({ status: 'ok' }));
@@ -19,6 +18,8 @@ export function registerHealth(app: FastifyInstance, ctx: ServiceContext): void 
       {
         database: () => probeDatabase(ctx.db as Kysely<unknown>),
         store: () => probeStore(ctx.store),
+        // Only a channel with a server of its own (Redis) has anything to probe.
+        ...(ctx.channel.probe === undefined ? {} : { channel: () => probeChannel(ctx.channel) }),
       },
       {
         // The code only: a driver's message may name a host or a connection string.

@@ -1,4 +1,5 @@
-import type { KeyValueStore } from './types.js';
+import type { KeyValueStore } from './kv/types.js';
+import type { Channel } from './pubsub/types.js';
 
 /** A key no one writes: reading it is one round trip that changes nothing. */
 const PROBE_KEY = 'tessera:readiness-probe';
@@ -9,4 +10,12 @@ const PROBE_KEY = 'tessera:readiness-probe';
  */
 export async function probeStore(store: KeyValueStore): Promise<void> {
   await store.get(PROBE_KEY);
+}
+
+/**
+ * Resolves when the channel's server answers (a PING on Redis), at once for a channel with no
+ * server (in-process). The one readiness probe of a Channel; the caller bounds it.
+ */
+export async function probeChannel(channel: Channel): Promise<void> {
+  await channel.probe?.();
 }
