@@ -80,6 +80,10 @@ export async function startMetricsListener(
       },
     );
   });
+  // A scrape is one small GET: a client slower than this is not a scraper.
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 15_000;
+  server.keepAliveTimeout = 5_000;
   server.listen(listen.port, listen.host);
   await Promise.race([
     once(server, 'listening'),
