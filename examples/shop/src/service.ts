@@ -1,7 +1,7 @@
-import type { Principal } from '@tessera/core';
+import { checkReadiness, type Principal, readinessBody } from '@tessera/core';
 import { allOf, type Policy } from '@tessera/resource';
 import { fastifyResource, type RouteAuthConfig, requestSerializer } from '@tessera/resource/fastify';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Needs, ShopAuth } from './auth.js';
 import { seenBy, type TraceEntry } from './trace.js';
 
@@ -9,17 +9,35 @@ import { seenBy, type TraceEntry } from './trace.js';
 export interface ShopServiceOptions {
   /** Token or session mode: the only thing that differs between modes. */
   readonly auth: ShopAuth;
-  /** Fastify's logger option; default off. */
-  readonly logger?: boolean;
+  /** `true` for Fastify's default logger, or a pino logger of your own; default off. */
+  readonly logger?: boolean | FastifyBaseLogger;
 }
 
 /** A Fastify app with every route protected by default, for the service whose audience is `name`. */
 export async function createServiceApp(name: string, options: ShopServiceOptions): Promise<FastifyInstance> {
-  const app = Fastify({
-    logger: options.logger === true ? { serializers: { req: requestSerializer } } : false,
-  });
-  await app.register(fastifyResource, { source: await options.auth.source(name) });
+  const { logger } = options;
+  const app =
+    typeof logger === 'object'
+      ? Fastify({ loggerInstance: logger })
+      : Fastify({ logger: logger === true ? { serializers: { req: requestSerializer } } : false });
+  const source = await options.auth.source(name);
+  await app.register(fastifyResource, { source });
+  // Liveness: the process serves. Readiness: the identity source can authenticate (session mode:
+  // the session store answers; token mode: signing keys are cached or can be fetched).
   app.get('/healthz', { config: { auth: false } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { auth: false } }, async (request, reply) => {
+    const report = await checkReadiness(source.readiness ?? {}, {
+      onFailure: (dependency, state, error) =>
+        request.log.warn(
+          { dependency, state, code: (error as { code?: unknown } | undefined)?.code },
+          'readiness check failed',
+        ),
+    });
+    return reply
+      .code(report.ready ? 200 : 503)
+      .header('cache-control', 'no-store')
+      .send(readinessBody(report));
+  });
   return app;
 }
 

@@ -319,6 +319,36 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     );
   });
 
+  it('--metrics-listen serves /metrics on its own port only; /readyz answers on the public port', async () => {
+    const metricsPort = await freePort();
+    const running = await startService(['--metrics-listen', `127.0.0.1:${metricsPort}`]);
+    try {
+      expect((await fetch(`${running.url}/readyz`)).status).toBe(200);
+      expect((await fetch(`${running.url}/metrics`)).status).toBe(404);
+      const metrics = await fetch(`http://127.0.0.1:${metricsPort}/metrics`);
+      expect(metrics.status).toBe(200);
+      expect(await metrics.text()).toContain('tessera_tokens_issued_total');
+    } finally {
+      expect(await stop(running)).toBe(0);
+    }
+  });
+
+  it('refuses a malformed --metrics-listen and two ways of serving /metrics as usage errors', () => {
+    const malformed = tessera(['token-service', '--db', db, '--metrics-listen', 'localhost']);
+    expect(malformed.status).toBe(2);
+    expect(malformed.stderr).toContain('--metrics-listen must be HOST:PORT');
+    const both = tessera([
+      'token-service',
+      '--db',
+      db,
+      '--metrics-listen',
+      '127.0.0.1:1',
+      '--metrics-public',
+    ]);
+    expect(both.status).toBe(2);
+    expect(both.stderr).toContain('give one of --metrics-listen, TESSERA_METRICS_TOKEN and --metrics-public');
+  });
+
   it('refuses a non-loopback http issuer with one line and exit 1', () => {
     const refused = tessera(['token-service', '--db', db, '--issuer', 'http://auth.example.com']);
     expect(refused.status).toBe(1);

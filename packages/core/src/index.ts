@@ -16,8 +16,26 @@ export {
   type SigningKey,
 } from './keys/signing-key.js';
 export { isLoopbackHost } from './loopback.js';
+export {
+  type MetricsExposure,
+  type MetricsListener,
+  type MetricsText,
+  metricsAllowed,
+  metricsExposureSchema,
+  metricsOnPublicPort,
+  startMetricsListener,
+} from './metrics-exposure.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
+export {
+  checkReadiness,
+  type DependencyState,
+  defaultReadinessTimeoutMs,
+  type ReadinessCheck,
+  type ReadinessOptions,
+  type ReadinessReport,
+  readinessBody,
+} from './readiness.js';
 export {
   encodeRevocationEvent,
   parseRevocationEvent,
@@ -27,6 +45,7 @@ export {
   revocationKinds,
 } from './revocation.js';
 export { SealedBox } from './sealed-box.js';
+export { secretEquals } from './secret-compare.js';
 export { freezePrincipal } from './token/claims.js';
 export {
   defaultAlgorithms,

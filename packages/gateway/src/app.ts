@@ -22,6 +22,7 @@ import { createSessionMode, type SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
 import { type GatewayConfig, servesPage } from './config.js';
 import { GatewayError } from './errors.js';
+import { registerHealth } from './observability/health.js';
 import { createLogger } from './observability/logger.js';
 import { createMetrics } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';
@@ -205,26 +206,32 @@ export async function createGateway(
   // anything that is not an HTTP answer of its own is logged, and every one is answered as JSON.
   const answerFailure = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
     const code = (error as { code?: unknown }).code;
-    if (
-      (error as { status?: number; statusCode?: number }).statusCode === undefined ||
-      reply.statusCode >= 500
-    ) {
+    // Logged by the status it is answered with: a 5xx is the gateway's failure (error), a 4xx the
+    // client's (info), whatever raised it (a login refused by the user directory, a bad body).
+    const sent = sendError(reply, error);
+    if (sent.statusCode >= 500) {
       request.log.error(
         { code, name: (error as Error).name, message: (error as Error).message },
         'request failed',
       );
+    } else {
+      request.log.info({ code, status: sent.statusCode }, 'request refused');
     }
-    return sendError(reply, error);
+    return sent;
   };
   app.setErrorHandler((error, request, reply) => answerFailure(error, request, reply));
   app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('not_found')));
 
-  app.get('/healthz', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
-  );
-  app.get('/metrics', async (_request, reply) =>
-    reply.header('content-type', metrics.registry.contentType).send(await metrics.registry.metrics()),
-  );
+  // --- observability: /healthz, /readyz, /metrics (src/observability/health.ts) ---------------
+  // Readiness is what the configured routes need to answer: the session store (session and
+  // hybrid), the user directory (form login), usable signing keys and the revocation channel
+  // (token: a gateway deaf to revocations lets revoked tokens through). The token service's
+  // JWKS endpoint is not: cached keys verify without it, and only a verifier with none cannot.
+  registerHealth(app, {
+    readiness: { ...token?.readiness, ...revocations?.readiness, ...session?.readiness },
+    metrics,
+    exposure: config.metrics,
+  });
 
   if (session !== undefined) {
     const mode = session;

@@ -5,6 +5,7 @@ import {
   isTrustedProxyEntry,
   type LoadedConfig,
   loadConfig,
+  metricsExposureSchema,
   z,
 } from '@tessera/core';
 
@@ -12,7 +13,7 @@ const authModes = ['public', 'session', 'token', 'hybrid'] as const;
 export type AuthMode = (typeof authModes)[number];
 
 /** Paths the gateway answers itself; no route may claim them. */
-export const reservedPrefixes = ['/auth', '/healthz', '/metrics', '/_tessera'] as const;
+export const reservedPrefixes = ['/auth', '/healthz', '/readyz', '/metrics', '/_tessera'] as const;
 
 const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 
@@ -237,6 +238,13 @@ export const gatewayConfigSchema = z
     /** The demo page at `/` (sign in, items, orders, the trace); default on unless a route claims `/`. */
     page: z.boolean().optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    // --- observability ---------------------------------------------------------------------
+    /**
+     * Where `/metrics` is served: `{ listen: { host, port } }` (a listener of its own),
+     * `{ bearerToken }` (the public port, 401 without it; best from `TESSERA_GATEWAY__METRICS__BEARER_TOKEN`)
+     * or `{ public: true }`. Unset: not served (404).
+     */
+    metrics: metricsExposureSchema.optional(),
     routes: z.array(route).min(1),
   })
   .superRefine((config, ctx) => {
@@ -397,6 +405,9 @@ function warningsOf(config: GatewayConfig): string[] {
     warnings.push(
       'token.revocations is not set: a revoked token is let through until it expires (the token service announces revocations on Redis)',
     );
+  }
+  if (config.metrics !== undefined && 'public' in config.metrics) {
+    warnings.push('metrics.public: /metrics is served on the public port to anyone who asks');
   }
   if (
     config.session?.store.type === 'memory' &&

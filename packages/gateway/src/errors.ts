@@ -17,6 +17,7 @@ export const gatewayErrorCodes = {
   token_service_unavailable: 'The token service could not be reached or gave no usable answer; try again.',
   token_exchange_failed:
     'The token service would not exchange the token for the upstream (RFC 8693): it is not meant for this gateway, revoked, or asks too much.',
+  metrics_unauthorized: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
 } as const;
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
@@ -34,6 +35,7 @@ const statusOf: Record<GatewayErrorCode, number> = {
   sign_in_failed: 400,
   token_service_unavailable: 503,
   token_exchange_failed: 502,
+  metrics_unauthorized: 401,
 };
 
 export class GatewayError extends TesseraError<GatewayErrorCode> {

@@ -188,7 +188,7 @@ async function introspect(token: string): Promise<Record<string, unknown>> {
 
 beforeAll(async () => {
   database = await sqlite.create();
-  service = await startService(database);
+  service = await startService(database, { metrics: { public: true } });
   aliceId = await addAlice(service.service);
   upstream = await startUpstream();
 });

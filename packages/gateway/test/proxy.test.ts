@@ -19,6 +19,7 @@ beforeAll(async () => {
   const config = parseGatewayConfig({
     upstreams: { timeoutMs: 300 },
     publicOrigin: 'https://shop.example',
+    metrics: { public: true },
     routes: [
       { prefix: '/', upstream: upstream.url, auth: 'public' },
       { prefix: '/api/inventory', upstream: `${upstream.url}/v1`, auth: 'public', stripPrefix: true },
@@ -144,8 +145,10 @@ describe('proxying on a public route', () => {
     expect(`${down.text}${slow.text}`).not.toMatch(/ECONNREFUSED|at .*\.js|stack/);
   });
 
-  it('answers /healthz and /metrics itself', async () => {
+  it('answers /healthz, /readyz and /metrics (metrics.public) itself', async () => {
     expect(JSON.parse((await call('/healthz')).text)).toEqual({ status: 'ok' });
+    // Public routes need nothing but the process.
+    expect(JSON.parse((await call('/readyz')).text)).toEqual({ status: 'ok', checks: {} });
     const metrics = await call('/metrics');
     expect(metrics.text).toMatch(
       /tessera_gateway_requests_total\{route="\/",mode="public",status="200"\} \d+/,

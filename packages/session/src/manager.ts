@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TesseraTypeError } from '@tessera/core';
+import { probeStore } from '@tessera/storage';
 import { SessionError } from './errors.js';
 import { withinDeadline } from './lib/deadline.js';
 import { hashSessionId, isWellFormedSessionId, newSessionId } from './lib/ids.js';
@@ -75,6 +76,11 @@ export interface SessionManager<Data extends object = SessionData> {
   /** Ends every session of the user ("log out everywhere", disabled account); returns how many. */
   destroyAllForUser(userId: string): Promise<number>;
   listForUser(userId: string): Promise<SessionInfo[]>;
+  /**
+   * Resolves when the store answers one read within `storeTimeoutMs`, else rejects with
+   * `session_store_unavailable`: a service's readiness probe of its session store.
+   */
+  checkStore(): Promise<void>;
 }
 
 const handleShape = /^[A-Za-z0-9_-]{43}$/;
@@ -224,6 +230,9 @@ export function createSessionManager<Data extends object = SessionData>(
       );
       await removeMany(session.userId, [session.idHash], deadline);
       return created;
+    },
+    async checkStore() {
+      await call('probe', () => probeStore(store), startDeadline());
     },
     async get(id) {
       if (typeof id !== 'string' || !isWellFormedSessionId(id)) return null;

@@ -11,6 +11,7 @@ describe('@tessera/storage/sql', () => {
       'migrate',
       'migrateDown',
       'parseDatabaseUrl',
+      'probeDatabase',
     ]);
     expect(publicApi.HISTORY_TABLE).toBe('tessera_migrations');
   });

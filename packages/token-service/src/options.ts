@@ -1,4 +1,11 @@
-import { isLoopbackHost, isTrustedProxyEntry, type SigningAlgorithm, TesseraTypeError } from '@tessera/core';
+import {
+  isLoopbackHost,
+  isTrustedProxyEntry,
+  type MetricsExposure,
+  metricsExposureSchema,
+  type SigningAlgorithm,
+  TesseraTypeError,
+} from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
@@ -94,6 +101,13 @@ export interface TokenServiceOptions {
   readonly accessTokenAlg?: SigningAlgorithm;
   /** Per audience (`aud` value), the algorithm of its access tokens, over `accessTokenAlg`. */
   readonly accessTokenAlgByAudience?: Readonly<Record<string, SigningAlgorithm>>;
+  // --- observability -------------------------------------------------------------------------
+  /**
+   * Where `/metrics` is served: `{ listen: { host, port } }` (a listener of its own, opened when
+   * the app is ready), `{ bearerToken }` (the public port, 401 without it) or `{ public: true }`.
+   * Unset: not served (404).
+   */
+  readonly metrics?: MetricsExposure;
 }
 
 export interface TlsOptions {
@@ -133,6 +147,7 @@ export interface ResolvedOptions {
   readonly refreshTokenReuseGrace: number;
   readonly accessTokenAlg: SigningAlgorithm;
   readonly accessTokenAlgByAudience: Readonly<Record<string, SigningAlgorithm>>;
+  readonly metrics: MetricsExposure | undefined;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
 }
@@ -196,6 +211,7 @@ const schema = z.strictObject({
   refreshTokenReuseGrace: z.number().int().min(0).max(300).default(0),
   accessTokenAlg: accessTokenAlgorithm.default('EdDSA'),
   accessTokenAlgByAudience: z.record(z.string().min(1), accessTokenAlgorithm).default({}),
+  metrics: metricsExposureSchema.optional(),
 });
 
 function invalid(message: string): TesseraTypeError {
@@ -239,6 +255,9 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     if (!value.dev) throw invalid('secret must be at least 32 bytes (a shorter one only with dev: true)');
     warnings.push('INSECURE: the service secret is shorter than 32 bytes (dev mode)');
   }
+  if (value.metrics !== undefined && 'public' in value.metrics) {
+    warnings.push('metrics.public: /metrics is served on the public port to anyone who asks');
+  }
   if (value.refreshTokenIdleLifetime > value.refreshTokenAbsoluteLifetime) {
     throw invalid('refreshTokenIdleLifetime must not exceed refreshTokenAbsoluteLifetime');
   }
@@ -251,6 +270,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     logger: value.logger as FastifyBaseLogger | boolean,
     tls: value.tls,
     trustProxy: Object.freeze([...value.trustProxy]),
+    metrics: value.metrics as MetricsExposure | undefined,
     secret: Uint8Array.from(secret),
     accessTokenAlgByAudience: Object.freeze({ ...value.accessTokenAlgByAudience }),
     warnings: Object.freeze(warnings),

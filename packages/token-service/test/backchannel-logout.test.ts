@@ -98,6 +98,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
       backchannelLogoutRetryDelaysMs: [20, 20],
       // Looks for other processes' deactivations every 50 ms; the default is 5 s.
       deactivationPollMs: 50,
+      metrics: { public: true },
       clients: [
         rp('web', { backchannel_logout_uri: `${receiver.url}/ok/web?tenant=1` }),
         rp('admin', {

@@ -25,6 +25,7 @@ describe.each(databases)('health, metrics, clients and logs on $name', (fixture)
     database = await fixture.create();
     harness = await startService(database, {
       logger: log.logger,
+      metrics: { public: true },
       clients: [orders, { ...orders, client_id: 'weak', client_secret: 'short-secret' }],
     });
   });
@@ -40,10 +41,14 @@ describe.each(databases)('health, metrics, clients and logs on $name', (fixture)
       body,
     });
 
-  it('/healthz answers 200 while the database is reachable', async () => {
+  it('/healthz and /readyz answer 200 while the database and the store are reachable', async () => {
     const response = await fetch(`${harness.url}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${harness.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(ready.headers.get('cache-control')).toBe('no-store');
+    expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', store: 'ok' } });
   });
 
   it('/metrics counts tokens by grant, errors by code, and request latency', async () => {
@@ -102,15 +107,21 @@ describe.each(databases)('health, metrics, clients and logs on $name', (fixture)
 });
 
 describe('health when the database is gone', () => {
-  it('/healthz answers 503 without detail', async () => {
+  it('/readyz answers 503 naming the database; /healthz (liveness) still answers 200', async () => {
     const database = await databases[0]?.create();
     if (database === undefined) throw new Error('no sqlite fixture');
     const harness = await startService(database);
     try {
       await harness.db.destroy();
-      const response = await fetch(`${harness.url}/healthz`);
-      expect(response.status).toBe(503);
-      expect(await response.json()).toEqual({ status: 'unavailable' });
+      const ready = await fetch(`${harness.url}/readyz`);
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toEqual({
+        status: 'unavailable',
+        checks: { database: 'unavailable', store: 'ok' },
+      });
+      const live = await fetch(`${harness.url}/healthz`);
+      expect(live.status).toBe(200);
+      expect(await live.json()).toEqual({ status: 'ok' });
     } finally {
       await harness.stop().catch(() => {});
       await database.cleanup();

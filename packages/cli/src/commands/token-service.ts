@@ -1,5 +1,5 @@
 import { dirname, join } from 'node:path';
-import { isLoopbackHost, isTrustedProxyEntry } from '@tessera/core';
+import { isLoopbackHost, isTrustedProxyEntry, type MetricsExposure } from '@tessera/core';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { TokenService } from '@tessera/token-service';
 import type { Command } from 'commander';
@@ -34,6 +34,8 @@ interface TokenServiceCommandOptions extends GrantFlags {
   readonly purgeInterval?: number;
   readonly deactivationPoll?: number;
   readonly trustProxy?: readonly string[];
+  readonly metricsListen?: { host: string; port: number };
+  readonly metricsPublic?: boolean;
 }
 
 /** `--trust-proxy 10.0.0.1,10.1.0.0/16`: the proxies whose X-Forwarded-For is believed. */
@@ -47,6 +49,32 @@ function proxyList(value: string, previous: readonly string[] = []): readonly st
     }
   }
   return [...previous, ...entries];
+}
+
+/** The variable holding the bearer token `/metrics` asks for on the public port. */
+const METRICS_TOKEN_VARIABLE = 'TESSERA_METRICS_TOKEN';
+
+/** `HOST:PORT` (an IPv6 host in brackets), as `--metrics-listen` takes it. */
+function hostPort(value: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]+)):(\d{1,5})$/.exec(value);
+  const port = Number(match?.[3]);
+  if (match === null || port > 65535) throw usage('--metrics-listen must be HOST:PORT, e.g. 127.0.0.1:9464');
+  return { host: (match[1] ?? match[2]) as string, port };
+}
+
+/** Where `/metrics` is served: one of the flag, the variable or --metrics-public, or nowhere. */
+function metricsExposure(
+  options: TokenServiceCommandOptions,
+  token: string | undefined,
+): MetricsExposure | undefined {
+  const chosen = [options.metricsListen, token, options.metricsPublic].filter((x) => x !== undefined);
+  if (chosen.length > 1) {
+    throw usage(`give one of --metrics-listen, ${METRICS_TOKEN_VARIABLE} and --metrics-public`);
+  }
+  if (options.metricsListen !== undefined) return { listen: options.metricsListen };
+  if (token !== undefined) return { bearerToken: token };
+  if (options.metricsPublic === true) return { public: true };
+  return undefined;
 }
 
 function parseIssuer(issuer: string, allowInsecure: boolean): URL {
@@ -88,6 +116,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw usage('--tls-cert and --tls-key go together');
   }
+  const metrics = metricsExposure(options, context.env[METRICS_TOKEN_VARIABLE]);
   const scheme = options.tlsCert === undefined ? 'http' : 'https';
   const issuer = options.issuer ?? `${scheme}://127.0.0.1:${options.port}`;
   const issuerUrl = parseIssuer(issuer, options.allowInsecureIssuer === true);
@@ -136,6 +165,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(tls === undefined ? {} : { tls }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
       ...grantServiceOptions(options),
+      ...(metrics === undefined ? {} : { metrics }),
     });
     if (seed !== undefined) {
       const { openUserDirectory } = await import('@tessera/identity');
@@ -211,6 +241,12 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       '--trust-proxy <addresses>',
       'proxies (IP addresses or CIDR blocks, comma-separated; repeatable) whose X-Forwarded-For is believed (default none)',
       proxyList,
-    );
+    )
+    .option(
+      '--metrics-listen <host:port>',
+      `serve /metrics on a listener of its own (else not served, unless ${METRICS_TOKEN_VARIABLE} or --metrics-public)`,
+      hostPort,
+    )
+    .option('--metrics-public', 'serve /metrics on the public port to anyone (a private network only)');
   addGrantFlags(command).action((options: TokenServiceCommandOptions) => run(options, context));
 }

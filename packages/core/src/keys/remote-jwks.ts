@@ -114,6 +114,23 @@ export class RemoteJwksKeySource implements KeySource {
     return this.#inflight;
   }
 
+  /**
+   * Resolves when keys are cached and usable; otherwise fetches (at most once per cooldown, sharing
+   * a fetch in flight) and rejects with ERR_JWKS_FETCH_FAILED if still none are. For readiness: a
+   * verifier with cached keys can verify without the issuer, one without keys cannot.
+   */
+  async ensureKeys(): Promise<void> {
+    const usable = () => this.#keys.size > 0 && !this.expired;
+    if (usable()) return;
+    if (this.#inflight !== undefined || this.#now() - this.#lastAttempt >= this.#cooldown) {
+      await this.load().catch(() => {
+        // Judged below: no usable keys is the failure, whatever the fetch's reason.
+      });
+    }
+    if (!usable())
+      throw new TokenError('ERR_JWKS_FETCH_FAILED', 'no usable keys: the JWKS cannot be fetched');
+  }
+
   /** Refetches for an unknown kid unless within the cooldown; never rejects (fails closed). */
   async refresh(kid: string): Promise<void> {
     if (this.#keys.has(kid) && !this.expired) return;

@@ -1,10 +1,11 @@
+import type { ReadinessCheck } from '@tessera/core';
 import {
   REVOCATION_TOPIC,
   type RevocationChannel,
   type Revocations,
   subscribeRevocations,
 } from '@tessera/resource';
-import { RedisChannel } from '@tessera/storage';
+import { probeChannel, RedisChannel } from '@tessera/storage';
 import type { GatewayConfig } from '../config.js';
 
 type TokenConfig = NonNullable<GatewayConfig['token']>;
@@ -12,6 +13,8 @@ type TokenConfig = NonNullable<GatewayConfig['token']>;
 /** The deny-list token mode checks on every request, and how to stop filling it. */
 export interface EdgeRevocations {
   readonly revocations: Revocations;
+  /** For /readyz: the Redis channel opened here (a channel given by the caller is the caller's to watch). */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** Stops listening; closes the channel only when it was opened here. */
   close(): Promise<void>;
 }
@@ -44,8 +47,10 @@ export async function subscribeEdgeRevocations(
     await opened?.close();
     throw error;
   }
+  const channelOpened = opened;
   return {
     revocations,
+    readiness: channelOpened === undefined ? {} : { 'revocation channel': () => probeChannel(channelOpened) },
     async close() {
       await revocations.close();
       await opened?.close();

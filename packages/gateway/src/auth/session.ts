@@ -1,4 +1,4 @@
-import { TesseraTypeError } from '@tessera/core';
+import { type ReadinessCheck, TesseraTypeError } from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
@@ -15,7 +15,7 @@ import {
   type SessionManager,
 } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
-import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
+import { createDatabase, parseDatabaseUrl, probeDatabase } from '@tessera/storage/sql';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
@@ -61,6 +61,8 @@ export interface SessionMode {
    * request with session cookies of both names is 400 `invalid_request`.
    */
   load(request: FastifyRequest, reply: FastifyReply): Promise<RequestSession<GatewaySessionData>>;
+  /** For /readyz: the session store, and the user directory's database when form login is on. */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
   /** The session id the request's cookie carries (one cookie of the name `load` read), or undefined. */
   idOf(request: FastifyRequest): string | undefined;
   /**
@@ -166,6 +168,10 @@ export async function createSessionMode(
     manager,
     store,
     directory: login?.directory,
+    readiness: Object.freeze({
+      'session store': () => manager.checkStore(),
+      ...(login === undefined ? {} : { 'user directory': login.probe }),
+    }),
     cookieNames,
     load,
     idOf,
@@ -203,7 +209,7 @@ async function openLogin(
   store: KeyValueStore,
   manager: SessionManager<GatewaySessionData>,
   { now, log }: SessionModeOptions,
-): Promise<{ directory: UserDirectory; close(): Promise<void> }> {
+): Promise<{ directory: UserDirectory; probe: ReadinessCheck; close(): Promise<void> }> {
   const db = await createDatabase(parseDatabaseUrl(identity.database));
   await migrateIdentity(db);
   const directory = await openUserDirectory({
@@ -224,6 +230,7 @@ async function openLogin(
   });
   return {
     directory,
+    probe: () => probeDatabase(db),
     async close() {
       stopListening();
       await db.destroy();

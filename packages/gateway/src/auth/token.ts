@@ -19,6 +19,8 @@ import type { EdgeExchange } from './exchange.js';
 /** Token mode at the edge: one verifier for the gateway's audience, a policy per route. */
 export interface TokenMode {
   readonly verifier: Verifier;
+  /** For /readyz: usable signing keys (the bearer source's own readiness). */
+  readonly readiness: IdentitySource['readiness'];
   /**
    * The `Authorization` header to send upstream, or throws the refusal. Synchronous when the token
    * is settled without waiting (a cached or known-key token on a route without exchange), so the
@@ -75,6 +77,7 @@ export async function createTokenMode(
 
   return {
     verifier,
+    readiness: source.readiness,
     authorize(request, route) {
       const input = requestLikeOf(request);
       // authenticateNow is undefined only for a token whose kid must be fetched first.

@@ -99,8 +99,12 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       request.credential = result.credential;
     }
     function fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-      request.log.info({ code: (error as { code?: unknown }).code }, 'request refused by @tessera/resource');
       refuse(reply, error, source.scheme);
+      // By the status answered: a refusal (4xx) is the caller's affair, an unreachable key set or
+      // session store (5xx) is this service's.
+      const code = (error as { code?: unknown }).code;
+      if (reply.statusCode >= 500) request.log.error({ code }, 'request failed in @tessera/resource');
+      else request.log.info({ code }, 'request refused by @tessera/resource');
     }
     // Callback style, so the common case (a known key, or a cached token) costs no promise; a
     // refusal sends the answer and does not call done (Fastify's early-response contract).

@@ -5,8 +5,14 @@ import type { Authenticated, IdentitySource, RequestLike } from './types.js';
 
 /** The `bearer` identity source: an access token in the Authorization header, verified locally. */
 export function bearer(verifier: Verifier): IdentitySource {
+  const { jwks } = verifier;
   return Object.freeze({
     scheme: 'Bearer',
+    // Cached keys verify without the token service; keys given in-process are always there. Only
+    // a verifier with no usable keys (never fetched, or past its stale bound) cannot verify.
+    readiness: Object.freeze({
+      'signing keys': jwks === undefined ? async () => {} : () => jwks.ensureKeys(),
+    }),
     async authenticate(request: RequestLike): Promise<Authenticated> {
       const token = readBearerToken(request);
       const principal = await verifier.verify(token);

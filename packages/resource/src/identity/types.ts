@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal } from '@tessera/core';
+import type { Principal, ReadinessCheck } from '@tessera/core';
 
 /** What an identity source reads of a request; Fastify's and Express's requests both fit. */
 export interface RequestLike {
@@ -38,4 +38,9 @@ export interface IdentitySource {
    * awaited; throws as `authenticate` would. Adapters try it first to skip a promise per request.
    */
   authenticateNow?(request: RequestLike): Authenticated | undefined;
+  /**
+   * What this source needs to answer requests, by name, for a service's `/readyz` (core's
+   * `checkReadiness`): the session store for the session source, usable signing keys for bearer.
+   */
+  readonly readiness?: Readonly<Record<string, ReadinessCheck>>;
 }

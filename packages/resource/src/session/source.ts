@@ -69,6 +69,7 @@ export function sessionSource<Data extends object = SessionData>(
 
   return Object.freeze({
     scheme: 'TesseraSession',
+    readiness: Object.freeze({ 'session store': () => manager.checkStore() }),
     async authenticate(request: RequestLike): Promise<Authenticated> {
       const opened = references.open(referenceOf(request), routeOf(request));
       let session: Session<Data> | null;

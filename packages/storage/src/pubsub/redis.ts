@@ -117,6 +117,11 @@ export class RedisChannel implements Channel {
     return () => this.#unsubscribe(key, subscription);
   }
 
+  async probe(): Promise<void> {
+    if (this.#closed) throw closed('RedisChannel.probe');
+    await call('RedisChannel.probe', this.#connection, () => this.#connection.client.ping());
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;

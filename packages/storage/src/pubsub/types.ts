@@ -19,6 +19,11 @@ export interface Channel {
   subscribe(topic: string, handler: MessageHandler): Promise<Unsubscribe>;
   /** Ends every subscription and releases connections the channel owns. */
   close(): Promise<void>;
+  /**
+   * Resolves when the channel's server answers, rejects `ERR_STORAGE_UNAVAILABLE` when it does not
+   * (readiness; use `probeChannel`). Absent on a channel with no server, which always answers.
+   */
+  probe?(): Promise<void>;
 }
 
 export interface ChannelOptions {

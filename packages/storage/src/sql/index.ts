@@ -15,4 +15,5 @@ export type {
   MigrationDatabase,
   MigrationResult,
 } from './migrations/types.js';
+export { probeDatabase } from './probe.js';
 export { parseDatabaseUrl } from './url.js';

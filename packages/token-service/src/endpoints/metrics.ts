@@ -1,10 +1,39 @@
+import {
+  type MetricsListener,
+  metricsAllowed,
+  metricsOnPublicPort,
+  startMetricsListener,
+} from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
+import { OAuthError } from '../lib/oauth-error.js';
 
-/** `/metrics` in the Prometheus text format: tokens issued by grant, errors by code, latency. */
+/**
+ * `/metrics` in the Prometheus text format (tokens issued by grant, errors by code, latency), where
+ * the `metrics` option says: a listener of its own (opened when the app is ready, closed with it),
+ * the public port behind a bearer token, the public port to anyone, or (unset) nowhere.
+ */
 export function registerMetrics(app: FastifyInstance, ctx: ServiceContext): void {
-  app.get('/metrics', async (_request, reply) => {
-    reply.type(ctx.metrics.registry.contentType);
-    return ctx.metrics.registry.metrics();
+  const exposure = ctx.options.metrics;
+  const { registry } = ctx.metrics;
+  if (exposure !== undefined && 'listen' in exposure) {
+    let listener: MetricsListener | undefined;
+    app.addHook('onReady', async () => {
+      listener = await startMetricsListener(exposure.listen, registry);
+    });
+    app.addHook('onClose', async () => {
+      await listener?.close();
+    });
+    return;
+  }
+  if (exposure === undefined || !metricsOnPublicPort(exposure)) return;
+  app.get('/metrics', async (request, reply) => {
+    if (!metricsAllowed(exposure, request.headers.authorization)) {
+      throw new OAuthError('invalid_token', 'the metrics need their bearer token', {
+        wwwAuthenticate: 'Bearer realm="metrics"',
+      });
+    }
+    reply.type(registry.contentType);
+    return registry.metrics();
   });
 }

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { KeySet } from '@tessera/core';
+import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
+import { createSessionManager } from '@tessera/session';
+import { RedisStore } from '@tessera/storage';
+import type { FastifyInstance } from 'fastify';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startIssuer } from '../../../packages/resource/test/support/issuer.js';
+import { eventually } from '../../../test/support/eventually.js';
+import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
+import { sessionAuth, tokenAuth } from '../src/auth.js';
+import { createInventoryService } from '../src/inventory.js';
+
+async function listening(app: FastifyInstance): Promise<string> {
+  return app.listen({ host: '127.0.0.1', port: 0 });
+}
+
+async function readiness(base: string): Promise<{ status: number; body: unknown }> {
+  const response = await fetch(`${base}/readyz`);
+  return { status: response.status, body: (await response.json()) as unknown };
+}
+
+function capture(): { levels(): number[]; logger: pino.Logger } {
+  const lines: string[] = [];
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      lines.push(...String(chunk).split('\n').filter(Boolean));
+      done();
+    },
+  });
+  return {
+    levels: () => lines.map((line) => (JSON.parse(line) as { level: number }).level),
+    logger: pino({ level: 'trace' }, stream),
+  };
+}
+
+// Session mode on a private redis-server, frozen (SIGSTOP), thawed, killed and started again;
+// the shared server on 6379 is never touched.
+describe('inventory in session mode on a private redis-server', () => {
+  let server: PrivateRedisServer;
+  let store: RedisStore;
+  let app: FastifyInstance;
+  let base: string;
+  const log = capture();
+  // The gateway's key for the edge gateway -> inventory; inventory accepts it.
+  const key = { id: 'k1', secret: randomBytes(32).toString('base64url') };
+  const gateway = createSessionReferences({ self: 'gateway', mint: { inventory: key } });
+  let manager: ReturnType<typeof createSessionManager>;
+
+  beforeAll(async () => {
+    server = new PrivateRedisServer(await freePort());
+    await server.start();
+    // The store's own timeout far beyond the test's: only the deadlines of the session manager
+    // and of the readiness probe can end a call to the frozen server.
+    store = new RedisStore({ redis: { host: '127.0.0.1', port: server.port }, commandTimeoutMs: 120_000 });
+    manager = createSessionManager({ store, storeTimeoutMs: 500 });
+    app = await createInventoryService({
+      auth: sessionAuth({ manager, keys: { inventory: { accept: { gateway: [key] }, mint: {} } } }),
+      logger: log.logger,
+    });
+    base = await listening(app);
+  });
+  afterAll(async () => {
+    server.resume();
+    await app?.close();
+    await store?.close();
+    await server?.kill();
+  });
+
+  it('is ready, not ready while Redis is frozen or gone (liveness unaffected), and ready again after', async () => {
+    expect(await readiness(base)).toEqual({
+      status: 200,
+      body: { status: 'ok', checks: { 'session store': 'ok' } },
+    });
+
+    server.pause();
+    expect(await readiness(base)).toEqual({
+      status: 503,
+      body: { status: 'unavailable', checks: { 'session store': 'unavailable' } },
+    });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    server.resume();
+    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
+
+    await server.kill();
+    await eventually(async () => expect((await readiness(base)).status).toBe(503), { timeoutMs: 15_000 });
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await server.start();
+    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
+  });
+
+  it('logs a 400, 401 or 404 below error level, and a 503 (the store frozen) at error level', async () => {
+    const { session } = await manager.create('alice-id', {});
+    const items = () =>
+      fetch(`${base}/items`, {
+        headers: { [SESSION_REFERENCE_HEADER]: gateway.mint(session.idHash, [], 'inventory', 'GET /items') },
+      });
+    expect((await items()).status).toBe(200);
+    expect((await fetch(`${base}/items`)).status).toBe(401);
+    expect((await fetch(`${base}/nothing-here`)).status).toBe(404);
+    const malformed = await fetch(`${base}/reserve`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"item":',
+    });
+    expect(malformed.status).toBe(400);
+    expect(log.levels().filter((level) => level >= 50)).toEqual([]);
+
+    server.pause();
+    try {
+      expect((await items()).status).toBe(503);
+    } finally {
+      server.resume();
+    }
+    expect(log.levels().filter((level) => level >= 50).length).toBeGreaterThan(0);
+  });
+});
+
+describe('inventory in token mode', () => {
+  it('is ready with keys (in-process, or cached from the JWKS); not ready with none', async () => {
+    const inProcess = await createInventoryService({
+      auth: tokenAuth({ issuer: 'http://127.0.0.1:9', keys: await KeySet.generate() }),
+    });
+    const issuer = await startIssuer(['EdDSA']);
+    const cached = await createInventoryService({ auth: tokenAuth({ issuer: issuer.url }) });
+    issuer.behaviour = 'down';
+    const none = await createInventoryService({ auth: tokenAuth({ issuer: issuer.url }) });
+    try {
+      const ok = { status: 200, body: { status: 'ok', checks: { 'signing keys': 'ok' } } };
+      expect(await readiness(await listening(inProcess))).toEqual(ok);
+      // The JWKS is unreachable now; the keys fetched at start still verify.
+      expect(await readiness(await listening(cached))).toEqual(ok);
+      expect(await readiness(await listening(none))).toEqual({
+        status: 503,
+        body: { status: 'unavailable', checks: { 'signing keys': 'unavailable' } },
+      });
+    } finally {
+      await inProcess.close();
+      await cached.close();
+      await none.close();
+      await issuer.close();
+    }
+  });
+});
