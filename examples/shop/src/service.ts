@@ -16,9 +16,10 @@ export interface ShopServiceOptions {
 /** A Fastify app with every route protected by default, for the service whose audience is `name`. */
 export async function createServiceApp(name: string, options: ShopServiceOptions): Promise<FastifyInstance> {
   const { logger } = options;
+  // A logger of one's own gets the same request serializer (no query string) as the default one.
   const app =
     typeof logger === 'object'
-      ? Fastify({ loggerInstance: logger })
+      ? Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSerializer } }) })
       : Fastify({ logger: logger === true ? { serializers: { req: requestSerializer } } : false });
   const source = await options.auth.source(name);
   await app.register(fastifyResource, { source });

@@ -1,5 +1,5 @@
 import fastifyReplyFrom from '@fastify/reply-from';
-import type { KeySource } from '@tessera/core';
+import { audit, type KeySource } from '@tessera/core';
 import type { RevocationChannel } from '@tessera/resource';
 import type { ReferenceKey } from '@tessera/resource/session';
 import type { KeyValueStore } from '@tessera/storage';
@@ -86,6 +86,12 @@ function listenerTimeouts(clients: GatewayConfig['clients']) {
     requestTimeout: clients.headersTimeoutMs + clients.bodyTimeoutMs + 2_000,
     http: { headersTimeout: clients.headersTimeoutMs, connectionsCheckingInterval: 1_000 },
   };
+}
+
+/** A token the edge refused (token and hybrid routes' bearer tokens), in the audit trail. */
+function refused(request: FastifyRequest, mode: string, error: unknown): void {
+  if (mode !== 'token') return;
+  audit(request.log, 'token.refused', { reason: String((error as { code?: unknown }).code) });
 }
 
 /** The host upstreams are told clients use: `publicOrigin`'s, else the hybrid redirect URI's. */
@@ -325,6 +331,7 @@ export async function createGateway(
         }
         if (route.auth === 'hybrid' && hybrid !== undefined) added = hybrid.authorize(request, reply, route);
       } catch (error) {
+        refused(request, route.auth, error);
         sendError(reply, error);
         return undefined;
       }
@@ -339,6 +346,7 @@ export async function createGateway(
           },
           // A refusal: answered as the synchronous path answers one.
           (error: unknown) => {
+            refused(request, route.auth, error);
             sendError(reply, error);
           },
         )

@@ -45,6 +45,7 @@ interface DevCommandOptions {
   readonly db?: string;
   readonly dir: string;
   readonly dryRun?: boolean;
+  readonly pretty?: boolean;
   readonly gatewayPort?: number;
   readonly tokenServicePort: number;
   readonly ordersPort: number;
@@ -116,6 +117,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     ports,
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
+    ...(options.pretty === true ? { logs: { pretty: true } } : {}),
   });
   try {
     io.out(describeDevSystem(mode, system.urls, options.dir));
@@ -140,6 +142,7 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option('--db <url>', 'database of the token service and users: sqlite:FILE or postgres://…')
     .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
     .option('--dry-run', 'print what would run, start nothing')
+    .option('--pretty', 'log lines for people (pino-pretty) instead of JSON')
     .option(
       '--gateway-port <port>',
       'gateway port (default dev.port of the config, 8080)',

@@ -4,6 +4,7 @@ import type { KeyValueStore } from '@tessera/storage';
 import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
+import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
 import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
 
 export type DevMode = 'token' | 'session' | 'hybrid';
@@ -19,8 +20,10 @@ export interface DevSystemOptions {
   /** Redis for sessions, rate limits and revocation events; default SQLite and in-process. */
   readonly redisUrl?: string;
   readonly ports: DevPorts;
-  /** The gateway's log level; default `info`. */
+  /** Every part's log level; default `info`. */
   readonly logLevel?: 'info' | 'warn' | 'silent';
+  /** Where and how every part logs (one JSON stream by default). */
+  readonly logs?: LogOutput;
 }
 
 export interface DevSystem {
@@ -102,6 +105,10 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const resource = await import('@tessera/resource');
   const gatewayPackage = await import('@tessera/gateway');
 
+  // One stream, one format (pino JSON, or pino-pretty's), every part named on each line.
+  const logs = await logStream(options.logs ?? {});
+  const logLevel = options.logLevel ?? 'info';
+  const logger = (part: string) => partLogger(part, logs, logLevel);
   const stops: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const stop of stops.reverse()) await stop();
@@ -135,6 +142,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       channel,
       secret: options.secret,
       dev: true,
+      logger: logger('tessera-token-service'),
       // `tessera users disable` in another terminal signs the user out within a second here.
       deactivationPollMs: devDeactivationPollMs,
     });
@@ -167,11 +175,16 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
     const services: [ServiceApp, number, string][] = [
-      [await shop.createPaymentsService({ auth }), ports.payments, 'payments'],
-      [await shop.createInventoryService({ auth }), ports.inventory, 'inventory'],
+      [await shop.createPaymentsService({ auth, logger: logger('payments') }), ports.payments, 'payments'],
+      [
+        await shop.createInventoryService({ auth, logger: logger('inventory') }),
+        ports.inventory,
+        'inventory',
+      ],
       [
         await shop.createOrdersService({
           auth,
+          logger: logger('orders'),
           client: { tokenEndpoint: `${issuer}/token`, clientId: 'orders', clientSecret: secretOf('orders') },
           inventoryUrl: urls.inventory,
           paymentsUrl: urls.payments,
@@ -191,6 +204,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const gateway = await gatewayPackage.createGateway(config, {
       sessionReferenceKeys: gatewayReferenceKeys,
       clientSecret,
+      logDestination: logs,
       // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
       // names the Redis one when there is Redis, for `tessera gateway` run on its own).
       ...(mode === 'token' ? { revocationChannel: channel } : {}),

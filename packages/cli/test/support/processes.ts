@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../../../../test/support/redis-server.js';
-import { type DevMode, type DevSystem, startDevSystem } from '../../src/dev/system.js';
+import { type DevMode, type DevSystem, type DevSystemOptions, startDevSystem } from '../../src/dev/system.js';
 
 /** The built command, as a user runs it. */
 export const bin = fileURLToPath(new URL('../../dist/bin.js', import.meta.url));
@@ -61,6 +61,7 @@ export function spawnTessera(
 export async function startDevOnFreePorts(
   mode: DevMode,
   secret: string,
+  extra: Pick<DevSystemOptions, 'logs' | 'logLevel'> = {},
 ): Promise<{ system: DevSystem; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
   try {
@@ -76,6 +77,7 @@ export async function startDevOnFreePorts(
         payments: await freePort(),
       },
       logLevel: 'silent',
+      ...extra,
     });
     return { system, dir };
   } catch (error) {

@@ -1,3 +1,4 @@
+import { audit, sessionName } from '@tessera/core';
 import { SessionError } from '@tessera/session';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../errors.js';
@@ -71,9 +72,18 @@ export function registerSessionEndpoints(
       refuseCrossSite(request, allowedOrigins);
       const { username, password } = credentialsOf(request.body);
       const session = await mode.load(request, reply);
-      const user = await directory.authenticate({ username, password, address: request.ip });
-      // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
-      await session.login(user.id, { username: user.username });
+      let user: Awaited<ReturnType<typeof directory.authenticate>>;
+      try {
+        user = await directory.authenticate({ username, password, address: request.ip });
+      } catch (error) {
+        // Not what was typed as the username: it may be a password typed in the wrong field.
+        audit(request.log, 'login.failed', { reason: String((error as { code?: unknown }).code) });
+        throw error;
+      }
+      // Always a new id, whatever cookie came in (fixation).
+      const created = await session.login(user.id, { username: user.username });
+      audit(request.log, 'login.succeeded', { user: user.id });
+      audit(request.log, 'session.created', { user: user.id, session: sessionName(created.idHash) });
       return reply.code(204).header('cache-control', 'no-store').send();
     });
   }
@@ -114,6 +124,13 @@ export function registerSessionEndpoints(
     session.checkCsrf(typeof token === 'string' ? token : undefined);
     const current = session.current;
     await session.logout();
+    if (current !== null) {
+      audit(request.log, 'session.ended', {
+        user: current.userId,
+        session: sessionName(current.idHash),
+        reason: 'logout',
+      });
+    }
     // A hybrid session also ends its grant, and the browser may go on to end the token service's session.
     const next = current === null || hybrid === undefined ? undefined : await hybrid.logout(current);
     return next === undefined ? reply.code(204).send() : reply.code(200).send({ next });

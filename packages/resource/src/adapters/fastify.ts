@@ -1,4 +1,4 @@
-import type { Principal } from '@tessera/core';
+import { audit, type Principal } from '@tessera/core';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -104,6 +104,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       // session store (5xx) is this service's.
       const code = (error as { code?: unknown }).code;
       if (reply.statusCode >= 500) request.log.error({ code }, 'request failed in @tessera/resource');
+      else if (source.scheme === 'Bearer') audit(request.log, 'token.refused', { reason: String(code) });
       else request.log.info({ code }, 'request refused by @tessera/resource');
     }
     // Callback style, so the common case (a known key, or a cached token) costs no promise; a

@@ -1,3 +1,4 @@
+import { audit, sessionName } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { ServiceContext } from '../context.js';
@@ -64,6 +65,11 @@ async function endSession(
   // Who must hear of it over the back channel: read before the grants are revoked.
   const holders = await ctx.grants.liveGrantHolders({ sid });
   await sso.logout();
+  audit(request.log, 'session.ended', {
+    user: session.userId,
+    session: sessionName(session.idHash),
+    reason: 'logout',
+  });
   for (const grantId of await ctx.grants.revokeBySid(sid)) await revokeGrant(ctx, ctx.grants, grantId);
   ctx.backchannel.send(holders);
   await publishRevocation(ctx, { kind: 'sid', value: sid, until: revocationHorizon(ctx) });

@@ -1,4 +1,7 @@
 import {
+  type AuditFields,
+  type AuditLog,
+  audit,
   encodeRevocationEvent,
   REVOCATION_TOPIC,
   type RevocationEvent,
@@ -17,7 +20,10 @@ import type { ServiceContext } from '../context.js';
  */
 
 /** What the revocation functions use of the service context (a subset, so the CLI can call them too). */
-export type RevocationContext = Pick<ServiceContext, 'db' | 'channel' | 'now' | 'options'>;
+export type RevocationContext = Pick<ServiceContext, 'db' | 'channel' | 'now' | 'options'> & {
+  /** Where the audit line of each revocation goes (the service's logger; none from the CLI). */
+  readonly log?: AuditLog;
+};
 
 interface RevokedTokensTable {
   jti: string;
@@ -41,10 +47,25 @@ function misuse(message: string): TesseraTypeError {
  * and is retried; revoking again is harmless), so a revocation is never silently unannounced.
  */
 export async function publishRevocation(
-  ctx: Pick<ServiceContext, 'channel'>,
+  ctx: Pick<ServiceContext, 'channel'> & { readonly log?: AuditLog },
   event: RevocationEvent,
 ): Promise<void> {
   await ctx.channel.publish(REVOCATION_TOPIC, encodeRevocationEvent(event));
+  if (ctx.log !== undefined) audit(ctx.log, 'token.revoked', revokedFields(event));
+}
+
+/** What a revocation names, as audit fields: a jti, a user, a client or a token-service session (`sid`). */
+function revokedFields(event: RevocationEvent): AuditFields {
+  switch (event.kind) {
+    case 'jti':
+      return { jti: event.value, reason: 'jti' };
+    case 'sub':
+      return { user: event.value, reason: 'user' };
+    case 'client':
+      return { client: event.value, reason: 'client' };
+    default:
+      return { session: event.value, reason: event.kind };
+  }
 }
 
 /**

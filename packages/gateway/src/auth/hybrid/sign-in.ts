@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { SealedBox, sha256Base64url } from '@tessera/core';
+import { audit, SealedBox, sessionName, sha256Base64url } from '@tessera/core';
 import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
@@ -135,6 +135,18 @@ export class SignIn {
 
   /** GET /auth/callback: the code for tokens, the tokens into a new session, back where the user was. */
   async finish(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+    try {
+      return await this.#finish(request, reply);
+    } catch (error) {
+      audit(request.log, 'login.failed', {
+        client: this.#provider.clientId,
+        reason: String((error as { code?: unknown }).code),
+      });
+      throw error;
+    }
+  }
+
+  async #finish(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     reply.header('cache-control', 'no-store');
     const { name, secure } = this.#cookie(request);
     // The binding cookie has done its job whatever happens next.
@@ -205,6 +217,8 @@ export class SignIn {
         throw error;
       }
     }
+    audit(request.log, 'login.succeeded', { user: sub, client: this.#provider.clientId });
+    audit(request.log, 'session.created', { user: sub, session: sessionName(created.idHash) });
     return reply.code(303).header('location', pending.returnTo).send();
   }
 

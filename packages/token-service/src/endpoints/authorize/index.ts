@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { audit, sessionName } from '@tessera/core';
 import { IdentityError } from '@tessera/identity';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
@@ -182,6 +183,8 @@ async function login(
     userId = user.id;
   } catch (error) {
     if (!(error instanceof IdentityError)) throw error;
+    // Not the username typed: it may be a password typed in the wrong field.
+    audit(request.log, 'login.failed', { client: interaction.request.clientId, reason: error.code });
     if (error.code === 'login_rate_limited') {
       const seconds = error.retryAfterSeconds ?? 1;
       reply.header('retry-after', String(seconds));
@@ -200,6 +203,8 @@ async function login(
     sid: randomBytes(16).toString('base64url'),
     authTime: nowSeconds(ctx),
   });
+  audit(request.log, 'login.succeeded', { user: userId, client: interaction.request.clientId });
+  audit(request.log, 'session.created', { user: userId, session: sessionName(session.idHash) });
   const client = await ctx.clients.find(interaction.request.clientId);
   if (client === undefined) return elsewhere(reply);
   if (client.first_party) {

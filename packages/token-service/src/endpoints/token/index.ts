@@ -1,9 +1,10 @@
+import { audit } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../../lib/client-auth/index.js';
 import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
 import { methodNotAllowed } from '../../lib/method-not-allowed.js';
-import { OAuthError } from '../../lib/oauth-error.js';
+import { OAuthError, toOAuthError } from '../../lib/oauth-error.js';
 import type { GrantType } from '../../store/client.js';
 import { grantHandlers } from './grants/index.js';
 import type { GrantHandler, TokenResponse } from './types.js';
@@ -34,17 +35,59 @@ function grantRegisteredForClient(authenticated: AuthenticatedClient, grantType:
   }
 }
 
+/**
+ * The jti, sub and aud of a token this service just signed, for the audit line (its payload is
+ * ours and well formed; nothing here verifies anything).
+ */
+function accessTokenClaims(token: string): { jti?: string; sub?: string; aud?: string } {
+  const payload = token.split('.')[1];
+  if (payload === undefined) return {};
+  try {
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+    const aud = Array.isArray(claims.aud) ? claims.aud.join(' ') : text(claims.aud);
+    return {
+      ...(text(claims.jti) === undefined ? {} : { jti: text(claims.jti) as string }),
+      ...(text(claims.sub) === undefined ? {} : { sub: text(claims.sub) as string }),
+      ...(aud === undefined ? {} : { aud }),
+    };
+  } catch {
+    return {};
+  }
+}
+
 async function tokenEndpoint(
   ctx: ServiceContext,
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<TokenResponse> {
-  const form = parseBody(request);
-  const client = await authenticateClient(ctx, request, form);
-  const { grantType, handler } = supportedGrantType(form);
-  grantRegisteredForClient(client, grantType);
-  const response = await handler({ ctx, request, form, client, grantType });
-  ctx.metrics.tokensIssued.inc({ grant_type: grantType });
+  let client: AuthenticatedClient | undefined;
+  let grant: string | undefined;
+  let response: TokenResponse;
+  try {
+    const form = parseBody(request);
+    grant = form.get('grant_type');
+    client = await authenticateClient(ctx, request, form);
+    const { grantType, handler } = supportedGrantType(form);
+    grantRegisteredForClient(client, grantType);
+    response = await handler({ ctx, request, form, client, grantType });
+  } catch (error) {
+    audit(request.log, 'token.refused', {
+      client: client?.client.client_id,
+      grant: grant !== undefined && grantHandlers.has(grant as GrantType) ? grant : undefined,
+      reason: toOAuthError(error).code,
+    });
+    throw error;
+  }
+  ctx.metrics.tokensIssued.inc({ grant_type: grant as string });
+  const claims = accessTokenClaims(response.access_token);
+  audit(request.log, 'token.issued', {
+    client: client.client.client_id,
+    grant,
+    user: claims.sub === client.client.client_id ? undefined : claims.sub,
+    jti: claims.jti,
+    audience: claims.aud,
+  });
   reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
   return response;
 }

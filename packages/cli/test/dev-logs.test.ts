@@ -1,0 +1,278 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { LogCapture } from '../../gateway/test/support/logs.js';
+import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
+import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
+import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { startDevOnFreePorts } from './support/processes.js';
+
+const SECRET = 'dev-logs-test-secret-0123456789abcdef-xyz';
+const json = { 'content-type': 'application/json' };
+const WRONG_PASSWORD = 'not-alices-password-9f3e2a';
+
+type Line = Record<string, unknown>;
+
+/** Every client secret of the seed, every password the test typed: none may reach a log line. */
+function seedSecrets(system: DevSystem): string[] {
+  const seed = parse(readFileSync(system.files.seed, 'utf8')) as {
+    clients: { client_secret?: string }[];
+    users: { password?: string }[];
+  };
+  return [
+    SECRET,
+    WRONG_PASSWORD,
+    readFileSync(system.files.clientSecret, 'utf8').trim(),
+    ...seed.clients.flatMap((c) => (c.client_secret === undefined ? [] : [c.client_secret])),
+    ...seed.users.flatMap((u) => (u.password === undefined ? [] : [u.password])),
+  ];
+}
+
+function expectNoSecret(logs: LogCapture, secrets: readonly string[]): void {
+  expect(secrets.filter((s) => s.length >= 8).length).toBeGreaterThan(3);
+  for (const secret of secrets) {
+    if (secret.length < 8) continue;
+    expect(logs.text.includes(secret), `a log line holds a secret (${secret.slice(0, 4)}...)`).toBe(false);
+  }
+}
+
+const audits = (logs: LogCapture, event: string): Line[] =>
+  logs.entries().filter((line) => line.audit === event);
+
+async function startWithLogs(mode: DevMode): Promise<{ system: DevSystem; dir: string; logs: LogCapture }> {
+  const logs = new LogCapture();
+  const started = await startDevOnFreePorts(mode, SECRET, { logs: { destination: logs }, logLevel: 'info' });
+  return { ...started, logs };
+}
+
+describe('tessera dev logs, token mode: every part, one format, an audit trail, no secret', () => {
+  let system: DevSystem;
+  let dir: string;
+  let logs: LogCapture;
+  beforeAll(async () => {
+    ({ system, dir, logs } = await startWithLogs('token'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  function authorizeUrl(verifier: string): URL {
+    const url = new URL(`${system.urls.tokenService}/authorize`);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'shop-cli',
+      redirect_uri: SHOP_CLI_REDIRECT,
+      scope: 'openid orders:read orders:write',
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    return url;
+  }
+
+  it('logs logins, tokens issued, refused and revoked, sessions, and every part’s requests', async () => {
+    const secrets = seedSecrets(system);
+    // A failed login at the token service's form.
+    const browser = new Browser();
+    const verifier = randomBytes(32).toString('base64url');
+    const page = await browser.fetch(authorizeUrl(verifier));
+    const { action, fields } = parseForm(await page.text());
+    const failed = await browser.post(system.urls.tokenService, action, {
+      ...fields,
+      username: 'alice',
+      password: WRONG_PASSWORD,
+      action: 'login',
+    });
+    expect(failed.status).toBe(401);
+
+    const { location } = await signIn(new Browser(), authorizeUrl(verifier), 'alice', 'alice-password');
+    const code = location.searchParams.get('code') ?? '';
+    const tokenResponse = await fetch(`${system.urls.tokenService}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: SHOP_CLI_REDIRECT,
+        client_id: 'shop-cli',
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(tokenResponse.status).toBe(200);
+    const issued = (await tokenResponse.json()) as { access_token: string; refresh_token?: string };
+    const token = issued.access_token;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as {
+      jti: string;
+      sub: string;
+    };
+
+    // An order (orders exchanges the token for inventory's and payments' audiences).
+    const order = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, authorization: `Bearer ${token}` },
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(order.status).toBe(201);
+    // A forged token, at the gateway and straight at a service.
+    const forged = `${token.slice(0, -4)}AAAA`;
+    const atEdge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      headers: { authorization: `Bearer ${forged}` },
+    });
+    expect(atEdge.status).toBe(401);
+    const atService = await fetch(`${system.urls.inventory}/items`, {
+      headers: { authorization: `Bearer ${forged}` },
+    });
+    expect(atService.status).toBe(401);
+    // The code again: refused (and the grant revoked, as a reused code must).
+    const replay = await fetch(`${system.urls.tokenService}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: SHOP_CLI_REDIRECT,
+        client_id: 'shop-cli',
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(replay.status).toBe(400);
+
+    // Revoked by the client that holds it.
+    const revoked = await fetch(`${system.urls.tokenService}/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ token, client_id: 'shop-cli' }).toString(),
+    });
+    expect(revoked.status).toBe(200);
+
+    const entries = logs.entries();
+    // Every part writes, in one format: pino JSON with the part named.
+    const services = new Set(entries.map((line) => line.service));
+    for (const part of ['tessera-token-service', 'tessera-gateway', 'orders', 'inventory', 'payments']) {
+      expect(services, part).toContain(part);
+    }
+    for (const line of entries)
+      expect(typeof line.level === 'number' && typeof line.time === 'number').toBe(true);
+
+    expect(audits(logs, 'login.failed')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-token-service',
+        client: 'shop-cli',
+        reason: 'invalid_credentials',
+      }),
+    );
+    expect(audits(logs, 'login.succeeded')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-token-service', user: claims.sub, client: 'shop-cli' }),
+    );
+    expect(audits(logs, 'session.created')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-token-service',
+        user: claims.sub,
+        session: expect.any(String),
+      }),
+    );
+    expect(audits(logs, 'token.issued')).toContainEqual(
+      expect.objectContaining({
+        client: 'shop-cli',
+        grant: 'authorization_code',
+        user: claims.sub,
+        jti: claims.jti,
+      }),
+    );
+    expect(audits(logs, 'token.issued')).toContainEqual(
+      expect.objectContaining({
+        client: 'orders',
+        grant: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        audience: 'inventory',
+      }),
+    );
+    expect(audits(logs, 'token.refused')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-token-service',
+        client: 'shop-cli',
+        grant: 'authorization_code',
+        reason: 'invalid_grant',
+      }),
+    );
+    const refusedBy = new Set(audits(logs, 'token.refused').map((line) => line.service));
+    expect(refusedBy).toContain('tessera-gateway');
+    expect(refusedBy).toContain('inventory');
+    expect(audits(logs, 'token.revoked')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-token-service', jti: claims.jti }),
+    );
+
+    expectNoSecret(logs, [
+      ...secrets,
+      token,
+      forged,
+      code,
+      verifier,
+      issued.refresh_token ?? '',
+      ...browser.cookies.values(),
+    ]);
+  });
+});
+
+describe('tessera dev logs, session mode: gateway logins and sessions in the audit trail', () => {
+  let system: DevSystem;
+  let dir: string;
+  let logs: LogCapture;
+  beforeAll(async () => {
+    ({ system, dir, logs } = await startWithLogs('session'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs a failed and a good login, the session created and ended, and no cookie or password', async () => {
+    const secrets = seedSecrets(system);
+    const browser = new Browser();
+    const login = (password: string) =>
+      browser.fetch(`${system.urls.gateway}/auth/login`, {
+        method: 'POST',
+        headers: json,
+        body: JSON.stringify({ username: 'alice', password }),
+      });
+    expect((await login(WRONG_PASSWORD)).status).toBe(401);
+    expect((await login('alice-password')).status).toBe(204);
+    const cookies = [...browser.cookies.values()];
+    const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
+      subject: string;
+      csrf_token: string;
+    };
+    const orders = await browser.fetch(`${system.urls.gateway}/api/orders/orders`);
+    expect(orders.status).toBe(200);
+    const logout = await browser.fetch(`${system.urls.gateway}/auth/logout`, {
+      method: 'POST',
+      headers: { 'x-csrf-token': me.csrf_token },
+    });
+    expect(logout.status).toBe(204);
+
+    expect(audits(logs, 'login.failed')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-gateway', reason: 'invalid_credentials' }),
+    );
+    expect(audits(logs, 'login.failed')[0]).not.toHaveProperty('user');
+    expect(audits(logs, 'login.succeeded')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-gateway', user: me.subject }),
+    );
+    const created = audits(logs, 'session.created').find((line) => line.user === me.subject);
+    expect(created).toMatchObject({
+      service: 'tessera-gateway',
+      session: expect.stringMatching(/^[\w-]{12}$/),
+    });
+    expect(audits(logs, 'session.ended')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-gateway',
+        user: me.subject,
+        session: created?.session,
+        reason: 'logout',
+      }),
+    );
+    // The services log their requests too (orders answered the gateway).
+    expect(logs.entries().some((line) => line.service === 'orders')).toBe(true);
+    expectNoSecret(logs, [...secrets, ...cookies, me.csrf_token]);
+  });
+});
