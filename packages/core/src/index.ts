@@ -70,4 +70,17 @@ export {
   verifyAccessToken,
   verifyAccessTokenSync,
 } from './token/verify.js';
+export {
+  endRequestTrace,
+  endSpan,
+  failSpan,
+  inSpan,
+  inSpanSync,
+  recordStatus,
+  resumeRequestTrace,
+  startClientSpan,
+  startRequestTrace,
+  tracer,
+  withTraceHeaders,
+} from './tracing.js';
 export { isTrustedProxyEntry } from './trusted-proxy.js';

@@ -1,6 +1,7 @@
 import fastifyReplyFrom from '@fastify/reply-from';
 import { audit, type KeySource } from '@tessera/core';
 import type { RevocationChannel } from '@tessera/resource';
+import { traceRequests } from '@tessera/resource/fastify';
 import type { ReferenceKey } from '@tessera/resource/session';
 import type { KeyValueStore } from '@tessera/storage';
 import Fastify, {
@@ -179,6 +180,10 @@ export async function createGateway(
     throw error;
   }
   const sessionCookieNames = session?.cookieNames ?? defaultSessionCookieNames;
+
+  // A server span per request, continuing the client's traceparent (OpenTelemetry; a no-op
+  // without an SDK): the session lookup, the token's verification and the upstream call are its children.
+  traceRequests(app);
 
   // The route and mode a proxied request matched, for the access log and the metrics; null until
   // the proxy handler has matched (the page, /healthz, the auth endpoints, 404s).

@@ -1,3 +1,4 @@
+import { endRequestTrace, resumeRequestTrace, startRequestTrace } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -6,7 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Kysely } from 'kysely';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerAuthorize } from './endpoints/authorize/index.js';
 import { registerDiscovery } from './endpoints/discovery.js';
@@ -64,6 +65,42 @@ function loggerOf(option: FastifyBaseLogger | boolean): FastifyBaseLogger {
   if (option === false) return pino({ level: 'silent' });
   if (option === true) return pino({ redact: REDACT, serializers });
   return option.child({}, { redact: REDACT, serializers }) as FastifyBaseLogger;
+}
+
+/**
+ * A server span per request (continuing the caller's `traceparent`; OpenTelemetry, a no-op with
+ * no SDK registered) and one access line per answer at `info`: method, path without the query,
+ * status and time, nothing else (a query or body may hold a code or a secret).
+ */
+function registerRequestObservability(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    startRequestTrace(
+      request.raw,
+      `${request.method} ${route}`,
+      request.headers,
+      { 'http.request.method': request.method, 'http.route': route },
+      done,
+    );
+  });
+  app.addHook('preHandler', (request, _reply, done) => resumeRequestTrace(request.raw, done));
+  app.addHook('onResponse', (request, reply, done) => {
+    endRequestTrace(request.raw, reply.statusCode);
+    // Pino's own check: the line's fields are gathered only when it is written.
+    const check = (request.log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled;
+    if (check === undefined || check.call(request.log, 'info')) {
+      request.log.info(
+        {
+          method: request.method,
+          path: request.url.split('?')[0],
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+        },
+        'request',
+      );
+    }
+    done();
+  });
 }
 
 function issuerPrefix(issuer: string): string {
@@ -186,6 +223,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     ...listenerOptions(resolved),
   }) as unknown as FastifyInstance;
   registerFormBodyParser(app, resolved.bodyLimit, resolved.bodyTimeoutMs);
+  registerRequestObservability(app);
   app.setErrorHandler((error, request, reply) => sendError(ctx, error, request, reply));
   app.setNotFoundHandler((request, reply) =>
     sendError(ctx, new OAuthError('not_found', 'no such endpoint'), request, reply),

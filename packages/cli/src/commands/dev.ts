@@ -5,6 +5,7 @@ import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } 
 import type { DevMode, DevSystem } from '../dev/system.js';
 import { integer, redisUrl } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
+import { withTracing } from '../lib/tracing.js';
 import { resolveServiceSecret } from './service-secret.js';
 
 /** A part of the demo system `tessera dev` runs. `built` turns true as each package lands. */
@@ -167,5 +168,7 @@ export function registerDevCommand(program: Command, context: CliContext): void 
       integer('--payments-port', 1, 65535),
       defaultDevPorts.payments,
     )
-    .action((options: DevCommandOptions) => run(options, context));
+    .action((options: DevCommandOptions) =>
+      withTracing(context.env, 'tessera-dev', () => run(options, context)),
+    );
 }

@@ -6,6 +6,7 @@ import type { CliContext } from '../context.js';
 import { listenAs } from '../lib/listen.js';
 import { integer } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
+import { withTracing } from '../lib/tracing.js';
 
 interface GatewayCommandOptions {
   readonly config: string;
@@ -63,5 +64,7 @@ export function registerGatewayCommand(program: Command, context: CliContext): v
     )
     .option('--port <port>', 'port to listen on (overrides listen.port)', integer('--port', 0, 65535))
     .option('--host <host>', 'address to listen on (overrides listen.host)')
-    .action((options: GatewayCommandOptions) => run(options, context));
+    .action((options: GatewayCommandOptions) =>
+      withTracing(context.env, 'tessera-gateway', () => run(options, context)),
+    );
 }

@@ -8,6 +8,7 @@ import { readFlagFile } from '../lib/files.js';
 import { listenAs } from '../lib/listen.js';
 import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
+import { withTracing } from '../lib/tracing.js';
 import {
   defaultDatabaseUrl,
   defaultSecretFile,
@@ -248,5 +249,7 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
       hostPort,
     )
     .option('--metrics-public', 'serve /metrics on the public port to anyone (a private network only)');
-  addGrantFlags(command).action((options: TokenServiceCommandOptions) => run(options, context));
+  addGrantFlags(command).action((options: TokenServiceCommandOptions) =>
+    withTracing(context.env, 'tessera-token-service', () => run(options, context)),
+  );
 }

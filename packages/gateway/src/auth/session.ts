@@ -1,4 +1,4 @@
-import { type ReadinessCheck, TesseraTypeError } from '@tessera/core';
+import { inSpan, type ReadinessCheck, TesseraTypeError } from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
@@ -160,7 +160,7 @@ export async function createSessionMode(
     const session = new RequestSession(manager, requestInfo(request), (name, value) => {
       reply.header(name, value);
     });
-    await session.load();
+    await inSpan('tessera.session_lookup', {}, () => session.load());
     return session;
   }
 

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import { endSpan, failSpan, startClientSpan, withTraceHeaders } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
 import { GatewayError } from '../errors.js';
@@ -47,6 +48,12 @@ export function forward(
   const prefix = match.route.prefix;
   const rules = { ownCookies: options.ownCookies, authenticated: match.route.config.auth !== 'public' };
   const body = request.body instanceof BufferedBody ? request.body : undefined;
+  // The upstream call's span (a no-op without an OpenTelemetry SDK); its traceparent goes upstream.
+  const upstreamCall = startClientSpan(`${request.method} ${prefix}`, {
+    'http.request.method': request.method,
+    'server.address': match.route.origin,
+    'tessera.route': prefix,
+  });
   return reply.from(`${match.route.origin}${match.upstreamPath}`, {
     timeout: options.timeoutMs,
     rewriteRequestHeaders: (_request, headers) => {
@@ -60,7 +67,7 @@ export function forward(
       // The body as read (a chunked one included); a bodyless request keeps no length it has no body for.
       if (body !== undefined) out['content-length'] = String(body.byteLength);
       else delete out['content-length'];
-      return out;
+      return withTraceHeaders(out as Record<string, string>, upstreamCall.context);
     },
     rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders, rules),
     onResponse: (_request, response, upstream) => {
@@ -69,10 +76,13 @@ export function forward(
         { route: prefix, status: String(response.statusCode) },
         seconds,
       );
+      endSpan(upstreamCall.span, response.statusCode);
       response.send(upstream.stream);
     },
     onError: (_reply, { error }) => {
       const timeout = isTimeout(error);
+      failSpan(upstreamCall.span, error);
+      upstreamCall.span.end();
       reply.log.warn(
         { upstream: match.route.origin, code: (error as { code?: unknown }).code },
         'upstream failed',

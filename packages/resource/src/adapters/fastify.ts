@@ -1,4 +1,4 @@
-import { audit, type Principal } from '@tessera/core';
+import { audit, endRequestTrace, type Principal, resumeRequestTrace, startRequestTrace } from '@tessera/core';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -41,6 +41,30 @@ export function requestLikeOf(request: FastifyRequest): RequestLike {
     url: request.url,
     body: request.body,
   };
+}
+
+/**
+ * A server span for every request of `app` (OpenTelemetry, a no-op without an SDK): it continues
+ * the caller's `traceparent`, is the parent of what the handler does (the service client's calls
+ * included), and ends with the status answered. `fastifyResource` adds it; an app with no
+ * protected routes can call it itself.
+ */
+export function traceRequests(app: FastifyInstance): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    startRequestTrace(
+      request.raw,
+      `${request.method} ${route}`,
+      request.headers,
+      { 'http.request.method': request.method, 'http.route': route },
+      done,
+    );
+  });
+  app.addHook('preHandler', (request, _reply, done) => resumeRequestTrace(request.raw, done));
+  app.addHook('onResponse', (request, reply, done) => {
+    endRequestTrace(request.raw, reply.statusCode);
+    done();
+  });
 }
 
 /** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */
@@ -90,6 +114,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
   }
   app.decorateRequest('principal', null);
   app.decorateRequest('credential', null);
+  traceRequests(app);
 
   function guard(routePolicy: Policy | undefined): preHandlerHookHandler {
     function accept(request: FastifyRequest, result: Authenticated): void {

@@ -1,4 +1,5 @@
-import { sha256Base64url, TesseraTypeError } from '@tessera/core';
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan, recordStatus, sha256Base64url, TesseraTypeError, withTraceHeaders } from '@tessera/core';
 import { type Dispatcher, fetch, Headers, type RequestInit, type Response } from 'undici';
 import { BearerCredential } from '../identity/bearer-credential.js';
 import type { Authenticated, Credential } from '../identity/types.js';
@@ -151,14 +152,27 @@ export function createServiceClient(options: ServiceClientOptions): ServiceFetch
     }
     const { audience: _audience, scope: _scope, on: _on, ...rest } = init;
     const target = new URL(url);
-    const headers = new Headers(rest.headers);
-    for (const [name, value] of Object.entries(await credentialHeaders(target, init)))
-      headers.set(name, value);
-    return fetch(target, {
-      ...rest,
-      headers,
-      redirect: rest.redirect ?? 'error',
-      ...(dispatcher === undefined ? {} : { dispatcher }),
-    });
+    const method = (rest.method ?? 'GET').toUpperCase();
+    // One client span per call, the credential's token request inside it, its traceparent sent on.
+    return inSpan(
+      `${method} ${init.audience}`,
+      { 'http.request.method': method, 'server.address': target.host, 'tessera.audience': init.audience },
+      async (span) => {
+        const headers = new Headers(rest.headers);
+        for (const [name, value] of Object.entries(await credentialHeaders(target, init)))
+          headers.set(name, value);
+        for (const [name, value] of Object.entries(withTraceHeaders<Record<string, string>>({})))
+          headers.set(name, value);
+        const response = await fetch(target, {
+          ...rest,
+          headers,
+          redirect: rest.redirect ?? 'error',
+          ...(dispatcher === undefined ? {} : { dispatcher }),
+        });
+        recordStatus(span, response.status);
+        return response;
+      },
+      SpanKind.CLIENT,
+    );
   };
 }

@@ -1,3 +1,5 @@
+import { SpanKind } from '@opentelemetry/api';
+import { inSpan, withTraceHeaders } from '@tessera/core';
 import { ResourceError } from '../errors.js';
 import { boundedRequest } from '../lib/http.js';
 
@@ -26,17 +28,30 @@ export async function requestToken(
   options: TokenEndpointOptions,
   form: Record<string, string>,
 ): Promise<IssuedToken> {
+  // A span of its own (the token exchange, or a client_credentials token), its traceparent sent on.
+  return inSpan(
+    'tessera.token_request',
+    { 'tessera.grant_type': form.grant_type ?? '', 'tessera.audience': form.audience ?? '' },
+    () => requestTokenOnce(options, form),
+    SpanKind.CLIENT,
+  );
+}
+
+async function requestTokenOnce(
+  options: TokenEndpointOptions,
+  form: Record<string, string>,
+): Promise<IssuedToken> {
   const startedAt = options.now();
   let status: number;
   let text: string;
   try {
     ({ status, text } = await boundedRequest(options.url, {
       method: 'POST',
-      headers: {
+      headers: withTraceHeaders({
         authorization: basicAuthorization(options.clientId, options.clientSecret),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
-      },
+      }),
       body: new URLSearchParams(form).toString(),
       timeout: options.timeout,
       maxBodyBytes: 64 * 1024,

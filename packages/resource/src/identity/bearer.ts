@@ -1,3 +1,4 @@
+import { inSpan, inSpanSync } from '@tessera/core';
 import type { Verifier } from '../verify/verifier.js';
 import { BearerCredential } from './bearer-credential.js';
 import { bearerTokenOf, checkBearerRequest, readBearerToken } from './bearer-header.js';
@@ -13,25 +14,35 @@ export function bearer(verifier: Verifier): IdentitySource {
     readiness: Object.freeze({
       'signing keys': jwks === undefined ? async () => {} : () => jwks.ensureKeys(),
     }),
-    async authenticate(request: RequestLike): Promise<Authenticated> {
-      const token = readBearerToken(request);
-      const principal = await verifier.verify(token);
-      return { principal, credential: new BearerCredential(token) };
+    authenticate(request: RequestLike): Promise<Authenticated> {
+      return inSpan('tessera.verify_token', {}, async () => {
+        const token = readBearerToken(request);
+        const principal = await verifier.verify(token);
+        return { principal, credential: new BearerCredential(token) };
+      });
     },
     authenticateNow(request: RequestLike): Authenticated | undefined {
-      // The common case first: `Bearer <a token verified before>`. A cache hit is exactly a string
-      // that passed every check once, so the header's own syntax check (a regular expression over
-      // the token) is left to a miss.
-      checkBearerRequest(request);
-      const header = request.headers.authorization;
-      if (header?.startsWith('Bearer ') === true) {
-        const candidate = header.slice(7);
-        const cached = verifier.verifyCached(candidate);
-        if (cached !== undefined) return { principal: cached, credential: new BearerCredential(candidate) };
-      }
-      const token = bearerTokenOf(header);
-      const principal = verifier.verifyNow(token);
-      return principal === undefined ? undefined : { principal, credential: new BearerCredential(token) };
+      return inSpanSync('tessera.verify_token', {}, (span) => {
+        const now = verifyNow(request);
+        if (now === undefined) span.setAttribute('tessera.needs_key_fetch', true);
+        return now;
+      });
     },
   });
+
+  function verifyNow(request: RequestLike): Authenticated | undefined {
+    // The common case first: `Bearer <a token verified before>`. A cache hit is exactly a string
+    // that passed every check once, so the header's own syntax check (a regular expression over
+    // the token) is left to a miss.
+    checkBearerRequest(request);
+    const header = request.headers.authorization;
+    if (header?.startsWith('Bearer ') === true) {
+      const candidate = header.slice(7);
+      const cached = verifier.verifyCached(candidate);
+      if (cached !== undefined) return { principal: cached, credential: new BearerCredential(candidate) };
+    }
+    const token = bearerTokenOf(header);
+    const principal = verifier.verifyNow(token);
+    return principal === undefined ? undefined : { principal, credential: new BearerCredential(token) };
+  }
 }

@@ -1,4 +1,4 @@
-import { AuthError, type Principal, TesseraTypeError } from '@tessera/core';
+import { AuthError, inSpan, type Principal, TesseraTypeError } from '@tessera/core';
 import type { Session, SessionData, SessionManager } from '@tessera/session';
 import { ResourceError } from '../errors.js';
 import type { Authenticated, IdentitySource, RequestLike } from '../identity/types.js';
@@ -74,7 +74,7 @@ export function sessionSource<Data extends object = SessionData>(
       const opened = references.open(referenceOf(request), routeOf(request));
       let session: Session<Data> | null;
       try {
-        session = await manager.getByHash(opened.sessionHash);
+        session = await inSpan('tessera.session_lookup', {}, () => manager.getByHash(opened.sessionHash));
       } catch (error) {
         throw new ResourceError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause: error });
       }

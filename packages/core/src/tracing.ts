@@ -1,0 +1,140 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import {
+  type Attributes,
+  type Context,
+  context,
+  isSpanContextValid,
+  propagation,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type TextMapGetter,
+  trace,
+} from '@opentelemetry/api';
+
+/**
+ * Tracing through `@opentelemetry/api` only. With no SDK registered (any embedding service that
+ * does not register one) every span is the API's non-recording span and nothing is propagated:
+ * the cost is one span object per call. `tessera` registers the SDK when
+ * `OTEL_EXPORTER_OTLP_ENDPOINT` is set. Attributes name routes, audiences, grant types and
+ * error codes, never a token, cookie or header value.
+ */
+export const tracer = trace.getTracer('tessera');
+
+const headerGetter: TextMapGetter<IncomingHttpHeaders> = {
+  keys: (headers) => Object.keys(headers),
+  get: (headers, key) => headers[key],
+};
+
+// The context of each request being served, by its Node request object.
+const requestContexts = new WeakMap<object, { readonly span: Span; readonly context: Context }>();
+
+function traced(span: Span): boolean {
+  return span.isRecording() || isSpanContextValid(span.spanContext());
+}
+
+/**
+ * Starts the server span of an incoming request (continuing the trace of its `traceparent`, or a
+ * new one) and runs `next` in its context. `key` is the request's own object (Fastify's
+ * `request.raw`): `resumeRequestTrace` and `endRequestTrace` find the span by it.
+ */
+export function startRequestTrace(
+  key: object,
+  name: string,
+  headers: IncomingHttpHeaders,
+  attributes: Attributes,
+  next: () => void,
+): void {
+  const parent = propagation.extract(context.active(), headers, headerGetter);
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+  if (!traced(span)) {
+    next();
+    return;
+  }
+  const active = trace.setSpan(parent, span);
+  requestContexts.set(key, { span, context: active });
+  context.with(active, next);
+}
+
+/**
+ * Runs `next` in the request's trace context again: a body parser's callback runs in the
+ * socket's context, not the request's, so the handler is entered through this (a `preHandler`).
+ */
+export function resumeRequestTrace(key: object, next: () => void): void {
+  const found = requestContexts.get(key);
+  if (found === undefined) next();
+  else context.with(found.context, next);
+}
+
+/** Ends the request's server span with the status it was answered with (5xx marks an error). */
+export function endRequestTrace(key: object, status: number): void {
+  const found = requestContexts.get(key);
+  if (found === undefined) return;
+  requestContexts.delete(key);
+  endSpan(found.span, status);
+}
+
+/** Records an HTTP status on a span (5xx is an error; 4xx is the caller's, not the span's). */
+export function recordStatus(span: Span, status: number): void {
+  span.setAttribute('http.response.status_code', status);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+}
+
+/** Ends a span, with the HTTP status it was answered with if any. */
+export function endSpan(span: Span, status?: number): void {
+  if (status !== undefined) recordStatus(span, status);
+  span.end();
+}
+
+/** Marks a span failed by an error's stable code only (a message may name a host or worse). */
+export function failSpan(span: Span, error: unknown): void {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof code === 'string' ? code : 'error' });
+  if (typeof code === 'string') span.setAttribute('tessera.error', code);
+}
+
+/** `headers` with the current context's `traceparent` (and `tracestate`) added, for an outgoing call. */
+export function withTraceHeaders<T extends Record<string, string>>(
+  headers: T,
+  from: Context = context.active(),
+): T {
+  propagation.inject(from, headers);
+  return headers;
+}
+
+/** Starts a client span (an outgoing call) as a child of the current context. */
+export function startClientSpan(name: string, attributes: Attributes): { span: Span; context: Context } {
+  const span = tracer.startSpan(name, { kind: SpanKind.CLIENT, attributes });
+  return { span, context: trace.setSpan(context.active(), span) };
+}
+
+/** Runs `work` in a span of its own (ended when it settles; failed by the error's code). */
+export async function inSpan<T>(
+  name: string,
+  attributes: Attributes,
+  work: (span: Span) => Promise<T>,
+  kind: SpanKind = SpanKind.INTERNAL,
+): Promise<T> {
+  const span = tracer.startSpan(name, { kind, attributes });
+  try {
+    return await context.with(trace.setSpan(context.active(), span), () => work(span));
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
+
+/** `inSpan` for synchronous work (a token verified from a known key or the cache). */
+export function inSpanSync<T>(name: string, attributes: Attributes, work: (span: Span) => T): T {
+  const span = tracer.startSpan(name, { attributes });
+  try {
+    return work(span);
+  } catch (error) {
+    failSpan(span, error);
+    throw error;
+  } finally {
+    span.end();
+  }
+}
