@@ -1,4 +1,4 @@
-import { checkReadiness, type Principal, readinessBody } from '@tessera/core';
+import { checkReadiness, type MetricsExposure, type Principal, readinessBody } from '@tessera/core';
 import { allOf, type Policy } from '@tessera/resource';
 import { fastifyResource, type RouteAuthConfig, requestSerializer } from '@tessera/resource/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -11,6 +11,8 @@ export interface ShopServiceOptions {
   readonly auth: ShopAuth;
   /** `true` for Fastify's default logger, or a pino logger of your own; default off. */
   readonly logger?: boolean | FastifyBaseLogger;
+  /** Where `/metrics` is served (`@tessera/resource`'s option: listen, bearerToken or public); default nowhere. */
+  readonly metrics?: MetricsExposure;
 }
 
 /** A Fastify app with every route protected by default, for the service whose audience is `name`. */
@@ -22,7 +24,10 @@ export async function createServiceApp(name: string, options: ShopServiceOptions
       ? Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSerializer } }) })
       : Fastify({ logger: logger === true ? { serializers: { req: requestSerializer } } : false });
   const source = await options.auth.source(name);
-  await app.register(fastifyResource, { source });
+  await app.register(fastifyResource, {
+    source,
+    ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
+  });
   // Liveness: the process serves. Readiness: the identity source can authenticate (session mode:
   // the session store answers; token mode: signing keys are cached or can be fetched).
   app.get('/healthz', { config: { auth: false } }, async () => ({ status: 'ok' }));

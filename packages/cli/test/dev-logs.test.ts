@@ -40,9 +40,15 @@ function expectNoSecret(logs: LogCapture, secrets: readonly string[]): void {
 const audits = (logs: LogCapture, event: string): Line[] =>
   logs.entries().filter((line) => line.audit === event);
 
+const METRICS_TOKEN = 'dev-metrics-token-0123456789abcdef-0123';
+
 async function startWithLogs(mode: DevMode): Promise<{ system: DevSystem; dir: string; logs: LogCapture }> {
   const logs = new LogCapture();
-  const started = await startDevOnFreePorts(mode, SECRET, { logs: { destination: logs }, logLevel: 'info' });
+  const started = await startDevOnFreePorts(mode, SECRET, {
+    logs: { destination: logs },
+    logLevel: 'info',
+    metrics: { bearerToken: METRICS_TOKEN },
+  });
   return { ...started, logs };
 }
 
@@ -215,6 +221,36 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
   });
 });
 
+describe('tessera dev metrics: every part serves /metrics with the exposure it was given', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await startWithLogs('session'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers a scrape with the token on the token service, the gateway and each shop service', async () => {
+    const { urls } = system;
+    for (const [part, base, metric] of [
+      ['token service', urls.tokenService, 'tessera_tokens_issued_total'],
+      ['gateway', urls.gateway, 'tessera_gateway_requests_total'],
+      ['orders', urls.orders, 'tessera_service_requests_total'],
+      ['inventory', urls.inventory, 'tessera_service_requests_total'],
+      ['payments', urls.payments, 'tessera_service_requests_total'],
+    ] as const) {
+      expect((await fetch(`${base}/metrics`)).status, part).toBe(401);
+      const scrape = await fetch(`${base}/metrics`, {
+        headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+      });
+      expect(scrape.status, part).toBe(200);
+      expect(await scrape.text(), part).toContain(metric);
+    }
+  });
+});
+
 describe('tessera dev logs, session mode: gateway logins and sessions in the audit trail', () => {
   let system: DevSystem;
   let dir: string;
@@ -273,6 +309,6 @@ describe('tessera dev logs, session mode: gateway logins and sessions in the aud
     );
     // The services log their requests too (orders answered the gateway).
     expect(logs.entries().some((line) => line.service === 'orders')).toBe(true);
-    expectNoSecret(logs, [...secrets, ...cookies, me.csrf_token]);
+    expectNoSecret(logs, [...secrets, ...cookies, me.csrf_token, METRICS_TOKEN]);
   });
 });

@@ -12,6 +12,7 @@ export const resourceErrorCodes = {
   ERR_SESSION_STORE_UNAVAILABLE: 'The shared session store cannot be reached.',
   ERR_DISCOVERY_FAILED: 'The issuer metadata could not be fetched, names another issuer or has no jwks_uri.',
   ERR_UPSTREAM_TOKEN_FAILED: 'The token service refused or failed to issue a token for an outgoing call.',
+  ERR_METRICS_UNAUTHORIZED: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
 } as const;
 
 export type ResourceErrorCode = keyof typeof resourceErrorCodes;
@@ -24,6 +25,7 @@ const statusOf: Record<ResourceErrorCode, number> = {
   ERR_SESSION_STORE_UNAVAILABLE: 503,
   ERR_DISCOVERY_FAILED: 503,
   ERR_UPSTREAM_TOKEN_FAILED: 502,
+  ERR_METRICS_UNAUTHORIZED: 401,
 };
 
 export class ResourceError extends TesseraError<ResourceErrorCode> {

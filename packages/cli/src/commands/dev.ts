@@ -119,6 +119,10 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
     ...(options.pretty === true ? { logs: { pretty: true } } : {}),
+    // Every part's /metrics on its own port behind this token, as `tessera token-service` takes it.
+    ...(env.TESSERA_METRICS_TOKEN === undefined
+      ? {}
+      : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
     io.out(describeDevSystem(mode, system.urls, options.dir));

@@ -1,5 +1,6 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import type { MetricsExposure } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
@@ -24,6 +25,8 @@ export interface DevSystemOptions {
   readonly logLevel?: 'info' | 'warn' | 'silent';
   /** Where and how every part logs (one JSON stream by default). */
   readonly logs?: LogOutput;
+  /** Where every part (token service, gateway, each shop service) serves `/metrics`; default nowhere. */
+  readonly metrics?: MetricsExposure;
 }
 
 export interface DevSystem {
@@ -143,6 +146,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       secret: options.secret,
       dev: true,
       logger: logger('tessera-token-service'),
+      ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       // `tessera users disable` in another terminal signs the user out within a second here.
       deactivationPollMs: devDeactivationPollMs,
     });
@@ -174,10 +178,15 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const secretOf = (clientId: string) =>
       seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
+    const metrics = options.metrics === undefined ? {} : { metrics: options.metrics };
     const services: [ServiceApp, number, string][] = [
-      [await shop.createPaymentsService({ auth, logger: logger('payments') }), ports.payments, 'payments'],
       [
-        await shop.createInventoryService({ auth, logger: logger('inventory') }),
+        await shop.createPaymentsService({ auth, logger: logger('payments'), ...metrics }),
+        ports.payments,
+        'payments',
+      ],
+      [
+        await shop.createInventoryService({ auth, logger: logger('inventory'), ...metrics }),
         ports.inventory,
         'inventory',
       ],
@@ -185,6 +194,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
         await shop.createOrdersService({
           auth,
           logger: logger('orders'),
+          ...metrics,
           client: { tokenEndpoint: `${issuer}/token`, clientId: 'orders', clientSecret: secretOf('orders') },
           inventoryUrl: urls.inventory,
           paymentsUrl: urls.payments,
@@ -201,15 +211,19 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     }
 
     const { config } = gatewayPackage.loadGatewayConfig({ file: files.gateway, env: {} });
-    const gateway = await gatewayPackage.createGateway(config, {
-      sessionReferenceKeys: gatewayReferenceKeys,
-      clientSecret,
-      logDestination: logs,
-      // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
-      // names the Redis one when there is Redis, for `tessera gateway` run on its own).
-      ...(mode === 'token' ? { revocationChannel: channel } : {}),
-      ...(sessionStore === undefined ? {} : { sessionStore }),
-    });
+    // The exposure is given here, not written into gateway.yaml: a bearer token is a secret.
+    const gateway = await gatewayPackage.createGateway(
+      { ...config, ...metrics },
+      {
+        sessionReferenceKeys: gatewayReferenceKeys,
+        clientSecret,
+        logDestination: logs,
+        // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
+        // names the Redis one when there is Redis, for `tessera gateway` run on its own).
+        ...(mode === 'token' ? { revocationChannel: channel } : {}),
+        ...(sessionStore === undefined ? {} : { sessionStore }),
+      },
+    );
     stops.push(() => gateway.close());
     await listenAs('the gateway', '--gateway-port', HOST, ports.gateway, () =>
       gateway.listen({ host: HOST, port: ports.gateway }),

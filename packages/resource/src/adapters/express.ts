@@ -1,9 +1,15 @@
-import type { Principal } from '@tessera/core';
+import {
+  type MetricsExposure,
+  metricsOnPublicPort,
+  type Principal,
+  startMetricsListener,
+} from '@tessera/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, IdentitySource } from '../identity/types.js';
+import { checkMetricsExposure, createServiceMetrics, metricsAnswer } from '../metrics/service-metrics.js';
 import { authenticateAndAuthorize } from './authenticate.js';
 
 // Per request, out of the request object's own fields so nothing else reads or logs it.
@@ -13,7 +19,16 @@ export interface ExpressResourceOptions {
   readonly source: IdentitySource;
   /** Checked after authentication; 403 insufficient_scope when it refuses. */
   readonly policy?: Policy;
+  /**
+   * Where `/metrics` is served, as for the Fastify adapter: `{ bearerToken }` or `{ public: true }`
+   * answer `GET /metrics` in this middleware (before authentication); `{ listen }` opens a listener
+   * of its own, closed by the handler's `close()`. Unset: nowhere, nothing counted.
+   */
+  readonly metrics?: MetricsExposure;
 }
+
+/** The middleware, and `close()` for what it opened (the metrics listener, if any). */
+export type ExpressResourceHandler = RequestHandler & { close(): Promise<void> };
 
 function refuse(res: Response, error: unknown, scheme: string): void {
   const answer = answerFor(error, scheme);
@@ -21,12 +36,38 @@ function refuse(res: Response, error: unknown, scheme: string): void {
 }
 
 /** Authenticates every request it sees (and checks `policy`); mount it before the routes it protects. */
-export function expressResource(options: ExpressResourceOptions): RequestHandler {
+export function expressResource(options: ExpressResourceOptions): ExpressResourceHandler {
   const { source, policy } = options;
   if (typeof source !== 'object' || source === null || typeof source.authenticate !== 'function') {
     throw new TypeError('source must be an identity source (bearer(verifier) or the session source)');
   }
-  return (req: Request, res: Response, next: NextFunction) => {
+  const metrics =
+    options.metrics === undefined ? undefined : createServiceMetrics(checkMetricsExposure(options.metrics));
+  const exposure = metrics?.exposure;
+  const listener =
+    metrics !== undefined && exposure !== undefined && 'listen' in exposure
+      ? startMetricsListener(exposure.listen, metrics.registry)
+      : undefined;
+  // A failed listen is reported by close(), not left as an unhandled rejection.
+  listener?.catch(() => undefined);
+  const handler = (req: Request, res: Response, next: NextFunction) => {
+    if (metrics !== undefined) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        // The matched route's template (req.route is set once a route matched), never the raw path.
+        const route = req.route === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
+        metrics.observe(req.method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
+      });
+      if (metricsOnPublicPort(exposure) && req.method === 'GET' && req.path === '/metrics') {
+        metricsAnswer(metrics, req.headers.authorization).then(
+          (answer) => {
+            res.status(answer.status).set(answer.headers).send(answer.body);
+          },
+          (error: unknown) => next(error),
+        );
+        return;
+      }
+    }
     authenticateAndAuthorize(source, policy, {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
@@ -38,9 +79,17 @@ export function expressResource(options: ExpressResourceOptions): RequestHandler
         authenticated.set(req, result);
         next();
       },
-      (error: unknown) => refuse(res, error, source.scheme),
+      (error: unknown) => {
+        metrics?.verifyFailed(String((error as { code?: unknown }).code));
+        refuse(res, error, source.scheme);
+      },
     );
   };
+  return Object.assign(handler, {
+    async close() {
+      await (await listener)?.close();
+    },
+  });
 }
 
 /** A route-level policy after `expressResource`. */

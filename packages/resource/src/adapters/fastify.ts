@@ -1,4 +1,13 @@
-import { audit, endRequestTrace, type Principal, resumeRequestTrace, startRequestTrace } from '@tessera/core';
+import {
+  audit,
+  endRequestTrace,
+  type MetricsExposure,
+  type MetricsListener,
+  type Principal,
+  resumeRequestTrace,
+  startMetricsListener,
+  startRequestTrace,
+} from '@tessera/core';
 import type {
   FastifyInstance,
   FastifyReply,
@@ -13,6 +22,12 @@ import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
 import { redactUrl } from '../lib/redact.js';
+import {
+  checkMetricsExposure,
+  createServiceMetrics,
+  metricsAnswer,
+  type ServiceMetrics,
+} from '../metrics/service-metrics.js';
 
 /**
  * Fastify's `req` log serializer with the URL redacted: pass it as
@@ -67,6 +82,34 @@ export function traceRequests(app: FastifyInstance): void {
   });
 }
 
+/** Counts every answer of `app` and serves `/metrics` where the exposure says. */
+function serveMetrics(app: FastifyInstance, metrics: ServiceMetrics): void {
+  app.addHook('onResponse', (request, reply, done) => {
+    metrics.observe(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
+    done();
+  });
+  const { exposure } = metrics;
+  if ('listen' in exposure) {
+    let listener: MetricsListener | undefined;
+    app.addHook('onReady', async () => {
+      listener = await startMetricsListener(exposure.listen, metrics.registry);
+    });
+    app.addHook('onClose', async () => {
+      await listener?.close();
+    });
+    return;
+  }
+  app.get('/metrics', { config: { auth: false } }, async (request, reply) => {
+    const answer = await metricsAnswer(metrics, request.headers.authorization);
+    return reply.code(answer.status).headers(answer.headers).send(answer.body);
+  });
+}
+
 /** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */
 export interface RouteAuthConfig {
   /** Checked after authentication; a refusal is 403 insufficient_scope. */
@@ -92,6 +135,12 @@ declare module 'fastify' {
 export interface FastifyResourceOptions {
   /** `bearer(verifier)` or the session source. */
   readonly source: IdentitySource;
+  /**
+   * Where `/metrics` (Prometheus text) is served: `{ listen: { host, port } }` (a listener of its
+   * own), `{ bearerToken }` (this port, with that token) or `{ public: true }`. Unset (the
+   * default): nowhere, and nothing is counted.
+   */
+  readonly metrics?: MetricsExposure;
   /** Whether routes without `config.auth` are protected. Default true: opt out with `auth: false`. */
   readonly requireByDefault?: boolean;
   /** A policy every protected route checks before its own. */
@@ -115,6 +164,9 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
   app.decorateRequest('principal', null);
   app.decorateRequest('credential', null);
   traceRequests(app);
+  const metrics =
+    options.metrics === undefined ? undefined : createServiceMetrics(checkMetricsExposure(options.metrics));
+  if (metrics !== undefined) serveMetrics(app, metrics);
 
   function guard(routePolicy: Policy | undefined): preHandlerHookHandler {
     function accept(request: FastifyRequest, result: Authenticated): void {
@@ -128,6 +180,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       // By the status answered: a refusal (4xx) is the caller's affair, an unreachable key set or
       // session store (5xx) is this service's.
       const code = (error as { code?: unknown }).code;
+      metrics?.verifyFailed(String(code));
       if (reply.statusCode >= 500) request.log.error({ code }, 'request failed in @tessera/resource');
       else if (source.scheme === 'Bearer') audit(request.log, 'token.refused', { reason: String(code) });
       else request.log.info({ code }, 'request refused by @tessera/resource');
