@@ -93,7 +93,8 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
     });
     expect(failed.status).toBe(401);
 
-    const { location } = await signIn(new Browser(), authorizeUrl(verifier), 'alice', 'alice-password');
+    const signedIn = new Browser();
+    const { location } = await signIn(signedIn, authorizeUrl(verifier), 'alice', 'alice-password');
     const code = location.searchParams.get('code') ?? '';
     const tokenResponse = await fetch(`${system.urls.tokenService}/token`, {
       method: 'POST',
@@ -153,6 +154,15 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
     });
     expect(revoked.status).toBe(200);
 
+    // Signed out at the token service: its SSO session ends (and its grants with it).
+    const ssoCookies = [...signedIn.cookies.values()];
+    const confirm = parseForm(await (await signedIn.fetch(`${system.urls.tokenService}/logout`)).text());
+    const signedOut = await signedIn.post(system.urls.tokenService, confirm.action, {
+      ...confirm.fields,
+      confirm: 'yes',
+    });
+    expect(signedOut.status).toBe(200);
+
     const entries = logs.entries();
     // Every part writes, in one format: pino JSON with the part named.
     const services = new Set(entries.map((line) => line.service));
@@ -208,6 +218,15 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
     expect(audits(logs, 'token.revoked')).toContainEqual(
       expect.objectContaining({ service: 'tessera-token-service', jti: claims.jti }),
     );
+    const created = audits(logs, 'session.created').find((line) => line.service === 'tessera-token-service');
+    expect(audits(logs, 'session.ended')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-token-service',
+        user: claims.sub,
+        session: created?.session,
+        reason: 'logout',
+      }),
+    );
 
     expectNoSecret(logs, [
       ...secrets,
@@ -217,6 +236,7 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
       verifier,
       issued.refresh_token ?? '',
       ...browser.cookies.values(),
+      ...ssoCookies,
     ]);
   });
 });
