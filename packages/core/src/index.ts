@@ -77,7 +77,6 @@ export {
   inSpan,
   inSpanSync,
   recordStatus,
-  resumeRequestTrace,
   startClientSpan,
   startRequestTrace,
   tracer,

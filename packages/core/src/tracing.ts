@@ -35,8 +35,9 @@ function traced(span: Span): boolean {
 
 /**
  * Starts the server span of an incoming request (continuing the trace of its `traceparent`, or a
- * new one) and runs `next` in its context. `key` is the request's own object (Fastify's
- * `request.raw`): `resumeRequestTrace` and `endRequestTrace` find the span by it.
+ * new one) and runs `next` in its context (Fastify runs the rest of the request's hooks and its
+ * handler from `next`, so their async work stays in it). `key` is the request's own object
+ * (Fastify's `request.raw`): `endRequestTrace` finds the span by it.
  */
 export function startRequestTrace(
   key: object,
@@ -54,16 +55,6 @@ export function startRequestTrace(
   const active = trace.setSpan(parent, span);
   requestContexts.set(key, { span, context: active });
   context.with(active, next);
-}
-
-/**
- * Runs `next` in the request's trace context again: a body parser's callback runs in the
- * socket's context, not the request's, so the handler is entered through this (a `preHandler`).
- */
-export function resumeRequestTrace(key: object, next: () => void): void {
-  const found = requestContexts.get(key);
-  if (found === undefined) next();
-  else context.with(found.context, next);
 }
 
 /** Ends the request's server span with the status it was answered with (5xx marks an error). */

@@ -1,4 +1,4 @@
-import { endRequestTrace, resumeRequestTrace, startRequestTrace } from '@tessera/core';
+import { endRequestTrace, startRequestTrace } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -83,7 +83,6 @@ function registerRequestObservability(app: FastifyInstance): void {
       done,
     );
   });
-  app.addHook('preHandler', (request, _reply, done) => resumeRequestTrace(request.raw, done));
   app.addHook('onResponse', (request, reply, done) => {
     endRequestTrace(request.raw, reply.statusCode);
     // Pino's own check: the line's fields are gathered only when it is written.

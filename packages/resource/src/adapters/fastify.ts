@@ -4,7 +4,6 @@ import {
   type MetricsExposure,
   type MetricsListener,
   type Principal,
-  resumeRequestTrace,
   startMetricsListener,
   startRequestTrace,
 } from '@tessera/core';
@@ -75,7 +74,6 @@ export function traceRequests(app: FastifyInstance): void {
       done,
     );
   });
-  app.addHook('preHandler', (request, _reply, done) => resumeRequestTrace(request.raw, done));
   app.addHook('onResponse', (request, reply, done) => {
     endRequestTrace(request.raw, reply.statusCode);
     done();
