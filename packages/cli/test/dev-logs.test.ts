@@ -1,12 +1,17 @@
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { freePort } from '../../../test/support/redis-server.js';
 import { LogCapture } from '../../gateway/test/support/logs.js';
 import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
 import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
-import { startDevOnFreePorts } from './support/processes.js';
+import { spawnTessera, startDevOnFreePorts } from './support/processes.js';
 
 const SECRET = 'dev-logs-test-secret-0123456789abcdef-xyz';
 const json = { 'content-type': 'application/json' };
@@ -330,5 +335,107 @@ describe('tessera dev logs, session mode: gateway logins and sessions in the aud
     // The services log their requests too (orders answered the gateway).
     expect(logs.entries().some((line) => line.service === 'orders')).toBe(true);
     expectNoSecret(logs, [...secrets, ...cookies, me.csrf_token, METRICS_TOKEN]);
+  });
+});
+
+describe('tessera dev logs, hybrid mode: the gateway’s sign-in through the token service', () => {
+  let system: DevSystem;
+  let dir: string;
+  let logs: LogCapture;
+  beforeAll(async () => {
+    ({ system, dir, logs } = await startWithLogs('hybrid'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('logs the sign-in at both, a replayed callback as a failed login, and no code or cookie', async () => {
+    const secrets = seedSecrets(system);
+    const browser = new Browser();
+    const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
+    expect(start.status).toBe(303);
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      'alice',
+      'alice-password',
+    );
+    const callback = await browser.fetch(location);
+    expect(callback.status).toBe(303);
+    const cookies = [...browser.cookies.values()];
+    const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as { subject: string };
+    // The same callback again: its sign-in cookie is gone, so it is refused.
+    const replay = await browser.fetch(location);
+    expect(replay.status).toBe(400);
+
+    expect(audits(logs, 'login.succeeded')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-gateway', user: me.subject, client: 'gateway' }),
+    );
+    expect(audits(logs, 'session.created')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-gateway', user: me.subject, session: expect.any(String) }),
+    );
+    expect(audits(logs, 'token.issued')).toContainEqual(
+      expect.objectContaining({
+        service: 'tessera-token-service',
+        client: 'gateway',
+        grant: 'authorization_code',
+      }),
+    );
+    expect(audits(logs, 'login.failed')).toContainEqual(
+      expect.objectContaining({ service: 'tessera-gateway', client: 'gateway', reason: 'sign_in_failed' }),
+    );
+    expectNoSecret(logs, [...secrets, ...cookies, location.searchParams.get('code') ?? '', METRICS_TOKEN]);
+  });
+});
+
+describe('tessera dev --pretty (spawned): lines for people', { timeout: 60_000 }, () => {
+  const children = new Set<ChildProcess>();
+  let tempDir: string;
+  afterAll(() => {
+    for (const child of children) child.kill('SIGKILL');
+    if (tempDir !== undefined) rmSync(tempDir, { recursive: true, force: true });
+  });
+
+  it('prints each part’s lines through pino-pretty, not as JSON', async () => {
+    tempDir = mkdtempSync(join(tmpdir(), 'tessera-pretty-'));
+    const ports = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+    const [gateway, tokenService, orders, inventory, payments] = ports.map(String) as [
+      string,
+      string,
+      string,
+      string,
+      string,
+    ];
+    const dev = spawnTessera(
+      [
+        'dev',
+        '--pretty',
+        '--mode',
+        'session',
+        '--dir',
+        join(tempDir, '.tessera'),
+        '--gateway-port',
+        gateway,
+        '--token-service-port',
+        tokenService,
+        '--orders-port',
+        orders,
+        '--inventory-port',
+        inventory,
+        '--payments-port',
+        payments,
+      ],
+      { env: { PATH: process.env.PATH ?? '', TESSERA_SECRET: SECRET }, cwd: tempDir, children },
+    );
+    await dev.waitFor(/Ctrl-C stops every part/, 45_000);
+    expect((await fetch(`http://127.0.0.1:${orders}/healthz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${gateway}/healthz`)).status).toBe(200);
+    await dev.waitFor(/INFO.*request completed[\s\S]*service: "orders"/);
+    await dev.waitFor(/INFO.*request[\s\S]*service: "tessera-gateway"/);
+    expect(dev.output()).not.toContain('{"level":');
+    dev.child.kill('SIGTERM');
+    const [code] = (await once(dev.child, 'exit')) as [number | null];
+    expect(code).toBe(0);
   });
 });
