@@ -32,10 +32,17 @@ export interface AuditFields {
 /** What an audit line is written to: any pino-compatible logger. */
 export interface AuditLog {
   info(fields: Record<string, unknown>, message: string): void;
+  isLevelEnabled?(level: string): boolean;
+}
+
+/** Whether `log` writes audit lines (pino's level check): lets a caller skip gathering fields. */
+export function auditing(log: AuditLog): boolean {
+  return log.isLevelEnabled === undefined || log.isLevelEnabled('info');
 }
 
 /** Writes one audit line (undefined fields are left out). */
 export function audit(log: AuditLog, event: AuditEvent, fields: AuditFields = {}): void {
+  if (!auditing(log)) return;
   const line: Record<string, unknown> = { audit: event };
   for (const [name, value] of Object.entries(fields)) if (value !== undefined) line[name] = value;
   log.info(line, event);

@@ -1,4 +1,4 @@
-export { type AuditEvent, type AuditFields, type AuditLog, audit, sessionName } from './audit.js';
+export { type AuditEvent, type AuditFields, type AuditLog, audit, auditing, sessionName } from './audit.js';
 export { type BodyBounds, type BodyRead, readBody } from './body.js';
 export * from './config/index.js';
 export { withDeadline } from './deadline.js';

@@ -1,4 +1,4 @@
-import { audit } from '@tessera/core';
+import { audit, auditing } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../../lib/client-auth/index.js';
@@ -80,6 +80,18 @@ async function tokenEndpoint(
     throw error;
   }
   ctx.metrics.tokensIssued.inc({ grant_type: grant as string });
+  // The token's claims are read back only when the line is written (not on a silent logger).
+  if (auditing(request.log)) writeIssued(request, client, grant, response);
+  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+  return response;
+}
+
+function writeIssued(
+  request: FastifyRequest,
+  client: AuthenticatedClient,
+  grant: string | undefined,
+  response: TokenResponse,
+): void {
   const claims = accessTokenClaims(response.access_token);
   audit(request.log, 'token.issued', {
     client: client.client.client_id,
@@ -88,8 +100,6 @@ async function tokenEndpoint(
     jti: claims.jti,
     audience: claims.aud,
   });
-  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-  return response;
 }
 
 export function registerToken(app: FastifyInstance, ctx: ServiceContext): void {
