@@ -129,6 +129,8 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     // Old keys stay published past the last token they signed, and past the next key reload of
     // any other instance that might still sign with them.
     retireAfterMs: longestLifetimeS * 1000 + resolved.keyReloadIntervalMs,
+    // Two reloads: every instance serves a next key before any of them signs with it.
+    publishAheadMs: 2 * resolved.keyReloadIntervalMs,
     now: resolved.now,
   });
   const clients = new ClientRepository({
