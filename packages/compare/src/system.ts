@@ -158,6 +158,8 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
               url(reached.inventory),
               '--payments-url',
               url(reached.payments),
+              // A load run places many orders: the shop's stock of 500 would sell out (409) within seconds.
+              ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
               ...(mode.cache ? [] : ['--no-cache']),
               ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
             ],

@@ -13,6 +13,7 @@ interface ShopServiceOptions {
   readonly paymentsUrl?: string;
   readonly cache: boolean;
   readonly revocationEvents: boolean;
+  readonly stock?: number;
 }
 
 /** The secret shared with the gateway for session references (session mode). */
@@ -83,7 +84,11 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
         paymentsUrl: options.paymentsUrl,
       });
     } else if (service === 'inventory') {
-      app = await shop.createInventoryService({ auth });
+      const stock = options.stock;
+      app = await shop.createInventoryService({
+        auth,
+        ...(stock === undefined ? {} : { items: shop.seedItems.map((item) => ({ ...item, stock })) }),
+      });
     } else {
       app = await shop.createPaymentsService({ auth });
     }
@@ -112,6 +117,11 @@ export function registerShopServiceCommand(program: Command, context: CliContext
     .option('--redis <url>', 'Redis: the session store (session mode) and revocation events (token mode)')
     .option('--inventory-url <url>', 'where orders reaches inventory')
     .option('--payments-url <url>', 'where orders reaches payments')
+    .option(
+      '--stock <n>',
+      'inventory: every item starts with this stock (a load run must not sell out)',
+      integer('--stock', 0, 1_000_000_000),
+    )
     .option('--no-cache', 'token mode: no verified-token cache')
     .option('--no-revocation-events', 'token mode: do not subscribe to pushed revocation events')
     .action((name: string, options: ShopServiceOptions) => run(name, options, context));
