@@ -30,7 +30,7 @@ const DRAW = `
 (function () {
   var report = JSON.parse(document.getElementById('report-data').textContent);
   var palette = ['#1f6feb', '#d1242f', '#1a7f37', '#9a6700', '#8250df', '#57606a'];
-  function width(el) { return Math.max(280, Math.min(el.parentElement.clientWidth, 1000)); }
+  function width(el) { return Math.max(240, Math.min(el.clientWidth, 1000)); }
   var charts = [];
   function chart(id, opts, data) {
     var el = document.getElementById(id);
@@ -48,7 +48,7 @@ const DRAW = `
   function series(label, i, barsToo) {
     return { label: label, stroke: palette[i % palette.length], fill: barsToo ? palette[i % palette.length] + '88' : undefined, width: 2, paths: barsToo ? bars : undefined, points: { show: !barsToo } };
   }
-  var scaleX = { x: { time: false, range: [-0.5, modes.length - 0.5] } };
+  var scaleX = { x: { time: false, range: [-0.5, modes.length - 0.5] }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } };
   chart('chart-throughput', { title: 'Requests per second', scales: scaleX, axes: [modeAxis(), {}], series: [{}, series('req/s', 0, true)] },
     [x, report.modes.map(function (m) { return m.cost.requests_per_s; })]);
   chart('chart-latency', { title: 'Latency at the edge (ms)', scales: scaleX, axes: [modeAxis(), {}], series: [{}, series('p50', 0), series('p99', 1)] },

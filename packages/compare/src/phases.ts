@@ -16,7 +16,10 @@ import type { Workload } from './workload.js';
 /** How long each phase runs. */
 export interface PhaseTimes {
   readonly costMs: number;
-  readonly faultMs: number;
+  /** Load before a fault is injected. */
+  readonly beforeFaultMs: number;
+  /** Load after a fault has ended (an outage is over, a process is killed). */
+  readonly afterFaultMs: number;
   /** How long the store is down (store_down). */
   readonly storeDownMs: number;
   /** How long the token service is down (token_service_down). */
@@ -59,6 +62,7 @@ async function load(
   durationMs: number,
   label: string,
   gateways: GatewayTarget[],
+  signal: AbortSignal = context.signal,
 ): Promise<LoadResult> {
   const { system } = context;
   return runLoad({
@@ -68,7 +72,7 @@ async function load(
     connections: context.connections,
     durationMs,
     sticky: system.mode.sessionsInMemory,
-    signal: context.signal,
+    signal,
     onSecond: (second) =>
       context.progress(
         `  ${system.mode.name} ${label} t=${second.t}s ok=${second.ok} failed=${second.failed}`,
@@ -167,21 +171,33 @@ function stillWorks(mode: ModeDefinition, gateway: string, credential: Credentia
     .catch(() => false);
 }
 
-/** Runs load for `faultMs` with `inject` at a third of it; `inject` resolves with when the fault ended (ms from start). */
+/**
+ * Runs load for `beforeFaultMs`, then `inject` (which resolves with when the fault ended), then
+ * `afterFaultMs` more.
+ */
 async function underLoad(
   context: PhaseContext,
   fault: FaultName,
+  outageMs: number,
   inject: (gateways: GatewayTarget[]) => Promise<number>,
 ): Promise<{ result: LoadResult; endedMs: number }> {
   const gateways = targets(context.system, context.connections);
+  const { beforeFaultMs, afterFaultMs } = context.times;
+  // The load goes on for `afterFaultMs` after the fault ended, however long a restart took;
+  // the bound is for a restart that never ends.
+  const stop = new AbortController();
+  const bound = beforeFaultMs + outageMs + afterFaultMs + 30_000;
   try {
     const started = performance.now();
-    const running = load(context, context.times.faultMs, fault, gateways);
-    await sleep(context.times.faultMs / 3, context.signal);
+    const running = load(context, bound, fault, gateways, AbortSignal.any([context.signal, stop.signal]));
+    await sleep(beforeFaultMs, context.signal);
     const endedAt = await inject(gateways);
+    await sleep(afterFaultMs, context.signal);
+    stop.abort();
     const result = await running;
     return { result, endedMs: endedAt - started };
   } finally {
+    stop.abort();
     await Promise.all(gateways.map((gateway) => gateway.close()));
   }
 }
@@ -204,7 +220,7 @@ function faultReport(
 /** `gateway_killed`: gateway A SIGKILLed under load; then every credential is tried on B. */
 export async function gatewayKilled(context: PhaseContext): Promise<FaultReport> {
   const { system } = context;
-  const { result, endedMs } = await underLoad(context, 'gateway_killed', async () => {
+  const { result, endedMs } = await underLoad(context, 'gateway_killed', 0, async () => {
     await system.gateways[0]?.kill();
     return performance.now();
   });
@@ -224,7 +240,7 @@ export async function storeDown(context: PhaseContext): Promise<FaultReport> {
   const redis = system.redis;
   const port = system.redisPort;
   if (redis === undefined || port === undefined) throw new Error('store_down needs a store');
-  const { result, endedMs } = await underLoad(context, 'store_down', async () => {
+  const { result, endedMs } = await underLoad(context, 'store_down', context.times.storeDownMs, async () => {
     await redisCommand(port, ['SHUTDOWN', 'SAVE']).catch(() => '');
     await redis.stop();
     await sleep(context.times.storeDownMs, context.signal);
@@ -237,19 +253,24 @@ export async function storeDown(context: PhaseContext): Promise<FaultReport> {
 /** `token_service_down`: the token service stopped for `tokenServiceDownMs`, then started again. */
 export async function tokenServiceDown(context: PhaseContext): Promise<FaultReport> {
   const { system } = context;
-  const { result, endedMs } = await underLoad(context, 'token_service_down', async () => {
-    await system.tokenService.stop();
-    await sleep(context.times.tokenServiceDownMs, context.signal);
-    await system.tokenService.start();
-    return performance.now();
-  });
+  const { result, endedMs } = await underLoad(
+    context,
+    'token_service_down',
+    context.times.tokenServiceDownMs,
+    async () => {
+      await system.tokenService.stop();
+      await sleep(context.times.tokenServiceDownMs, context.signal);
+      await system.tokenService.start();
+      return performance.now();
+    },
+  );
   return faultReport('token_service_down', result, endedMs, null);
 }
 
 /** `key_rotated`: the signing keys rotated under load (twice: the waiting key signs, a new one waits). */
 export async function keyRotated(context: PhaseContext): Promise<FaultReport> {
   const { system } = context;
-  const { result, endedMs } = await underLoad(context, 'key_rotated', async () => {
+  const { result, endedMs } = await underLoad(context, 'key_rotated', 0, async () => {
     await system.rotateKeys();
     await system.rotateKeys();
     return performance.now();

@@ -53,15 +53,17 @@ function phaseTimes(quick: boolean, durationS: number | undefined): PhaseTimes {
   if (quick) {
     return {
       costMs: (durationS ?? 2) * 1000,
-      faultMs: 4_500,
+      beforeFaultMs: 1_500,
+      afterFaultMs: 3_000,
       storeDownMs: 1_500,
       tokenServiceDownMs: 1_500,
       revocationBoundMs: 2_000,
     };
   }
   return {
-    costMs: (durationS ?? 15) * 1000,
-    faultMs: 25_000,
+    costMs: (durationS ?? 10) * 1000,
+    beforeFaultMs: 3_000,
+    afterFaultMs: 6_000,
     storeDownMs: 10_000,
     tokenServiceDownMs: 20_000,
     revocationBoundMs: 10_000,

@@ -65,6 +65,7 @@ function listOf<T extends string>(
   allowed: readonly T[],
 ): T[] | undefined {
   if (value === undefined) return undefined;
+  if (value === 'none') return [];
   const items = value.split(',').map((item) => item.trim());
   for (const item of items) {
     if (!(allowed as readonly string[]).includes(item)) throw usage(`${option} takes ${allowed.join(', ')}`);
@@ -138,7 +139,7 @@ export function registerCompareCommand(program: Command, context: CliContext): v
     )
     .option(
       '--faults <list>',
-      'comma-separated: gateway_killed, store_down, token_service_down, key_rotated (default all)',
+      'comma-separated: gateway_killed, store_down, token_service_down, key_rotated, or none (default all)',
     )
     .option('--no-revocation', 'skip the revocation phase')
     .option(
@@ -154,7 +155,7 @@ export function registerCompareCommand(program: Command, context: CliContext): v
     )
     .option(
       '--duration <s>',
-      'seconds of the cost phase per mode (default 15, quick 2)',
+      'seconds of the cost phase per mode (default 10, quick 2)',
       integer('--duration', 1, 600),
     )
     .option('--workload <file>', 'a YAML list of requests: method, path, body, weight (default the shop mix)')
