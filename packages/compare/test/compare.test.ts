@@ -84,7 +84,7 @@ describe('tessera compare --quick (every part a process)', () => {
       '--modes',
       'session-redis,token',
       '--faults',
-      'store_down',
+      'store_down,key_rotated',
       '--html',
       join(dir, 'store.html'),
     ]);
@@ -98,6 +98,9 @@ describe('tessera compare --quick (every part a process)', () => {
     expect(sessionOutage.timeline.some((second) => (second.statuses['503'] ?? 0) > 0)).toBe(true);
     expect(sessionOutage.timeline.at(-1)?.failed).toBe(0);
     expect(fault(tokens, 'store_down').failed_requests).toBe(0);
+    // Rotating the signing keys under load fails no verification; session mode has no keys to rotate.
+    expect(fault(tokens, 'key_rotated').failed_requests).toBe(0);
+    expect(sessions.faults.map((entry) => entry.fault)).toEqual(['store_down']);
 
     // Every hop of a session request reads the store; a token request reads it nowhere.
     expect(tokens.cost.store_ops_per_request).toBe(0);
@@ -137,7 +140,7 @@ describe('tessera compare --quick (every part a process)', () => {
     );
     // The run also wrote its reports where the demo page finds the latest one.
     expect(readdirSync(join(dir, 'reports'))).toEqual(expect.arrayContaining(['latest.json', 'latest.html']));
-  }, 180_000);
+  }, 240_000);
 
   it('gateway_killed: session-memory loses the killed gateway’s sessions, session-redis loses none', async () => {
     const result = await report('killed', [
@@ -184,9 +187,9 @@ describe('tessera compare --quick (every part a process)', () => {
         });
         await page.goto(pathToFileURL(file).href);
         const charts = page.locator('.chart');
-        // Four cost charts and a timeline per fault of each mode (store_down in two modes).
-        await expect.poll(() => charts.count()).toBe(6);
-        await expect.poll(() => page.locator('.chart[data-drawn="true"] canvas').count()).toBe(6);
+        // Four cost charts and a timeline per fault of each mode (store_down twice, key_rotated once).
+        await expect.poll(() => charts.count()).toBe(7);
+        await expect.poll(() => page.locator('.chart[data-drawn="true"] canvas').count()).toBe(7);
         for (const canvas of await page.locator('.chart canvas').all()) {
           const box = await canvas.boundingBox();
           expect(box?.width ?? 0).toBeGreaterThan(200);
@@ -204,6 +207,24 @@ describe('tessera compare --quick (every part a process)', () => {
       await browser.close();
     }
   }, 60_000);
+
+  it('--hop-latency puts a delay on every hop behind the edge', async () => {
+    const result = await report('latency', [
+      '--modes',
+      'token',
+      '--faults',
+      'none',
+      '--no-revocation',
+      '--hop-latency',
+      '25',
+    ]);
+    const tokens = row(result, 'token');
+    expect(result.settings.hop_latency_ms).toBe(25);
+    // Every request crosses the gateway-to-service hop: 25 ms each way at least. A floor, not a speed.
+    expect(tokens.cost.p50_ms ?? 0).toBeGreaterThanOrEqual(50);
+    // Orders calls inventory and payments through delayed hops when it places an order.
+    expect(result.modes[0]?.cost.requests_per_s).toBeGreaterThan(0);
+  }, 120_000);
 
   it('refuses a workload file that is not a list of requests, with one line and no stack', async () => {
     const file = join(dir, 'bad-mix.yaml');
