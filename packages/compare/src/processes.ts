@@ -137,8 +137,8 @@ export class Part {
 const CLOCK_TICKS_PER_S = 100;
 
 /**
- * Everything a run started, so that all of it is stopped at the end, on an error and on Ctrl-C.
- * A second SIGINT while stopping kills what is left at once.
+ * Everything a run started, so that all of it is stopped at the end, on an error and on Ctrl-C;
+ * if this process exits first (a second Ctrl-C), whatever is left is SIGKILLed.
  */
 export class PartRegistry {
   readonly #parts = new Set<Part>();

@@ -81,6 +81,11 @@ async function run(options: CompareCommandOptions, context: CliContext): Promise
   const workload = options.workload === undefined ? undefined : compare.loadWorkload(options.workload);
   const controller = new AbortController();
   const interrupt = (signal: NodeJS.Signals) => {
+    if (controller.signal.aborted) {
+      // A second Ctrl-C while stopping: kill what is left now (the run's exit hook SIGKILLs its parts).
+      io.err(`tessera compare: ${signal} again, killing every part\n`);
+      process.exit(1);
+    }
     io.err(`tessera compare: ${signal}, stopping every part\n`);
     controller.abort();
   };
