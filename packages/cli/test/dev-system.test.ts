@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -98,6 +98,18 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
     expect(gateway).toContain('/api/orders');
     expect(gateway).not.toContain(derivedSecret(SECRET, 'session references'));
     expect(readFileSync(system.files.seed, 'utf8')).toContain('client_id: shop-cli');
+  });
+
+  it("the page links the latest tessera compare report, written under the dev dir's reports/", async () => {
+    const page = await (await fetch(`${system.urls.gateway}/`)).text();
+    expect(page).toContain('href="/_tessera/report"');
+    expect((await fetch(`${system.urls.gateway}/_tessera/report`)).status).toBe(404);
+    mkdirSync(join(dir, 'reports'), { recursive: true });
+    writeFileSync(join(dir, 'reports', 'latest.html'), '<!doctype html><p>a comparison</p>');
+    const report = await fetch(`${system.urls.gateway}/_tessera/report`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-security-policy')).toMatch(/^sandbox allow-scripts;/);
+    expect(await report.text()).toContain('a comparison');
   });
 
   it('places an order: every service saw alice, from her session', async () => {

@@ -26,6 +26,8 @@ export interface DevFilesOptions {
   readonly sessionsInMemory?: boolean;
   /** The gateway's verified-token cache entries (token mode); 0 turns it off. Default the gateway's. */
   readonly tokenCacheSize?: number;
+  /** A report file the gateway's page links to (`tessera dev`: `tessera compare`'s latest). */
+  readonly pageReport?: string;
 }
 
 /** Where `writeDevFiles` put each file, by name. */
@@ -118,6 +120,7 @@ function gatewayConfig(
   return {
     listen: { host: HOST, port: options.ports.gateway },
     logLevel: options.logLevel ?? 'info',
+    ...(options.pageReport === undefined ? {} : { pageReport: options.pageReport }),
     ...(mode === 'token'
       ? {
           token: {

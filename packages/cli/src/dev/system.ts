@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
 import {
@@ -38,7 +38,12 @@ const HOST = '127.0.0.1';
  */
 export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
   const { mode, ports, redisUrl } = options;
-  const written = await writeDevFiles(options);
+  // The page links the latest `tessera compare` report, which it writes under `<dir>/reports`
+  // (`.tessera/reports` by default, as this is `.tessera`).
+  const written = await writeDevFiles({
+    ...options,
+    pageReport: join(resolve(options.dir), 'reports', 'latest.html'),
+  });
   const { dir, databaseUrl, urls, issuer, referenceSecret, clientSecret, seed, files } = written;
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
