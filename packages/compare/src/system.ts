@@ -235,7 +235,18 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     async rotateKeys() {
       await runToEnd(
         platform.tessera.command,
-        [...platform.tessera.args, 'keys', 'rotate', '--db', prepared.databaseUrl],
+        // As an operator would: the second step waits until every instance serves the next key
+        // (two of the token service's 1 s reloads), as `keys rotate` insists.
+        [
+          ...platform.tessera.args,
+          'keys',
+          'rotate',
+          '--db',
+          prepared.databaseUrl,
+          '--publish-ahead',
+          '2',
+          '--wait',
+        ],
         {
           TESSERA_SECRET: secret,
         },
