@@ -232,9 +232,9 @@ describe('tessera login (authorization code + PKCE, loopback redirect)', { timeo
 
 describe('tessera login --device (RFC 8628)', { timeout: 60_000 }, () => {
   async function approveOnPage(command: Login, decision: 'approve' | 'cancel'): Promise<void> {
-    const [, uri, userCode] = (await command.waitFor(
-      /open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})/,
-    )) as [string, string, string];
+    const shown = await command.waitFor(/open (\S+) and enter the code ([A-Z]{4}-[A-Z]{4})/);
+    const uri = shown[1] as string;
+    const userCode = shown[2] as string;
     expect(uri).toBe(`${issuer}/device`);
     const browser = new Browser();
     const entry = parseForm(await (await browser.fetch(uri)).text());
