@@ -23,8 +23,9 @@ import type { DeviceInteraction } from './interaction.js';
 export const USER_CODE_ATTEMPTS = 10;
 export const USER_CODE_WINDOW_MS = 15 * 60 * 1000;
 
-const attemptsKey = (request: FastifyRequest): string =>
-  `device-code-attempts:${sha256Base64url(normalizeAddress(request.ip))}`;
+/** The store key counting one client address's code entries (its /64 for IPv6). */
+export const userCodeAttemptsKey = (address: string): string =>
+  `device-code-attempts:${sha256Base64url(normalizeAddress(address))}`;
 
 function codeEntryBody(ctx: ServiceContext, userCode: string, message?: string): string {
   const error = message === undefined ? '' : `<p class="error" role="alert">${escapeHtml(message)}</p>`;
@@ -122,16 +123,17 @@ async function enterCode(
     return sendCodeEntry(ctx, reply, 400, '', 'Enter the code your device shows.');
   }
   const typed = (form.get('user_code') ?? '').slice(0, 32);
-  const key = attemptsKey(request);
-  const failures = Number((await ctx.store.get(key)) ?? 0);
-  if (failures >= USER_CODE_ATTEMPTS) {
+  // The attempt is counted before the lookup, atomically, so concurrent guesses cannot all pass
+  // one read of the counter; a good code gives its attempt back.
+  const key = userCodeAttemptsKey(request.ip);
+  const attempts = await ctx.store.increment(key, 1, { ttlMs: USER_CODE_WINDOW_MS });
+  if (attempts > USER_CODE_ATTEMPTS) {
     reply.header('retry-after', String(Math.ceil(USER_CODE_WINDOW_MS / 1000)));
     return sendCodeEntry(ctx, reply, 429, typed, 'Too many wrong codes. Try again later.');
   }
   const normalized = normalizeUserCode(typed);
   const record = normalized === undefined ? undefined : await ctx.devices.findByUserCode(normalized);
   if (!usable(ctx, record) || normalized === undefined) {
-    await ctx.store.increment(key, 1, { ttlMs: USER_CODE_WINDOW_MS });
     return sendCodeEntry(
       ctx,
       reply,
@@ -140,6 +142,7 @@ async function enterCode(
       'That code is not valid, or it has expired. Check your device.',
     );
   }
+  await ctx.store.increment(key, -1, { ttlMs: USER_CODE_WINDOW_MS });
   const device: DeviceInteraction = {
     deviceCodeHash: record.deviceCodeHash,
     clientId: record.clientId,
