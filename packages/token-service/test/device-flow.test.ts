@@ -214,6 +214,29 @@ describe.each(databases)('the device flow with openid-client on $name', (fixture
     expect(Number((rows as { n: unknown }).n)).toBe(1);
   });
 
+  it('of concurrent redemptions of an approved code exactly one gets tokens', async () => {
+    const config = await configure('tv');
+    const start = await oidc.initiateDeviceAuthorization(config, {});
+    await answer(new Browser(), start, 'approve');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        fetch(`${harness.url}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: DEVICE_GRANT,
+            client_id: 'tv',
+            device_code: start.device_code,
+          }),
+        }),
+      ),
+    );
+    expect(answers.filter((response) => response.status === 200)).toHaveLength(1);
+    for (const refused of answers.filter((response) => response.status !== 200)) {
+      expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+    }
+  });
+
   it('a device code is redeemed once: a second redemption fails and revokes what the first got', async () => {
     const start = (await (
       await fetch(`${harness.url}/device_authorization`, {
