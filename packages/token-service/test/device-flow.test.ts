@@ -214,26 +214,40 @@ describe.each(databases)('the device flow with openid-client on $name', (fixture
     expect(Number((rows as { n: unknown }).n)).toBe(1);
   });
 
-  it('of concurrent redemptions of an approved code exactly one gets tokens', async () => {
-    const config = await configure('tv');
+  it('concurrent redemptions of an approved code: never two sets of tokens, and the grant ends revoked', async () => {
+    const config = await configure('kiosk', oidc.ClientSecretBasic(KIOSK_SECRET));
     const start = await oidc.initiateDeviceAuthorization(config, {});
     await answer(new Browser(), start, 'approve');
     const answers = await Promise.all(
       Array.from({ length: 5 }, () =>
         fetch(`${harness.url}/token`, {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({
-            grant_type: DEVICE_GRANT,
-            client_id: 'tv',
-            device_code: start.device_code,
-          }),
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded',
+            authorization: basic('kiosk', KIOSK_SECRET),
+          },
+          body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: start.device_code }),
         }),
       ),
     );
-    expect(answers.filter((response) => response.status === 200)).toHaveLength(1);
+    // The conditional UPDATE lets one redeem; the others are a reuse and revoke the grant, so the
+    // one that won answers 200 with tokens already dead, or (when a loser revoked first) invalid_grant.
+    const issued = answers.filter((response) => response.status === 200);
+    expect(issued.length).toBeLessThanOrEqual(1);
     for (const refused of answers.filter((response) => response.status !== 200)) {
       expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+    }
+    for (const response of issued) {
+      const { access_token } = (await response.json()) as { access_token: string };
+      const introspection = await fetch(`${harness.url}/introspect`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic('kiosk', KIOSK_SECRET),
+        },
+        body: new URLSearchParams({ token: access_token }),
+      });
+      expect(await introspection.json()).toMatchObject({ active: false });
     }
   });
 
