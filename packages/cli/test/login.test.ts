@@ -121,6 +121,8 @@ describe('tessera login (authorization code + PKCE, loopback redirect)', { timeo
     expect(url.searchParams.get('code_challenge_method')).toBe('S256');
     expect(url.searchParams.get('redirect_uri')).toBe(redirectUri);
     expect(url.searchParams.get('scope')).toBe('openid orders:read');
+    // A stray request (a browser's favicon) is answered 404 and does not end the wait.
+    expect((await fetch(new URL('/favicon.ico', redirectUri))).status).toBe(404);
     const { location } = await signIn(new Browser(), url, 'alice', ALICE_PASSWORD);
     expect(location.origin + location.pathname).toBe(redirectUri);
     const page = await fetch(location);

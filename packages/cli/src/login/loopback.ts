@@ -80,8 +80,14 @@ export async function loginWithBrowser(options: BrowserLoginOptions): Promise<To
     settle = { resolve, reject };
   });
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const callback = new URL(request.url ?? '/', options.redirectUri);
-    if (request.method !== 'GET' || callback.pathname !== path || settle === undefined) {
+    let callback: URL | undefined;
+    try {
+      callback = new URL(request.url ?? '/', options.redirectUri);
+    } catch {
+      callback = undefined;
+    }
+    // Only a GET of the callback's own path ends the wait (a favicon or a stray request does not).
+    if (request.method !== 'GET' || callback?.pathname !== path || settle === undefined) {
       answer(response, 404, 'Not found', 'This is the tessera login callback.');
       return;
     }
