@@ -4,6 +4,7 @@ import { registerCompareCommand } from './commands/compare.js';
 import { registerDevCommand } from './commands/dev.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerLoginCommand } from './commands/login.js';
 import { registerShopServiceCommand } from './commands/shop-service.js';
 import { registerTokenServiceCommand } from './commands/token-service.js';
 import { registerUsersCommand } from './commands/users.js';
@@ -23,6 +24,7 @@ const commands: readonly ((program: Command, context: CliContext) => void)[] = [
   registerGatewayCommand,
   registerShopServiceCommand,
   registerCompareCommand,
+  registerLoginCommand,
 ];
 
 /** Options every command accepts. */

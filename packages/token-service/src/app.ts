@@ -9,6 +9,7 @@ import type { Kysely } from 'kysely';
 import { pino } from 'pino';
 import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerAuthorize } from './endpoints/authorize/index.js';
+import { registerDevice } from './endpoints/device/index.js';
 import { registerDiscovery } from './endpoints/discovery.js';
 import { registerHealth } from './endpoints/health.js';
 import { registerIntrospection } from './endpoints/introspect.js';
@@ -224,6 +225,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerLogout(scope, ctx);
       registerHealth(scope, ctx);
       registerMetrics(scope, ctx);
+      registerDevice(scope, ctx);
     },
     { prefix: issuerPrefix(resolved.issuer) },
   );
