@@ -495,7 +495,7 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     );
   });
 
-  it('serves HTTPS with --tls-cert and --tls-key (SECURITY-CASES 96), and wants both', async () => {
+  it('serves HTTPS with --tls-cert and --tls-key (docs/security.md I96), and wants both', async () => {
     const keyFile = join(dir, 'tls-key.pem');
     const certFile = join(dir, 'tls-cert.pem');
     execFileSync(

@@ -72,7 +72,7 @@ export function registerSessionEndpoints(
       const { username, password } = credentialsOf(request.body);
       const session = await mode.load(request, reply);
       const user = await directory.authenticate({ username, password, address: request.ip });
-      // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
+      // Always a new id, whatever cookie came in (fixation, docs/security.md E77).
       await session.login(user.id, { username: user.username });
       return reply.code(204).header('cache-control', 'no-store').send();
     });
