@@ -4,7 +4,17 @@ import SummaryLineReporter from './test/support/summary-line-reporter.ts';
 // One project per package, so `vitest run --project core` runs one package's tests and
 // `npm test` runs them all. Tests import sibling packages by name, which resolves to their
 // built `dist/` (the `pretest` script builds first), exactly as a user of the package would.
-const packages = ['core', 'storage', 'identity', 'token-service', 'session', 'resource', 'gateway', 'cli'];
+const packages = [
+  'core',
+  'storage',
+  'identity',
+  'token-service',
+  'session',
+  'resource',
+  'gateway',
+  'cli',
+  'compare',
+];
 
 export default defineConfig({
   test: {

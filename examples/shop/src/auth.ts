@@ -40,6 +40,8 @@ export interface TokenAuthOptions {
   readonly keys?: KeySource;
   /** Revocation events from the token service, so a revoked token stops working at once. */
   readonly revocations?: Revocations;
+  /** The verified-token cache; default on. Off, every request checks the signature again. */
+  readonly cache?: boolean;
 }
 
 /** Token mode: each service verifies the caller's access token locally. */
@@ -50,7 +52,7 @@ export function tokenAuth(options: TokenAuthOptions): ShopAuth {
       const verifier = await createVerifier({
         issuer: options.issuer,
         audience,
-        cache: true,
+        cache: options.cache ?? true,
         ...(options.keys === undefined ? {} : { keys: options.keys }),
         ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
       });

@@ -152,3 +152,38 @@ describe('seenBy', () => {
     });
   });
 });
+
+describe('tokenAuth: the verified-token cache', () => {
+  // A key removed after a token was verified once: a cached verification still stands, and with
+  // the cache off every request checks the signature again and finds no key to check it with.
+  async function secondCallAfterKeyRemoved(cache: boolean | undefined): Promise<[number, number]> {
+    const keys = await KeySet.generate();
+    const own = new AccessTokenSigner({ keys, issuer });
+    const auth = tokenAuth({ issuer, keys, ...(cache === undefined ? {} : { cache }) });
+    const app = await createInventoryService({ auth });
+    try {
+      const token = own.issue({
+        subject: 'alice-id',
+        clientId: 'shop-cli',
+        audience: 'inventory',
+        authTime: 1,
+        scopes: ['inventory:read'],
+      }).token;
+      const list = () =>
+        app.inject({ method: 'GET', url: '/items', headers: { authorization: `Bearer ${token}` } });
+      const first = (await list()).statusCode;
+      for (const { key } of keys.entries()) keys.remove(key.kid);
+      return [first, (await list()).statusCode];
+    } finally {
+      await app.close();
+    }
+  }
+
+  it('is on by default: a token verified once is taken from the cache', async () => {
+    expect(await secondCallAfterKeyRemoved(undefined)).toEqual([200, 200]);
+  });
+
+  it('is off with cache: false: every request verifies the signature again', async () => {
+    expect(await secondCallAfterKeyRemoved(false)).toEqual([200, 401]);
+  });
+});

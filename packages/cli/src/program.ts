@@ -1,8 +1,11 @@
 import { Command } from 'commander';
 import { registerClientsCommand } from './commands/clients.js';
+import { registerCompareCommand } from './commands/compare.js';
 import { registerDevCommand } from './commands/dev.js';
 import { registerGatewayCommand } from './commands/gateway.js';
 import { registerKeysCommand } from './commands/keys.js';
+import { registerLoginCommand } from './commands/login.js';
+import { registerShopServiceCommand } from './commands/shop-service.js';
 import { registerTokenServiceCommand } from './commands/token-service.js';
 import { registerUsersCommand } from './commands/users.js';
 import type { CliContext } from './context.js';
@@ -19,6 +22,9 @@ const commands: readonly ((program: Command, context: CliContext) => void)[] = [
   registerClientsCommand,
   registerKeysCommand,
   registerGatewayCommand,
+  registerShopServiceCommand,
+  registerCompareCommand,
+  registerLoginCommand,
 ];
 
 /** Options every command accepts. */

@@ -44,6 +44,30 @@ describe('the tessera command (spawned)', () => {
     expect(stdout).toBe(`${manifest.version}\n`);
   });
 
+  it('lists compare and keeps the internal shop-service out of --help', () => {
+    const { stdout } = tessera('--help');
+    expect(stdout).toMatch(/^\s+compare \[options\]\s+run the same shop services in each mode/m);
+    expect(stdout).not.toMatch(/^\s+shop-service/m);
+  });
+
+  it('compare and shop-service refuse bad input with one line and exit 2, starting nothing', () => {
+    for (const args of [
+      ['compare', '--modes', 'token,carpool'],
+      ['compare', '--faults', 'meteor'],
+      ['compare', '--hop-latency', '-1'],
+      ['shop-service', 'billing', '--issuer', 'http://127.0.0.1:9'],
+      ['shop-service', 'inventory'],
+      ['shop-service', 'inventory', '--mode', 'session', '--issuer', 'http://127.0.0.1:9'],
+    ]) {
+      const { status, stdout, stderr } = tessera(...args);
+      expect(status, args.join(' ')).toBe(2);
+      expect(stdout).toBe('');
+      expect(stderr).toMatch(/^tessera: /);
+      expect(stderr.trim().split('\n')).toHaveLength(1);
+      expect(stderr).not.toMatch(stackLine);
+    }
+  });
+
   it('dev --mode carpool exits 2 with one line naming the modes', () => {
     const { status, stdout, stderr } = tessera('dev', '--mode', 'carpool');
     expect(status).toBe(2);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -103,6 +103,18 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
     const keys = readFileSync(system.files.referenceKeys, 'utf8').trim();
     expect(keys.split(',').map((entry) => entry.split(':')[0])).toEqual(['orders=k1', 'inventory=k1']);
     expect(keys).not.toContain(derivedSecret(SECRET, 'session references'));
+  });
+
+  it("the page links the latest tessera compare report, written under the dev dir's reports/", async () => {
+    const page = await (await fetch(`${system.urls.gateway}/`)).text();
+    expect(page).toContain('href="/_tessera/report"');
+    expect((await fetch(`${system.urls.gateway}/_tessera/report`)).status).toBe(404);
+    mkdirSync(join(dir, 'reports'), { recursive: true });
+    writeFileSync(join(dir, 'reports', 'latest.html'), '<!doctype html><p>a comparison</p>');
+    const report = await fetch(`${system.urls.gateway}/_tessera/report`);
+    expect(report.status).toBe(200);
+    expect(report.headers.get('content-security-policy')).toMatch(/^sandbox allow-scripts;/);
+    expect(await report.text()).toContain('a comparison');
   });
 
   it('places an order: every service saw alice, from her session, and the chain of services it came through', async () => {

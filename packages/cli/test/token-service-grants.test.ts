@@ -1,7 +1,7 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// A directory named with --db must exist (only the default .tessera/ is created).
+mkdirSync(join(dir, 'data'));
 const db = `sqlite:${join(dir, 'data', 'tessera.db')}`;
 const env = { PATH: process.env.PATH ?? '', TESSERA_SECRET: 'cli-grants-secret-0123456789abcdef-01234567' };
 const CLIENT_SECRET = 'portal-secret-0123456789abcdef-0123456789';

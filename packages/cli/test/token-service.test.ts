@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { get } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +18,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+// A directory named with --db must exist (only the default .tessera/ is created).
+for (const sub of ['data', 'dev', 'other']) mkdirSync(join(dir, sub));
 const db = `sqlite:${join(dir, 'data', 'tessera.db')}`;
 const SECRET = 'cli-test-secret-0123456789abcdef-0123456789';
 const env = { PATH: process.env.PATH ?? '', TESSERA_SECRET: SECRET };
@@ -225,7 +227,26 @@ describe('tessera keys (spawned, SQLite file)', { timeout: 60_000 }, () => {
       // Published, but not signing yet.
       expect(keys().find((key) => key.alg === 'EdDSA' && key.state === 'active')?.kid).toBe(activeBefore);
 
-      const second = tessera(['keys', 'rotate', '--db', db, '--alg', 'EdDSA']);
+      // At once, the next key may not be served by every instance yet: refused, nothing changed.
+      const early = tessera(['keys', 'rotate', '--db', db, '--alg', 'EdDSA']);
+      expect(early.status).toBe(1);
+      expect(early.stderr).toMatch(
+        /^tessera: a next key was published too recently to sign \(instances and verifiers may not have it yet\): run again in \d+ s, or with --wait\n$/,
+      );
+      expect(keys().find((key) => key.alg === 'EdDSA' && key.state === 'active')?.kid).toBe(activeBefore);
+
+      // Two reloads of the running service (100 ms) are enough here: --wait waits them out.
+      const second = tessera([
+        'keys',
+        'rotate',
+        '--db',
+        db,
+        '--alg',
+        'EdDSA',
+        '--publish-ahead',
+        '1',
+        '--wait',
+      ]);
       expect(second.status).toBe(0);
       expect(second.stdout).toMatch(
         new RegExp(
@@ -474,7 +495,7 @@ describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, ()
     );
   });
 
-  it('serves HTTPS with --tls-cert and --tls-key (SECURITY-CASES 96), and wants both', async () => {
+  it('serves HTTPS with --tls-cert and --tls-key (docs/security.md I96), and wants both', async () => {
     const keyFile = join(dir, 'tls-key.pem');
     const certFile = join(dir, 'tls-cert.pem');
     execFileSync(

@@ -1,10 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { eventually } from '../../../test/support/eventually.js';
@@ -15,9 +13,6 @@ import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { type SpawnedCommand, spawnTessera } from './support/processes.js';
 
 const SECRET = 'tracing-test-secret-0123456789abcdef-0123';
-const shopService = fileURLToPath(new URL('./support/shop-service.ts', import.meta.url));
-// tsx's loader by its own path: the services run with a temp dir as their working directory.
-const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /**
  * The token service, orders, inventory, payments and the gateway, each a process of its own with
@@ -44,36 +39,14 @@ describe('tracing across processes: one order, one trace', { timeout: 90_000 }, 
   }
 
   function spawnShop(name: string, port: number, extra: string[] = []): SpawnedCommand {
-    const child = spawn(
-      process.execPath,
-      ['--import', tsxLoader, shopService, name, String(port), url(ports.tokenService), ...extra],
+    return spawnTessera(
+      ['shop-service', name, '--port', String(port), '--issuer', url(ports.tokenService), ...extra],
       {
-        env: { ...otelEnv(), ORDERS_CLIENT_SECRET: devClientSecret(SECRET, 'orders') },
+        env: { ...otelEnv(), TESSERA_SHOP_CLIENT_SECRET: devClientSecret(SECRET, 'orders') },
         cwd: dir,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        children,
       },
     );
-    children.add(child);
-    let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-    });
-    return {
-      child,
-      output: () => output,
-      waitFor: (pattern, timeoutMs = 30_000) =>
-        eventually(
-          async () => {
-            const match = pattern.exec(output);
-            if (match === null) throw new Error(`${name} did not print ${pattern}: ${output}`);
-            return match;
-          },
-          { timeoutMs, intervalMs: 50 },
-        ),
-    };
   }
 
   beforeAll(async () => {
@@ -108,7 +81,12 @@ describe('tracing across processes: one order, one trace', { timeout: 90_000 }, 
     const started = [
       spawnShop('payments', ports.payments),
       spawnShop('inventory', ports.inventory),
-      spawnShop('orders', ports.orders, [url(ports.inventory), url(ports.payments)]),
+      spawnShop('orders', ports.orders, [
+        '--inventory-url',
+        url(ports.inventory),
+        '--payments-url',
+        url(ports.payments),
+      ]),
     ];
     const gateway = spawnTessera(['gateway', '--config', join(dir, 'gateway.yaml')], {
       env: otelEnv('edge-gateway'),
@@ -116,7 +94,7 @@ describe('tracing across processes: one order, one trace', { timeout: 90_000 }, 
       children,
     });
     await Promise.all([
-      ...started.map((s) => s.waitFor(/listening on/)),
+      ...started.map((s) => s.waitFor(/listening on/, 60_000)),
       gateway.waitFor(/listening on/, 60_000),
     ]);
   }, 90_000);

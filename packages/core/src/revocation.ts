@@ -2,7 +2,7 @@ import { TesseraTypeError } from './errors/base.js';
 
 /**
  * The revocation event, the one contract between the token service (which publishes) and resource
- * servers (which keep a deny-list from it), DESIGN.md: `{ "kind", "value", "until" }` as JSON on
+ * servers (which keep a deny-list from it), as docs/architecture.md describes: `{ "kind", "value", "until" }` as JSON on
  * topic `tessera.revocation`. It lives here so both sides encode and parse it with the same code.
  */
 
@@ -35,7 +35,7 @@ function validUntil(until: unknown): until is number {
   return typeof until === 'number' && Number.isSafeInteger(until) && until > 0;
 }
 
-/** The event's wire form: exactly the three fields, in DESIGN.md's order. */
+/** The event's wire form: exactly the three fields, in the documented order. */
 export function encodeRevocationEvent(event: RevocationEvent): string {
   const misuse = (message: string) => new TesseraTypeError('ERR_INVALID_REVOCATION', message);
   const { kind, value, until } = event;

@@ -7,7 +7,7 @@ import {
   TesseraTypeError,
 } from '../src/index.js';
 
-it('publishes on the topic DESIGN.md names', () => {
+it('publishes on the topic the token service and every resource server share', () => {
   expect(REVOCATION_TOPIC).toBe('tessera.revocation');
 });
 

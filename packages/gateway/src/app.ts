@@ -259,7 +259,10 @@ export async function createGateway(
         ? 'form'
         : 'none';
     await app.register(async (page) => {
-      registerPage(page, { login });
+      registerPage(page, {
+        login,
+        ...(config.pageReport === undefined ? {} : { report: config.pageReport }),
+      });
     });
   }
 

@@ -237,6 +237,11 @@ export const gatewayConfigSchema = z
     trustProxy: trustedProxies,
     /** The demo page at `/` (sign in, items, orders, the trace); default on unless a route claims `/`. */
     page: z.boolean().optional(),
+    /**
+     * A report file the page links to (`tessera compare`'s `latest.html`), served at
+     * /_tessera/report in a sandbox of its own; default none.
+     */
+    pageReport: z.string().min(1).optional(),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     // --- observability ---------------------------------------------------------------------
     /**

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,6 +48,35 @@ async function gateway(input: GatewayConfigInput): Promise<string> {
 function call(base: string, path: string, method = 'GET'): Promise<RawAnswer> {
   return rawRequest(base, path, { method });
 }
+
+describe('the page links the latest comparison report when pageReport is set', () => {
+  const report = join(dir, 'latest.html');
+  let base: string;
+  beforeAll(async () => {
+    base = await gateway({
+      routes: [{ prefix: '/api', upstream: upstream.url, auth: 'public' }],
+      pageReport: report,
+    });
+  });
+
+  it('serves the file in a sandbox (inline script allowed, no origin, nothing fetched), read anew each time', async () => {
+    expect((await call(base, '/')).text).toContain(`href="${PAGE_ASSET_PREFIX}/report"`);
+    // No report written yet: 404, as any unknown asset.
+    expect((await call(base, `${PAGE_ASSET_PREFIX}/report`)).status).toBe(404);
+    writeFileSync(report, '<!doctype html><script>document.title = "run 1"</script>');
+    const first = await call(base, `${PAGE_ASSET_PREFIX}/report`);
+    expect(first.status).toBe(200);
+    expect(first.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(first.headers['content-security-policy']).toBe(
+      "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; " +
+        "img-src data:; frame-ancestors 'none'; base-uri 'none'",
+    );
+    expect(first.headers['cache-control']).toBe('no-store');
+    expect(first.text).toContain('run 1');
+    writeFileSync(report, '<!doctype html><p>run 2</p>');
+    expect((await call(base, `${PAGE_ASSET_PREFIX}/report`)).text).toContain('run 2');
+  });
+});
 
 describe('the page at / (a gateway with public routes only)', () => {
   let base: string;
@@ -102,7 +131,16 @@ describe('the page at / (a gateway with public routes only)', () => {
   });
 
   it('answers an unknown asset with 404 JSON (the HTML template is not an asset)', async () => {
-    for (const path of ['/nope.js', '/', '', '/index.html', '/app.js.map', '/APP.JS', '/app.js/x']) {
+    for (const path of [
+      '/nope.js',
+      '/',
+      '',
+      '/index.html',
+      '/app.js.map',
+      '/APP.JS',
+      '/app.js/x',
+      '/report',
+    ]) {
       const answer = await call(base, `${PAGE_ASSET_PREFIX}${path}`);
       expect(answer.status, path).toBe(404);
       expect(answer.headers['content-type']).toMatch(/^application\/json/);

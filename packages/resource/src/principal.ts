@@ -3,7 +3,7 @@ import type { Principal } from '@tessera/core';
 /**
  * True for a token a client got for itself (client_credentials: sub = client_id), or one exchanged
  * from such a token: no sign-in behind it (no `auth_time`, no `sid`). A user token, even of a user
- * whose sub equals some client's id, carries the sign-in (SECURITY-CASES C 71).
+ * whose sub equals some client's id, carries the sign-in (docs/security.md C71).
  */
 export function isClientPrincipal(principal: Principal): boolean {
   return (

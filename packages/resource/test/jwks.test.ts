@@ -6,7 +6,7 @@ import { claims, craft, header } from './support/craft.js';
 import { type FakeIssuer, startIssuer } from './support/issuer.js';
 import { bearerHeader, call, startService } from './support/service.js';
 
-// SECURITY-CASES D 74-76 and the JWKS endpoint answering garbage, slowly or not at all.
+// docs/security.md D74-76 and the JWKS endpoint answering garbage, slowly or not at all.
 
 let issuer: FakeIssuer;
 

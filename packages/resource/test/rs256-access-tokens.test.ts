@@ -48,6 +48,8 @@ describe('RS256 access tokens for the audiences configured so', () => {
     harness = await startService(database, {
       clients: [portal],
       accessTokenAlgByAudience: { legacy: 'RS256' },
+      // A next key may sign two reloads after it is published (100 ms here).
+      keyReloadIntervalMs: 50,
     });
   });
   afterAll(async () => {
@@ -132,7 +134,9 @@ describe('RS256 access tokens for the audiences configured so', () => {
     );
     const verifier = await createVerifier({ issuer: harness.url, audience: 'legacy', algorithms: ['RS256'] });
     expect((await verifier.verify(before)).subject).toBe('portal');
-    // Step two promotes it; the old key retires and stays published.
+    // Step two promotes it, once every instance has had two reloads to serve it; the old key
+    // retires and stays published.
+    await new Promise((resolve) => setTimeout(resolve, 150));
     await harness.service.keys.rotate('RS256');
     const after = await clientCredentials(harness, ['legacy']);
     expect(algOf(after)).toBe('RS256');

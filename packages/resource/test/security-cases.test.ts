@@ -11,7 +11,7 @@ import { type FakeIssuer, startIssuer } from './support/issuer.js';
 import { rawGet } from './support/raw.js';
 import { type Answer, bearerHeader, call, startService } from './support/service.js';
 
-// SECURITY-CASES C 52-71, F 84/85/88, G 89-91: every token is sent to a Fastify service protected
+// docs/security.md C52-71, F 84/85/88, G 89-91: every token is sent to a Fastify service protected
 // by this library, through real HTTP, with keys from a JWKS served over node:http.
 
 const p256n = Buffer.from('FFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551', 'hex');

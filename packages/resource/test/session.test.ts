@@ -246,6 +246,25 @@ describe('the session source', () => {
     );
   });
 
+  it('a session source without references, or accepting no caller, is refused with a code, not a crash', () => {
+    for (const references of [undefined, null, 'a-secret-of-at-least-thirty-two-bytes-000']) {
+      expect(() =>
+        sessionSource({ manager, references } as unknown as Parameters<typeof sessionSource>[0]),
+      ).toThrow(
+        expect.objectContaining({
+          code: 'ERR_INVALID_OPTION',
+          message: expect.stringMatching(/^references must be/),
+        }),
+      );
+    }
+    expect(() => sessionSource({ manager, references: { self: 'orders' } })).toThrow(
+      expect.objectContaining({
+        code: 'ERR_INVALID_OPTION',
+        message: expect.stringContaining('at least one caller'),
+      }),
+    );
+  });
+
   it('reads keys from text for an environment variable, never echoing a secret', () => {
     const secret = 'a-secret-of-at-least-thirty-two-bytes-000';
     expect(parseReferenceKeys(`gateway=k2:${secret}, gateway=k1:${secret}\norders=k1:${secret}`)).toEqual({

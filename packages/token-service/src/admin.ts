@@ -19,6 +19,8 @@ export interface AdminOptions {
    * plus the default key reload interval (30 s); pass more when the service runs with longer lifetimes.
    */
   readonly retireAfterMs?: number;
+  /** How long a next key must have been published before `rotate` lets it sign (ms). Default 60 000. */
+  readonly publishAheadMs?: number;
   readonly now?: () => number;
 }
 
@@ -44,6 +46,7 @@ export function openKeyManager(options: AdminOptions): Promise<KeyManager> {
     db: options.database as Kysely<TokenServiceDatabase>,
     encryptionKey: deriveServiceKeys(secretBytes(options.secret)).keyEncryption,
     retireAfterMs: options.retireAfterMs ?? (3600 + 30) * 1000,
+    ...(options.publishAheadMs === undefined ? {} : { publishAheadMs: options.publishAheadMs }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 }

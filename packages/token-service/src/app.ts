@@ -10,6 +10,7 @@ import type { Kysely } from 'kysely';
 import { type Logger, pino } from 'pino';
 import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerAuthorize } from './endpoints/authorize/index.js';
+import { registerDevice } from './endpoints/device/index.js';
 import { registerDiscovery } from './endpoints/discovery.js';
 import { registerHealth } from './endpoints/health.js';
 import { registerIntrospection } from './endpoints/introspect.js';
@@ -165,6 +166,8 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     // Old keys stay published past the last token they signed, and past the next key reload of
     // any other instance that might still sign with them.
     retireAfterMs: longestLifetimeS * 1000 + resolved.keyReloadIntervalMs,
+    // Two reloads: every instance serves a next key before any of them signs with it.
+    publishAheadMs: 2 * resolved.keyReloadIntervalMs,
     now: resolved.now,
   });
   const clients = new ClientRepository({
@@ -259,6 +262,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerLogout(scope, ctx);
       registerHealth(scope, ctx);
       registerMetrics(scope, ctx);
+      registerDevice(scope, ctx);
     },
     { prefix: issuerPrefix(resolved.issuer) },
   );

@@ -2,6 +2,7 @@ import type { UserDirectory } from '@tessera/identity';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { DeviceInteraction } from './endpoints/device/interaction.js';
 import type { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import type { BackchannelLogout } from './lib/backchannel-logout.js';
 import type { SealedInteractions } from './lib/interaction.js';
@@ -12,6 +13,7 @@ import type { SsoSessions } from './lib/sso.js';
 import type { ResolvedOptions } from './options.js';
 import type { AuthorizationCodeRepository } from './store/authorization-codes.js';
 import type { ClientRepository } from './store/clients.js';
+import type { DeviceCodeRepository } from './store/device-codes.js';
 import type { GrantRepository } from './store/grants.js';
 import type { TokenServiceDatabase } from './store/schema.js';
 
@@ -24,6 +26,10 @@ export interface EndpointUrls {
   readonly introspection: string;
   readonly revocation: string;
   readonly endSession: string;
+  /** RFC 8628 3.1. */
+  readonly deviceAuthorization: string;
+  /** RFC 8628 3.3: the user-code page (`verification_uri`). */
+  readonly device: string;
 }
 
 /**
@@ -57,6 +63,9 @@ export interface ServiceContext {
   /** Grants (refresh families) and the access tokens issued under them. */
   readonly grants: GrantRepository;
   readonly codes: AuthorizationCodeRepository;
+  /** Device authorizations (RFC 8628) and their user-code page's sealed sign-in. */
+  readonly devices: DeviceCodeRepository;
+  readonly deviceInteractions: SealedInteractions<DeviceInteraction>;
   /** Sends Logout Tokens when a session ends (`send`); `idle()` resolves when none is in flight. */
   readonly backchannel: BackchannelLogout;
 }
@@ -75,5 +84,7 @@ export function endpointUrls(issuer: string): EndpointUrls {
     introspection: `${base}/introspect`,
     revocation: `${base}/revoke`,
     endSession: `${base}/logout`,
+    deviceAuthorization: `${base}/device_authorization`,
+    device: `${base}/device`,
   });
 }

@@ -12,6 +12,8 @@ export const tokenServiceErrorCodes = {
   ERR_SIGNING_KEY_UNREADABLE:
     'A stored signing key cannot be decrypted (the service secret is not the one it was stored with) or is corrupt.',
   ERR_KEY_ROTATION_INVALID: 'A key rotation step has nothing to act on (no next key to promote).',
+  ERR_KEY_ROTATION_TOO_SOON:
+    'The next key was published too recently to sign: instances and verifiers may not have it yet.',
 } as const;
 
 export type TokenServiceErrorCode = keyof typeof tokenServiceErrorCodes;
@@ -22,6 +24,7 @@ const statusOf: Record<TokenServiceErrorCode, number> = {
   ERR_CLIENT_NOT_FOUND: 404,
   ERR_SIGNING_KEY_UNREADABLE: 500,
   ERR_KEY_ROTATION_INVALID: 409,
+  ERR_KEY_ROTATION_TOO_SOON: 409,
 };
 
 export class TokenServiceError extends TesseraError<TokenServiceErrorCode> {

@@ -34,6 +34,10 @@ export interface TokenServiceOptions {
   readonly idTokenLifetime?: number;
   /** Seconds. Default 60. */
   readonly codeLifetime?: number;
+  /** Seconds a device code (RFC 8628) waits for the user's answer. Default 600. */
+  readonly deviceCodeLifetime?: number;
+  /** Seconds a device must wait between polls at first (RFC 8628 `interval`). Default 5. */
+  readonly deviceCodeInterval?: number;
   /** Seconds a refresh token may stay unused. Default 14 days. */
   readonly refreshTokenIdleLifetime?: number;
   /** Seconds a refresh family may live at most. Default 30 days. */
@@ -126,6 +130,8 @@ export interface ResolvedOptions {
   readonly accessTokenLifetime: number;
   readonly idTokenLifetime: number;
   readonly codeLifetime: number;
+  readonly deviceCodeLifetime: number;
+  readonly deviceCodeInterval: number;
   readonly refreshTokenIdleLifetime: number;
   readonly refreshTokenAbsoluteLifetime: number;
   readonly clientCacheTtlMs: number;
@@ -182,6 +188,8 @@ const schema = z.strictObject({
   accessTokenLifetime: seconds(300),
   idTokenLifetime: seconds(3600),
   codeLifetime: seconds(60),
+  deviceCodeLifetime: z.number().int().min(60).max(86_400).default(600),
+  deviceCodeInterval: z.number().int().min(1).max(60).default(5),
   refreshTokenIdleLifetime: seconds(14 * 86_400),
   refreshTokenAbsoluteLifetime: seconds(30 * 86_400),
   clientCacheTtlMs: z.number().int().min(0).default(5000),

@@ -8,7 +8,7 @@ import { basic, reports, shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
-// SECURITY-CASES A 1-7, 16-22 and B 35-51, each as real HTTP against the listening service.
+// docs/security.md A1-7, 16-22 and B 35-51, each as real HTTP against the listening service.
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const REPORTS_REDIRECT = 'https://reports.example.com/callback';

@@ -116,7 +116,7 @@ describe.each(databases)('authorization code flow with openid-client on $name', 
     await expect(oidc.refreshTokenGrant(config, refreshed.refresh_token as string)).rejects.toMatchObject({
       error: 'invalid_grant',
     });
-    // After logout, prompt=none answers login_required (SECURITY-CASES 51).
+    // After logout, prompt=none answers login_required (docs/security.md B51).
     const after = await start({ prompt: 'none' });
     const answer = await browser.fetch(after.url);
     const params = new URL(answer.headers.get('location') as string).searchParams;

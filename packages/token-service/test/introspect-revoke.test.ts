@@ -34,7 +34,7 @@ function malleate(token: string): string {
 }
 
 // RFC 7662 and RFC 7009 through real HTTP (openid-client's tokenIntrospection and tokenRevocation,
-// fetch for the malformed cases), SECURITY-CASES A 30-34 and C 70, revocation events on the
+// fetch for the malformed cases), docs/security.md A30-34 and C 70, revocation events on the
 // channel, on SQLite and PostgreSQL.
 describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
   let database: TestDatabase;
@@ -234,7 +234,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
           ),
         ).toEqual({ status: 400, error: 'invalid_grant' });
         await eventually(() => expect(recorder.messages.length).toBeGreaterThan(0));
-        // Exactly DESIGN.md's shape: kind, value, until (= the token's exp, epoch s).
+        // Exactly the documented event shape: kind, value, until (= the token's exp, epoch s).
         expect(recorder.messages).toEqual([
           JSON.stringify({ kind: 'jti', value: user.jti, until: user.exp }),
         ]);

@@ -172,4 +172,38 @@ describe.each(databases)('signing keys on $name', (fixture) => {
       await fresh.cleanup();
     }
   });
+
+  it('rotate refuses to let a next key sign before it has been published publishAheadMs', async () => {
+    const db = await createDatabase(database.config);
+    let now = Date.now();
+    try {
+      await migrateTokenService(db);
+      // ES256: the other tests of this database rotate EdDSA.
+      const manager = await KeyManager.open({
+        db: db as Kysely<TokenServiceDatabase>,
+        encryptionKey: deriveServiceKeys(new TextEncoder().encode(TEST_SECRET)).keyEncryption,
+        retireAfterMs: 600_000,
+        publishAheadMs: 30_000,
+        now: () => now,
+      });
+      const original = manager.keySet.activeKey('ES256').kid;
+      const step1 = await manager.rotate('ES256');
+      now += 29_000;
+      expect(await manager.msUntilRotation('ES256')).toBe(1_000);
+      // Run again at once (a script run twice, a double click): the unpublished-everywhere key
+      // would sign. Refused, and nothing changed.
+      await expect(manager.rotate('ES256')).rejects.toMatchObject({
+        code: 'ERR_KEY_ROTATION_TOO_SOON',
+        status: 409,
+        message: expect.stringContaining('may sign in 1 s'),
+      });
+      expect(manager.keySet.activeKey('ES256').kid).toBe(original);
+      expect(manager.list().filter((info) => info.alg === 'ES256' && info.state === 'next')).toHaveLength(1);
+      now += 1_000;
+      expect(await manager.msUntilRotation('ES256')).toBe(0);
+      expect((await manager.rotate('ES256')).promoted).toBe(step1.next);
+    } finally {
+      await db.destroy();
+    }
+  });
 });

@@ -35,7 +35,7 @@ describe('token service options', () => {
     expect(resolved.now()).toBeTypeOf('number');
   });
 
-  it('SECURITY-CASES 96: a plain-http issuer must be loopback unless explicitly allowed (with a warning)', () => {
+  it('docs/security.md I96: a plain-http issuer must be loopback unless explicitly allowed (with a warning)', () => {
     for (const issuer of ['http://127.0.0.1:9000', 'http://localhost:9000', 'http://[::1]:9000']) {
       expect(resolveOptions({ ...base, issuer }).warnings).toEqual([]);
     }

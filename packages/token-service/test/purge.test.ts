@@ -14,6 +14,7 @@ async function counts(ctx: ServiceContext): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
   for (const table of [
     'oauth_authorization_codes',
+    'oauth_device_codes',
     'oauth_grant_access_tokens',
     'oauth_refresh_tokens',
     'oauth_grants',
@@ -65,6 +66,10 @@ async function seed(ctx: ServiceContext): Promise<void> {
     });
   await code(ending.id, start + minute);
   await code(living.id, start + 24 * 60 * minute);
+  const device = (expiresAt: number) =>
+    ctx.devices.create({ clientId: 'tv', scopes: [], audiences: [], intervalS: 5, expiresAt });
+  await device(start + minute);
+  await device(start + 24 * 60 * minute);
 }
 
 describe.each(databases)('purging expired records on $name', (fixture) => {
@@ -90,6 +95,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     await seed(ctx);
     const all = {
       oauth_authorization_codes: 2,
+      oauth_device_codes: 2,
       oauth_grant_access_tokens: 2,
       oauth_refresh_tokens: 2,
       oauth_grants: 2,
@@ -98,6 +104,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     expect(await counts(ctx)).toEqual(all);
     expect(await purgeExpiredRecords(ctx)).toEqual({
       codes: 0,
+      deviceCodes: 0,
       accessTokens: 0,
       refreshTokens: 0,
       grants: 0,
@@ -109,6 +116,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     clock = start + 6 * minute;
     expect(await purgeExpiredRecords(ctx)).toEqual({
       codes: 0,
+      deviceCodes: 0,
       accessTokens: 1,
       refreshTokens: 0,
       grants: 0,
@@ -118,6 +126,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     clock = start + 61 * minute + CODE_REPLAY_WINDOW_MS;
     expect(await purgeExpiredRecords(ctx)).toEqual({
       codes: 1,
+      deviceCodes: 1,
       accessTokens: 0,
       refreshTokens: 1,
       grants: 1,
@@ -125,6 +134,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     });
     expect(await counts(ctx)).toEqual({
       oauth_authorization_codes: 1,
+      oauth_device_codes: 1,
       oauth_grant_access_tokens: 1,
       oauth_refresh_tokens: 1,
       oauth_grants: 1,
@@ -147,6 +157,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     }
     expect(left).toEqual({
       oauth_authorization_codes: 0,
+      oauth_device_codes: 0,
       oauth_grant_access_tokens: 0,
       oauth_refresh_tokens: 0,
       oauth_grants: 0,

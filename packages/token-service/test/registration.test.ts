@@ -30,7 +30,7 @@ describe('client registration rules', () => {
     });
   });
 
-  it('SECURITY-CASES 37: redirect URIs are absolute, without fragment, https or loopback http', () => {
+  it('docs/security.md B37: redirect URIs are absolute, without fragment, https or loopback http', () => {
     for (const uri of [
       'https://app.example.com/cb',
       'http://127.0.0.1:8080/cb',
@@ -61,7 +61,7 @@ describe('client registration rules', () => {
     );
   });
 
-  it('SECURITY-CASES 36, 37: redirect URIs match exactly, except a loopback port', () => {
+  it('docs/security.md B36, B37: redirect URIs match exactly, except a loopback port', () => {
     const registered = ['https://app.example.com/cb', 'http://127.0.0.1:8080/cb', 'http://[::1]/cb'];
     expect(matchRedirectUri(registered, 'https://app.example.com/cb')).toBe(true);
     expect(matchRedirectUri(registered, 'http://127.0.0.1:51000/cb')).toBe(true);

@@ -16,7 +16,7 @@ import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 
-// SECURITY-CASES A 34 end to end: alice signs in to shop-web (code + PKCE, login form over HTTP),
+// docs/security.md A34 end to end: alice signs in to shop-web (code + PKCE, login form over HTTP),
 // orders exchanges her token, then shop-web revokes its refresh token with openid-client.
 describe.each(databases)('revoking a refresh token from the code flow on $name', (fixture) => {
   let database: TestDatabase;

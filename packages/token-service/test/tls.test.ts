@@ -56,7 +56,7 @@ function fetchTls(url: string, ca: string): Promise<{ status: number; body: stri
   });
 }
 
-describe('TLS (SECURITY-CASES 96)', () => {
+describe('TLS (docs/security.md I96)', () => {
   it('serves every endpoint over HTTPS when given a certificate and key', async () => {
     const tls = selfSigned();
     const database = await sqlite.create();

@@ -24,7 +24,7 @@ interface Answer {
   readonly body: Record<string, unknown>;
 }
 
-// SECURITY-CASES A 8-17, 23-25 through real HTTP, on SQLite and on PostgreSQL.
+// docs/security.md A8-17, 23-25 through real HTTP, on SQLite and on PostgreSQL.
 describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
   let database: TestDatabase;
   let harness: Harness;

@@ -22,7 +22,7 @@ import { type Harness, startService } from './support/harness.js';
 const T0 = Date.UTC(2030, 0, 1);
 
 // RFC 8693 token exchange through real HTTP (openid-client's genericGrantRequest, fetch for the
-// malformed cases), SECURITY-CASES A 26-29 and C 71, on SQLite and PostgreSQL.
+// malformed cases), docs/security.md A26-29 and C 71, on SQLite and PostgreSQL.
 describe.each(databases)('token exchange on $name', (fixture) => {
   let database: TestDatabase;
   let harness: Harness;
@@ -30,7 +30,7 @@ describe.each(databases)('token exchange on $name', (fixture) => {
   let ordersConfig: oidc.Configuration;
   let paymentsConfig: oidc.Configuration;
 
-  // A client whose client_id is alice's sub (SECURITY-CASES C 71).
+  // A client whose client_id is alice's sub (docs/security.md C71).
   const twin = {
     client_id: 'alice-sub',
     client_secret: 'alice-sub-secret-0123456789abcdef-01234',

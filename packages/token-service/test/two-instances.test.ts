@@ -158,7 +158,7 @@ describe('two instances on one PostgreSQL schema and one Redis', () => {
       Buffer.from((issued.body.access_token as string).split('.')[0] as string, 'base64url').toString(),
     ) as { kid: string };
     expect(header.kid).toBe(next);
-    // SECURITY-CASES D 73: during the overlap, tokens of the old and of the new key both verify
+    // docs/security.md D73: during the overlap, tokens of the old and of the new key both verify
     // with the JWKS either instance publishes.
     for (const base of [a.url, b.url]) {
       const jwks = createRemoteJWKSet(new URL(`${base}/jwks`));

@@ -68,7 +68,7 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
     `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
     `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
     mode === 'token'
-      ? `  sign in        authorization code + PKCE at ${urls.tokenService}/authorize as shop-cli, then Bearer to ${api}/orders`
+      ? `  sign in        TOKEN=$(npx tessera login --issuer ${urls.tokenService})  (or --device), then curl -H "Authorization: Bearer $TOKEN" ${api}/orders/orders`
       : `  sign in        open ${urls.gateway}/ in a browser`,
   ];
   if (mode === 'session') {

@@ -2,7 +2,7 @@ import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
 import type { KeyInfo } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
-import { usage } from '../lib/options.js';
+import { integer, usage } from '../lib/options.js';
 import { table } from '../lib/table.js';
 import { type AdminDatabaseOptions, defaultDatabaseUrl, withAdminDatabase } from './service-secret.js';
 
@@ -12,6 +12,8 @@ interface ListOptions extends AdminDatabaseOptions {
 
 interface RotateOptions extends AdminDatabaseOptions {
   readonly alg?: string[];
+  readonly wait?: boolean;
+  readonly publishAhead: number;
 }
 
 function when(ms: number | undefined): string {
@@ -67,11 +69,38 @@ export function registerKeysCommand(program: Command, context: CliContext): void
       ),
   )
     .option('--alg <alg...>', `only these algorithms (${signingAlgorithms.join(', ')}; default all)`)
+    .option('--wait', 'when a next key was published too recently to sign, wait until it may, then rotate')
+    .option(
+      '--publish-ahead <seconds>',
+      "how long a next key must have been published before it may sign: at least twice the instances' key reload interval",
+      integer('--publish-ahead', 0, 86_400),
+      60,
+    )
     .action(async (options: RotateOptions) => {
       const algorithms = algorithmsOf(options);
       const lines = await withAdminDatabase(options, context.env, context.io, async (db, secret) => {
         const { openKeyManager } = await import('@tessera/token-service');
-        const manager = await openKeyManager({ database: db, secret });
+        const manager = await openKeyManager({
+          database: db,
+          secret,
+          publishAheadMs: options.publishAhead * 1000,
+        });
+        // Every algorithm is checked before any rotates: a refusal leaves all of them as they were.
+        for (;;) {
+          let waitMs = 0;
+          for (const alg of algorithms) waitMs = Math.max(waitMs, await manager.msUntilRotation(alg));
+          if (waitMs === 0) break;
+          const seconds = Math.ceil(waitMs / 1000);
+          if (options.wait !== true) {
+            throw new Error(
+              `a next key was published too recently to sign (instances and verifiers may not have it yet): run again in ${seconds} s, or with --wait`,
+            );
+          }
+          context.io.err(
+            `tessera keys rotate: waiting ${seconds} s for the next key to reach every instance\n`,
+          );
+          await new Promise((resolve) => setTimeout(resolve, waitMs));
+        }
         const out: string[] = [];
         for (const alg of algorithms) {
           const { promoted, next } = await manager.rotate(alg);

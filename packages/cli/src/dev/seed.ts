@@ -45,6 +45,7 @@ export const SHOP_CLI_SCOPES = [
 ] as const;
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
 
 /**
  * A secret derived from the service secret for one purpose, so the development system keeps one
@@ -108,7 +109,8 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         client_name: 'shop command-line tools',
         token_endpoint_auth_method: 'none',
         redirect_uris: [SHOP_CLI_REDIRECT],
-        grant_types: ['authorization_code', 'refresh_token'],
+        // `tessera login` (the loopback redirect) and `tessera login --device` (RFC 8628).
+        grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
         scopes: [...SHOP_CLI_SCOPES],
         audiences: ['orders', 'inventory'],
         first_party: true,

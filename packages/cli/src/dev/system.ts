@@ -1,33 +1,29 @@
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { MetricsExposure } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
-import { stringify } from 'yaml';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
 import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
-import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
+import {
+  DEV_DEACTIVATION_POLL_MS,
+  DEV_SESSION_KEY_PREFIX,
+  type DevFilesOptions,
+  type DevMode,
+  writeDevFiles,
+} from './files.js';
+import type { DevPorts } from './seed.js';
 
-export type DevMode = 'token' | 'session' | 'hybrid';
+export type { DevMode } from './files.js';
 
-export interface DevSystemOptions {
-  readonly mode: DevMode;
-  /** Where the databases and the config files go (`.tessera`). */
-  readonly dir: string;
-  /** The service secret (TESSERA_SECRET or the development secret file). */
-  readonly secret: string;
-  /** `sqlite:FILE` or `postgres://…`; default `sqlite:<dir>/tessera.db`. */
-  readonly databaseUrl?: string;
-  /** Redis for sessions, rate limits and revocation events; default SQLite and in-process. */
-  readonly redisUrl?: string;
-  readonly ports: DevPorts;
-  /** Every part's log level; default `info`. */
-  readonly logLevel?: 'info' | 'warn' | 'silent';
-  /** Where and how every part logs (one JSON stream by default). */
+export type DevSystemOptions = Omit<
+  DevFilesOptions,
+  'sessionsInMemory' | 'tokenCacheSize' | 'revocationEvents'
+> & {
+  /** Where and how every part logs (one JSON stream by default); `logLevel` is every part's. */
   readonly logs?: LogOutput;
   /** Where every part (token service, gateway, each shop service) serves `/metrics`; default nowhere. */
   readonly metrics?: MetricsExposure;
-}
+};
 
 export interface DevSystem {
   readonly mode: DevMode;
@@ -45,16 +41,6 @@ export interface DevSystem {
 }
 
 const HOST = '127.0.0.1';
-const SESSION_KEY_PREFIX = 'tessera:gateway:';
-
-/** Writes a file only its owner can read: it may hold secrets. */
-async function writePrivate(file: string, text: string): Promise<void> {
-  await writeFile(file, text, { mode: 0o600 });
-  await chmod(file, 0o600);
-}
-
-/** How often the dev system looks for users disabled by another process (the default is 5 s). */
-const devDeactivationPollMs = 1000;
 
 /**
  * Starts the whole demo system in this process: the token service, the three shop services and
@@ -64,42 +50,15 @@ const devDeactivationPollMs = 1000;
  */
 export async function startDevSystem(options: DevSystemOptions): Promise<DevSystem> {
   const { mode, ports, redisUrl } = options;
-  const dir = resolve(options.dir);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
-  const urls = devUrls(ports);
-  const issuer = urls.tokenService;
-  const resourceSession = await import('@tessera/resource/session');
-  const shop = await import('@tessera/example-shop');
-  // One key per edge (the gateway to each service it routes to, and each call the shop makes),
-  // derived here from one master; each part is then given only the keys of its own edges.
-  const referenceMaster = derivedSecret(options.secret, 'session references');
-  const edges = [
-    ['gateway', 'orders'],
-    ['gateway', 'inventory'],
-    ...shop.SHOP_CALLS,
-  ] as const satisfies readonly (readonly [string, string])[];
-  const referenceKeys = resourceSession.keysByPart(edges, (from, to) => [
-    resourceSession.deriveReferenceKey(referenceMaster, from, to, 'k1'),
-  ]);
+  // The page links the latest `tessera compare` report, which it writes under `<dir>/reports`
+  // (`.tessera/reports` by default, as this is `.tessera`).
+  const written = await writeDevFiles({
+    ...options,
+    pageReport: join(resolve(options.dir), 'reports', 'latest.html'),
+  });
+  const { dir, databaseUrl, urls, issuer, referenceKeys, clientSecret, seed, files } = written;
   const gatewayReferenceKeys = referenceKeys.gateway?.mint ?? {};
-  const clientSecret = devClientSecret(options.secret, 'gateway');
-  const seed = devSeed(options.secret, urls.gateway);
-  const files = {
-    gateway: join(dir, 'gateway.yaml'),
-    seed: join(dir, 'seed.yaml'),
-    referenceKeys: join(dir, 'session-reference-keys'),
-    clientSecret: join(dir, 'gateway-client-secret'),
-  };
-  await writePrivate(files.seed, stringify(seed));
-  await writePrivate(
-    files.referenceKeys,
-    `${Object.entries(gatewayReferenceKeys)
-      .map(([audience, key]) => `${audience}=${key.id}:${String(key.secret)}`)
-      .join(',')}\n`,
-  );
-  await writePrivate(files.clientSecret, `${clientSecret}\n`);
-  await writePrivate(files.gateway, stringify(gatewayConfig(options, urls, databaseUrl, dir)));
+  const shop = await import('@tessera/example-shop');
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
   const storage = await import('@tessera/storage');
@@ -133,7 +92,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       const opened =
         redisUrl === undefined
           ? new storage.SqliteStore({ path: join(dir, 'sessions.db') })
-          : new storage.RedisStore({ url: redisUrl, prefix: SESSION_KEY_PREFIX });
+          : new storage.RedisStore({ url: redisUrl, prefix: DEV_SESSION_KEY_PREFIX });
       stops.push(() => opened.close());
       sessionStore = opened;
     }
@@ -148,7 +107,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       logger: logger('tessera-token-service'),
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       // `tessera users disable` in another terminal signs the user out within a second here.
-      deactivationPollMs: devDeactivationPollMs,
+      deactivationPollMs: DEV_DEACTIVATION_POLL_MS,
     });
     stops.push(() => tokenService.close());
     const users = await openUserDirectory({ db: database.db });
@@ -233,63 +192,4 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     throw error;
   }
   return { mode, urls, files, close };
-}
-
-function gatewayConfig(
-  options: DevSystemOptions,
-  urls: DevSystem['urls'],
-  databaseUrl: string,
-  dir: string,
-): Record<string, unknown> {
-  const { mode, redisUrl } = options;
-  const route = (prefix: string, upstream: string, audience: string) => ({
-    prefix,
-    upstream,
-    auth: mode,
-    stripPrefix: true,
-    ...(mode === 'session' ? { audience } : {}),
-  });
-  return {
-    listen: { host: HOST, port: options.ports.gateway },
-    publicOrigin: urls.gateway,
-    logLevel: options.logLevel ?? 'info',
-    ...(mode === 'token'
-      ? {
-          token: {
-            issuer: urls.tokenService,
-            audience: ['orders', 'inventory'],
-            ...(redisUrl === undefined ? {} : { revocations: { url: redisUrl } }),
-          },
-        }
-      : {}),
-    ...(mode === 'hybrid'
-      ? {
-          hybrid: {
-            issuer: urls.tokenService,
-            clientId: 'gateway',
-            redirectUri: `${urls.gateway}/auth/callback`,
-            scopes: [...GATEWAY_SCOPES],
-            postLogoutRedirectUri: `${urls.gateway}/`,
-          },
-        }
-      : {}),
-    ...(mode !== 'token'
-      ? {
-          session: {
-            store:
-              redisUrl === undefined
-                ? { type: 'sqlite', path: join(dir, 'sessions.db') }
-                : { type: 'redis', url: redisUrl, keyPrefix: SESSION_KEY_PREFIX },
-            insecureHttpLocalhost: true,
-          },
-          ...(mode === 'session'
-            ? { identity: { database: databaseUrl, deactivationPollMs: devDeactivationPollMs } }
-            : {}),
-        }
-      : {}),
-    routes: [
-      route('/api/orders', urls.orders, 'orders'),
-      route('/api/inventory', urls.inventory, 'inventory'),
-    ],
-  };
 }

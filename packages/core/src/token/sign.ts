@@ -6,7 +6,7 @@ import { AccessTokenSigner } from './signer.js';
 
 export interface SignAccessTokenOptions {
   readonly issuer: string;
-  /** Seconds. Default 300 (DESIGN.md). */
+  /** Seconds. Default 300: short-lived, so a leaked token is good for minutes. */
   readonly lifetime?: number;
   /** Which active key of a key set signs. Default EdDSA. */
   readonly alg?: SigningAlgorithm;

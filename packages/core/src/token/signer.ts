@@ -13,7 +13,7 @@ export interface AccessTokenSignerOptions {
    * the current key set (one that is reloaded), or one key. */
   readonly keys: KeySet | (() => KeySet) | SigningKey;
   readonly issuer: string;
-  /** Seconds. Default 300 (DESIGN.md). */
+  /** Seconds. Default 300: short-lived, so a leaked token is good for minutes. */
   readonly lifetime?: number;
   /** Which active key of a key set signs. Default EdDSA. */
   readonly alg?: SigningAlgorithm;

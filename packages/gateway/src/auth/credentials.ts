@@ -13,7 +13,7 @@ function hasCookie(header: string | undefined, names: readonly string[]): boolea
 }
 
 /**
- * One deterministic refusal for credentials sent ambiguously (SECURITY-CASES F 84, 85): a token in
+ * One deterministic refusal for credentials sent ambiguously (docs/security.md F84, 85): a token in
  * the URL, or a session cookie together with an Authorization header. Either would leave the
  * gateway choosing which identity the request means.
  */

@@ -80,7 +80,7 @@ export function registerSessionEndpoints(
         audit(request.log, 'login.failed', { reason: String((error as { code?: unknown }).code) });
         throw error;
       }
-      // Always a new id, whatever cookie came in (fixation).
+      // Always a new id, whatever cookie came in (fixation, docs/security.md E77).
       const created = await session.login(user.id, { username: user.username });
       audit(request.log, 'login.succeeded', { user: user.id });
       audit(request.log, 'session.created', { user: user.id, session: sessionName(created.idHash) });

@@ -223,7 +223,7 @@ async function openLogin(
             log.error({ err: error }, 'user directory background work failed'),
         }),
   });
-  // A disabled or deleted account loses every session (SECURITY-CASES E 82): at once when this
+  // A disabled or deleted account loses every session (docs/security.md E82): at once when this
   // gateway's directory made the change, within a poll when another process did.
   const stopListening = directory.onUserDeactivated(async ({ userId }) => {
     await manager.destroyAllForUser(userId);

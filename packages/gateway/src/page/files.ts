@@ -23,11 +23,21 @@ const served: readonly (readonly [name: string, type: string])[] = [
   ['app.css', 'text/css; charset=utf-8'],
 ];
 
+/** The page's link to the comparison report, when the gateway serves one. */
+const REPORT_LINK =
+  '  <footer><a id="report-link" data-testid="report-link" href="/_tessera/report">The latest comparison of the modes (tessera compare)</a></footer>\n';
+
 const read = (name: string): Buffer => readFileSync(new URL(name, assetDirectory));
 
-/** Reads the page and its assets once; the login method is written into `<body data-login>`. */
-export function loadPageFiles(login: PageLogin): PageFiles {
-  const html = read('index.html').toString('utf8').replace('{{login}}', login);
+/**
+ * Reads the page and its assets once; the login method is written into `<body data-login>`, and
+ * the link to the comparison report is shown only when there is one to serve.
+ */
+export function loadPageFiles(login: PageLogin, report = false): PageFiles {
+  const html = read('index.html')
+    .toString('utf8')
+    .replace('{{login}}', login)
+    .replace('{{report-link}}\n', report ? REPORT_LINK : '');
   const assets = new Map(served.map(([name, type]) => [name, { type, body: read(name) }] as const));
   return { html, assets };
 }

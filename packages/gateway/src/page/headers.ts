@@ -31,3 +31,26 @@ export const assetHeaders: Readonly<Record<string, string>> = Object.freeze({
   ...common,
   'cache-control': 'no-cache',
 });
+
+/**
+ * The comparison report's CSP. The report is one self-contained file with inline script and
+ * style, so `script-src 'self'` cannot serve it; it runs sandboxed without `allow-same-origin`
+ * instead: an opaque origin, so it can read none of the gateway's cookies or storage, and it may
+ * fetch nothing at all.
+ */
+export const REPORT_CSP = [
+  'sandbox allow-scripts',
+  "default-src 'none'",
+  "script-src 'unsafe-inline'",
+  "style-src 'unsafe-inline'",
+  'img-src data:',
+  "frame-ancestors 'none'",
+  "base-uri 'none'",
+].join('; ');
+
+/** Headers of the comparison report: its sandbox, and never cached (a new run replaces it). */
+export const reportHeaders: Readonly<Record<string, string>> = Object.freeze({
+  ...common,
+  'content-security-policy': REPORT_CSP,
+  'cache-control': 'no-store',
+});

@@ -20,7 +20,7 @@ const hopByHop = new Set([
 const metHere = new Set(['expect']);
 
 /**
- * Headers only the gateway may vouch for (SECURITY-CASES F 87): a client's own values are dropped
+ * Headers only the gateway may vouch for (docs/security.md F87): a client's own values are dropped
  * before anything is added, so a backend never mistakes them for the gateway's.
  */
 const vouchedExact = new Set([

@@ -44,7 +44,7 @@ export function requestSerializer(request: FastifyRequest): Record<string, unkno
 
 /**
  * What an identity source reads of a Fastify request. The raw headers too: the bearer source
- * refuses two Authorization headers (RFC 6750, SECURITY-CASES F 84), which Node's parsed headers
+ * refuses two Authorization headers (RFC 6750, docs/security.md F84), which Node's parsed headers
  * would have folded into the first.
  */
 export function requestLikeOf(request: FastifyRequest): RequestLike {

@@ -3,7 +3,7 @@ import type { Credential } from './types.js';
 
 /**
  * An incoming access token. The token sits in a private field, out of JSON, inspect and
- * enumeration, so logging a request object never prints it (SECURITY-CASES G 91).
+ * enumeration, so logging a request object never prints it (docs/security.md G91).
  */
 export class BearerCredential implements Credential {
   readonly kind = 'bearer' as const;

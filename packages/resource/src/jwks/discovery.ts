@@ -12,7 +12,7 @@ export type IssuerMetadata = Readonly<Record<string, unknown>> & { readonly issu
 /**
  * `${issuer}/.well-known/openid-configuration` (OpenID Connect Discovery 4). The document's
  * `issuer` must equal the configured one exactly, or the caller refuses to start
- * (SECURITY-CASES D 76): metadata naming another issuer could send every check elsewhere.
+ * (docs/security.md D76): metadata naming another issuer could send every check elsewhere.
  */
 export async function discoverIssuer(issuer: string, options: DiscoveryOptions): Promise<IssuerMetadata> {
   const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;

@@ -14,7 +14,7 @@ export interface DenyListOptions {
 /**
  * Revoked jtis, users, sessions and clients, each until its event's `until` (epoch s). Keys are
  * claims, never token bytes, so a revoked token re-encoded (an ECDSA (r, n-s) twin, another
- * base64url of the same JSON) is still denied (SECURITY-CASES C 70).
+ * base64url of the same JSON) is still denied (docs/security.md C70).
  */
 export class DenyList {
   readonly #issuer: string | undefined;
@@ -57,7 +57,7 @@ export class DenyList {
       this.#issuer === undefined ? principal.tokenId : `${principal.issuer} ${principal.tokenId}`;
     if (live(this.#entries.jti.get(jtiKey), now)) return 'jti';
     // A client_credentials token has sub = client_id: a user revocation must not hit the client
-    // that happens to share the name (SECURITY-CASES C 71), nor the reverse.
+    // that happens to share the name (docs/security.md C71), nor the reverse.
     if (!isClientPrincipal(principal) && live(this.#entries.sub.get(principal.subject), now)) return 'sub';
     if (principal.sessionId !== undefined && live(this.#entries.sid.get(principal.sessionId), now)) {
       return 'sid';

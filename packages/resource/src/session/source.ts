@@ -61,10 +61,27 @@ export function sessionSource<Data extends object = SessionData>(
   const { manager, issuer = 'urn:tessera:session', scopesOf } = options;
   if (typeof manager?.getByHash !== 'function')
     throw new TesseraTypeError('ERR_INVALID_OPTION', 'manager must be a SessionManager');
+  const given: unknown = options.references;
+  if (typeof given !== 'object' || given === null) {
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      "references must be this service's session reference keys ({ self, accept, mint? }) or createSessionReferences(...)",
+    );
+  }
+  if (
+    typeof (given as SessionReferences).open !== 'function' &&
+    Object.keys((given as SessionReferenceOptions).accept ?? {}).length === 0
+  ) {
+    // A source that accepts no caller would refuse every request, as if the keys were wrong.
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      'references.accept must give the keys of at least one caller (such as { gateway: [key] })',
+    );
+  }
   const references =
-    typeof (options.references as SessionReferences).open === 'function'
-      ? (options.references as SessionReferences)
-      : createSessionReferences(options.references as SessionReferenceOptions);
+    typeof (given as SessionReferences).open === 'function'
+      ? (given as SessionReferences)
+      : createSessionReferences(given as SessionReferenceOptions);
   const audience = references.self;
 
   return Object.freeze({

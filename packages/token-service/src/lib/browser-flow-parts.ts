@@ -4,12 +4,16 @@ import type { Kysely } from 'kysely';
 import type { ServiceContext } from '../context.js';
 import type { ResolvedOptions } from '../options.js';
 import { AuthorizationCodeRepository } from '../store/authorization-codes.js';
+import { DeviceCodeRepository } from '../store/device-codes.js';
 import { GrantRepository } from '../store/grants.js';
 import type { TokenServiceDatabase } from '../store/schema.js';
 import { SealedInteractions } from './interaction.js';
 import { createSsoSessions } from './sso.js';
 
-type BrowserFlowParts = Pick<ServiceContext, 'users' | 'sso' | 'interactions' | 'grants' | 'codes'>;
+type BrowserFlowParts = Pick<
+  ServiceContext,
+  'users' | 'sso' | 'interactions' | 'grants' | 'codes' | 'devices' | 'deviceInteractions'
+>;
 
 /**
  * What the browser-facing OpenID Connect flow adds to the service context: the user directory
@@ -42,5 +46,12 @@ export async function browserFlowParts(
     interactions: new SealedInteractions({ secret: options.secret, secure: secureCookies, now: options.now }),
     grants: new GrantRepository(db, options.now),
     codes: new AuthorizationCodeRepository(db, options.now),
+    devices: new DeviceCodeRepository(db, options.now),
+    deviceInteractions: new SealedInteractions({
+      secret: options.secret,
+      secure: secureCookies,
+      now: options.now,
+      kind: 'device',
+    }),
   };
 }

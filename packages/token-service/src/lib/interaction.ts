@@ -22,8 +22,8 @@ export interface AuthorizationRequest {
   readonly maxAge: number | undefined;
 }
 
-export interface Interaction {
-  readonly request: AuthorizationRequest;
+export interface Interaction<Request = AuthorizationRequest> {
+  readonly request: Request;
   /** SHA-256 of the interaction cookie's value: the browser this form belongs to. */
   readonly binding: string;
   readonly csrf: string;
@@ -41,8 +41,8 @@ export type InteractionRefusal =
   /** Sealed by us, but for another browser (or this browser's interaction ended), or the CSRF token is wrong. */
   | 'elsewhere';
 
-export type OpenedInteraction =
-  | { readonly ok: true; readonly interaction: Interaction }
+export type OpenedInteraction<Request = AuthorizationRequest> =
+  | { readonly ok: true; readonly interaction: Interaction<Request> }
   | { readonly ok: false; readonly refusal: InteractionRefusal };
 
 export const INTERACTION_TTL_MS = 10 * 60 * 1000;
@@ -66,23 +66,31 @@ function equal(a: string, b: string): boolean {
  * the same form can each complete; each then yields its own one-use code for the same client and
  * PKCE challenge, which is what the code flow itself allows for two sign-ins.
  */
-export class SealedInteractions {
+export class SealedInteractions<Request = AuthorizationRequest> {
   readonly #box: SealedBox;
   readonly #secure: boolean;
   readonly #now: () => number;
+  readonly #name: string;
 
   constructor(options: {
     readonly secret: Uint8Array;
     readonly secure: boolean;
     readonly now: () => number;
+    /**
+     * Another kind of interaction (the device flow's): its own sealing key and cookie, so a form of
+     * one kind never opens as the other. Default: the /authorize interaction.
+     */
+    readonly kind?: string;
   }) {
-    this.#box = SealedBox.fromSecret(options.secret, 'tessera token-service interaction');
+    const kind = options.kind === undefined ? '' : `-${options.kind}`;
+    this.#box = SealedBox.fromSecret(options.secret, `tessera token-service interaction${kind}`);
     this.#secure = options.secure;
     this.#now = options.now;
+    this.#name = `tessera-interaction${kind}`;
   }
 
   #cookieName(): string {
-    return this.#secure ? '__Host-tessera-interaction' : 'tessera-interaction';
+    return this.#secure ? `__Host-${this.#name}` : this.#name;
   }
 
   #setCookie(reply: FastifyReply, value: string, maxAgeSeconds: number): void {
@@ -96,13 +104,9 @@ export class SealedInteractions {
    * A new interaction (or its next step, with `userId`): sets a new binding cookie on `reply` and
    * returns the sealed value for the form's hidden field and the form's CSRF token. Writes nothing.
    */
-  start(
-    request: AuthorizationRequest,
-    reply: FastifyReply,
-    userId?: string,
-  ): { sealed: string; csrf: string } {
+  start(request: Request, reply: FastifyReply, userId?: string): { sealed: string; csrf: string } {
     const binding = random();
-    const interaction: Interaction = {
+    const interaction: Interaction<Request> = {
       request,
       binding: sha256Base64url(binding),
       csrf: random(),
@@ -114,7 +118,11 @@ export class SealedInteractions {
   }
 
   /** The interaction a form carries, when we sealed it, it has not expired, this browser holds its cookie and `csrf` matches. */
-  open(request: FastifyRequest, sealed: string | undefined, csrf: string | undefined): OpenedInteraction {
+  open(
+    request: FastifyRequest,
+    sealed: string | undefined,
+    csrf: string | undefined,
+  ): OpenedInteraction<Request> {
     const interaction = sealed === undefined ? undefined : this.#unseal(sealed);
     if (interaction === undefined) return { ok: false, refusal: 'damaged' };
     if (this.#now() > interaction.expiresAt) return { ok: false, refusal: 'expired' };
@@ -132,12 +140,12 @@ export class SealedInteractions {
     this.#setCookie(reply, '', 0);
   }
 
-  #unseal(sealed: string): Interaction | undefined {
+  #unseal(sealed: string): Interaction<Request> | undefined {
     if (sealed.length > MAX_SEALED_LENGTH) return undefined;
     const opened = this.#box.open(sealed);
     if (opened === undefined) return undefined;
     try {
-      const value = JSON.parse(opened.toString('utf8')) as Interaction & { v?: unknown };
+      const value = JSON.parse(opened.toString('utf8')) as Interaction<Request> & { v?: unknown };
       if (value.v !== FORMAT || typeof value.expiresAt !== 'number') return undefined;
       const { v: _format, ...interaction } = value;
       return interaction;

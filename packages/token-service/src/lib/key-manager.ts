@@ -13,6 +13,12 @@ export interface KeyManagerOptions {
    * signed, plus the time other instances take to notice the rotation.
    */
   readonly retireAfterMs: number;
+  /**
+   * How long a `next` key must have been published before `rotate` lets it sign, in ms: every
+   * instance reloads it (`keyReloadIntervalMs`) and serves it in its JWKS, so a verifier that
+   * meets its kid finds it. Default 60 000 (the default 30 s reload, twice).
+   */
+  readonly publishAheadMs?: number;
   /** One active key each is created at first start. Default EdDSA (access tokens), RS256 and ES256 (ID tokens). */
   readonly algorithms?: readonly SigningAlgorithm[];
   readonly now?: () => number;
@@ -27,6 +33,8 @@ export interface KeyInfo {
   readonly retireUntil: number | undefined;
 }
 
+export const defaultPublishAheadMs = 60_000;
+
 export const defaultKeyAlgorithms: readonly SigningAlgorithm[] = Object.freeze(['EdDSA', 'RS256', 'ES256']);
 
 /**
@@ -40,6 +48,7 @@ export class KeyManager {
   readonly #repository: SigningKeyRepository;
   readonly #now: () => number;
   readonly #retireAfterMs: number;
+  readonly #publishAheadMs: number;
   readonly #algorithms: readonly SigningAlgorithm[];
   #keySet: KeySet;
   #infos: KeyInfo[] = [];
@@ -48,6 +57,7 @@ export class KeyManager {
     this.#repository = new SigningKeyRepository(options.db, options.encryptionKey);
     this.#now = options.now ?? Date.now;
     this.#retireAfterMs = options.retireAfterMs;
+    this.#publishAheadMs = options.publishAheadMs ?? defaultPublishAheadMs;
     this.#algorithms = options.algorithms ?? defaultKeyAlgorithms;
     this.#keySet = new KeySet({ now: this.#now });
   }
@@ -98,12 +108,32 @@ export class KeyManager {
   }
 
   /**
+   * Milliseconds until the waiting `next` key of `alg` may sign (0: now, or there is none). Read
+   * from the database, so a key another process published counts.
+   */
+  async msUntilRotation(alg: SigningAlgorithm): Promise<number> {
+    await this.reload();
+    const next = this.#infos.find((info) => info.alg === alg && info.state === 'next');
+    return next === undefined ? 0 : Math.max(0, next.createdAt + this.#publishAheadMs - this.#now());
+  }
+
+  /**
    * One rotation step for `alg`: the `next` key, if there is one, becomes active (the active key
    * is retired and stays published for `retireAfterMs`), and a new `next` key is published.
+   * A `next` key published less than `publishAheadMs` ago is not promoted
+   * (ERR_KEY_ROTATION_TOO_SOON): run twice in a row, the second run would otherwise make a key
+   * sign that no instance serves yet, and its tokens would fail to verify.
    */
   async rotate(
     alg: SigningAlgorithm,
   ): Promise<{ readonly promoted: string | undefined; readonly next: string }> {
+    const waitMs = await this.msUntilRotation(alg);
+    if (waitMs > 0) {
+      throw new TokenServiceError(
+        'ERR_KEY_ROTATION_TOO_SOON',
+        `the next ${alg} key was published less than ${Math.ceil(this.#publishAheadMs / 1000)} s ago and may sign in ${Math.ceil(waitMs / 1000)} s, once every instance serves it`,
+      );
+    }
     const promoted = await this.#repository.promote(alg, this.#now() + this.#retireAfterMs);
     const key = await generateSigningKey(alg);
     await this.#repository.insert(key, 'next', this.#now());

@@ -10,25 +10,28 @@ export const CODE_REPLAY_WINDOW_MS = 60 * 60 * 1000;
 
 export interface PurgeCounts {
   readonly codes: number;
+  readonly deviceCodes: number;
   readonly accessTokens: number;
   readonly refreshTokens: number;
   readonly grants: number;
   readonly revocations: number;
 }
 
-type PurgeContext = Pick<ServiceContext, 'db' | 'now' | 'codes' | 'grants'>;
+type PurgeContext = Pick<ServiceContext, 'db' | 'now' | 'codes' | 'grants' | 'devices'>;
 
 /**
- * Deletes what can no longer be presented: authorization codes an hour after they expired, grant
+ * Deletes what can no longer be presented: authorization and device codes an hour after they expired, grant
  * access-token records past `exp`, refresh tokens past their idle end, grants past their end and
  * revocation-list entries whose token has expired. Every delete is by expiry alone, so instances
  * sharing a database may run it at the same time.
  */
 export async function purgeExpiredRecords(ctx: PurgeContext): Promise<PurgeCounts> {
   const codes = await ctx.codes.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
+  // Device codes likewise: a redeemed one presented again within the hour still revokes its grant.
+  const deviceCodes = await ctx.devices.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
   const grants = await ctx.grants.purgeExpired();
   const revocations = await purgeExpiredRevocations(ctx);
-  return { codes, ...grants, revocations };
+  return { codes, deviceCodes, ...grants, revocations };
 }
 
 /**

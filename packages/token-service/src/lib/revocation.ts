@@ -14,7 +14,7 @@ import type { ServiceContext } from '../context.js';
  * Revocation in two halves. The token service itself keeps a list of revoked access-token jtis in
  * SQL (every instance sees it; introspection and token exchange read it). Resource servers, which
  * verify tokens locally and never call the token service, learn of revocations from events on the
- * channel (DESIGN.md): `{ "kind", "value", "until" }` on topic `tessera.revocation`, and keep each
+ * channel (docs/architecture.md): `{ "kind", "value", "until" }` on topic `tessera.revocation`, and keep each
  * in a deny-list until `until`, the latest `exp` of any token the event can hit. The event's type and
  * wire form are @tessera/core's (`encodeRevocationEvent`), shared with the resource servers.
  */

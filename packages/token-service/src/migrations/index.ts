@@ -5,6 +5,7 @@ import { createSigningKeys } from './002-signing-keys.js';
 import { createRevokedTokens } from './004-revoked-tokens.js';
 import { addBackchannelLogout } from './005-backchannel-logout.js';
 import { addRefreshSuccessor } from './006-refresh-successor.js';
+import { createDeviceCodes } from './007-device-codes.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -18,6 +19,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createRevokedTokens,
   addBackchannelLogout,
   addRefreshSuccessor,
+  createDeviceCodes,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -8,6 +8,7 @@ import {
   type ClientAssertionAlgorithm,
   type ClientMetadata,
   clientAssertionAlgorithms,
+  DEVICE_CODE_GRANT,
   type GrantType,
   grantTypes,
   type TokenEndpointAuthMethod,
@@ -164,8 +165,12 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
   if (grants.includes('authorization_code') && redirectUris.length === 0) {
     throw fail(clientId, 'authorization_code needs at least one redirect URI');
   }
-  if (grants.includes('refresh_token') && !grants.includes('authorization_code')) {
-    throw fail(clientId, 'refresh_token is only issued with authorization_code');
+  if (
+    grants.includes('refresh_token') &&
+    !grants.includes('authorization_code') &&
+    !grants.includes(DEVICE_CODE_GRANT)
+  ) {
+    throw fail(clientId, 'refresh_token is only issued with authorization_code or the device_code grant');
   }
   if (method === 'none') {
     for (const grant of ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'] as const) {

@@ -6,7 +6,11 @@ export const grantTypes = [
   'refresh_token',
   'client_credentials',
   'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:device_code',
 ] as const;
+
+/** RFC 8628 3.4: the device authorization grant's `grant_type`. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export type GrantType = (typeof grantTypes)[number];
 

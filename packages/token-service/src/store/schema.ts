@@ -1,3 +1,4 @@
+import type { DeviceCodesTable } from './device-codes.js';
 import type { GrantsDatabase } from './grant-schema.js';
 
 /**
@@ -40,4 +41,6 @@ export interface SigningKeysTable {
 export interface TokenServiceDatabase extends GrantsDatabase {
   oauth_clients: ClientsTable;
   oauth_signing_keys: SigningKeysTable;
+  /** Migration 007. */
+  oauth_device_codes: DeviceCodesTable;
 }

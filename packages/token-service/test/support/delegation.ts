@@ -11,7 +11,7 @@ export const FORM = 'application/x-www-form-urlencoded';
 export const PAYMENTS_SECRET = 'payments-secret-0123456789abcdef-012345';
 export const ANALYTICS_SECRET = 'analytics-secret-0123456789abcdef-01234';
 
-/** The second hop of DESIGN.md's flow: payments calls the ledger on the user's behalf. */
+/** The second hop of the shop's flow: payments calls the ledger on the user's behalf. */
 export const payments: ClientRegistration = {
   client_id: 'payments',
   client_secret: PAYMENTS_SECRET,

@@ -200,7 +200,7 @@ export class SignIn {
       reply.header(header, value);
     });
     await session.load();
-    // Always a new id, whatever cookie came in (fixation, SECURITY-CASES E 77).
+    // Always a new id, whatever cookie came in (fixation, docs/security.md E77).
     const created = await session.login(sub, {
       username,
       oidc: tokensFrom(this.#options.vault, sub, set, undefined, { sid, claims: userClaims }),

@@ -1,6 +1,3 @@
-import { randomBytes } from 'node:crypto';
-import { audit, sessionName } from '@tessera/core';
-import { IdentityError } from '@tessera/identity';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type FormBody, requireFormBody } from '../../lib/form-body.js';
@@ -8,6 +5,7 @@ import { sendErrorPage, setPageHeaders } from '../../lib/html.js';
 import type { AuthorizationRequest, Interaction, InteractionRefusal } from '../../lib/interaction.js';
 import { methodNotAllowed } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
+import { signInWithPassword } from '../../lib/password-sign-in.js';
 import { loadSso } from '../../lib/sso.js';
 import { issueAuthorizationCode, type SignedInUser } from './issue.js';
 import { sendConsentPage, sendLoginPage } from './pages.js';
@@ -173,46 +171,18 @@ async function login(
     clientName: name,
     username,
   };
-  let userId: string;
-  try {
-    const user = await ctx.users.authenticate({
-      username,
-      password: form.get('password') ?? '',
-      address: request.ip,
-    });
-    userId = user.id;
-  } catch (error) {
-    if (!(error instanceof IdentityError)) throw error;
-    // Not the username typed: it may be a password typed in the wrong field.
-    audit(request.log, 'login.failed', { client: interaction.request.clientId, reason: error.code });
-    if (error.code === 'login_rate_limited') {
-      const seconds = error.retryAfterSeconds ?? 1;
-      reply.header('retry-after', String(seconds));
-      return sendLoginPage(ctx, reply, {
-        ...page,
-        status: 429,
-        message: `Too many attempts. Try again in ${seconds} second${seconds === 1 ? '' : 's'}.`,
-      });
-    }
-    // One message for every failure (unknown user, wrong password, disabled): no enumeration.
-    return sendLoginPage(ctx, reply, { ...page, status: 401, message: 'invalid username or password' });
-  }
-  const sso = await loadSso(ctx.sso, request, reply);
-  // A new session id at every sign-in (fixation); auth_time moves.
-  const session = await sso.login(userId, {
-    sid: randomBytes(16).toString('base64url'),
-    authTime: nowSeconds(ctx),
-  });
-  audit(request.log, 'login.succeeded', { user: userId, client: interaction.request.clientId });
-  audit(request.log, 'session.created', { user: userId, session: sessionName(session.idHash) });
+  const signedIn = await signInWithPassword(ctx, request, reply, form, interaction.request.clientId);
+  if (!signedIn.ok)
+    return sendLoginPage(ctx, reply, { ...page, status: signedIn.status, message: signedIn.message });
+  const { userId } = signedIn;
   const client = await ctx.clients.find(interaction.request.clientId);
   if (client === undefined) return elsewhere(reply);
   if (client.first_party) {
     ctx.interactions.finish(reply);
     return completeWithCode(ctx, reply, interaction.request, {
       userId,
-      sid: session.data.sid,
-      authTime: session.data.authTime,
+      sid: signedIn.sid,
+      authTime: signedIn.authTime,
     });
   }
   // The next step gets a new binding cookie: the login form cannot be posted again after this.

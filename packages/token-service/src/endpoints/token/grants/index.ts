@@ -2,6 +2,7 @@ import type { GrantType } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
 import { authorizationCodeGrant } from './authorization-code.js';
 import { clientCredentialsGrant } from './client-credentials.js';
+import { deviceCodeGrant } from './device-code.js';
 import { refreshTokenGrant } from './refresh-token.js';
 import { tokenExchangeGrant } from './token-exchange.js';
 
@@ -14,4 +15,5 @@ export const grantHandlers: ReadonlyMap<GrantType, GrantHandler> = new Map<Grant
   ['refresh_token', refreshTokenGrant],
   ['client_credentials', clientCredentialsGrant],
   ['urn:ietf:params:oauth:grant-type:token-exchange', tokenExchangeGrant],
+  ['urn:ietf:params:oauth:grant-type:device_code', deviceCodeGrant],
 ]);

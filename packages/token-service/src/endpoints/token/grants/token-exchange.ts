@@ -75,7 +75,7 @@ async function joinSubjectGrant(
 }
 
 /**
- * RFC 8693 token exchange, the hop of DESIGN.md's flow 1: a service that received an access token
+ * RFC 8693 token exchange, the hop of the token flow in docs/architecture.md: a service that received an access token
  * (its `aud` names the service's client_id) trades it for one addressed to a service it calls.
  *
  * - Confidential clients only (a public client cannot be told apart from anyone holding the
@@ -89,7 +89,7 @@ async function joinSubjectGrant(
  *   what the caller may do at this service, not what this service may ask of the next one; the
  *   ceiling is what the client could obtain for itself, and the token adds only "on behalf of".
  * - Claims kept from the subject: `sub`, `sid`, `auth_time` (a client token stays a client token:
- *   SECURITY-CASES 71). `client_id` becomes the exchanging client. `act` = `{ sub: client_id }` with
+ *   docs/security.md C71). `client_id` becomes the exchanging client. `act` = `{ sub: client_id }` with
  *   the subject's own `act` nested inside it, so each hop lengthens the chain.
  * - A token exchanged from a grant's token is recorded under that grant, so revoking the grant
  *   revokes every hop.

@@ -1,0 +1,205 @@
+import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import type { PartKeys, ReferenceKey } from '@tessera/resource/session';
+import { stringify } from 'yaml';
+import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
+
+export type DevMode = 'token' | 'session' | 'hybrid';
+
+export interface DevFilesOptions {
+  readonly mode: DevMode;
+  /** Where the databases and the config files go (`.tessera`). */
+  readonly dir: string;
+  /** The service secret (TESSERA_SECRET or the development secret file). */
+  readonly secret: string;
+  /** `sqlite:FILE` or `postgres://…`; default `sqlite:<dir>/tessera.db`. */
+  readonly databaseUrl?: string;
+  /** Redis for sessions, rate limits and revocation events; default SQLite and in-process. */
+  readonly redisUrl?: string;
+  /** Where each part is reached (its URL is `http://127.0.0.1:<port>`). */
+  readonly ports: DevPorts;
+  /** The gateway's log level; default `info`. */
+  readonly logLevel?: 'info' | 'warn' | 'silent';
+  /**
+   * Sessions in each gateway's own memory instead of the shared store: what a gateway without
+   * replication has (`tessera compare`'s session-memory mode). Default false.
+   */
+  readonly sessionsInMemory?: boolean;
+  /** The gateway's verified-token cache entries (token mode); 0 turns it off. Default the gateway's. */
+  readonly tokenCacheSize?: number;
+  /** Whether a token-mode gateway hears the revocation events on Redis. Default true. */
+  readonly revocationEvents?: boolean;
+  /** A report file the gateway's page links to (`tessera dev`: `tessera compare`'s latest). */
+  readonly pageReport?: string;
+}
+
+/** Where `writeDevFiles` put each file, by name. */
+export interface DevFiles {
+  readonly gateway: string;
+  readonly seed: string;
+  /** The gateway's session reference keys, as `TESSERA_SESSION_REFERENCE_KEYS` takes them. */
+  readonly referenceKeys: string;
+  readonly clientSecret: string;
+}
+
+/** Everything the parts of the development system are started from, once the files are written. */
+export interface WrittenDevFiles {
+  readonly dir: string;
+  readonly databaseUrl: string;
+  readonly urls: { readonly [part in keyof DevPorts]: string };
+  readonly issuer: string;
+  /** Each part's session reference keys (what it opens, by caller; what it mints, by audience). */
+  readonly referenceKeys: Readonly<Record<string, PartKeys>>;
+  readonly clientSecret: string;
+  readonly seed: ReturnType<typeof devSeed>;
+  readonly files: DevFiles;
+  /** The environment a `tessera gateway` process of this system needs (its secrets). */
+  readonly gatewayEnv: Readonly<Record<string, string>>;
+  /** The environment a `tessera shop-service NAME` process needs: its own reference keys only. */
+  readonly serviceEnv: (service: string) => Readonly<Record<string, string>>;
+}
+
+/** Keys as text for an environment variable (`peer=keyid:secret,...`), the form parseReferenceKeys reads. */
+export function referenceKeysText(
+  keys: Readonly<Record<string, ReferenceKey | readonly ReferenceKey[]>>,
+): string {
+  return Object.entries(keys)
+    .flatMap(([peer, entry]) =>
+      (Array.isArray(entry) ? entry : [entry]).map(
+        (key: ReferenceKey) => `${peer}=${key.id}:${String(key.secret)}`,
+      ),
+    )
+    .join(',');
+}
+
+/** The variables a shop service reads its session reference keys from (`tessera shop-service`). */
+export const SERVICE_ACCEPT_KEYS_VARIABLE = 'TESSERA_SESSION_REFERENCE_ACCEPT';
+export const SERVICE_MINT_KEYS_VARIABLE = 'TESSERA_SESSION_REFERENCE_MINT';
+
+const HOST = '127.0.0.1';
+/** The session store's key prefix, the same for the gateway (which writes) and the services (which read). */
+export const DEV_SESSION_KEY_PREFIX = 'tessera:gateway:';
+
+/** How often the dev system looks for users disabled by another process (the default is 5 s). */
+export const DEV_DEACTIVATION_POLL_MS = 1000;
+
+/** Writes a file only its owner can read: it may hold secrets. */
+async function writePrivate(file: string, text: string): Promise<void> {
+  await writeFile(file, text, { mode: 0o600 });
+  await chmod(file, 0o600);
+}
+
+/**
+ * Writes the files every part of the development system is started from: `seed.yaml` for
+ * `tessera token-service --seed`, `gateway.yaml` and the secrets for `tessera gateway`. This is
+ * the one way the system's configuration is made: `tessera dev` runs the parts from it in one
+ * process, `tessera compare` runs each as a process of its own.
+ */
+export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDevFiles> {
+  const dir = resolve(options.dir);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
+  const urls = devUrls(options.ports);
+  const issuer = urls.tokenService;
+  // One key per edge (the gateway to each service it routes to, and each call the shop makes),
+  // derived here from one master; each part is then given only the keys of its own edges.
+  const resourceSession = await import('@tessera/resource/session');
+  const shop = await import('@tessera/example-shop');
+  const referenceMaster = derivedSecret(options.secret, 'session references');
+  const edges = [
+    ['gateway', 'orders'],
+    ['gateway', 'inventory'],
+    ...shop.SHOP_CALLS,
+  ] as const satisfies readonly (readonly [string, string])[];
+  const referenceKeys = resourceSession.keysByPart(edges, (from, to) => [
+    resourceSession.deriveReferenceKey(referenceMaster, from, to, 'k1'),
+  ]);
+  const gatewayKeysText = referenceKeysText(referenceKeys.gateway?.mint ?? {});
+  const clientSecret = devClientSecret(options.secret, 'gateway');
+  const seed = devSeed(options.secret, urls.gateway);
+  const files: DevFiles = {
+    gateway: join(dir, 'gateway.yaml'),
+    seed: join(dir, 'seed.yaml'),
+    referenceKeys: join(dir, 'session-reference-keys'),
+    clientSecret: join(dir, 'gateway-client-secret'),
+  };
+  await writePrivate(files.seed, stringify(seed));
+  await writePrivate(files.referenceKeys, `${gatewayKeysText}\n`);
+  await writePrivate(files.clientSecret, `${clientSecret}\n`);
+  await writePrivate(files.gateway, stringify(gatewayConfig(options, urls, databaseUrl, dir)));
+  const gatewayEnv = {
+    TESSERA_SESSION_REFERENCE_KEYS: gatewayKeysText,
+    TESSERA_GATEWAY_CLIENT_SECRET: clientSecret,
+  };
+  const serviceEnv = (service: string) => {
+    const own = referenceKeys[service];
+    return {
+      [SERVICE_ACCEPT_KEYS_VARIABLE]: referenceKeysText(own?.accept ?? {}),
+      [SERVICE_MINT_KEYS_VARIABLE]: referenceKeysText(own?.mint ?? {}),
+    };
+  };
+  return { dir, databaseUrl, urls, issuer, referenceKeys, clientSecret, seed, files, gatewayEnv, serviceEnv };
+}
+
+function gatewayConfig(
+  options: DevFilesOptions,
+  urls: WrittenDevFiles['urls'],
+  databaseUrl: string,
+  dir: string,
+): Record<string, unknown> {
+  const { mode, redisUrl } = options;
+  const route = (prefix: string, upstream: string, audience: string) => ({
+    prefix,
+    upstream,
+    auth: mode,
+    stripPrefix: true,
+    ...(mode === 'session' ? { audience } : {}),
+  });
+  const sessionStore =
+    options.sessionsInMemory === true
+      ? { type: 'memory' }
+      : redisUrl === undefined
+        ? { type: 'sqlite', path: join(dir, 'sessions.db') }
+        : { type: 'redis', url: redisUrl, keyPrefix: DEV_SESSION_KEY_PREFIX };
+  return {
+    listen: { host: HOST, port: options.ports.gateway },
+    publicOrigin: urls.gateway,
+    logLevel: options.logLevel ?? 'info',
+    ...(options.pageReport === undefined ? {} : { pageReport: options.pageReport }),
+    ...(mode === 'token'
+      ? {
+          token: {
+            issuer: urls.tokenService,
+            audience: ['orders', 'inventory'],
+            ...(options.tokenCacheSize === undefined ? {} : { cacheSize: options.tokenCacheSize }),
+            ...(redisUrl === undefined || options.revocationEvents === false
+              ? {}
+              : { revocations: { url: redisUrl } }),
+          },
+        }
+      : {}),
+    ...(mode === 'hybrid'
+      ? {
+          hybrid: {
+            issuer: urls.tokenService,
+            clientId: 'gateway',
+            redirectUri: `${urls.gateway}/auth/callback`,
+            scopes: [...GATEWAY_SCOPES],
+            postLogoutRedirectUri: `${urls.gateway}/`,
+          },
+        }
+      : {}),
+    ...(mode !== 'token'
+      ? {
+          session: { store: sessionStore, insecureHttpLocalhost: true },
+          ...(mode === 'session'
+            ? { identity: { database: databaseUrl, deactivationPollMs: DEV_DEACTIVATION_POLL_MS } }
+            : {}),
+        }
+      : {}),
+    routes: [
+      route('/api/orders', urls.orders, 'orders'),
+      route('/api/inventory', urls.inventory, 'inventory'),
+    ],
+  };
+}

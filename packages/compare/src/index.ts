@@ -1,0 +1,18 @@
+export type { PublicClient, User } from './credentials.js';
+export { reportHtml } from './html.js';
+export { type ModeDefinition, modes } from './modes.js';
+export type { ComparePlatform, PreparedSystem, PrepareRequest, SystemPorts } from './platform.js';
+export { type CompareOptions, runCompare } from './run.js';
+export {
+  type CompareReport,
+  type Cost,
+  type FaultName,
+  type FaultReport,
+  faultNames,
+  type ModeName,
+  type ModeReport,
+  modeNames,
+  reportSchema,
+} from './schema.js';
+export { reportTable } from './table.js';
+export { loadWorkload, shopWorkload, type Workload, type WorkloadRequest } from './workload.js';

@@ -1,0 +1,304 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { type CompareReport, type ModeReport, reportSchema } from '../src/schema.ts';
+import { shopWorkload } from '../src/workload.ts';
+
+// `tessera compare --quick` as a user runs it: the built command, every part a real process on
+// 127.0.0.1, a private redis-server. The figures asserted are what the faults must do, never speed.
+const bin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'tessera-compare-test-'));
+const children = new Set<ChildProcess>();
+const CHROMIUM = '/usr/bin/chromium';
+
+afterAll(async () => {
+  for (const child of children) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = once(child, 'exit');
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+interface Finished {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function compare(args: readonly string[], timeoutMs = 150_000): Promise<Finished> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      process.execPath,
+      [bin, 'compare', '--quick', '--reports', join(dir, 'reports'), ...args],
+      { cwd: dir, timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const code = (error as { code?: unknown } | null)?.code;
+        if (error !== null && typeof code !== 'number') reject(new Error(`${error.message}\n${stderr}`));
+        else resolve({ code: typeof code === 'number' ? code : 0, stdout, stderr });
+      },
+    );
+    children.add(child);
+  });
+}
+
+async function report(name: string, args: readonly string[]): Promise<CompareReport> {
+  const file = join(dir, `${name}.json`);
+  const run = await compare(['--json', file, ...args]);
+  expect(run.code, run.stderr).toBe(0);
+  const parsed = reportSchema.safeParse(JSON.parse(readFileSync(file, 'utf8')));
+  expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+  return parsed.data as CompareReport;
+}
+
+function row(of: CompareReport, mode: string): ModeReport {
+  const found = of.modes.find((entry) => entry.mode === mode);
+  if (found === undefined) throw new Error(`no ${mode} row`);
+  return found;
+}
+
+function fault(of: ModeReport, name: string) {
+  const found = of.faults.find((entry) => entry.fault === name);
+  if (found === undefined) throw new Error(`no ${name} in ${of.mode}`);
+  return found;
+}
+
+/** Hops per request of the shop mix, the edge included: list items 2, list orders 2, an order 4. */
+const shopHopsPerRequest = (() => {
+  const weights = shopWorkload.requests.map((request) => request.weight);
+  const hops = shopWorkload.requests.map((request) => (request.method === 'POST' ? 4 : 2));
+  const total = weights.reduce((a, b) => a + b, 0);
+  return weights.reduce((sum, weight, i) => sum + weight * (hops[i] ?? 0), 0) / total;
+})();
+
+describe('tessera compare --quick (every part a process)', () => {
+  it('session-redis and token: store_down fails and recovers sessions, token mode never fails; store ops; pushed revocation', async () => {
+    const result = await report('store', [
+      '--modes',
+      'session-redis,token',
+      '--faults',
+      'store_down,key_rotated',
+      '--html',
+      join(dir, 'store.html'),
+    ]);
+    const sessions = row(result, 'session-redis');
+    const tokens = row(result, 'token');
+
+    const sessionOutage = fault(sessions, 'store_down');
+    expect(sessionOutage.failed_requests).toBeGreaterThan(0);
+    // The store answers again and the sessions work without anyone restarting anything.
+    expect(sessionOutage.recovered_after_s).not.toBeNull();
+    expect(sessionOutage.timeline.some((second) => (second.statuses['503'] ?? 0) > 0)).toBe(true);
+    expect(sessionOutage.timeline.at(-1)?.failed).toBe(0);
+    expect(fault(tokens, 'store_down').failed_requests).toBe(0);
+    // Rotating the signing keys under load fails no verification; session mode has no keys to rotate.
+    expect(fault(tokens, 'key_rotated').failed_requests).toBe(0);
+    expect(sessions.faults.map((entry) => entry.fault)).toEqual(['store_down']);
+
+    // Every hop of a session request reads the store; a token request reads it nowhere.
+    expect(tokens.cost.store_ops_per_request).toBe(0);
+    // In-flight requests at the edges of the window shift the ratio a little either way.
+    expect(sessions.cost.store_ops_per_request ?? 0).toBeGreaterThanOrEqual(shopHopsPerRequest * 0.9);
+    expect(sessions.cost.hops.every((hop) => hop.p50_ms !== null)).toBe(true);
+
+    // Pushed revocation events: rejected at every service within a second.
+    expect(tokens.revocation?.via).toBe('revoke');
+    const rejections = Object.entries(tokens.revocation?.first_rejection_ms ?? {});
+    expect(rejections.map(([where]) => where).sort()).toEqual(['edge', 'inventory', 'orders']);
+    for (const [, ms] of rejections) {
+      expect(ms).not.toBeNull();
+      expect(ms ?? Number.POSITIVE_INFINITY).toBeLessThan(1000);
+    }
+    expect(sessions.revocation?.via).toBe('logout');
+
+    // Who had to be asked: the store at every session hop, nobody to verify a token.
+    expect(
+      sessions.propagation.filter((p) => p.service !== 'gateway').every((p) => p.asked.includes('store')),
+    ).toBe(true);
+    expect(tokens.propagation.find((p) => p.service === 'inventory')?.asked).toEqual(['nobody']);
+    expect(
+      tokens.propagation.find((p) => p.service === 'payments')?.proved.some((p) => p.startsWith('via:')),
+    ).toBe(true);
+    // A mode without a store has no store figure: null, not 0.
+    expect(Object.keys(sessions.cost.cpu_ms_per_1000)).toEqual(
+      expect.arrayContaining([
+        'redis',
+        'token-service',
+        'orders',
+        'inventory',
+        'payments',
+        'gateway-a',
+        'gateway-b',
+      ]),
+    );
+    // The run also wrote its reports where the demo page finds the latest one.
+    expect(readdirSync(join(dir, 'reports'))).toEqual(expect.arrayContaining(['latest.json', 'latest.html']));
+  }, 240_000);
+
+  it('gateway_killed: session-memory loses the killed gateway’s sessions, session-redis loses none', async () => {
+    const result = await report('killed', [
+      '--modes',
+      'session-memory,session-redis',
+      '--faults',
+      'gateway_killed',
+      '--no-revocation',
+    ]);
+    const memory = row(result, 'session-memory');
+    const redis = row(result, 'session-redis');
+    // Half the callers signed in at the killed gateway (A), half at B.
+    expect(fault(memory, 'gateway_killed').credentials_lost).toBe(result.settings.credentials / 2);
+    expect(fault(redis, 'gateway_killed').credentials_lost).toBe(0);
+    expect(memory.cost.store_ops_per_request).toBeNull();
+    expect(memory.cost.hops.every((hop) => hop.p50_ms === null && hop.credential_bytes === null)).toBe(true);
+    expect(memory.revocation).toBeNull();
+  }, 180_000);
+
+  it('draws every chart of the HTML report in Chromium, at 390 px and on a desktop, with no request out', async () => {
+    const file = join(dir, 'store.html');
+    expect(existsSync(file), 'the first test writes the page').toBe(true);
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    try {
+      for (const width of [390, 1280]) {
+        const context = await browser.newContext({ viewport: { width, height: 900 } });
+        const page = await context.newPage();
+        const problems: string[] = [];
+        const requests: string[] = [];
+        page.on('pageerror', (error) => problems.push(error.message));
+        page.on('request', (request) => {
+          if (!request.url().startsWith('file:')) requests.push(request.url());
+        });
+        await page.goto(pathToFileURL(file).href);
+        const charts = page.locator('.chart');
+        // Four cost charts and a timeline per fault of each mode (store_down twice, key_rotated once).
+        await expect.poll(() => charts.count()).toBe(7);
+        await expect.poll(() => page.locator('.chart[data-drawn="true"] canvas').count()).toBe(7);
+        for (const canvas of await page.locator('.chart canvas').all()) {
+          const box = await canvas.boundingBox();
+          expect(box?.width ?? 0).toBeGreaterThan(200);
+          expect((box?.x ?? 0) + (box?.width ?? 0)).toBeLessThanOrEqual(width);
+        }
+        // Nothing wider than the screen but the scrolling tables.
+        const overflow = (await page.evaluate('document.documentElement.scrollWidth')) as number;
+        expect(overflow).toBeLessThanOrEqual(width);
+        await page.screenshot({ path: join(dir, `report-${width}.png`), fullPage: true });
+        expect(problems).toEqual([]);
+        expect(requests).toEqual([]);
+        await context.close();
+      }
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it('--hop-latency puts a delay on every hop behind the edge', async () => {
+    const result = await report('latency', [
+      '--modes',
+      'token',
+      '--faults',
+      'none',
+      '--no-revocation',
+      '--hop-latency',
+      '25',
+    ]);
+    const tokens = row(result, 'token');
+    expect(result.settings.hop_latency_ms).toBe(25);
+    // Every request crosses the gateway-to-service hop: 25 ms each way at least. A floor, not a speed.
+    expect(tokens.cost.p50_ms ?? 0).toBeGreaterThanOrEqual(50);
+    // Orders calls inventory and payments through delayed hops when it places an order.
+    expect(result.modes[0]?.cost.requests_per_s).toBeGreaterThan(0);
+  }, 120_000);
+
+  it('refuses a workload file that is not a list of requests, with one line and no stack', async () => {
+    const file = join(dir, 'bad-mix.yaml');
+    writeFileSync(file, '- method: FETCH\n  path: /api/orders/orders\n');
+    const run = await compare(['--workload', file, '--modes', 'token']);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toMatch(/^tessera: --workload .*bad-mix\.yaml: 0\.method/);
+    expect(run.stderr).not.toContain('    at ');
+  });
+
+  it('stops every part it started on SIGINT', async () => {
+    const child = spawn(
+      process.execPath,
+      [bin, 'compare', '--quick', '--modes', 'session-redis', '--reports', join(dir, 'reports')],
+      { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    children.add(child);
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const started = Date.now();
+    while (
+      !stderr.includes('callers signed in') &&
+      Date.now() - started < 60_000 &&
+      child.exitCode === null
+    ) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(stderr).toContain('callers signed in');
+    const descendants = descendantsOf(child.pid as number);
+    // redis-server, the token service, three services, two gateways.
+    expect(descendants.length).toBeGreaterThanOrEqual(7);
+    const exited = once(child, 'exit');
+    child.kill('SIGINT');
+    const [code] = await exited;
+    expect(code).toBe(1);
+    expect(stderr).toContain('SIGINT, stopping every part');
+    for (const pid of descendants) expect(isAlive(pid), `process ${pid} outlived the run`).toBe(false);
+  }, 90_000);
+});
+
+/** Every process below `pid`, from /proc. */
+function descendantsOf(pid: number): number[] {
+  const parents = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parents.set(Number(entry), Number(fields[1]));
+    } catch {
+      // It ended meanwhile.
+    }
+  }
+  const found: number[] = [];
+  const walk = (parent: number) => {
+    for (const [child, of] of parents) {
+      if (of === parent) {
+        found.push(child);
+        walk(child);
+      }
+    }
+  };
+  walk(pid);
+  return found;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // A zombie has ended; only its parent has not read its status yet.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
