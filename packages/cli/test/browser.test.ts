@@ -378,6 +378,34 @@ for (const { mode, signIn, signOut } of modes) {
       );
     }
 
+    if (mode === 'token') {
+      it(
+        'a callback this tab did not start redeems nothing and says why',
+        async () => {
+          if (browser === undefined || system === undefined) throw new Error('not started');
+          const { context, page, problems } = await openPage(browser);
+          try {
+            let redeemed = false;
+            page.on('request', (request) => {
+              if (request.url() === `${system?.urls.tokenService}/token`) redeemed = true;
+            });
+            await page.goto(`${system.urls.gateway}/_tessera/callback?code=stolen&state=guessed`);
+            await page.getByTestId('signed-out').waitFor();
+            expect(await page.getByTestId('status').textContent()).toBe(
+              'Sign-in did not complete: this sign-in was not started in this tab, or was already used. Press "Sign in" to try again.',
+            );
+            // The code is gone from the address bar, and was never sent anywhere.
+            expect(page.url()).toBe(`${system.urls.gateway}/`);
+            expect(redeemed).toBe(false);
+            expect(problems).toEqual([]);
+          } finally {
+            await context.close();
+          }
+        },
+        TIMEOUT,
+      );
+    }
+
     it(
       "shows the API's error as text in the status area and places no order",
       async () => {

@@ -184,6 +184,7 @@ async function finishBrowserSignIn() {
   });
   const answer = { status: response.status, ok: response.ok, data: await response.json().catch(() => null) };
   if (!answer.ok) return failed(problem(answer, 'redeeming the code'));
+  if (typeof answer.data?.access_token !== 'string') return failed('the token service sent no access token');
   tokens = { access: answer.data.access_token, id: answer.data.id_token };
   status('');
 }
