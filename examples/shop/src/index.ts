@@ -11,4 +11,4 @@ export { createInventoryService, type InventoryOptions, type Item, seedItems } f
 export { createOrdersService, type Order, type OrdersOptions } from './orders.js';
 export { createPaymentsService } from './payments.js';
 export type { ShopServiceOptions } from './service.js';
-export { type ActClaim, seenBy, type TraceEntry } from './trace.js';
+export { type ActClaim, seenBy, type TraceCall, type TraceEntry } from './trace.js';

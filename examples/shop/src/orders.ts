@@ -10,7 +10,7 @@ import {
   type ShopServiceOptions,
   traceOf,
 } from './service.js';
-import type { TraceEntry } from './trace.js';
+import type { TraceCall, TraceEntry } from './trace.js';
 
 export interface Order {
   readonly id: string;
@@ -44,7 +44,8 @@ interface Hop<T> {
  * `orders`: `GET /orders` (orders:read) lists the caller's own orders; `POST /orders`
  * (orders:write) with `{ item, quantity }` reserves at inventory and charges at payments on the
  * caller's behalf (exchanged tokens in token mode, new session references in session mode) and
- * answers 201 with the order and the trace of every hop as each service verified it.
+ * answers 201 with the order, the trace of every hop as each service verified it, and the calls
+ * between them (`{ from, to }`: the tree the trace was made along).
  */
 export async function createOrdersService(options: OrdersOptions): Promise<FastifyInstance> {
   const { auth } = options;
@@ -117,7 +118,12 @@ export async function createOrdersService(options: OrdersOptions): Promise<Fasti
     const subject = on.principal.subject;
     ordersBySubject.set(subject, [...(ordersBySubject.get(subject) ?? []), order]);
     const trace = [traceOf('orders', request.principal, auth), reserved.body.seen, charged.body.seen];
-    return reply.code(201).send({ order, trace });
+    // The call tree the trace was made along: orders called each of the others itself.
+    const calls: readonly TraceCall[] = [
+      { from: 'orders', to: 'inventory' },
+      { from: 'orders', to: 'payments' },
+    ];
+    return reply.code(201).send({ order, trace, calls });
   });
   return app;
 }

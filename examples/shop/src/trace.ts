@@ -16,6 +16,12 @@ export interface TraceEntry {
   readonly act?: ActClaim;
 }
 
+/** One call of a trace's tree: service `from` called service `to` on the user's behalf. */
+export interface TraceCall {
+  readonly from: string;
+  readonly to: string;
+}
+
 function actOf(actors: Principal['actors']): ActClaim | undefined {
   let claim: ActClaim | undefined;
   // actors is current actor first; the claim nests earlier actors inside the current one.

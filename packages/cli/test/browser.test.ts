@@ -42,12 +42,23 @@ interface ModeCase {
 }
 
 /** Hybrid mode: the page's button, the token service's own login page, and back to `/`. */
-async function signInThroughTokenService(page: Page, user: User, system: DevSystem): Promise<void> {
+async function signInThroughTokenService(
+  page: Page,
+  user: User,
+  system: DevSystem,
+  callback?: string,
+): Promise<void> {
   await page.getByTestId('login-redirect').click();
   await page.waitForURL((url) => url.origin === system.urls.tokenService);
   await page.locator('input[name="username"]').fill(user.username);
   await page.locator('input[name="password"]').fill(user.password);
+  // Hybrid's callback is the gateway's, which redirects at once; token mode's is the page itself.
+  const back =
+    callback === undefined
+      ? undefined
+      : page.waitForURL((url) => url.href.startsWith(`${system.urls.gateway}${callback}?`));
   await page.locator('button[name="action"][value="login"]').click();
+  await back;
   await page.waitForURL(`${system.urls.gateway}/`);
 }
 
@@ -65,10 +76,79 @@ async function signOutThroughTokenService(page: Page, system: DevSystem): Promis
   await page.waitForURL(`${system.urls.gateway}/`);
 }
 
+/**
+ * Token mode: the page is a browser application of the token service. Its "Sign in" button goes
+ * to the token service's login page (code + PKCE S256) and back to the page's callback, which
+ * redeems the code itself and returns to `/`.
+ */
+async function signInAsBrowserApp(page: Page, user: User, system: DevSystem): Promise<void> {
+  await signInThroughTokenService(page, user, system, '/_tessera/callback');
+}
+
+/**
+ * Token mode: the page revokes its access token, forgets it, and ends the token service's session
+ * with its ID token as the hint (no question asked), which sends the browser back to `/`.
+ */
+async function signOutAsBrowserApp(page: Page, system: DevSystem): Promise<void> {
+  const revoked = page.waitForResponse(
+    (r) => r.url() === `${system.urls.tokenService}/revoke` && r.request().method() === 'POST',
+  );
+  const ended = page.waitForResponse((r) => r.url().startsWith(`${system.urls.tokenService}/logout`));
+  await page.getByTestId('logout').click();
+  expect((await revoked).status()).toBe(200);
+  expect((await ended).status()).toBe(303);
+  await page.waitForURL(`${system.urls.gateway}/`);
+}
+
 const modes: readonly ModeCase[] = [
   { mode: 'session', signIn: signInWithForm },
   { mode: 'hybrid', signIn: signInThroughTokenService, signOut: signOutThroughTokenService },
+  { mode: 'token', signIn: signInAsBrowserApp, signOut: signOutAsBrowserApp },
 ];
+
+/** What each mode's page says about itself, and what its services verified. */
+const modeNames: Readonly<Record<DevMode, string>> = {
+  session: 'Session mode',
+  hybrid: 'Hybrid mode',
+  token: 'Token mode',
+};
+
+/** The client each mode's orders service sees the user's call come from. */
+const ordersClient: Readonly<Record<DevMode, string>> = {
+  session: 'gateway',
+  hybrid: 'gateway',
+  token: 'shop-web',
+};
+
+const DESKTOP = { width: 1280, height: 900 } as const;
+const PHONE = { width: 390, height: 844 } as const;
+
+/**
+ * Nothing scrolls sideways and every visible button and link is wholly inside the viewport: at
+ * 390 px a cut-off "Order" or "Sign out" button is what this catches.
+ */
+async function expectFits(page: Page, where: string): Promise<void> {
+  // A string, evaluated in the page: these tests are type-checked without the DOM library.
+  const layout = await page.evaluate<{ scrollWidth: number; clientWidth: number; cut: string[] }>(`(() => {
+    const root = document.documentElement;
+    const cut = [...document.querySelectorAll('button, a, input, h4')]
+      .filter((node) => {
+        const box = node.getBoundingClientRect();
+        return box.width > 0 && (box.left < 0 || box.right > root.clientWidth + 0.5);
+      })
+      .map((node) => node.tagName.toLowerCase() + ' "' + (node.textContent ?? '').trim().slice(0, 30) + '"');
+    return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth, cut };
+  })()`);
+  expect(layout.cut, where).toEqual([]);
+  expect(layout.scrollWidth, where).toBeLessThanOrEqual(layout.clientWidth);
+}
+
+/** A full-page screenshot under test-artifacts/ (gitignored), at the viewport's width. */
+async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const width = page.viewportSize()?.width ?? 0;
+  await page.screenshot({ path: join(ARTIFACTS, `${name}-${width}.png`), fullPage: true });
+}
 
 const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET);
 
@@ -96,8 +176,9 @@ async function launch(): Promise<Browser> {
 /** A fresh context (no cookies, no storage) and a page that records what would go unnoticed. */
 async function openPage(
   browser: Browser,
+  viewport: { readonly width: number; readonly height: number } = DESKTOP,
 ): Promise<{ context: BrowserContext; page: Page; problems: string[] }> {
-  const context = await browser.newContext();
+  const context = await browser.newContext({ viewport });
   const page = await context.newPage();
   const problems: string[] = [];
   page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -158,6 +239,33 @@ for (const { mode, signIn, signOut } of modes) {
           expect(await hops.evaluateAll((all) => all.map((hop) => hop.getAttribute('data-service')))).toEqual(
             ['orders', 'inventory', 'payments'],
           );
+          // The call tree: orders at the root, the two services it called nested inside it.
+          const orders = page.locator('[data-testid="trace"] > [data-testid="hop"]');
+          expect(
+            await orders.evaluateAll((all) => all.map((hop) => hop.getAttribute('data-service'))),
+          ).toEqual(['orders']);
+          const called = orders.locator('[data-testid="calls"] > [data-testid="hop"]');
+          expect(
+            await called.evaluateAll((all) => all.map((hop) => hop.getAttribute('data-service'))),
+          ).toEqual(['inventory', 'payments']);
+          for (const service of ['orders', 'inventory', 'payments']) {
+            const box = page.locator(`[data-testid="hop"][data-service="${service}"]`).first();
+            expect(await box.getByTestId('hop-sub').first().textContent(), service).toBe(subject);
+          }
+          expect(await orders.getByTestId('hop-client_id').first().textContent()).toBe(ordersClient[mode]);
+          // The mode is named, and the legend says what each field means in it.
+          expect(await page.getByTestId('mode').textContent()).toBe(modeNames[mode]);
+          const legend = (await page.getByTestId('legend').textContent()) ?? '';
+          for (const field of ['sub', 'client_id', 'aud', 'scope', 'act']) expect(legend).toContain(field);
+          if (mode === 'session') {
+            expect(legend).toContain('a session records that you signed in, not what you allowed');
+            expect(await orders.getByTestId('hop-scope').first().textContent()).toBe(
+              '— (a session has none)',
+            );
+          } else {
+            expect(legend).toContain('exchanged your token');
+            expect(await orders.getByTestId('hop-scope').first().textContent()).toContain('orders:write');
+          }
           const payments = page.locator('[data-testid="hop"][data-service="payments"]');
           expect(await payments.getByTestId('hop-sub').textContent()).toBe(subject);
           expect(await payments.getByTestId('hop-aud').textContent()).toBe('payments');
@@ -171,12 +279,34 @@ for (const { mode, signIn, signOut } of modes) {
           expect(await page.getByTestId('order-row').count()).toBe(1);
           expect(await page.getByTestId('status').isVisible()).toBe(false);
 
-          mkdirSync(ARTIFACTS, { recursive: true });
-          await page.screenshot({ path: join(ARTIFACTS, `browser-${mode}.png`), fullPage: true });
+          if (mode === 'token') {
+            // The tokens live in the page's memory only: nothing at rest in the browser.
+            const kept = await page.evaluate(
+              '({ local: localStorage.length, session: sessionStorage.length, cookie: document.cookie })',
+            );
+            expect(kept).toEqual({ local: 0, session: 0, cookie: '' });
+            // Cookies ignore ports: the one on this host is the token service's own sign-in
+            // session (HttpOnly), never a token, and the gateway sets none in token mode.
+            const cookies = await context.cookies(system.urls.gateway);
+            expect(cookies.map(({ name, httpOnly }) => ({ name, httpOnly }))).toEqual([
+              { name: 'tessera-op', httpOnly: true },
+            ]);
+            for (const { value } of cookies) expect(value).not.toMatch(/^eyJ/);
+          }
+
+          await expectFits(page, `${mode} at ${DESKTOP.width} px`);
+          await screenshot(page, `browser-${mode}`);
+          await page.setViewportSize(PHONE);
+          await expectFits(page, `${mode} at ${PHONE.width} px`);
+          await screenshot(page, `browser-${mode}`);
+          await page.setViewportSize(DESKTOP);
 
           if (signOut === undefined) await page.getByTestId('logout').click();
           else await signOut(page, system);
           await page.getByTestId('signed-out').waitFor();
+          // Every mode says so, including those that went to the token service and back.
+          await expect.poll(() => page.getByTestId('status').textContent()).toBe('Signed out.');
+          expect(page.url()).toBe(`${system.urls.gateway}/`);
           expect(await page.getByTestId('signed-in').isVisible()).toBe(false);
           expect(await page.getByTestId('whoami').isVisible()).toBe(false);
           await page.reload();
@@ -188,6 +318,93 @@ for (const { mode, signIn, signOut } of modes) {
       },
       TIMEOUT,
     );
+
+    if (mode !== 'session') {
+      it(
+        'Cancel at the token service ends on a page with the reason and a way back (390 px wide)',
+        async () => {
+          if (browser === undefined || system === undefined) throw new Error('not started');
+          const { context, page, problems } = await openPage(browser, PHONE);
+          try {
+            await page.goto(system.urls.gateway);
+            await page.getByTestId('signed-out').waitFor();
+            await expectFits(page, `${mode}: the signed-out page`);
+            await page.getByTestId('login-redirect').click();
+            await page.waitForURL((url) => url.origin === system?.urls.tokenService);
+            // The token service's login page: the shop's look, and it fits a phone as well.
+            await expectFits(page, 'the login page of the token service');
+            expect(
+              await page.evaluate("getComputedStyle(document.querySelector('header')).borderBottomColor"),
+            ).toBe('rgb(138, 43, 30)');
+            await screenshot(page, `token-service-login-${mode}`);
+            await page.setViewportSize(DESKTOP);
+            await screenshot(page, `token-service-login-${mode}`);
+            await page.setViewportSize(PHONE);
+            await page.locator('button[name="action"][value="cancel"]').click();
+
+            if (mode === 'hybrid') {
+              // The gateway's callback answers a browser with a page, not JSON.
+              await page.getByTestId('sign-in-failed').waitFor();
+              expect(new URL(page.url()).pathname).toBe('/auth/callback');
+              expect(await page.getByTestId('sign-in-failed-reason').textContent()).toBe(
+                'The sign-in was cancelled at the token service (access_denied).',
+              );
+              await expectFits(page, 'the sign-in failure page');
+              await screenshot(page, 'sign-in-failed-hybrid');
+              expect(await page.getByTestId('sign-in-again').getAttribute('href')).toBe(
+                '/auth/login?return_to=/',
+              );
+              await page.getByTestId('back-to-shop').click();
+              await page.waitForURL(`${system.urls.gateway}/`);
+              await page.getByTestId('signed-out').waitFor();
+            } else {
+              // The page itself was the callback: it says why, and offers "Sign in" again.
+              await page.waitForURL(`${system.urls.gateway}/`);
+              await page.getByTestId('signed-out').waitFor();
+              expect(await page.getByTestId('status').textContent()).toBe(
+                'Sign-in did not complete: the sign-in was cancelled at the token service. Press "Sign in" to try again.',
+              );
+              expect(await page.getByTestId('login-redirect').isVisible()).toBe(true);
+              expect(await page.evaluate('sessionStorage.length')).toBe(0);
+              await expectFits(page, 'the page after a cancelled sign-in');
+              await screenshot(page, 'sign-in-cancelled-token');
+            }
+            expect(problems).toEqual([]);
+          } finally {
+            await context.close();
+          }
+        },
+        TIMEOUT,
+      );
+    }
+
+    if (mode === 'token') {
+      it(
+        'a callback this tab did not start redeems nothing and says why',
+        async () => {
+          if (browser === undefined || system === undefined) throw new Error('not started');
+          const { context, page, problems } = await openPage(browser);
+          try {
+            let redeemed = false;
+            page.on('request', (request) => {
+              if (request.url() === `${system?.urls.tokenService}/token`) redeemed = true;
+            });
+            await page.goto(`${system.urls.gateway}/_tessera/callback?code=stolen&state=guessed`);
+            await page.getByTestId('signed-out').waitFor();
+            expect(await page.getByTestId('status').textContent()).toBe(
+              'Sign-in did not complete: this sign-in was not started in this tab, or was already used. Press "Sign in" to try again.',
+            );
+            // The code is gone from the address bar, and was never sent anywhere.
+            expect(page.url()).toBe(`${system.urls.gateway}/`);
+            expect(redeemed).toBe(false);
+            expect(problems).toEqual([]);
+          } finally {
+            await context.close();
+          }
+        },
+        TIMEOUT,
+      );
+    }
 
     it(
       "shows the API's error as text in the status area and places no order",

@@ -29,7 +29,14 @@ interface TraceEntry {
 interface OrderAnswer {
   order: { id: string; item: string; quantity: number; amount: number };
   trace: TraceEntry[];
+  calls: { from: string; to: string }[];
 }
+
+/** The tree the trace was made along: orders called inventory and payments itself. */
+const ORDER_CALLS = [
+  { from: 'orders', to: 'inventory' },
+  { from: 'orders', to: 'payments' },
+];
 
 const json = { 'content-type': 'application/json' };
 
@@ -125,8 +132,9 @@ describe('tessera dev, session mode: through the gateway with a cookie', () => {
       body: JSON.stringify({ item: 'tessera-red', quantity: 3 }),
     });
     expect(response.status).toBe(201);
-    const { order, trace } = (await response.json()) as OrderAnswer;
+    const { order, trace, calls } = (await response.json()) as OrderAnswer;
     expect(order).toMatchObject({ item: 'tessera-red', quantity: 3, amount: 360 });
+    expect(calls).toEqual(ORDER_CALLS);
     expect(trace).toEqual([
       { service: 'orders', sub: alice.subject, client_id: 'gateway', aud: 'orders' },
       {
@@ -261,6 +269,30 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
     return ((await response.json()) as { access_token: string }).access_token;
   }
 
+  it("registers the page as a browser application: the token service answers CORS for the gateway's origin only", async () => {
+    const seed = readFileSync(system.files.seed, 'utf8');
+    expect(seed).toContain('client_id: shop-web');
+    expect(seed).toContain(`- ${system.urls.gateway}/_tessera/callback`);
+    expect(readFileSync(system.files.gateway, 'utf8')).toContain('clientId: shop-web');
+    const page = await fetch(`${system.urls.gateway}/`);
+    expect(await page.text()).toContain(
+      `data-login="browser" data-mode="token" data-issuer="${system.urls.tokenService}"`,
+    );
+    expect(page.headers.get('content-security-policy')).toContain(
+      `connect-src 'self' ${system.urls.tokenService};`,
+    );
+    const preflight = (origin: string) =>
+      fetch(`${system.urls.tokenService}/token`, {
+        method: 'OPTIONS',
+        headers: { origin, 'access-control-request-method': 'POST' },
+      });
+    const allowed = await preflight(system.urls.gateway);
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe(system.urls.gateway);
+    const other = await preflight(system.urls.orders);
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   const subjectOf = (token: string): string =>
     (JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString()) as { sub: string }).sub;
 
@@ -276,7 +308,8 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
     const alice = subjectOf(token);
     const response = await order(token);
     expect(response.status).toBe(201);
-    const { trace } = (await response.json()) as OrderAnswer;
+    const { trace, calls } = (await response.json()) as OrderAnswer;
+    expect(calls).toEqual(ORDER_CALLS);
     expect(trace.map((entry) => entry.service)).toEqual(['orders', 'inventory', 'payments']);
     expect(trace[0]).toMatchObject({ sub: alice, client_id: 'shop-cli', aud: ['orders', 'inventory'] });
     expect(trace[0]?.act).toBeUndefined();

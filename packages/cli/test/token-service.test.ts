@@ -100,6 +100,8 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
       'http://127.0.0.1:8080/auth/callback',
       '--backchannel-logout-uri',
       'http://127.0.0.1:8080/auth/backchannel-logout',
+      '--allowed-origin',
+      'http://127.0.0.1:8080',
       '--scope',
       'openid',
       '--first-party',
@@ -141,6 +143,22 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
       '--backchannel-logout-uri',
       'http://example.com/logout#x',
     ]);
+    const badOrigin = tessera([
+      'clients',
+      'add',
+      'web4',
+      '--db',
+      db,
+      '--public',
+      '--redirect-uri',
+      'http://127.0.0.1:8080/cb',
+      '--allowed-origin',
+      'https://*.shop.example',
+    ]);
+    expect(badOrigin.status).toBe(1);
+    expect(badOrigin.stderr).toBe(
+      'tessera: client web4: allowed origin "https://*.shop.example" is a wildcard: register each origin exactly\n',
+    );
     expect(badBackchannel.status).toBe(1);
     expect(badBackchannel.stderr).toBe(
       'tessera: client web3: backchannel_logout_uri "http://example.com/logout#x" has a fragment\n',
@@ -161,6 +179,7 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     expect(parsed.map((client) => client.confidential)).toEqual([true, true, false]);
     expect(json.stdout).not.toContain('secret_hash');
     expect(parsed[2]?.backchannel_logout_uri).toBe('http://127.0.0.1:8080/auth/backchannel-logout');
+    expect(parsed[2]?.allowed_origins).toEqual(['http://127.0.0.1:8080']);
   });
 
   it('the generated secret works at a running token service', async () => {

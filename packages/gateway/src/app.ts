@@ -253,15 +253,30 @@ export async function createGateway(
 
   const page = servesPage(config);
   if (page) {
+    const pageClient = config.token?.pageClient;
     const login = config.routes.some((r) => r.auth === 'hybrid')
       ? 'redirect'
       : session !== undefined
         ? 'form'
-        : 'none';
+        : pageClient !== undefined && config.token !== undefined
+          ? 'browser'
+          : 'none';
+    const modes = new Set(config.routes.map((r) => r.auth).filter((auth) => auth !== 'public'));
+    const mode = modes.size === 0 ? 'public' : modes.size === 1 ? [...modes][0] : 'mixed';
     await app.register(async (page) => {
       registerPage(page, {
         login,
         ...(config.pageReport === undefined ? {} : { report: config.pageReport }),
+        ...(mode === undefined ? {} : { mode }),
+        ...(login === 'browser' && pageClient !== undefined && config.token !== undefined
+          ? {
+              signIn: {
+                issuer: config.token.issuer,
+                clientId: pageClient.clientId,
+                scopes: pageClient.scopes,
+              },
+            }
+          : {}),
       });
     });
   }

@@ -126,6 +126,24 @@ export const gatewayConfigSchema = z
         clientId: z.string().min(1).optional(),
         /** Unset: revocations are not heard, a revoked token passes until it expires (a warning). */
         revocations: revocations.optional(),
+        /**
+         * The page at `/` signs users in as this public client of the token service: code + PKCE
+         * S256 in the browser, tokens in the page's memory only. Registered there with the
+         * redirect URI `<this gateway's origin>/_tessera/callback` and the origin in
+         * `allowed_origins`. Unset: the page cannot sign anyone in (bearer tokens only).
+         */
+        pageClient: z
+          .object({
+            clientId: z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters, no spaces'),
+            scopes: z
+              .array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)'))
+              .min(1)
+              .refine(
+                (list) => list.includes('openid'),
+                'must include openid (the page asks /userinfo who you are)',
+              ),
+          })
+          .optional(),
       })
       .optional(),
     session: z

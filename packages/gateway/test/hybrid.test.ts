@@ -401,6 +401,51 @@ describe('hybrid callback refusals', () => {
     );
   });
 
+  it('answers a browser a page with the reason and a way back, not JSON, when a sign-in fails', async () => {
+    const gateway = await startGateway();
+    const html = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' };
+    const pending = await pendingCallback(gateway);
+    const cancelled = new URL(`${gateway.url}/auth/callback`);
+    cancelled.searchParams.set('state', pending.callback.searchParams.get('state') as string);
+    cancelled.searchParams.set('iss', service.url);
+    cancelled.searchParams.set('error', 'access_denied');
+    const failures: [Response, string][] = [
+      // "Cancel" at the token service's login page.
+      [
+        await pending.browser.fetch(cancelled, { headers: html }),
+        'The sign-in was cancelled at the token service (access_denied).',
+      ],
+      // A callback no sign-in of this browser started (another browser, a replay, a forgery).
+      [
+        await new Browser().fetch(pending.callback, { headers: html }),
+        'This sign-in was not started in this browser, or was already used; start again.',
+      ],
+    ];
+    for (const [answer, reason] of failures) {
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get('content-type')).toBe('text/html; charset=utf-8');
+      expect(answer.headers.get('content-security-policy')).toContain("default-src 'none'");
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      const text = await answer.text();
+      expect(text).toContain(`<p data-testid="sign-in-failed-reason">${reason}</p>`);
+      expect(text).toContain(
+        '<a class="button" href="/auth/login?return_to=/" data-testid="sign-in-again">Try again</a>',
+      );
+      expect(text).toContain('<a href="/" data-testid="back-to-shop">Back to the shop</a>');
+      expect(text).not.toMatch(/<script|\sstyle=|\son[a-z]+=/i);
+      expect(answer.headers.getSetCookie().join('\n')).not.toMatch(/tessera-sid=[^;]/);
+    }
+    // What the token service sends back is never markup on this page.
+    const forged = await pendingCallback(gateway);
+    const injected = new URL(`${gateway.url}/auth/callback`);
+    injected.searchParams.set('state', forged.callback.searchParams.get('state') as string);
+    injected.searchParams.set('iss', service.url);
+    injected.searchParams.set('error', '<img src=x onerror=alert(1)>');
+    const page = await (await forged.browser.fetch(injected, { headers: html })).text();
+    expect(page).toContain('The token service answered unknown.');
+    expect(page).not.toContain('<img');
+  });
+
   it('refuses a repeated parameter and a return_to that leaves the gateway', async () => {
     const gateway = await startGateway();
     for (const target of [
@@ -568,6 +613,8 @@ describe('hybrid logout', () => {
     expect(end.origin).toBe(service.url);
     expect(end.searchParams.get('post_logout_redirect_uri')).toBe(`${gateway.url}/`);
     expect(end.searchParams.get('client_id')).toBe('gateway');
+    // Passed back by the token service, so the page at the return address says "Signed out".
+    expect(end.searchParams.get('state')).toBe('signed-out');
     // The ID token stays in the gateway: nothing in the browser's URL carries a token.
     expect(end.searchParams.get('id_token_hint')).toBeNull();
     expect(next).not.toMatch(/eyJ/);
@@ -582,11 +629,11 @@ describe('hybrid logout', () => {
     const { action, fields } = parseForm(await confirm.text());
     const back = await browser.post(service.url, action, { ...fields, confirm: 'yes' });
     expect(back.status).toBe(303);
-    expect(back.headers.get('location')).toBe(`${gateway.url}/`);
+    expect(back.headers.get('location')).toBe(`${gateway.url}/?state=signed-out`);
     // Signed out there already: nothing to confirm, straight back to the registered address.
     const again = await browser.fetch(end);
     expect(again.status).toBe(303);
-    expect(again.headers.get('location')).toBe(`${gateway.url}/`);
+    expect(again.headers.get('location')).toBe(`${gateway.url}/?state=signed-out`);
   });
 });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RawAnswer, rawRequest } from '../../../test/support/raw-http.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { PAGE_ASSET_PREFIX, type PageLogin, registerPage } from '../src/page/index.js';
+import { PAGE_ASSET_PREFIX, PAGE_CALLBACK_PATH, type PageLogin, registerPage } from '../src/page/index.js';
 import { LogCapture } from './support/logs.js';
 import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
@@ -92,7 +92,9 @@ describe('the page at / (a gateway with public routes only)', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff');
     expect(page.headers['referrer-policy']).toBe('no-referrer');
     expect(page.headers['cache-control']).toBe('no-store');
-    expect(page.text).toContain('<body data-login="none">');
+    expect(page.text).toContain(
+      '<body data-login="none" data-mode="public" data-issuer="" data-client-id="" data-scope="">',
+    );
   });
 
   it('has no inline script or style: every script and stylesheet is an asset that answers', async () => {
@@ -181,7 +183,7 @@ describe('the login method reaches the page as data-login on <body>', () => {
       const page = await call(await listen(app), '/');
       expect(page.status).toBe(200);
       expect(page.headers['content-security-policy']).toBe(CSP);
-      expect(page.text).toContain(`<body data-login="${login}">`);
+      expect(page.text).toContain(`<body data-login="${login}" data-mode="public"`);
       expect(page.text).not.toContain('{{');
     });
   }
@@ -192,7 +194,78 @@ describe('the login method reaches the page as data-login on <body>', () => {
       identity: { database: `sqlite:${join(dir, 'identity.db')}` },
       routes: [{ prefix: '/api/orders', upstream: upstream.url, auth: 'session', audience: 'orders' }],
     });
-    expect((await call(base, '/')).text).toContain('<body data-login="form">');
+    expect((await call(base, '/')).text).toContain('<body data-login="form" data-mode="session"');
+  });
+
+  it('a token gateway without a page client says the page cannot sign in, and calls nobody', async () => {
+    const base = await gateway({
+      token: { issuer: 'https://id.example', audience: 'orders', jwksUri: 'https://id.example/jwks' },
+      routes: [{ prefix: '/api/orders', upstream: upstream.url, auth: 'token' }],
+    });
+    const page = await call(base, '/');
+    expect(page.text).toContain('<body data-login="none" data-mode="token" data-issuer="" data-client-id=""');
+    expect(page.headers['content-security-policy']).toBe(CSP);
+    expect((await call(base, PAGE_CALLBACK_PATH)).status).toBe(404);
+  });
+});
+
+describe('token mode with a page client: the page signs users in itself', () => {
+  let base: string;
+  beforeAll(async () => {
+    base = await gateway({
+      token: {
+        issuer: 'https://id.example/tenant',
+        jwksUri: 'https://id.example/tenant/jwks',
+        audience: ['orders', 'inventory'],
+        pageClient: { clientId: 'shop-web', scopes: ['openid', 'orders:write'] },
+      },
+      routes: [{ prefix: '/api/orders', upstream: upstream.url, auth: 'token' }],
+    });
+  });
+
+  it('tells the page the issuer, its client and the scope, and lets it call the token service origin only', async () => {
+    const page = await call(base, '/');
+    expect(page.text).toContain(
+      '<body data-login="browser" data-mode="token" data-issuer="https://id.example/tenant" data-client-id="shop-web" data-scope="openid orders:write">',
+    );
+    // connect-src names the token service's origin, nothing wider; the rest stays as strict.
+    expect(page.headers['content-security-policy']).toBe(
+      CSP.replace("connect-src 'self'", "connect-src 'self' https://id.example"),
+    );
+  });
+
+  it('serves the page at its callback path too, where it finishes the sign-in', async () => {
+    const callback = await call(base, `${PAGE_CALLBACK_PATH}?code=abc&state=xyz`);
+    expect(callback.status).toBe(200);
+    expect(callback.text).toBe((await call(base, '/')).text);
+    expect(callback.headers['content-security-policy']).toContain('https://id.example');
+    expect(callback.headers['cache-control']).toBe('no-store');
+  });
+
+  it('escapes what it writes into the page', async () => {
+    const app = Fastify();
+    registerPage(app, {
+      login: 'browser',
+      mode: 'token',
+      signIn: { issuer: 'https://id.example/"><script>x</script>', clientId: 'a"b', scopes: ['openid'] },
+    });
+    const { text } = await call(await listen(app), '/');
+    expect(text).toContain('data-issuer="https://id.example/&quot;&gt;&lt;script&gt;x&lt;/script&gt;"');
+    expect(text).toContain('data-client-id="a&quot;b"');
+  });
+
+  it('refuses a page client whose scopes lack openid, and login browser without a client', () => {
+    expect(() =>
+      parseGatewayConfig({
+        token: {
+          issuer: 'https://id.example',
+          audience: 'orders',
+          pageClient: { clientId: 'w', scopes: ['orders:read'] },
+        },
+        routes: [{ prefix: '/api', upstream: upstream.url, auth: 'token' }],
+      }),
+    ).toThrowError(/token\.pageClient\.scopes.*must include openid/s);
+    expect(() => registerPage(Fastify(), { login: 'browser' })).toThrowError(TypeError);
   });
 });
 

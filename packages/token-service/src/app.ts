@@ -23,6 +23,7 @@ import { registerUserinfo } from './endpoints/userinfo.js';
 import { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import { BackchannelLogout } from './lib/backchannel-logout.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
+import { CORS_PATHS, registerCors } from './lib/cors.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
@@ -250,8 +251,15 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     );
   });
 
+  const prefix = issuerPrefix(resolved.issuer);
   await app.register(
     async (scope) => {
+      // Registered web origins only (client `allowed_origins`), on what a browser application calls.
+      registerCors(
+        scope,
+        CORS_PATHS.map((path) => `${prefix}${path}`),
+        clients,
+      );
       registerDiscovery(scope, ctx);
       registerJwks(scope, ctx);
       registerToken(scope, ctx);
@@ -264,7 +272,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerMetrics(scope, ctx);
       registerDevice(scope, ctx);
     },
-    { prefix: issuerPrefix(resolved.issuer) },
+    { prefix },
   );
 
   // Logout Tokens still in flight are waited for (each bounded by its timeout) when the app closes.

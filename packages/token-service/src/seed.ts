@@ -67,6 +67,7 @@ const clientSchema = z.object({
   id_token_signed_response_alg: z.enum(signingAlgorithms as readonly [string, ...string[]]).optional(),
   backchannel_logout_uri: z.string().optional(),
   backchannel_logout_session_required: z.boolean().optional(),
+  allowed_origins: strings.optional(),
 });
 
 const userSchema = z.object({

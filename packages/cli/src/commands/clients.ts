@@ -16,6 +16,7 @@ interface AddOptions extends AdminDatabaseOptions {
   readonly name?: string;
   readonly redirectUri?: string[];
   readonly postLogoutRedirectUri?: string[];
+  readonly allowedOrigin?: string[];
   readonly backchannelLogoutUri?: string;
   readonly grantType?: string[];
   readonly scope?: string[];
@@ -59,6 +60,7 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.postLogoutRedirectUri === undefined
       ? {}
       : { post_logout_redirect_uris: options.postLogoutRedirectUri }),
+    ...(options.allowedOrigin === undefined ? {} : { allowed_origins: options.allowedOrigin }),
     ...(options.backchannelLogoutUri === undefined
       ? {}
       : { backchannel_logout_uri: options.backchannelLogoutUri }),
@@ -98,6 +100,7 @@ export function registerClientsCommand(program: Command, context: CliContext): v
     .option('--name <name>', 'a display name')
     .option('--redirect-uri <uri...>', 'redirect URIs (authorization_code)')
     .option('--post-logout-redirect-uri <uri...>', 'where /logout may send the browser back')
+    .option('--allowed-origin <origin...>', 'web origins its browser application runs at (CORS)')
     .option('--backchannel-logout-uri <url>', 'where Logout Tokens are POSTed when a session of it ends')
     .option('--grant-type <grant...>', 'grant types (default: from the redirect URIs)')
     .option('--scope <scope...>', 'the scopes it may ask for')

@@ -2,7 +2,16 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { PartKeys, ReferenceKey } from '@tessera/resource/session';
 import { stringify } from 'yaml';
-import { type DevPorts, derivedSecret, devClientSecret, devSeed, devUrls, GATEWAY_SCOPES } from './seed.js';
+import {
+  type DevPorts,
+  derivedSecret,
+  devClientSecret,
+  devSeed,
+  devUrls,
+  GATEWAY_SCOPES,
+  SHOP_WEB_CLIENT,
+  SHOP_WEB_SCOPES,
+} from './seed.js';
 
 export type DevMode = 'token' | 'session' | 'hybrid';
 
@@ -175,6 +184,8 @@ function gatewayConfig(
             ...(redisUrl === undefined || options.revocationEvents === false
               ? {}
               : { revocations: { url: redisUrl } }),
+            // The page signs users in itself, as the seed's public client for it.
+            pageClient: { clientId: SHOP_WEB_CLIENT, scopes: [...SHOP_WEB_SCOPES] },
           },
         }
       : {}),

@@ -63,6 +63,18 @@ export function devClientSecret(serviceSecret: string, clientId: string): string
   return derivedSecret(serviceSecret, `client ${clientId}`);
 }
 
+/** The public client the gateway's page signs in as in token mode (code + PKCE in the browser). */
+export const SHOP_WEB_CLIENT = 'shop-web';
+export const SHOP_WEB_SCOPES = [
+  'openid',
+  'profile',
+  'orders:read',
+  'orders:write',
+  'inventory:read',
+] as const;
+/** The page's callback path at the gateway (`PAGE_CALLBACK_PATH` of @tessera/gateway). */
+export const SHOP_WEB_CALLBACK_PATH = '/_tessera/callback';
+
 /**
  * The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`).
  * `gatewayUrl` is where the gateway's sign-in comes back to (its registered redirect URI).
@@ -112,6 +124,20 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         // `tessera login` (the loopback redirect) and `tessera login --device` (RFC 8628).
         grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
         scopes: [...SHOP_CLI_SCOPES],
+        audiences: ['orders', 'inventory'],
+        first_party: true,
+      },
+      {
+        // The gateway's page in token mode: a browser application at the gateway's origin, so the
+        // token service answers CORS for that origin only; no refresh token (tokens live in memory).
+        client_id: SHOP_WEB_CLIENT,
+        client_name: 'Tessera shop (the page, token mode)',
+        token_endpoint_auth_method: 'none',
+        redirect_uris: [`${gatewayUrl}${SHOP_WEB_CALLBACK_PATH}`],
+        post_logout_redirect_uris: [`${gatewayUrl}/`],
+        allowed_origins: [gatewayUrl],
+        grant_types: ['authorization_code'],
+        scopes: [...SHOP_WEB_SCOPES],
         audiences: ['orders', 'inventory'],
         first_party: true,
       },

@@ -12,6 +12,17 @@ export interface PageFiles {
   readonly assets: ReadonlyMap<string, Asset>;
 }
 
+/** What the page is told about the gateway, written into `<body data-*>`. */
+export interface PageData {
+  readonly login: PageLogin;
+  /** The routes' auth mode (`token`, `session`, `hybrid`, `public`, or `mixed`). */
+  readonly mode: string;
+  /** Token mode's sign-in: the token service and the public client the page signs in as. */
+  readonly issuer?: string;
+  readonly clientId?: string;
+  readonly scope?: string;
+}
+
 /**
  * `src/page/assets/` of this package, from `src/page/` (tests) and `dist/page/` (built) alike: both
  * are two levels below the package root, and `src/` is published with the package.
@@ -29,15 +40,35 @@ const REPORT_LINK =
 
 const read = (name: string): Buffer => readFileSync(new URL(name, assetDirectory));
 
+const ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value: string): string {
+  return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
+}
+
 /**
- * Reads the page and its assets once; the login method is written into `<body data-login>`, and
- * the link to the comparison report is shown only when there is one to serve.
+ * Reads the page and its assets once; what the page must know is written into `<body data-*>`,
+ * and the link to the comparison report is shown only when there is one to serve.
  */
-export function loadPageFiles(login: PageLogin, report = false): PageFiles {
+export function loadPageFiles(data: PageData, report = false): PageFiles {
+  const values: Record<string, string> = {
+    login: data.login,
+    mode: data.mode,
+    issuer: data.issuer ?? '',
+    clientId: data.clientId ?? '',
+    scope: data.scope ?? '',
+  };
   const html = read('index.html')
     .toString('utf8')
-    .replace('{{login}}', login)
-    .replace('{{report-link}}\n', report ? REPORT_LINK : '');
+    .replace('{{report-link}}\n', report ? REPORT_LINK : '')
+    .replace(/\{\{(\w+)\}\}/g, (_match, name: string) => escapeHtml(values[name] ?? ''));
   const assets = new Map(served.map(([name, type]) => [name, { type, body: read(name) }] as const));
   return { html, assets };
 }

@@ -6,6 +6,7 @@ import { createRevokedTokens } from './004-revoked-tokens.js';
 import { addBackchannelLogout } from './005-backchannel-logout.js';
 import { addRefreshSuccessor } from './006-refresh-successor.js';
 import { createDeviceCodes } from './007-device-codes.js';
+import { addAllowedOrigins } from './008-allowed-origins.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -20,6 +21,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   addBackchannelLogout,
   addRefreshSuccessor,
   createDeviceCodes,
+  addAllowedOrigins,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -2,6 +2,7 @@ import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
 import type { JSONWebKeySet, JWK } from 'jose';
 import { z } from 'zod';
 import { TokenServiceError } from '../errors.js';
+import { webOriginProblem } from '../lib/cors.js';
 import { redirectUriProblem } from '../lib/redirect-uri.js';
 import { isScopeToken } from '../lib/scope.js';
 import {
@@ -38,6 +39,12 @@ export interface ClientRegistration {
   readonly backchannel_logout_uri?: string;
   /** Default false. */
   readonly backchannel_logout_session_required?: boolean;
+  /**
+   * Web origins a browser application of this client runs at (`https://shop.example`): the only
+   * origins the token service answers CORS for. Exact origins (scheme, host, port), no wildcard,
+   * no path; https, or http on loopback. Default none.
+   */
+  readonly allowed_origins?: readonly string[];
 }
 
 /** A registration that passed every rule, with defaults applied. */
@@ -71,6 +78,7 @@ const schema = z.strictObject({
     .optional(),
   backchannel_logout_uri: z.string().optional(),
   backchannel_logout_session_required: z.boolean().optional(),
+  allowed_origins: z.array(z.string()).max(20).optional(),
 });
 
 function fail(clientId: string, message: string): TokenServiceError {
@@ -138,6 +146,12 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
   if (value.backchannel_logout_session_required === true && value.backchannel_logout_uri === undefined) {
     throw fail(clientId, 'backchannel_logout_session_required needs a backchannel_logout_uri');
   }
+  const allowedOrigins = unique(value.allowed_origins ?? []);
+  for (const origin of allowedOrigins) {
+    const problem = webOriginProblem(origin);
+    if (problem !== undefined)
+      throw fail(clientId, `allowed origin ${JSON.stringify(origin.slice(0, 200))} ${problem}`);
+  }
   const grants = unique(
     value.grant_types ??
       (redirectUris.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
@@ -193,5 +207,6 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     id_token_signed_response_alg: value.id_token_signed_response_alg ?? 'RS256',
     backchannel_logout_uri: value.backchannel_logout_uri,
     backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
+    allowed_origins: Object.freeze(allowedOrigins),
   });
 }

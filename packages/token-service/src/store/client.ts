@@ -55,6 +55,8 @@ export interface ClientMetadata {
   readonly backchannel_logout_uri: string | undefined;
   /** Whether the client needs `sid` in its Logout Tokens (it is sent whenever known anyway). */
   readonly backchannel_logout_session_required: boolean;
+  /** Web origins its browser application runs at: CORS is answered for these only. */
+  readonly allowed_origins: readonly string[];
 }
 
 /** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */

@@ -51,6 +51,7 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     id_token_signed_response_alg: row.id_token_signed_response_alg as SigningAlgorithm,
     backchannel_logout_uri: row.backchannel_logout_uri ?? undefined,
     backchannel_logout_session_required: Number(row.backchannel_logout_session_required) === 1,
+    allowed_origins: Object.freeze(JSON.parse(row.allowed_origins) as string[]),
     created_at: Number(row.created_at),
   });
 }
@@ -68,6 +69,7 @@ export class ClientRepository {
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
   readonly #cache = new Map<string, CacheEntry>();
+  #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
 
   constructor(options: ClientRepositoryOptions) {
     this.#db = options.db;
@@ -98,6 +100,23 @@ export class ClientRepository {
     return client;
   }
 
+  /**
+   * Every client's `allowed_origins` together: the origins CORS is answered for. Cached as a
+   * client is (`cacheTtlMs`), so a preflight costs no query; writes here forget it at once.
+   */
+  async webOrigins(): Promise<ReadonlySet<string>> {
+    const now = this.#now();
+    if (this.#origins !== undefined && this.#origins.expiresAt > now) return this.#origins.origins;
+    const rows = await this.#db
+      .selectFrom('oauth_clients')
+      .select('allowed_origins')
+      .where('allowed_origins', '<>', '[]')
+      .execute();
+    const origins = new Set(rows.flatMap((row) => JSON.parse(row.allowed_origins) as string[]));
+    if (this.#cacheTtlMs > 0) this.#origins = { origins, expiresAt: now + this.#cacheTtlMs };
+    return origins;
+  }
+
   async list(): Promise<Client[]> {
     const rows = await this.#db.selectFrom('oauth_clients').selectAll().orderBy('client_id').execute();
     return rows.map(fromRow);
@@ -123,6 +142,7 @@ export class ClientRepository {
       });
     }
     this.#cache.delete(valid.client_id);
+    this.#origins = undefined;
     return fromRow(row);
   }
 
@@ -137,6 +157,7 @@ export class ClientRepository {
       .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
       .execute();
     this.#cache.delete(valid.client_id);
+    this.#origins = undefined;
     const stored = await this.find(valid.client_id);
     if (stored === undefined)
       throw new TokenServiceError('ERR_CLIENT_NOT_FOUND', `client ${valid.client_id} vanished`);
@@ -150,11 +171,13 @@ export class ClientRepository {
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     this.#cache.delete(clientId);
+    this.#origins = undefined;
     return Number(result.numDeletedRows) > 0;
   }
 
   /** Forgets cached clients (all, or one). */
   invalidate(clientId?: string): void {
+    this.#origins = undefined;
     if (clientId === undefined) this.#cache.clear();
     else this.#cache.delete(clientId);
   }
@@ -188,6 +211,7 @@ export class ClientRepository {
       created_at: now,
       backchannel_logout_uri: valid.backchannel_logout_uri ?? null,
       backchannel_logout_session_required: valid.backchannel_logout_session_required ? 1 : 0,
+      allowed_origins: JSON.stringify(valid.allowed_origins),
     };
   }
 }

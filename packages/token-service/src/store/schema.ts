@@ -26,6 +26,8 @@ export interface ClientsTable {
   /** Migration 005. */
   backchannel_logout_uri: string | null;
   backchannel_logout_session_required: number;
+  /** Migration 008: a JSON list of web origins (CORS). */
+  allowed_origins: string;
 }
 
 export interface SigningKeysTable {

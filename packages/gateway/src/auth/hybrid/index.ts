@@ -4,6 +4,7 @@ import { type Session, SessionError } from '@tessera/session';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { RouteConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
+import { sendSignInFailurePage, wantsHtml } from '../../page/failure.js';
 import { EdgeExchange } from '../exchange.js';
 import type { GatewaySessionData, SessionMode } from '../session.js';
 import { type HybridConfig, OidcProvider } from './provider.js';
@@ -116,8 +117,25 @@ export function createHybridMode(
       };
     },
     register(app) {
-      app.get('/auth/login', (request, reply) => signIn.start(request, reply));
-      app.get('/auth/callback', (request, reply) => signIn.finish(request, reply));
+      // A browser that navigated here ends on a page with the reason and a way back, not JSON.
+      const inBrowser =
+        (step: (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply>) =>
+        async (request: FastifyRequest, reply: FastifyReply) => {
+          try {
+            return await step(request, reply);
+          } catch (error) {
+            if (!wantsHtml(request)) throw error;
+            return sendSignInFailurePage(request, reply, error);
+          }
+        };
+      app.get(
+        '/auth/login',
+        inBrowser((request, reply) => signIn.start(request, reply)),
+      );
+      app.get(
+        '/auth/callback',
+        inBrowser((request, reply) => signIn.finish(request, reply)),
+      );
       // OpenID Connect Back-Channel Logout 1.0, 2.5-2.8: a form POST from the token service.
       app.post('/auth/backchannel-logout', async (request, reply) => {
         reply.header('cache-control', 'no-store');

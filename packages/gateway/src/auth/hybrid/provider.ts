@@ -59,6 +59,8 @@ const BACKCHANNEL_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const JWT_ALGORITHMS = ['RS256', 'EdDSA', 'ES256'];
 const CLOCK_TOLERANCE_SECONDS = 30;
 const MAX_ANSWER_BYTES = 256 * 1024;
+/** The `state` of a logout at the token service; the page at the return address reads it. */
+export const SIGNED_OUT_STATE = 'signed-out';
 
 function unavailable(cause: unknown): GatewayError {
   return new GatewayError('token_service_unavailable', undefined, { cause });
@@ -227,6 +229,8 @@ export class OidcProvider {
     const url = new URL(endSession);
     url.searchParams.set('client_id', this.#config.clientId);
     url.searchParams.set('post_logout_redirect_uri', target);
+    // Passed back by the token service (RP-Initiated Logout 1.0, 3): the page says "Signed out".
+    url.searchParams.set('state', SIGNED_OUT_STATE);
     return url.href;
   }
 

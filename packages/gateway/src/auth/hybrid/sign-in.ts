@@ -181,7 +181,12 @@ export class SignIn {
     const error = single(query, 'error');
     if (error !== undefined) {
       const code = /^[a-z_]{1,64}$/.test(error) ? error : 'unknown';
-      throw new GatewayError('sign_in_failed', `the token service answered ${code}`, { expose: true });
+      // access_denied: the user pressed Cancel at the token service's login or consent page.
+      const why =
+        code === 'access_denied'
+          ? 'the sign-in was cancelled at the token service (access_denied)'
+          : `the token service answered ${code}`;
+      throw new GatewayError('sign_in_failed', why, { expose: true });
     }
     const code = single(query, 'code');
     if (code === undefined || code.length === 0 || code.length > 2048) {
