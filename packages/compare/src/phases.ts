@@ -15,6 +15,8 @@ import type { Workload } from './workload.js';
 
 /** How long each phase runs. */
 export interface PhaseTimes {
+  /** Load before the cost phase, so the JIT and the caches are not what is measured. */
+  readonly warmUpMs: number;
   readonly costMs: number;
   /** Load before a fault is injected. */
   readonly beforeFaultMs: number;
@@ -97,8 +99,7 @@ export async function measureCost(context: PhaseContext): Promise<Cost> {
   const { system } = context;
   const gateways = targets(system, context.connections);
   try {
-    // A short warm-up, so the JIT and the caches are not what is measured.
-    await load(context, Math.min(2_000, context.times.costMs), 'warm-up', gateways);
+    await load(context, context.times.warmUpMs, 'warm-up', gateways);
     await system.probe(true);
     const cpuBefore = await cpuSnapshot(system);
     const storeBefore = await system.storeCalls();
@@ -217,8 +218,11 @@ function faultReport(
   };
 }
 
-/** `gateway_killed`: gateway A SIGKILLed under load; then every credential is tried on B. */
-export async function gatewayKilled(context: PhaseContext): Promise<FaultReport> {
+/**
+ * `gateway_killed`: gateway A SIGKILLed under load; then every credential is tried on B. Gateway
+ * A is started again only if a phase follows (`restart`): after the last one the system is stopped.
+ */
+export async function gatewayKilled(context: PhaseContext, restart = true): Promise<FaultReport> {
   const { system } = context;
   const { result, endedMs } = await underLoad(context, 'gateway_killed', 0, async () => {
     await system.gateways[0]?.kill();
@@ -229,8 +233,7 @@ export async function gatewayKilled(context: PhaseContext): Promise<FaultReport>
     context.credentials.map((credential) => stillWorks(system.mode, survivor, credential)),
   );
   const lost = works.filter((ok) => !ok).length;
-  // Gateway A comes back for the phases after this one.
-  await system.gateways[0]?.start();
+  if (restart) await system.gateways[0]?.start();
   return faultReport('gateway_killed', result, endedMs, lost);
 }
 

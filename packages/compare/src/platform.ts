@@ -45,6 +45,12 @@ export interface ComparePlatform {
   /** `tessera` as a process: the Node binary and the CLI script before the command's arguments. */
   readonly tessera: { readonly command: string; readonly args: readonly string[] };
   readonly version: string;
+  /**
+   * Runs a short `tessera` command (an operator's `keys rotate`) in this process, resolving once
+   * it succeeded and rejecting with its one-line error: the same command without a Node start-up
+   * per call. Without it the command runs as a process.
+   */
+  readonly runCommand?: (args: readonly string[], env: Readonly<Record<string, string>>) => Promise<void>;
   prepare(request: PrepareRequest): Promise<PreparedSystem>;
   /** The users the seed creates. */
   readonly users: readonly User[];

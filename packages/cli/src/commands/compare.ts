@@ -28,6 +28,16 @@ function platform(): ComparePlatform {
   return {
     tessera: { command: process.execPath, args: [fileURLToPath(new URL('../bin.js', import.meta.url))] },
     version: packageVersion(),
+    // `tessera keys rotate` in this process, as the command line runs it: no Node start-up per call.
+    async runCommand(args, env) {
+      const { main } = await import('../main.js');
+      let output = '';
+      const capture = (text: string) => {
+        output += text;
+      };
+      const code = await main(['node', 'tessera', ...args], env, { out: capture, err: capture });
+      if (code !== 0) throw new Error(`tessera ${args.slice(0, 2).join(' ')}: ${output.trim().split('\n').at(-1)}`);
+    },
     users: devUsers.map((user) => ({ ...user })),
     publicClient: { clientId: 'shop-cli', redirectUri: SHOP_CLI_REDIRECT, scope: SHOP_CLI_SCOPES.join(' ') },
     async prepare(request) {
@@ -99,7 +109,11 @@ async function run(options: CompareCommandOptions, context: CliContext): Promise
       revocation: options.revocation,
       hopLatencyMs: options.hopLatency,
       signal: controller.signal,
-      progress: (line) => io.err(`${line}\n`),
+      // A bar per phase on a terminal; plain lines in a log, a test or CI.
+      progress:
+        process.stderr.isTTY === true
+          ? compare.barProgress(io.err, process.stderr.columns)
+          : compare.plainProgress(io.err),
       ...(modes === undefined ? {} : { modes }),
       ...(faults === undefined ? {} : { faults }),
       ...(workload === undefined ? {} : { workload }),
