@@ -23,6 +23,16 @@ export interface PrepareRequest {
   readonly sessionsInMemory: boolean;
   /** The gateway's verified-token cache entries; 0 turns it off. */
   readonly tokenCacheSize?: number;
+  /** A user's own routes (`--config`) instead of the shop's. */
+  readonly routes?: readonly UserRoute[];
+}
+
+/** One route of a user's gateway config, as its loader read it: `auth` decides the modes it runs in. */
+export interface UserRoute {
+  readonly prefix: string;
+  readonly upstream: string;
+  readonly auth: string;
+  readonly [field: string]: unknown;
 }
 
 /** The files and environment the parts are started from. */

@@ -15,7 +15,7 @@ import {
   storeDown,
   tokenServiceDown,
 } from './phases.js';
-import type { ComparePlatform } from './platform.js';
+import type { ComparePlatform, UserRoute } from './platform.js';
 import { freePort, type Part, PartRegistry } from './processes.js';
 import type { ProgressView } from './progress.js';
 import { redisServerSpec } from './redis.js';
@@ -47,6 +47,12 @@ export interface CompareOptions {
   readonly durationS?: number;
   /** Ctrl-C: stops the run between (and inside) phases; everything started is stopped. */
   readonly signal?: AbortSignal;
+  /**
+   * A user's own gateway routes (`--config`): the gateways route to the user's upstreams instead
+   * of the shop (no shop service is started), in the modes the routes' `auth` allows
+   * (`modesForRoutes`); needs `workload`.
+   */
+  readonly routes?: readonly UserRoute[];
   /** Live progress: a bar per phase on a terminal, plain lines elsewhere (default: nothing). */
   readonly progress?: ProgressView;
 }
@@ -55,6 +61,7 @@ function phaseTimes(quick: boolean, durationS: number | undefined): PhaseTimes {
   if (quick) {
     return {
       warmUpMs: 500,
+      faultPauseMs: 100,
       costMs: (durationS ?? 1.5) * 1000,
       beforeFaultMs: 1_000,
       afterFaultMs: 2_000,
@@ -65,6 +72,7 @@ function phaseTimes(quick: boolean, durationS: number | undefined): PhaseTimes {
   }
   return {
     warmUpMs: 2_000,
+    faultPauseMs: 0,
     costMs: (durationS ?? 10) * 1000,
     beforeFaultMs: 3_000,
     afterFaultMs: 6_000,
@@ -129,6 +137,7 @@ function startMode(
       hopLatencyMs: settings.hop_latency_ms,
       proxies,
       ...(redis === undefined ? {} : { redis }),
+      ...(options.routes === undefined ? {} : { routes: routesFor(mode, options.routes) }),
     });
   })();
   // A start that fails while another mode runs is reported when this mode's turn comes.
@@ -178,7 +187,7 @@ async function measureMode(
     system,
     credentials,
     workload:
-      mode.services === 'none'
+      mode.services === 'none' && options.routes === undefined
         ? edgeOnly(options.workload ?? shopWorkload)
         : (options.workload ?? shopWorkload),
     connections: settings.connections,
@@ -213,7 +222,11 @@ async function measureMode(
  * The faults of one mode, in turn. `announce`: a progress phase per fault (when modes break side
  * by side the run announces one phase for all of them).
  */
-async function breakMode(options: CompareOptions, measured: Measured, announce: boolean): Promise<ModeReport> {
+async function breakMode(
+  options: CompareOptions,
+  measured: Measured,
+  announce: boolean,
+): Promise<ModeReport> {
   const { mode, context } = measured;
   const { times, signal, progress } = context;
   const view = options.progress;
@@ -239,7 +252,11 @@ async function breakMode(options: CompareOptions, measured: Measured, announce: 
     cost: measured.cost,
     faults,
     revocation: measured.revocation,
-    propagation: propagation(mode, measured.proved, measured.cost.token_service_calls_per_request),
+    // A user's own upstreams (`--config`) tell nothing of what they proved: the edge alone.
+    propagation: propagation(mode, measured.proved, measured.cost.token_service_calls_per_request).slice(
+      0,
+      options.routes === undefined ? undefined : 1,
+    ),
   };
 }
 
@@ -252,12 +269,30 @@ function plannedFaults(mode: ModeDefinition, wanted: readonly FaultName[]): Faul
 /** How long a fault's phase should take: load before, the outage, load after. */
 function faultMs(fault: FaultName, times: PhaseTimes): number {
   const outage =
-    fault === 'store_down' ? times.storeDownMs : fault === 'token_service_down' ? times.tokenServiceDownMs : 0;
+    fault === 'store_down'
+      ? times.storeDownMs
+      : fault === 'token_service_down'
+        ? times.tokenServiceDownMs
+        : 0;
   return times.beforeFaultMs + outage + times.afterFaultMs;
 }
 
 function faultsMs(mode: ModeDefinition, wanted: readonly FaultName[], times: PhaseTimes): number {
   return plannedFaults(mode, wanted).reduce((sum, fault) => sum + faultMs(fault, times), 0);
+}
+
+/**
+ * The modes a user's routes can run in: a mode whose gateway authenticates the way some route
+ * asks (`token`: token and token-nocache; `session`: session-memory and session-redis; `hybrid`).
+ */
+export function modesForRoutes(routes: readonly UserRoute[]): ModeName[] {
+  const kinds = new Set(routes.map((route) => route.auth));
+  return modeNames.filter((name) => kinds.has(modes[name].devMode));
+}
+
+/** The routes of `mode`'s kind, and the public ones (every mode serves those). */
+function routesFor(mode: ModeDefinition, routes: readonly UserRoute[]): UserRoute[] {
+  return routes.filter((route) => route.auth === mode.devMode || route.auth === 'public');
 }
 
 /** The edge alone: with sessions in one gateway's memory nothing behind it can look one up. */
@@ -270,7 +305,19 @@ function edgeOnly(workload: Workload): Workload {
 
 /** Runs the comparison: each mode in turn, every part a process, and returns the report. */
 export async function runCompare(options: CompareOptions): Promise<CompareReport> {
-  const selected = options.modes ?? modeNames;
+  let selected: readonly ModeName[] = options.modes ?? modeNames;
+  if (options.routes !== undefined) {
+    if (options.workload === undefined) throw new Error('--config needs --workload: the requests to send');
+    const allowed = modesForRoutes(options.routes);
+    if (allowed.length === 0)
+      throw new Error('--config: no route asks for token, session or hybrid auth: nothing to compare');
+    const refused = options.modes?.find((name) => !allowed.includes(name));
+    if (refused !== undefined)
+      throw new Error(
+        `--config: no route of the config can run in ${refused} (its routes allow ${allowed.join(', ')})`,
+      );
+    selected = options.modes ?? allowed;
+  }
   const workload = options.workload ?? shopWorkload;
   const times = phaseTimes(options.quick, options.durationS);
   const settings: CompareReport['settings'] = {

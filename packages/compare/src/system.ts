@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { DelayProxy } from './delay-proxy.js';
 import type { ModeDefinition } from './modes.js';
-import type { ComparePlatform, SystemPorts } from './platform.js';
+import type { ComparePlatform, SystemPorts, UserRoute } from './platform.js';
 import type { ProbeRequest, ProbeStats } from './probe.js';
 import { freePort, type Part, type PartRegistry, type PartSpec, runToEnd } from './processes.js';
 import { commandCalls } from './redis.js';
@@ -49,6 +49,8 @@ export interface StartSystemOptions {
    * no mode of the run needs a store.
    */
   readonly redis?: { readonly part: Part; readonly port: number };
+  /** A user's own routes (`--config`), this mode's kind: no shop service is started. */
+  readonly routes?: readonly UserRoute[];
 }
 
 const LISTENING = /listening on/;
@@ -115,7 +117,9 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     sessionsInMemory: mode.sessionsInMemory,
     revocationEvents: mode.revocationEvents,
     ...(mode.cache ? {} : { tokenCacheSize: 0 }),
+    ...(options.routes === undefined ? {} : { routes: options.routes }),
   });
+  const shopServices = mode.services !== 'none' && options.routes === undefined;
 
   const redis = needsStore ? options.redis?.part : undefined;
   const tokenServiceArgs = (seed: boolean) => [
@@ -144,40 +148,39 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
 
   const services: Partial<Record<ServiceName, Part>> = {};
   const serviceUrls: Partial<Record<ServiceName, string>> = {};
-  const startingServices =
-    mode.services === 'none'
-      ? Promise.resolve([])
-      : Promise.all(
-      SERVICES.map((name) =>
-        registry.start(
-          tessera(
-            name,
-            [
-              'shop-service',
+  const startingServices = !shopServices
+    ? Promise.resolve([])
+    : Promise.all(
+        SERVICES.map((name) =>
+          registry.start(
+            tessera(
               name,
-              '--mode',
-              mode.services,
-              '--port',
-              String(own[name]),
-              '--issuer',
-              prepared.issuer,
-              '--redis',
-              redisUrl,
-              '--inventory-url',
-              url(reached.inventory),
-              '--payments-url',
-              url(reached.payments),
-              // A load run places many orders: the shop's stock of 500 would sell out (409) within seconds.
-              ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
-              ...(mode.cache ? [] : ['--no-cache']),
-              ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
-            ],
-            prepared.serviceEnv(name),
-            true,
+              [
+                'shop-service',
+                name,
+                '--mode',
+                mode.services,
+                '--port',
+                String(own[name]),
+                '--issuer',
+                prepared.issuer,
+                '--redis',
+                redisUrl,
+                '--inventory-url',
+                url(reached.inventory),
+                '--payments-url',
+                url(reached.payments),
+                // A load run places many orders: the shop's stock of 500 would sell out (409) within seconds.
+                ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
+                ...(mode.cache ? [] : ['--no-cache']),
+                ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
+              ],
+              prepared.serviceEnv(name),
+              true,
+            ),
           ),
         ),
-      ),
-    );
+      );
   const startingGateways = Promise.all(
     own.gateways.map((port, i) =>
       registry.start(
@@ -190,7 +193,7 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     ),
   );
   const [started, gateways] = await Promise.all([startingServices, startingGateways]);
-  if (mode.services !== 'none') {
+  if (shopServices) {
     SERVICES.forEach((name, i) => {
       services[name] = started[i] as Part;
       serviceUrls[name] = url(own[name]);
