@@ -154,6 +154,8 @@ function startMode(
   };
 }
 
+const SIGN_IN_AT_ONCE = 2;
+
 /** What a mode's quiet phases found, and what its faults run with. */
 interface Measured {
   readonly mode: ModeDefinition;
@@ -174,12 +176,16 @@ async function measureMode(
   const progress = (line: string) => view?.line(line);
   const signal = options.signal ?? new AbortController().signal;
   const times = phaseTimes(options.quick, options.durationS);
-  // Every caller signs in at once, the revocation phase's own caller (the last) too.
-  const signedIn = await Promise.all(
-    Array.from({ length: settings.credentials + 1 }, (_, i) =>
-      signIn(mode, options.platform, system.gatewayUrls, system.issuer, i),
-    ),
-  );
+  // The callers sign in two at a time, the revocation phase's own caller (the last) too: more at
+  // once contend on the login rate limiter's per-address count, which refuses a burst (429).
+  const signedIn: SignedIn[] = [];
+  const total = settings.credentials + 1;
+  for (let i = 0; i < total; i += SIGN_IN_AT_ONCE) {
+    const batch = Array.from({ length: Math.min(SIGN_IN_AT_ONCE, total - i) }, (_, j) =>
+      signIn(mode, options.platform, system.gatewayUrls, system.issuer, i + j),
+    );
+    signedIn.push(...(await Promise.all(batch)));
+  }
   const credentials = signedIn.slice(0, settings.credentials);
   const victim = signedIn[settings.credentials] as SignedIn;
   progress(`${mode.name}: ${credentials.length} callers signed in`);
