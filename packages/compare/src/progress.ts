@@ -27,6 +27,8 @@ const REDRAW_MS = 200;
  * it as lines; a finished phase's bar stays on the screen, full.
  */
 export function barProgress(write: (text: string) => void, columns = 100): ProgressView {
+  // A terminal that does not say how wide it is (0, as under `script`) gets a usual width.
+  const width = columns >= 40 ? columns : 100;
   let current: { mode: string; name: string; expectedMs: number; started: number } | undefined;
   let detail = '';
   let timer: NodeJS.Timeout | undefined;
@@ -39,7 +41,7 @@ export function barProgress(write: (text: string) => void, columns = 100): Progr
       `${current.mode} · ${current.name} [${'#'.repeat(filled)}${'.'.repeat(BAR_WIDTH - filled)}] ` +
       `${round(elapsed / 1000)}/${round(current.expectedMs / 1000)} s ${detail}`;
     // \r and erase-line: the bar is redrawn where it is, never scrolled.
-    write(`\r\u001b[2K${text.slice(0, Math.max(columns - 1, 20))}`);
+    write(`\r\u001b[2K${text.slice(0, width - 1)}`);
   };
   const finish = () => {
     if (current === undefined) return;
@@ -57,9 +59,11 @@ export function barProgress(write: (text: string) => void, columns = 100): Progr
       draw(false);
     },
     line(text) {
-      const second = /^\s+\S+ \S+ (t=\d+s ok=\d+ failed=\d+)$/.exec(text);
+      const second = /^\s+(\S+) (\S+) (t=\d+s ok=\d+ failed=\d+)$/.exec(text);
       if (second !== null && current !== undefined) {
-        detail = second[1] as string;
+        // Modes breaking side by side share one bar: the second's mode and fault are named on it.
+        detail =
+          second[1] === current.mode ? (second[3] as string) : `${second[1]} ${second[2]} ${second[3]}`;
         draw(false);
         return;
       }

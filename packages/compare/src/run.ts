@@ -372,7 +372,12 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
         if (interrupted()) throw new Error('interrupted');
       }
       const longest = Math.max(0, ...measured.map((entry) => faultsMs(entry.mode, settings.faults, times)));
-      if (longest > 0) view?.phase(`${measured.length} modes`, 'faults side by side', longest);
+      if (longest > 0)
+        view?.phase(
+          measured.length === 1 ? '1 mode' : `${measured.length} modes`,
+          'faults side by side',
+          longest,
+        );
       rows.push(...(await Promise.all(measured.map((entry) => breakMode(options, entry, false)))));
     } else {
       if (selected[0] !== undefined) start(selected[0]);

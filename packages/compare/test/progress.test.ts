@@ -13,6 +13,9 @@ describe('progress views', () => {
     await new Promise((resolve) => setTimeout(resolve, 450));
     view.line('token: store_down: 0 failed, credentials lost null, recovered after 0 s');
     view.phase('hybrid', 'cost', 1000);
+    // Modes breaking side by side share a bar: a second of another mode names its mode and fault.
+    view.phase('5 modes', 'faults side by side', 1000);
+    view.line('  token-nocache key_rotated t=3s ok=30 failed=0');
     view.end();
     // Each redraw goes back to the start of the line and erases it: the bar never scrolls.
     const redraws = screen.split('\r\u001b[2K').filter((part) => part.startsWith('token · fault store_down'));
@@ -22,6 +25,9 @@ describe('progress views', () => {
     expect(screen).not.toContain('  token store_down t=0s');
     expect(screen).toContain('token: store_down: 0 failed, credentials lost null, recovered after 0 s\n');
     expect(screen).toContain('hybrid · cost [');
+    expect(screen).toMatch(
+      /5 modes · faults side by side \[[#.]{24}\] [\d.]+\/1 s token-nocache key_rotated t=3s ok=30 failed=0/,
+    );
     expect(screen.endsWith('\n')).toBe(true);
   });
 
