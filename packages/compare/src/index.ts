@@ -1,8 +1,9 @@
 export type { PublicClient, User } from './credentials.js';
 export { reportHtml } from './html.js';
 export { type ModeDefinition, modes } from './modes.js';
-export type { ComparePlatform, PreparedSystem, PrepareRequest, SystemPorts } from './platform.js';
-export { type CompareOptions, runCompare } from './run.js';
+export type { ComparePlatform, PreparedSystem, PrepareRequest, SystemPorts, UserRoute } from './platform.js';
+export { barProgress, type ProgressView, plainProgress } from './progress.js';
+export { type CompareOptions, modesForRoutes, runCompare } from './run.js';
 export {
   type CompareReport,
   type Cost,

@@ -43,6 +43,8 @@ export interface LoadOptions {
   readonly sticky: boolean;
   /** Ends the load early (Ctrl-C). */
   readonly signal?: AbortSignal;
+  /** Each caller waits this long between requests (a steady stream, not the most it can take); default 0. */
+  readonly pauseMs?: number;
   /** Called once per elapsed second with that second's counts (live progress). */
   readonly onSecond?: (second: TimelineSecond) => void;
 }
@@ -134,6 +136,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
         // Failing fast must not turn into a busy loop against a dead part.
         if (status === 0) await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      if ((options.pauseMs ?? 0) > 0) await new Promise((resolve) => setTimeout(resolve, options.pauseMs));
     }
   };
   secondOf(started);

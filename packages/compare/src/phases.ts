@@ -15,7 +15,14 @@ import type { Workload } from './workload.js';
 
 /** How long each phase runs. */
 export interface PhaseTimes {
+  /** Load before the cost phase, so the JIT and the caches are not what is measured. */
+  readonly warmUpMs: number;
   readonly costMs: number;
+  /**
+   * Each caller's pause between requests under a fault: a fault's effects need a steady stream
+   * of requests, not the most the machine can take (quick runs every mode's faults side by side).
+   */
+  readonly faultPauseMs: number;
   /** Load before a fault is injected. */
   readonly beforeFaultMs: number;
   /** Load after a fault has ended (an outage is over, a process is killed). */
@@ -63,6 +70,7 @@ async function load(
   label: string,
   gateways: GatewayTarget[],
   signal: AbortSignal = context.signal,
+  pauseMs = 0,
 ): Promise<LoadResult> {
   const { system } = context;
   return runLoad({
@@ -73,6 +81,7 @@ async function load(
     durationMs,
     sticky: system.mode.sessionsInMemory,
     signal,
+    pauseMs,
     onSecond: (second) =>
       context.progress(
         `  ${system.mode.name} ${label} t=${second.t}s ok=${second.ok} failed=${second.failed}`,
@@ -97,8 +106,7 @@ export async function measureCost(context: PhaseContext): Promise<Cost> {
   const { system } = context;
   const gateways = targets(system, context.connections);
   try {
-    // A short warm-up, so the JIT and the caches are not what is measured.
-    await load(context, Math.min(2_000, context.times.costMs), 'warm-up', gateways);
+    await load(context, context.times.warmUpMs, 'warm-up', gateways);
     await system.probe(true);
     const cpuBefore = await cpuSnapshot(system);
     const storeBefore = await system.storeCalls();
@@ -114,7 +122,9 @@ export async function measureCost(context: PhaseContext): Promise<Cost> {
       const before = cpuBefore.get(name);
       if (before !== undefined) cpu[name] = round(((after - before) / requests) * 1000, 1);
     }
-    const hops = (['orders', 'inventory', 'payments'] as const).map((service) => {
+    // A user's own routes (`--config`) reach the user's upstreams: no shop hop is measured.
+    const shopHops = system.mode.services === 'none' || Object.keys(system.services).length > 0;
+    const hops = (shopHops ? (['orders', 'inventory', 'payments'] as const) : []).map((service) => {
       const stats = probes[service];
       const count = stats?.durationsMs.length ?? 0;
       return {
@@ -157,9 +167,28 @@ export function recoveredAfter(timeline: readonly TimelineSecond[], endSecond: n
   return clean === undefined ? null : Math.max(0, clean.t - endSecond);
 }
 
+/**
+ * Where a bearer token is tried at the edge: the shop's list of orders, or else the workload's
+ * first GET (a user's own routes), or else its first request.
+ */
+function bearerCheckPath(workload: Workload): string {
+  const gets = workload.requests.filter((request) => request.method === 'GET');
+  return (
+    gets.find((request) => request.path === '/api/orders/orders')?.path ??
+    gets[0]?.path ??
+    workload.requests[0]?.path ??
+    '/'
+  );
+}
+
 /** What a credential is checked with: does it still work? */
-function stillWorks(mode: ModeDefinition, gateway: string, credential: Credential): Promise<boolean> {
-  const path = mode.credential === 'bearer' ? '/api/orders/orders' : '/auth/me';
+function stillWorks(
+  mode: ModeDefinition,
+  workload: Workload,
+  gateway: string,
+  credential: Credential,
+): Promise<boolean> {
+  const path = mode.credential === 'bearer' ? bearerCheckPath(workload) : '/auth/me';
   return fetch(`${gateway}${path}`, {
     headers: credential.headers('GET'),
     signal: AbortSignal.timeout(5_000),
@@ -189,7 +218,14 @@ async function underLoad(
   const bound = beforeFaultMs + outageMs + afterFaultMs + 30_000;
   try {
     const started = performance.now();
-    const running = load(context, bound, fault, gateways, AbortSignal.any([context.signal, stop.signal]));
+    const running = load(
+      context,
+      bound,
+      fault,
+      gateways,
+      AbortSignal.any([context.signal, stop.signal]),
+      context.times.faultPauseMs,
+    );
     await sleep(beforeFaultMs, context.signal);
     const endedAt = await inject(gateways);
     await sleep(afterFaultMs, context.signal);
@@ -217,8 +253,11 @@ function faultReport(
   };
 }
 
-/** `gateway_killed`: gateway A SIGKILLed under load; then every credential is tried on B. */
-export async function gatewayKilled(context: PhaseContext): Promise<FaultReport> {
+/**
+ * `gateway_killed`: gateway A SIGKILLed under load; then every credential is tried on B. Gateway
+ * A is started again only if a phase follows (`restart`): after the last one the system is stopped.
+ */
+export async function gatewayKilled(context: PhaseContext, restart = true): Promise<FaultReport> {
   const { system } = context;
   const { result, endedMs } = await underLoad(context, 'gateway_killed', 0, async () => {
     await system.gateways[0]?.kill();
@@ -226,11 +265,10 @@ export async function gatewayKilled(context: PhaseContext): Promise<FaultReport>
   });
   const survivor = system.gatewayUrls[1] as string;
   const works = await Promise.all(
-    context.credentials.map((credential) => stillWorks(system.mode, survivor, credential)),
+    context.credentials.map((credential) => stillWorks(system.mode, context.workload, survivor, credential)),
   );
   const lost = works.filter((ok) => !ok).length;
-  // Gateway A comes back for the phases after this one.
-  await system.gateways[0]?.start();
+  if (restart) await system.gateways[0]?.start();
   return faultReport('gateway_killed', result, endedMs, lost);
 }
 
@@ -306,7 +344,7 @@ export async function revocation(context: PhaseContext, credential: SignedIn): P
   const gatewayNames = ['gateway-a', 'gateway-b'];
   if (mode.credential === 'bearer') {
     const headers = credential.headers('GET');
-    checks.edge = () => status(`${system.gatewayUrls[1]}/api/orders/orders`, headers);
+    checks.edge = () => status(`${system.gatewayUrls[1]}${bearerCheckPath(context.workload)}`, headers);
     const orders = system.serviceUrls.orders;
     const inventory = system.serviceUrls.inventory;
     if (orders !== undefined) checks.orders = () => status(`${orders}/orders`, headers);

@@ -23,6 +23,16 @@ export interface PrepareRequest {
   readonly sessionsInMemory: boolean;
   /** The gateway's verified-token cache entries; 0 turns it off. */
   readonly tokenCacheSize?: number;
+  /** A user's own routes (`--config`) instead of the shop's. */
+  readonly routes?: readonly UserRoute[];
+}
+
+/** One route of a user's gateway config, as its loader read it: `auth` decides the modes it runs in. */
+export interface UserRoute {
+  readonly prefix: string;
+  readonly upstream: string;
+  readonly auth: string;
+  readonly [field: string]: unknown;
 }
 
 /** The files and environment the parts are started from. */
@@ -45,6 +55,12 @@ export interface ComparePlatform {
   /** `tessera` as a process: the Node binary and the CLI script before the command's arguments. */
   readonly tessera: { readonly command: string; readonly args: readonly string[] };
   readonly version: string;
+  /**
+   * Runs a short `tessera` command (an operator's `keys rotate`) in this process, resolving once
+   * it succeeded and rejecting with its one-line error: the same command without a Node start-up
+   * per call. Without it the command runs as a process.
+   */
+  readonly runCommand?: (args: readonly string[], env: Readonly<Record<string, string>>) => Promise<void>;
   prepare(request: PrepareRequest): Promise<PreparedSystem>;
   /** The users the seed creates. */
   readonly users: readonly User[];

@@ -25,6 +25,8 @@ export interface PartSpec {
   readonly ready: RegExp;
   /** A channel for the probe's messages (the shop services). */
   readonly ipc?: boolean;
+  /** The arguments of every start after the first (a restart), if they differ. */
+  readonly restartArgs?: readonly string[];
 }
 
 /** Every phase is bounded: a part that is not ready within this is a failure of the run. */
@@ -37,6 +39,7 @@ export class Part {
   readonly spec: PartSpec;
   #child: ChildProcess | undefined;
   #output = '';
+  #starts = 0;
 
   constructor(spec: PartSpec) {
     this.spec = spec;
@@ -63,7 +66,9 @@ export class Part {
   /** Starts it and resolves once it printed its ready line; rejects if it exits or is late. */
   async start(): Promise<void> {
     const { spec } = this;
-    const child = spawn(spec.command, [...spec.args], {
+    const args = this.#starts > 0 && spec.restartArgs !== undefined ? spec.restartArgs : spec.args;
+    this.#starts++;
+    const child = spawn(spec.command, [...args], {
       env: { PATH: process.env.PATH ?? '', ...spec.env },
       stdio: spec.ipc === true ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
     });

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { hybridSignIn, type SignedIn, sessionSignIn, tokenSignIn } from './credentials.js';
@@ -15,8 +15,10 @@ import {
   storeDown,
   tokenServiceDown,
 } from './phases.js';
-import type { ComparePlatform } from './platform.js';
-import { PartRegistry } from './processes.js';
+import type { ComparePlatform, UserRoute } from './platform.js';
+import { freePort, type Part, PartRegistry } from './processes.js';
+import type { ProgressView } from './progress.js';
+import { redisServerSpec } from './redis.js';
 import {
   type CompareReport,
   type FaultName,
@@ -27,7 +29,7 @@ import {
   modeNames,
   reportSchema,
 } from './schema.js';
-import { startSystem } from './system.js';
+import { type ModeSystem, type ServiceName, startSystem } from './system.js';
 import { shopWorkload, type Workload } from './workload.js';
 
 export interface CompareOptions {
@@ -45,25 +47,35 @@ export interface CompareOptions {
   readonly durationS?: number;
   /** Ctrl-C: stops the run between (and inside) phases; everything started is stopped. */
   readonly signal?: AbortSignal;
-  /** Live progress, a line at a time. */
-  readonly progress?: (line: string) => void;
+  /**
+   * A user's own gateway routes (`--config`): the gateways route to the user's upstreams instead
+   * of the shop (no shop service is started), in the modes the routes' `auth` allows
+   * (`modesForRoutes`); needs `workload`.
+   */
+  readonly routes?: readonly UserRoute[];
+  /** Live progress: a bar per phase on a terminal, plain lines elsewhere (default: nothing). */
+  readonly progress?: ProgressView;
 }
 
 function phaseTimes(quick: boolean, durationS: number | undefined): PhaseTimes {
   if (quick) {
     return {
-      costMs: (durationS ?? 2) * 1000,
-      beforeFaultMs: 1_500,
-      afterFaultMs: 3_000,
-      storeDownMs: 1_500,
-      tokenServiceDownMs: 1_500,
+      warmUpMs: 500,
+      faultPauseMs: 100,
+      costMs: (durationS ?? 1.5) * 1000,
+      beforeFaultMs: 1_000,
+      afterFaultMs: 2_000,
+      storeDownMs: 1_000,
+      tokenServiceDownMs: 1_000,
       revocationBoundMs: 2_000,
     };
   }
   return {
+    warmUpMs: 2_000,
+    faultPauseMs: 0,
     costMs: (durationS ?? 10) * 1000,
-    beforeFaultMs: 3_000,
-    afterFaultMs: 6_000,
+    beforeFaultMs: 2_000,
+    afterFaultMs: 4_000,
     storeDownMs: 10_000,
     tokenServiceDownMs: 20_000,
     revocationBoundMs: 10_000,
@@ -93,110 +105,200 @@ async function signIn(
   }
 }
 
-/** Runs every phase of one mode on its own system, then stops all of it. */
-async function runMode(
+/** One mode's processes, being started or running, and what stops them. */
+interface StartedMode {
+  readonly mode: ModeDefinition;
+  readonly system: Promise<ModeSystem>;
+  stop(): Promise<void>;
+}
+
+/** Starts one mode's system: its own processes, its own redis-server when it has a store. */
+function startMode(
   options: CompareOptions,
   mode: ModeDefinition,
   root: string,
   settings: CompareReport['settings'],
-): Promise<ModeReport> {
-  const progress = options.progress ?? (() => {});
-  const signal = options.signal ?? new AbortController().signal;
+): StartedMode {
   const registry = new PartRegistry();
   const proxies: DelayProxy[] = [];
-  const times = phaseTimes(options.quick, options.durationS);
-  try {
-    progress(
-      mode.services === 'none'
-        ? `${mode.name}: starting the token service and 2 gateways (sessions in their memory)`
-        : `${mode.name}: starting redis, the token service, 3 services and 2 gateways`,
-    );
-    const system = await startSystem({
+  const dir = join(root, mode.name);
+  const system = (async () => {
+    let redis: { part: Part; port: number } | undefined;
+    if (!mode.sessionsInMemory) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const port = await freePort();
+      redis = { part: await registry.start(redisServerSpec(port, dir)), port };
+    }
+    return startSystem({
       platform: options.platform,
       registry,
       mode,
-      dir: join(root, mode.name),
+      dir,
       hopLatencyMs: settings.hop_latency_ms,
       proxies,
+      ...(redis === undefined ? {} : { redis }),
+      ...(options.routes === undefined ? {} : { routes: routesFor(mode, options.routes) }),
     });
-    const credentials: SignedIn[] = [];
-    for (let i = 0; i < settings.credentials; i++) {
-      credentials.push(await signIn(mode, options.platform, system.gatewayUrls, system.issuer, i));
-    }
-    progress(`${mode.name}: ${credentials.length} callers signed in`);
-    const context: PhaseContext = {
-      system,
-      credentials,
-      workload:
-        mode.services === 'none'
-          ? edgeOnly(options.workload ?? shopWorkload)
-          : (options.workload ?? shopWorkload),
-      connections: settings.connections,
-      times,
-      signal,
-      progress,
-    };
-    const aborted = () => {
-      if (signal.aborted) throw new Error('interrupted');
-    };
-    progress(`${mode.name}: cost (${times.costMs / 1000} s)`);
-    const cost = await measureCost(context);
-    aborted();
-    progress(
-      `${mode.name}: ${cost.requests_per_s} req/s, p50 ${cost.p50_ms} ms, p99 ${cost.p99_ms} ms, store ops/request ${cost.store_ops_per_request}`,
-    );
-    const probes = await system.probe(false);
-    const proved = Object.fromEntries(
-      Object.entries(probes).map(([name, stats]) => [name, stats?.proved ?? []]),
-    );
+  })();
+  // A start that fails while another mode runs is reported when this mode's turn comes.
+  system.catch(() => {});
+  return {
+    mode,
+    system,
+    async stop() {
+      await system.catch(() => {});
+      await registry.stopAll();
+      registry.dispose();
+      await Promise.all(proxies.map((proxy) => proxy.close()));
+    },
+  };
+}
 
-    let revoked: ModeReport['revocation'] = null;
-    if (options.revocation !== false) {
-      progress(`${mode.name}: revocation`);
-      const victim = await signIn(
-        mode,
-        options.platform,
-        system.gatewayUrls,
-        system.issuer,
-        settings.credentials,
-      );
-      revoked = await revocation(context, victim);
-      progress(`${mode.name}: revocation via ${revoked.via}: ${JSON.stringify(revoked.first_rejection_ms)}`);
-      aborted();
-    }
+const SIGN_IN_AT_ONCE = 2;
 
-    const faults: FaultReport[] = [];
-    const wanted = options.faults ?? faultNames;
-    // gateway_killed last: the others want both gateways.
-    const order: FaultName[] = ['key_rotated', 'token_service_down', 'store_down', 'gateway_killed'];
-    for (const fault of order) {
-      if (!wanted.includes(fault) || !mode.faults.includes(fault)) continue;
-      progress(`${mode.name}: fault ${fault}`);
-      const run = {
-        gateway_killed: gatewayKilled,
-        store_down: storeDown,
-        token_service_down: tokenServiceDown,
-        key_rotated: keyRotated,
-      }[fault];
-      const report = await run(context);
-      faults.push(report);
-      progress(
-        `${mode.name}: ${fault}: ${report.failed_requests} failed, credentials lost ${report.credentials_lost}, recovered after ${report.recovered_after_s} s`,
-      );
-      aborted();
-    }
-    return {
-      mode: mode.name,
-      cost,
-      faults,
-      revocation: revoked,
-      propagation: propagation(mode, proved, cost.token_service_calls_per_request),
-    };
-  } finally {
-    await registry.stopAll();
-    registry.dispose();
-    await Promise.all(proxies.map((proxy) => proxy.close()));
+/** What a mode's quiet phases found, and what its faults run with. */
+interface Measured {
+  readonly mode: ModeDefinition;
+  readonly context: PhaseContext;
+  readonly cost: ModeReport['cost'];
+  readonly revocation: ModeReport['revocation'];
+  readonly proved: Partial<Record<ServiceName, readonly string[]>>;
+}
+
+/** Signs the callers in, then the cost and revocation phases of one mode (started by `startMode`). */
+async function measureMode(
+  options: CompareOptions,
+  mode: ModeDefinition,
+  system: ModeSystem,
+  settings: CompareReport['settings'],
+): Promise<Measured> {
+  const view = options.progress;
+  const progress = (line: string) => view?.line(line);
+  const signal = options.signal ?? new AbortController().signal;
+  const times = phaseTimes(options.quick, options.durationS);
+  // The callers sign in two at a time, the revocation phase's own caller (the last) too: more at
+  // once contend on the login rate limiter's per-address count, which refuses a burst (429).
+  const signedIn: SignedIn[] = [];
+  const total = settings.credentials + 1;
+  for (let i = 0; i < total; i += SIGN_IN_AT_ONCE) {
+    const batch = Array.from({ length: Math.min(SIGN_IN_AT_ONCE, total - i) }, (_, j) =>
+      signIn(mode, options.platform, system.gatewayUrls, system.issuer, i + j),
+    );
+    signedIn.push(...(await Promise.all(batch)));
   }
+  const credentials = signedIn.slice(0, settings.credentials);
+  const victim = signedIn[settings.credentials] as SignedIn;
+  progress(`${mode.name}: ${credentials.length} callers signed in`);
+  const context: PhaseContext = {
+    system,
+    credentials,
+    workload:
+      mode.services === 'none' && options.routes === undefined
+        ? edgeOnly(options.workload ?? shopWorkload)
+        : (options.workload ?? shopWorkload),
+    connections: settings.connections,
+    times,
+    signal,
+    progress,
+  };
+  const aborted = () => {
+    if (signal.aborted) throw new Error('interrupted');
+  };
+  view?.phase(mode.name, 'cost', times.warmUpMs + times.costMs);
+  const cost = await measureCost(context);
+  aborted();
+  progress(
+    `${mode.name}: ${cost.requests_per_s} req/s, p50 ${cost.p50_ms} ms, p99 ${cost.p99_ms} ms, store ops/request ${cost.store_ops_per_request}`,
+  );
+  const probes = await system.probe(false);
+  const proved = Object.fromEntries(
+    Object.entries(probes).map(([name, stats]) => [name, stats?.proved ?? []]),
+  );
+  let revoked: ModeReport['revocation'] = null;
+  if (options.revocation !== false) {
+    view?.phase(mode.name, 'revocation', times.revocationBoundMs);
+    revoked = await revocation(context, victim);
+    progress(`${mode.name}: revocation via ${revoked.via}: ${JSON.stringify(revoked.first_rejection_ms)}`);
+    aborted();
+  }
+  return { mode, context, cost, revocation: revoked, proved };
+}
+
+/**
+ * The faults of one mode, in turn. `announce`: a progress phase per fault (when modes break side
+ * by side the run announces one phase for all of them).
+ */
+async function breakMode(
+  options: CompareOptions,
+  measured: Measured,
+  announce: boolean,
+): Promise<ModeReport> {
+  const { mode, context } = measured;
+  const { times, signal, progress } = context;
+  const view = options.progress;
+  const faults: FaultReport[] = [];
+  const planned = plannedFaults(mode, options.faults ?? faultNames);
+  for (const [index, fault] of planned.entries()) {
+    if (announce) view?.phase(mode.name, `fault ${fault}`, faultMs(fault, times));
+    const last = index === planned.length - 1;
+    const report = await {
+      gateway_killed: (c: PhaseContext) => gatewayKilled(c, !last),
+      store_down: storeDown,
+      token_service_down: tokenServiceDown,
+      key_rotated: keyRotated,
+    }[fault](context);
+    faults.push(report);
+    progress(
+      `${mode.name}: ${fault}: ${report.failed_requests} failed, credentials lost ${report.credentials_lost}, recovered after ${report.recovered_after_s} s`,
+    );
+    if (signal.aborted) throw new Error('interrupted');
+  }
+  return {
+    mode: mode.name,
+    cost: measured.cost,
+    faults,
+    revocation: measured.revocation,
+    // A user's own upstreams (`--config`) tell nothing of what they proved: the edge alone.
+    propagation: propagation(mode, measured.proved, measured.cost.token_service_calls_per_request).slice(
+      0,
+      options.routes === undefined ? undefined : 1,
+    ),
+  };
+}
+
+/** The faults of `mode` among `wanted`, in the order they run: gateway_killed last (the others want both gateways). */
+function plannedFaults(mode: ModeDefinition, wanted: readonly FaultName[]): FaultName[] {
+  const order: FaultName[] = ['key_rotated', 'token_service_down', 'store_down', 'gateway_killed'];
+  return order.filter((fault) => wanted.includes(fault) && mode.faults.includes(fault));
+}
+
+/** How long a fault's phase should take: load before, the outage, load after. */
+function faultMs(fault: FaultName, times: PhaseTimes): number {
+  const outage =
+    fault === 'store_down'
+      ? times.storeDownMs
+      : fault === 'token_service_down'
+        ? times.tokenServiceDownMs
+        : 0;
+  return times.beforeFaultMs + outage + times.afterFaultMs;
+}
+
+function faultsMs(mode: ModeDefinition, wanted: readonly FaultName[], times: PhaseTimes): number {
+  return plannedFaults(mode, wanted).reduce((sum, fault) => sum + faultMs(fault, times), 0);
+}
+
+/**
+ * The modes a user's routes can run in: a mode whose gateway authenticates the way some route
+ * asks (`token`: token and token-nocache; `session`: session-memory and session-redis; `hybrid`).
+ */
+export function modesForRoutes(routes: readonly UserRoute[]): ModeName[] {
+  const kinds = new Set(routes.map((route) => route.auth));
+  return modeNames.filter((name) => kinds.has(modes[name].devMode));
+}
+
+/** The routes of `mode`'s kind, and the public ones (every mode serves those). */
+function routesFor(mode: ModeDefinition, routes: readonly UserRoute[]): UserRoute[] {
+  return routes.filter((route) => route.auth === mode.devMode || route.auth === 'public');
 }
 
 /** The edge alone: with sessions in one gateway's memory nothing behind it can look one up. */
@@ -209,7 +311,19 @@ function edgeOnly(workload: Workload): Workload {
 
 /** Runs the comparison: each mode in turn, every part a process, and returns the report. */
 export async function runCompare(options: CompareOptions): Promise<CompareReport> {
-  const selected = options.modes ?? modeNames;
+  let selected: readonly ModeName[] = options.modes ?? modeNames;
+  if (options.routes !== undefined) {
+    if (options.workload === undefined) throw new Error('--config needs --workload: the requests to send');
+    const allowed = modesForRoutes(options.routes);
+    if (allowed.length === 0)
+      throw new Error('--config: no route asks for token, session or hybrid auth: nothing to compare');
+    const refused = options.modes?.find((name) => !allowed.includes(name));
+    if (refused !== undefined)
+      throw new Error(
+        `--config: no route of the config can run in ${refused} (its routes allow ${allowed.join(', ')})`,
+      );
+    selected = options.modes ?? allowed;
+  }
   const workload = options.workload ?? shopWorkload;
   const times = phaseTimes(options.quick, options.durationS);
   const settings: CompareReport['settings'] = {
@@ -224,11 +338,60 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
     started_at: new Date().toISOString(),
   };
   const root = await mkdtemp(join(tmpdir(), 'tessera-compare-'));
+  const view = options.progress;
+  const started: StartedMode[] = [];
+  const interrupted = () => options.signal?.aborted === true;
+  const announce = (mode: ModeDefinition) =>
+    view?.line(
+      mode.sessionsInMemory
+        ? `${mode.name}: starting the token service and 2 gateways (sessions in their memory)`
+        : `${mode.name}: starting redis, the token service, 3 services and 2 gateways`,
+    );
+  const start = (name: ModeName) => {
+    announce(modes[name]);
+    const mode = startMode(options, modes[name], root, settings);
+    started.push(mode);
+    return mode;
+  };
   try {
     const rows: ModeReport[] = [];
-    for (const name of selected) {
-      if (options.signal?.aborted === true) throw new Error('interrupted');
-      rows.push(await runMode(options, modes[name], root, settings));
+    if (options.quick) {
+      // Quick: every mode's system is started first (two modes at a time, so that no part misses
+      // its start deadline on a small machine), then each mode's cost and revocation phases run
+      // alone, in turn, and then the faults of every mode run side by side: each mode has its
+      // own processes and its own redis-server, so one mode's fault never reaches another.
+      const systems: ModeSystem[] = [];
+      for (let i = 0; i < selected.length; i += 2) {
+        const batch = selected.slice(i, i + 2).map(start);
+        systems.push(...(await Promise.all(batch.map((mode) => mode.system))));
+        if (interrupted()) throw new Error('interrupted');
+      }
+      const measured: Measured[] = [];
+      for (const [i, system] of systems.entries()) {
+        measured.push(await measureMode(options, (started[i] as StartedMode).mode, system, settings));
+        if (interrupted()) throw new Error('interrupted');
+      }
+      const longest = Math.max(0, ...measured.map((entry) => faultsMs(entry.mode, settings.faults, times)));
+      if (longest > 0)
+        view?.phase(
+          measured.length === 1 ? '1 mode' : `${measured.length} modes`,
+          'faults side by side',
+          longest,
+        );
+      rows.push(...(await Promise.all(measured.map((entry) => breakMode(options, entry, false)))));
+    } else {
+      if (selected[0] !== undefined) start(selected[0]);
+      for (let i = 0; i < selected.length; i++) {
+        if (interrupted()) throw new Error('interrupted');
+        const current = started[i] as StartedMode;
+        const measured = await measureMode(options, current.mode, await current.system, settings);
+        rows.push(await breakMode(options, measured, true));
+        // The next mode starts while this one is stopped.
+        const stopping = current.stop();
+        const next = selected[i + 1];
+        if (next !== undefined && !interrupted()) start(next);
+        await stopping;
+      }
     }
     const cpu = cpus();
     const report: CompareReport = {
@@ -245,6 +408,8 @@ export async function runCompare(options: CompareOptions): Promise<CompareReport
     };
     return reportSchema.parse(report);
   } finally {
+    view?.end();
+    await Promise.all(started.map((mode) => mode.stop()));
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { DelayProxy } from './delay-proxy.js';
 import type { ModeDefinition } from './modes.js';
-import type { ComparePlatform, SystemPorts } from './platform.js';
+import type { ComparePlatform, SystemPorts, UserRoute } from './platform.js';
 import type { ProbeRequest, ProbeStats } from './probe.js';
 import { freePort, type Part, type PartRegistry, type PartSpec, runToEnd } from './processes.js';
-import { commandCalls, redisServerSpec } from './redis.js';
+import { commandCalls } from './redis.js';
 
 const SERVICES = ['inventory', 'payments', 'orders'] as const;
 export type ServiceName = (typeof SERVICES)[number];
@@ -44,6 +44,13 @@ export interface StartSystemOptions {
   readonly dir: string;
   readonly hopLatencyMs: number;
   readonly proxies: DelayProxy[];
+  /**
+   * The run's one redis-server (started once, flushed between modes), on `port`; undefined when
+   * no mode of the run needs a store.
+   */
+  readonly redis?: { readonly part: Part; readonly port: number };
+  /** A user's own routes (`--config`), this mode's kind: no shop service is started. */
+  readonly routes?: readonly UserRoute[];
 }
 
 const LISTENING = /listening on/;
@@ -73,8 +80,10 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
   });
 
   // Each part listens on its own port; the others reach it on `reach` (a delay proxy, or the same port).
+  const needsStore = !mode.sessionsInMemory;
+  if (needsStore && options.redis === undefined) throw new Error(`${mode.name} needs the run's redis-server`);
   const own = {
-    redis: await freePort(),
+    redis: options.redis?.port ?? (await freePort()),
     tokenService: await freePort(),
     orders: await freePort(),
     inventory: await freePort(),
@@ -108,74 +117,71 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     sessionsInMemory: mode.sessionsInMemory,
     revocationEvents: mode.revocationEvents,
     ...(mode.cache ? {} : { tokenCacheSize: 0 }),
+    ...(options.routes === undefined ? {} : { routes: options.routes }),
   });
+  const shopServices = mode.services !== 'none' && options.routes === undefined;
 
-  const needsStore = !mode.sessionsInMemory;
-  const redis = needsStore ? await registry.start(redisServerSpec(own.redis, dir)) : undefined;
-  const tokenService = await registry.start(
-    tessera(
-      'token-service',
-      [
-        'token-service',
-        '--port',
-        String(own.tokenService),
-        '--issuer',
-        prepared.issuer,
-        '--db',
-        prepared.databaseUrl,
-        '--seed',
-        prepared.seed,
-        ...(needsStore ? ['--redis', redisUrl] : []),
-        '--dev',
-        '--key-reload-interval',
-        '1000',
-        '--deactivation-poll',
-        '0',
-      ],
-      { TESSERA_SECRET: secret },
-    ),
-  );
+  const redis = needsStore ? options.redis?.part : undefined;
+  const tokenServiceArgs = (seed: boolean) => [
+    'token-service',
+    '--port',
+    String(own.tokenService),
+    '--issuer',
+    prepared.issuer,
+    '--db',
+    prepared.databaseUrl,
+    // The seed is applied once; a restart (token_service_down) starts from the database as it is.
+    ...(seed ? ['--seed', prepared.seed] : []),
+    ...(needsStore ? ['--redis', redisUrl] : []),
+    '--dev',
+    '--key-reload-interval',
+    '1000',
+    '--deactivation-poll',
+    '0',
+  ];
+  // The token service first: a token-mode service reads its metadata at start, a session
+  // gateway opens the user directory it made and seeded. Then the five others at once.
+  const tokenService = await registry.start({
+    ...tessera('token-service', tokenServiceArgs(true), { TESSERA_SECRET: secret }),
+    restartArgs: [...platform.tessera.args, ...tokenServiceArgs(false)],
+  });
 
   const services: Partial<Record<ServiceName, Part>> = {};
   const serviceUrls: Partial<Record<ServiceName, string>> = {};
-  if (mode.services !== 'none') {
-    const started = await Promise.all(
-      SERVICES.map((name) =>
-        registry.start(
-          tessera(
-            name,
-            [
-              'shop-service',
+  const startingServices = !shopServices
+    ? Promise.resolve([])
+    : Promise.all(
+        SERVICES.map((name) =>
+          registry.start(
+            tessera(
               name,
-              '--mode',
-              mode.services,
-              '--port',
-              String(own[name]),
-              '--issuer',
-              prepared.issuer,
-              '--redis',
-              redisUrl,
-              '--inventory-url',
-              url(reached.inventory),
-              '--payments-url',
-              url(reached.payments),
-              // A load run places many orders: the shop's stock of 500 would sell out (409) within seconds.
-              ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
-              ...(mode.cache ? [] : ['--no-cache']),
-              ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
-            ],
-            prepared.serviceEnv(name),
-            true,
+              [
+                'shop-service',
+                name,
+                '--mode',
+                mode.services,
+                '--port',
+                String(own[name]),
+                '--issuer',
+                prepared.issuer,
+                '--redis',
+                redisUrl,
+                '--inventory-url',
+                url(reached.inventory),
+                '--payments-url',
+                url(reached.payments),
+                // A load run places many orders: the shop's stock of 500 would sell out (409) within seconds.
+                ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
+                ...(mode.cache ? [] : ['--no-cache']),
+                ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
+              ],
+              prepared.serviceEnv(name),
+              true,
+            ),
           ),
         ),
-      ),
-    );
-    SERVICES.forEach((name, i) => {
-      services[name] = started[i] as Part;
-      serviceUrls[name] = url(own[name]);
-    });
-  }
-  const gateways = await Promise.all(
+      );
+  const startingGateways = Promise.all(
     own.gateways.map((port, i) =>
       registry.start(
         tessera(
@@ -186,6 +192,13 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
       ),
     ),
   );
+  const [started, gateways] = await Promise.all([startingServices, startingGateways]);
+  if (shopServices) {
+    SERVICES.forEach((name, i) => {
+      services[name] = started[i] as Part;
+      serviceUrls[name] = url(own[name]);
+    });
+  }
   const parts = [redis, tokenService, ...Object.values(services), ...gateways].filter(
     (part): part is Part => part !== undefined,
   );
@@ -233,24 +246,12 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
       return result;
     },
     async rotateKeys() {
-      await runToEnd(
-        platform.tessera.command,
-        // As an operator would: the second step waits until every instance serves the next key
-        // (two of the token service's 1 s reloads), as `keys rotate` insists.
-        [
-          ...platform.tessera.args,
-          'keys',
-          'rotate',
-          '--db',
-          prepared.databaseUrl,
-          '--publish-ahead',
-          '2',
-          '--wait',
-        ],
-        {
-          TESSERA_SECRET: secret,
-        },
-      );
+      // As an operator would: the second step waits until every instance serves the next key
+      // (two of the token service's 1 s reloads), as `keys rotate` insists.
+      const args = ['keys', 'rotate', '--db', prepared.databaseUrl, '--publish-ahead', '2', '--wait'];
+      const env = { TESSERA_SECRET: secret };
+      if (platform.runCommand !== undefined) await platform.runCommand(args, env);
+      else await runToEnd(platform.tessera.command, [...platform.tessera.args, ...args], env);
     },
   };
 }

@@ -1,6 +1,8 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -225,6 +227,74 @@ describe('tessera compare --quick (every part a process)', () => {
     // Orders calls inventory and payments through delayed hops when it places an order.
     expect(result.modes[0]?.cost.requests_per_s).toBeGreaterThan(0);
   }, 120_000);
+
+  it('--config: the workload goes through the user’s own routes to the user’s upstream, in the modes its routes allow', async () => {
+    // The user's upstream: it records what reached it and answers every request.
+    const seen: { path: string; authorization: string | undefined }[] = [];
+    const upstream = createServer((request, response) => {
+      seen.push({ path: request.url ?? '', authorization: request.headers.authorization });
+      response.setHeader('content-type', 'application/json');
+      response.end('{"ok":true}');
+    });
+    upstream.listen(0, '127.0.0.1');
+    await once(upstream, 'listening');
+    try {
+      const port = (upstream.address() as AddressInfo).port;
+      const config = join(dir, 'user-gateway.yaml');
+      writeFileSync(
+        config,
+        [
+          'listen: { host: 127.0.0.1, port: 8080 }',
+          'token: { issuer: "http://127.0.0.1:9000", audience: orders }',
+          'routes:',
+          `  - { prefix: /api/echo, upstream: "http://127.0.0.1:${port}", auth: token, stripPrefix: true }`,
+          '',
+        ].join('\n'),
+      );
+      const mix = join(dir, 'user-mix.yaml');
+      writeFileSync(
+        mix,
+        '- { method: GET, path: /api/echo/hello, weight: 3 }\n- { method: GET, path: /api/echo/bye }\n',
+      );
+      const result = await report('user-config', ['--config', config, '--workload', mix, '--faults', 'none']);
+      // Token routes: the token modes, and no other.
+      expect(result.modes.map((entry) => entry.mode)).toEqual(['token', 'token-nocache']);
+      expect(result.settings.workload).toBe(mix);
+      for (const entry of result.modes) {
+        expect(entry.cost.requests_per_s).toBeGreaterThan(0);
+        // No shop service ran: no hop is invented, and only the edge is described.
+        expect(entry.cost.hops).toEqual([]);
+        expect(entry.propagation.map((p) => p.service)).toEqual(['gateway']);
+      }
+      // The revoked token was refused at the edge of the user's route.
+      expect(row(result, 'token').revocation?.first_rejection_ms.edge).not.toBeNull();
+      // Both of the workload's requests reached the upstream with the prefix stripped and a bearer token.
+      expect(new Set(seen.map((entry) => entry.path))).toEqual(new Set(['/hello', '/bye']));
+      expect(seen.every((entry) => entry.authorization?.startsWith('Bearer ') === true)).toBe(true);
+    } finally {
+      upstream.close();
+      upstream.closeAllConnections();
+    }
+  }, 150_000);
+
+  it('--config refuses a mode none of its routes allows, and a config without --workload', async () => {
+    const config = join(dir, 'user-gateway.yaml');
+    const refused = await compare([
+      '--config',
+      config,
+      '--workload',
+      join(dir, 'user-mix.yaml'),
+      '--modes',
+      'hybrid',
+    ]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr.trim()).toBe(
+      'tessera: --config: no route of the config can run in hybrid (its routes allow token, token-nocache)',
+    );
+    const alone = await compare(['--config', config]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('--config needs --workload');
+  });
 
   it('refuses a workload file that is not a list of requests, with one line and no stack', async () => {
     const file = join(dir, 'bad-mix.yaml');

@@ -18,6 +18,7 @@ interface CompareCommandOptions {
   readonly connections?: number;
   readonly duration?: number;
   readonly workload?: string;
+  readonly config?: string;
   readonly json?: string;
   readonly html?: string;
   readonly reports: string;
@@ -28,6 +29,17 @@ function platform(): ComparePlatform {
   return {
     tessera: { command: process.execPath, args: [fileURLToPath(new URL('../bin.js', import.meta.url))] },
     version: packageVersion(),
+    // `tessera keys rotate` in this process, as the command line runs it: no Node start-up per call.
+    async runCommand(args, env) {
+      const { main } = await import('../main.js');
+      let output = '';
+      const capture = (text: string) => {
+        output += text;
+      };
+      const code = await main(['node', 'tessera', ...args], env, { out: capture, err: capture });
+      if (code !== 0)
+        throw new Error(`tessera ${args.slice(0, 2).join(' ')}: ${output.trim().split('\n').at(-1)}`);
+    },
     users: devUsers.map((user) => ({ ...user })),
     publicClient: { clientId: 'shop-cli', redirectUri: SHOP_CLI_REDIRECT, scope: SHOP_CLI_SCOPES.join(' ') },
     async prepare(request) {
@@ -40,6 +52,7 @@ function platform(): ComparePlatform {
         logLevel: 'warn',
         sessionsInMemory: request.sessionsInMemory,
         revocationEvents: request.revocationEvents,
+        ...(request.routes === undefined ? {} : { routes: request.routes }),
         ...(request.tokenCacheSize === undefined ? {} : { tokenCacheSize: request.tokenCacheSize }),
       });
       const ordersSecret = written.seed.clients.find(
@@ -80,6 +93,16 @@ async function run(options: CompareCommandOptions, context: CliContext): Promise
   const modes = listOf<ModeName>('--modes', options.modes, compare.modeNames);
   const faults = listOf<FaultName>('--faults', options.faults, compare.faultNames);
   const workload = options.workload === undefined ? undefined : compare.loadWorkload(options.workload);
+  let routes: import('@tessera/compare').UserRoute[] | undefined;
+  if (options.config !== undefined) {
+    if (workload === undefined)
+      throw usage('--config needs --workload: the requests to send through its routes');
+    // The gateway's own loader: a config `tessera gateway` would refuse is refused here, the same way.
+    const { loadGatewayConfig } = await import('@tessera/gateway');
+    routes = loadGatewayConfig({ file: options.config, env: context.env }).config.routes.map((route) => ({
+      ...route,
+    }));
+  }
   const controller = new AbortController();
   const interrupt = (signal: NodeJS.Signals) => {
     if (controller.signal.aborted) {
@@ -99,10 +122,15 @@ async function run(options: CompareCommandOptions, context: CliContext): Promise
       revocation: options.revocation,
       hopLatencyMs: options.hopLatency,
       signal: controller.signal,
-      progress: (line) => io.err(`${line}\n`),
+      // A bar per phase on a terminal; plain lines in a log, a test or CI.
+      progress:
+        process.stderr.isTTY === true
+          ? compare.barProgress(io.err, process.stderr.columns)
+          : compare.plainProgress(io.err),
       ...(modes === undefined ? {} : { modes }),
       ...(faults === undefined ? {} : { faults }),
       ...(workload === undefined ? {} : { workload }),
+      ...(routes === undefined ? {} : { routes }),
       ...(options.connections === undefined ? {} : { connections: options.connections }),
       ...(options.duration === undefined ? {} : { durationS: options.duration }),
     });
@@ -165,6 +193,10 @@ export function registerCompareCommand(program: Command, context: CliContext): v
       integer('--duration', 1, 600),
     )
     .option('--workload <file>', 'a YAML list of requests: method, path, body, weight (default the shop mix)')
+    .option(
+      '--config <file>',
+      "a gateway config whose routes (prefixes, upstreams) are measured instead of the shop's, in the modes its routes' auth allows (needs --workload)",
+    )
     .option('--json <file>', 'write the report as JSON')
     .option('--html <file>', 'write the report as one self-contained HTML page')
     .option(

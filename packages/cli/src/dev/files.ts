@@ -40,6 +40,11 @@ export interface DevFilesOptions {
   readonly revocationEvents?: boolean;
   /** A report file the gateway's page links to (`tessera dev`: `tessera compare`'s latest). */
   readonly pageReport?: string;
+  /**
+   * A user's own gateway routes instead of the shop's (`tessera compare --config`): their
+   * prefixes and upstreams as the user wrote them; session routes' audiences get reference keys.
+   */
+  readonly routes?: readonly Readonly<Record<string, unknown>>[];
 }
 
 /** Where `writeDevFiles` put each file, by name. */
@@ -115,11 +120,12 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   const resourceSession = await import('@tessera/resource/session');
   const shop = await import('@tessera/example-shop');
   const referenceMaster = derivedSecret(options.secret, 'session references');
-  const edges = [
-    ['gateway', 'orders'],
-    ['gateway', 'inventory'],
-    ...shop.SHOP_CALLS,
-  ] as const satisfies readonly (readonly [string, string])[];
+  const edges: readonly (readonly [string, string])[] =
+    options.routes === undefined
+      ? [['gateway', 'orders'], ['gateway', 'inventory'], ...shop.SHOP_CALLS]
+      : options.routes.flatMap((route) =>
+          typeof route.audience === 'string' ? [['gateway', route.audience] as const] : [],
+        );
   const referenceKeys = resourceSession.keysByPart(edges, (from, to) => [
     resourceSession.deriveReferenceKey(referenceMaster, from, to, 'k1'),
   ]);
@@ -208,7 +214,7 @@ function gatewayConfig(
             : {}),
         }
       : {}),
-    routes: [
+    routes: options.routes ?? [
       route('/api/orders', urls.orders, 'orders'),
       route('/api/inventory', urls.inventory, 'inventory'),
     ],
