@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser } from '../../token-service/test/support/browser.js';
+import { Browser } from '../../../test/support/browser.js';
 import type { DevSystem } from '../src/dev/system.js';
 import { startTracing, type Tracing, tracesUrl } from '../src/lib/tracing.js';
 import { OtlpReceiver } from './support/otlp-receiver.js';

@@ -2,10 +2,10 @@ import type { AddressInfo } from 'node:net';
 import { AccessTokenSigner, KeySet } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogCapture } from '../../../test/support/logs.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { LogCapture } from './support/logs.js';
 import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const issuer = 'https://auth.test';

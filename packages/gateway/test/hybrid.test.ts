@@ -7,6 +7,7 @@ import { type KeyValueStore, MemoryStore, RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, parseForm, signIn } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import {
   deleteKeysWithPrefix,
@@ -15,7 +16,6 @@ import {
   randomPrefix,
 } from '../../../test/support/redis.js';
 import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
-import { Browser, parseForm, signIn } from '../../token-service/test/support/browser.js';
 import { basic } from '../../token-service/test/support/clients.js';
 import { type Harness, startService } from '../../token-service/test/support/harness.js';
 import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';

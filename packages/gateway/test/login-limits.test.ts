@@ -4,15 +4,15 @@ import { RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, parseForm } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { LogCapture } from '../../../test/support/logs.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
-import { Browser, parseForm } from '../../token-service/test/support/browser.js';
 import { shopWeb } from '../../token-service/test/support/clients.js';
 import { type Harness, startService } from '../../token-service/test/support/harness.js';
 import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { LogCapture } from './support/logs.js';
 
 // The two login doors onto one user directory: the gateway's POST /auth/login (session mode) and
 // the token service's login form. On one store they share each user's budget. And the client's

@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/eventually.js';
+import { startIssuer } from '../../../test/support/issuer.js';
+import { LogCapture } from '../../../test/support/logs.js';
 import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
-import { startIssuer } from '../../resource/test/support/issuer.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { LogCapture } from './support/logs.js';
 import { closedPort, startUpstream, type Upstream } from './support/upstream.js';
 
 let upstream: Upstream;

@@ -4,11 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogCapture } from '../../../test/support/logs.js';
 import { type RawAnswer, rawRequest } from '../../../test/support/raw-http.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
 import { PAGE_ASSET_PREFIX, PAGE_CALLBACK_PATH, type PageLogin, registerPage } from '../src/page/index.js';
-import { LogCapture } from './support/logs.js';
 import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const CSP =

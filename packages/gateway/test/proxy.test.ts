@@ -1,11 +1,11 @@
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LogCapture } from '../../../test/support/logs.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
 import { RawConnection } from '../../../test/support/raw-socket.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
-import { LogCapture } from './support/logs.js';
 import { closedPort, type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 let upstream: Upstream;

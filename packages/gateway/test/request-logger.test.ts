@@ -1,9 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
+import { LogCapture } from '../../../test/support/logs.js';
 import { createGateway, parseGatewayConfig } from '../src/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { logsAt, requestLogger } from '../src/observability/request-logger.js';
-import { LogCapture } from './support/logs.js';
 import { closedPort, startUpstream } from './support/upstream.js';
 
 function rootAt(level: string) {

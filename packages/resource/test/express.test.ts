@@ -3,12 +3,12 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type FakeIssuer, startIssuer } from '../../../test/support/issuer.js';
 import { authorize, expressResource, principalOf } from '../src/adapters/express.js';
 import { requireScope } from '../src/authorize/policy.js';
 import { bearer } from '../src/identity/bearer.js';
 import { createVerifier } from '../src/verify/verifier.js';
 import { claims, craft, header } from './support/craft.js';
-import { type FakeIssuer, startIssuer } from './support/issuer.js';
 import { rawGet } from './support/raw.js';
 import { bearerHeader, call } from './support/service.js';
 

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { type KeyValueStore, RedisStore, SqliteStore } from '@tessera/storage';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, parseForm } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import {
   deleteKeysWithPrefix,
@@ -12,7 +13,6 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { Browser, parseForm } from './support/browser.js';
 import { reports, shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';

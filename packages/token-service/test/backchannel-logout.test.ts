@@ -9,13 +9,13 @@ import { createDatabase } from '@tessera/storage/sql';
 import { createRemoteJWKSet, decodeProtectedHeader, type JWTPayload, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../src/lib/backchannel-logout.js';
 import { loadSeedFile } from '../src/seed.js';
 import type { ClientRegistration } from '../src/store/client-registration.js';
 import { validateRegistration } from '../src/store/client-registration.js';
-import { Browser, signIn } from './support/browser.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';
 

@@ -1,8 +1,8 @@
 import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { Browser, signIn } from './support/browser.js';
 import { type Harness, startService } from './support/harness.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';

@@ -1,8 +1,8 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
-import { Browser, signIn } from './support/browser.js';
 import { ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
 import {
   ACCESS_TOKEN_TYPE,

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, parseForm } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { Browser, parseForm } from './support/browser.js';
 import { shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 
