@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { type AddressInfo, createServer } from 'node:net';
@@ -67,6 +68,49 @@ describe('the tessera command (spawned)', () => {
       expect(stderr).not.toMatch(stackLine);
     }
   });
+
+  it('shop-service, started with an IPC channel as compare starts it, exits by itself on SIGTERM', async () => {
+    // The probe listens on the channel; a channel that held the event loop open would keep the
+    // process waiting for compare's SIGKILL after the service had closed.
+    const key = `orders=k1:${randomBytes(32).toString('base64url')}`;
+    const child = spawn(
+      process.execPath,
+      [
+        bin,
+        'shop-service',
+        'payments',
+        '--mode',
+        'session',
+        '--redis',
+        'redis://127.0.0.1:6379',
+        '--issuer',
+        'http://127.0.0.1:9',
+        '--port',
+        '0',
+      ],
+      {
+        env: { PATH: process.env.PATH ?? '', TESSERA_SESSION_REFERENCE_ACCEPT: key },
+        stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+      },
+    );
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('listening on')) resolve();
+        });
+        child.once('exit', (code) => reject(new Error(`exited ${code} before listening: ${out}`)));
+      });
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      const [code, signal] = await exited;
+      expect({ code, signal }).toEqual({ code: 0, signal: null });
+      expect(out).toContain('tessera shop-service: SIGTERM, stopping');
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 10_000);
 
   it('dev --mode carpool exits 2 with one line naming the modes', () => {
     const { status, stdout, stderr } = tessera('dev', '--mode', 'carpool');

@@ -84,4 +84,7 @@ export function attachProbe(app: FastifyInstance): void {
   });
   // The run ends this process with a signal; a lost channel means the run is gone.
   process.on('disconnect', () => process.kill(process.pid, 'SIGTERM'));
+  // A listener on 'message' holds the event loop open: once the service has closed on SIGTERM
+  // the process would wait for the run's SIGKILL. The listening server keeps it alive till then.
+  process.channel?.unref();
 }

@@ -27,6 +27,11 @@ export interface PartSpec {
   readonly ipc?: boolean;
   /** The arguments of every start after the first (a restart), if they differ. */
   readonly restartArgs?: readonly string[];
+  /**
+   * Stopped after every other part (the session store): the parts that use it close their
+   * connections while it still answers, as a deployment is taken down.
+   */
+  readonly stopLast?: boolean;
 }
 
 /** Every phase is bounded: a part that is not ready within this is a failure of the run. */
@@ -166,11 +171,12 @@ export class PartRegistry {
     return part;
   }
 
-  /** Stops every part, the last started first. */
+  /** Stops every part at once, then the ones marked `stopLast`. */
   async stopAll(): Promise<void> {
-    const parts = [...this.#parts].reverse();
+    const parts = [...this.#parts];
     this.#parts.clear();
-    await Promise.all(parts.map((part) => part.stop()));
+    await Promise.all(parts.filter((part) => part.spec.stopLast !== true).map((part) => part.stop()));
+    await Promise.all(parts.filter((part) => part.spec.stopLast === true).map((part) => part.stop()));
   }
 
   dispose(): void {

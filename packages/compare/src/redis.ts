@@ -5,6 +5,7 @@ import type { PartSpec } from './processes.js';
 export function redisServerSpec(port: number, dir: string): PartSpec {
   return {
     name: 'redis',
+    stopLast: true,
     command: 'redis-server',
     args: [
       '--port',

@@ -1,6 +1,5 @@
 import { TesseraTypeError } from '@tessera/core';
-import { createGateway, loadGatewayConfig } from '@tessera/gateway';
-import { parseMintingKeys } from '@tessera/resource/session';
+import type { parseMintingKeys } from '@tessera/resource/session';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { listenAs } from '../lib/listen.js';
@@ -21,6 +20,10 @@ const CLIENT_SECRET_VARIABLE = 'TESSERA_GATEWAY_CLIENT_SECRET';
 
 async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
+  // Loaded here, not at the top: every `tessera` process loads every command's module, and the
+  // gateway is the heaviest (a token service or a shop service has no use for it).
+  const { createGateway, loadGatewayConfig } = await import('@tessera/gateway');
+  const { parseMintingKeys } = await import('@tessera/resource/session');
   // A ConfigError (missing, malformed or invalid file) goes up to main: one `tessera:` report, exit 1.
   const loaded = loadGatewayConfig({ file: options.config, env });
   for (const warning of loaded.warnings) io.err(`tessera gateway: WARNING: ${warning}\n`);
