@@ -24,6 +24,7 @@ export {
   metricsAllowed,
   metricsExposureSchema,
   metricsOnPublicPort,
+  metricsRefusal,
   startMetricsListener,
 } from './metrics-exposure.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';

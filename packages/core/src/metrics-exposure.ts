@@ -1,7 +1,11 @@
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { z } from 'zod';
+import { answerFor, type ErrorAnswer, type JsonErrorBody } from './errors/answer.js';
+import { AuthError } from './errors/auth.js';
+import { answerClientError, writeAnswerTo } from './errors/handlers.js';
+import { HttpError } from './errors/http.js';
 import { secretEquals } from './secret-compare.js';
 
 /**
@@ -38,6 +42,14 @@ export function metricsAllowed(exposure: MetricsExposure, authorization: string 
   return given !== undefined && secretEquals(given, exposure.bearerToken);
 }
 
+/**
+ * The answer to a `/metrics` request on the public port without the configured bearer token:
+ * 401 `ERR_METRICS_UNAUTHORIZED` with `WWW-Authenticate: Bearer realm="metrics"`.
+ */
+export function metricsRefusal(): ErrorAnswer<JsonErrorBody> {
+  return answerFor(new AuthError('ERR_METRICS_UNAUTHORIZED'), { scheme: 'Bearer', realm: 'metrics' });
+}
+
 /** Whether `/metrics` is answered on the public port at all (else it is 404 there). */
 export function metricsOnPublicPort(exposure: MetricsExposure | undefined): boolean {
   return exposure !== undefined && !('listen' in exposure);
@@ -65,9 +77,10 @@ export async function startMetricsListener(
   const server: Server = createServer((request, response) => {
     const path = (request.url ?? '').split('?')[0];
     if (path !== '/metrics' || (request.method !== 'GET' && request.method !== 'HEAD')) {
-      response
-        .writeHead(404, { 'content-type': 'application/json; charset=utf-8' })
-        .end('{"error":"not_found"}');
+      writeAnswerTo(
+        response,
+        answerFor(new HttpError('ERR_HTTP_NOT_FOUND', 'only GET /metrics is served here')),
+      );
       return;
     }
     registry.metrics().then(
@@ -75,11 +88,10 @@ export async function startMetricsListener(
         response.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
         response.end(request.method === 'HEAD' ? undefined : text);
       },
-      () => {
-        response.writeHead(500).end();
-      },
+      (error: unknown) => writeAnswerTo(response, answerFor(error)),
     );
   });
+  server.on('clientError', (error: Error, socket) => answerClientError(error, socket as Socket));
   // A scrape is one small GET: a client slower than this is not a scraper.
   server.headersTimeout = 10_000;
   server.requestTimeout = 15_000;

@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { expectErrorTables } from '../../../test/support/error-tables.js';
 import {
   AuthError,
   authErrorCodes,
   ConfigError,
   configErrorCodes,
-  errorCodeRegistry,
+  coreErrorRegistry,
+  HttpError,
+  httpErrorCodes,
   isTesseraError,
   StorageError,
   storageErrorCodes,
@@ -22,20 +25,18 @@ const families = [
   { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
+  { name: 'http', codes: httpErrorCodes, make: (code: string) => new HttpError(code as never) },
 ];
 
 describe('the error code registry', () => {
   it('holds every code of every family exactly once', () => {
     const all = families.flatMap((family) => Object.keys(family.codes));
     expect(new Set(all).size).toBe(all.length);
-    expect(Object.keys(errorCodeRegistry).sort()).toEqual([...all].sort());
+    expect(Object.keys(coreErrorRegistry.codes).sort()).toEqual([...all].sort());
   });
 
-  it('documents every code in the README with its meaning', () => {
-    for (const [code, meaning] of Object.entries(errorCodeRegistry)) {
-      expect(readme, code).toContain(`\`${code}\``);
-      if (!code.startsWith('ERR_CONFIG_')) expect(readme, code).toContain(meaning);
-    }
+  it('documents every code and misuse code in the README with its status and meaning', () => {
+    expectErrorTables(readme, coreErrorRegistry);
   });
 
   it('gives every code an error of its family with a status and the code', () => {
@@ -44,6 +45,7 @@ describe('the error code registry', () => {
         const error = family.make(code);
         expect(error).toBeInstanceOf(TesseraError);
         expect(error.code).toBe(code);
+        expect(error.status).toBe((family.codes as Record<string, { status: number }>)[code]?.status);
         expect(error.status).toBeGreaterThanOrEqual(400);
         expect(isTesseraError(error)).toBe(true);
       }
@@ -57,7 +59,9 @@ describe('TesseraError', () => {
     const error = new StorageError('ERR_STORAGE_UNAVAILABLE', 'redis is down', { cause });
     expect(error.status).toBe(503);
     expect(error.expose).toBe(false);
-    expect(error.toJSON()).toEqual({ code: 'ERR_STORAGE_UNAVAILABLE', message: 'internal error' });
+    expect(error.toJSON()).toEqual({
+      error: { code: 'ERR_STORAGE_UNAVAILABLE', message: 'temporarily unavailable' },
+    });
     expect(JSON.stringify(error)).not.toContain('ECONNREFUSED');
     expect(error.cause).toBe(cause);
   });
@@ -66,8 +70,7 @@ describe('TesseraError', () => {
     const error = new AuthError('ERR_AUTH_INSUFFICIENT_SCOPE', 'the orders:write scope is required');
     expect(error.status).toBe(403);
     expect(error.toJSON()).toEqual({
-      code: 'ERR_AUTH_INSUFFICIENT_SCOPE',
-      message: 'the orders:write scope is required',
+      error: { code: 'ERR_AUTH_INSUFFICIENT_SCOPE', message: 'the orders:write scope is required' },
     });
   });
 

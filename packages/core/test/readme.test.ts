@@ -18,7 +18,7 @@ function escapeRegExp(text: string): string {
 
 describe('README', () => {
   it('documents every token error code with its status and meaning', () => {
-    for (const [code, meaning] of Object.entries(tokenErrorCodes)) {
+    for (const [code, { meaning }] of Object.entries(tokenErrorCodes)) {
       const status = code === 'ERR_JWKS_FETCH_FAILED' ? 503 : 401;
       // Cells may be padded by the formatter.
       const row = new RegExp(

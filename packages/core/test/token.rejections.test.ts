@@ -528,8 +528,9 @@ describe('the registry of token codes', () => {
     const { TokenError } = await import('../src/index.js');
     for (const code of Object.keys(tokenErrorCodes) as TokenErrorCode[]) {
       const error = new TokenError(code);
-      expect(error.message).toBe(tokenErrorCodes[code]);
+      expect(error.message).toBe(tokenErrorCodes[code].meaning);
       expect(error.status).toBe(code === 'ERR_JWKS_FETCH_FAILED' ? 503 : 401);
+      expect(tokenErrorCodes[code].status).toBe(error.status);
     }
   });
 

@@ -1,22 +1,40 @@
-import { TesseraError, type TesseraErrorOptions } from './base.js';
+import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
 
 /** Failures of authentication and authorization as seen by a server (RFC 6750 section 3). */
 export const authErrorCodes = {
-  ERR_AUTH_REQUIRED: 'The request carries no credentials.',
-  ERR_AUTH_INVALID_REQUEST: 'The credentials are sent in a malformed or ambiguous way.',
-  ERR_AUTH_INSUFFICIENT_SCOPE: 'The credentials are valid but lack a required scope or permission.',
-} as const;
+  ERR_AUTH_REQUIRED: { status: 401, meaning: 'The request carries no credentials.' },
+  ERR_AUTH_INVALID_REQUEST: {
+    status: 400,
+    meaning: 'The credentials are sent in a malformed or ambiguous way.',
+  },
+  ERR_AUTH_INSUFFICIENT_SCOPE: {
+    status: 403,
+    meaning: 'The credentials are valid but lack a required scope or permission.',
+  },
+  ERR_METRICS_UNAUTHORIZED: {
+    status: 401,
+    meaning: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type AuthErrorCode = keyof typeof authErrorCodes;
 
-const statusOf: Record<AuthErrorCode, number> = {
-  ERR_AUTH_REQUIRED: 401,
-  ERR_AUTH_INVALID_REQUEST: 400,
-  ERR_AUTH_INSUFFICIENT_SCOPE: 403,
-};
+export interface AuthErrorOptions extends TesseraErrorOptions {
+  /** The scopes the refused request needed: named in the `scope` of an insufficient_scope challenge. */
+  readonly scope?: readonly string[];
+}
 
 export class AuthError extends TesseraError<AuthErrorCode> {
-  constructor(code: AuthErrorCode, message: string, options: TesseraErrorOptions = {}) {
-    super(code, message, { status: statusOf[code], ...options });
+  /** The scopes a token needs here (RFC 6750 3 `scope`); empty when the challenge names none. */
+  readonly scope: readonly string[];
+
+  constructor(
+    code: AuthErrorCode,
+    message: string = authErrorCodes[code].meaning,
+    options: AuthErrorOptions = {},
+  ) {
+    const { scope = [], ...rest } = options;
+    super(code, message, { status: authErrorCodes[code].status, ...rest });
+    this.scope = Object.freeze([...scope]);
   }
 }

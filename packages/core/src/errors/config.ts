@@ -1,12 +1,26 @@
-import { TesseraError, type TesseraErrorOptions } from './base.js';
+import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
 
-/** Failures of the config loader: the process should print one line per problem and exit non-zero. */
+/**
+ * Failures of the config loader: the process should print one line per problem and exit non-zero.
+ * Their status is 500 only for a server that answers one anyway; the message is shown (it names
+ * where a value came from, never the value).
+ */
 export const configErrorCodes = {
-  ERR_CONFIG_FILE_UNREADABLE:
-    'The config file does not exist, is a directory, cannot be read, is too large or has an unsupported extension.',
-  ERR_CONFIG_PARSE: 'The config file is not valid YAML or JSON.',
-  ERR_CONFIG_INVALID: 'A config value is missing, unknown, or has the wrong type or form.',
-} as const;
+  ERR_CONFIG_FILE_UNREADABLE: {
+    status: 500,
+    meaning:
+      'The config file does not exist, is a directory, cannot be read, is over 1 MiB or is not .yaml, .yml or .json.',
+  },
+  ERR_CONFIG_PARSE: {
+    status: 500,
+    meaning:
+      'The config file is not valid YAML or JSON (the message gives the line and column when the parser does).',
+  },
+  ERR_CONFIG_INVALID: {
+    status: 500,
+    meaning: 'A config value is missing, unknown, or has the wrong type or form.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type ConfigErrorCode = keyof typeof configErrorCodes;
 
@@ -30,7 +44,7 @@ export class ConfigError extends TesseraError<ConfigErrorCode> {
 
   constructor(code: ConfigErrorCode, message: string, options: ConfigErrorOptions = {}) {
     const { problems = [], ...rest } = options;
-    super(code, message, { status: 500, expose: true, ...rest });
+    super(code, message, { status: configErrorCodes[code].status, expose: true, ...rest });
     this.problems = Object.freeze([...problems]);
   }
 }

@@ -1,18 +1,39 @@
-export { AuthError, type AuthErrorCode, authErrorCodes } from './auth.js';
-export { isTesseraError, TesseraError, type TesseraErrorOptions, TesseraTypeError } from './base.js';
+export {
+  type AnswerProtocol,
+  answerFor,
+  type BearerProtocol,
+  bearer,
+  type ErrorAnswer,
+  type JsonErrorBody,
+  type OAuthErrorBody,
+  sanitizeDescription,
+} from './answer.js';
+export { AuthError, type AuthErrorCode, type AuthErrorOptions, authErrorCodes } from './auth.js';
+export {
+  ERROR_CODE_PATTERN,
+  type ErrorCodeEntry,
+  isTesseraError,
+  type MisuseCode,
+  TesseraError,
+  type TesseraErrorOptions,
+  TesseraTypeError,
+} from './base.js';
 export { ConfigError, type ConfigErrorCode, configErrorCodes } from './config.js';
+export { toTesseraError } from './framework.js';
+export {
+  type AnswerLog,
+  type AnswerReply,
+  type AnswerRequest,
+  answerClientError,
+  type ErrorAnswering,
+  type ErrorAnsweringOptions,
+  errorAnswering,
+  sendAnswer,
+  writeAnswer,
+  writeAnswerTo,
+} from './handlers.js';
+export { bodyRefusal, HttpError, type HttpErrorCode, httpErrorCodes } from './http.js';
+export { type CoreMisuseCode, coreMisuseCodes } from './misuse.js';
+export { coreErrorRegistry, type ErrorRegistry } from './registry.js';
 export { StorageError, type StorageErrorCode, storageErrorCodes } from './storage.js';
 export { TokenError, type TokenErrorCode, tokenErrorCodes } from './token.js';
-
-import { authErrorCodes } from './auth.js';
-import { configErrorCodes } from './config.js';
-import { storageErrorCodes } from './storage.js';
-import { tokenErrorCodes } from './token.js';
-
-/** Every code of every family with its meaning: the registry the README documents. */
-export const errorCodeRegistry: Readonly<Record<string, string>> = Object.freeze({
-  ...tokenErrorCodes,
-  ...configErrorCodes,
-  ...storageErrorCodes,
-  ...authErrorCodes,
-});
