@@ -181,7 +181,7 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
       expect.objectContaining({
         service: 'tessera-token-service',
         client: 'shop-cli',
-        reason: 'invalid_credentials',
+        reason: 'ERR_CREDENTIALS_INVALID',
       }),
     );
     expect(audits(logs, 'login.succeeded')).toContainEqual(
@@ -313,7 +313,7 @@ describe('tessera dev logs, session mode: gateway logins and sessions in the aud
     expect(logout.status).toBe(204);
 
     expect(audits(logs, 'login.failed')).toContainEqual(
-      expect.objectContaining({ service: 'tessera-gateway', reason: 'invalid_credentials' }),
+      expect.objectContaining({ service: 'tessera-gateway', reason: 'ERR_CREDENTIALS_INVALID' }),
     );
     expect(audits(logs, 'login.failed')[0]).not.toHaveProperty('user');
     expect(audits(logs, 'login.succeeded')).toContainEqual(

@@ -100,7 +100,7 @@ describe('tessera users (spawned, SQLite file)', () => {
       await expect(
         directory.authenticate({ username: 'alice', password, address: '127.0.0.1' }),
       ).rejects.toMatchObject({
-        code: 'invalid_credentials',
+        code: 'ERR_CREDENTIALS_INVALID',
         message: 'invalid username or password',
       });
       expect(tessera(['users', 'list', '--db', db]).stdout).toMatch(/^Alice\s+\S+\s+disabled/m);

@@ -17,13 +17,13 @@ function capture(level: string): { lines: Record<string, unknown>[]; log: pino.L
 describe('audit', () => {
   it('writes one info line of the stable shape, leaving out what is unknown', () => {
     const { lines, log } = capture('info');
-    audit(log, 'login.failed', { client: 'shop-cli', user: undefined, reason: 'invalid_credentials' });
+    audit(log, 'login.failed', { client: 'shop-cli', user: undefined, reason: 'ERR_CREDENTIALS_INVALID' });
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({
       level: 30,
       audit: 'login.failed',
       client: 'shop-cli',
-      reason: 'invalid_credentials',
+      reason: 'ERR_CREDENTIALS_INVALID',
       msg: 'login.failed',
     });
     expect(lines[0]).not.toHaveProperty('user');

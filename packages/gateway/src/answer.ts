@@ -40,7 +40,7 @@ export function answerOf(error: unknown): Answer {
   }
   if (error instanceof IdentityError) {
     const headers: Record<string, string> = { 'cache-control': 'no-store' };
-    if (error.code === 'login_rate_limited' && error.retryAfterSeconds !== undefined) {
+    if (error.code === 'ERR_LOGIN_RATE_LIMITED' && error.retryAfterSeconds !== undefined) {
       headers['retry-after'] = String(error.retryAfterSeconds);
     }
     return { status: error.status, headers, body: { error: error.code, error_description: error.message } };

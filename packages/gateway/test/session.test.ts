@@ -255,7 +255,7 @@ describe('session routes on two gateways sharing Redis', () => {
     );
     expect(wrong.status).toBe(401);
     expect(JSON.parse(wrong.text)).toEqual({
-      error: 'invalid_credentials',
+      error: 'ERR_CREDENTIALS_INVALID',
       error_description: 'invalid username or password',
     });
     const planted = `tessera-sid=${randomBytes(32).toString('base64url')}`;

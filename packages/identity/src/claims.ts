@@ -110,7 +110,7 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 }
 
 function invalid(message: string): IdentityError {
-  return new IdentityError('invalid_claims', message);
+  return new IdentityError('ERR_CLAIMS_INVALID', message);
 }
 
 /** Checks claims from a caller (seed file, CLI, admin API) and returns a frozen copy. */

@@ -110,7 +110,7 @@ function isUniqueViolation(error: unknown): boolean {
 }
 
 function notFound(): IdentityError {
-  return new IdentityError('user_not_found', 'no such user');
+  return new IdentityError('ERR_USER_NOT_FOUND', 'no such user');
 }
 
 const defaultDeactivationPollMs = 5000;
@@ -192,7 +192,7 @@ export class UserDirectory {
     });
   }
 
-  /** Creates a user. Rejects `user_exists`, `invalid_username`, `invalid_password`, `invalid_claims`. */
+  /** Creates a user. Rejects `ERR_USER_EXISTS`, `ERR_USERNAME_INVALID`, `ERR_PASSWORD_POLICY`, `ERR_CLAIMS_INVALID`. */
   async create(username: string, password: string, claims?: UserClaims): Promise<User> {
     const display = validateUsername(username);
     const checkedClaims = validateClaims(claims);
@@ -212,7 +212,7 @@ export class UserDirectory {
       await this.#db.insertInto('users').values(row).execute();
     } catch (error) {
       if (isUniqueViolation(error)) {
-        throw new IdentityError('user_exists', 'a user with this username already exists');
+        throw new IdentityError('ERR_USER_EXISTS', 'a user with this username already exists');
       }
       throw error;
     }
@@ -256,19 +256,19 @@ export class UserDirectory {
     });
   }
 
-  /** Replaces the password. Rejects `invalid_password` or `user_not_found`. */
+  /** Replaces the password. Rejects `ERR_PASSWORD_POLICY` or `ERR_USER_NOT_FOUND`. */
   async setPassword(id: string, password: string): Promise<User> {
     const passwordHash = await this.hasher.hash(password);
     return this.#update(id, { password_hash: passwordHash });
   }
 
-  /** Replaces the claims. Rejects `invalid_claims` or `user_not_found`. */
+  /** Replaces the claims. Rejects `ERR_CLAIMS_INVALID` or `ERR_USER_NOT_FOUND`. */
   async setClaims(id: string, claims: UserClaims): Promise<User> {
     return this.#update(id, { claims: JSON.stringify(validateClaims(claims)) });
   }
 
   /**
-   * Disables a user: every later login answers `invalid_credentials`. Resolves once every
+   * Disables a user: every later login answers `ERR_CREDENTIALS_INVALID`. Resolves once every
    * `onUserDeactivated` listener has finished (sessions ended, tokens revoked); if one fails, the
    * user stays disabled and the call rejects with that listener's error. The disable is recorded
    * with the change, so the listeners of other processes' directories learn of it by polling (and
@@ -294,7 +294,7 @@ export class UserDirectory {
     return this.#update(id, { disabled: 0 });
   }
 
-  /** Deletes a user for good, then tells the listeners (as `disable` does). Rejects `user_not_found`. */
+  /** Deletes a user for good, then tells the listeners (as `disable` does). Rejects `ERR_USER_NOT_FOUND`. */
   async delete(id: string): Promise<void> {
     const user = await this.findById(id);
     if (user === null) throw notFound();
@@ -334,9 +334,9 @@ export class UserDirectory {
   }
 
   /**
-   * Checks a login. Resolves to the user, or rejects with `invalid_credentials` (401, "invalid
+   * Checks a login. Resolves to the user, or rejects with `ERR_CREDENTIALS_INVALID` (401, "invalid
    * username or password") whether the username is unknown, the password wrong or the user
-   * disabled, after the same argon2 work in each case; or with `login_rate_limited` (429, with
+   * disabled, after the same argon2 work in each case; or with `ERR_LOGIN_RATE_LIMITED` (429, with
    * `retryAfterSeconds`) before any hashing when the username or the address is locked.
    */
   async authenticate(input: AuthenticateInput): Promise<User> {

@@ -24,6 +24,7 @@ export {
   type IdentityErrorOptions,
   INVALID_CREDENTIALS_MESSAGE,
   identityErrorCodes,
+  identityErrorRegistry,
 } from './errors.js';
 export { IDENTITY_NAMESPACE, identityMigrations, migrateIdentity } from './migrations/index.js';
 export {

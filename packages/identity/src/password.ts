@@ -39,7 +39,7 @@ export interface PasswordHasher {
   readonly minLength: number;
   readonly maxBytes: number;
   /**
-   * Checks a new password against the policy (throws `invalid_password`) and returns its PHC
+   * Checks a new password against the policy (throws `ERR_PASSWORD_POLICY`) and returns its PHC
    * string, `$argon2id$v=19$m=...,t=...,p=...$salt$hash`.
    */
   hash(password: string): Promise<string>;
@@ -97,14 +97,14 @@ export function createPasswordHasher(options: PasswordHasherOptions = {}): Passw
 
     async hash(password: string): Promise<string> {
       if (typeof password !== 'string') {
-        throw new IdentityError('invalid_password', 'password must be a string');
+        throw new IdentityError('ERR_PASSWORD_POLICY', 'password must be a string');
       }
       const normalized = normalizePassword(password);
       if ([...normalized].length < minLength) {
-        throw new IdentityError('invalid_password', `password must have at least ${minLength} characters`);
+        throw new IdentityError('ERR_PASSWORD_POLICY', `password must have at least ${minLength} characters`);
       }
       if (Buffer.byteLength(normalized, 'utf8') > maxBytes) {
-        throw new IdentityError('invalid_password', `password must be at most ${maxBytes} bytes (UTF-8)`);
+        throw new IdentityError('ERR_PASSWORD_POLICY', `password must be at most ${maxBytes} bytes (UTF-8)`);
       }
       return hash(normalized, argonOptions);
     },

@@ -166,7 +166,7 @@ export class LoginRateLimiter {
   }
 
   /**
-   * Counts an attempt against the username and the address, or rejects with `login_rate_limited`
+   * Counts an attempt against the username and the address, or rejects with `ERR_LOGIN_RATE_LIMITED`
    * (and `retryAfterSeconds`) when either is locked. Call it before checking the password.
    */
   async begin(subject: LoginAttemptSubject): Promise<LoginAttempt> {

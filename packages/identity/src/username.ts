@@ -19,16 +19,19 @@ export function usernameKey(username: string): string {
 /** Checks a new username; returns the display form (NFKC) to store. */
 export function validateUsername(username: unknown): string {
   if (typeof username !== 'string') {
-    throw new IdentityError('invalid_username', 'username must be a string');
+    throw new IdentityError('ERR_USERNAME_INVALID', 'username must be a string');
   }
   const display = username.normalize('NFKC');
   const length = [...display].length;
   if (length === 0 || length > MAX_USERNAME_LENGTH) {
-    throw new IdentityError('invalid_username', `username must have 1 to ${MAX_USERNAME_LENGTH} characters`);
+    throw new IdentityError(
+      'ERR_USERNAME_INVALID',
+      `username must have 1 to ${MAX_USERNAME_LENGTH} characters`,
+    );
   }
   if (!ALLOWED.test(display)) {
     throw new IdentityError(
-      'invalid_username',
+      'ERR_USERNAME_INVALID',
       'username must not contain whitespace, control or invisible characters',
     );
   }

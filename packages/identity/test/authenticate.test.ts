@@ -72,12 +72,14 @@ describe.each(databases)('authenticate on $name', (fixture) => {
     for (const answer of answers) {
       expect(answer).toEqual({
         name: 'IdentityError',
-        code: 'invalid_credentials',
+        code: 'ERR_CREDENTIALS_INVALID',
         status: 401,
         expose: true,
         message: 'invalid username or password',
         retryAfterSeconds: undefined,
-        json: JSON.stringify({ code: 'invalid_credentials', message: 'invalid username or password' }),
+        json: JSON.stringify({
+          error: { code: 'ERR_CREDENTIALS_INVALID', message: 'invalid username or password' },
+        }),
       });
     }
     // Nothing a login answers depends on which case it was.
@@ -85,7 +87,7 @@ describe.each(databases)('authenticate on $name', (fixture) => {
     expect(bob.disabled).toBe(false);
   });
 
-  it('answers invalid_credentials for inputs of the wrong type, without crashing', async () => {
+  it('answers ERR_CREDENTIALS_INVALID for inputs of the wrong type, without crashing', async () => {
     for (const input of [
       { username: 1, password: 'p', address: 'a' },
       { username: 'bob', password: null, address: 'a' },
@@ -93,7 +95,10 @@ describe.each(databases)('authenticate on $name', (fixture) => {
       { username: ['bob'], password: ['p'], address: 'a' },
     ]) {
       const answer = await rejectionOf(directory.authenticate(input as never));
-      expect(answer).toMatchObject({ code: 'invalid_credentials', message: 'invalid username or password' });
+      expect(answer).toMatchObject({
+        code: 'ERR_CREDENTIALS_INVALID',
+        message: 'invalid username or password',
+      });
     }
   });
 
@@ -105,7 +110,7 @@ describe.each(databases)('authenticate on $name', (fixture) => {
       const before = { ...hasher.calls };
       for (let i = 0; i < 20; i += 1) {
         const answer = await rejectionOf(login(username, 'carol-password', `198.51.100.${50 + i}`));
-        expect(answer).toMatchObject({ code: 'login_rate_limited', status: 429, retryAfterSeconds: 1 });
+        expect(answer).toMatchObject({ code: 'ERR_LOGIN_RATE_LIMITED', status: 429, retryAfterSeconds: 1 });
       }
       expect(hasher.calls).toEqual(before);
     }
@@ -118,11 +123,11 @@ describe.each(databases)('authenticate on $name', (fixture) => {
     await directory.disable(dave.id);
     for (let i = 0; i < 5; i += 1) {
       await expect(login('dave', 'dave-password', `203.0.113.${i}`)).rejects.toMatchObject({
-        code: 'invalid_credentials',
+        code: 'ERR_CREDENTIALS_INVALID',
       });
     }
     await expect(login('dave', 'dave-password', '203.0.113.200')).rejects.toMatchObject({
-      code: 'login_rate_limited',
+      code: 'ERR_LOGIN_RATE_LIMITED',
     });
   });
 

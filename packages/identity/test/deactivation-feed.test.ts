@@ -84,8 +84,8 @@ describe.each(databases)('deactivations across processes on $name', (fixture) =>
 
   it('records nothing when the user does not exist, and the change fails as before', async () => {
     const admin = await open();
-    await expect(admin.disable(randomUUID())).rejects.toMatchObject({ code: 'user_not_found' });
-    await expect(admin.delete(randomUUID())).rejects.toMatchObject({ code: 'user_not_found' });
+    await expect(admin.disable(randomUUID())).rejects.toMatchObject({ code: 'ERR_USER_NOT_FOUND' });
+    await expect(admin.delete(randomUUID())).rejects.toMatchObject({ code: 'ERR_USER_NOT_FOUND' });
     expect(
       await (db as Kysely<IdentitySchema>).selectFrom('user_deactivations').selectAll().execute(),
     ).toEqual([]);

@@ -76,14 +76,14 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
 
     for (const again of ['bob', 'BOB', '\uff42\uff4f\uff42']) {
       const error = await rejectionOf(directory.create(again, 'another-password'));
-      expect(error).toMatchObject({ code: 'user_exists', status: 409 });
+      expect(error).toMatchObject({ code: 'ERR_USER_EXISTS', status: 409 });
     }
   });
 
   it('refuses invalid usernames and claims', async () => {
     for (const name of ['', ' alice2', 'al ice', 'tab\there', 'zero\u200bwidth', 'x'.repeat(65)]) {
       expect(await rejectionOf(directory.create(name, 'password-1'))).toMatchObject({
-        code: 'invalid_username',
+        code: 'ERR_USERNAME_INVALID',
         status: 400,
       });
     }
@@ -95,12 +95,14 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
       { address: { planet: 'Mars' } },
     ]) {
       expect(await rejectionOf(directory.create('carol', 'password-1', claims as never))).toMatchObject({
-        code: 'invalid_claims',
+        code: 'ERR_CLAIMS_INVALID',
         status: 400,
       });
     }
     expect(await directory.findByUsername('carol')).toBeNull();
-    expect(await rejectionOf(directory.create('carol', 'short'))).toMatchObject({ code: 'invalid_password' });
+    expect(await rejectionOf(directory.create('carol', 'short'))).toMatchObject({
+      code: 'ERR_PASSWORD_POLICY',
+    });
   });
 
   it('keeps unicode usernames and claims intact', async () => {
@@ -148,13 +150,13 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
     await expect(
       directory.authenticate({ username: 'dave', password: 'old-password', address: '10.0.0.1' }),
     ).rejects.toMatchObject({
-      code: 'invalid_credentials',
+      code: 'ERR_CREDENTIALS_INVALID',
     });
     expect(
       (await directory.authenticate({ username: 'dave', password: 'new-password', address: '10.0.0.1' })).id,
     ).toBe(user.id);
     expect(await rejectionOf(directory.setPassword(user.id, 'tiny'))).toMatchObject({
-      code: 'invalid_password',
+      code: 'ERR_PASSWORD_POLICY',
     });
   });
 
@@ -205,7 +207,7 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
     stopFailing();
   });
 
-  it('answers user_not_found for administrative operations on a missing id', async () => {
+  it('answers ERR_USER_NOT_FOUND for administrative operations on a missing id', async () => {
     const missing = '00000000-0000-4000-8000-000000000000';
     for (const run of [
       () => directory.disable(missing),
@@ -214,7 +216,7 @@ describe.each(databases)('UserDirectory on $name', (fixture) => {
       () => directory.setPassword(missing, 'password-1'),
       () => directory.setClaims(missing, {}),
     ]) {
-      expect(await rejectionOf(run())).toMatchObject({ code: 'user_not_found', status: 404 });
+      expect(await rejectionOf(run())).toMatchObject({ code: 'ERR_USER_NOT_FOUND', status: 404 });
     }
   });
 

@@ -21,7 +21,7 @@ describe('usernames', () => {
 
   it('refuses empty, long, spaced, control and invisible names', () => {
     for (const name of ['', 'a b', ' a', 'a\n', 'a\u0000', 'a\u200d', 'a\u00a0b', 'x'.repeat(65), 5]) {
-      expect(() => validateUsername(name)).toThrow(expect.objectContaining({ code: 'invalid_username' }));
+      expect(() => validateUsername(name)).toThrow(expect.objectContaining({ code: 'ERR_USERNAME_INVALID' }));
     }
     expect(validateUsername('😀'.repeat(64))).toHaveLength(128); // 64 characters, 128 UTF-16 units
   });
@@ -66,7 +66,7 @@ describe('claims', () => {
       { toString: 'x' },
     ]) {
       expect(() => validateClaims(claims)).toThrow(
-        expect.objectContaining({ code: 'invalid_claims', status: 400 }),
+        expect.objectContaining({ code: 'ERR_CLAIMS_INVALID', status: 400 }),
       );
     }
   });

@@ -16,6 +16,7 @@ describe('@tessera/identity', () => {
       'defaultAddressPolicy',
       'defaultUsernamePolicy',
       'identityErrorCodes',
+      'identityErrorRegistry',
       'identityMigrations',
       'migrateIdentity',
       'normalizeAddress',

@@ -64,10 +64,10 @@ describe('createPasswordHasher', () => {
     const hasher = fastHasher({ maxBytes: 1024 });
     expect(await hasher.hash('x'.repeat(1024))).toMatch(/^\$argon2id\$/);
     const tooLong = await rejectionOf(hasher.hash('x'.repeat(1025)));
-    expect(tooLong).toMatchObject({ code: 'invalid_password', status: 400 });
+    expect(tooLong).toMatchObject({ code: 'ERR_PASSWORD_POLICY', status: 400 });
     expect(tooLong.message).toBe('password must be at most 1024 bytes (UTF-8)');
     // Bytes, not characters: 342 three-byte characters are 1026 bytes.
-    await expect(hasher.hash('€'.repeat(342))).rejects.toMatchObject({ code: 'invalid_password' });
+    await expect(hasher.hash('€'.repeat(342))).rejects.toMatchObject({ code: 'ERR_PASSWORD_POLICY' });
     const phc = await hasher.hash('short password');
     expect(await hasher.verify(phc, 'y'.repeat(1_000_000))).toBe(false);
   });
@@ -75,13 +75,13 @@ describe('createPasswordHasher', () => {
   it('refuses a password shorter than the minimum and a non-string', async () => {
     const hasher = fastHasher();
     const short = await rejectionOf(hasher.hash('1234567'));
-    expect(short).toMatchObject({ code: 'invalid_password', status: 400 });
+    expect(short).toMatchObject({ code: 'ERR_PASSWORD_POLICY', status: 400 });
     expect(short.message).toBe('password must have at least 8 characters');
     await expect(hasher.hash(12345678 as unknown as string)).rejects.toBeInstanceOf(IdentityError);
     expect(await fastHasher({ minLength: 1 }).hash('x')).toMatch(/^\$argon2id\$/);
     // Characters, not UTF-16 units: four emoji are four characters.
     await expect(fastHasher({ minLength: 5 }).hash('🔐🔐🔐🔐')).rejects.toMatchObject({
-      code: 'invalid_password',
+      code: 'ERR_PASSWORD_POLICY',
     });
   });
 

@@ -58,7 +58,7 @@ const stores: readonly StoreFixture[] = [
 
 async function lockedFor(run: Promise<unknown>): Promise<number> {
   const error = await rejectionOf(run);
-  expect(error).toMatchObject({ name: 'IdentityError', code: 'login_rate_limited', status: 429 });
+  expect(error).toMatchObject({ name: 'IdentityError', code: 'ERR_LOGIN_RATE_LIMITED', status: 429 });
   return error.retryAfterSeconds as number;
 }
 

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { IdentityError, INVALID_CREDENTIALS_MESSAGE, identityErrorCodes } from '../src/index.js';
+import { expectErrorTables } from '../../../test/support/error-tables.js';
+import {
+  IdentityError,
+  INVALID_CREDENTIALS_MESSAGE,
+  identityErrorCodes,
+  identityErrorRegistry,
+} from '../src/index.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 // Every import of the example is rewritten to a resolved file URL, so it can live in a temp dir.
@@ -15,24 +21,20 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
 describe('error registry', () => {
-  it('documents every code with its status and meaning', () => {
-    for (const [code, meaning] of Object.entries(identityErrorCodes)) {
-      const status = new IdentityError(code as keyof typeof identityErrorCodes, 'x').status;
-      const row = new RegExp(
-        `\\|\\s*\`${code}\`\\s*\\|\\s*${status}\\s*\\|\\s*${escapeRegExp(meaning)}\\s*\\|`,
-      );
-      expect(readme).toMatch(row);
+  it('documents every code with its status and meaning, and every misuse code', () => {
+    for (const [code, { status }] of Object.entries(identityErrorCodes)) {
+      expect(new IdentityError(code as keyof typeof identityErrorCodes, 'x').status).toBe(status);
     }
+    expectErrorTables(readme, identityErrorRegistry);
   });
 
   it('has unique codes that do not clash with core', async () => {
-    const { errorCodeRegistry } = await import('@tessera/core');
-    for (const code of Object.keys(identityErrorCodes)) expect(errorCodeRegistry).not.toHaveProperty(code);
+    const { coreErrorRegistry } = await import('@tessera/core');
+    for (const code of Object.keys(identityErrorRegistry.codes))
+      expect(coreErrorRegistry.codes).not.toHaveProperty(code);
+    for (const code of Object.keys(identityErrorRegistry.misuse))
+      expect(coreErrorRegistry.misuse).not.toHaveProperty(code);
   });
 
   it('gives each code a 4xx status, exposes its message and carries retryAfterSeconds only when asked', () => {
@@ -43,7 +45,9 @@ describe('error registry', () => {
       expect(error.expose).toBe(true);
       expect(error.retryAfterSeconds).toBeUndefined();
     }
-    expect(new IdentityError('login_rate_limited', 'm', { retryAfterSeconds: 3 }).retryAfterSeconds).toBe(3);
+    const limited = new IdentityError('ERR_LOGIN_RATE_LIMITED', 'm', { retryAfterSeconds: 3 });
+    expect(limited.retryAfterSeconds).toBe(3);
+    expect(limited.headers).toEqual({ 'retry-after': '3' });
     expect(INVALID_CREDENTIALS_MESSAGE).toBe('invalid username or password');
   });
 });
@@ -72,7 +76,7 @@ describe('README', () => {
       await import(/* @vite-ignore */ pathToFileURL(file).href);
       expect(log.mock.calls).toEqual([
         [true, 'alice@example.com'],
-        ['invalid_credentials', 401, 'invalid username or password'],
+        ['ERR_CREDENTIALS_INVALID', 401, 'invalid username or password'],
         [expect.stringMatching(/^end every session and token of [0-9a-f-]{36}: disabled \(local\)$/)],
       ]);
     } finally {

@@ -1,3 +1,4 @@
+export { storageErrorRegistry } from './errors.js';
 export { MemoryStore, type MemoryStoreOptions } from './kv/memory.js';
 export { RedisStore, type RedisStoreOptions } from './kv/redis.js';
 export { SqliteStore, type SqliteStoreOptions } from './kv/sqlite.js';

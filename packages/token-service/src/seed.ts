@@ -226,7 +226,7 @@ export async function applySeed(seed: Seed, options: ApplySeedOptions): Promise<
         usersCreated.push(user.username);
       } catch (error) {
         // Another instance applying the same seed at the same time created it first.
-        if ((error as { code?: unknown }).code === 'user_exists') usersExisting.push(user.username);
+        if ((error as { code?: unknown }).code === 'ERR_USER_EXISTS') usersExisting.push(user.username);
         else {
           const reason = error instanceof Error ? error.message : 'invalid user';
           throw new ConfigError('ERR_CONFIG_INVALID', `seed users[${index}]: ${reason}`, { cause: error });

@@ -6,7 +6,7 @@ import type { TtlOptions } from '../kv/types.js';
 
 export function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string' || key.length === 0) {
-    throw new TesseraTypeError('ERR_INVALID_KEY', 'a key must be a non-empty string');
+    throw new TesseraTypeError('ERR_INVALID_STORE_KEY', 'a key must be a non-empty string');
   }
 }
 

@@ -383,7 +383,7 @@ export function describeKeyValueStoreConformance(
     describe('bad arguments', () => {
       it('rejects an empty key, a bad TTL and a non-integer increment with a TesseraTypeError', async () => {
         const store = await open();
-        await expectTypeError(store.get(''), 'ERR_INVALID_KEY');
+        await expectTypeError(store.get(''), 'ERR_INVALID_STORE_KEY');
         await expectTypeError(store.set('k', 'v', { ttlMs: 0 }), 'ERR_INVALID_TTL');
         await expectTypeError(store.set('k', 'v', { ttlMs: -5 }), 'ERR_INVALID_TTL');
         await expectTypeError(store.set('k', 'v', { ttlMs: 1.5 }), 'ERR_INVALID_TTL');

@@ -36,7 +36,7 @@ export async function signInWithPassword(
     if (!(error instanceof IdentityError)) throw error;
     // Not the username typed: it may be a password typed in the wrong field.
     audit(request.log, 'login.failed', { client: clientId, reason: error.code });
-    if (error.code === 'login_rate_limited') {
+    if (error.code === 'ERR_LOGIN_RATE_LIMITED') {
       const seconds = error.retryAfterSeconds ?? 1;
       reply.header('retry-after', String(seconds));
       return {
