@@ -277,11 +277,11 @@ describe('hybrid sign-in', () => {
     const vault = new TokenVault('a-secret-of-the-gateway-0123456789');
     const sealed = vault.seal('alice', { accessToken: 'at', refreshToken: 'rt' });
     expect(vault.open('alice', sealed)).toEqual({ accessToken: 'at', refreshToken: 'rt' });
-    expect(() => vault.open('bob', sealed)).toThrow(expect.objectContaining({ code: 'session_required' }));
+    expect(() => vault.open('bob', sealed)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }));
     const altered = `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}`;
-    expect(() => vault.open('alice', altered)).toThrow(expect.objectContaining({ code: 'session_required' }));
+    expect(() => vault.open('alice', altered)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }));
     expect(() => new TokenVault('another-secret-0123456789abcdef').open('alice', sealed)).toThrow(
-      expect.objectContaining({ code: 'session_required' }),
+      expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }),
     );
   });
 
@@ -321,7 +321,7 @@ describe('hybrid sign-in', () => {
     const csrf = ((await (await me(gateway, browser)).json()) as { csrf_token: string }).csrf_token;
     const without = await browser.fetch(`${gateway.url}/api/orders`, { method: 'POST', body: '{}' });
     expect(without.status).toBe(403);
-    expect(((await without.json()) as { error: string }).error).toBe('csrf_token_invalid');
+    expect(((await without.json()) as { error: string }).error).toBe('ERR_CSRF_TOKEN_INVALID');
     const withToken = await browser.fetch(`${gateway.url}/api/orders`, {
       method: 'POST',
       headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
@@ -338,11 +338,11 @@ describe('hybrid sign-in', () => {
     expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
   });
 
-  it('without a session a hybrid route answers 401 session_required', async () => {
+  it('without a session a hybrid route answers 401 ERR_SESSION_REQUIRED', async () => {
     const gateway = await startGateway();
     const response = await fetch(`${gateway.url}/api/items`);
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { error: string }).error).toBe('session_required');
+    expect(((await response.json()) as { error: string }).error).toBe('ERR_SESSION_REQUIRED');
   });
 });
 
@@ -588,7 +588,7 @@ describe('hybrid refresh', () => {
     gateway.skew = 270_000;
     const refused = await browser.fetch(`${gateway.url}/api/items`);
     expect(refused.status).toBe(401);
-    expect(((await refused.json()) as { error: string }).error).toBe('session_required');
+    expect(((await refused.json()) as { error: string }).error).toBe('ERR_SESSION_REQUIRED');
     expect((await me(gateway, browser)).status).toBe(401);
     await store.close();
   });

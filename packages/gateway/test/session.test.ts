@@ -183,7 +183,7 @@ describe('session routes on two gateways sharing Redis', () => {
       '{}',
     );
     expect(foreign.status).toBe(403);
-    expect(JSON.parse(foreign.text)).toMatchObject({ error: 'csrf_origin_mismatch' });
+    expect(JSON.parse(foreign.text)).toMatchObject({ error: 'ERR_CSRF_ORIGIN_MISMATCH' });
     const site = await call(
       1,
       'POST',

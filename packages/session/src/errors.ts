@@ -1,59 +1,67 @@
-import { TesseraError, type TesseraErrorOptions } from '@tessera/core';
+import {
+  type ErrorCodeEntry,
+  type ErrorRegistry,
+  type MisuseCode,
+  TesseraError,
+  type TesseraErrorOptions,
+} from '@tessera/core';
 
-/**
- * Why a session request failed. Codes are wire values (`{ "error": code }`), stable across
- * releases; the meanings here are what the README documents.
- */
+/** Why a session request failed; the meanings are what the README documents. */
 export const sessionErrorCodes = {
-  session_required:
-    'The route needs a signed-in session and the request has none (no cookie, or an unknown, expired or malformed one).',
-  session_not_found: 'The session ended (logged out, expired or destroyed) while the request was using it.',
-  session_update_conflict:
-    'Too many concurrent writes to one session: the update was retried and gave up; try again.',
-  session_store_unavailable:
-    'The session store did not answer in time or cannot be reached; the request fails closed.',
-  csrf_token_invalid:
-    'An unsafe method on a session-authenticated request carried no CSRF token, or a wrong one.',
-  csrf_origin_mismatch:
-    'An unsafe method on a session-authenticated request came from another origin (Origin or Sec-Fetch-Site).',
-} as const;
+  ERR_SESSION_REQUIRED: {
+    status: 401,
+    meaning:
+      'The route needs a signed-in session and the request has none (no cookie, or an unknown, expired or malformed one).',
+  },
+  ERR_SESSION_NOT_FOUND: {
+    status: 401,
+    meaning:
+      'The session ended (logged out, expired or destroyed) while the request was using it, or the one a session reference names is gone.',
+  },
+  ERR_SESSION_UPDATE_CONFLICT: {
+    status: 409,
+    meaning: 'Too many concurrent writes to one session: the update was retried and gave up; try again.',
+  },
+  ERR_SESSION_STORE_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The session store did not answer in time or cannot be reached; the request fails closed.',
+  },
+  ERR_CSRF_TOKEN_INVALID: {
+    status: 403,
+    meaning: 'An unsafe method on a session-authenticated request carried no CSRF token, or a wrong one.',
+  },
+  ERR_CSRF_ORIGIN_MISMATCH: {
+    status: 403,
+    meaning:
+      'An unsafe method on a session-authenticated request came from another origin (Origin or Sec-Fetch-Site).',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type SessionErrorCode = keyof typeof sessionErrorCodes;
 
-const statusOf: Record<SessionErrorCode, number> = {
-  session_required: 401,
-  session_not_found: 401,
-  session_update_conflict: 409,
-  session_store_unavailable: 503,
-  csrf_token_invalid: 403,
-  csrf_origin_mismatch: 403,
-};
+/** The misuse codes of the manager and its adapters. */
+export const sessionMisuseCodes = {
+  ERR_INVALID_SESSION_OPTION: 'A session manager option is missing, of the wrong type or out of range.',
+  ERR_INVALID_USER_ID: 'A session was created for a user id that is not a string of 1 to 512 characters.',
+  ERR_INVALID_SESSION_DATA: 'Session data is not a plain object.',
+  ERR_INVALID_SESSION:
+    'A value that is not a session made by a session manager was given where one is needed.',
+} as const satisfies Record<MisuseCode, string>;
+
+/** This package's codes. */
+export const sessionErrorRegistry: ErrorRegistry = Object.freeze({
+  codes: Object.freeze({ ...sessionErrorCodes }),
+  misuse: Object.freeze({ ...sessionMisuseCodes }),
+});
 
 export class SessionError extends TesseraError<SessionErrorCode> {
   constructor(
     code: SessionErrorCode,
-    message: string = sessionErrorCodes[code],
+    message: string = sessionErrorCodes[code].meaning,
     options: TesseraErrorOptions = {},
   ) {
     // Every session error is safe to describe to the client: the message never carries an id,
     // a token or a store detail (the store's own error stays in `cause`, for the log).
-    super(code, message, { status: statusOf[code], expose: true, ...options });
+    super(code, message, { status: sessionErrorCodes[code].status, expose: true, ...options });
   }
-}
-
-/** The JSON body of an error answer: `{ error, error_description }`, never a stack or a cause. */
-export interface ErrorBody {
-  readonly error: string;
-  readonly error_description: string;
-}
-
-/** Turns any error into a status and a body safe to send; what is not ours becomes `server_error`. */
-export function errorResponse(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof SessionError) {
-    return {
-      status: error.status,
-      body: { error: error.code, error_description: sessionErrorCodes[error.code] },
-    };
-  }
-  return { status: 500, body: { error: 'server_error', error_description: 'internal error' } };
 }

@@ -1,9 +1,8 @@
 export {
-  type ErrorBody,
-  errorResponse,
   SessionError,
   type SessionErrorCode,
   sessionErrorCodes,
+  sessionErrorRegistry,
 } from './errors.js';
 export {
   type CookieAttributes,

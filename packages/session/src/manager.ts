@@ -78,7 +78,7 @@ export interface SessionManager<Data extends object = SessionData> {
   listForUser(userId: string): Promise<SessionInfo[]>;
   /**
    * Resolves when the store answers one read within `storeTimeoutMs`, else rejects with
-   * `session_store_unavailable`: a service's readiness probe of its session store.
+   * `ERR_SESSION_STORE_UNAVAILABLE`: a service's readiness probe of its session store.
    */
   checkStore(): Promise<void>;
 }
@@ -130,7 +130,7 @@ export function createSessionManager<Data extends object = SessionData>(
     let { record, raw } = internalsOf(session);
     for (let attempt = 0; attempt < options.maxUpdateAttempts; attempt++) {
       const at = now();
-      if (isExpired(record, at, idleTimeoutMs)) throw new SessionError('session_not_found');
+      if (isExpired(record, at, idleTimeoutMs)) throw new SessionError('ERR_SESSION_NOT_FOUND');
       const next = change(record, at);
       if (next === null) return attempt === 0 ? session : new Session(record, raw);
       const encoded = encodeRecord(next);
@@ -141,11 +141,11 @@ export function createSessionManager<Data extends object = SessionData>(
       }
       const fresh = await call('get', () => store.get(key), deadline);
       const decoded = fresh === null ? null : decodeRecord<Data>(fresh, record.idHash);
-      if (fresh === null || decoded === null) throw new SessionError('session_not_found');
+      if (fresh === null || decoded === null) throw new SessionError('ERR_SESSION_NOT_FOUND');
       record = decoded;
       raw = fresh;
     }
-    throw new SessionError('session_update_conflict');
+    throw new SessionError('ERR_SESSION_UPDATE_CONFLICT');
   }
 
   async function create(userId: string, data: Data, client: ClientInfo = {}): Promise<CreatedSession<Data>> {
@@ -186,7 +186,7 @@ export function createSessionManager<Data extends object = SessionData>(
       () => store.compareAndSet(sessionKey(idHash), null, raw, { ttlMs }),
       deadline,
     );
-    if (!written) throw new SessionError('session_update_conflict');
+    if (!written) throw new SessionError('ERR_SESSION_UPDATE_CONFLICT');
     // The index lives as long as the newest session can; stale members are pruned on listing.
     await call(
       'index',
@@ -251,7 +251,7 @@ export function createSessionManager<Data extends object = SessionData>(
         return await touchOnce(session, deadline);
       } catch (error) {
         // Ended between the read and the touch (logout on another instance): anonymous.
-        if (error instanceof SessionError && error.code === 'session_not_found') return null;
+        if (error instanceof SessionError && error.code === 'ERR_SESSION_NOT_FOUND') return null;
         throw error;
       }
     },

@@ -34,7 +34,7 @@ export interface SessionManagerOptions {
    * `Origin`. Default: only the request's own origin (its scheme and Host).
    */
   readonly allowedOrigins?: readonly string[];
-  /** How often a conflicting update is retried before `session_update_conflict`. Default 10. */
+  /** How often a conflicting update is retried before `ERR_SESSION_UPDATE_CONFLICT`. Default 10. */
   readonly maxUpdateAttempts?: number;
   /** Clock in ms since the epoch; inject one in tests. Default `Date.now`. */
   readonly now?: () => number;

@@ -139,10 +139,10 @@ export class RequestSession<Data extends object = SessionData> {
     return this.#session?.csrfToken;
   }
 
-  /** The session, or `session_required` (401) / `session_store_unavailable` (503). */
+  /** The session, or `ERR_SESSION_REQUIRED` (401) / `ERR_SESSION_STORE_UNAVAILABLE` (503). */
   require(): Session<Data> {
     if (this.#session !== null) return this.#session;
-    throw this.#error ?? new SessionError('session_required');
+    throw this.#error ?? new SessionError('ERR_SESSION_REQUIRED');
   }
 
   /** Whether the method changes state, so a session-authenticated request needs CSRF proof. */
@@ -152,16 +152,17 @@ export class RequestSession<Data extends object = SessionData> {
 
   /**
    * CSRF for an unsafe method on a session-authenticated request: a cross-site fetch or a foreign
-   * Origin is refused first (`csrf_origin_mismatch`), then the synchronizer token must match
-   * (`csrf_token_invalid`). Requests without a session or with a safe method pass.
+   * Origin is refused first (`ERR_CSRF_ORIGIN_MISMATCH`), then the synchronizer token must match
+   * (`ERR_CSRF_TOKEN_INVALID`). Requests without a session or with a safe method pass.
    */
   checkCsrf(submittedToken: string | undefined): void {
     const session = this.#session;
     if (session === null || !this.isUnsafe) return;
     const { secFetchSite, origin } = this.#request;
-    if (secFetchSite === 'cross-site') throw new SessionError('csrf_origin_mismatch');
-    if (origin !== undefined && !this.#originAllowed(origin)) throw new SessionError('csrf_origin_mismatch');
-    if (!session.csrfTokenMatches(submittedToken)) throw new SessionError('csrf_token_invalid');
+    if (secFetchSite === 'cross-site') throw new SessionError('ERR_CSRF_ORIGIN_MISMATCH');
+    if (origin !== undefined && !this.#originAllowed(origin))
+      throw new SessionError('ERR_CSRF_ORIGIN_MISMATCH');
+    if (!session.csrfTokenMatches(submittedToken)) throw new SessionError('ERR_CSRF_TOKEN_INVALID');
   }
 
   #originAllowed(origin: string): boolean {

@@ -1,4 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { TesseraTypeError } from '@tessera/core';
 import type { SessionRecord } from './record.js';
 
 /** Where the manager keeps what a Session must not expose: the stored value and the CSRF secret. */
@@ -11,7 +12,8 @@ export interface SessionInternals<Data extends object> {
 let readInternals: (session: Session<object>) => SessionInternals<object>;
 
 export function internalsOf<Data extends object>(session: Session<Data>): SessionInternals<Data> {
-  if (!(session instanceof Session)) throw new TypeError('not a session made by a session manager');
+  if (!(session instanceof Session))
+    throw new TesseraTypeError('ERR_INVALID_SESSION', 'not a session made by a session manager');
   return readInternals(session) as SessionInternals<Data>;
 }
 

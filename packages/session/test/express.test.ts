@@ -62,7 +62,7 @@ describe('Express 5 middleware over real HTTP', () => {
     ]) {
       const answer = await send(`${base}/me`, { headers: { cookie: value } });
       expect(answer.status).toBe(401);
-      expect(answer.json()).toEqual({ error: 'session_required', error_description: expect.any(String) });
+      expect(answer.json()).toEqual({ error: { code: 'ERR_SESSION_REQUIRED', message: expect.any(String) } });
     }
     expect(counting.reads()).toBe(reads);
     expect(counting.writes()).toBe(writes);
@@ -72,8 +72,8 @@ describe('Express 5 middleware over real HTTP', () => {
     const { cookie, csrf } = await login();
     const json = { cookie, 'content-type': 'application/json' };
     const body = JSON.stringify({ theme: 'dark' });
-    expect((await send(`${base}/prefs`, { method: 'POST', headers: json, body })).json().error).toBe(
-      'csrf_token_invalid',
+    expect((await send(`${base}/prefs`, { method: 'POST', headers: json, body })).json().error.code).toBe(
+      'ERR_CSRF_TOKEN_INVALID',
     );
     const foreign = await send(`${base}/prefs`, {
       method: 'POST',
@@ -81,7 +81,7 @@ describe('Express 5 middleware over real HTTP', () => {
       body,
     });
     expect(foreign.status).toBe(403);
-    expect(foreign.json().error).toBe('csrf_origin_mismatch');
+    expect(foreign.json().error.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
     expect(
       (await send(`${base}/prefs`, { method: 'POST', headers: { ...json, 'x-csrf-token': csrf }, body }))
         .status,
@@ -94,6 +94,13 @@ describe('Express 5 middleware over real HTTP', () => {
     expect(form.json().data).toEqual({ role: 'user', theme: 'light' });
   });
 
+  it('answers any other error a handler throws as a bare 500 in the one JSON shape', async () => {
+    const answer = await send(`${base}/broken`);
+    expect(answer.status).toBe(500);
+    expect(answer.json()).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+    expect(answer.text).not.toContain('10.1.2.3');
+  });
+
   it('logout removes the session and clears the cookie', async () => {
     const { cookie, csrf } = await login();
     const out = await send(`${base}/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } });
@@ -103,7 +110,7 @@ describe('Express 5 middleware over real HTTP', () => {
     expect((await send(`${base}/me`, { headers: { cookie } })).status).toBe(401);
   });
 
-  it('a store outage is 503 session_store_unavailable as JSON', async () => {
+  it('a store outage is 503 ERR_SESSION_STORE_UNAVAILABLE as JSON', async () => {
     const store = new MemoryStore();
     const manager = createSessionManager<SessionData>({ store });
     const { base: url, server: other } = await listenExpress(buildExpressApp(manager));
@@ -113,8 +120,7 @@ describe('Express 5 middleware over real HTTP', () => {
       const answer = await send(`${url}/me`, { headers: { cookie: `__Host-tessera-sid=${id}` } });
       expect(answer.status).toBe(503);
       expect(answer.json()).toEqual({
-        error: 'session_store_unavailable',
-        error_description: expect.any(String),
+        error: { code: 'ERR_SESSION_STORE_UNAVAILABLE', message: expect.any(String) },
       });
     } finally {
       await new Promise((resolve) => other.close(resolve));

@@ -48,8 +48,7 @@ describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
   function expectAnonymous(answer: Answer): void {
     expect(answer.status).toBe(401);
     expect(answer.json()).toEqual({
-      error: 'session_required',
-      error_description: sessionErrorCodes.session_required,
+      error: { code: 'ERR_SESSION_REQUIRED', message: sessionErrorCodes.ERR_SESSION_REQUIRED.meaning },
     });
   }
 
@@ -193,18 +192,20 @@ describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
 
     const missing = await post({});
     expect(missing.status).toBe(403);
-    expect(missing.json().error).toBe('csrf_token_invalid');
+    expect(missing.json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const altered = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
-    expect((await post({ 'x-csrf-token': altered })).json().error).toBe('csrf_token_invalid');
+    expect((await post({ 'x-csrf-token': altered })).json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const other = await login('bob');
-    expect((await post({ 'x-csrf-token': other.csrf })).json().error).toBe('csrf_token_invalid');
+    expect((await post({ 'x-csrf-token': other.csrf })).json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
 
     const foreign = await post({ 'x-csrf-token': csrf, origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
-    expect(foreign.json().error).toBe('csrf_origin_mismatch');
-    expect((await post({ 'x-csrf-token': csrf, origin: 'null' })).json().error).toBe('csrf_origin_mismatch');
-    expect((await post({ 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' })).json().error).toBe(
-      'csrf_origin_mismatch',
+    expect(foreign.json().error.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
+    expect((await post({ 'x-csrf-token': csrf, origin: 'null' })).json().error.code).toBe(
+      'ERR_CSRF_ORIGIN_MISMATCH',
+    );
+    expect((await post({ 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' })).json().error.code).toBe(
+      'ERR_CSRF_ORIGIN_MISMATCH',
     );
 
     expect((await post({ 'x-csrf-token': csrf })).status).toBe(200);
@@ -225,12 +226,19 @@ describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
     expect((await send(`${base}/logout`, { method: 'POST' })).status).toBe(204);
   });
 
+  it('answers any other error a handler throws as a bare 500 in the one JSON shape', async () => {
+    const answer = await send(`${base}/broken`);
+    expect(answer.status).toBe(500);
+    expect(answer.json()).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+    expect(answer.text).not.toContain('10.1.2.3');
+  });
+
   it('the checks reach routes of child contexts and automatic HEAD routes', async () => {
     const { cookie, csrf } = await login();
     expect((await send(`${base}/scoped/item`, { method: 'DELETE' })).status).toBe(401);
     const noToken = await send(`${base}/scoped/item`, { method: 'DELETE', headers: { cookie } });
     expect(noToken.status).toBe(403);
-    expect(noToken.json().error).toBe('csrf_token_invalid');
+    expect(noToken.json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const ok = await send(`${base}/scoped/item`, {
       method: 'DELETE',
       headers: { cookie, 'x-csrf-token': csrf },

@@ -160,21 +160,21 @@ describe.each(['memory', 'sqlite', 'redis'] as const)('session manager on %s', (
     expect(final?.version).toBe(1 + keys.length);
   });
 
-  it('gives up with session_update_conflict when retries are exhausted', async () => {
+  it('gives up with ERR_SESSION_UPDATE_CONFLICT when retries are exhausted', async () => {
     const tight = createSessionManager<Data>({ store: fixture.store, now: clock.now, maxUpdateAttempts: 1 });
     const { session } = await tight.create('alice', {});
     await tight.update(session, { theme: 'dark' });
     await expect(tight.update(session, { cart: ['x'] })).rejects.toMatchObject({
-      code: 'session_update_conflict',
+      code: 'ERR_SESSION_UPDATE_CONFLICT',
     });
   });
 
-  it('update of a destroyed session is session_not_found', async () => {
+  it('update of a destroyed session is ERR_SESSION_NOT_FOUND', async () => {
     const { session } = await manager.create('alice', {});
     await manager.destroy(session);
     const error = await manager.update(session, { theme: 'dark' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionError);
-    expect((error as SessionError).code).toBe('session_not_found');
+    expect((error as SessionError).code).toBe('ERR_SESSION_NOT_FOUND');
   });
 
   it('regenerate (login) ends the previous session and issues a new id', async () => {
@@ -230,12 +230,12 @@ describe.each(['memory', 'sqlite', 'redis'] as const)('session manager on %s', (
     expect(await manager.get(id)).toBeNull();
   });
 
-  it('a closed store fails with session_store_unavailable', async () => {
+  it('a closed store fails with ERR_SESSION_STORE_UNAVAILABLE', async () => {
     const { id } = await manager.create('alice', {});
     await fixture.store.close();
     const error = await manager.get(id).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SessionError);
-    expect((error as SessionError).code).toBe('session_store_unavailable');
+    expect((error as SessionError).code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
     expect((error as SessionError).status).toBe(503);
     expect((error as SessionError).message).not.toContain(id);
   });

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { errorCodeRegistry, TesseraError, TesseraTypeError } from '@tessera/core';
+import { answerFor, coreErrorRegistry, TesseraError, TesseraTypeError } from '@tessera/core';
 import { MemoryStore } from '@tessera/storage';
 import { afterAll, describe, expect, it } from 'vitest';
-import { errorResponse, SessionError, sessionErrorCodes } from '../src/errors.js';
+import { expectErrorTables } from '../../../test/support/error-tables.js';
+import { SessionError, sessionErrorCodes, sessionErrorRegistry } from '../src/errors.js';
 import { createSessionManager, type SessionData } from '../src/manager.js';
 import type { SessionManagerOptions } from '../src/options.js';
 
@@ -64,28 +65,37 @@ describe('options are validated at construction', () => {
 
 describe('error codes', () => {
   it('are unique across the session family and every core family', () => {
-    for (const code of Object.keys(sessionErrorCodes)) expect(errorCodeRegistry).not.toHaveProperty(code);
+    for (const code of Object.keys(sessionErrorCodes))
+      expect(coreErrorRegistry.codes).not.toHaveProperty(code);
+    for (const code of Object.keys(sessionErrorRegistry.misuse)) {
+      expect(coreErrorRegistry.misuse).not.toHaveProperty(code);
+    }
   });
 
-  it('every code is documented in the README', () => {
+  it('every code is documented in the README with its status and meaning', () => {
     const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-    for (const code of Object.keys(sessionErrorCodes)) expect(readme).toContain(`\`${code}\``);
+    expectErrorTables(readme, sessionErrorRegistry);
   });
 
   it('are TesseraErrors with a status; the wire body carries no cause, stack or secret', () => {
     const cause = new Error('redis at 10.1.2.3:6379 password=hunter2');
-    const error = new SessionError('session_store_unavailable', undefined, { cause });
+    const error = new SessionError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause });
     expect(error).toBeInstanceOf(TesseraError);
     expect(error.status).toBe(503);
-    const { status, body } = errorResponse(error);
+    const { status, body } = answerFor(error);
     expect(status).toBe(503);
-    expect(JSON.stringify(body)).not.toMatch(/10\.1\.2\.3|hunter2|at /);
-    expect(errorResponse(new Error('boom at /secret/path'))).toEqual({
-      status: 500,
-      body: { error: 'server_error', error_description: 'internal error' },
+    expect(body).toEqual({
+      error: {
+        code: 'ERR_SESSION_STORE_UNAVAILABLE',
+        message: sessionErrorCodes.ERR_SESSION_STORE_UNAVAILABLE.meaning,
+      },
     });
-    expect(new SessionError('csrf_token_invalid').status).toBe(403);
-    expect(new SessionError('csrf_origin_mismatch').status).toBe(403);
-    expect(new SessionError('session_required').status).toBe(401);
+    expect(JSON.stringify(body)).not.toMatch(/10\.1\.2\.3|hunter2|at /);
+    const unknown = answerFor(new Error('boom at /secret/path'));
+    expect(unknown.status).toBe(500);
+    expect(unknown.body).toEqual({ error: { code: 'ERR_INTERNAL', message: 'internal error' } });
+    expect(new SessionError('ERR_CSRF_TOKEN_INVALID').status).toBe(403);
+    expect(new SessionError('ERR_CSRF_ORIGIN_MISMATCH').status).toBe(403);
+    expect(new SessionError('ERR_SESSION_REQUIRED').status).toBe(401);
   });
 });

@@ -50,7 +50,7 @@ describe('session store outage', () => {
     return send(`${base}/login`, { method: 'POST', headers, body });
   }
 
-  it('a frozen Redis: 503 session_store_unavailable, then recovery with every session kept', async () => {
+  it('a frozen Redis: 503 ERR_SESSION_STORE_UNAVAILABLE, then recovery with every session kept', async () => {
     const cookies: string[] = [];
     for (const user of ['u1', 'u2', 'u3']) cookies.push(cookiePair((await login(user)).setCookie));
 
@@ -59,14 +59,13 @@ describe('session store outage', () => {
       const answer = await send(`${base}/me`, { headers: { cookie } });
       expect(answer.status).toBe(503);
       expect(answer.json()).toEqual({
-        error: 'session_store_unavailable',
-        error_description: expect.any(String),
+        error: { code: 'ERR_SESSION_STORE_UNAVAILABLE', message: expect.any(String) },
       });
       expect(answer.text).not.toContain(String(server.port));
     }
     const refused = await login('u4');
     expect(refused.status).toBe(503);
-    expect(refused.json().error).toBe('session_store_unavailable');
+    expect(refused.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
     expect(refused.setCookie).toBeUndefined();
     // A request that needs no session does not depend on the store.
     expect((await send(`${base}/public`)).json()).toEqual({ state: 'anonymous' });
@@ -101,7 +100,7 @@ describe('session store outage', () => {
       server.pause();
       const answer = await send(`${boundedBase}/me`, { headers: { cookie } });
       expect(answer.status).toBe(503);
-      expect(answer.json().error).toBe('session_store_unavailable');
+      expect(answer.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
       server.resume();
       const back = await eventually(
         () => send(`${boundedBase}/me`, { headers: { cookie } }),
@@ -120,7 +119,7 @@ describe('session store outage', () => {
     await server.kill();
     const down = await send(`${base}/me`, { headers: { cookie: before } });
     expect(down.status).toBe(503);
-    expect(down.json().error).toBe('session_store_unavailable');
+    expect(down.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
 
     await server.start(); // an empty server: this one persisted nothing
     const back = await eventually(

@@ -5,7 +5,7 @@ describe('package exports', () => {
   it('exposes the core, the Fastify plugin and the Express middleware', async () => {
     const core = await import('@tessera/session');
     expect(typeof core.createSessionManager).toBe('function');
-    expect(Object.keys(core.sessionErrorCodes)).toContain('session_store_unavailable');
+    expect(Object.keys(core.sessionErrorCodes)).toContain('ERR_SESSION_STORE_UNAVAILABLE');
     expect(typeof core.httpRequestInfo).toBe('function');
     const fastify = await import('@tessera/session/fastify');
     expect(typeof fastify.fastifySession).toBe('function');

@@ -24,13 +24,13 @@ function credentialsOf(body: unknown): Credentials {
  */
 function refuseCrossSite(request: FastifyRequest, allowedOrigins: readonly string[] | undefined): void {
   const site = request.headers['sec-fetch-site'];
-  if (site === 'cross-site') throw new SessionError('csrf_origin_mismatch');
+  if (site === 'cross-site') throw new SessionError('ERR_CSRF_ORIGIN_MISMATCH');
   const origin = request.headers.origin;
   if (origin === undefined) return;
   const own = `${request.protocol}://${String(request.headers.host ?? '').toLowerCase()}`;
   const allowed =
     allowedOrigins === undefined ? origin.toLowerCase() === own : allowedOrigins.includes(origin);
-  if (!allowed) throw new SessionError('csrf_origin_mismatch');
+  if (!allowed) throw new SessionError('ERR_CSRF_ORIGIN_MISMATCH');
 }
 
 function parseForm(body: string): Record<string, string> {
@@ -103,12 +103,12 @@ export function registerSessionEndpoints(
         csrf_token: session.csrfToken,
       });
     }
-    if (directory === undefined) throw new SessionError('session_required');
+    if (directory === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
     // Read the user each time: a user disabled by another process loses the session here.
     const user = await directory.findById(current.userId);
     if (user === null || user.disabled) {
       await session.logout();
-      throw new SessionError('session_required');
+      throw new SessionError('ERR_SESSION_REQUIRED');
     }
     return reply.header('cache-control', 'no-store').send({
       subject: user.id,

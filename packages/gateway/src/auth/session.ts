@@ -66,8 +66,8 @@ export interface SessionMode {
   /** The session id the request's cookie carries (one cookie of the name `load` read), or undefined. */
   idOf(request: FastifyRequest): string | undefined;
   /**
-   * The session reference header for the upstream, or throws `session_required` (401),
-   * `session_store_unavailable` (503) or a CSRF refusal (403).
+   * The session reference header for the upstream, or throws `ERR_SESSION_REQUIRED` (401),
+   * `ERR_SESSION_STORE_UNAVAILABLE` (503) or a CSRF refusal (403).
    */
   authorize(
     request: FastifyRequest,

@@ -1,5 +1,6 @@
+import { answerFor, TesseraTypeError } from '@tessera/core';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
-import { errorResponse, SessionError } from '../errors.js';
+import { SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
 import { type HttpRequestInfo, RequestSession } from '../request.js';
 
@@ -21,7 +22,10 @@ const sessions = new WeakMap<Request, RequestSession<SessionData>>();
 export function sessionOf(req: Request): RequestSession<SessionData> {
   const session = sessions.get(req);
   if (session === undefined)
-    throw new TypeError('expressSession() middleware is not mounted before this route');
+    throw new TesseraTypeError(
+      'ERR_INVALID_USE',
+      'expressSession() middleware is not mounted before this route',
+    );
   return session;
 }
 
@@ -39,8 +43,8 @@ function requestInfo(req: Request): HttpRequestInfo {
 }
 
 function send(res: Response, error: unknown): void {
-  const { status, body } = errorResponse(error);
-  res.status(status).set('cache-control', 'no-store').json(body);
+  const { status, headers, body } = answerFor(error);
+  res.status(status).set(headers).send(JSON.stringify(body));
 }
 
 /** Loads the session of every request and checks CSRF on unsafe ones. */
@@ -76,7 +80,7 @@ export function expressSession(options: ExpressSessionOptions): RequestHandler {
   };
 }
 
-/** Route middleware: 401 `session_required` (503 when the store is down) without a live session. */
+/** Route middleware: 401 `ERR_SESSION_REQUIRED` (503 when the store is down) without a live session. */
 export function requireSession(): RequestHandler {
   return (req, res, next) => {
     try {
@@ -89,10 +93,14 @@ export function requireSession(): RequestHandler {
   };
 }
 
-/** Error middleware: answers a SessionError as `{ error, error_description }`, passes on the rest. */
+/**
+ * Error middleware, mounted last: answers every error in the one JSON shape of `@tessera/core`'s
+ * `answerFor` (`{ error: { code, message } }`; anything not of the hierarchy a bare 500
+ * `ERR_INTERNAL`), never Express's own page with its stack trace.
+ */
 export function sessionErrorHandler(): ErrorRequestHandler {
   return (error: unknown, _req, res, next) => {
-    if (!(error instanceof SessionError)) return next(error);
+    if (res.headersSent) return next(error);
     send(res, error);
   };
 }

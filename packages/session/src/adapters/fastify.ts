@@ -1,18 +1,13 @@
-import type {
-  FastifyError,
-  FastifyInstance,
-  FastifyReply,
-  FastifyRequest,
-  preHandlerHookHandler,
-} from 'fastify';
+import { answerFor, errorAnswering, sendAnswer } from '@tessera/core';
+import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
-import { errorResponse, SessionError } from '../errors.js';
+import { SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
 import { httpRequestInfo, RequestSession } from '../request.js';
 
 /** Per-route session settings, given as `config: { session: { ... } }` in the route options. */
 export interface RouteSessionConfig {
-  /** Answer 401 `session_required` (503 when the store is down) without a live session. */
+  /** Answer 401 `ERR_SESSION_REQUIRED` (503 when the store is down) without a live session. */
   readonly required?: boolean;
   /** Check CSRF on unsafe methods of session-authenticated requests. Default true. */
   readonly csrf?: boolean;
@@ -37,9 +32,9 @@ export interface FastifySessionOptions {
   /** Field of a parsed body carrying the CSRF token (forms). Default `_csrf`. */
   readonly csrfField?: string;
   /**
-   * Install `sessionErrorHandler` as the error handler, so a SessionError thrown by a handler is
-   * answered `{ error, error_description }`. Default true; set false when the application has its
-   * own handler (and call `sessionErrorHandler` from it).
+   * Install `@tessera/core`'s JSON error handler (`errorAnswering({ protocol: 'json' })`), so any
+   * error a handler throws, a SessionError included, is answered `{ error: { code, message } }`.
+   * Default true; set false when the application installs its own (through `answerFor` too).
    */
   readonly errorHandler?: boolean;
 }
@@ -62,24 +57,6 @@ function submittedToken(request: FastifyRequest, headerName: string, field: stri
   return undefined;
 }
 
-function reject(reply: FastifyReply, error: unknown): FastifyReply {
-  const { status, body } = errorResponse(error);
-  return reply.code(status).header('cache-control', 'no-store').send(body);
-}
-
-/**
- * Answers a SessionError as `{ error, error_description }` with its status; hands every other
- * error on to Fastify's default handler.
- */
-export async function sessionErrorHandler(
-  error: FastifyError | Error,
-  _request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  if (!(error instanceof SessionError)) throw error;
-  return reject(reply, error);
-}
-
 async function plugin(fastify: FastifyInstance, options: FastifySessionOptions): Promise<void> {
   const { manager } = options;
   const requireByDefault = options.requireByDefault ?? false;
@@ -87,7 +64,8 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
   const csrfField = options.csrfField ?? '_csrf';
 
   fastify.decorateRequest('session', null as unknown as RequestSession<SessionData>);
-  if (options.errorHandler ?? true) fastify.setErrorHandler(sessionErrorHandler);
+  if (options.errorHandler ?? true)
+    fastify.setErrorHandler(errorAnswering({ protocol: 'json' }).errorHandler);
 
   fastify.addHook('onRequest', async (request, reply) => {
     const session = new RequestSession(manager, httpRequestInfo(request), (name, value) => {
@@ -115,7 +93,7 @@ async function plugin(fastify: FastifyInstance, options: FastifySessionOptions):
       } catch (error) {
         if (!(error instanceof SessionError)) return done(error as Error);
         // Answering ends the request; `done` must not be called as well.
-        reject(reply, error);
+        sendAnswer(reply, answerFor(error));
         return;
       }
       done();

@@ -4,7 +4,7 @@ import { SessionError } from '../errors.js';
 /**
  * Runs one store call and bounds it by `timeoutMs`, whatever the store's own settings are, so a
  * hung store can never hold a request longer than the manager's timeout. An unreachable or slow
- * store becomes `session_store_unavailable`; the store's error stays as `cause`.
+ * store becomes `ERR_SESSION_STORE_UNAVAILABLE`; the store's error stays as `cause`.
  *
  * No timer at all when the store promises to settle every call within the time left
  * (`settlesWithinMs`).
@@ -42,7 +42,7 @@ function translate(operation: string, error: unknown): unknown {
 }
 
 function unavailable(operation: string, cause: unknown): SessionError {
-  return new SessionError('session_store_unavailable', undefined, {
+  return new SessionError('ERR_SESSION_STORE_UNAVAILABLE', undefined, {
     cause: Object.assign(new Error(`session store: ${operation} failed`), { cause }),
   });
 }

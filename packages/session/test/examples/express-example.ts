@@ -27,7 +27,7 @@ app.post('/logout', async (req, res) => {
   res.status(204).end();
 });
 
-app.use(sessionErrorHandler()); // SessionError -> { error, error_description }
+app.use(sessionErrorHandler()); // any error -> { error: { code, message } }
 
 const server = app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1', () => {
   const address = server.address();

@@ -30,6 +30,9 @@ export function buildExpressApp(manager: SessionManager<SessionData>): express.E
     await sessionOf(req).logout();
     res.status(204).end();
   });
+  app.get('/broken', () => {
+    throw new Error('the database at 10.1.2.3 refused user admin');
+  });
   app.use(sessionErrorHandler());
   return app;
 }

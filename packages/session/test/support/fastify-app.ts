@@ -53,6 +53,9 @@ export async function buildFastifyApp(
     await request.session.rotate();
     return { ok: true };
   });
+  app.get('/broken', async () => {
+    throw new Error('the database at 10.1.2.3 refused user admin');
+  });
   app.post('/logout', async (request, reply) => {
     await request.session.logout();
     return reply.code(204).send();

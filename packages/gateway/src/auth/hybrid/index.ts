@@ -102,7 +102,7 @@ export function createHybridMode(
       session.checkCsrf(typeof csrf === 'string' ? csrf : undefined);
       const held = current.data.oidc;
       // A session from form login holds no token: it cannot be used on a hybrid route.
-      if (held === undefined) throw new SessionError('session_required');
+      if (held === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
       if (route.scopes !== undefined && route.scopes.length > 0) {
         const granted = new Set(held.scope.split(' '));
         const missing = route.scopes.filter((scope) => !granted.has(scope));
@@ -110,7 +110,7 @@ export function createHybridMode(
           throw new PolicyRefusal(`the session lacks scope ${missing.join(' ')}`, missing);
       }
       const id = sessions.idOf(request);
-      if (id === undefined) throw new SessionError('session_required');
+      if (id === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
       const access = await tokens.accessToken(id, current);
       return {
         authorization: `Bearer ${route.exchange === undefined ? access : await exchange.tokenFor(route, access)}`,

@@ -98,14 +98,14 @@ export class SessionTokens {
   /** The session's tokens, opened. */
   #held(session: Session<GatewaySessionData>): HeldTokens {
     const tokens = session.data.oidc;
-    if (tokens === undefined) throw new SessionError('session_required');
+    if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
     return this.#options.vault.open(session.userId, tokens.sealed);
   }
 
   /** The access token to send upstream for the session whose cookie carries `id`. */
   accessToken(id: string, session: Session<GatewaySessionData>): Promise<string> | string {
     const tokens = session.data.oidc;
-    if (tokens === undefined) throw new SessionError('session_required');
+    if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
     if (this.#options.now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) {
       return this.#held(session).accessToken;
     }
@@ -127,7 +127,7 @@ export class SessionTokens {
     let current = seen;
     for (;;) {
       const tokens = current.data.oidc;
-      if (tokens === undefined) throw new SessionError('session_required');
+      if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
       if (now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs)
         return this.#held(current).accessToken;
       if (await this.#store.compareAndSet(lockKey, null, owner, { ttlMs: lockTtlMs })) {
@@ -144,7 +144,7 @@ export class SessionTokens {
         throw new GatewayError('token_service_unavailable', 'the token refresh took too long');
       await sleep(POLL_MS);
       const fresh = await this.#manager.get(id);
-      if (fresh === null) throw new SessionError('session_required');
+      if (fresh === null) throw new SessionError('ERR_SESSION_REQUIRED');
       current = fresh;
     }
   }
@@ -152,16 +152,16 @@ export class SessionTokens {
   /** Holding the lock: read the session again (another instance may just have refreshed), then refresh. */
   async #refreshHolding(id: string): Promise<string> {
     const session = await this.#manager.get(id);
-    if (session === null) throw new SessionError('session_required');
+    if (session === null) throw new SessionError('ERR_SESSION_REQUIRED');
     const tokens = session.data.oidc;
-    if (tokens === undefined) throw new SessionError('session_required');
+    if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
     const { now, refreshBeforeExpiryMs } = this.#options;
     const held = this.#held(session);
     if (now() < tokens.accessExpiresAt - refreshBeforeExpiryMs) return held.accessToken;
     if (held.refreshToken === undefined) {
       if (now() < tokens.accessExpiresAt) return held.accessToken;
       await this.#manager.destroy(session);
-      throw new SessionError('session_required');
+      throw new SessionError('ERR_SESSION_REQUIRED');
     }
     let set: TokenSet;
     try {
@@ -171,7 +171,7 @@ export class SessionTokens {
         // The grant ended at the token service (revoked, expired, user disabled): so does the session.
         this.#options.log.info({ session: session.idHash.slice(0, 12) }, 'refresh refused: session ended');
         await this.#manager.destroy(session);
-        throw new SessionError('session_required');
+        throw new SessionError('ERR_SESSION_REQUIRED');
       }
       this.#options.log.warn(
         { code: error instanceof GrantRefused ? error.oauthError : (error as { code?: unknown }).code },
@@ -193,7 +193,7 @@ export class SessionTokens {
           'refresh answered an unusable ID token: session ended',
         );
         await this.#manager.destroy(session);
-        throw new SessionError('session_required');
+        throw new SessionError('ERR_SESSION_REQUIRED');
       }
       // What the token service says of the user now (a changed name, email) replaces the sign-in's.
       refreshedClaims = userClaimsOf(claims);

@@ -28,13 +28,13 @@ export class TokenVault {
     return this.#box.seal(JSON.stringify(tokens), userId);
   }
 
-  /** The tokens, or `session_required` when the value does not open (another secret, another user, altered). */
+  /** The tokens, or `ERR_SESSION_REQUIRED` when the value does not open (another secret, another user, altered). */
   open(userId: string, sealed: string): HeldTokens {
     const cacheKey = `${userId}\n${sealed}`;
     const hit = this.#opened.get(cacheKey);
     if (hit !== undefined) return hit;
     const opened = this.#box.open(sealed, userId);
-    if (opened === undefined) throw new SessionError('session_required');
+    if (opened === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
     const tokens = JSON.parse(opened.toString('utf8')) as HeldTokens;
     if (this.#opened.size >= openedCacheSize) this.#opened.clear();
     this.#opened.set(cacheKey, tokens);
