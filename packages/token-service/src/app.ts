@@ -1,8 +1,13 @@
-import { endRequestTrace, startRequestTrace } from '@tessera/core';
+import {
+  type ErrorAnswer,
+  endRequestTrace,
+  errorAnswering,
+  type OAuthErrorBody,
+  startRequestTrace,
+} from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
-  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify';
@@ -27,7 +32,6 @@ import { CORS_PATHS, registerCors } from './lib/cors.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
-import { OAuthError, toOAuthError } from './lib/oauth-error.js';
 import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
@@ -109,27 +113,20 @@ function issuerPrefix(issuer: string): string {
   return path;
 }
 
-function sendError(
-  ctx: ServiceContext,
-  error: unknown,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): FastifyReply {
-  const oauth = toOAuthError(error);
-  if (oauth.status >= 500) {
-    request.log.error({ err: error }, 'request failed');
-  } else if (oauth.cause !== undefined) {
-    // Why a client error happened (a jose or Fastify code) helps an operator; it never holds a secret.
-    const cause = oauth.cause as { code?: unknown; message?: unknown };
-    request.log.info({ error: oauth.code, reason: cause.code ?? cause.message }, 'request refused');
+/**
+ * Every error answer, once sent: a 5xx logged with its cause, a refusal with why (a jose or
+ * Fastify code, which never holds a secret) when something underneath caused it, and the OAuth
+ * `error` counted.
+ */
+function observeAnswer(ctx: ServiceContext, answer: ErrorAnswer, request: FastifyRequest): void {
+  const { error } = answer;
+  if (answer.status >= 500) {
+    request.log.error({ err: error.cause ?? error, code: error.code }, 'request failed');
+  } else if (error.cause !== undefined) {
+    const cause = error.cause as { code?: unknown; message?: unknown };
+    request.log.info({ error: error.code, reason: cause.code ?? cause.message }, 'request refused');
   }
-  ctx.metrics.errors.inc({ error: oauth.code });
-  if (oauth.wwwAuthenticate !== undefined) reply.header('www-authenticate', oauth.wwwAuthenticate);
-  // A body refused before its end: the rest of it is not read.
-  if (oauth.closesConnection) reply.header('connection', 'close');
-  // Error bodies are never cached, whatever the route set before failing.
-  reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-  return reply.code(oauth.status).type('application/json; charset=utf-8').send(oauth.body());
+  ctx.metrics.errors.inc({ error: (answer.body as OAuthErrorBody).error });
 }
 
 /**
@@ -215,22 +212,25 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     backchannel,
   });
 
+  // Every answer the service makes of an error is RFC 6749 5.2's, Fastify's own refusals included.
+  const answers = errorAnswering<FastifyRequest>({
+    protocol: 'oauth',
+    onAnswer: (answer, request) => observeAnswer(ctx, answer, request),
+  });
   const app = Fastify({
     loggerInstance: log,
+    ...answers.serverOptions,
     bodyLimit: resolved.bodyLimit,
     // Per-request log lines cost throughput on the hot path; errors are logged by the handler.
     logController: new LogController({ disableRequestLogging: true }),
-    return503OnClosing: true,
     // Only the listed proxies' X-Forwarded-* are believed (an empty list: none, the peer is the client).
     ...(resolved.trustProxy.length === 0 ? {} : { trustProxy: [...resolved.trustProxy] }),
     ...listenerOptions(resolved),
   }) as unknown as FastifyInstance;
   registerFormBodyParser(app, resolved.bodyLimit, resolved.bodyTimeoutMs);
   registerRequestObservability(app);
-  app.setErrorHandler((error, request, reply) => sendError(ctx, error, request, reply));
-  app.setNotFoundHandler((request, reply) =>
-    sendError(ctx, new OAuthError('not_found', 'no such endpoint'), request, reply),
-  );
+  app.setErrorHandler(answers.errorHandler);
+  app.setNotFoundHandler(answers.notFoundHandler);
   app.addHook('onRequest', async (_request, reply) => {
     // Safe defaults for every answer; discovery and JWKS opt into caching themselves.
     reply.headers({

@@ -1,9 +1,20 @@
 export { type AdminOptions, openClientRepository, openKeyManager } from './admin.js';
 export { createTokenService, type TokenService } from './app.js';
 export { type EndpointUrls, REVOCATION_TOPIC, type ServiceContext } from './context.js';
-export { TokenServiceError, type TokenServiceErrorCode, tokenServiceErrorCodes } from './errors.js';
+export {
+  TokenServiceError,
+  type TokenServiceErrorCode,
+  tokenServiceErrorCodes,
+  tokenServiceErrorRegistry,
+} from './errors.js';
 export { defaultKeyAlgorithms, type KeyInfo, KeyManager, type KeyManagerOptions } from './lib/key-manager.js';
-export { OAuthError, type OAuthErrorCode, oauthErrorCodes, oauthErrorMeanings } from './lib/oauth-error.js';
+export {
+  OAuthError,
+  type OAuthErrorCode,
+  type OAuthWireError,
+  oauthErrorCodes,
+  oauthErrors,
+} from './lib/oauth-error.js';
 export { CODE_REPLAY_WINDOW_MS, type PurgeCounts, purgeExpiredRecords } from './lib/purge.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
 export { openTokenService } from './open.js';

@@ -3,8 +3,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { tokenServiceErrorCodes } from '../src/errors.js';
-import { oauthErrorCodes, oauthErrorMeanings } from '../src/lib/oauth-error.js';
+import { errorTableRows, expectErrorTables } from '../../../test/support/error-tables.js';
+import { tokenServiceErrorRegistry } from '../src/errors.js';
+import { type OAuthWireError, oauthCodeOf, oauthErrors } from '../src/lib/oauth-error.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 // Inside the package, so the example's imports of @tessera/* resolve as they would for a user.
@@ -13,16 +14,6 @@ const dir = mkdtempSync(fileURLToPath(new URL('./.readme-example-', import.meta.
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
-
-function row(code: string, status: number, meaning: string): RegExp {
-  return new RegExp(
-    `\\|\\s*\`${escapeRegExp(code)}\`\\s*\\|\\s*${status}\\s*\\|\\s*${escapeRegExp(meaning)}\\s*\\|`,
-  );
-}
 
 async function freePort(): Promise<number> {
   const server = createServer().listen(0, '127.0.0.1');
@@ -34,17 +25,14 @@ async function freePort(): Promise<number> {
 }
 
 describe('README', () => {
-  it('documents every OAuth error code with its status and meaning', () => {
-    for (const [code, status] of Object.entries(oauthErrorCodes)) {
-      expect(readme).toMatch(row(code, status, oauthErrorMeanings[code as keyof typeof oauthErrorCodes]));
-    }
-  });
-
-  it('documents every operator error code', () => {
-    for (const [code, meaning] of Object.entries(tokenServiceErrorCodes)) {
-      expect(readme).toMatch(
-        new RegExp(`\\|\\s*\`${code}\`\\s*\\|\\s*\\d{3}\\s*\\|\\s*${escapeRegExp(meaning)}\\s*\\|`),
-      );
+  it('documents every code with its status and meaning, and the OAuth error each one sends', () => {
+    expectErrorTables(readme, tokenServiceErrorRegistry);
+    for (const [error, { status }] of Object.entries(oauthErrors)) {
+      expect(
+        errorTableRows(readme)
+          .get(oauthCodeOf(error as OAuthWireError))
+          ?.slice(0, 2),
+      ).toEqual([String(status), `\`${error}\``]);
     }
   });
 

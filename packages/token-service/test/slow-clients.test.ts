@@ -39,7 +39,7 @@ describe('the token service against slow clients', () => {
 
   const form = `grant_type=client_credentials&client_id=orders&client_secret=${ORDERS_SECRET}`;
 
-  it('answers a form body that trickles past its deadline 408 request_timeout, as OAuth JSON, and closes', async () => {
+  it('answers a form body that trickles past its deadline 408 invalid_request, as OAuth JSON, and closes', async () => {
     const connection = await open();
     await connection.write(
       `POST /token HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: ${form.length}\r\n\r\n`,
@@ -54,7 +54,7 @@ describe('the token service against slow clients', () => {
     expect(connection.text).toMatch(/^content-type: application\/json/im);
     expect(connection.text).toMatch(/^cache-control: no-store/im);
     expect(JSON.parse(connection.body)).toEqual({
-      error: 'request_timeout',
+      error: 'invalid_request',
       error_description: 'the request body did not arrive in time',
     });
   });

@@ -226,7 +226,8 @@ describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
       const response = await fetch(`${harness.url}/token`, { method });
       expect(response.status).toBe(405);
       expect(response.headers.get('allow')).toBe('POST');
-      expect(((await response.json()) as { error: string }).error).toBe('method_not_allowed');
+      // RFC 6749 5.2 has no value for a wrong method: invalid_request, with the status that says why.
+      expect(await response.json()).toEqual({ error: 'invalid_request', error_description: 'use POST' });
     }
   });
 
@@ -309,7 +310,7 @@ describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
     expect(payload.aud).toEqual(['https://payments.example.com/api', 'inventory']);
   });
 
-  it('A 17: bodies that are not a form, malformed, oversized or missing get 400 invalid_request, never 500', async () => {
+  it('A 17: bodies that are not a form, malformed, oversized or missing get invalid_request, never 500', async () => {
     expectError(
       await post('{"grant_type":"client_credentials"}', {
         ...ordersAuth,
@@ -328,14 +329,15 @@ describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
       400,
       'invalid_request',
     );
+    // A content type no parser reads is 415, a body over bodyLimit 413: still invalid_request.
     expectError(
       await post('grant_type=client_credentials', { ...ordersAuth, 'content-type': 'application/xml' }),
-      400,
+      415,
       'invalid_request',
     );
     expectError(
       await post(`grant_type=client_credentials&pad=${'x'.repeat(70 * 1024)}`, ordersAuth),
-      400,
+      413,
       'invalid_request',
     );
     expectError(await post('', ordersAuth), 400, 'invalid_request');
@@ -360,6 +362,10 @@ describe.each(databases)('/token refuses bad requests on $name', (fixture) => {
     const response = await fetch(`${harness.url}/nope`);
     expect(response.status).toBe(404);
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
-    expect(((await response.json()) as { error: string }).error).toBe('not_found');
+    expect(response.headers.get('cache-control')).toBe('no-store');
+    expect(await response.json()).toEqual({
+      error: 'invalid_request',
+      error_description: 'no route matches the request path',
+    });
   });
 });

@@ -69,15 +69,18 @@ describe('/userinfo', () => {
       }),
     );
 
+  // RFC 6750 3: the challenge is the protocol; the body is every part's JSON with the code.
+  const codeOf = (answer: Answer) => (answer.body.error as { code?: unknown } | undefined)?.code;
+
   const expectInvalidToken = (answer: Answer) => {
     expect(answer.status).toBe(401);
-    expect(answer.body.error).toBe('invalid_token');
+    expect(codeOf(answer)).toMatch(/^ERR_JWT?S?_/);
     expect(answer.challenge).toMatch(/^Bearer realm="tessera", error="invalid_token"/);
   };
 
   const expectInvalidRequest = (answer: Answer) => {
     expect(answer.status).toBe(400);
-    expect(answer.body.error).toBe('invalid_request');
+    expect(codeOf(answer)).toBe('ERR_AUTH_INVALID_REQUEST');
     expect(answer.challenge).toMatch(/^Bearer realm="tessera", error="invalid_request"/);
   };
 
@@ -120,6 +123,7 @@ describe('/userinfo', () => {
     const none = await withBody('other=1');
     expect(none.status).toBe(401);
     expect(none.challenge).toBe('Bearer realm="tessera"');
+    expect(codeOf(none)).toBe('ERR_AUTH_REQUIRED');
   });
 
   it('refuses another spelling of the token: == appended, or a last signature character with unused bits set', async () => {

@@ -13,11 +13,11 @@ export interface AnswerRequest {
   readonly log: AnswerLog;
 }
 
-/** What answering needs of a reply (Fastify's has it). */
+/** What answering needs of a reply (Fastify's has it, whatever its route's generics). */
 export interface AnswerReply {
   code(status: number): unknown;
   headers(values: Readonly<Record<string, string>>): unknown;
-  send(payload: unknown): unknown;
+  send(...payload: unknown[]): unknown;
 }
 
 /** Sends `answer` on `reply`: its status, its headers, its body. */

@@ -53,6 +53,10 @@ export const tokenErrorCodes = {
   },
   ERR_JWT_ISSUER_INVALID: { status: 401, meaning: 'iss is not exactly the expected issuer.' },
   ERR_JWT_AUDIENCE_INVALID: { status: 401, meaning: 'aud does not contain the expected audience.' },
+  ERR_TOKEN_REVOKED: {
+    status: 401,
+    meaning: 'The token (its jti, subject, session or client) was revoked.',
+  },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 export type TokenErrorCode = keyof typeof tokenErrorCodes;

@@ -2,11 +2,12 @@ import {
   type MetricsListener,
   metricsAllowed,
   metricsOnPublicPort,
+  metricsRefusal,
+  sendAnswer,
   startMetricsListener,
 } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { OAuthError } from '../lib/oauth-error.js';
 
 /**
  * `/metrics` in the Prometheus text format (tokens issued by grant, errors by code, latency), where
@@ -28,11 +29,8 @@ export function registerMetrics(app: FastifyInstance, ctx: ServiceContext): void
   }
   if (exposure === undefined || !metricsOnPublicPort(exposure)) return;
   app.get('/metrics', async (request, reply) => {
-    if (!metricsAllowed(exposure, request.headers.authorization)) {
-      throw new OAuthError('invalid_token', 'the metrics need their bearer token', {
-        wwwAuthenticate: 'Bearer realm="metrics"',
-      });
-    }
+    // A resource behind a bearer token (RFC 6750), not an OAuth endpoint: answered as every part answers it.
+    if (!metricsAllowed(exposure, request.headers.authorization)) return sendAnswer(reply, metricsRefusal());
     reply.type(registry.contentType);
     return registry.metrics();
   });

@@ -1,3 +1,12 @@
+import {
+  AuthError,
+  answerFor,
+  type BearerProtocol,
+  sendAnswer,
+  TokenError,
+  type TokenErrorCode,
+  tokenErrorCodes,
+} from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { FormBody } from '../lib/form-body.js';
@@ -10,32 +19,14 @@ import { claimsForScopes } from '../lib/user-claims.js';
 // one every Tessera access token is checked by (introspection, exchange, resource servers), so
 // no spelling of a token passes here that is refused there.
 
-const REALM = 'realm="tessera"';
+// RFC 6750 3 challenges, in the realm the service names itself by.
+const protocol: BearerProtocol = Object.freeze({ scheme: 'Bearer', realm: 'tessera' });
 // RFC 6750 2.1 b64token; the verifier then refuses anything that is not a canonical compact JWS.
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 const MAX_TOKEN_LENGTH = 8192;
 
-type ChallengeError = 'invalid_token' | 'insufficient_scope' | 'invalid_request';
-
-function challenge(
-  reply: FastifyReply,
-  status: 400 | 401 | 403,
-  error?: ChallengeError,
-  description?: string,
-) {
-  const parts = [REALM];
-  if (error !== undefined) parts.push(`error="${error}"`);
-  if (description !== undefined) parts.push(`error_description="${description}"`);
-  if (error === 'insufficient_scope') parts.push('scope="openid"');
-  reply.header('www-authenticate', `Bearer ${parts.join(', ')}`);
-  return reply
-    .code(status)
-    .type('application/json; charset=utf-8')
-    .send(
-      error === undefined
-        ? {}
-        : { error, ...(description === undefined ? {} : { error_description: description }) },
-    );
+function refuse(reply: FastifyReply, error: AuthError | TokenError) {
+  return sendAnswer(reply, answerFor(error, protocol));
 }
 
 /** Where the request put its access token, or why it cannot be taken. */
@@ -83,7 +74,6 @@ function presentedToken(request: FastifyRequest): Presented {
     }
     token = body.get('access_token') ?? '';
   } else {
-    // RFC 6750 3.1: no credentials -> 401 without an error code.
     if (header === undefined) return { kind: 'none' };
     const match = /^bearer +(\S+)$/i.exec(header);
     if (match === null) return { kind: 'malformed' };
@@ -93,24 +83,47 @@ function presentedToken(request: FastifyRequest): Presented {
   return { kind: 'token', token };
 }
 
+/** Why the verifier refused a token, as core's code. */
+function refusedCode(reason: 'invalid' | 'expired' | 'audience', code: string | undefined): TokenErrorCode {
+  if (reason === 'expired') return 'ERR_JWT_EXPIRED';
+  if (reason === 'audience') return 'ERR_JWT_AUDIENCE_INVALID';
+  return code !== undefined && code in tokenErrorCodes ? (code as TokenErrorCode) : 'ERR_JWT_MALFORMED';
+}
+
 async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply) {
   const presented = presentedToken(request);
-  if (presented.kind === 'none') return challenge(reply, 401);
-  if (presented.kind === 'refused') return challenge(reply, 400, 'invalid_request', presented.description);
-  if (presented.kind === 'malformed') return challenge(reply, 401, 'invalid_token', 'malformed bearer token');
+  // RFC 6750 3.1: no credentials -> 401 without an error code.
+  if (presented.kind === 'none') return refuse(reply, new AuthError('ERR_AUTH_REQUIRED', 'no access token'));
+  if (presented.kind === 'refused') {
+    return refuse(reply, new AuthError('ERR_AUTH_INVALID_REQUEST', presented.description));
+  }
+  if (presented.kind === 'malformed') {
+    return refuse(reply, new TokenError('ERR_JWT_MALFORMED', 'malformed bearer token'));
+  }
   const verified = await verifyOwnAccessToken(ctx, presented.token);
   if (!verified.ok) {
     return verified.reason === 'revoked'
-      ? challenge(reply, 401, 'invalid_token', 'the access token was revoked')
-      : challenge(reply, 401, 'invalid_token', 'the access token is invalid or expired');
+      ? refuse(reply, new TokenError('ERR_TOKEN_REVOKED', 'the access token was revoked'))
+      : refuse(
+          reply,
+          new TokenError(
+            refusedCode(verified.reason, verified.code),
+            'the access token is invalid or expired',
+          ),
+        );
   }
   const { principal } = verified;
   const { scopes } = principal;
-  if (!scopes.includes('openid'))
-    return challenge(reply, 403, 'insufficient_scope', 'the openid scope is required');
+  if (!scopes.includes('openid')) {
+    return refuse(
+      reply,
+      new AuthError('ERR_AUTH_INSUFFICIENT_SCOPE', 'the openid scope is required', { scope: ['openid'] }),
+    );
+  }
   const user = await ctx.users.findById(principal.subject);
-  if (user === null || user.disabled)
-    return challenge(reply, 401, 'invalid_token', 'the user is no longer active');
+  if (user === null || user.disabled) {
+    return refuse(reply, new TokenError('ERR_TOKEN_REVOKED', 'the user is no longer active'));
+  }
   return reply.send({ ...claimsForScopes(user, scopes), sub: user.id });
 }
 

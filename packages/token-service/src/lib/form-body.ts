@@ -1,4 +1,4 @@
-import { readBody } from '@tessera/core';
+import { bodyRefusal, HttpError, readBody } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { OAuthError } from './oauth-error.js';
 
@@ -55,23 +55,16 @@ export const defaultBodyLimit = 64 * 1024;
 // Percent-decoding a malformed escape would throw in decodeURIComponent; URLSearchParams never
 // throws, but a body that is not UTF-8 text is still a client error worth naming.
 function checkText(text: string): void {
-  if (text.includes('\uFFFD')) throw new OAuthError('invalid_request', 'the body is not valid UTF-8');
+  if (text.includes('\uFFFD')) throw new HttpError('ERR_HTTP_BODY_INVALID', 'the body is not valid UTF-8');
 }
 
 /** Default time a form body may take to arrive after its headers. */
 export const defaultBodyTimeoutMs = 10_000;
 
-const refusals = {
-  too_large: () => new OAuthError('invalid_request', 'request body too large', { closesConnection: true }),
-  timeout: () =>
-    new OAuthError('request_timeout', 'the request body did not arrive in time', { closesConnection: true }),
-  length_mismatch: () => new OAuthError('invalid_request', 'invalid content length'),
-} as const;
-
 /**
  * Installs the form parser. A body is read whole within `bodyLimit` bytes (declared or counted:
- * 400 invalid_request) and `bodyTimeoutMs` (408 request_timeout), so a client trickling a form
- * holds a socket for that long and no longer; both refusals close the connection.
+ * 413 `ERR_HTTP_BODY_TOO_LARGE`) and `bodyTimeoutMs` (408 `ERR_HTTP_REQUEST_TIMEOUT`), so a client
+ * trickling a form holds a socket for that long and no longer; both refusals close the connection.
  */
 export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number, bodyTimeoutMs: number): void {
   app.addContentTypeParser('application/x-www-form-urlencoded', (request, payload, done) => {
@@ -83,7 +76,7 @@ export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number, 
     }).then(
       (read) => {
         if (!read.ok) {
-          done(refusals[read.reason](), undefined);
+          done(bodyRefusal(read.reason), undefined);
           return;
         }
         try {
@@ -92,7 +85,9 @@ export function registerFormBodyParser(app: FastifyInstance, bodyLimit: number, 
           done(null, new FormBody(text));
         } catch (error) {
           done(
-            error instanceof Error ? error : new OAuthError('invalid_request', 'malformed body'),
+            error instanceof Error
+              ? error
+              : new HttpError('ERR_HTTP_BODY_INVALID', 'the form cannot be read'),
             undefined,
           );
         }

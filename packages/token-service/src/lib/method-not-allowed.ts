@@ -1,5 +1,5 @@
+import { HttpError } from '@tessera/core';
 import type { FastifyInstance, HTTPMethods } from 'fastify';
-import { OAuthError } from './oauth-error.js';
 
 const ALL: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -13,9 +13,10 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: rea
   app.route({
     method: others,
     url,
-    handler: async (_request, reply) => {
-      reply.header('allow', allow.join(', '));
-      throw new OAuthError('method_not_allowed', `use ${allowed.join(' or ')}`, { status: 405 });
+    handler: async () => {
+      throw new HttpError('ERR_HTTP_METHOD_NOT_ALLOWED', `use ${allowed.join(' or ')}`, {
+        headers: { allow: allow.join(', ') },
+      });
     },
   });
 }

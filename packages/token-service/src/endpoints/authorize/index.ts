@@ -58,8 +58,8 @@ async function authorize(
   } catch (error) {
     if (error instanceof RedirectableError) return redirectWithError(ctx, reply, error.target, error.error);
     if (error instanceof OAuthError) {
-      ctx.metrics.errors.inc({ error: error.code });
-      return sendErrorPage(reply, 400, error.code, error.description ?? 'The request is invalid.');
+      ctx.metrics.errors.inc({ error: error.oauthError });
+      return sendErrorPage(reply, 400, error.oauthError, error.description ?? 'The request is invalid.');
     }
     throw error;
   }

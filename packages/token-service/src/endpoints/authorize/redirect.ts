@@ -1,6 +1,7 @@
+import { sanitizeDescription } from '@tessera/core';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../../context.js';
-import { type OAuthError, sanitizeDescription } from '../../lib/oauth-error.js';
+import type { OAuthError } from '../../lib/oauth-error.js';
 
 /** Where an answer to a verified authorization request goes, and the `state` it echoes. */
 export interface RedirectTarget {
@@ -53,8 +54,8 @@ export function redirectWithError(
   target: RedirectTarget,
   error: OAuthError,
 ): FastifyReply {
-  ctx.metrics.errors.inc({ error: error.code });
-  const params: Record<string, string> = { error: error.code };
+  ctx.metrics.errors.inc({ error: error.oauthError });
+  const params: Record<string, string> = { error: error.oauthError };
   if (error.description !== undefined) params.error_description = sanitizeDescription(error.description);
   return redirect(ctx, reply, target, params);
 }

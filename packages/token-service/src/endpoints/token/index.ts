@@ -1,10 +1,10 @@
-import { audit, auditing } from '@tessera/core';
+import { audit, auditing, toTesseraError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../../lib/client-auth/index.js';
 import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
 import { methodNotAllowed } from '../../lib/method-not-allowed.js';
-import { OAuthError, toOAuthError } from '../../lib/oauth-error.js';
+import { OAuthError } from '../../lib/oauth-error.js';
 import type { GrantType } from '../../store/client.js';
 import { grantHandlers } from './grants/index.js';
 import type { GrantHandler, TokenResponse } from './types.js';
@@ -75,7 +75,7 @@ async function tokenEndpoint(
     audit(request.log, 'token.refused', {
       client: client?.client.client_id,
       grant: grant !== undefined && grantHandlers.has(grant as GrantType) ? grant : undefined,
-      reason: toOAuthError(error).code,
+      reason: toTesseraError(error).code,
     });
     throw error;
   }
