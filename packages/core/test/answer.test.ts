@@ -4,7 +4,7 @@ import { RawConnection } from '../../../test/support/raw-socket.js';
 import {
   AuthError,
   answerFor,
-  bearer,
+  bearerProtocol,
   HttpError,
   type MetricsListener,
   metricsRefusal,
@@ -120,7 +120,7 @@ describe('answerFor: json', () => {
 
 describe('answerFor: bearer (RFC 6750 3)', () => {
   it('challenges a request without credentials with no error code', () => {
-    const answer = answerFor(new AuthError('ERR_AUTH_REQUIRED', 'no credentials'), bearer);
+    const answer = answerFor(new AuthError('ERR_AUTH_REQUIRED', 'no credentials'), bearerProtocol);
     expect(answer.status).toBe(401);
     expect(answer.headers['www-authenticate']).toBe('Bearer');
     expect(answer.body).toEqual({ error: { code: 'ERR_AUTH_REQUIRED', message: 'no credentials' } });
@@ -140,7 +140,7 @@ describe('answerFor: bearer (RFC 6750 3)', () => {
 
   it('names invalid_request and insufficient_scope with the scope the error asks for', () => {
     expect(
-      answerFor(new AuthError('ERR_AUTH_INVALID_REQUEST', 'two headers'), bearer).headers['www-authenticate'],
+      answerFor(new AuthError('ERR_AUTH_INVALID_REQUEST', 'two headers'), bearerProtocol).headers['www-authenticate'],
     ).toBe('Bearer error="invalid_request", error_description="two headers"');
     const scope = answerFor(
       new AuthError('ERR_AUTH_INSUFFICIENT_SCOPE', 'needs orders:write', {
@@ -157,12 +157,12 @@ describe('answerFor: bearer (RFC 6750 3)', () => {
   it('sends no challenge for what is not a refused credential', () => {
     const outage = answerFor(
       new TokenError('ERR_JWKS_FETCH_FAILED', 'fetch https://issuer/jwks failed'),
-      bearer,
+      bearerProtocol,
     );
     expect(outage.status).toBe(503);
     expect(outage.headers['www-authenticate']).toBeUndefined();
     expect(outage.body.error.message).toBe('temporarily unavailable');
-    expect(answerFor(new Error('boom'), bearer).headers['www-authenticate']).toBeUndefined();
+    expect(answerFor(new Error('boom'), bearerProtocol).headers['www-authenticate']).toBeUndefined();
   });
 
   it('answers /metrics without its token with the realm and no error code', () => {

@@ -1,5 +1,4 @@
 export { parseRevocationEvent, type RevocationEvent, type RevocationKind } from '@tessera/core';
-export { type AuthAnswer, answerFor } from './authorize/answer.js';
 export { enforce, PolicyRefusal } from './authorize/decide.js';
 export {
   allOf,
@@ -25,7 +24,12 @@ export {
   type TokenExchangerOptions,
 } from './client/service-client.js';
 export { basicAuthorization } from './client/token-endpoint.js';
-export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './errors.js';
+export {
+  ResourceError,
+  type ResourceErrorCode,
+  resourceErrorCodes,
+  resourceErrorRegistry,
+} from './errors.js';
 export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';

@@ -59,7 +59,8 @@ describe('the Express middleware', () => {
     expect(none.headers.get('www-authenticate')).toBe('Bearer');
     const bad = await call(`${url}/orders`, bearerHeader(token({ aud: 'payments' })));
     expect(bad.status).toBe(401);
-    expect(bad.body).toMatchObject({ error: 'invalid_token', code: 'ERR_JWT_AUDIENCE_INVALID' });
+    expect(bad.body).toMatchObject({ error: { code: 'ERR_JWT_AUDIENCE_INVALID' } });
+    expect(bad.headers.get('www-authenticate')).toContain('error="invalid_token"');
     const scope = await call(`${url}/orders`, { method: 'POST', ...bearerHeader(token()) });
     expect(scope.status).toBe(403);
     expect(scope.headers.get('www-authenticate')).toContain('scope="orders:write"');
@@ -82,7 +83,7 @@ describe('the Express middleware', () => {
       body: `access_token=${t}`,
     });
     expect(form.status).toBe(400);
-    expect(form.body.code).toBe('ERR_AUTH_INVALID_REQUEST');
+    expect(form.body.error?.code).toBe('ERR_AUTH_INVALID_REQUEST');
   });
 
   it('routes mounted before it stay public', async () => {

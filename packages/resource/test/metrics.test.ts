@@ -65,7 +65,8 @@ describe('expressResource with metrics', () => {
     expect((await fetch(`${url}/orders/o-18`)).status).toBe(401);
     const refused = await fetch(`${url}/metrics`);
     expect(refused.status).toBe(401);
-    expect(await refused.json()).toMatchObject({ code: 'ERR_METRICS_UNAUTHORIZED' });
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
+    expect(await refused.json()).toMatchObject({ error: { code: 'ERR_METRICS_UNAUTHORIZED' } });
     const scrape = await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } });
     expect(scrape.status).toBe(200);
     const text = await scrape.text();

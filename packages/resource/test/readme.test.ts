@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { expectErrorTables } from '../../../test/support/error-tables.js';
 
 const here = new URL('.', import.meta.url);
 const readme = readFileSync(new URL('../README.md', here), 'utf8');
@@ -10,11 +11,8 @@ describe('README', () => {
     expect(readme).toContain(`\`\`\`ts\n${example}\n\`\`\``);
   });
 
-  it('documents every ResourceError code', async () => {
-    const { resourceErrorCodes } = await import('../src/errors.js');
-    for (const [code, meaning] of Object.entries(resourceErrorCodes)) {
-      expect(readme).toContain(`| \`${code}\` |`);
-      expect(readme).toContain(meaning);
-    }
+  it('documents every code with its status and meaning, and every misuse code', async () => {
+    const { resourceErrorRegistry } = await import('../src/errors.js');
+    expectErrorTables(readme, resourceErrorRegistry);
   });
 });

@@ -91,7 +91,8 @@ describe('revocation events', () => {
       `revoke-to-reject: ${elapsed.toFixed(1)} ms (${attempts} requests; real token service, Redis stream)`,
     );
     expect(refused?.status).toBe(401);
-    expect(refused?.body).toMatchObject({ error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' });
+    expect(refused?.body).toMatchObject({ error: { code: 'ERR_TOKEN_REVOKED' } });
+    expect(refused?.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect(elapsed).toBeLessThan(1_000);
   });
 

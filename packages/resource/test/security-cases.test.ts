@@ -67,7 +67,7 @@ async function expectInvalid(token: string, code: TokenErrorCode | 'ERR_TOKEN_RE
   expect(answer.headers.get('www-authenticate')).toMatch(
     /^Bearer error="invalid_token", error_description="[^"]*"$/,
   );
-  expect(answer.body).toMatchObject({ error: 'invalid_token', code });
+  expect(answer.body).toMatchObject({ error: { code } });
   expect(answer.text).not.toContain(token.slice(0, 40));
   expect(answer.text).not.toMatch(/at .*\.(js|ts):\d+/);
 }
@@ -220,7 +220,8 @@ describe('C 61-65: claims and integrity', () => {
     const { aud: _aud, ...noAud } = claims(issuer.url, nowS);
     const missing = await send(craft(ed, header(ed), noAud));
     expect(missing.status).toBe(401);
-    expect(missing.body.error).toBe('invalid_token');
+    expect(missing.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+    expect(missing.body.error?.code).toBe('ERR_JWT_CLAIM_INVALID');
     await expectInvalid(good({ aud: 'payments' }), 'ERR_JWT_AUDIENCE_INVALID');
     await expectInvalid(good({ aud: ['payments', 'inventory'] }), 'ERR_JWT_AUDIENCE_INVALID');
   });
@@ -309,8 +310,7 @@ describe('C 69 and RFC 6750 answers; F 84, 85, 88', () => {
       const answer = await call(`${service.url}/orders`, init);
       expect(answer.status).toBe(401);
       expect(answer.headers.get('www-authenticate')).toBe('Bearer');
-      expect(answer.body.error).toBeUndefined();
-      expect(answer.body.code).toBe('ERR_AUTH_REQUIRED');
+      expect(answer.body.error?.code).toBe('ERR_AUTH_REQUIRED');
     }
   });
 
@@ -320,7 +320,8 @@ describe('C 69 and RFC 6750 answers; F 84, 85, 88', () => {
     expect(answer.headers.get('www-authenticate')).toMatch(
       /^Bearer error="insufficient_scope", .*scope="orders:write"$/,
     );
-    expect(answer.body).toMatchObject({ error: 'insufficient_scope', code: 'ERR_AUTH_INSUFFICIENT_SCOPE' });
+    expect(answer.body).toMatchObject({ error: { code: 'ERR_AUTH_INSUFFICIENT_SCOPE' } });
+    expect(answer.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     const allowed = await call(`${service.url}/orders`, {
       method: 'POST',
       ...bearerHeader(good({ scope: 'orders:write' })),
@@ -363,13 +364,15 @@ describe('C 69 and RFC 6750 answers; F 84, 85, 88', () => {
     expect(twice.headers['www-authenticate']).toMatch(/^Bearer error="invalid_request"/);
     const both = await call(`${service.url}/orders?access_token=${token}`, bearerHeader(token));
     expect(both.status).toBe(400);
-    expect(both.body).toMatchObject({ error: 'invalid_request', code: 'ERR_AUTH_INVALID_REQUEST' });
+    expect(both.body).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
+    expect(both.headers.get('www-authenticate')).toContain('error="invalid_request"');
   });
 
   it('F 85: access_token in the query string is not accepted', async () => {
     const answer = await call(`${service.url}/orders?access_token=${good()}`);
     expect(answer.status).toBe(400);
-    expect(answer.body.error).toBe('invalid_request');
+    expect(answer.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_request"/);
+    expect(answer.body.error?.code).toBe('ERR_AUTH_INVALID_REQUEST');
     expect(answer.text).not.toContain(good().slice(0, 40));
   });
 
@@ -488,7 +491,8 @@ describe('F 84, 85, 88 with the verified-token cache holding the token', () => {
     for (const spelling of [`${token}==`, `${h}.${p}.${twinOf(s)}`]) {
       const answer = await call(`${cached.url}/orders`, bearerHeader(spelling));
       expect(answer.status).toBe(401);
-      expect(answer.body).toMatchObject({ error: 'invalid_token', code: 'ERR_JWT_MALFORMED' });
+      expect(answer.body).toMatchObject({ error: { code: 'ERR_JWT_MALFORMED' } });
+      expect(answer.headers.get('www-authenticate')).toContain('error="invalid_token"');
     }
   });
 

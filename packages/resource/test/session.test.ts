@@ -148,7 +148,8 @@ describe('the session source', () => {
     ]) {
       const answer = await call(`${orders}/me`, withRef(reference));
       expect(answer.status).toBe(401);
-      expect(answer.body).toMatchObject({ error: 'invalid_token', code: 'ERR_SESSION_REFERENCE_INVALID' });
+      expect(answer.body).toMatchObject({ error: { code: 'ERR_SESSION_REFERENCE_INVALID' } });
+      expect(answer.headers.get('www-authenticate')).toContain('error="invalid_token"');
       expect(answer.headers.get('www-authenticate')).toMatch(/^TesseraSession error="invalid_token"/);
     }
   });
@@ -184,12 +185,14 @@ describe('the session source', () => {
     });
     const answer = await call(`${orders}/me`, withRef(past.mint(sessionHash, [], 'orders', 'GET /me')));
     expect(answer.status).toBe(401);
-    expect(answer.body.code).toBe('ERR_SESSION_REFERENCE_EXPIRED');
+    expect(answer.body.error?.code).toBe('ERR_SESSION_REFERENCE_EXPIRED');
   });
 
   it('G 92: a reference replayed at another route or another service is refused', async () => {
     const forMe = gateway.mint(sessionHash, [], 'orders', 'GET /me');
-    expect((await call(`${orders}/pay`, withRef(forMe))).body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect((await call(`${orders}/pay`, withRef(forMe))).body.error?.code).toBe(
+      'ERR_SESSION_REFERENCE_INVALID',
+    );
     expect(
       (
         await call(`${orders}/me`, {
@@ -200,7 +203,7 @@ describe('the session source', () => {
     ).toBe(401);
     const replayed = await call(`${payments}/balance`, withRef(forMe));
     expect(replayed.status).toBe(401);
-    expect(replayed.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect(replayed.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
   });
 
   it('an ended session is refused; no reference is a bare challenge; two references are 400', async () => {
@@ -209,7 +212,7 @@ describe('the session source', () => {
     await manager.destroy(session);
     const ended = await call(`${orders}/me`, withRef(reference));
     expect(ended.status).toBe(401);
-    expect(ended.body.code).toBe('ERR_SESSION_NOT_FOUND');
+    expect(ended.body.error?.code).toBe('ERR_SESSION_NOT_FOUND');
     const none = await call(`${orders}/me`);
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toBe('TesseraSession');

@@ -28,7 +28,7 @@ export interface BearerProtocol {
 export type AnswerProtocol = 'json' | 'oauth' | BearerProtocol;
 
 /** The bearer protocol of a resource server with no realm. */
-export const bearer: BearerProtocol = Object.freeze({ scheme: 'Bearer' });
+export const bearerProtocol: BearerProtocol = Object.freeze({ scheme: 'Bearer' });
 
 /** An error as it goes on the wire. */
 export interface ErrorAnswer<Body = JsonErrorBody | OAuthErrorBody> {

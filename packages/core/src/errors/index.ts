@@ -2,7 +2,7 @@ export {
   type AnswerProtocol,
   answerFor,
   type BearerProtocol,
-  bearer,
+  bearerProtocol,
   type ErrorAnswer,
   type JsonErrorBody,
   type OAuthErrorBody,

@@ -1,11 +1,12 @@
 import {
+  answerFor,
   type MetricsExposure,
   metricsOnPublicPort,
   type Principal,
   startMetricsListener,
+  TesseraTypeError,
 } from '@tessera/core';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, IdentitySource } from '../identity/types.js';
@@ -31,15 +32,18 @@ export interface ExpressResourceOptions {
 export type ExpressResourceHandler = RequestHandler & { close(): Promise<void> };
 
 function refuse(res: Response, error: unknown, scheme: string): void {
-  const answer = answerFor(error, scheme);
-  res.status(answer.status).set(answer.headers).set('cache-control', 'no-store').json(answer.body);
+  const answer = answerFor(error, { scheme });
+  res.status(answer.status).set(answer.headers).send(JSON.stringify(answer.body));
 }
 
 /** Authenticates every request it sees (and checks `policy`); mount it before the routes it protects. */
 export function expressResource(options: ExpressResourceOptions): ExpressResourceHandler {
   const { source, policy } = options;
   if (typeof source !== 'object' || source === null || typeof source.authenticate !== 'function') {
-    throw new TypeError('source must be an identity source (bearer(verifier) or the session source)');
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      'source must be an identity source (bearer(verifier) or the session source)',
+    );
   }
   const metrics =
     options.metrics === undefined ? undefined : createServiceMetrics(checkMetricsExposure(options.metrics));
@@ -97,7 +101,9 @@ export function authorize(policy: Policy, scheme = 'Bearer'): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const result = authenticated.get(req);
     try {
-      if (result === undefined) throw new TypeError('authorize() needs expressResource() before it');
+      if (result === undefined) {
+        throw new TesseraTypeError('ERR_INVALID_USE', 'authorize() needs expressResource() before it');
+      }
       enforce(policy, result.principal);
     } catch (error) {
       refuse(res, error, scheme);
@@ -109,14 +115,14 @@ export function authorize(policy: Policy, scheme = 'Bearer'): RequestHandler {
 
 /** The Principal of an authenticated request. */
 export function principalOf(req: Request): Principal {
-  const result = authenticated.get(req);
-  if (result === undefined) throw new TypeError('the request was not authenticated by expressResource()');
-  return result.principal;
+  return authenticationOf(req).principal;
 }
 
 /** The Authenticated (principal and credential) of a request, for the service client. */
 export function authenticationOf(req: Request): Authenticated {
   const result = authenticated.get(req);
-  if (result === undefined) throw new TypeError('the request was not authenticated by expressResource()');
+  if (result === undefined) {
+    throw new TesseraTypeError('ERR_INVALID_USE', 'the request was not authenticated by expressResource()');
+  }
   return result;
 }

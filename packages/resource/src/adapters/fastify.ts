@@ -1,11 +1,15 @@
 import {
+  answerFor,
   audit,
   endRequestTrace,
+  errorAnswering,
   type MetricsExposure,
   type MetricsListener,
   type Principal,
+  sendAnswer,
   startMetricsListener,
   startRequestTrace,
+  TesseraTypeError,
 } from '@tessera/core';
 import type {
   FastifyInstance,
@@ -16,7 +20,6 @@ import type {
   preHandlerHookHandler,
 } from 'fastify';
 import fp from 'fastify-plugin';
-import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
@@ -143,21 +146,30 @@ export interface FastifyResourceOptions {
   readonly requireByDefault?: boolean;
   /** A policy every protected route checks before its own. */
   readonly policy?: Policy;
+  /**
+   * Install `@tessera/core`'s error handler for the app, answering as a resource server (RFC 6750
+   * 3 challenges in the source's scheme, core's JSON body), so an error a handler throws is never
+   * answered in Fastify's shape. Default true; false when the app installs its own (through
+   * `errorAnswering` too). The app's not-found handler and listener options are its own: see
+   * the README.
+   */
+  readonly errorHandler?: boolean;
 }
 
 function refuse(reply: FastifyReply, error: unknown, scheme: string): FastifyReply {
-  const answer = answerFor(error, scheme);
-  return reply
-    .code(answer.status)
-    .headers(answer.headers)
-    .header('cache-control', 'no-store')
-    .send(answer.body);
+  return sendAnswer(reply, answerFor(error, { scheme }));
 }
 
 async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Promise<void> {
   const { source, requireByDefault = true, policy: basePolicy } = options;
   if (typeof source !== 'object' || source === null || typeof source.authenticate !== 'function') {
-    throw new TypeError('source must be an identity source (bearer(verifier) or the session source)');
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      'source must be an identity source (bearer(verifier) or the session source)',
+    );
+  }
+  if (options.errorHandler ?? true) {
+    app.setErrorHandler(errorAnswering({ protocol: { scheme: source.scheme } }).errorHandler);
   }
   app.decorateRequest('principal', null);
   app.decorateRequest('credential', null);
@@ -220,7 +232,9 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
   app.decorate('authorize', (policy: Policy): preHandlerAsyncHookHandler => {
     return async function authorize(request: FastifyRequest, reply: FastifyReply) {
       try {
-        if (request.principal === null) throw new TypeError('authorize() runs on a protected route only');
+        if (request.principal === null) {
+          throw new TesseraTypeError('ERR_INVALID_USE', 'authorize() runs on a protected route only');
+        }
         enforce(policy, request.principal);
       } catch (error) {
         return refuse(reply, error, source.scheme);
@@ -245,7 +259,10 @@ export const fastifyResource = fp(plugin, { fastify: '5.x', name: '@tessera/reso
 export function authenticationOf(request: FastifyRequest): Authenticated {
   const { principal, credential } = request;
   if (principal === null || credential === null) {
-    throw new TypeError('the request was not authenticated by fastifyResource (a public route?)');
+    throw new TesseraTypeError(
+      'ERR_INVALID_USE',
+      'the request was not authenticated by fastifyResource (a public route?)',
+    );
   }
   return { principal, credential };
 }

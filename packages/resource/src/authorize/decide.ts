@@ -1,13 +1,18 @@
 import { AuthError, type Principal } from '@tessera/core';
 import type { Policy } from './policy.js';
 
-/** A refused policy as an error the adapters answer with 403 insufficient_scope. */
+/**
+ * A refused policy as an error the adapters answer with 403 insufficient_scope; the scopes that
+ * would have sufficed are its `scope`, named in the challenge (RFC 6750 3).
+ */
 export class PolicyRefusal extends AuthError {
-  readonly missingScopes: readonly string[];
-
   constructor(reason: string, missingScopes: readonly string[] = []) {
-    super('ERR_AUTH_INSUFFICIENT_SCOPE', reason);
-    this.missingScopes = missingScopes;
+    super('ERR_AUTH_INSUFFICIENT_SCOPE', reason, { scope: missingScopes });
+  }
+
+  /** The scopes the token lacks: `scope`. */
+  get missingScopes(): readonly string[] {
+    return this.scope;
   }
 }
 

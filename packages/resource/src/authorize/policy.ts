@@ -1,4 +1,4 @@
-import type { Principal } from '@tessera/core';
+import { type Principal, TesseraTypeError } from '@tessera/core';
 
 /** Why a policy refused: shown to the caller (no secrets), and the scopes that would have sufficed. */
 export interface Refusal {
@@ -18,7 +18,7 @@ const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 /** Every scope named must be in the token's `scope`. */
 export function requireScope(...scopes: readonly string[]): Policy {
   if (scopes.length === 0 || !scopes.every((scope) => scopeToken.test(scope))) {
-    throw new TypeError('requireScope needs scope tokens (RFC 6749 3.3)');
+    throw new TesseraTypeError('ERR_INVALID_POLICY', 'requireScope needs scope tokens (RFC 6749 3.3)');
   }
   return (principal) => {
     const missing = scopes.filter((scope) => !principal.scopes.includes(scope));
@@ -30,7 +30,9 @@ export function requireScope(...scopes: readonly string[]): Policy {
 
 /** The token's `aud` must name one of these (a route narrower than the service's audience). */
 export function requireAudience(...audiences: readonly string[]): Policy {
-  if (audiences.length === 0) throw new TypeError('requireAudience needs at least one audience');
+  if (audiences.length === 0) {
+    throw new TesseraTypeError('ERR_INVALID_POLICY', 'requireAudience needs at least one audience');
+  }
   return (principal) =>
     principal.audience.some((aud) => audiences.includes(aud))
       ? undefined
@@ -39,7 +41,9 @@ export function requireAudience(...audiences: readonly string[]): Policy {
 
 /** The token's `client_id` (the client that holds it) must be one of these. */
 export function requireClient(...clientIds: readonly string[]): Policy {
-  if (clientIds.length === 0) throw new TypeError('requireClient needs at least one client id');
+  if (clientIds.length === 0) {
+    throw new TesseraTypeError('ERR_INVALID_POLICY', 'requireClient needs at least one client id');
+  }
   return (principal) =>
     clientIds.includes(principal.clientId) ? undefined : { reason: 'this client may not call this resource' };
 }
@@ -61,7 +65,9 @@ export interface DelegationRequirement {
  */
 export function requireDelegation(requirement: DelegationRequirement): Policy {
   const { via, exact = false } = requirement;
-  if (!Array.isArray(via) || via.length === 0) throw new TypeError('requireDelegation needs a non-empty via');
+  if (!Array.isArray(via) || via.length === 0) {
+    throw new TesseraTypeError('ERR_INVALID_POLICY', 'requireDelegation needs a non-empty via');
+  }
   return (principal) => {
     const { actors } = principal;
     const fits = via.every((name, index) => actors[index]?.subject === name);

@@ -3,10 +3,10 @@ import {
   metricsAllowed,
   metricsExposureSchema,
   metricsOnPublicPort,
+  metricsRefusal,
   TesseraTypeError,
 } from '@tessera/core';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
-import { resourceErrorCodes } from '../errors.js';
 
 /**
  * A service's own metrics, on a Registry of its own (several services in one process stay apart):
@@ -78,16 +78,8 @@ export async function metricsAnswer(
   authorization: string | undefined,
 ): Promise<{ status: number; headers: Record<string, string>; body: string }> {
   if (!metricsOnPublicPort(metrics.exposure) || !metricsAllowed(metrics.exposure, authorization)) {
-    const code = 'ERR_METRICS_UNAUTHORIZED';
-    return {
-      status: 401,
-      headers: {
-        'www-authenticate': 'Bearer realm="metrics"',
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-      },
-      body: JSON.stringify({ error_description: resourceErrorCodes[code], code }),
-    };
+    const { status, headers, body } = metricsRefusal();
+    return { status, headers, body: JSON.stringify(body) };
   }
   return {
     status: 200,

@@ -1,6 +1,5 @@
-import { AuthError, inSpan, type Principal, TesseraTypeError } from '@tessera/core';
-import type { Session, SessionData, SessionManager } from '@tessera/session';
-import { ResourceError } from '../errors.js';
+import { AuthError, inSpan, isTesseraError, type Principal, TesseraTypeError } from '@tessera/core';
+import { type Session, type SessionData, SessionError, type SessionManager } from '@tessera/session';
 import type { Authenticated, IdentitySource, RequestLike } from '../identity/types.js';
 import { SESSION_REFERENCE_HEADER, SessionCredential } from './credential.js';
 import {
@@ -93,9 +92,14 @@ export function sessionSource<Data extends object = SessionData>(
       try {
         session = await inSpan('tessera.session_lookup', {}, () => manager.getByHash(opened.sessionHash));
       } catch (error) {
-        throw new ResourceError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause: error });
+        // The manager's own failures are SessionErrors already (a store outage past its deadline).
+        throw isTesseraError(error)
+          ? error
+          : new SessionError('ERR_SESSION_STORE_UNAVAILABLE', undefined, { cause: error });
       }
-      if (session === null) throw new ResourceError('ERR_SESSION_NOT_FOUND');
+      if (session === null) {
+        throw new SessionError('ERR_SESSION_NOT_FOUND', 'the session the reference names has ended');
+      }
       const principal: Principal = Object.freeze({
         subject: session.userId,
         clientId: opened.chain[opened.chain.length - 1] as string,

@@ -8,7 +8,6 @@ import {
   TesseraTypeError,
   TokenError,
 } from '@tessera/core';
-import { ResourceError } from '../errors.js';
 import { discoverJwksUri } from '../jwks/discovery.js';
 import { DenyList } from '../revocation/deny-list.js';
 import type { VerifierOptions } from './options.js';
@@ -20,7 +19,7 @@ export interface Verifier {
   readonly audience: readonly string[];
   /** The remote key source, when keys come from a JWKS. */
   readonly jwks: RemoteJwksKeySource | undefined;
-  /** The Principal of a valid, unrevoked token; otherwise a TokenError or ResourceError. */
+  /** The Principal of a valid, unrevoked token; otherwise a TokenError (or ResourceError: discovery). */
   verify(token: string): Promise<Principal>;
   /**
    * As verify when no key fetch is needed (the common case), without a promise; undefined when
@@ -102,7 +101,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
 
   function allowed(principal: Principal): Principal {
     if (denyList !== undefined && denyList.match(principal) !== undefined) {
-      throw new ResourceError('ERR_TOKEN_REVOKED', 'the token was revoked');
+      throw new TokenError('ERR_TOKEN_REVOKED', 'the token was revoked');
     }
     return principal;
   }

@@ -8,7 +8,10 @@ export interface Answer {
   readonly status: number;
   readonly headers: Headers;
   readonly text: string;
-  readonly body: Record<string, unknown>;
+  /** The JSON body; an error answer's is core's `{ error: { code, message } }`. */
+  readonly body: Record<string, unknown> & {
+    readonly error?: { readonly code: string; readonly message: string };
+  };
 }
 
 /**
