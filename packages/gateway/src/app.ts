@@ -1,5 +1,5 @@
 import fastifyReplyFrom from '@fastify/reply-from';
-import { audit, type KeySource } from '@tessera/core';
+import { audit, HttpError, type KeySource } from '@tessera/core';
 import type { RevocationChannel } from '@tessera/resource';
 import { traceRequests } from '@tessera/resource/fastify';
 import type { ReferenceKey } from '@tessera/resource/session';
@@ -12,7 +12,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { DestinationStream } from 'pino';
-import { sendError } from './answer.js';
+import { gatewayAnswers, sendError } from './answer.js';
 import { refuseAmbiguousCredentials } from './auth/credentials.js';
 import { registerSessionEndpoints } from './auth/endpoints.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
@@ -125,7 +125,8 @@ export async function createGateway(
     childLoggerFactory: requestLogger,
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy as boolean | string[],
-    return503OnClosing: true,
+    // What Fastify refuses before any route (a bad URL, an invalid header) is answered as ours.
+    ...gatewayAnswers.serverOptions,
     ...listenerTimeouts(config.clients),
   });
 
@@ -214,24 +215,9 @@ export async function createGateway(
   });
 
   // Errors Fastify catches, and those of a proxied request that waited (session, hybrid, exchange):
-  // anything that is not an HTTP answer of its own is logged, and every one is answered as JSON.
-  const answerFailure = (error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply => {
-    const code = (error as { code?: unknown }).code;
-    // Logged by the status it is answered with: a 5xx is the gateway's failure (error), a 4xx the
-    // client's (info), whatever raised it (a login refused by the user directory, a bad body).
-    const sent = sendError(reply, error);
-    if (sent.statusCode >= 500) {
-      request.log.error(
-        { code, name: (error as Error).name, message: (error as Error).message },
-        'request failed',
-      );
-    } else {
-      request.log.info({ code, status: sent.statusCode }, 'request refused');
-    }
-    return sent;
-  };
-  app.setErrorHandler((error, request, reply) => answerFailure(error, request, reply));
-  app.setNotFoundHandler((_request, reply) => sendError(reply, new GatewayError('not_found')));
+  // each is logged by its status and answered through core's answerFor (src/answer.ts).
+  app.setErrorHandler(gatewayAnswers.errorHandler);
+  app.setNotFoundHandler(gatewayAnswers.notFoundHandler);
 
   // --- observability: /healthz, /readyz, /metrics (src/observability/health.ts) ---------------
   // Readiness is what the configured routes need to answer: the session store (session and
@@ -291,7 +277,7 @@ export async function createGateway(
     proxy.addHook('onRequest', (request, reply, done) => {
       const address = request.ip;
       if (!inFlight.tryAcquire(address)) {
-        sendError(reply.header('retry-after', '1'), new GatewayError('too_many_requests'));
+        sendError(reply, new GatewayError('ERR_TOO_MANY_IN_FLIGHT'));
         return;
       }
       reply.raw.once('close', () => inFlight.release(address));
@@ -331,14 +317,17 @@ export async function createGateway(
     const handler = (request: FastifyRequest, reply: FastifyReply): undefined => {
       const match = table.match(request.url);
       if (match === undefined) {
-        sendError(reply, new GatewayError('not_found'));
+        sendError(reply, new HttpError('ERR_HTTP_NOT_FOUND', 'no route matches the request path'));
         return undefined;
       }
       const { config: route } = match.route;
       request.gatewayRoute = { route: match.route.prefix, mode: route.auth };
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
-        sendError(reply, new GatewayError('invalid_request', 'dot segments in the path are not accepted'));
+        sendError(
+          reply,
+          new HttpError('ERR_HTTP_REQUEST_INVALID', 'dot segments in the path are not accepted'),
+        );
         return undefined;
       }
       let added: Record<string, string> | Promise<Record<string, string>> = {};
@@ -375,7 +364,7 @@ export async function createGateway(
         )
         // forward failing to start: logged and answered as Fastify's error handler would.
         .catch((error: unknown) => {
-          if (!reply.sent) answerFailure(error, request, reply);
+          if (!reply.sent) gatewayAnswers.errorHandler(error, request, reply);
           else request.log.error({ code: (error as { code?: unknown }).code }, 'request failed');
         });
       return undefined;

@@ -1,55 +1,69 @@
-import { TesseraError, type TesseraErrorOptions } from '@tessera/core';
+import {
+  type ErrorCodeEntry,
+  type ErrorRegistry,
+  TesseraError,
+  type TesseraErrorOptions,
+} from '@tessera/core';
 
-/** Failures the gateway itself answers; auth failures keep core's, resource's and session's codes. */
+/**
+ * Failures the gateway itself answers. What every listener refuses (no route, a body too large or
+ * too slow, a malformed request) is core's `ERR_HTTP_*`; auth failures keep core's, resource's,
+ * session's and identity's codes.
+ */
 export const gatewayErrorCodes = {
-  not_found: 'No route of the gateway matches the request path.',
-  upstream_unavailable: 'The upstream could not be reached or broke the connection.',
-  upstream_timeout: 'The upstream did not answer in time.',
-  invalid_request: 'The request is malformed or carries credentials in an ambiguous way.',
-  unsupported_media_type: 'The body is neither JSON nor an HTML form.',
-  payload_too_large: 'The request body is larger than the gateway accepts.',
-  request_timeout: 'The request body did not arrive in time.',
-  too_many_requests:
-    'This client address has too many requests in flight; retry when some have been answered.',
-  server_error: 'Something failed inside the gateway; the detail is in its log.',
-  sign_in_failed:
-    'The sign-in through the token service could not be completed (expired, replayed, refused or unverifiable); start again.',
-  token_service_unavailable: 'The token service could not be reached or gave no usable answer; try again.',
-  token_exchange_failed:
-    'The token service would not exchange the token for the upstream (RFC 8693): it is not meant for this gateway, revoked, or asks too much.',
-  metrics_unauthorized: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
-} as const;
+  ERR_UPSTREAM_UNAVAILABLE: {
+    status: 502,
+    meaning: 'The upstream could not be reached or broke the connection.',
+  },
+  ERR_UPSTREAM_TIMEOUT: { status: 504, meaning: 'The upstream did not answer in time.' },
+  ERR_TOO_MANY_IN_FLIGHT: {
+    status: 429,
+    meaning:
+      'This client address has too many requests in flight; retry when some have been answered (`Retry-After: 1`).',
+  },
+  ERR_SIGN_IN_FAILED: {
+    status: 400,
+    meaning:
+      'The sign-in through the token service could not be completed (expired, replayed, refused or unverifiable); start again.',
+  },
+  ERR_TOKEN_SERVICE_UNAVAILABLE: {
+    status: 503,
+    meaning: 'The token service could not be reached or gave no usable answer; try again.',
+  },
+  ERR_TOKEN_EXCHANGE_FAILED: {
+    status: 502,
+    meaning:
+      'The token service would not exchange the token for the upstream (RFC 8693): it is not meant for this gateway, revoked, or asks too much.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
 
-const statusOf: Record<GatewayErrorCode, number> = {
-  not_found: 404,
-  upstream_unavailable: 502,
-  upstream_timeout: 504,
-  invalid_request: 400,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  request_timeout: 408,
-  too_many_requests: 429,
-  server_error: 500,
-  sign_in_failed: 400,
-  token_service_unavailable: 503,
-  token_exchange_failed: 502,
-  metrics_unauthorized: 401,
+/** This package's codes (its misuse is core's `ERR_INVALID_OPTION`). */
+export const gatewayErrorRegistry: ErrorRegistry = Object.freeze({
+  codes: Object.freeze({ ...gatewayErrorCodes }),
+  misuse: Object.freeze({}),
+});
+
+// A request over its address's bound is not read: the connection closes after the answer, so a
+// client over its bound holds one connection fewer.
+const headersOf: Partial<Record<GatewayErrorCode, Readonly<Record<string, string>>>> = {
+  ERR_TOO_MANY_IN_FLIGHT: { connection: 'close', 'retry-after': '1' },
 };
 
 export class GatewayError extends TesseraError<GatewayErrorCode> {
   constructor(
     code: GatewayErrorCode,
-    message: string = gatewayErrorCodes[code],
+    message: string = gatewayErrorCodes[code].meaning,
     options: TesseraErrorOptions = {},
   ) {
-    super(code, message, { status: statusOf[code], ...options });
+    const { headers, ...rest } = options;
+    // Every message of this family is written for the client (the detail of a cause is not).
+    super(code, message, {
+      status: gatewayErrorCodes[code].status,
+      expose: true,
+      headers: { ...headersOf[code], ...headers },
+      ...rest,
+    });
   }
-}
-
-/** The JSON body of every answer the gateway makes itself. */
-export interface ErrorBody {
-  readonly error: string;
-  readonly error_description: string;
 }

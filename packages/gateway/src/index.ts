@@ -1,4 +1,3 @@
-export { answerOf } from './answer.js';
 export { createGateway, type GatewayOptions } from './app.js';
 export type { GatewaySessionData } from './auth/session.js';
 export {
@@ -13,5 +12,5 @@ export {
   reservedPrefixes,
   type StoreConfig,
 } from './config.js';
-export { type ErrorBody, GatewayError, type GatewayErrorCode, gatewayErrorCodes } from './errors.js';
+export { GatewayError, type GatewayErrorCode, gatewayErrorCodes, gatewayErrorRegistry } from './errors.js';
 export { isStrippedRequestHeader } from './proxy/headers.js';

@@ -99,8 +99,8 @@ describe('exchange at the edge', () => {
     expect((await get('/api/plain/x', incoming)).status).toBe(200);
     const response = await get('/api/inventory/items', incoming);
     expect(response.status).toBe(502);
-    const body = (await response.json()) as { error: string };
-    expect(body.error).toBe('token_exchange_failed');
+    const body = (await response.json()) as { error: { code: string } };
+    expect(body.error.code).toBe('ERR_TOKEN_EXCHANGE_FAILED');
     expect(JSON.stringify(body)).not.toContain(incoming);
   });
 });

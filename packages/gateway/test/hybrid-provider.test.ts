@@ -121,7 +121,7 @@ function logoutClaims(overrides: Overrides = {}): JWTPayload {
   );
 }
 
-const refusal = { code: 'sign_in_failed' };
+const refusal = { code: 'ERR_SIGN_IN_FAILED' };
 
 describe('ID token checks (OpenID Connect Core 3.1.3.7)', () => {
   it('accepts a good one, RS256 and EdDSA, with its at_hash', async () => {

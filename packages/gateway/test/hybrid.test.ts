@@ -277,9 +277,13 @@ describe('hybrid sign-in', () => {
     const vault = new TokenVault('a-secret-of-the-gateway-0123456789');
     const sealed = vault.seal('alice', { accessToken: 'at', refreshToken: 'rt' });
     expect(vault.open('alice', sealed)).toEqual({ accessToken: 'at', refreshToken: 'rt' });
-    expect(() => vault.open('bob', sealed)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }));
+    expect(() => vault.open('bob', sealed)).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }),
+    );
     const altered = `${sealed.slice(0, 20)}${sealed[20] === 'A' ? 'B' : 'A'}${sealed.slice(21)}`;
-    expect(() => vault.open('alice', altered)).toThrow(expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }));
+    expect(() => vault.open('alice', altered)).toThrow(
+      expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }),
+    );
     expect(() => new TokenVault('another-secret-0123456789abcdef').open('alice', sealed)).toThrow(
       expect.objectContaining({ code: 'ERR_SESSION_REQUIRED' }),
     );
@@ -321,7 +325,7 @@ describe('hybrid sign-in', () => {
     const csrf = ((await (await me(gateway, browser)).json()) as { csrf_token: string }).csrf_token;
     const without = await browser.fetch(`${gateway.url}/api/orders`, { method: 'POST', body: '{}' });
     expect(without.status).toBe(403);
-    expect(((await without.json()) as { error: string }).error).toBe('ERR_CSRF_TOKEN_INVALID');
+    expect(((await without.json()) as { error: { code: string } }).error.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const withToken = await browser.fetch(`${gateway.url}/api/orders`, {
       method: 'POST',
       headers: { 'x-csrf-token': csrf, 'content-type': 'application/json' },
@@ -335,14 +339,16 @@ describe('hybrid sign-in', () => {
     const { browser } = await signInThrough(gateway);
     const response = await browser.fetch(`${gateway.url}/admin/x`);
     expect(response.status).toBe(403);
-    expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_AUTH_INSUFFICIENT_SCOPE',
+    );
   });
 
   it('without a session a hybrid route answers 401 ERR_SESSION_REQUIRED', async () => {
     const gateway = await startGateway();
     const response = await fetch(`${gateway.url}/api/items`);
     expect(response.status).toBe(401);
-    expect(((await response.json()) as { error: string }).error).toBe('ERR_SESSION_REQUIRED');
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('ERR_SESSION_REQUIRED');
   });
 });
 
@@ -361,8 +367,8 @@ describe('hybrid callback refusals', () => {
 
   async function expectRefused(response: Response, code: string): Promise<void> {
     expect(response.status).toBe(400);
-    const body = (await response.json()) as { error: string; error_description: string };
-    expect(body.error).toBe(code);
+    const body = (await response.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe(code);
     expect(JSON.stringify(body)).not.toMatch(/stack|at .*\.js/);
     expect(response.headers.getSetCookie().join('\n')).not.toMatch(/tessera-sid=[^;]/);
   }
@@ -371,14 +377,14 @@ describe('hybrid callback refusals', () => {
     const gateway = await startGateway();
     const { browser, callback } = await signInThrough(gateway);
     const replay = await browser.fetch(callback);
-    await expectRefused(replay, 'sign_in_failed');
+    await expectRefused(replay, 'ERR_SIGN_IN_FAILED');
   });
 
   it('a callback in another browser (no binding cookie) signs nobody in', async () => {
     const gateway = await startGateway();
     const { callback } = await pendingCallback(gateway);
     const victim = new Browser();
-    await expectRefused(await victim.fetch(callback), 'sign_in_failed');
+    await expectRefused(await victim.fetch(callback), 'ERR_SIGN_IN_FAILED');
   });
 
   it('refuses an answer naming another issuer (RFC 9207), a missing state and an error answer', async () => {
@@ -386,8 +392,8 @@ describe('hybrid callback refusals', () => {
     const { browser, callback } = await pendingCallback(gateway);
     const forged = new URL(callback);
     forged.searchParams.set('iss', 'https://evil.example');
-    await expectRefused(await browser.fetch(forged), 'sign_in_failed');
-    await expectRefused(await browser.fetch(`${gateway.url}/auth/callback?code=abc`), 'sign_in_failed');
+    await expectRefused(await browser.fetch(forged), 'ERR_SIGN_IN_FAILED');
+    await expectRefused(await browser.fetch(`${gateway.url}/auth/callback?code=abc`), 'ERR_SIGN_IN_FAILED');
 
     const second = await pendingCallback(gateway);
     const denied = new URL(`${gateway.url}/auth/callback`);
@@ -396,7 +402,7 @@ describe('hybrid callback refusals', () => {
     denied.searchParams.set('error', 'access_denied');
     const answer = await second.browser.fetch(denied);
     expect(answer.status).toBe(400);
-    expect(((await answer.json()) as { error_description: string }).error_description).toContain(
+    expect(((await answer.json()) as { error: { message: string } }).error.message).toContain(
       'access_denied',
     );
   });
@@ -461,7 +467,9 @@ describe('hybrid callback refusals', () => {
         },
       );
       expect(response.status, target).toBe(400);
-      expect(((await response.json()) as { error: string }).error).toBe('invalid_request');
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+        'ERR_HTTP_REQUEST_INVALID',
+      );
     }
     const { browser, callback } = await pendingCallback(gateway);
     const doubled = new URL(callback);
@@ -496,7 +504,7 @@ describe('hybrid callback refusals', () => {
       '',
     ]) {
       const answer = await fetch(callback, { headers: cookie === '' ? {} : { cookie }, redirect: 'manual' });
-      await expectRefused(answer, 'sign_in_failed');
+      await expectRefused(answer, 'ERR_SIGN_IN_FAILED');
     }
     // The untouched cookie still works: the refusals above changed nothing.
     expect((await browser.fetch(callback)).status).toBe(303);
@@ -528,7 +536,7 @@ describe('hybrid callback refusals', () => {
     const { browser, callback } = await pendingCallback(gateway);
     const tampered = new URL(callback);
     tampered.searchParams.set('code', 'not-a-real-code');
-    await expectRefused(await browser.fetch(tampered), 'sign_in_failed');
+    await expectRefused(await browser.fetch(tampered), 'ERR_SIGN_IN_FAILED');
   });
 });
 
@@ -588,7 +596,7 @@ describe('hybrid refresh', () => {
     gateway.skew = 270_000;
     const refused = await browser.fetch(`${gateway.url}/api/items`);
     expect(refused.status).toBe(401);
-    expect(((await refused.json()) as { error: string }).error).toBe('ERR_SESSION_REQUIRED');
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('ERR_SESSION_REQUIRED');
     expect((await me(gateway, browser)).status).toBe(401);
     await store.close();
   });
@@ -656,7 +664,9 @@ describe('hybrid with the token service down', () => {
       gateway.skew = 330_000;
       const expired = await browser.fetch(`${gateway.url}/api/items`);
       expect(expired.status).toBe(503);
-      expect(((await expired.json()) as { error: string }).error).toBe('token_service_unavailable');
+      expect(((await expired.json()) as { error: { code: string } }).error.code).toBe(
+        'ERR_TOKEN_SERVICE_UNAVAILABLE',
+      );
       // The session itself survives the outage.
       expect((await me(gateway, browser)).status).toBe(200);
     } finally {
@@ -718,7 +728,9 @@ describe('back-channel logout', () => {
     expect((await me(gateway, two.browser)).status).toBe(401);
     const replay = await postLogout(gateway, token);
     expect(replay.status).toBe(400);
-    expect(((await replay.json()) as { error: string }).error).toBe('invalid_request');
+    expect(((await replay.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_HTTP_REQUEST_INVALID',
+    );
   });
 
   it('refuses logout tokens that are not the token service’s, and ends nothing', async () => {
@@ -745,7 +757,9 @@ describe('back-channel logout', () => {
     ]) {
       const answer = await postLogout(gateway, bad);
       expect(answer.status, bad.slice(0, 20)).toBe(400);
-      expect(((await answer.json()) as { error: string }).error).toBe('invalid_request');
+      expect(((await answer.json()) as { error: { code: string } }).error.code).toBe(
+        'ERR_HTTP_REQUEST_INVALID',
+      );
     }
     const empty = await fetch(`${gateway.url}/auth/backchannel-logout`, {
       method: 'POST',

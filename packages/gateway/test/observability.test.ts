@@ -243,8 +243,7 @@ describe('metrics exposure', () => {
       expect(none.status).toBe(401);
       expect(none.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
       expect(await none.json()).toEqual({
-        error: 'metrics_unauthorized',
-        error_description: expect.any(String),
+        error: { code: 'ERR_METRICS_UNAUTHORIZED', message: expect.any(String) },
       });
       const wrong = await fetch(`${base}/metrics`, { headers: { authorization: 'Bearer not-the-token' } });
       expect(wrong.status).toBe(401);

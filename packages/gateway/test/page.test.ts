@@ -146,7 +146,7 @@ describe('the page at / (a gateway with public routes only)', () => {
       const answer = await call(base, `${PAGE_ASSET_PREFIX}${path}`);
       expect(answer.status, path).toBe(404);
       expect(answer.headers['content-type']).toMatch(/^application\/json/);
-      expect(JSON.parse(answer.text)).toMatchObject({ error: 'not_found' });
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'ERR_HTTP_NOT_FOUND' } });
     }
   });
 
@@ -279,7 +279,7 @@ describe('when the page is not served', () => {
       const answer = await call(base, path);
       expect(answer.status, path).toBe(404);
       expect(answer.headers['content-security-policy']).toBeUndefined();
-      expect(JSON.parse(answer.text)).toMatchObject({ error: 'not_found' });
+      expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'ERR_HTTP_NOT_FOUND' } });
     }
   });
 

@@ -126,7 +126,7 @@ describe('proxying on a public route', () => {
   it('refuses a token in the query and dot segments, whatever the route', async () => {
     const query = await call('/items?access_token=abc.def.ghi');
     expect(query.status).toBe(400);
-    expect(JSON.parse(query.text)).toMatchObject({ error: 'invalid_request' });
+    expect(JSON.parse(query.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
     expect(query.text).not.toContain('abc.def.ghi');
     expect((await call('/api/inventory/%2e%2e/admin')).status).toBe(400);
     expect((await call('/api/inventory/../admin')).status).toBe(400);
@@ -136,12 +136,14 @@ describe('proxying on a public route', () => {
     const down = await call('/down/x');
     expect(down.status).toBe(502);
     expect(JSON.parse(down.text)).toEqual({
-      error: 'upstream_unavailable',
-      error_description: 'The upstream could not be reached or broke the connection.',
+      error: {
+        code: 'ERR_UPSTREAM_UNAVAILABLE',
+        message: 'The upstream could not be reached or broke the connection.',
+      },
     });
     const slow = await call('/slow');
     expect(slow.status).toBe(504);
-    expect(JSON.parse(slow.text)).toMatchObject({ error: 'upstream_timeout' });
+    expect(JSON.parse(slow.text)).toMatchObject({ error: { code: 'ERR_UPSTREAM_TIMEOUT' } });
     expect(`${down.text}${slow.text}`).not.toMatch(/ECONNREFUSED|at .*\.js|stack/);
   });
 

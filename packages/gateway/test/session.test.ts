@@ -183,7 +183,7 @@ describe('session routes on two gateways sharing Redis', () => {
       '{}',
     );
     expect(foreign.status).toBe(403);
-    expect(JSON.parse(foreign.text)).toMatchObject({ error: 'ERR_CSRF_ORIGIN_MISMATCH' });
+    expect(JSON.parse(foreign.text)).toMatchObject({ error: { code: 'ERR_CSRF_ORIGIN_MISMATCH' } });
     const site = await call(
       1,
       'POST',
@@ -201,7 +201,7 @@ describe('session routes on two gateways sharing Redis', () => {
     const cookie = await login(0, 'alice', 'alice-password');
     const both = await call(1, 'GET', '/api/orders', { cookie, authorization: 'Bearer abc' });
     expect(both.status).toBe(400);
-    expect(JSON.parse(both.text)).toMatchObject({ error: 'invalid_request' });
+    expect(JSON.parse(both.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
     expect((await call(1, 'GET', '/api/orders')).status).toBe(401);
     expect((await call(1, 'GET', '/api/orders?access_token=abc', { cookie })).status).toBe(400);
   });
@@ -214,10 +214,10 @@ describe('session routes on two gateways sharing Redis', () => {
     for (const cookie of [`${alice}; ${bob}`, `${bob}; ${alice}`]) {
       const proxied = await call(1, 'GET', '/api/orders/mine', { cookie });
       expect(proxied.status).toBe(400);
-      expect(JSON.parse(proxied.text)).toMatchObject({ error: 'invalid_request' });
+      expect(JSON.parse(proxied.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
       const me = await call(1, 'GET', '/auth/me', { cookie });
       expect(me.status).toBe(400);
-      expect(JSON.parse(me.text)).toMatchObject({ error: 'invalid_request' });
+      expect(JSON.parse(me.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
     }
     expect(upstream.seen.length).toBe(before);
     // The other spelling alone is not this deployment's cookie: no session.
@@ -255,8 +255,7 @@ describe('session routes on two gateways sharing Redis', () => {
     );
     expect(wrong.status).toBe(401);
     expect(JSON.parse(wrong.text)).toEqual({
-      error: 'ERR_CREDENTIALS_INVALID',
-      error_description: 'invalid username or password',
+      error: { code: 'ERR_CREDENTIALS_INVALID', message: 'invalid username or password' },
     });
     const planted = `tessera-sid=${randomBytes(32).toString('base64url')}`;
     const answer = await call(

@@ -77,7 +77,7 @@ describe('slow request bodies', () => {
     await Promise.all(trickling);
     for (const connection of slow) {
       expect(connection.status).toBe(408);
-      expect(JSON.parse(connection.body)).toMatchObject({ error: 'request_timeout' });
+      expect(JSON.parse(connection.body)).toMatchObject({ error: { code: 'ERR_HTTP_REQUEST_TIMEOUT' } });
       expect(connection.text).toMatch(/^connection: close/im);
       // The normal request was answered before any slow body reached its deadline.
       expect(normalAt).toBeLessThan(answeredAt.get(connection) as number);
@@ -93,7 +93,7 @@ describe('slow request bodies', () => {
     await sleep(200);
     const refused = await rawRequest(base, '/items');
     expect(refused.status).toBe(429);
-    expect(JSON.parse(refused.text)).toMatchObject({ error: 'too_many_requests' });
+    expect(JSON.parse(refused.text)).toMatchObject({ error: { code: 'ERR_TOO_MANY_IN_FLIGHT' } });
     expect(refused.headers['retry-after']).toBe('1');
     expect(refused.headers.connection).toBe('close');
     expect((await Promise.all(held)).map((a) => a.status)).toEqual([504, 504, 504]);
@@ -149,7 +149,7 @@ describe('bodyLimit on proxied bodies', () => {
     }
     await connection.closed;
     expect(connection.status).toBe(413);
-    expect(JSON.parse(connection.body)).toMatchObject({ error: 'payload_too_large' });
+    expect(JSON.parse(connection.body)).toMatchObject({ error: { code: 'ERR_HTTP_BODY_TOO_LARGE' } });
     expect(upstream.seen).toEqual([]);
   });
 
@@ -164,7 +164,7 @@ describe('bodyLimit on proxied bodies', () => {
     if (!connection.ended) await connection.write('0\r\n\r\n');
     await connection.closed;
     expect(connection.status).toBe(413);
-    expect(JSON.parse(connection.body)).toMatchObject({ error: 'payload_too_large' });
+    expect(JSON.parse(connection.body)).toMatchObject({ error: { code: 'ERR_HTTP_BODY_TOO_LARGE' } });
     expect(upstream.seen).toEqual([]);
   });
 

@@ -94,7 +94,7 @@ describe('token routes', () => {
       authorization: `Bearer ${token({ scopes: ['inventory:read'] })}`,
     });
     expect(answer.status).toBe(403);
-    expect(JSON.parse(answer.text)).toMatchObject({ error: 'insufficient_scope' });
+    expect(JSON.parse(answer.text)).toMatchObject({ error: { code: 'ERR_AUTH_INSUFFICIENT_SCOPE' } });
     expect(String(answer.headers['www-authenticate'])).toContain('scope="orders:read"');
     expect((await call('/api/any', { authorization: `Bearer ${token({ scopes: [] })}` })).status).toBe(200);
   });
@@ -105,7 +105,8 @@ describe('token routes', () => {
       cookie: '__Host-tessera-sid=abc',
     });
     expect(both.status).toBe(400);
-    expect(JSON.parse(both.text)).toMatchObject({ error: 'invalid_request' });
+    expect(JSON.parse(both.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
+    expect(String(both.headers['www-authenticate'])).toMatch(/^Bearer error="invalid_request"/);
     expect((await call(`/api/orders?access_token=${token()}`, {})).status).toBe(400);
   });
 
@@ -117,7 +118,8 @@ describe('token routes', () => {
         headers: { authorization: [`Bearer ${seen}`, `Bearer ${second}`] },
       });
       expect(twice.status).toBe(400);
-      expect(JSON.parse(twice.text)).toMatchObject({ error: 'invalid_request' });
+      expect(JSON.parse(twice.text)).toMatchObject({ error: { code: 'ERR_AUTH_INVALID_REQUEST' } });
+      expect(String(twice.headers['www-authenticate'])).toMatch(/^Bearer error="invalid_request"/);
     }
   });
 });

@@ -1,7 +1,6 @@
-import { audit, sessionName } from '@tessera/core';
+import { audit, HttpError, sessionName } from '@tessera/core';
 import { SessionError } from '@tessera/session';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { GatewayError } from '../errors.js';
 import type { HybridMode } from './hybrid/index.js';
 import type { SessionMode } from './session.js';
 
@@ -15,7 +14,7 @@ function credentialsOf(body: unknown): Credentials {
     const { username, password } = body as Record<string, unknown>;
     if (typeof username === 'string' && typeof password === 'string') return { username, password };
   }
-  throw new GatewayError('invalid_request', 'send a username and a password (JSON or a form)');
+  throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'send a username and a password (JSON or a form)');
 }
 
 /**
@@ -37,7 +36,8 @@ function parseForm(body: string): Record<string, string> {
   const fields: Record<string, string> = {};
   for (const [name, value] of new URLSearchParams(body)) {
     // A repeated field is ambiguous: refuse it rather than pick one.
-    if (Object.hasOwn(fields, name)) throw new GatewayError('invalid_request', 'a form field is repeated');
+    if (Object.hasOwn(fields, name))
+      throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'a form field is repeated');
     fields[name] = value;
   }
   return fields;

@@ -58,9 +58,9 @@ export class EdgeExchange {
       const code = (error as { code?: unknown }).code;
       if (code === 'ERR_UPSTREAM_TOKEN_FAILED') {
         // The token service's own reason (its OAuth error code) is in the message, never the token.
-        throw new GatewayError('token_exchange_failed', undefined, { expose: true, cause: error });
+        throw new GatewayError('ERR_TOKEN_EXCHANGE_FAILED', undefined, { expose: true, cause: error });
       }
-      throw new GatewayError('token_service_unavailable', undefined, { expose: true, cause: error });
+      throw new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE', undefined, { expose: true, cause: error });
     }
   }
 }

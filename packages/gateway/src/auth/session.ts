@@ -1,4 +1,4 @@
-import { inSpan, type ReadinessCheck, TesseraTypeError } from '@tessera/core';
+import { AuthError, inSpan, type ReadinessCheck, TesseraTypeError } from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
@@ -18,7 +18,6 @@ import type { KeyValueStore } from '@tessera/storage';
 import { createDatabase, parseDatabaseUrl, probeDatabase } from '@tessera/storage/sql';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
 import type { GatewayConfig, RouteConfig } from '../config.js';
-import { GatewayError } from '../errors.js';
 import { openStore } from './stores.js';
 
 /**
@@ -155,7 +154,7 @@ export async function createSessionMode(
       cookieNames.length > 1 &&
       cookieNames.every((name) => findCookie(request.headers.cookie, name).count > 0)
     ) {
-      throw new GatewayError('invalid_request', 'two session cookies of different names; send one');
+      throw new AuthError('ERR_AUTH_INVALID_REQUEST', 'two session cookies of different names; send one');
     }
     const session = new RequestSession(manager, requestInfo(request), (name, value) => {
       reply.header(name, value);

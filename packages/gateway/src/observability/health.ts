@@ -4,13 +4,13 @@ import {
   type MetricsListener,
   metricsAllowed,
   metricsOnPublicPort,
+  metricsRefusal,
   type ReadinessCheck,
   readinessBody,
+  sendAnswer,
   startMetricsListener,
 } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
-import { sendError } from '../answer.js';
-import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from './metrics.js';
 
 export interface HealthOptions {
@@ -58,10 +58,7 @@ export function registerHealth(app: FastifyInstance, options: HealthOptions): vo
   }
   if (exposure === undefined || !metricsOnPublicPort(exposure)) return;
   app.get('/metrics', async (request, reply) => {
-    if (!metricsAllowed(exposure, request.headers.authorization)) {
-      reply.header('www-authenticate', 'Bearer realm="metrics"');
-      return sendError(reply, new GatewayError('metrics_unauthorized'));
-    }
+    if (!metricsAllowed(exposure, request.headers.authorization)) return sendAnswer(reply, metricsRefusal());
     return reply
       .header('content-type', metrics.registry.contentType)
       .header('cache-control', 'no-store')

@@ -1,5 +1,5 @@
+import { answerFor } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { answerOf } from '../answer.js';
 import { escapeHtml } from './files.js';
 import { pageHeaders } from './headers.js';
 import { PAGE_ASSET_PREFIX } from './index.js';
@@ -21,12 +21,13 @@ export function sendSignInFailurePage(
   reply: FastifyReply,
   error: unknown,
 ): FastifyReply {
-  const { status, headers, body } = answerOf(error);
+  // The JSON answer's status, headers and message, as a page.
+  const { status, headers, body, error: answered } = answerFor(error);
   // Logged as the JSON answer would be: a refusal at info, the gateway's own failure at error.
-  const code = (error as { code?: unknown } | null)?.code;
+  const { code } = answered;
   if (status >= 500) request.log.error({ code, status }, 'sign-in failed');
   else request.log.info({ code, status }, 'sign-in refused');
-  const reason = body.error_description ?? body.error;
+  const reason = body.error.message;
   const html = [
     '<!doctype html>',
     '<html lang="en"><head><meta charset="utf-8">',

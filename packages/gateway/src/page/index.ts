@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { HttpError, TesseraTypeError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { sendError } from '../answer.js';
-import { GatewayError } from '../errors.js';
 import { loadPageFiles } from './files.js';
 import { assetHeaders, pageCsp, pageHeaders, reportHeaders } from './headers.js';
 
@@ -45,7 +45,10 @@ export const PAGE_CALLBACK_PATH = `${PAGE_ASSET_PREFIX}/callback`;
 export function registerPage(app: FastifyInstance, options: PageOptions): void {
   const { login, signIn, report } = options;
   if (login === 'browser' && signIn === undefined) {
-    throw new TypeError("registerPage: login 'browser' needs signIn (the issuer and the page's client)");
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      "registerPage: login 'browser' needs signIn (the issuer and the page's client)",
+    );
   }
   const browser = login === 'browser' ? signIn : undefined;
   const { html, assets } = loadPageFiles(
@@ -72,11 +75,13 @@ export function registerPage(app: FastifyInstance, options: PageOptions): void {
       // Read on every request: each `tessera compare` run writes a new one. The path is the
       // config's, never the request's.
       const body = await readFile(report).catch(() => undefined);
-      if (body === undefined) return sendError(reply, new GatewayError('not_found'));
+      if (body === undefined)
+        return sendError(reply, new HttpError('ERR_HTTP_NOT_FOUND', 'no route matches the request path'));
       return reply.headers(reportHeaders).type('text/html; charset=utf-8').send(body);
     }
     const asset = assets.get(name);
-    if (asset === undefined) return sendError(reply, new GatewayError('not_found'));
+    if (asset === undefined)
+      return sendError(reply, new HttpError('ERR_HTTP_NOT_FOUND', 'no route matches the request path'));
     return reply.headers(assetHeaders).type(asset.type).send(asset.body);
   });
 }

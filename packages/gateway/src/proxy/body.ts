@@ -1,7 +1,6 @@
 import { Readable } from 'node:stream';
-import { readBody } from '@tessera/core';
+import { bodyRefusal, readBody } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
-import { GatewayError } from '../errors.js';
 
 /**
  * A proxied request body read whole before the upstream is called: a Readable, so reply-from
@@ -29,18 +28,12 @@ export interface BodyBounds {
   readonly timeoutMs: number;
 }
 
-const refusals = {
-  too_large: () => new GatewayError('payload_too_large'),
-  timeout: () => new GatewayError('request_timeout'),
-  length_mismatch: () => new GatewayError('invalid_request', 'the content length is wrong'),
-} as const;
-
 /**
  * Makes every proxied body, whatever its type, a `BufferedBody` read within `bounds` before the
  * handler runs. The upstream connection is taken only for a complete body, so a client trickling
- * its body holds a socket of the gateway (until `timeoutMs`: 408 `request_timeout`) and never one
- * of an upstream's pool; a body over `limit` is 413 `payload_too_large` and never reaches it.
- * Both answers close the connection (answer.ts), so the rest of such a body is never read.
+ * its body holds a socket of the gateway (until `timeoutMs`: 408 `ERR_HTTP_REQUEST_TIMEOUT`) and
+ * never one of an upstream's pool; a body over `limit` is 413 `ERR_HTTP_BODY_TOO_LARGE` and never
+ * reaches it. Both answers close the connection, so the rest of such a body is never read.
  */
 export function registerBufferedBodies(scope: FastifyInstance, bounds: BodyBounds): void {
   scope.removeAllContentTypeParsers();
@@ -52,7 +45,7 @@ export function registerBufferedBodies(scope: FastifyInstance, bounds: BodyBound
     }).then(
       (read) => {
         if (read.ok) done(null, new BufferedBody(read.body));
-        else done(refusals[read.reason](), undefined);
+        else done(bodyRefusal(read.reason), undefined);
       },
       // The client went away mid-body: nobody is left to answer.
       (error: Error) => done(error, undefined),

@@ -89,7 +89,9 @@ export function forward(
       );
       sendError(
         reply,
-        new GatewayError(timeout ? 'upstream_timeout' : 'upstream_unavailable', undefined, { expose: true }),
+        new GatewayError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNAVAILABLE', undefined, {
+          expose: true,
+        }),
       );
     },
   });

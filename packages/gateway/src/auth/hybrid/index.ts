@@ -1,4 +1,5 @@
 import type { KeySource } from '@tessera/core';
+import { HttpError } from '@tessera/core';
 import { PolicyRefusal } from '@tessera/resource';
 import { type Session, SessionError } from '@tessera/session';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -142,14 +143,14 @@ export function createHybridMode(
         const body = request.body as Record<string, unknown> | undefined;
         const token = body?.logout_token;
         if (typeof token !== 'string' || token.length === 0 || token.length > 16_384) {
-          throw new GatewayError('invalid_request', 'send a logout_token form field');
+          throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'send a logout_token form field');
         }
         let claims: Awaited<ReturnType<OidcProvider['verifyLogoutToken']>>;
         try {
           claims = await provider.verifyLogoutToken(token);
         } catch (error) {
-          if (error instanceof GatewayError && error.code === 'sign_in_failed') {
-            throw new GatewayError('invalid_request', error.message, { expose: true });
+          if (error instanceof GatewayError && error.code === 'ERR_SIGN_IN_FAILED') {
+            throw new HttpError('ERR_HTTP_REQUEST_INVALID', error.message, { expose: true });
           }
           throw error;
         }
@@ -159,7 +160,9 @@ export function createHybridMode(
           ttlMs: Math.max(60_000, claims.expiresAt - options.now() + 60_000),
         });
         if (!fresh)
-          throw new GatewayError('invalid_request', 'this logout token was already used', { expose: true });
+          throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'this logout token was already used', {
+            expose: true,
+          });
         let ended: number;
         try {
           ended = await endSessions(claims.sub, claims.sid);

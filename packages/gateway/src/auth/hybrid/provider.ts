@@ -63,7 +63,7 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 export const SIGNED_OUT_STATE = 'signed-out';
 
 function unavailable(cause: unknown): GatewayError {
-  return new GatewayError('token_service_unavailable', undefined, { cause });
+  return new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE', undefined, { cause });
 }
 
 /**
@@ -366,7 +366,7 @@ function isObject(value: unknown): value is Record<string, unknown> {
 }
 
 function signInFailed(message: string): GatewayError {
-  return new GatewayError('sign_in_failed', message, { expose: true });
+  return new GatewayError('ERR_SIGN_IN_FAILED', message, { expose: true });
 }
 
 // OpenID Connect Core 3.1.3.6: the left half of the hash of the access token, with the hash of the ID token's alg.

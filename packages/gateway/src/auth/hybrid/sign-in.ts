@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { audit, SealedBox, sessionName, sha256Base64url } from '@tessera/core';
+import { audit, HttpError, SealedBox, sessionName, sha256Base64url } from '@tessera/core';
 import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayError } from '../../errors.js';
@@ -47,11 +47,11 @@ const random = () => randomBytes(32).toString('base64url');
 export function localReturnPath(value: unknown): string {
   if (typeof value !== 'string' || value === '') return '/';
   if (value.length > 2048 || !value.startsWith('/') || value.startsWith('//') || value.includes('\\')) {
-    throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
+    throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'return_to must be a path on this gateway');
   }
   // Visible ASCII only (percent-encode the rest): anything else cannot go out in a Location header.
   if (!/^[\x21-\x7e]+$/.test(value))
-    throw new GatewayError('invalid_request', 'return_to must be a path on this gateway');
+    throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'return_to must be a path on this gateway');
   return value;
 }
 
@@ -64,7 +64,7 @@ function queryOf(request: FastifyRequest): URLSearchParams {
 /** A parameter given at most once (a repeated one is ambiguous: refused, never picked from). */
 function single(query: URLSearchParams, name: string): string | undefined {
   const values = query.getAll(name);
-  if (values.length > 1) throw new GatewayError('invalid_request', `${name} is repeated`);
+  if (values.length > 1) throw new HttpError('ERR_HTTP_REQUEST_INVALID', `${name} is repeated`);
   return values[0];
 }
 
@@ -154,7 +154,7 @@ export class SignIn {
     const query = queryOf(request);
     const state = single(query, 'state');
     if (state === undefined || state.length > 512)
-      throw new GatewayError('sign_in_failed', 'the callback has no state', { expose: true });
+      throw new GatewayError('ERR_SIGN_IN_FAILED', 'the callback has no state', { expose: true });
     // One sign-in cookie, sealed by us, for this very state: else the sign-in was started in
     // another browser (or another tab since), was already finished, or was forged.
     const found = findCookie(request.headers.cookie, name);
@@ -163,18 +163,20 @@ export class SignIn {
     const expected = Buffer.from(sha256Base64url(pending?.state ?? ''));
     if (pending === undefined || !timingSafeEqual(given, expected)) {
       throw new GatewayError(
-        'sign_in_failed',
+        'ERR_SIGN_IN_FAILED',
         'this sign-in was not started in this browser, or was already used; start again',
         { expose: true },
       );
     }
     if (this.#options.now() > pending.expiresAt) {
-      throw new GatewayError('sign_in_failed', 'this sign-in took too long; start again', { expose: true });
+      throw new GatewayError('ERR_SIGN_IN_FAILED', 'this sign-in took too long; start again', {
+        expose: true,
+      });
     }
     // RFC 9207: the answer names who sent it, so a mix-up with another issuer is caught here.
     const iss = single(query, 'iss');
     if (iss === undefined ? await this.#provider.expectsIssInResponse() : iss !== this.#provider.issuer) {
-      throw new GatewayError('sign_in_failed', 'the answer does not come from the token service', {
+      throw new GatewayError('ERR_SIGN_IN_FAILED', 'the answer does not come from the token service', {
         expose: true,
       });
     }
@@ -186,15 +188,15 @@ export class SignIn {
         code === 'access_denied'
           ? 'the sign-in was cancelled at the token service (access_denied)'
           : `the token service answered ${code}`;
-      throw new GatewayError('sign_in_failed', why, { expose: true });
+      throw new GatewayError('ERR_SIGN_IN_FAILED', why, { expose: true });
     }
     const code = single(query, 'code');
     if (code === undefined || code.length === 0 || code.length > 2048) {
-      throw new GatewayError('sign_in_failed', 'the callback has no code', { expose: true });
+      throw new GatewayError('ERR_SIGN_IN_FAILED', 'the callback has no code', { expose: true });
     }
     const set = await this.#exchange(code, pending.verifier);
     if (set.idToken === undefined)
-      throw new GatewayError('sign_in_failed', 'the token service sent no ID token', { expose: true });
+      throw new GatewayError('ERR_SIGN_IN_FAILED', 'the token service sent no ID token', { expose: true });
     const claims = await this.#provider.verifyIdToken(set.idToken, pending.nonce, set.accessToken);
     const sub = claims.sub as string;
     const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
@@ -233,10 +235,14 @@ export class SignIn {
     } catch (error) {
       if (!(error instanceof GrantRefused)) throw error;
       // The token service refused the code (expired, replayed): the user starts again.
-      throw new GatewayError('sign_in_failed', `the token service refused the code (${error.oauthError})`, {
-        expose: true,
-        cause: error,
-      });
+      throw new GatewayError(
+        'ERR_SIGN_IN_FAILED',
+        `the token service refused the code (${error.oauthError})`,
+        {
+          expose: true,
+          cause: error,
+        },
+      );
     }
   }
 }

@@ -141,7 +141,7 @@ export class SessionTokens {
       // Another instance is refreshing: the current token still works until it expires.
       if (now() < tokens.accessExpiresAt) return this.#held(current).accessToken;
       if (now() >= deadline)
-        throw new GatewayError('token_service_unavailable', 'the token refresh took too long');
+        throw new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE', 'the token refresh took too long');
       await sleep(POLL_MS);
       const fresh = await this.#manager.get(id);
       if (fresh === null) throw new SessionError('ERR_SESSION_REQUIRED');
@@ -179,7 +179,7 @@ export class SessionTokens {
       );
       // A token service outage does not end the session: the token it has is good until it expires.
       if (now() < tokens.accessExpiresAt) return held.accessToken;
-      throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
+      throw error instanceof GatewayError ? error : new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE');
     }
     let refreshedClaims: Record<string, unknown> | undefined;
     if (set.idToken !== undefined) {

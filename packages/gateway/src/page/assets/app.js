@@ -59,10 +59,14 @@ async function api(method, path, body) {
   return { status: response.status, ok: response.ok, data: json ? await response.json() : null };
 }
 
-/** A one-line description of a failed answer ({ error, error_description? | message? }). */
+/**
+ * A one-line description of a failed answer: Tessera's JSON `{ error: { code, message } }`, or
+ * an OAuth error `{ error, error_description? }` from the token service.
+ */
 function problem(answer, doing) {
   const body = answer.data !== null && typeof answer.data === 'object' ? answer.data : {};
-  const detail = body.error_description ?? body.message ?? body.error;
+  const error = body.error !== null && typeof body.error === 'object' ? body.error : {};
+  const detail = error.message ?? body.error_description ?? body.error;
   return `${doing} failed (${answer.status})${typeof detail === 'string' ? `: ${detail}` : ''}`;
 }
 
