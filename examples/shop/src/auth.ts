@@ -1,4 +1,4 @@
-import type { KeySource } from '@tessera/core';
+import { type KeySource, TesseraTypeError } from '@tessera/core';
 import {
   allOf,
   bearer,
@@ -95,7 +95,9 @@ export function sessionAuth(options: SessionAuthOptions): ShopAuth {
     mode: 'session' as const,
     async source(audience: string): Promise<IdentitySource> {
       const keys = options.keys[audience];
-      if (keys === undefined) throw new TypeError(`no session reference keys for ${audience}`);
+      if (keys === undefined) {
+        throw new TesseraTypeError('ERR_INVALID_OPTION', `no session reference keys for ${audience}`);
+      }
       return sessionSource({
         manager: options.manager,
         references: {

@@ -7,6 +7,7 @@ export {
   type TokenAuthOptions,
   tokenAuth,
 } from './auth.js';
+export { ShopError, type ShopErrorCode, shopErrorCodes, shopErrorRegistry } from './errors.js';
 export { createInventoryService, type InventoryOptions, type Item, seedItems } from './inventory.js';
 export { createOrdersService, type Order, type OrdersOptions } from './orders.js';
 export { createPaymentsService } from './payments.js';

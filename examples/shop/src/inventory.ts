@@ -1,4 +1,6 @@
+import { HttpError } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
+import { ShopError } from './errors.js';
 import {
   createServiceApp,
   isRecord,
@@ -41,29 +43,18 @@ export async function createInventoryService(options: InventoryOptions): Promise
     [...items.values()].map(({ id, name, price, stock }) => ({ id, name, price, stock })),
   );
 
-  app.post(
-    '/reserve',
-    { config: protect(auth, { scopes: ['inventory:reserve'] }) },
-    async (request, reply) => {
-      const body = isRecord(request.body) ? request.body : {};
-      const quantity = positiveInteger(body.quantity, 1000);
-      const item = typeof body.item === 'string' ? items.get(body.item) : undefined;
-      if (quantity === undefined) {
-        return reply
-          .code(400)
-          .send({ error: 'invalid_request', error_description: 'quantity must be 1 to 1000' });
-      }
-      if (item === undefined)
-        return reply.code(404).send({ error: 'not_found', error_description: 'no such item' });
-      if (item.stock < quantity) {
-        return reply.code(409).send({ error: 'out_of_stock', error_description: 'not enough stock' });
-      }
-      item.stock -= quantity;
-      return {
-        reservation: { item: item.id, quantity, price: item.price },
-        seen: traceOf('inventory', request.principal, auth),
-      };
-    },
-  );
+  app.post('/reserve', { config: protect(auth, { scopes: ['inventory:reserve'] }) }, async (request) => {
+    const body = isRecord(request.body) ? request.body : {};
+    const quantity = positiveInteger(body.quantity, 1000);
+    const item = typeof body.item === 'string' ? items.get(body.item) : undefined;
+    if (quantity === undefined) throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'quantity must be 1 to 1000');
+    if (item === undefined) throw new ShopError('ERR_SHOP_ITEM_NOT_FOUND', 'no such item');
+    if (item.stock < quantity) throw new ShopError('ERR_SHOP_OUT_OF_STOCK', 'not enough stock');
+    item.stock -= quantity;
+    return {
+      reservation: { item: item.id, quantity, price: item.price },
+      seen: traceOf('inventory', request.principal, auth),
+    };
+  });
   return app;
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import { HttpError } from '@tessera/core';
 import { createServiceClient, type ServiceFetch } from '@tessera/resource';
 import { authenticationOf } from '@tessera/resource/fastify';
 import type { FastifyInstance } from 'fastify';
+import { ShopError } from './errors.js';
 import {
   createServiceApp,
   isRecord,
@@ -63,9 +65,7 @@ export async function createOrdersService(options: OrdersOptions): Promise<Fasti
     const body = isRecord(request.body) ? request.body : {};
     const quantity = positiveInteger(body.quantity, 1000);
     if (typeof body.item !== 'string' || quantity === undefined) {
-      return reply
-        .code(400)
-        .send({ error: 'invalid_request', error_description: 'item and quantity (1 to 1000) required' });
+      throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'item and quantity (1 to 1000) required');
     }
     const on = authenticationOf(request);
     const post = async <T>(
@@ -102,10 +102,7 @@ export async function createOrdersService(options: OrdersOptions): Promise<Fasti
       { amount, reference: id },
     );
     // A refused charge is this service's failure (its delegation), not the caller's: 502.
-    if (!charged.ok)
-      return reply
-        .code(502)
-        .send({ error: 'payment_failed', error_description: 'payments refused the charge' });
+    if (!charged.ok) throw new ShopError('ERR_SHOP_PAYMENT_FAILED', 'payments refused the charge');
 
     const order: Order = {
       id,

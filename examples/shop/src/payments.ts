@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { HttpError } from '@tessera/core';
 import { requireAudience } from '@tessera/resource';
 import type { FastifyInstance } from 'fastify';
 import {
@@ -29,9 +30,7 @@ export async function createPaymentsService(options: ShopServiceOptions): Promis
       const body = isRecord(request.body) ? request.body : {};
       const amount = positiveInteger(body.amount, 100_000_000);
       if (amount === undefined || typeof body.reference !== 'string' || body.reference.length === 0) {
-        return reply
-          .code(400)
-          .send({ error: 'invalid_request', error_description: 'amount and reference required' });
+        throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'amount and reference required');
       }
       return reply.code(201).send({
         charge: { id: randomUUID(), amount, reference: body.reference },

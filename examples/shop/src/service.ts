@@ -1,4 +1,11 @@
-import { checkReadiness, type MetricsExposure, type Principal, readinessBody } from '@tessera/core';
+import {
+  checkReadiness,
+  errorAnswering,
+  type MetricsExposure,
+  type Principal,
+  readinessBody,
+  TesseraTypeError,
+} from '@tessera/core';
 import { allOf, type Policy } from '@tessera/resource';
 import { fastifyResource, type RouteAuthConfig, requestSerializer } from '@tessera/resource/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -18,12 +25,22 @@ export interface ShopServiceOptions {
 /** A Fastify app with every route protected by default, for the service whose audience is `name`. */
 export async function createServiceApp(name: string, options: ShopServiceOptions): Promise<FastifyInstance> {
   const { logger } = options;
+  const source = await options.auth.source(name);
+  // A resource server's answers (RFC 6750 challenges, core's JSON body) for every error, those
+  // Fastify makes before any route included; fastifyResource installs the same error handler.
+  const answers = errorAnswering({ protocol: { scheme: source.scheme } });
   // A logger of one's own gets the same request serializer (no query string) as the default one.
   const app =
     typeof logger === 'object'
-      ? Fastify({ loggerInstance: logger.child({}, { serializers: { req: requestSerializer } }) })
-      : Fastify({ logger: logger === true ? { serializers: { req: requestSerializer } } : false });
-  const source = await options.auth.source(name);
+      ? Fastify({
+          ...answers.serverOptions,
+          loggerInstance: logger.child({}, { serializers: { req: requestSerializer } }),
+        })
+      : Fastify({
+          ...answers.serverOptions,
+          logger: logger === true ? { serializers: { req: requestSerializer } } : false,
+        });
+  app.setNotFoundHandler(answers.notFoundHandler);
   await app.register(fastifyResource, {
     source,
     ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
@@ -60,7 +77,9 @@ export function protect(
 
 /** This service's trace entry for the request's principal. */
 export function traceOf(service: string, principal: Principal | null, auth: ShopAuth): TraceEntry {
-  if (principal === null) throw new TypeError(`${service}: a trace needs an authenticated request`);
+  if (principal === null) {
+    throw new TesseraTypeError('ERR_INVALID_USE', `${service}: a trace needs an authenticated request`);
+  }
   return seenBy(service, principal, auth.mode);
 }
 

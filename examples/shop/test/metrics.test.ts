@@ -41,7 +41,7 @@ describe('inventory /metrics behind a bearer token', () => {
     const bare = await fetch(`${base}/metrics`);
     expect(bare.status).toBe(401);
     expect(bare.headers.get('www-authenticate')).toBe('Bearer realm="metrics"');
-    expect(await bare.json()).toMatchObject({ code: 'ERR_METRICS_UNAUTHORIZED' });
+    expect(await bare.json()).toMatchObject({ error: { code: 'ERR_METRICS_UNAUTHORIZED' } });
     const wrong = await fetch(`${base}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}x` } });
     expect(wrong.status).toBe(401);
   });
