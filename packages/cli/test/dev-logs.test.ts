@@ -214,7 +214,7 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
         service: 'tessera-token-service',
         client: 'shop-cli',
         grant: 'authorization_code',
-        reason: 'invalid_grant',
+        reason: 'ERR_OAUTH_INVALID_GRANT',
       }),
     );
     const refusedBy = new Set(audits(logs, 'token.refused').map((line) => line.service));
@@ -383,7 +383,11 @@ describe('tessera dev logs, hybrid mode: the gateway’s sign-in through the tok
       }),
     );
     expect(audits(logs, 'login.failed')).toContainEqual(
-      expect.objectContaining({ service: 'tessera-gateway', client: 'gateway', reason: 'sign_in_failed' }),
+      expect.objectContaining({
+        service: 'tessera-gateway',
+        client: 'gateway',
+        reason: 'ERR_SIGN_IN_FAILED',
+      }),
     );
     expectNoSecret(logs, [...secrets, ...cookies, location.searchParams.get('code') ?? '', METRICS_TOKEN]);
   });

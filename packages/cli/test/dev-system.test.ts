@@ -453,7 +453,8 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
         },
         { timeoutMs: 1_000, intervalMs: 20 },
       );
-      expect(await refused.json()).toMatchObject({ error: 'invalid_token', code: 'ERR_TOKEN_REVOKED' });
+      expect(refused.headers.get('www-authenticate')).toMatch(/^Bearer error="invalid_token"/);
+      expect(await refused.json()).toMatchObject({ error: { code: 'ERR_TOKEN_REVOKED' } });
     }
     expect(await upstream401s()).toBe(before);
   });

@@ -137,15 +137,15 @@ afterAll(async () => {
 
 interface Answer {
   readonly status: number;
-  readonly body: Record<string, unknown>;
+  readonly body: Record<string, unknown> & { readonly error?: { readonly code: string } };
 }
 
 async function send(url: string, init: RequestInit = {}): Promise<Answer> {
   const response = await fetch(url, { redirect: 'manual', ...init });
   const text = await response.text();
-  let body: Record<string, unknown> = {};
+  let body: Answer['body'] = {};
   try {
-    body = JSON.parse(text) as Record<string, unknown>;
+    body = JSON.parse(text) as Answer['body'];
   } catch {
     // Not JSON.
   }
@@ -222,7 +222,7 @@ describe('session references between the gateway and the shop', () => {
     for (const presented of [sessionHash, reference]) {
       for (const answer of [await charge(presented), await listOrders(presented)]) {
         expect(answer.status).toBe(401);
-        expect(answer.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+        expect(answer.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
       }
     }
   });
@@ -250,7 +250,7 @@ describe('session references between the gateway and the shop', () => {
     for (const minter of forged) {
       const answer = await reserve(minter.mint(sessionHash, ['gateway'], 'inventory', 'POST /reserve'));
       expect(answer.status).toBe(401);
-      expect(answer.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+      expect(answer.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     }
   });
 
@@ -262,13 +262,13 @@ describe('session references between the gateway and the shop', () => {
     const forInventory = orders.mint(sessionHash, ['gateway'], 'inventory', 'POST /charge');
     const refused = await charge(forInventory);
     expect(refused.status).toBe(401);
-    expect(refused.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect(refused.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     // inventory, holding orders -> inventory's key, posing as orders towards payments.
     const ordersToInventory = partKeys('inventory').accept.orders?.[0] as ReferenceKey;
     const posing = createSessionReferences({ self: 'orders', mint: { payments: ordersToInventory } });
     const answer = await charge(posing.mint(sessionHash, ['gateway'], 'payments', 'POST /charge'));
     expect(answer.status).toBe(401);
-    expect(answer.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect(answer.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     // The genuine one is accepted: orders' own key for payments.
     expect((await charge(orders.mint(sessionHash, ['gateway'], 'payments', 'POST /charge'))).status).toBe(
       201,
@@ -292,7 +292,7 @@ describe('session references between the gateway and the shop', () => {
     });
     const straight = await charge(gatewayToPayments.mint(sessionHash, [], 'payments', 'POST /charge'));
     expect(straight.status).toBe(401);
-    expect(straight.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect(straight.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     // payments requires the call to have come through orders after the edge, read from the chain
     // as token mode reads `act`: orders acting as the edge itself (no gateway before it) is 403.
     const orders = createSessionReferences({ self: 'orders', ...partKeys('orders') });
@@ -305,7 +305,7 @@ describe('session references between the gateway and the shop', () => {
       parts[5] = Buffer.from(chain).toString('base64url');
       const answer = await reserve(parts.join('.'));
       expect(answer.status).toBe(401);
-      expect(answer.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+      expect(answer.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     }
   });
 
@@ -346,7 +346,7 @@ describe('session references between the gateway and the shop', () => {
     const rotated = await startOrders(sessionAuth({ manager, keys: after }), urls.inventory);
     const refused = await send(`${rotated}/orders`, { headers: { [SESSION_REFERENCE_HEADER]: byOld } });
     expect(refused.status).toBe(401);
-    expect(refused.body.code).toBe('ERR_SESSION_REFERENCE_INVALID');
+    expect(refused.body.error?.code).toBe('ERR_SESSION_REFERENCE_INVALID');
     expect((await send(`${rotated}/orders`, { headers: { [SESSION_REFERENCE_HEADER]: byNew } })).status).toBe(
       200,
     );

@@ -72,7 +72,7 @@ describe('Express 5 middleware over real HTTP', () => {
     const { cookie, csrf } = await login();
     const json = { cookie, 'content-type': 'application/json' };
     const body = JSON.stringify({ theme: 'dark' });
-    expect((await send(`${base}/prefs`, { method: 'POST', headers: json, body })).json().error.code).toBe(
+    expect((await send(`${base}/prefs`, { method: 'POST', headers: json, body })).json().error?.code).toBe(
       'ERR_CSRF_TOKEN_INVALID',
     );
     const foreign = await send(`${base}/prefs`, {
@@ -81,7 +81,7 @@ describe('Express 5 middleware over real HTTP', () => {
       body,
     });
     expect(foreign.status).toBe(403);
-    expect(foreign.json().error.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
+    expect(foreign.json().error?.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
     expect(
       (await send(`${base}/prefs`, { method: 'POST', headers: { ...json, 'x-csrf-token': csrf }, body }))
         .status,

@@ -192,19 +192,19 @@ describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
 
     const missing = await post({});
     expect(missing.status).toBe(403);
-    expect(missing.json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
+    expect(missing.json().error?.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const altered = `${csrf.slice(0, -1)}${csrf.endsWith('A') ? 'B' : 'A'}`;
-    expect((await post({ 'x-csrf-token': altered })).json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
+    expect((await post({ 'x-csrf-token': altered })).json().error?.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const other = await login('bob');
-    expect((await post({ 'x-csrf-token': other.csrf })).json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
+    expect((await post({ 'x-csrf-token': other.csrf })).json().error?.code).toBe('ERR_CSRF_TOKEN_INVALID');
 
     const foreign = await post({ 'x-csrf-token': csrf, origin: 'https://evil.example' });
     expect(foreign.status).toBe(403);
-    expect(foreign.json().error.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
-    expect((await post({ 'x-csrf-token': csrf, origin: 'null' })).json().error.code).toBe(
+    expect(foreign.json().error?.code).toBe('ERR_CSRF_ORIGIN_MISMATCH');
+    expect((await post({ 'x-csrf-token': csrf, origin: 'null' })).json().error?.code).toBe(
       'ERR_CSRF_ORIGIN_MISMATCH',
     );
-    expect((await post({ 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' })).json().error.code).toBe(
+    expect((await post({ 'x-csrf-token': csrf, 'sec-fetch-site': 'cross-site' })).json().error?.code).toBe(
       'ERR_CSRF_ORIGIN_MISMATCH',
     );
 
@@ -238,7 +238,7 @@ describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
     expect((await send(`${base}/scoped/item`, { method: 'DELETE' })).status).toBe(401);
     const noToken = await send(`${base}/scoped/item`, { method: 'DELETE', headers: { cookie } });
     expect(noToken.status).toBe(403);
-    expect(noToken.json().error.code).toBe('ERR_CSRF_TOKEN_INVALID');
+    expect(noToken.json().error?.code).toBe('ERR_CSRF_TOKEN_INVALID');
     const ok = await send(`${base}/scoped/item`, {
       method: 'DELETE',
       headers: { cookie, 'x-csrf-token': csrf },

@@ -65,7 +65,7 @@ describe('two instances sharing Redis', () => {
     expect(out.status).toBe(204);
     const replay = await me(a, cookie);
     expect(replay.status).toBe(401);
-    expect(replay.json().error.code).toBe('ERR_SESSION_REQUIRED');
+    expect(replay.json().error?.code).toBe('ERR_SESSION_REQUIRED');
     const client = new Redis(REDIS_URL);
     try {
       expect(await client.exists(`${prefix}session:s:${hashSessionId(cookie.split('=')[1] ?? '')}`)).toBe(0);

@@ -65,7 +65,7 @@ describe('session store outage', () => {
     }
     const refused = await login('u4');
     expect(refused.status).toBe(503);
-    expect(refused.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
+    expect(refused.json().error?.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
     expect(refused.setCookie).toBeUndefined();
     // A request that needs no session does not depend on the store.
     expect((await send(`${base}/public`)).json()).toEqual({ state: 'anonymous' });
@@ -100,7 +100,7 @@ describe('session store outage', () => {
       server.pause();
       const answer = await send(`${boundedBase}/me`, { headers: { cookie } });
       expect(answer.status).toBe(503);
-      expect(answer.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
+      expect(answer.json().error?.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
       server.resume();
       const back = await eventually(
         () => send(`${boundedBase}/me`, { headers: { cookie } }),
@@ -119,7 +119,7 @@ describe('session store outage', () => {
     await server.kill();
     const down = await send(`${base}/me`, { headers: { cookie: before } });
     expect(down.status).toBe(503);
-    expect(down.json().error.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
+    expect(down.json().error?.code).toBe('ERR_SESSION_STORE_UNAVAILABLE');
 
     await server.start(); // an empty server: this one persisted nothing
     const back = await eventually(

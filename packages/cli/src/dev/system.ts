@@ -1,5 +1,6 @@
 import { join, resolve } from 'node:path';
 import type { MetricsExposure } from '@tessera/core';
+import { TesseraTypeError } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
@@ -133,7 +134,8 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
         keys: referenceKeys,
       });
     }
-    if (auth === undefined) throw new TypeError('no session store in session mode');
+    if (auth === undefined)
+      throw new TesseraTypeError('ERR_INVALID_OPTION', 'no session store in session mode');
     const secretOf = (clientId: string) =>
       seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;

@@ -1,10 +1,15 @@
 import { request as httpRequest } from 'node:http';
 
+export type JsonBody = Record<string, unknown> & {
+  readonly error?: { readonly code: string; readonly message: string };
+};
+
 export interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
   readonly text: string;
-  json(): Record<string, unknown>;
+  /** The JSON body; an error answer's is core's `{ error: { code, message } }`. */
+  json(): JsonBody;
   /** The single Set-Cookie of the response, or undefined. */
   readonly setCookie: string | undefined;
 }
@@ -28,7 +33,7 @@ export function send(
             status: res.statusCode ?? 0,
             headers: res.headers,
             text,
-            json: () => JSON.parse(text) as Record<string, unknown>,
+            json: () => JSON.parse(text) as JsonBody,
             setCookie: cookies?.[0],
           });
         });
