@@ -31,6 +31,17 @@ export default defineConfig({
         },
       })),
       {
+        // What holds across packages: the error registry against every README and source.
+        test: {
+          name: 'workspace',
+          root: '.',
+          include: ['test/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000,
+          hookTimeout: 20_000,
+        },
+      },
+      {
         test: {
           name: 'shop',
           root: 'examples/shop',

@@ -23,7 +23,8 @@ export function errorTableRows(markdown: string): Map<string, readonly string[]>
 
 /** Every code a document names, in a table or in the text. */
 export function codesNamed(markdown: string): Set<string> {
-  return new Set([...markdown.matchAll(/`(ERR_[A-Z0-9_]+)`/g)].map((match) => match[1] as string));
+  // A prefix such as `ERR_OAUTH_` names no code.
+  return new Set([...markdown.matchAll(/`(ERR_[A-Z0-9_]*[A-Z0-9])`/g)].map((match) => match[1] as string));
 }
 
 /**
