@@ -140,7 +140,9 @@ describe('answerFor: bearer (RFC 6750 3)', () => {
 
   it('names invalid_request and insufficient_scope with the scope the error asks for', () => {
     expect(
-      answerFor(new AuthError('ERR_AUTH_INVALID_REQUEST', 'two headers'), bearerProtocol).headers['www-authenticate'],
+      answerFor(new AuthError('ERR_AUTH_INVALID_REQUEST', 'two headers'), bearerProtocol).headers[
+        'www-authenticate'
+      ],
     ).toBe('Bearer error="invalid_request", error_description="two headers"');
     const scope = answerFor(
       new AuthError('ERR_AUTH_INSUFFICIENT_SCOPE', 'needs orders:write', {
