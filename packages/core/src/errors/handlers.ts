@@ -86,7 +86,10 @@ export interface ErrorAnswering<Request extends AnswerRequest> {
 export function answerClientError(error: Error, socket: Socket, protocol: AnswerProtocol = 'json'): void {
   // A connection reset has nobody left to answer.
   if ((error as { code?: unknown }).code === 'ECONNRESET' || socket.destroyed) return;
-  if (socket.writable) writeAnswer(socket, answerFor(error, protocol));
+  // As Node itself does: no answer written into one already under way on this connection (a
+  // request timing out while its early answer is sent), which would corrupt it.
+  const inFlight = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && inFlight?.headersSent !== true) writeAnswer(socket, answerFor(error, protocol));
   socket.destroy(error);
 }
 
