@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { expectErrorTables } from '../../../test/support/error-tables.js';
 import {
   AuthError,
+  answerFor,
   authErrorCodes,
   ConfigError,
   configErrorCodes,
@@ -72,6 +73,16 @@ describe('TesseraError', () => {
     expect(error.toJSON()).toEqual({
       error: { code: 'ERR_AUTH_INSUFFICIENT_SCOPE', message: 'the orders:write scope is required' },
     });
+  });
+
+  it('serialises as the body answerFor sends', () => {
+    for (const error of [
+      new StorageError('ERR_STORAGE_UNAVAILABLE', 'redis is down'),
+      new AuthError('ERR_AUTH_REQUIRED', 'no credentials'),
+      new HttpError('ERR_HTTP_NOT_FOUND'),
+    ]) {
+      expect(JSON.parse(JSON.stringify(error))).toEqual(answerFor(error).body);
+    }
   });
 
   it('names the subclass, so a log line says which family failed', () => {
