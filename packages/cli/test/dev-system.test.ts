@@ -371,7 +371,10 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
       body: JSON.stringify({ amount: 100, reference: 'direct' }),
     });
     expect(response.status).toBe(403);
-    expect(((await response.json()) as { error: string }).error).toBe('insufficient_scope');
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer error="insufficient_scope"/);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe(
+      'ERR_AUTH_INSUFFICIENT_SCOPE',
+    );
   });
 
   it("refuses payments alice's shop-cli token (not for payments: 401) and orders' own token (no user, no chain: 403)", async () => {
