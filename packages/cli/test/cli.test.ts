@@ -96,7 +96,7 @@ describe('the tessera command (spawned)', () => {
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           if (out.includes('listening on')) resolve();
         });
