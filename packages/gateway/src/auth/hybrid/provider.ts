@@ -75,6 +75,13 @@ function reasonOf(error: unknown): string {
   return `${(error as Error).name ?? 'Error'}${typeof code === 'string' ? ` ${code}` : ''}`;
 }
 
+/** The check a ClientError failed: its code, and the claim when one was compared. */
+function checkOf(error: oidc.ClientError): string {
+  const claim = (error.cause as { cause?: { claim?: unknown } } | undefined)?.cause?.claim;
+  const code = error.code ?? 'unknown';
+  return typeof claim === 'string' && /^[a-z_]{1,32}$/.test(claim) ? `${code}: ${claim}` : code;
+}
+
 function unavailable(reason: string): GatewayError {
   return new GatewayError('token_service_unavailable', undefined, { cause: new Error(reason) });
 }
@@ -117,7 +124,7 @@ function grantFailure(error: unknown): Error {
     if (outageCodes.has(error.code ?? '')) return unavailable(reasonOf(error));
     // The token answer's shape was checked on arrival (see `#inspect`): what is left is the
     // callback (state, iss, a repeated parameter) or the ID token (claims, alg, format).
-    return signInFailed(`the token service's answer failed the checks (${error.code ?? 'unknown'})`);
+    return signInFailed(`the token service's answer failed the checks (${checkOf(error)})`);
   }
   return error instanceof Error ? error : new Error(reasonOf(error));
 }
