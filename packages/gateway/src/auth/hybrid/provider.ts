@@ -2,9 +2,9 @@ import { type KeySource, RemoteJwksKeySource } from '@tessera/core';
 import type { JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import type { GatewayConfig } from '../../config.js';
-import { GatewayError } from '../../errors.js';
 import { onceUntilSuccess } from '../../lib/once-until-success.js';
 import { boundedFetch } from './bounded-fetch.js';
+import { discoveryFailure, gatewayFailure, unavailable, usableTokenAnswer } from './failures.js';
 import { CLOCK_TOLERANCE_SECONDS, JwtChecks, type LogoutClaims, signInFailed } from './jwt-checks.js';
 
 export type HybridConfig = NonNullable<GatewayConfig['hybrid']>;
@@ -35,16 +35,6 @@ export interface AuthorizationAnswer {
   readonly verifier: string;
 }
 
-/** Why the token service refused a grant: `invalid_grant` ends the session, anything else is an outage. */
-export class GrantRefused extends Error {
-  readonly oauthError: string;
-  constructor(oauthError: string) {
-    super(`the token service refused the grant: ${oauthError}`);
-    this.name = 'GrantRefused';
-    this.oauthError = oauthError;
-  }
-}
-
 export interface ProviderOptions {
   readonly clientSecret: string;
   /** Keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
@@ -56,98 +46,6 @@ export interface ProviderOptions {
 export const SIGNED_OUT_STATE = 'signed-out';
 const MAX_METADATA_BYTES = 64 * 1024;
 const MAX_ANSWER_BYTES = 256 * 1024;
-// openid-client's failures that mean no usable answer came, rather than a wrong one.
-const outageCodes = new Set([
-  'OAUTH_RESPONSE_IS_NOT_CONFORM',
-  'OAUTH_RESPONSE_IS_NOT_JSON',
-  'OAUTH_TIMEOUT',
-  'OAUTH_ABORT',
-  'OAUTH_HTTP_REQUEST_FORBIDDEN',
-  'OAUTH_REQUEST_PROTOCOL_FORBIDDEN',
-]);
-
-/**
- * A reason safe to log or show: the failure's kind and code only. openid-client's errors carry
- * the answer (tokens), the callback's query (the code) and the metadata as their `cause`.
- */
-function reasonOf(error: unknown): string {
-  const code = (error as { code?: unknown }).code;
-  return `${(error as Error).name ?? 'Error'}${typeof code === 'string' ? ` ${code}` : ''}`;
-}
-
-/** The check a ClientError failed: its code, and the claim when one was compared. */
-function checkOf(error: oidc.ClientError): string {
-  const claim = (error.cause as { cause?: { claim?: unknown } } | undefined)?.cause?.claim;
-  const code = error.code ?? 'unknown';
-  return typeof claim === 'string' && /^[a-z_]{1,32}$/.test(claim) ? `${code}: ${claim}` : code;
-}
-
-function unavailable(reason: string): GatewayError {
-  return new GatewayError('token_service_unavailable', undefined, { cause: new Error(reason) });
-}
-
-/** Our own error, when openid-client wrapped one the bounded fetch threw. */
-function ownError(error: unknown): GatewayError | undefined {
-  if (error instanceof GatewayError) return error;
-  const cause = (error as { cause?: unknown }).cause;
-  return cause instanceof GatewayError ? cause : undefined;
-}
-
-/** A refusal at the token endpoint (400/401 with an OAuth error code), or an outage. */
-function refusalOrOutage(status: number, oauthError: unknown): Error {
-  const valid = typeof oauthError === 'string' && /^[\x20-\x7E]{1,64}$/.test(oauthError);
-  if ((status === 400 || status === 401) && valid) return new GrantRefused(oauthError);
-  return unavailable(`the token endpoint answered ${status}`);
-}
-
-/** The error answer of the authorization endpoint (RFC 6749 4.1.2.1), for the user to read. */
-function authorizationRefused(error: string): GatewayError {
-  const code = /^[a-z_]{1,64}$/.test(error) ? error : 'unknown';
-  // access_denied: the user pressed Cancel at the token service's login or consent page.
-  return signInFailed(
-    code === 'access_denied'
-      ? 'the sign-in was cancelled at the token service (access_denied)'
-      : `the token service answered ${code}`,
-  );
-}
-
-/** openid-client's failure as the gateway answers it. */
-function grantFailure(error: unknown): Error {
-  const own = ownError(error);
-  if (own !== undefined) return own;
-  if (error instanceof oidc.ResponseBodyError) return refusalOrOutage(error.status, error.error);
-  if (error instanceof oidc.WWWAuthenticateChallengeError) {
-    return refusalOrOutage(error.status, error.cause[0]?.parameters.error ?? 'invalid_client');
-  }
-  if (error instanceof oidc.AuthorizationResponseError) return authorizationRefused(error.error);
-  if (error instanceof oidc.ClientError) {
-    if (outageCodes.has(error.code ?? '')) return unavailable(reasonOf(error));
-    // The token answer's shape was checked on arrival (see `#inspect`): what is left is the
-    // callback (state, iss, a repeated parameter) or the ID token (claims, alg, format).
-    return signInFailed(`the token service's answer failed the checks (${checkOf(error)})`);
-  }
-  return error instanceof Error ? error : new Error(reasonOf(error));
-}
-
-/** Whether a token endpoint's 200 answer holds a bearer token the gateway can use. */
-function usableBearer(text: string): boolean {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    return false;
-  }
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) return false;
-  const { access_token, token_type, expires_in } = body as Record<string, unknown>;
-  return (
-    typeof access_token === 'string' &&
-    access_token.length > 0 &&
-    typeof token_type === 'string' &&
-    token_type.toLowerCase() === 'bearer' &&
-    typeof expires_in === 'number' &&
-    expires_in > 0
-  );
-}
 
 interface Discovered {
   readonly client: oidc.Configuration;
@@ -187,7 +85,7 @@ export class OidcProvider {
 
   /** A token answer without a usable bearer token is an outage, not a failed check of the user's sign-in. */
   readonly #inspect = (url: string, status: number, text: string): void => {
-    if (url === this.#tokenEndpoint && status === 200 && !usableBearer(text)) {
+    if (url === this.#tokenEndpoint && status === 200 && !usableTokenAnswer(text)) {
       throw unavailable('the token endpoint answered without a usable bearer token');
     }
   };
@@ -214,20 +112,21 @@ export class OidcProvider {
         },
       );
     } catch (error) {
-      throw ownError(error) ?? unavailable(reasonOf(error));
+      throw discoveryFailure(error);
     }
     const metadata = client.serverMetadata();
     // Exactly the configured issuer, not one openid-client deems equivalent (docs/security.md D76).
     if (metadata.issuer !== issuer) throw unavailable('the metadata names another issuer');
     // An https issuer's endpoints are https too: the client secret and the tokens go there.
     for (const [member, value] of Object.entries(metadata)) {
-      if ((member.endsWith('_endpoint') || member === 'jwks_uri') && typeof value === 'string') {
-        if (!plainHttp && !value.startsWith('https:')) throw unavailable(`${member} is not https`);
-      }
+      const url = member.endsWith('_endpoint') || member === 'jwks_uri';
+      if (url && !plainHttp && typeof value === 'string' && !value.startsWith('https:'))
+        throw unavailable(`${member} is not https`);
     }
     if (typeof metadata.jwks_uri !== 'string') throw unavailable('the metadata has no jwks_uri');
     if (typeof metadata.token_endpoint !== 'string') throw unavailable('the metadata has no token_endpoint');
-    this.#tokenEndpoint = metadata.token_endpoint;
+    // As openid-client will request it (a URL's href), for `#inspect` to recognise.
+    this.#tokenEndpoint = new URL(metadata.token_endpoint).href;
     let keys = this.#givenKeys;
     if (keys === undefined) {
       const jwks = new RemoteJwksKeySource({
@@ -287,7 +186,7 @@ export class OidcProvider {
         pkceCodeVerifier: answer.verifier,
       });
     } catch (error) {
-      throw grantFailure(error);
+      throw gatewayFailure(error);
     }
     const granted = await this.#granted(response, startedAt, jwts);
     if (granted.claims === undefined) throw signInFailed('the token service sent no ID token');
@@ -302,7 +201,7 @@ export class OidcProvider {
     try {
       response = await oidc.refreshTokenGrant(client, refreshToken);
     } catch (error) {
-      throw grantFailure(error);
+      throw gatewayFailure(error);
     }
     return this.#granted(response, startedAt, jwts);
   }
@@ -318,7 +217,7 @@ export class OidcProvider {
     }
     const tokens: TokenSet = {
       accessToken: response.access_token,
-      // A number by the check on arrival (`usableBearer`).
+      // A number by the check on arrival (`usableTokenAnswer`).
       accessExpiresAt: startedAt + (response.expires_in as number) * 1000,
       refreshToken:
         response.refresh_token !== undefined && response.refresh_token.length > 0

@@ -6,7 +6,8 @@ import { calculatePKCECodeChallenge, randomNonce, randomPKCECodeVerifier, random
 import { GatewayError } from '../../errors.js';
 import type { SessionMode } from '../session.js';
 import { requestInfo } from '../session.js';
-import { type AuthorizationAnswer, GrantRefused, type OidcProvider } from './provider.js';
+import { GrantRefused } from './failures.js';
+import type { AuthorizationAnswer, OidcProvider } from './provider.js';
 import type { SessionIndex } from './session-index.js';
 import { tokensFrom, userClaimsOf } from './tokens.js';
 import type { TokenVault } from './vault.js';

@@ -4,7 +4,8 @@ import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { GatewaySessionData, OidcSessionTokens } from '../session.js';
-import { type Granted, GrantRefused, type OidcProvider, type TokenSet } from './provider.js';
+import { GrantRefused } from './failures.js';
+import type { Granted, OidcProvider, TokenSet } from './provider.js';
 import type { HeldTokens, TokenVault } from './vault.js';
 
 export interface SessionTokensOptions {
