@@ -26,6 +26,8 @@ let provider: OidcProvider;
 const keys = new KeySet();
 /** What the token endpoint answers next: a status, and a body (JSON unless a string). */
 let tokenAnswer: { status: number; body: unknown } = { status: 500, body: '' };
+/** The issuer the metadata names, when not the real one. */
+let namedIssuer: string | undefined;
 /** The last token request: its Authorization header and form. */
 let tokenRequest: { authorization: string | undefined; form: URLSearchParams } | undefined;
 
@@ -68,7 +70,7 @@ beforeAll(async () => {
     if (request.url === '/.well-known/openid-configuration') {
       response.writeHead(200, { 'content-type': 'application/json' }).end(
         JSON.stringify({
-          issuer,
+          issuer: namedIssuer ?? issuer,
           authorization_endpoint: `${issuer}/authorize`,
           token_endpoint: `${issuer}/token`,
           jwks_uri: `${issuer}/jwks`,
@@ -270,6 +272,30 @@ describe('logout token checks (Back-Channel Logout 1.0, 2.6)', () => {
 });
 
 describe('the issuer', () => {
+  it('is exactly the configured one: metadata naming another, even an equivalent URL, is refused', async () => {
+    const config = parseGatewayConfig({
+      session: {},
+      hybrid: { issuer, clientId: 'gateway', redirectUri: REDIRECT_URI, scopes: ['openid'] },
+      routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
+    });
+    const params = { state: STATE, nonce: NONCE, codeChallenge: 'x'.repeat(43) };
+    try {
+      for (const named of [`${issuer}/`, 'https://evil.example']) {
+        namedIssuer = named;
+        const fresh = new OidcProvider(config.hybrid as NonNullable<typeof config.hybrid>, {
+          clientSecret: 'the-client-secret',
+          keys,
+          now: Date.now,
+        });
+        await expect(fresh.authorizationUrl(params), named).rejects.toMatchObject({
+          code: 'token_service_unavailable',
+        });
+      }
+    } finally {
+      namedIssuer = undefined;
+    }
+  });
+
   it('must be https, or plain http on loopback, unless allowInsecureIssuer', async () => {
     expect(() =>
       parseGatewayConfig({
