@@ -1,6 +1,5 @@
 import * as oidc from 'openid-client';
 import { GatewayError } from '../../errors.js';
-import { signInFailed } from './jwt-checks.js';
 
 /** Why the token service refused a grant: `invalid_grant` ends the session, anything else is an outage. */
 export class GrantRefused extends Error {
@@ -21,6 +20,11 @@ const outageCodes = new Set([
   'OAUTH_HTTP_REQUEST_FORBIDDEN',
   'OAUTH_REQUEST_PROTOCOL_FORBIDDEN',
 ]);
+
+/** A sign-in (or a refresh's ID token) that fails a check; the message is shown to the user. */
+export function signInFailed(message: string): GatewayError {
+  return new GatewayError('sign_in_failed', message, { expose: true });
+}
 
 export function unavailable(reason: string): GatewayError {
   return new GatewayError('token_service_unavailable', undefined, { cause: new Error(reason) });

@@ -2,6 +2,7 @@ import { createHash, type KeyObject } from 'node:crypto';
 import type { KeySource } from '@tessera/core';
 import { compactVerify, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import { GatewayError } from '../../errors.js';
+import { signInFailed } from './failures.js';
 
 /** The algorithms the gateway accepts on the token service's JWTs, whatever else it advertises. */
 export const JWT_ALGORITHMS = ['RS256', 'EdDSA', 'ES256'];
@@ -25,10 +26,6 @@ export interface JwtChecksOptions {
   readonly issuer: string;
   readonly clientId: string;
   readonly now: () => number;
-}
-
-export function signInFailed(message: string): GatewayError {
-  return new GatewayError('sign_in_failed', message, { expose: true });
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,8 +4,14 @@ import * as oidc from 'openid-client';
 import type { GatewayConfig } from '../../config.js';
 import { onceUntilSuccess } from '../../lib/once-until-success.js';
 import { boundedFetch } from './bounded-fetch.js';
-import { discoveryFailure, gatewayFailure, unavailable, usableTokenAnswer } from './failures.js';
-import { CLOCK_TOLERANCE_SECONDS, JwtChecks, type LogoutClaims, signInFailed } from './jwt-checks.js';
+import {
+  discoveryFailure,
+  gatewayFailure,
+  signInFailed,
+  unavailable,
+  usableTokenAnswer,
+} from './failures.js';
+import { CLOCK_TOLERANCE_SECONDS, JwtChecks, type LogoutClaims } from './jwt-checks.js';
 
 export type HybridConfig = NonNullable<GatewayConfig['hybrid']>;
 
