@@ -13,6 +13,8 @@ export interface BoundedRequest {
 
 export interface BoundedResponse {
   readonly status: number;
+  /** The answer's headers, names in lower case (a repeated header as an array). */
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
   readonly text: string;
 }
 
@@ -69,7 +71,7 @@ export async function boundedRequest(url: string | URL, options: BoundedRequest)
   } catch (error) {
     throw new OutgoingRequestError('the answer is not UTF-8', { cause: error });
   }
-  return { status: response.statusCode, text };
+  return { status: response.statusCode, headers: response.headers, text };
 }
 
 /** A JSON object from a 200 answer, or an OutgoingRequestError. */
