@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openUserDirectory, type UserDirectory } from '@tessera/identity';
+import { applySeed, loadSeedFile } from '@tessera/token-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { applySeed, loadSeedFile } from '../src/seed.js';
-import { basic } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { basic } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 // Exactly the example of issue 3.
 const ISSUE_EXAMPLE = `clients:
