@@ -102,6 +102,20 @@ describe('loadSeedFile', () => {
     expect(message.split('\n')).toHaveLength(1);
   });
 
+  it('reads a client with the registration schema itself: a broken limit names the line and path', async () => {
+    const message = await loadError(
+      'limits.yaml',
+      'clients:\n  - client_id: ok\n    client_secret: a-long-enough-secret-0123456789abcdef\n  - client_id: has space\n',
+    );
+    expect(message).toBe(
+      `seed file ${join(dir, 'limits.yaml')}, line 4: clients[1].client_id: must be 1-255 printable ASCII characters without spaces`,
+    );
+    const many = `clients:\n  - client_id: web\n    scopes: [${Array.from({ length: 201 }, (_, i) => `s${i}`).join(', ')}]\n`;
+    expect(await loadError('many.yaml', many)).toMatch(
+      /^seed file .*many\.yaml, line 3: clients\[0\]\.scopes: /,
+    );
+  });
+
   it('refuses duplicate client ids and usernames', async () => {
     expect(
       await loadError(
