@@ -1,5 +1,6 @@
 export { type AuditEvent, type AuditFields, type AuditLog, audit, auditing, sessionName } from './audit.js';
 export { type BodyBounds, type BodyRead, readBody } from './body.js';
+export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export * from './config/index.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';

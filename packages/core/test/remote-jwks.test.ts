@@ -12,7 +12,7 @@ import {
   signAccessToken,
   TesseraTypeError,
 } from '../src/index.js';
-import { audience, issuer } from './helpers/craft.js';
+import { audience, issuer } from './helpers/claims.js';
 
 type Mode = 'ok' | 'garbage' | 'redirect' | 'too-big' | 'slow' | 'error-500' | 'not-jwks';
 

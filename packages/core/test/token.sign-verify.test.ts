@@ -11,7 +11,7 @@ import {
   verifyAccessToken,
   verifyAccessTokenSync,
 } from '../src/index.js';
-import { audience, issuer } from './helpers/craft.js';
+import { audience, issuer } from './helpers/claims.js';
 
 const now = Date.UTC(2030, 5, 1, 12, 0, 0);
 const clock = () => now;

@@ -15,10 +15,12 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
-import { basic } from '../../token-service/test/support/clients.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import { basic } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { signLogoutToken } from '../../../test/support/token-service/logout-token.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+import type { Echo, Upstream } from '../../../test/support/upstream.js';
+import { startUpstream } from '../../../test/support/upstream.js';
 import { TokenVault } from '../src/auth/hybrid/vault.js';
 import {
   createGateway,
@@ -26,8 +28,6 @@ import {
   type GatewayOptions,
   parseGatewayConfig,
 } from '../src/index.js';
-import type { Echo, Upstream } from './support/upstream.js';
-import { startUpstream } from './support/upstream.js';
 
 const CLIENT_SECRET = 'gateway-client-secret-0123456789abcdef-0123';
 

@@ -9,9 +9,9 @@ import { eventually } from '../../../test/support/eventually.js';
 import { startIssuer } from '../../../test/support/issuer.js';
 import { LogCapture } from '../../../test/support/logs.js';
 import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
+import { closedPort, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { closedPort, startUpstream, type Upstream } from './support/upstream.js';
 
 let upstream: Upstream;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-gateway-observability-'));

@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../src/lib/backchannel-logout.js';
 import { loadSeedFile } from '../src/seed.js';
 import type { ClientRegistration } from '../src/store/client-registration.js';
 import { validateRegistration } from '../src/store/client-registration.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 const LOGOUT_REDIRECT = 'http://127.0.0.1:8080/signed-out';
 const redirectOf = (clientId: string) => `http://127.0.0.1:8080/cb/${clientId}`;

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { type Harness, startService } from './support/harness.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const SCOPES = ['openid', 'profile', 'email', 'address', 'phone'];

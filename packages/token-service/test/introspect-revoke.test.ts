@@ -3,8 +3,13 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
-import { GrantRepository, hashToken } from '../src/store/grants.js';
-import { basic, ORDERS_SECRET, orders, reports, shopWeb } from './support/clients.js';
+import {
+  basic,
+  ORDERS_SECRET,
+  orders,
+  reports,
+  shopWeb,
+} from '../../../test/support/token-service/clients.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,
@@ -17,8 +22,9 @@ import {
   recordRevocations,
   TOKEN_EXCHANGE,
   userToken,
-} from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
+} from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { GrantRepository, hashToken } from '../src/store/grants.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const REPORTS_SECRET = reports.client_secret as string;

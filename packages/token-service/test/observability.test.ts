@@ -5,8 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const sqlite = databases[0];
 if (sqlite === undefined) throw new Error('no sqlite fixture');

@@ -1,9 +1,8 @@
+import { CODE_REPLAY_WINDOW_MS, purgeExpiredRecords, type ServiceContext } from '@tessera/token-service';
 import { afterEach, describe, expect, it } from 'vitest';
 import { databases } from '../../../test/support/databases.js';
-import type { ServiceContext } from '../src/context.js';
-import { CODE_REPLAY_WINDOW_MS, purgeExpiredRecords } from '../src/lib/purge.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
-import { type Harness, startService } from './support/harness.js';
 
 const minute = 60_000;
 const start = Date.UTC(2031, 0, 1);

@@ -1,10 +1,10 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { claimsOf, configure, postForm } from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { claimsOf, configure, postForm } from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
 
 // A channel that cannot publish must not let a revocation pass unannounced.
 describe.each(databases)('revocation when the channel is down on $name', (fixture) => {

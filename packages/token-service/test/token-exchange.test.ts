@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { basic, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
+import { basic, ORDERS_SECRET, orders, shopWeb } from '../../../test/support/token-service/clients.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,
@@ -16,8 +16,8 @@ import {
   postForm,
   TOKEN_EXCHANGE,
   userToken,
-} from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
+} from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 

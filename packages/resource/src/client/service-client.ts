@@ -77,6 +77,9 @@ function checkClient(options: TokenExchangerOptions): void {
     throw misuse('clientId is required');
   if (typeof options.clientSecret !== 'string' || options.clientSecret.length === 0)
     throw misuse('clientSecret is required');
+  const { cacheSize } = options;
+  if (cacheSize !== undefined && (!Number.isSafeInteger(cacheSize) || cacheSize <= 0))
+    throw misuse('cacheSize must be a positive whole number');
 }
 
 /** A client's exchanges and own tokens at the token service (the one token-endpoint client). */

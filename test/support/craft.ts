@@ -1,33 +1,18 @@
 import { KeyObject, sign } from 'node:crypto';
 import type { SigningKey } from '@tessera/core';
 
-// Tokens built byte by byte, the way core's rejection tests build them, to reach every defect.
+// Tokens built byte by byte, outside the code under test, so a test can reach every defect a
+// verifier must refuse (bad encodings, foreign algorithms, wrong types) with a valid signature.
+
 export const b64 = (value: string | Uint8Array): string => Buffer.from(value).toString('base64url');
 export const json = (value: unknown): string => b64(JSON.stringify(value));
 
-export function claims(
-  issuer: string,
-  nowSeconds: number,
-  extra: Record<string, unknown> = {},
-): Record<string, unknown> {
-  return {
-    iss: issuer,
-    sub: 'alice',
-    aud: 'orders',
-    exp: nowSeconds + 300,
-    iat: nowSeconds,
-    jti: 'jti-1',
-    client_id: 'web',
-    scope: 'orders:read',
-    auth_time: nowSeconds - 10,
-    ...extra,
-  };
-}
-
+/** The JOSE header of an access token signed with the key. */
 export function header(key: SigningKey, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { alg: key.alg, typ: 'at+jwt', kid: key.kid, ...extra };
 }
 
+/** Signs raw bytes the way JWS does for the key's algorithm (ES256 as JWS's raw r||s by default). */
 export function signBytes(
   key: SigningKey,
   data: string,
@@ -39,11 +24,13 @@ export function signBytes(
   return sign('sha256', Buffer.from(data), privateKey);
 }
 
+/** A token from any encoded header and payload parts, signed with the key. */
 export function signParts(key: SigningKey, encodedHeader: string, encodedPayload: string): string {
   const input = `${encodedHeader}.${encodedPayload}`;
   return `${input}.${b64(signBytes(key, input))}`;
 }
 
+/** A token from header and claims objects, signed with the key. */
 export function craft(key: SigningKey, head: Record<string, unknown>, body: Record<string, unknown>): string {
   return signParts(key, json(head), json(body));
 }

@@ -1,4 +1,4 @@
-import type { TokenService } from '../../src/app.js';
+import type { TokenService } from '@tessera/token-service';
 
 export const ALICE_PASSWORD = 'alice-password-0123';
 

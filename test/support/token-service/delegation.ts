@@ -1,7 +1,6 @@
 import type { AccessTokenClaims } from '@tessera/core';
+import { type ClientRegistration, REVOCATION_TOPIC } from '@tessera/token-service';
 import * as oidc from 'openid-client';
-import { REVOCATION_TOPIC } from '../../src/context.js';
-import type { ClientRegistration } from '../../src/store/client-registration.js';
 import type { Harness } from './harness.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';

@@ -3,12 +3,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Channel, InProcessChannel, type KeyValueStore, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
+import {
+  type ClientRegistration,
+  openTokenService,
+  type TokenService,
+  type TokenServiceOptions,
+} from '@tessera/token-service';
 import type { Kysely } from 'kysely';
-import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
-import type { TokenService } from '../../src/app.js';
-import { openTokenService } from '../../src/open.js';
-import type { TokenServiceOptions } from '../../src/options.js';
-import type { ClientRegistration } from '../../src/store/client-registration.js';
+import type { DatabaseFixture, TestDatabase } from '../databases.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
 

@@ -1,6 +1,6 @@
 import type { webcrypto } from 'node:crypto';
+import type { ClientRegistration } from '@tessera/token-service';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import type { ClientRegistration } from '../../src/store/client-registration.js';
 
 export const ORDERS_SECRET = 'orders-secret-0123456789abcdef-0123456789';
 
