@@ -6,8 +6,8 @@ import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser } from '../../../test/support/browser.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway, parseGatewayConfig } from '../src/index.js';
-import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 // Hybrid mode against an OpenID Provider we did not write: oidc-provider 9 as the issuer, with
 // its own login and consent pages (its development interactions, answered by plain HTTP
