@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Channel, InProcessChannel, type KeyValueStore, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
 import type { TokenService } from '../../src/app.js';
 import { openTokenService } from '../../src/open.js';
@@ -31,6 +31,8 @@ export type HarnessOptions = Partial<
   /** A store and channel the caller owns and closes (shared with other instances or subscribers); else in-memory ones. */
   readonly store?: KeyValueStore;
   readonly channel?: Channel;
+  /** Kysely plugins on the service's database (a statement counter); the harness's own `db` has none. */
+  readonly plugins?: readonly KyselyPlugin[];
 };
 
 /**
@@ -44,7 +46,14 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const db = await createDatabase(database.config);
-  const { clients = [], issuer = url, store: givenStore, channel: givenChannel, ...rest } = options;
+  const {
+    clients = [],
+    issuer = url,
+    store: givenStore,
+    channel: givenChannel,
+    plugins = [],
+    ...rest
+  } = options;
   const store = givenStore ?? new MemoryStore({ prefix: 'ts-test:' });
   const channel = givenChannel ?? new InProcessChannel();
   const closeOwn = async () => {
@@ -57,7 +66,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
       secret: TEST_SECRET,
       ...rest,
       issuer,
-      database: db,
+      database: plugins.reduce((withPlugins, plugin) => withPlugins.withPlugin(plugin), db),
       store,
       channel,
     });
