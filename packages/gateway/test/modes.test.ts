@@ -20,7 +20,7 @@ import { closedPort, type Echo, startUpstream, type Upstream } from './support/u
 // Every route's mode gives the upstream the identity it demands, or the request is answered at
 // the edge and the upstream sees nothing: a bearer token on token routes, a session reference on
 // session routes, the session's access token on hybrid routes (hybrid.test.ts signs in through a
-// real token service), nothing on public ones.
+// real token service), nothing on public ones (docs/security.md F139).
 
 const issuer = 'https://auth.test';
 const ordersKey = { id: 'k1', secret: randomBytes(32).toString('base64url') };
