@@ -1,14 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { setPageHeaders } from '../lib/html.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { loadSso } from '../lib/sso.js';
-import {
-  cancelInteraction,
-  elsewhere,
-  formInteraction,
-  refuseInteraction,
-} from './authorize/interaction-form.js';
+import { cancelInteraction, elsewhere, openFormStep } from './authorize/interaction-form.js';
 import { completeWithCode } from './authorize/issue.js';
 
 /**
@@ -21,10 +15,9 @@ async function consent(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  setPageHeaders(reply);
-  const found = formInteraction(ctx, request);
-  if ('refused' in found) return refuseInteraction(reply, found.refused);
-  const { form, interaction } = found;
+  const opened = openFormStep(ctx, request, reply);
+  if ('refused' in opened) return opened.refused;
+  const { form, interaction } = opened;
   if (interaction.userId === undefined) return elsewhere(reply);
   const sso = await loadSso(ctx.sso, request, reply);
   const session = sso.current;

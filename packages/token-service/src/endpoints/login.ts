@@ -1,14 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { setPageHeaders } from '../lib/html.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { signInWithPassword } from '../lib/password-sign-in.js';
-import {
-  cancelInteraction,
-  elsewhere,
-  formInteraction,
-  refuseInteraction,
-} from './authorize/interaction-form.js';
+import { cancelInteraction, elsewhere, openFormStep } from './authorize/interaction-form.js';
 import { completeWithCode } from './authorize/issue.js';
 import { sendConsentPage, sendLoginPage } from './authorize/pages.js';
 
@@ -23,10 +17,9 @@ async function login(
   request: FastifyRequest,
   reply: FastifyReply,
 ): Promise<FastifyReply> {
-  setPageHeaders(reply);
-  const found = formInteraction(ctx, request);
-  if ('refused' in found) return refuseInteraction(reply, found.refused);
-  const { form, sealed, interaction } = found;
+  const opened = openFormStep(ctx, request, reply);
+  if ('refused' in opened) return opened.refused;
+  const { form, sealed, interaction } = opened;
   if (form.get('action') === 'cancel') return cancelInteraction(ctx, reply, interaction);
   const client = await ctx.clients.find(interaction.request.clientId);
   if (client === undefined) return elsewhere(reply);

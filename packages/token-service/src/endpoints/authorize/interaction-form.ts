@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type FormBody, requireFormBody } from '../../lib/form-body.js';
-import { sendErrorPage } from '../../lib/html.js';
+import { sendErrorPage, setPageHeaders } from '../../lib/html.js';
 import type { Interaction, InteractionRefusal } from '../../lib/interaction.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { redirectWithError, targetOf } from './redirect.js';
@@ -32,16 +32,18 @@ const REFUSAL_PAGES: Readonly<Record<InteractionRefusal, (reply: FastifyReply) =
   elsewhere,
 };
 
-/** The page refusing a form's interaction. */
-export function refuseInteraction(reply: FastifyReply, refusal: InteractionRefusal): FastifyReply {
-  return REFUSAL_PAGES[refusal](reply);
+/** A form step's POST whose interaction this browser may answer. */
+export interface OpenedForm {
+  readonly form: FormBody;
+  readonly sealed: string;
+  readonly interaction: Interaction;
 }
 
 /** The interaction a form POST carries, checked against this browser's cookie and the CSRF token; or why it is refused. */
-export function formInteraction(
+function formInteraction(
   ctx: ServiceContext,
   request: FastifyRequest,
-): { form: FormBody; sealed: string; interaction: Interaction } | { refused: InteractionRefusal } {
+): OpenedForm | { refused: InteractionRefusal } {
   let form: FormBody;
   try {
     form = requireFormBody(request.body);
@@ -53,6 +55,20 @@ export function formInteraction(
   const opened = ctx.interactions.open(request, sealed, form.get('csrf'));
   if (!opened.ok || sealed === undefined) return { refused: opened.ok ? 'damaged' : opened.refusal };
   return { form, sealed, interaction: opened.interaction };
+}
+
+/**
+ * Opens the POST of a form step (login, consent): the page headers set, then its interaction, or
+ * (`refused`) the page refusing it, already sent.
+ */
+export function openFormStep(
+  ctx: ServiceContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): OpenedForm | { readonly refused: FastifyReply } {
+  setPageHeaders(reply);
+  const found = formInteraction(ctx, request);
+  return 'refused' in found ? { refused: REFUSAL_PAGES[found.refused](reply) } : found;
 }
 
 /** The user said no: the interaction ends and the client hears `access_denied`. */
