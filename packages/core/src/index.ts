@@ -27,6 +27,18 @@ export {
   metricsOnPublicPort,
   startMetricsListener,
 } from './metrics-exposure.js';
+export {
+  type EndpointAnswer,
+  livenessAnswer,
+  type MetricsEndpoint,
+  metricsAnswer,
+  type ObservabilityApp,
+  type ObservabilityReply,
+  type ObservabilityRequest,
+  readinessAnswer,
+  serveHealthEndpoints,
+  serveMetricsEndpoint,
+} from './observability-endpoints.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {

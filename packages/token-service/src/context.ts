@@ -15,6 +15,7 @@ import type { AuthorizationCodeRepository } from './store/authorization-codes.js
 import type { ClientRepository } from './store/clients.js';
 import type { DeviceCodeRepository } from './store/device-codes.js';
 import type { GrantRepository } from './store/grants.js';
+import type { RevocationRepository } from './store/revocations.js';
 import type { TokenServiceDatabase } from './store/schema.js';
 
 /** Absolute URLs of the endpoints, built once from the issuer. */
@@ -62,6 +63,8 @@ export interface ServiceContext {
   readonly interactions: SealedInteractions;
   /** Grants (refresh families) and the access tokens issued under them. */
   readonly grants: GrantRepository;
+  /** The revocation list of access-token jtis, and grant revocation in one pass. */
+  readonly revocations: RevocationRepository;
   readonly codes: AuthorizationCodeRepository;
   /** Device authorizations (RFC 8628) and their user-code page's sealed sign-in. */
   readonly devices: DeviceCodeRepository;

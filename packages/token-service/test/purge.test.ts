@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { databases } from '../../../test/support/databases.js';
 import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
+import { internalContext } from './support/internals.js';
 
 const minute = 60_000;
 const start = Date.UTC(2031, 0, 1);
@@ -52,8 +53,8 @@ async function seed(ctx: ServiceContext): Promise<void> {
   const later = Math.floor((start + 24 * 60 * minute) / 1000);
   await ctx.grants.recordAccessToken(ending.id, 'jti-ending', soon);
   await ctx.grants.recordAccessToken(living.id, 'jti-living', later);
-  await revokeAccessToken(ctx, { jti: 'jti-ending', exp: soon });
-  await revokeAccessToken(ctx, { jti: 'jti-living', exp: later });
+  await revokeAccessToken(internalContext(ctx), { jti: 'jti-ending', exp: soon });
+  await revokeAccessToken(internalContext(ctx), { jti: 'jti-living', exp: later });
   const code = (grantId: string, expiresAt: number) =>
     ctx.codes.create({
       grantId,

@@ -9,7 +9,7 @@ import {
   type TokenService,
   type TokenServiceOptions,
 } from '@tessera/token-service';
-import type { Kysely } from 'kysely';
+import type { Kysely, KyselyPlugin } from 'kysely';
 import type { DatabaseFixture, TestDatabase } from '../databases.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
@@ -33,6 +33,8 @@ export type HarnessOptions = Partial<
   /** A store and channel the caller owns and closes (shared with other instances or subscribers); else in-memory ones. */
   readonly store?: KeyValueStore;
   readonly channel?: Channel;
+  /** Kysely plugins on the service's database (a statement counter); the harness's own `db` has none. */
+  readonly plugins?: readonly KyselyPlugin[];
 };
 
 /**
@@ -46,7 +48,14 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   const db = await createDatabase(database.config);
-  const { clients = [], issuer = url, store: givenStore, channel: givenChannel, ...rest } = options;
+  const {
+    clients = [],
+    issuer = url,
+    store: givenStore,
+    channel: givenChannel,
+    plugins = [],
+    ...rest
+  } = options;
   const store = givenStore ?? new MemoryStore({ prefix: 'ts-test:' });
   const channel = givenChannel ?? new InProcessChannel();
   const closeOwn = async () => {
@@ -59,7 +68,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
       secret: TEST_SECRET,
       ...rest,
       issuer,
-      database: db,
+      database: plugins.reduce((withPlugins, plugin) => withPlugins.withPlugin(plugin), db),
       store,
       channel,
     });

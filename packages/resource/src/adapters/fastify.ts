@@ -2,9 +2,8 @@ import {
   audit,
   endRequestTrace,
   type MetricsExposure,
-  type MetricsListener,
   type Principal,
-  startMetricsListener,
+  serveMetricsEndpoint,
   startRequestTrace,
 } from '@tessera/core';
 import type {
@@ -24,7 +23,7 @@ import { redactUrl } from '../lib/redact.js';
 import {
   checkMetricsExposure,
   createServiceMetrics,
-  metricsAnswer,
+  metricsEndpoint,
   type ServiceMetrics,
 } from '../metrics/service-metrics.js';
 
@@ -91,21 +90,7 @@ function serveMetrics(app: FastifyInstance, metrics: ServiceMetrics): void {
     );
     done();
   });
-  const { exposure } = metrics;
-  if ('listen' in exposure) {
-    let listener: MetricsListener | undefined;
-    app.addHook('onReady', async () => {
-      listener = await startMetricsListener(exposure.listen, metrics.registry);
-    });
-    app.addHook('onClose', async () => {
-      await listener?.close();
-    });
-    return;
-  }
-  app.get('/metrics', { config: { auth: false } }, async (request, reply) => {
-    const answer = await metricsAnswer(metrics, request.headers.authorization);
-    return reply.code(answer.status).headers(answer.headers).send(answer.body);
-  });
+  serveMetricsEndpoint(app, metricsEndpoint(metrics));
 }
 
 /** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */

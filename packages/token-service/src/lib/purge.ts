@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { purgeExpiredRevocations } from './revocation.js';
 
 /**
  * How long an expired authorization code is kept. A code presented twice revokes its grant (RFC
@@ -17,7 +16,7 @@ export interface PurgeCounts {
   readonly revocations: number;
 }
 
-type PurgeContext = Pick<ServiceContext, 'db' | 'now' | 'codes' | 'grants' | 'devices'>;
+type PurgeContext = Pick<ServiceContext, 'now' | 'codes' | 'grants' | 'devices' | 'revocations'>;
 
 /**
  * Deletes what can no longer be presented: authorization and device codes an hour after they expired, grant
@@ -30,7 +29,7 @@ export async function purgeExpiredRecords(ctx: PurgeContext): Promise<PurgeCount
   // Device codes likewise: a redeemed one presented again within the hour still revokes its grant.
   const deviceCodes = await ctx.devices.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
   const grants = await ctx.grants.purgeExpired();
-  const revocations = await purgeExpiredRevocations(ctx);
+  const revocations = await ctx.revocations.purgeExpired();
   return { codes, deviceCodes, ...grants, revocations };
 }
 
