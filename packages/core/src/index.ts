@@ -1,9 +1,27 @@
 export { type AuditEvent, type AuditFields, type AuditLog, audit, auditing, sessionName } from './audit.js';
 export { type BodyBounds, type BodyRead, readBody } from './body.js';
-export * from './config/index.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';
 export * from './errors/index.js';
+export { basicAuthorization } from './http/basic-auth.js';
+export {
+  type CookieAttributes,
+  type CookieLookup,
+  findCookie,
+  relaxedCookies,
+  type SameSite,
+  serializeCookie,
+} from './http/cookie.js';
+export { type DiscoveryOptions, discoverIssuer, type IssuerMetadata, metadataUrl } from './http/discovery.js';
+export {
+  fetchJsonObject,
+  type OutboundMethod,
+  type OutboundRequest,
+  type OutboundResponse,
+  outboundRequest,
+} from './http/outbound.js';
+export { redactUrl } from './http/redact.js';
+export { type HttpRequestInfo, httpRequestInfo, type NodeRequestLike } from './http/request-info.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
 export { KeySet, type KeySetEntry, type KeySetOptions, type KeyState } from './keys/key-set.js';
@@ -26,6 +44,7 @@ export {
   metricsOnPublicPort,
   startMetricsListener,
 } from './metrics-exposure.js';
+export { isOAuthErrorCode, isScopeToken, toNqschar } from './oauth-syntax.js';
 export { type Actor, hasScopes, type Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {

@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -10,6 +11,8 @@ const section = readme.slice(readme.indexOf('\n## Config\n'));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-config-readme-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+const sourceOf = (path: string) => pathToFileURL(fileURLToPath(new URL(path, import.meta.url))).href;
+
 let runs = 0;
 /** Runs the section's example against `yaml` as tessera.yaml, with an empty environment. */
 async function runExample(yaml: string): Promise<void> {
@@ -17,9 +20,14 @@ async function runExample(yaml: string): Promise<void> {
   expect(block).toBeDefined();
   const configFile = join(dir, `tessera-${runs}.yaml`);
   writeFileSync(configFile, yaml);
-  const core = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
   const source = (block as string)
-    .replace("from '@tessera/core'", `from ${JSON.stringify(core)}`)
+    .replace("from '@tessera/core/config'", `from ${JSON.stringify(sourceOf('../src/config/index.ts'))}`)
+    .replace("from '@tessera/core'", `from ${JSON.stringify(sourceOf('../src/index.ts'))}`)
+    // The example sits in a temporary directory, where a bare `zod` would not resolve.
+    .replace(
+      "from 'zod'",
+      `from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('zod')).href)}`,
+    )
     .replace("file: 'tessera.yaml'", `file: ${JSON.stringify(configFile)}`)
     .replace('env: process.env', 'env: {}');
   const file = join(dir, `example-${runs++}.ts`);

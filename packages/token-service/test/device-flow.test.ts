@@ -397,10 +397,10 @@ describe.each(databases)('device polling answers, step by step, on $name', (fixt
   });
 
   it('purges device codes an hour after they expired', async () => {
-    const { purgeExpiredRecords } = await import('../src/lib/purge.js');
+    const { purgeExpiredRecords } = await import('../src/maintenance.js');
     await start();
     clock += 601_000 + 3_600_000;
-    const counts = await purgeExpiredRecords(harness.service.context);
+    const counts = await purgeExpiredRecords(harness.service);
     expect(counts.deviceCodes).toBeGreaterThan(0);
     const left = await harness.db
       .selectFrom('oauth_device_codes' as never)

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { REVOCATION_TOPIC } from '@tessera/core';
 import { RedisChannel, RedisStore } from '@tessera/storage';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
@@ -7,7 +8,6 @@ import { Browser, signIn } from '../../../test/support/browser.js';
 import { postgres, type TestDatabase } from '../../../test/support/databases.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
 import type { TokenService } from '../src/app.js';
-import { REVOCATION_TOPIC } from '../src/context.js';
 import { basic, billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
 import { type Harness, startService } from './support/harness.js';
 import { ALICE_PASSWORD, addAlice } from './support/users.js';

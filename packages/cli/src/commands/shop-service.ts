@@ -1,3 +1,4 @@
+import { REVOCATION_TOPIC } from '@tessera/core';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import {
@@ -50,7 +51,7 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
         const resource = await import('@tessera/resource');
         const channel = new storage.RedisChannel({ url: options.redis });
         stops.push(() => channel.close());
-        const subscribed = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, {
+        const subscribed = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, {
           issuer: options.issuer,
         });
         stops.push(() => subscribed.close());

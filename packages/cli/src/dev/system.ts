@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { MetricsExposure } from '@tessera/core';
+import { type MetricsExposure, REVOCATION_TOPIC } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
@@ -123,7 +123,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     let auth: import('@tessera/example-shop').ShopAuth | undefined;
     if (mode === 'token' || mode === 'hybrid') {
       // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
-      const revocations = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, { issuer });
+      const revocations = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
       auth = shop.tokenAuth({ issuer, revocations });
     } else if (sessionStore !== undefined) {

@@ -4,6 +4,7 @@ import {
   type MetricsExposure,
   type MetricsListener,
   type Principal,
+  redactUrl,
   startMetricsListener,
   startRequestTrace,
 } from '@tessera/core';
@@ -20,7 +21,6 @@ import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
-import { redactUrl } from '../lib/redact.js';
 import {
   checkMetricsExposure,
   createServiceMetrics,

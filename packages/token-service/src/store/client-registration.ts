@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { TokenServiceError } from '../errors.js';
 import { webOriginProblem } from '../lib/cors.js';
 import { redirectUriProblem } from '../lib/redirect-uri.js';
-import { isScopeToken } from '../lib/scope.js';
+import { isBoundedScopeToken } from '../lib/scope.js';
 import {
   type ClientAssertionAlgorithm,
   type ClientMetadata,
@@ -158,7 +158,7 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
   ) as GrantType[];
   const scopes = unique(value.scopes ?? []);
   for (const scope of scopes) {
-    if (!isScopeToken(scope))
+    if (!isBoundedScopeToken(scope))
       throw fail(clientId, `scope ${JSON.stringify(scope.slice(0, 100))} breaks the scope grammar`);
   }
   const isSecretMethod = method === 'client_secret_basic' || method === 'client_secret_post';

@@ -6,6 +6,7 @@ import { createDatabase } from '@tessera/storage/sql';
 import type { Kysely } from 'kysely';
 import type { DatabaseFixture, TestDatabase } from '../../../../test/support/databases.js';
 import type { TokenService } from '../../src/app.js';
+import { contextOf, type ServiceContext } from '../../src/context.js';
 import { openTokenService } from '../../src/open.js';
 import type { TokenServiceOptions } from '../../src/options.js';
 import type { ClientRegistration } from '../../src/store/client-registration.js';
@@ -16,6 +17,8 @@ export interface Harness {
   /** The base URL, `http://127.0.0.1:<port>`; also the issuer unless options.issuer names another. */
   readonly url: string;
   readonly service: TokenService;
+  /** The service's internals (repositories, the access-token issuer, the channel), for assertions. */
+  readonly context: ServiceContext;
   readonly db: Kysely<unknown>;
   readonly store: KeyValueStore;
   /** Stops the service and closes the database; the data stays for a restart. */
@@ -73,6 +76,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   return {
     url,
     service,
+    context: contextOf(service),
     db,
     store,
     async stop() {

@@ -1,13 +1,15 @@
 import { createHash, type KeyObject } from 'node:crypto';
-import { type KeySource, RemoteJwksKeySource } from '@tessera/core';
 import {
   basicAuthorization,
-  boundedRequest,
   discoverIssuer,
   type IssuerMetadata,
+  isOAuthErrorCode,
+  type KeySource,
   metadataUrl,
-  OutgoingRequestError,
-} from '@tessera/resource';
+  OutboundError,
+  outboundRequest,
+  RemoteJwksKeySource,
+} from '@tessera/core';
 import { decodeProtectedHeader, type JWTPayload, errors as joseErrors, jwtVerify } from 'jose';
 import type { GatewayConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
@@ -180,8 +182,7 @@ export class OidcProvider {
     const startedAt = this.#now();
     const { status, body } = await this.#post(token, form);
     if (status !== 200) {
-      const error =
-        typeof body.error === 'string' && /^[\x20-\x7E]{1,64}$/.test(body.error) ? body.error : '';
+      const error = isOAuthErrorCode(body.error) ? body.error : '';
       // 400/401 with an OAuth error code is the token service saying no; anything else is an outage.
       if ((status === 400 || status === 401) && error !== '') throw new GrantRefused(error);
       throw unavailable(new Error(`the token endpoint answered ${status}`));
@@ -241,7 +242,7 @@ export class OidcProvider {
     let status: number;
     let text: string;
     try {
-      ({ status, text } = await boundedRequest(url, {
+      const answer = await outboundRequest(url, {
         method: 'POST',
         headers: {
           authorization: basicAuthorization(this.#config.clientId, this.#secret),
@@ -251,9 +252,13 @@ export class OidcProvider {
         body: new URLSearchParams(form).toString(),
         timeout: this.#config.timeoutMs,
         maxBodyBytes: MAX_ANSWER_BYTES,
-      }));
+        // A token or revocation endpoint answering a redirect is judged by its status (an outage).
+        redirect: 'return',
+      });
+      status = answer.status;
+      text = answer.text();
     } catch (error) {
-      throw error instanceof OutgoingRequestError ? unavailable(error) : error;
+      throw error instanceof OutboundError ? unavailable(error) : error;
     }
     let body: Record<string, unknown> = {};
     try {
