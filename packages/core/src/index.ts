@@ -14,7 +14,6 @@ export {
 } from './http/cookie.js';
 export { type DiscoveryOptions, discoverIssuer, type IssuerMetadata, metadataUrl } from './http/discovery.js';
 export {
-  fetchJsonObject,
   type OutboundMethod,
   type OutboundRequest,
   type OutboundResponse,
@@ -26,7 +25,7 @@ export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
 export { KeySet, type KeySetEntry, type KeySetOptions, type KeyState } from './keys/key-set.js';
 export type { KeySource, VerificationKey } from './keys/key-source.js';
-export { parseJwks, RemoteJwksKeySource, type RemoteJwksOptions } from './keys/remote-jwks.js';
+export { RemoteJwksKeySource, type RemoteJwksOptions } from './keys/remote-jwks.js';
 export {
   exportSigningKey,
   generateSigningKey,
@@ -45,7 +44,7 @@ export {
   startMetricsListener,
 } from './metrics-exposure.js';
 export { isOAuthErrorCode, isScopeToken, toNqschar } from './oauth-syntax.js';
-export { type Actor, hasScopes, type Principal } from './principal.js';
+export type { Actor, Principal } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,
@@ -98,7 +97,6 @@ export {
   recordStatus,
   startClientSpan,
   startRequestTrace,
-  tracer,
   withTraceHeaders,
 } from './tracing.js';
 export { isTrustedProxyEntry } from './trusted-proxy.js';

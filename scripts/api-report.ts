@@ -1,0 +1,19 @@
+// The API report of every published package, `packages/<name>/api.json`, from the built dist/:
+//   npx tsc -b && npx tsx scripts/api-report.ts
+// Each package's test/api-surface.test.ts fails until the report matches what the package
+// exports: an export added or removed is a deliberate, reviewed change of this file.
+import { writeFileSync } from 'node:fs';
+import { relative } from 'node:path';
+import {
+  apiSurfaceOf,
+  formatReport,
+  publishedPackageDirs,
+  reportPath,
+  repositoryRoot,
+} from '../test/support/api-surface.ts';
+
+for (const dir of publishedPackageDirs()) {
+  const path = reportPath(dir);
+  writeFileSync(path, formatReport(await apiSurfaceOf(dir)));
+  process.stdout.write(`${relative(repositoryRoot, path)}\n`);
+}
