@@ -93,6 +93,38 @@ function topLevelExports(source: string): string[] {
   return found;
 }
 
+const namespaceStar = /^export\s+\*\s+as\s+([\w$]+)\s+from/;
+const star = /^export\s+\*\s+from\s+(['"])(.+?)\1/;
+const list = /^export\s+(?:type\s+)?\{([^}]*)\}/;
+const declaration =
+  /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|var|function|class|interface|type|enum|namespace)\s+([\w$]+)/;
+
+/** The names one top-level `export` statement adds. */
+function namesOf(
+  statement: string,
+  file: string,
+  target: (specifier: string) => string,
+  seen: Set<string>,
+): string[] {
+  const namespace = namespaceStar.exec(statement);
+  if (namespace !== null) return [namespace[1] as string];
+  const all = star.exec(statement);
+  if (all !== null)
+    return [...declaredNames(target(all[2] as string), seen)].filter((name) => name !== 'default');
+  const named = list.exec(statement);
+  if (named !== null) {
+    return (named[1] as string)
+      .split(',')
+      .map((part) => part.trim().replace(/^type\s+/, ''))
+      .filter((spec) => spec !== '')
+      .map((spec) => (spec.split(/\s+as\s+/).at(-1) as string).trim());
+  }
+  const declared = declaration.exec(statement);
+  if (declared !== null) return [declared[1] as string];
+  if (/^export\s+default\b/.test(statement)) return ['default'];
+  throw new Error(`${file}: cannot read "${statement.slice(0, 80)}"`);
+}
+
 /** Every name a declaration file exports, following `export * from` into the files it names. */
 export function declaredNames(file: string, seen: Set<string> = new Set()): Set<string> {
   const names = new Set<string>();
@@ -103,28 +135,7 @@ export function declaredNames(file: string, seen: Set<string> = new Set()): Set<
     return resolve(dirname(file), specifier.replace(/\.js$/, '.d.ts'));
   };
   for (const statement of topLevelExports(readFileSync(file, 'utf8'))) {
-    let match: RegExpExecArray | null;
-    if ((match = /^export\s+\*\s+as\s+([\w$]+)\s+from/.exec(statement)) !== null)
-      names.add(match[1] as string);
-    else if ((match = /^export\s+\*\s+from\s+(['"])(.+?)\1/.exec(statement)) !== null) {
-      for (const name of declaredNames(target(match[2] as string), seen))
-        if (name !== 'default') names.add(name);
-    } else if ((match = /^export\s+(?:type\s+)?\{([^}]*)\}/.exec(statement)) !== null) {
-      for (const part of (match[1] as string).split(',')) {
-        const spec = part.trim().replace(/^type\s+/, '');
-        if (spec === '') continue;
-        names.add((spec.split(/\s+as\s+/).at(-1) as string).trim());
-      }
-    } else if (
-      (match =
-        /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|var|function|class|interface|type|enum|namespace)\s+([\w$]+)/.exec(
-          statement,
-        )) !== null
-    )
-      names.add(match[1] as string);
-    else if (/^export\s+default\b/.test(statement)) names.add('default');
-    else if (!/^export\s*\{\s*\}/.test(statement))
-      throw new Error(`${file}: cannot read "${statement.slice(0, 80)}"`);
+    for (const name of namesOf(statement, file, target, seen)) names.add(name);
   }
   return names;
 }
