@@ -21,4 +21,6 @@ for (const dir of publishedPackageDirs()) {
   process.stdout.write(`${relative(repositoryRoot, path)}\n`);
 }
 // In the repository's own format, so `biome check` and the report agree.
-execFileSync(join(repositoryRoot, 'node_modules/.bin/biome'), ['format', '--write', ...written], { stdio: 'ignore' });
+execFileSync(join(repositoryRoot, 'node_modules/.bin/biome'), ['format', '--write', ...written], {
+  stdio: 'ignore',
+});
