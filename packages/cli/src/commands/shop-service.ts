@@ -1,4 +1,5 @@
 import { REVOCATION_TOPIC } from '@tessera/core';
+import type { ShopAuth } from '@tessera/example-shop';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import {
@@ -7,6 +8,7 @@ import {
   SERVICE_MINT_KEYS_VARIABLE,
 } from '../dev/files.js';
 import { integer, usage } from '../lib/options.js';
+import { loadShop } from '../lib/shop.js';
 import { waitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 
@@ -41,10 +43,10 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
   }
   const { io, env } = context;
   const storage = await import('@tessera/storage');
-  const shop = await import('@tessera/example-shop');
+  const shop = await loadShop();
   const stops: (() => Promise<void>)[] = [];
   try {
-    let auth: import('@tessera/example-shop').ShopAuth;
+    let auth: ShopAuth;
     if (options.mode === 'token') {
       let revocations: import('@tessera/resource').Revocations | undefined;
       if (options.revocationEvents && options.redis !== undefined) {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type ApiSurface, apiSurfaceOf, readPackageJson, reportPath } from './api-surface.js';
+import { importedPackages } from './declared-dependencies.js';
 
 /** The `## API` section of a README: up to the next heading of the same level. */
 function apiSection(readme: string): string {
@@ -43,6 +44,34 @@ export function describeApiSurface(packageUrl: URL): void {
         }
       }
       expect(missing).toEqual([]);
+    });
+  });
+}
+
+/**
+ * The dependency test of one workspace: every package its source (src/, bin/) imports is declared
+ * (a dependency, or a peer for what the embedding application brings), and every declared
+ * dependency and peer is imported somewhere, so an installer gets what the code needs and nothing
+ * it never loads.
+ */
+export function describeDeclaredDependencies(packageUrl: URL): void {
+  const dir = fileURLToPath(packageUrl);
+  const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    name: string;
+    dependencies?: Record<string, string>;
+    peerDependencies?: Record<string, string>;
+  };
+  const declared = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {})];
+  describe(`${pkg.name}: declared dependencies`, () => {
+    it('declares every package its source imports', () => {
+      const imported = importedPackages(dir);
+      const undeclared = [...imported.keys()].filter((name) => name !== pkg.name && !declared.includes(name));
+      expect(undeclared.map((name) => `${name} (${imported.get(name)?.[0]})`)).toEqual([]);
+    });
+
+    it('imports every package it declares', () => {
+      const imported = importedPackages(dir);
+      expect(declared.filter((name) => !imported.has(name))).toEqual([]);
     });
   });
 }
