@@ -1,4 +1,5 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,9 +22,18 @@ async function runExample(yaml: string): Promise<void> {
   const configFile = join(dir, `tessera-${runs++}.yaml`);
   writeFileSync(configFile, yaml);
   const source = importing(
-    firstExample(section),
-    '@tessera/core',
-    new URL('../src/index.ts', import.meta.url),
+    importing(
+      importing(
+        firstExample(section),
+        '@tessera/core/config',
+        new URL('../src/config/index.ts', import.meta.url),
+      ),
+      '@tessera/core',
+      new URL('../src/index.ts', import.meta.url),
+    ),
+    // The example sits in a temporary directory, where a bare `zod` would not resolve.
+    'zod',
+    createRequire(import.meta.url).resolve('zod'),
   )
     .replace("file: 'tessera.yaml'", `file: ${JSON.stringify(configFile)}`)
     .replace('env: process.env', 'env: {}');

@@ -7,6 +7,8 @@ import {
   configErrorCodes,
   errorCodeRegistry,
   isTesseraError,
+  OutboundError,
+  outboundErrorCodes,
   StorageError,
   storageErrorCodes,
   TesseraError,
@@ -22,6 +24,11 @@ const families = [
   { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
+  {
+    name: 'outbound',
+    codes: outboundErrorCodes,
+    make: (code: string) => new OutboundError(code as never, 'm'),
+  },
 ];
 
 describe('the error code registry', () => {

@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAccessTokenVerifier,
   freezePrincipal,
-  hasScopes,
   KeySet,
   type SigningAlgorithm,
   signAccessToken,
@@ -11,6 +10,7 @@ import {
   verifyAccessToken,
   verifyAccessTokenSync,
 } from '../src/index.js';
+import { hasScopes } from '../src/principal.js';
 import { audience, issuer } from './helpers/claims.js';
 
 const now = Date.UTC(2030, 5, 1, 12, 0, 0);

@@ -4,7 +4,7 @@ import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
 import { signInCookieNames } from './auth/hybrid/sign-in.js';
 import { type EdgeRevocations, subscribeEdgeRevocations } from './auth/revocations.js';
-import { createSessionMode, type SessionMode } from './auth/session.js';
+import type { SessionMode } from './auth/session.js';
 import { createTokenMode, type TokenMode } from './auth/token.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayOptions } from './options.js';
@@ -78,6 +78,9 @@ export async function openModes(
   }
   let session: SessionMode | undefined;
   if ((uses('session') || uses('hybrid')) && config.session !== undefined) {
+    // Loaded only here: session mode brings the user directory (argon2) and the SQL drivers,
+    // which a gateway without session or hybrid routes never loads.
+    const { createSessionMode } = await import('./auth/session.js');
     const opened = await createSessionMode(config.session, config.identity, {
       referenceKeys: options.sessionReferenceKeys,
       log: app.log,

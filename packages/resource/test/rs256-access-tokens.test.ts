@@ -107,7 +107,7 @@ describe('RS256 access tokens for the audiences configured so', () => {
     });
     expect(await introspection.json()).toMatchObject({ active: true, client_id: 'portal' });
 
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     const user = await ctx.users.create('dora', 'dora-password-0123456', { name: 'Dora' });
     const userToken = ctx.accessTokens.issue({
       subject: user.id,

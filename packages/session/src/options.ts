@@ -1,7 +1,7 @@
+import type { SameSite } from '@tessera/core';
 import { TesseraTypeError } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
 import { z } from 'zod';
-import type { SameSite } from './lib/cookie.js';
 
 export interface SessionCookieOptions {
   /** Must start with `__Host-` (no Domain, Path=/, Secure). Default `__Host-tessera-sid`. */

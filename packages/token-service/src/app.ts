@@ -1,4 +1,5 @@
 import { endRequestTrace, startRequestTrace } from '@tessera/core';
+import type { UserDirectory } from '@tessera/identity';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -8,7 +9,7 @@ import Fastify, {
 } from 'fastify';
 import type { Kysely } from 'kysely';
 import { type Logger, pino } from 'pino';
-import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
+import { bindContext, type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerAuthorize } from './endpoints/authorize/index.js';
 import { registerConsent } from './endpoints/consent.js';
 import { registerDevice } from './endpoints/device/index.js';
@@ -44,8 +45,13 @@ export interface TokenService {
   readonly endpoints: EndpointUrls;
   readonly clients: ClientRepository;
   readonly keys: KeyManager;
-  /** Everything endpoints share; for endpoints added beside the built-in ones. */
-  readonly context: ServiceContext;
+  /**
+   * The user directory the login form checks passwords against and ID tokens take claims from.
+   * A user disabled or deleted through it has their sessions and grants ended at once.
+   */
+  readonly users: UserDirectory;
+  /** Resolves when no background delivery (a back-channel Logout Token) is in flight. */
+  idle(): Promise<void>;
   /** Closes the app and stops timers. The database, store and channel belong to the caller. */
   close(): Promise<void>;
 }
@@ -291,13 +297,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   reload.unref();
   const stopPurge = schedulePurge(ctx, resolved.purgeIntervalMs, log);
 
-  return Object.freeze({
+  const service: TokenService = Object.freeze({
     app,
     issuer: resolved.issuer,
     endpoints: ctx.endpoints,
     clients,
     keys,
-    context: ctx,
+    users: ctx.users,
+    idle: () => backchannel.idle(),
     async close() {
       clearInterval(reload);
       stopPurge();
@@ -305,4 +312,6 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       await app.close();
     },
   });
+  bindContext(service, ctx);
+  return service;
 }

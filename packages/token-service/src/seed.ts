@@ -1,13 +1,9 @@
-import {
-  ConfigError,
-  type ConfigProblem,
-  type DeepReadonly,
-  loadConfig,
-  TesseraTypeError,
-  z,
-} from '@tessera/core';
+import { ConfigError, TesseraTypeError } from '@tessera/core';
+import { type ConfigProblem, type DeepReadonly, loadConfig } from '@tessera/core/config';
 import type { UserClaims, UserDirectory } from '@tessera/identity';
+import { z } from 'zod';
 import type { TokenService } from './app.js';
+import { contextOf } from './context.js';
 import { hashClientSecret } from './lib/secrets.js';
 import type { Client } from './store/client.js';
 import {
@@ -148,12 +144,13 @@ export interface ApplySeedOptions {
  */
 export async function applySeed(seed: Seed, options: ApplySeedOptions): Promise<SeedResult> {
   const { service } = options;
-  const dev = options.dev ?? service.context.options.dev;
-  const warn = options.warn ?? ((message: string) => service.context.log.warn(message));
-  const secretKey = service.context.secrets.clientSecret;
+  const ctx = contextOf(service);
+  const dev = options.dev ?? ctx.options.dev;
+  const warn = options.warn ?? ((message: string) => ctx.log.warn(message));
+  const secretKey = ctx.secrets.clientSecret;
   // Writes go through a repository that does not warn, so each short secret is warned about once,
   // here, whether the client is written now or was already stored by an earlier start.
-  const writer = new ClientRepository({ db: service.context.db, secretKey, cacheTtlMs: 0, dev: true });
+  const writer = new ClientRepository({ db: ctx.db, secretKey, cacheTtlMs: 0, dev: true });
   const created: string[] = [];
   const updated: string[] = [];
   const same: string[] = [];

@@ -86,8 +86,7 @@ describe.each(stores)('anonymous requests write nothing to the $name store', (fi
       clients: [shopWeb, reports],
       now: () => Date.now() + offsetMs,
     });
-    if ((await harness.service.context.users.findByUsername('alice')) === null)
-      await addAlice(harness.service);
+    if ((await harness.service.users.findByUsername('alice')) === null) await addAlice(harness.service);
   }
   afterEach(async () => {
     await harness?.stop();

@@ -203,7 +203,7 @@ describe.each(databases)('authorization, login, consent, code and refresh cases 
 
     it('6: a code_verifier for a code issued without a challenge -> invalid_grant', async () => {
       // /authorize never issues such a code; one is written directly to prove the token endpoint's rule.
-      const { context } = harness.service;
+      const { context } = harness;
       const users = await context.users.findByUsername('alice');
       const grant = await context.grants.create({
         userId: users?.id as string,
@@ -645,7 +645,7 @@ describe.each(databases)('authorization, login, consent, code and refresh cases 
       const forged = `${header}.${payload}.${randomBytes(256).toString('base64url')}`;
       // Signed by this very service, for this client and user, but a logout token, not an ID token.
       const logoutToken = signLogoutToken({
-        keys: harness.service.context.keys.keySet,
+        keys: harness.service.keys.keySet,
         client: (await harness.service.clients.find('shop-web')) as Client,
         issuer: harness.url,
         now: Date.now(),

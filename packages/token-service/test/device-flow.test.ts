@@ -400,7 +400,7 @@ describe.each(databases)('device polling answers, step by step, on $name', (fixt
     const { purgeExpiredRecords } = await import('@tessera/token-service');
     await start();
     clock += 601_000 + 3_600_000;
-    const counts = await purgeExpiredRecords(harness.service.context);
+    const counts = await purgeExpiredRecords(harness.service);
     expect(counts.deviceCodes).toBeGreaterThan(0);
     const left = await harness.db
       .selectFrom('oauth_device_codes' as never)

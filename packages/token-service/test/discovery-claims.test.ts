@@ -50,7 +50,7 @@ describe.each(databases)('discovery tells the truth on $name', (fixture) => {
         },
       ],
     });
-    await harness.service.context.users.create('carol', PASSWORD, carolClaims);
+    await harness.service.users.create('carol', PASSWORD, carolClaims);
     config = await oidc.discovery(new URL(harness.url), 'everything-web', undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });

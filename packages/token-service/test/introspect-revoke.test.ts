@@ -62,7 +62,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     paymentsConfig = await configure(harness, 'payments', PAYMENTS_SECRET);
     analyticsConfig = await configure(harness, 'analytics', ANALYTICS_SECRET);
     reportsConfig = await configure(harness, 'reports', REPORTS_SECRET);
-    grants = new GrantRepository(harness.service.context.db, () => clock);
+    grants = new GrantRepository(harness.context.db, () => clock);
   });
   afterAll(async () => {
     await harness?.stop();
@@ -379,7 +379,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     });
 
     it('C 70: a revoked ES256 token re-sent as its (r, n-s) twin is still refused', async () => {
-      const ctx = harness.service.context;
+      const ctx = harness.context;
       const es256 = new AccessTokenSigner({
         keys: () => ctx.keys.keySet,
         issuer: harness.url,
@@ -407,7 +407,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     it('the list forgets a revoked token once it has expired', async () => {
       const token = await ordersToken();
       await oidc.tokenRevocation(ordersConfig, token);
-      const db = harness.service.context.db.withTables<{ oauth_revoked_tokens: { jti: string } }>();
+      const db = harness.context.db.withTables<{ oauth_revoked_tokens: { jti: string } }>();
       const jti = claimsOf(token).jti as string;
       const count = async () =>
         (await db.selectFrom('oauth_revoked_tokens').select('jti').where('jti', '=', jti).execute()).length;

@@ -37,7 +37,7 @@ describe.each(databases)('grant revocation in one pass on $name', (fixture) => {
 
   /** A grant of `userId` to reports, with a refresh token and `live` access tokens (plus one expired). */
   async function grantWith(userId: string, sid: string, live: number) {
-    const { grants } = internalContext(harness.service);
+    const { grants } = harness.context;
     const grant = await grants.create({
       userId,
       clientId: 'reports',
@@ -60,7 +60,7 @@ describe.each(databases)('grant revocation in one pass on $name', (fixture) => {
 
   /** The grants' revoked_at and the jtis on the list, each in one query. */
   async function state(grantIds: readonly string[], jtis: readonly string[]) {
-    const db = internalContext(harness.service).db;
+    const db = harness.context.db;
     const grants = await db
       .selectFrom('oauth_grants')
       .select(['id', 'revoked_at'])
@@ -110,7 +110,7 @@ describe.each(databases)('grant revocation in one pass on $name', (fixture) => {
     const first = await grantWith('bob-sub', 'sid-b1', 2);
     const second = await grantWith('bob-sub', 'sid-b2', 3);
     const other = await grantWith('carol-sub', 'sid-c', 1);
-    const ctx = internalContext(harness.service);
+    const ctx = internalContext(harness);
     const writes = (await log.during(() => endUserSessions(ctx, 'bob-sub'), REVOCATION_TABLES))
       .filter((statement) => !statement.startsWith('select'))
       .filter((statement) => !statement.startsWith('delete'));
@@ -135,7 +135,7 @@ describe.each(databases)('grant revocation in one pass on $name', (fixture) => {
 
   it('by id, an already revoked grant lists and returns its live tokens again (a retry announces them)', async () => {
     const { grant, tokens } = await grantWith('dave-sub', 'sid-d', 2);
-    const revocations = internalContext(harness.service).revocations;
+    const revocations = harness.context.revocations;
     const first = await revocations.revokeGrants({ grantId: grant.id });
     const second = await revocations.revokeGrants({ grantId: grant.id });
     expect(first.grantIds).toEqual([grant.id]);
@@ -157,10 +157,7 @@ describe.each(databases)('grant revocation in one pass on $name', (fixture) => {
     const { grant, tokens } = await grantWith('erin-sub', 'sid-e', 2);
     const failing = new StatementLog();
     failing.fail = (statement) => statement === 'insert oauth_revoked_tokens';
-    const revocations = new RevocationRepository(
-      internalContext(harness.service).db.withPlugin(failing),
-      () => T0,
-    );
+    const revocations = new RevocationRepository(harness.context.db.withPlugin(failing), () => T0);
     await expect(revocations.revokeGrants({ sid: 'sid-e' })).rejects.toThrow('statement refused by the test');
     expect(failing.statements).toEqual(['update oauth_grants', 'select oauth_grant_access_tokens']);
     expect(

@@ -24,7 +24,7 @@ describe.each(databases)('revocation when the channel is down on $name', (fixtur
   it('/revoke answers 503 temporarily_unavailable; the list already refuses the token; a retry is harmless', async () => {
     const config = await configure(harness, 'orders', ORDERS_SECRET);
     const token = (await oidc.clientCredentialsGrant(config)).access_token;
-    const ctx = internalContext(harness.service);
+    const ctx = internalContext(harness);
     await ctx.channel.close();
     const answer = await postForm(harness, '/revoke', new URLSearchParams({ token }), {
       authorization: basic('orders', ORDERS_SECRET),

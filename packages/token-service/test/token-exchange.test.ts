@@ -57,7 +57,7 @@ describe.each(databases)('token exchange on $name', (fixture) => {
   });
 
   function verifier(audience: string) {
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     return createAccessTokenVerifier({
       issuer: harness.url,
       audience,
@@ -231,7 +231,7 @@ describe.each(databases)('token exchange on $name', (fixture) => {
   });
 
   it('A 27: an ID token or a refresh token as subject -> invalid_grant (or invalid_request by its type)', async () => {
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     const rsa = ctx.keys.keySet.activeKey('RS256');
     const nowS = Math.floor(clock / 1000);
     // An ID token of this very issuer, addressed to orders: right signature, wrong kind of token.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { REVOCATION_TOPIC } from '@tessera/core';
 import { RedisChannel, RedisStore } from '@tessera/storage';
-import { REVOCATION_TOPIC, type TokenService } from '@tessera/token-service';
+import type { TokenService } from '@tessera/token-service';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -45,7 +45,7 @@ describe('/userinfo', () => {
     database = await sqlite.create();
     harness = await startService(database, { clients: [shopWeb] });
     aliceId = await addAlice(harness.service);
-    ({ token } = harness.service.context.accessTokens.issue({
+    ({ token } = harness.context.accessTokens.issue({
       subject: aliceId,
       clientId: 'shop-web',
       audience: ['orders'],

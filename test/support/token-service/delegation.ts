@@ -1,5 +1,6 @@
 import type { AccessTokenClaims } from '@tessera/core';
-import { type ClientRegistration, REVOCATION_TOPIC } from '@tessera/token-service';
+import { REVOCATION_TOPIC } from '@tessera/core';
+import type { ClientRegistration } from '@tessera/token-service';
 import * as oidc from 'openid-client';
 import type { Harness } from './harness.js';
 
@@ -47,7 +48,7 @@ export function userToken(
   overrides: Partial<AccessTokenClaims> = {},
   lifetime?: number,
 ): { token: string; jti: string; exp: number } {
-  const ctx = harness.service.context;
+  const ctx = harness.context;
   return ctx.accessTokens.issue(
     {
       subject: 'alice-sub',
@@ -75,7 +76,7 @@ export async function recordRevocations(
   harness: Harness,
 ): Promise<{ messages: string[]; stop(): Promise<void> }> {
   const messages: string[] = [];
-  const unsubscribe = await harness.service.context.channel.subscribe(REVOCATION_TOPIC, (message) => {
+  const unsubscribe = await harness.context.channel.subscribe(REVOCATION_TOPIC, (message) => {
     messages.push(message);
   });
   return { messages, stop: async () => unsubscribe() };

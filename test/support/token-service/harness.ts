@@ -10,6 +10,9 @@ import {
   type TokenServiceOptions,
 } from '@tessera/token-service';
 import type { Kysely, KyselyPlugin } from 'kysely';
+// The service's internals, from the built package itself (the same module the service was built
+// with, so its context is found): the package exports no way to them, by design.
+import { contextOf, type ServiceContext } from '../../../packages/token-service/dist/context.js';
 import type { DatabaseFixture, TestDatabase } from '../databases.js';
 
 export const TEST_SECRET = 'test-secret-0123456789abcdef-0123456789abcdef';
@@ -18,6 +21,8 @@ export interface Harness {
   /** The base URL, `http://127.0.0.1:<port>`; also the issuer unless options.issuer names another. */
   readonly url: string;
   readonly service: TokenService;
+  /** The service's internals (repositories, the access-token issuer, the channel), for assertions. */
+  readonly context: ServiceContext;
   readonly db: Kysely<unknown>;
   readonly store: KeyValueStore;
   /** Stops the service and closes the database; the data stays for a restart. */
@@ -84,6 +89,7 @@ export async function startService(database: TestDatabase, options: HarnessOptio
   return {
     url,
     service,
+    context: contextOf(service),
     db,
     store,
     async stop() {

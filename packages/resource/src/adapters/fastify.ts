@@ -3,6 +3,7 @@ import {
   endRequestTrace,
   type MetricsExposure,
   type Principal,
+  redactUrl,
   serveMetricsEndpoint,
   startRequestTrace,
 } from '@tessera/core';
@@ -19,7 +20,6 @@ import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
-import { redactUrl } from '../lib/redact.js';
 import {
   checkMetricsExposure,
   createServiceMetrics,

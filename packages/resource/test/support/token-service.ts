@@ -48,7 +48,7 @@ export async function startTokenService(channel: Channel): Promise<RealTokenServ
     url: harness.url,
     service,
     userToken(audience, scopes) {
-      const ctx = service.context;
+      const ctx = harness.context;
       return ctx.accessTokens.issue({
         subject: 'alice',
         clientId: 'shop-web',

@@ -24,7 +24,7 @@ type PurgeContext = Pick<ServiceContext, 'now' | 'codes' | 'grants' | 'devices' 
  * revocation-list entries whose token has expired. Every delete is by expiry alone, so instances
  * sharing a database may run it at the same time.
  */
-export async function purgeExpiredRecords(ctx: PurgeContext): Promise<PurgeCounts> {
+export async function purgeRecords(ctx: PurgeContext): Promise<PurgeCounts> {
   const codes = await ctx.codes.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
   // Device codes likewise: a redeemed one presented again within the hour still revokes its grant.
   const deviceCodes = await ctx.devices.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
@@ -43,7 +43,7 @@ export function schedulePurge(ctx: PurgeContext, intervalMs: number, log: Fastif
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    purgeExpiredRecords(ctx)
+    purgeRecords(ctx)
       .then(
         (counts) => log.debug({ purged: counts }, 'expired grants, codes and revocations purged'),
         (error: unknown) => log.error({ err: error }, 'purging expired records failed'),

@@ -1,9 +1,10 @@
-import { type DeepReadonly, type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
+import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
+import type { DeepReadonly } from '@tessera/core/config';
 import { z } from 'zod';
 import { TokenServiceError } from '../errors.js';
 import { webOriginProblem } from '../lib/cors.js';
 import { redirectUriProblem } from '../lib/redirect-uri.js';
-import { isScopeToken } from '../lib/scope.js';
+import { isBoundedScopeToken } from '../lib/scope.js';
 import {
   type ClientMetadata,
   clientAssertionAlgorithms,
@@ -153,7 +154,7 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
   );
   const scopes = unique(value.scopes ?? []);
   for (const scope of scopes) {
-    if (!isScopeToken(scope))
+    if (!isBoundedScopeToken(scope))
       throw fail(clientId, `scope ${JSON.stringify(scope.slice(0, 100))} breaks the scope grammar`);
   }
   const isSecretMethod = method === 'client_secret_basic' || method === 'client_secret_post';

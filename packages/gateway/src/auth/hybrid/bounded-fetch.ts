@@ -1,4 +1,4 @@
-import { boundedRequest, OutgoingRequestError } from '@tessera/resource';
+import { OutboundError, type OutboundResponse, outboundRequest } from '@tessera/core';
 import type { CustomFetch, CustomFetchOptions } from 'openid-client';
 import { GatewayError } from '../../errors.js';
 
@@ -22,17 +22,8 @@ function bodyText(body: CustomFetchOptions['body']): string | undefined {
   throw new TypeError('the gateway sends only form bodies to the token service');
 }
 
-function headersOf(raw: Readonly<Record<string, string | string[] | undefined>>): Headers {
-  const headers = new Headers();
-  for (const [name, value] of Object.entries(raw)) {
-    if (value === undefined) continue;
-    for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
-  }
-  return headers;
-}
-
 /**
- * openid-client's requests on the project's one HTTP client (undici through `boundedRequest`):
+ * openid-client's requests on the project's one HTTP client (core's `outboundRequest`, on undici):
  * every call bounded in time and size, redirects never followed, and a failure to get a
  * complete answer turned into `token_service_unavailable` carrying no URL, header or body.
  */
@@ -41,17 +32,19 @@ export function boundedFetch(options: BoundedFetchOptions): CustomFetch {
     const method = init.method.toUpperCase();
     if (method !== 'GET' && method !== 'POST') throw new TypeError(`the gateway never sends ${method}`);
     const body = bodyText(init.body);
-    let answer: Awaited<ReturnType<typeof boundedRequest>>;
+    let answer: OutboundResponse;
     try {
-      answer = await boundedRequest(url, {
+      answer = await outboundRequest(url, {
         method,
         headers: init.headers,
         ...(body === undefined ? {} : { body }),
         timeout: options.timeoutMs,
         maxBodyBytes: method === 'GET' ? options.maxBytes.get : options.maxBytes.post,
+        // A redirect is an answer openid-client judges (and refuses) itself.
+        redirect: 'return',
       });
     } catch (error) {
-      if (error instanceof OutgoingRequestError)
+      if (error instanceof OutboundError)
         throw new GatewayError('token_service_unavailable', undefined, { cause: error });
       throw error;
     }
@@ -60,10 +53,11 @@ export function boundedFetch(options: BoundedFetchOptions): CustomFetch {
         cause: new Error(`the token service answered ${answer.status}`),
       });
     }
-    options.inspect?.(url, answer.status, answer.text);
-    return new Response(nullBodyStatuses.has(answer.status) ? null : answer.text, {
+    const text = answer.body.toString('utf8');
+    options.inspect?.(url, answer.status, text);
+    return new Response(nullBodyStatuses.has(answer.status) ? null : text, {
       status: answer.status,
-      headers: headersOf(answer.headers),
+      headers: answer.headers,
     });
   };
 }

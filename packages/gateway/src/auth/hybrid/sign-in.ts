@@ -1,11 +1,19 @@
 import { timingSafeEqual } from 'node:crypto';
-import { audit, SealedBox, sessionName, sha256Base64url } from '@tessera/core';
-import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
+import {
+  audit,
+  findCookie,
+  httpRequestInfo,
+  relaxedCookies,
+  SealedBox,
+  serializeCookie,
+  sessionName,
+  sha256Base64url,
+} from '@tessera/core';
+import { RequestSession } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { calculatePKCECodeChallenge, randomNonce, randomPKCECodeVerifier, randomState } from 'openid-client';
 import { GatewayError } from '../../errors.js';
 import type { SessionMode } from '../session.js';
-import { requestInfo } from '../session.js';
 import { GrantRefused } from './failures.js';
 import type { AuthorizationAnswer, OidcProvider } from './provider.js';
 import type { SessionIndex } from './session-index.js';
@@ -91,7 +99,7 @@ export class SignIn {
 
   /** The session's own rule decides the sign-in cookie's name and Secure flag. */
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
-    return relaxedCookies(this.#sessions.manager.options, requestInfo(request))
+    return relaxedCookies(this.#sessions.manager.options, httpRequestInfo(request))
       ? { name: signInCookieNames.relaxed, secure: false }
       : { name: signInCookieNames.secure, secure: true };
   }
@@ -188,7 +196,7 @@ export class SignIn {
     const userClaims = userClaimsOf(claims);
     const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : sub;
 
-    const session = new RequestSession(this.#sessions.manager, requestInfo(request), (header, value) => {
+    const session = new RequestSession(this.#sessions.manager, httpRequestInfo(request), (header, value) => {
       reply.header(header, value);
     });
     await session.load();

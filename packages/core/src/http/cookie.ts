@@ -1,3 +1,6 @@
+import { isLoopbackHost } from '../loopback.js';
+import type { HttpRequestInfo } from './request-info.js';
+
 /** What a Cookie header says about one cookie name. */
 export interface CookieLookup {
   /** How many cookies of that name the header carries (two or more: cookie tossing). */
@@ -53,4 +56,28 @@ export interface CookieAttributes {
 export function serializeCookie(name: string, value: string, attributes: CookieAttributes): string {
   const secure = attributes.secure ? '; Secure' : '';
   return `${name}=${value}; Path=/; Max-Age=${attributes.maxAgeSeconds}; HttpOnly${secure}; SameSite=${attributes.sameSite}`;
+}
+
+function hostName(host: string): string {
+  const bracket = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
+  const colon = host.indexOf(':', bracket);
+  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
+}
+
+/**
+ * Whether this request gets the development relaxation of the cookie rules (no Secure, no
+ * `__Host-` prefix): only when `insecureHttpLocalhost` is on and the request is plain http to a
+ * loopback name, so a deployment that forgot the option on still sends Secure cookies to every
+ * real host. The session's cookie and the cookies set beside it (a sign-in's) follow the same rule.
+ */
+export function relaxedCookies(
+  options: { readonly insecureHttpLocalhost: boolean },
+  request: Pick<HttpRequestInfo, 'protocol' | 'host'>,
+): boolean {
+  return (
+    options.insecureHttpLocalhost &&
+    request.protocol === 'http' &&
+    request.host !== undefined &&
+    isLoopbackHost(hostName(request.host))
+  );
 }
