@@ -31,7 +31,8 @@ export default defineConfig({
         },
       })),
       {
-        // What holds across packages: the error registry against every README and source.
+        // The workspace's own rules over every package: import boundaries, the error registry
+        // against every README and source.
         test: {
           name: 'workspace',
           root: '.',

@@ -1,9 +1,8 @@
 import {
-  checkReadiness,
   errorAnswering,
   type MetricsExposure,
   type Principal,
-  readinessBody,
+  serveHealthEndpoints,
   TesseraTypeError,
 } from '@tessera/core';
 import { allOf, type Policy } from '@tessera/resource';
@@ -47,20 +46,7 @@ export async function createServiceApp(name: string, options: ShopServiceOptions
   });
   // Liveness: the process serves. Readiness: the identity source can authenticate (session mode:
   // the session store answers; token mode: signing keys are cached or can be fetched).
-  app.get('/healthz', { config: { auth: false } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { auth: false } }, async (request, reply) => {
-    const report = await checkReadiness(source.readiness ?? {}, {
-      onFailure: (dependency, state, error) =>
-        request.log.warn(
-          { dependency, state, code: (error as { code?: unknown } | undefined)?.code },
-          'readiness check failed',
-        ),
-    });
-    return reply
-      .code(report.ready ? 200 : 503)
-      .header('cache-control', 'no-store')
-      .send(readinessBody(report));
-  });
+  serveHealthEndpoints(app, source.readiness ?? {});
   return app;
 }
 

@@ -205,6 +205,28 @@ const reserve = (reference: string) =>
 const listOrders = (reference: string) =>
   send(`${urls.orders}/orders`, { headers: { [SESSION_REFERENCE_HEADER]: reference } });
 
+describe('orders: GET /orders', () => {
+  it("answers the caller's newest 50 orders, oldest of them first, however many were placed", async () => {
+    const { cookie, csrf } = await signIn();
+    const before = await send(`${urls.gateway}/api/orders/orders`, { headers: { cookie } });
+    const had = (before.body as unknown as unknown[]).length;
+    const ids: string[] = [];
+    for (let i = 0; i < 55; i++) {
+      const placed = await send(`${urls.gateway}/api/orders/orders`, {
+        method: 'POST',
+        headers: { ...json, cookie, 'x-csrf-token': csrf },
+        body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+      });
+      expect(placed.status).toBe(201);
+      ids.push(String((placed.body.order as { id: string }).id));
+    }
+    const listed = await send(`${urls.gateway}/api/orders/orders`, { headers: { cookie } });
+    expect(listed.status).toBe(200);
+    expect(had + 55).toBeGreaterThan(50);
+    expect((listed.body as unknown as { id: string }[]).map((order) => order.id)).toEqual(ids.slice(-50));
+  });
+});
+
 describe('session references between the gateway and the shop', () => {
   it('what inventory opens is no cookie at the gateway and no reference at payments or orders', async () => {
     const { reference, route } = await placeOrder();

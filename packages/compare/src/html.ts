@@ -45,23 +45,34 @@ const DRAW = `
   function modeAxis() {
     return { values: function (u, splits) { return splits.map(function (s) { return Number.isInteger(s) ? (modes[s] || '') : ''; }); }, size: 40 };
   }
+  // The value axis is as wide as its longest label (uPlot's fixed default cuts "12,500" to "2,500").
+  function valueAxis(extra) {
+    var axis = { size: function (u, values, axisIdx, cycle) {
+      var own = u.axes[axisIdx];
+      if (cycle > 1 && own._size) return own._size;
+      var longest = (values || []).reduce(function (a, v) { return String(v).length > a.length ? String(v) : a; }, '');
+      u.ctx.font = own.font[0];
+      return Math.ceil(own.ticks.size + own.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1)) + 4;
+    } };
+    return Object.assign(axis, extra || {});
+  }
   function series(label, i, barsToo) {
     return { label: label, stroke: palette[i % palette.length], fill: barsToo ? palette[i % palette.length] + '88' : undefined, width: 2, paths: barsToo ? bars : undefined, points: { show: !barsToo } };
   }
   var scaleX = { x: { time: false, range: [-0.5, modes.length - 0.5] }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } };
-  chart('chart-throughput', { title: 'Requests per second', scales: scaleX, axes: [modeAxis(), {}], series: [{}, series('req/s', 0, true)] },
+  chart('chart-throughput', { title: 'Requests per second', scales: scaleX, axes: [modeAxis(), valueAxis()], series: [{}, series('req/s', 0, true)] },
     [x, report.modes.map(function (m) { return m.cost.requests_per_s; })]);
-  chart('chart-latency', { title: 'Latency at the edge (ms)', scales: scaleX, axes: [modeAxis(), {}], series: [{}, series('p50', 0), series('p99', 1)] },
+  chart('chart-latency', { title: 'Latency at the edge (ms)', scales: scaleX, axes: [modeAxis(), valueAxis()], series: [{}, series('p50', 0), series('p99', 1)] },
     [x, report.modes.map(function (m) { return m.cost.p50_ms; }), report.modes.map(function (m) { return m.cost.p99_ms; })]);
   var hopNames = ['orders', 'inventory', 'payments'];
-  chart('chart-hops', { title: 'p50 per hop (ms)', scales: scaleX, axes: [modeAxis(), {}], series: [{}].concat(hopNames.map(function (h, i) { return series(h, i); })) },
+  chart('chart-hops', { title: 'p50 per hop (ms)', scales: scaleX, axes: [modeAxis(), valueAxis()], series: [{}].concat(hopNames.map(function (h, i) { return series(h, i); })) },
     [x].concat(hopNames.map(function (h) { return report.modes.map(function (m) { var hop = m.cost.hops.find(function (e) { return e.service === h; }); return hop ? hop.p50_ms : null; }); })));
-  chart('chart-store', { title: 'Store operations and token-service calls per request', scales: scaleX, axes: [modeAxis(), {}], series: [{}, series('store ops', 2), series('token service', 4)] },
+  chart('chart-store', { title: 'Store operations and token-service calls per request', scales: scaleX, axes: [modeAxis(), valueAxis()], series: [{}, series('store ops', 2), series('token service', 4)] },
     [x, report.modes.map(function (m) { return m.cost.store_ops_per_request; }), report.modes.map(function (m) { return m.cost.token_service_calls_per_request; })]);
   report.modes.forEach(function (m, mi) {
     m.faults.forEach(function (f, fi) {
       var t = f.timeline.map(function (s) { return s.t; });
-      chart('chart-fault-' + mi + '-' + fi, { title: m.mode + ': ' + f.fault, scales: { x: { time: false } }, axes: [{ label: 's' }, {}], series: [{}, series('ok', 2), series('failed', 1)] },
+      chart('chart-fault-' + mi + '-' + fi, { title: m.mode + ': ' + f.fault, scales: { x: { time: false } }, axes: [{ label: 's' }, valueAxis()], series: [{}, series('ok', 2), series('failed', 1)] },
         [t, f.timeline.map(function (s) { return s.ok; }), f.timeline.map(function (s) { return s.failed; })]);
     });
   });

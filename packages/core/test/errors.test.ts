@@ -11,6 +11,8 @@ import {
   HttpError,
   httpErrorCodes,
   isTesseraError,
+  OutboundError,
+  outboundErrorCodes,
   StorageError,
   storageErrorCodes,
   TesseraError,
@@ -27,6 +29,11 @@ const families = [
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
   { name: 'http', codes: httpErrorCodes, make: (code: string) => new HttpError(code as never) },
+  {
+    name: 'outbound',
+    codes: outboundErrorCodes,
+    make: (code: string) => new OutboundError(code as never, 'm'),
+  },
 ];
 
 describe('the error code registry', () => {

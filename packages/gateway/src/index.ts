@@ -4,13 +4,10 @@ export {
   type AuthMode,
   type GatewayConfig,
   type GatewayConfigInput,
-  gatewayConfigSchema,
   type LoadGatewayConfigOptions,
   loadGatewayConfig,
   parseGatewayConfig,
   type RouteConfig,
-  reservedPrefixes,
   type StoreConfig,
 } from './config.js';
 export { GatewayError, type GatewayErrorCode, gatewayErrorCodes, gatewayErrorRegistry } from './errors.js';
-export { isStrippedRequestHeader } from './proxy/headers.js';

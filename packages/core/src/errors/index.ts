@@ -34,6 +34,7 @@ export {
 } from './handlers.js';
 export { bodyRefusal, HttpError, type HttpErrorCode, httpErrorCodes } from './http.js';
 export { type CoreMisuseCode, coreMisuseCodes } from './misuse.js';
+export { OutboundError, type OutboundErrorCode, outboundErrorCodes } from './outbound.js';
 export { coreErrorRegistry, type ErrorRegistry } from './registry.js';
 export { StorageError, type StorageErrorCode, storageErrorCodes } from './storage.js';
 export { TokenError, type TokenErrorCode, tokenErrorCodes } from './token.js';

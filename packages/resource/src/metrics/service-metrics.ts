@@ -1,8 +1,7 @@
 import {
+  type MetricsEndpoint,
   type MetricsExposure,
-  metricsAllowed,
   metricsExposureSchema,
-  metricsOnPublicPort,
   metricsRefusal,
   TesseraTypeError,
 } from '@tessera/core';
@@ -72,18 +71,11 @@ export function createServiceMetrics(exposure: MetricsExposure): ServiceMetrics 
   };
 }
 
-/** The answer to `GET /metrics` on the service's own port (public, or behind the bearer token). */
-export async function metricsAnswer(
-  metrics: ServiceMetrics,
-  authorization: string | undefined,
-): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  if (!metricsOnPublicPort(metrics.exposure) || !metricsAllowed(metrics.exposure, authorization)) {
-    const { status, headers, body } = metricsRefusal();
-    return { status, headers, body: JSON.stringify(body) };
-  }
-  return {
-    status: 200,
-    headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
-    body: await metrics.registry.metrics(),
-  };
+/**
+ * What core's `/metrics` endpoint serves for a service (`serveMetricsEndpoint`, `metricsAnswer`):
+ * its registry where its exposure says, and without the bearer token core's 401
+ * `ERR_METRICS_UNAUTHORIZED`, answered as every part answers it.
+ */
+export function metricsEndpoint(metrics: ServiceMetrics): MetricsEndpoint {
+  return { exposure: metrics.exposure, registry: metrics.registry, unauthorized: metricsRefusal };
 }

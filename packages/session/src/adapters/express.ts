@@ -1,8 +1,8 @@
-import { answerFor, TesseraTypeError } from '@tessera/core';
+import { answerFor, type HttpRequestInfo, TesseraTypeError } from '@tessera/core';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
-import { type HttpRequestInfo, RequestSession } from '../request.js';
+import { RequestSession } from '../request.js';
 
 export interface ExpressSessionOptions {
   readonly manager: SessionManager<SessionData>;

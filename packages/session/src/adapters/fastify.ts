@@ -1,9 +1,9 @@
-import { answerFor, errorAnswering, sendAnswer } from '@tessera/core';
+import { answerFor, errorAnswering, httpRequestInfo, sendAnswer } from '@tessera/core';
 import type { FastifyInstance, FastifyRequest, preHandlerHookHandler } from 'fastify';
 import fp from 'fastify-plugin';
 import { SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
-import { httpRequestInfo, RequestSession } from '../request.js';
+import { RequestSession } from '../request.js';
 
 /** Per-route session settings, given as `config: { session: { ... } }` in the route options. */
 export interface RouteSessionConfig {
