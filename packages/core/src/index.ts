@@ -3,6 +3,20 @@ export { type BodyBounds, type BodyRead, readBody } from './body.js';
 export * from './config/index.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';
+export { checkDpopBinding, refuseBoundBearer } from './dpop/binding.js';
+export { normalizeHtu } from './dpop/htu.js';
+export { DpopNonces, type DpopNoncesOptions } from './dpop/nonces.js';
+export { type DpopProofInput, DpopProofSigner, type DpopProofSignerOptions } from './dpop/signer.js';
+export {
+  createDpopProofVerifier,
+  type DpopProofRequest,
+  type DpopProofVerifier,
+  type DpopProofVerifierOptions,
+  type DpopReplayStore,
+  defaultDpopAlgorithms,
+  defaultDpopWindow,
+  type VerifiedDpopProof,
+} from './dpop/verify.js';
 export * from './errors/index.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
@@ -26,7 +40,7 @@ export {
   metricsOnPublicPort,
   startMetricsListener,
 } from './metrics-exposure.js';
-export { type Actor, hasScopes, type Principal } from './principal.js';
+export { type Actor, hasScopes, type Principal, type TokenBinding } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,

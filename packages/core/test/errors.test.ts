@@ -5,6 +5,8 @@ import {
   authErrorCodes,
   ConfigError,
   configErrorCodes,
+  DpopError,
+  dpopErrorCodes,
   errorCodeRegistry,
   isTesseraError,
   StorageError,
@@ -22,6 +24,7 @@ const families = [
   { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
+  { name: 'dpop', codes: dpopErrorCodes, make: (code: string) => new DpopError(code as never) },
 ];
 
 describe('the error code registry', () => {
