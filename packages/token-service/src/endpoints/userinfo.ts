@@ -1,3 +1,4 @@
+import { DpopError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { FormBody } from '../lib/form-body.js';
@@ -6,7 +7,8 @@ import { verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { claimsForScopes } from '../lib/user-claims.js';
 
 // OpenID Connect Core 5.3 with RFC 6750 errors: a Bearer access token of this issuer with the
-// `openid` scope; the claims its scopes release. The token is checked by core's verifier, the
+// `openid` scope; the claims its scopes release. A DPoP-bound token comes under the `DPoP`
+// scheme with a proof for this request (RFC 9449 7), never as a bearer token. The token is checked by core's verifier, the
 // one every Tessera access token is checked by (introspection, exchange, resource servers), so
 // no spelling of a token passes here that is refused there.
 
@@ -38,9 +40,22 @@ function challenge(
     );
 }
 
+/** RFC 9449 7.1: a DPoP refusal, with the algorithms a proof may use. */
+function dpopChallenge(ctx: ServiceContext, reply: FastifyReply, error: DpopError) {
+  const algs = ctx.dpop.algorithms.join(' ');
+  reply.header(
+    'www-authenticate',
+    `DPoP ${REALM}, algs="${algs}", error="${error.oauthError}", error_description="${error.message}"`,
+  );
+  return reply
+    .code(401)
+    .type('application/json; charset=utf-8')
+    .send({ error: error.oauthError, error_description: error.message });
+}
+
 /** Where the request put its access token, or why it cannot be taken. */
 type Presented =
-  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'token'; readonly token: string; readonly scheme: 'Bearer' | 'DPoP' }
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'refused'; readonly description: string };
@@ -77,6 +92,7 @@ function presentedToken(request: FastifyRequest): Presented {
     return { kind: 'refused', description: 'send the access token in the header or the body, not both' };
   }
   let token: string;
+  let scheme: 'Bearer' | 'DPoP' = 'Bearer';
   if (inBody && body !== undefined) {
     if (body.repeated.includes('access_token')) {
       return { kind: 'refused', description: 'parameter access_token must not be repeated' };
@@ -85,12 +101,13 @@ function presentedToken(request: FastifyRequest): Presented {
   } else {
     // RFC 6750 3.1: no credentials -> 401 without an error code.
     if (header === undefined) return { kind: 'none' };
-    const match = /^bearer +(\S+)$/i.exec(header);
+    const match = /^(bearer|dpop) +(\S+)$/i.exec(header);
     if (match === null) return { kind: 'malformed' };
-    token = match[1] as string;
+    scheme = match[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    token = match[2] as string;
   }
   if (!B64TOKEN.test(token) || token.length > MAX_TOKEN_LENGTH) return { kind: 'malformed' };
-  return { kind: 'token', token };
+  return { kind: 'token', token, scheme };
 }
 
 async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: FastifyReply) {
@@ -105,6 +122,18 @@ async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: Fas
       : challenge(reply, 401, 'invalid_token', 'the access token is invalid or expired');
   }
   const { principal } = verified;
+  try {
+    await ctx.dpop.checkResourceRequest(
+      request,
+      presented.scheme,
+      presented.token,
+      principal,
+      ctx.endpoints.userinfo,
+    );
+  } catch (error) {
+    if (error instanceof DpopError) return dpopChallenge(ctx, reply, error);
+    throw error;
+  }
   const { scopes } = principal;
   if (!scopes.includes('openid'))
     return challenge(reply, 403, 'insufficient_scope', 'the openid scope is required');

@@ -30,6 +30,8 @@ export const oauthErrorCodes = {
   request_timeout: 408,
   server_error: 500,
   temporarily_unavailable: 503,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 } as const;
 
 export type OAuthErrorCode = keyof typeof oauthErrorCodes;
@@ -66,6 +68,9 @@ export const oauthErrorMeanings: Readonly<Record<OAuthErrorCode, string>> = Obje
   request_timeout: 'The request body did not arrive in time; the connection is closed.',
   server_error: 'An unexpected error; its detail is only in the log.',
   temporarily_unavailable: 'A store the service needs is unreachable; retry later.',
+  invalid_dpop_proof:
+    'The DPoP proof is missing (for a client registered `dpop_bound_access_tokens`), malformed, replayed or not for this request (RFC 9449).',
+  use_dpop_nonce: 'The DPoP proof must carry the nonce sent in `DPoP-Nonce`; retry with it (RFC 9449 8).',
 });
 
 export interface OAuthErrorOptions {

@@ -45,6 +45,11 @@ export interface ClientRegistration {
    * no path; https, or http on loopback. Default none.
    */
   readonly allowed_origins?: readonly string[];
+  /**
+   * RFC 9449 5.2: token requests without a DPoP proof are refused, so every access token of the
+   * client is bound to its key. Default false (a proof is taken when sent).
+   */
+  readonly dpop_bound_access_tokens?: boolean;
 }
 
 /** A registration that passed every rule, with defaults applied. */
@@ -79,6 +84,7 @@ const schema = z.strictObject({
   backchannel_logout_uri: z.string().optional(),
   backchannel_logout_session_required: z.boolean().optional(),
   allowed_origins: z.array(z.string()).max(20).optional(),
+  dpop_bound_access_tokens: z.boolean().optional(),
 });
 
 function fail(clientId: string, message: string): TokenServiceError {
@@ -208,5 +214,6 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     backchannel_logout_uri: value.backchannel_logout_uri,
     backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
     allowed_origins: Object.freeze(allowedOrigins),
+    dpop_bound_access_tokens: value.dpop_bound_access_tokens ?? false,
   });
 }
