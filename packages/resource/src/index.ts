@@ -29,6 +29,7 @@ export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './err
 export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';
+export { type DpopSourceOptions, dpop } from './identity/dpop.js';
 export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
 export {
   type DiscoveryOptions,

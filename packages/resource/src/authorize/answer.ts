@@ -17,12 +17,26 @@ function quoted(value: string): string {
   return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
 }
 
+/** One challenge: the scheme, then the source's own auth-params and the answer's, comma-separated. */
+function challenge(scheme: string, sourceParameters: string | undefined, ...parameters: string[]): string {
+  const all = sourceParameters === undefined ? parameters : [sourceParameters, ...parameters];
+  return all.length === 0 ? scheme : `${scheme} ${all.join(', ')}`;
+}
+
+/** The RFC 9449 error code of a DPoP refusal (core's DpopError, from any copy of core). */
+function dpopErrorOf(error: { readonly code: string }): string | undefined {
+  const oauthError = (error as { oauthError?: unknown }).oauthError;
+  return error.code.startsWith('ERR_DPOP_') && typeof oauthError === 'string' ? oauthError : undefined;
+}
+
 /**
  * The answer for any error an identity source, verifier or policy throws. Only messages of the
  * error hierarchy marked exposable reach the body, never a stack, a cause or a token; anything
- * else is a bare 500.
+ * else is a bare 500. `parameters` are the source's own auth-params (`algs="..."` for DPoP, RFC
+ * 9449 7.1), carried by every challenge; a DPoP refusal answers 401 with its RFC 9449 code
+ * (`invalid_dpop_proof`, `use_dpop_nonce`, or `invalid_token` for a binding that does not hold).
  */
-export function answerFor(error: unknown, scheme = 'Bearer'): AuthAnswer {
+export function answerFor(error: unknown, scheme = 'Bearer', parameters?: string): AuthAnswer {
   if (!isTesseraError(error)) {
     return {
       status: 500,
@@ -34,7 +48,7 @@ export function answerFor(error: unknown, scheme = 'Bearer'): AuthAnswer {
   if (error.code === 'ERR_AUTH_REQUIRED') {
     return {
       status: 401,
-      headers: { 'www-authenticate': scheme },
+      headers: { 'www-authenticate': challenge(scheme, parameters) },
       body: { error_description: description, code: error.code },
     };
   }
@@ -42,7 +56,12 @@ export function answerFor(error: unknown, scheme = 'Bearer'): AuthAnswer {
     return {
       status: 400,
       headers: {
-        'www-authenticate': `${scheme} error="invalid_request", error_description=${quoted(description)}`,
+        'www-authenticate': challenge(
+          scheme,
+          parameters,
+          'error="invalid_request"',
+          `error_description=${quoted(description)}`,
+        ),
       },
       body: { error: 'invalid_request', error_description: description, code: error.code },
     };
@@ -53,18 +72,24 @@ export function answerFor(error: unknown, scheme = 'Bearer'): AuthAnswer {
     return {
       status: 403,
       headers: {
-        'www-authenticate': `${scheme} error="insufficient_scope", error_description=${quoted(description)}${scope}`,
+        'www-authenticate': `${challenge(scheme, parameters, 'error="insufficient_scope"', `error_description=${quoted(description)}`)}${scope}`,
       },
       body: { error: 'insufficient_scope', error_description: description, code: error.code },
     };
   }
   if (error.status === 401) {
+    const code = dpopErrorOf(error) ?? 'invalid_token';
     return {
       status: 401,
       headers: {
-        'www-authenticate': `${scheme} error="invalid_token", error_description=${quoted(description)}`,
+        'www-authenticate': challenge(
+          scheme,
+          parameters,
+          `error="${code}"`,
+          `error_description=${quoted(description)}`,
+        ),
       },
-      body: { error: 'invalid_token', error_description: description, code: error.code },
+      body: { error: code, error_description: description, code: error.code },
     };
   }
   if (error.status === 503) {
