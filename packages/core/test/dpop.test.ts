@@ -23,7 +23,8 @@ import { audience, b64, craft, headerFor, issuer, json, signBytes, validClaims }
 // The proof checks of RFC 9449 4.3, one refusal per rule, on proofs we sign ourselves, proofs
 // oauth4webapi signs, and proofs crafted to break one rule each. The replay record is the one
 // atomic operation of a KeyValueStore; the stores themselves are tested in @tessera/storage, and
-// the resource tests run these proofs over Redis shared by two instances.
+// the resource tests run these proofs over Redis shared by two instances (docs/security.md C139,
+// C140, C146).
 
 /** compareAndSet(key, null, ...) as the stores do it: set when absent (no expiry needed here). */
 class SetOnce implements DpopReplayStore {
