@@ -7,10 +7,10 @@ import { verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { claimsForScopes } from '../lib/user-claims.js';
 
 // OpenID Connect Core 5.3 with RFC 6750 errors: a Bearer access token of this issuer with the
-// `openid` scope; the claims its scopes release. A DPoP-bound token comes under the `DPoP`
-// scheme with a proof for this request (RFC 9449 7), never as a bearer token. The token is checked by core's verifier, the
-// one every Tessera access token is checked by (introspection, exchange, resource servers), so
-// no spelling of a token passes here that is refused there.
+// `openid` scope; the claims its scopes release. A DPoP-bound token comes under the `DPoP` scheme
+// with a proof for this request (RFC 9449 7), never as a bearer token. The token is checked by
+// core's verifier, the one every Tessera access token is checked by (introspection, exchange,
+// resource servers), so no spelling of a token passes here that is refused there.
 
 const REALM = 'realm="tessera"';
 // RFC 6750 2.1 b64token; the verifier then refuses anything that is not a canonical compact JWS.
