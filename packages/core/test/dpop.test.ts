@@ -29,7 +29,12 @@ import { audience, b64, craft, headerFor, issuer, json, signBytes, validClaims }
 /** compareAndSet(key, null, ...) as the stores do it: set when absent (no expiry needed here). */
 class SetOnce implements DpopReplayStore {
   readonly keys = new Map<string, number | undefined>();
-  async compareAndSet(key: string, expected: string | null, _next: string, options: { ttlMs?: number }) {
+  async compareAndSet(
+    key: string,
+    expected: string | null,
+    _next: string,
+    options: { readonly ttlMs: number | undefined },
+  ) {
     if (expected !== null || this.keys.has(key)) return false;
     this.keys.set(key, options.ttlMs);
     return true;
@@ -157,7 +162,7 @@ describe('DPoP proofs oauth4webapi signs', () => {
     // What the library attaches to a resource request: the proof for this method, URL and token.
     await oauth.protectedResourceRequest('at-123', 'PUT', new URL(URL_), headers, null, {
       DPoP: handle,
-      [oauth.customFetch]: async (_url: string, init: RequestInit) => {
+      [oauth.customFetch]: async (_url, init) => {
         const proof = new Headers(init.headers).get('dpop');
         const verified = await createDpopProofVerifier({ replay: new SetOnce() }).verify({
           proof: proof ?? undefined,

@@ -143,7 +143,7 @@ function expectRefused(answer: Answer, error: string, code: string): void {
 
 describe('oauth4webapi with DPoP against the token service and a DPoP-protected route', () => {
   it('client credentials: the bound token and its proof open the route', async () => {
-    const client = { client_id: 'reports' };
+    const client: oauth.Client = { client_id: 'reports' };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
     const tokens = await oauth.processClientCredentialsResponse(
       as,
@@ -176,7 +176,7 @@ describe('oauth4webapi with DPoP against the token service and a DPoP-protected 
   });
 
   it('the code flow with PKCE: the user token, bound, opens the route', async () => {
-    const client = { client_id: 'shop-web' };
+    const client: oauth.Client = { client_id: 'shop-web' };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('EdDSA'));
     const verifierCode = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();

@@ -106,7 +106,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
   it.each(['ES256', 'EdDSA'] as const)(
     'client_credentials with an %s DPoP key: token_type DPoP, cnf.jkt in the token and at introspection',
     async (alg) => {
-      const client = { client_id: 'orders' };
+      const client: oauth.Client = { client_id: 'orders' };
       const DPoP = oauth.DPoP(client, await oauth.generateKeyPair(alg));
       const response = await oauth.clientCredentialsGrantRequest(
         as,
@@ -133,7 +133,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
   });
 
   it('the code flow with PKCE and DPoP: bound tokens, a bound refresh token, userinfo under DPoP', async () => {
-    const client = { client_id: 'shop-web' };
+    const client: oauth.Client = { client_id: 'shop-web' };
     const keyPair = await oauth.generateKeyPair('ES256');
     const DPoP = oauth.DPoP(client, keyPair);
     const jkt = await DPoP.calculateThumbprint();
@@ -298,7 +298,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     });
 
     it('oauth4webapi is told use_dpop_nonce with a DPoP-Nonce, and its retry with the nonce succeeds', async () => {
-      const client = { client_id: 'orders' };
+      const client: oauth.Client = { client_id: 'orders' };
       const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('EdDSA'));
       const first = await oauth.clientCredentialsGrantRequest(
         nonceAs,
