@@ -6,6 +6,7 @@ import {
   type DpopProofVerifier,
   type Principal,
   refuseBoundBearer,
+  type SigningAlgorithm,
   type VerifiedDpopProof,
 } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
@@ -44,7 +45,7 @@ export interface ServiceDpop {
 export interface ServiceDpopOptions {
   readonly store: KeyValueStore;
   readonly tokenEndpoint: string;
-  readonly algorithms: ReadonlyArray<'EdDSA' | 'ES256' | 'RS256'>;
+  readonly algorithms: readonly SigningAlgorithm[];
   readonly window: number;
   /** The nonce key when server nonces are on. */
   readonly nonceSecret: Uint8Array | undefined;
@@ -52,7 +53,7 @@ export interface ServiceDpopOptions {
 }
 
 /** A DpopError as the token endpoint answers it: 400 with the RFC 9449 code (5, 8). */
-export function dpopOAuthError(error: DpopError): OAuthError {
+function dpopOAuthError(error: DpopError): OAuthError {
   const code = error.oauthError === 'use_dpop_nonce' ? 'use_dpop_nonce' : 'invalid_dpop_proof';
   return new OAuthError(code, error.message, { cause: { code: error.code } });
 }
