@@ -31,6 +31,15 @@ export default defineConfig({
         },
       })),
       {
+        // The workspace's own rules (import boundaries), over every package.
+        test: {
+          name: 'workspace',
+          root: '.',
+          include: ['test/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
         test: {
           name: 'shop',
           root: 'examples/shop',

@@ -2,11 +2,10 @@
 //   npx tsx scripts/report-images.ts report.html docs/trade-offs
 // writes throughput.png, latency.png, hops.png, store.png and <mode>-<fault>.png for every fault
 // timeline, each drawn by the report's own page in Debian's Chromium at desktop width.
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../test/support/chromium.js';
 
 const [html, out] = process.argv.slice(2);
 if (html === undefined || out === undefined) {
@@ -14,22 +13,9 @@ if (html === undefined || out === undefined) {
   process.exit(2);
 }
 await mkdir(out, { recursive: true });
-const profile = await mkdtemp(join(tmpdir(), 'tessera-report-images-'));
-const browser = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  viewport: { width: 1024, height: 900 },
-  args: [
-    '--headless',
-    '--no-sandbox',
-    '--disable-gpu',
-    '--disable-background-networking',
-    '--disable-component-update',
-    '--disable-sync',
-    '--no-first-run',
-  ],
-});
+const browser = await launchChromium();
 try {
-  const page = await browser.newPage();
+  const page = await browser.newPage({ viewport: { width: 1024, height: 900 } });
   await page.goto(pathToFileURL(resolve(html)).href);
   const report = JSON.parse((await page.locator('#report-data').textContent()) ?? '{}') as {
     modes: { mode: string; faults: { fault: string }[] }[];
@@ -51,5 +37,4 @@ try {
   }
 } finally {
   await browser.close();
-  await rm(profile, { recursive: true, force: true });
 }

@@ -16,6 +16,7 @@ import { AccessTokenSigner, exportSigningKey, KeySet } from '@tessera/core';
 import { migrateIdentity, openUserDirectory } from '@tessera/identity';
 import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
 import { deleteKeysWithPrefix } from '../../test/support/redis.js';
+import { nginxVersion, startNginx } from '../lib/nginx.js';
 import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import { type RunningServer, spawnServer } from '../lib/servers.js';
 import {
@@ -28,7 +29,7 @@ import {
 import { printTable, rate, ratio } from '../lib/table.js';
 import { audience, issuer, path, redisUrl, type ServerKind } from './servers.js';
 
-type Kind = 'direct' | Exclude<ServerKind, 'upstream'>;
+type Kind = 'direct' | 'nginx' | Exclude<ServerKind, 'upstream'>;
 
 const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -89,12 +90,21 @@ async function credentials(kind: Kind, base: string): Promise<Record<string, str
   return {};
 }
 
+// nginx joins when it is installed: it is what a team compares an edge gateway with.
+const nginx = nginxVersion();
+const NGINX_NAME = `${nginx ?? 'nginx'} proxy_pass (1 worker, keepalive)`;
 const contestants: readonly (readonly [Kind, string])[] = [
   ['direct', 'upstream directly'],
+  ...(nginx === undefined ? [] : [['nginx', NGINX_NAME] as const]),
   ['proxy', 'bare @fastify/http-proxy'],
   ['gateway-token', 'Tessera gateway, token (cache on)'],
   ['gateway-session', 'Tessera gateway, session (Redis)'],
 ];
+if (nginx === undefined) {
+  console.log(
+    'nginx is not installed (no /usr/sbin/nginx, or BENCH_NGINX): it is left out; `apt-get install nginx-light` adds it',
+  );
+}
 
 const servers: RunningServer[] = [];
 let totals = new Map<string, SliceTotals>();
@@ -111,7 +121,7 @@ try {
   for (const [kind, name] of contestants) {
     let base = upstreamUrl;
     if (kind !== 'direct') {
-      const server = await launch(kind, upstreamUrl);
+      const server = kind === 'nginx' ? await startNginx(upstreamUrl) : await launch(kind, upstreamUrl);
       servers.push(server);
       base = `http://127.0.0.1:${server.port}`;
     }
@@ -150,12 +160,12 @@ const rows = contestants.map(([, name]) => {
     rates: t.rates,
   };
 });
-const [direct, proxied, tokenRow, sessionRow] = rows as [
-  (typeof rows)[0],
-  (typeof rows)[0],
-  (typeof rows)[0],
-  (typeof rows)[0],
-];
+const named = (name: string) => rows.find((entry) => entry.name === name) as (typeof rows)[0];
+const direct = named('upstream directly');
+const proxied = named('bare @fastify/http-proxy');
+const tokenRow = named('Tessera gateway, token (cache on)');
+const sessionRow = named('Tessera gateway, session (Redis)');
+const nginxRow = nginx === undefined ? undefined : named(NGINX_NAME);
 
 printTable(
   [
@@ -166,6 +176,7 @@ printTable(
     'p99 ms',
     'x direct',
     'x bare proxy',
+    ...(nginxRow === undefined ? [] : ['x nginx']),
     'x proxy (paired slices, median)',
     'non-2xx',
   ],
@@ -177,6 +188,7 @@ printTable(
     row.p99.toFixed(1),
     ratio(row.rps, direct.rps),
     ratio(row.rps, proxied.rps),
+    ...(nginxRow === undefined ? [] : [ratio(row.rps, nginxRow.rps)]),
     pairedRatio(row.rates, proxied.rates).toFixed(2),
     row.bad,
   ]),
@@ -191,3 +203,13 @@ console.log(
     `(mean latency added: ${tokenMean.toFixed(2)} ms); ` +
     `session gateway (Redis) >= 0.6x bare proxy: ${sessionRatio.toFixed(2)}x ${sessionRatio >= 0.6 ? 'met' : 'NOT met'}`,
 );
+if (nginxRow !== undefined) {
+  const tokenNginx = tokenRow.rps / nginxRow.rps;
+  const sessionNginx = sessionRow.rps / nginxRow.rps;
+  const addedP50 = tokenRow.p50 - nginxRow.p50;
+  console.log(
+    `targets against nginx: token gateway >= 0.6x nginx: ${tokenNginx.toFixed(2)}x ${tokenNginx >= 0.6 ? 'met' : 'NOT met'}; ` +
+      `session gateway (Redis) >= 0.45x nginx: ${sessionNginx.toFixed(2)}x ${sessionNginx >= 0.45 ? 'met' : 'NOT met'}; ` +
+      `token gateway p50 - nginx p50 < 1 ms: ${addedP50.toFixed(2)} ms ${addedP50 < 1 ? 'met' : 'NOT met'}`,
+  );
+}

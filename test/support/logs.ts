@@ -21,4 +21,9 @@ export class LogCapture extends Writable {
   entries(): Record<string, unknown>[] {
     return this.lines.map((line) => JSON.parse(line) as Record<string, unknown>);
   }
+
+  /** The pino level of every line, in order (50 and above: error and fatal). */
+  levels(): number[] {
+    return this.entries().map((entry) => entry.level as number);
+  }
 }

@@ -1,4 +1,4 @@
-import { checkReadiness, type MetricsExposure, type Principal, readinessBody } from '@tessera/core';
+import { type MetricsExposure, type Principal, serveHealthEndpoints } from '@tessera/core';
 import { allOf, type Policy } from '@tessera/resource';
 import { fastifyResource, type RouteAuthConfig, requestSerializer } from '@tessera/resource/fastify';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -30,20 +30,7 @@ export async function createServiceApp(name: string, options: ShopServiceOptions
   });
   // Liveness: the process serves. Readiness: the identity source can authenticate (session mode:
   // the session store answers; token mode: signing keys are cached or can be fetched).
-  app.get('/healthz', { config: { auth: false } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { auth: false } }, async (request, reply) => {
-    const report = await checkReadiness(source.readiness ?? {}, {
-      onFailure: (dependency, state, error) =>
-        request.log.warn(
-          { dependency, state, code: (error as { code?: unknown } | undefined)?.code },
-          'readiness check failed',
-        ),
-    });
-    return reply
-      .code(report.ready ? 200 : 503)
-      .header('cache-control', 'no-store')
-      .send(readinessBody(report));
-  });
+  serveHealthEndpoints(app, source.readiness ?? {});
   return app;
 }
 

@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { Writable } from 'node:stream';
 import { KeySet } from '@tessera/core';
 import { createSessionReferences, SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import { createSessionManager } from '@tessera/session';
@@ -7,33 +6,15 @@ import { RedisStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/eventually.js';
 import { startIssuer } from '../../../test/support/issuer.js';
+import { LogCapture } from '../../../test/support/logs.js';
+import { expectReadinessFollowsRedis, readiness } from '../../../test/support/readiness.js';
 import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
 import { sessionAuth, tokenAuth } from '../src/auth.js';
 import { createInventoryService } from '../src/inventory.js';
 
 async function listening(app: FastifyInstance): Promise<string> {
   return app.listen({ host: '127.0.0.1', port: 0 });
-}
-
-async function readiness(base: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${base}/readyz`);
-  return { status: response.status, body: (await response.json()) as unknown };
-}
-
-function capture(): { levels(): number[]; logger: pino.Logger } {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _encoding, done) {
-      lines.push(...String(chunk).split('\n').filter(Boolean));
-      done();
-    },
-  });
-  return {
-    levels: () => lines.map((line) => (JSON.parse(line) as { level: number }).level),
-    logger: pino({ level: 'trace' }, stream),
-  };
 }
 
 // Session mode on a private redis-server, frozen (SIGSTOP), thawed, killed and started again;
@@ -43,7 +24,7 @@ describe('inventory in session mode on a private redis-server', () => {
   let store: RedisStore;
   let app: FastifyInstance;
   let base: string;
-  const log = capture();
+  const logs = new LogCapture();
   // The gateway's key for the edge gateway -> inventory; inventory accepts it.
   const key = { id: 'k1', secret: randomBytes(32).toString('base64url') };
   const gateway = createSessionReferences({ self: 'gateway', mint: { inventory: key } });
@@ -58,7 +39,7 @@ describe('inventory in session mode on a private redis-server', () => {
     manager = createSessionManager({ store, storeTimeoutMs: 500 });
     app = await createInventoryService({
       auth: sessionAuth({ manager, keys: { inventory: { accept: { gateway: [key] }, mint: {} } } }),
-      logger: log.logger,
+      logger: pino({ level: 'trace' }, logs),
     });
     base = await listening(app);
   });
@@ -70,25 +51,10 @@ describe('inventory in session mode on a private redis-server', () => {
   });
 
   it('is ready, not ready while Redis is frozen or gone (liveness unaffected), and ready again after', async () => {
-    expect(await readiness(base)).toEqual({
-      status: 200,
-      body: { status: 'ok', checks: { 'session store': 'ok' } },
+    await expectReadinessFollowsRedis(server, base, {
+      ready: { status: 'ok', checks: { 'session store': 'ok' } },
+      frozen: { status: 'unavailable', checks: { 'session store': 'unavailable' } },
     });
-
-    server.pause();
-    expect(await readiness(base)).toEqual({
-      status: 503,
-      body: { status: 'unavailable', checks: { 'session store': 'unavailable' } },
-    });
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    server.resume();
-    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
-
-    await server.kill();
-    await eventually(async () => expect((await readiness(base)).status).toBe(503), { timeoutMs: 15_000 });
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    await server.start();
-    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
   });
 
   it('logs a 400, 401 or 404 below error level, and a 503 (the store frozen) at error level', async () => {
@@ -106,7 +72,7 @@ describe('inventory in session mode on a private redis-server', () => {
       body: '{"item":',
     });
     expect(malformed.status).toBe(400);
-    expect(log.levels().filter((level) => level >= 50)).toEqual([]);
+    expect(logs.levels().filter((level) => level >= 50)).toEqual([]);
 
     server.pause();
     try {
@@ -114,7 +80,7 @@ describe('inventory in session mode on a private redis-server', () => {
     } finally {
       server.resume();
     }
-    expect(log.levels().filter((level) => level >= 50).length).toBeGreaterThan(0);
+    expect(logs.levels().filter((level) => level >= 50).length).toBeGreaterThan(0);
   });
 });
 

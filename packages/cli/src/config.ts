@@ -1,4 +1,6 @@
-import { type Environment, isLoopbackHost, type LoadedConfig, loadConfig, z } from '@tessera/core';
+import { isLoopbackHost } from '@tessera/core';
+import { type Environment, type LoadedConfig, loadConfig } from '@tessera/core/config';
+import { z } from 'zod';
 
 /** `TESSERA__DEV__PORT=8081` sets `dev.port`. */
 export const envPrefix = 'TESSERA';

@@ -1,4 +1,4 @@
-import type { Environment, LoadedConfig } from '@tessera/core';
+import type { Environment, LoadedConfig } from '@tessera/core/config';
 import type { CliConfig } from './config.js';
 
 /** Where the command writes. Injected so the program runs in-process in tests. */

@@ -1,4 +1,5 @@
-import { ConfigError, type Environment, formatConfigError, type LoadedConfig } from '@tessera/core';
+import { ConfigError } from '@tessera/core';
+import { type Environment, formatConfigError, type LoadedConfig } from '@tessera/core/config';
 import { CommanderError } from 'commander';
 import { type CliConfig, loadCliConfig } from './config.js';
 import type { CliContext, CliIo } from './context.js';

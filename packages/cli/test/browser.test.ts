@@ -1,15 +1,15 @@
-import { existsSync, mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../test/support/chromium.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
 import { startDevOnFreePorts } from './support/processes.js';
 
 // The demo page driven by a real browser against `tessera dev`: Debian's Chromium through
 // playwright-core. CI installs /usr/bin/chromium; without it this test fails, it never skips.
 
-const CHROMIUM = '/usr/bin/chromium';
 const SECRET = 'browser-test-secret-0123456789abcdef0123';
 const ARTIFACTS = fileURLToPath(new URL('../../../test-artifacts/', import.meta.url));
 const TIMEOUT = 60_000;
@@ -152,26 +152,7 @@ async function screenshot(page: Page, name: string): Promise<void> {
 
 const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET);
 
-async function launch(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: the browser test needs Debian's chromium (apt-get install chromium)`,
-    );
-  }
-  // No user-data-dir of ours: playwright makes a fresh temporary profile and removes it on close.
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
-}
+const launch = launchChromium;
 
 /** A fresh context (no cookies, no storage) and a page that records what would go unnoticed. */
 async function openPage(

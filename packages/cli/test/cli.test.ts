@@ -69,6 +69,40 @@ describe('the tessera command (spawned)', () => {
     }
   });
 
+  it('says in one line that the demo shop is not installed, where the published CLI has no shop', () => {
+    // The published CLI only declares the (unpublished) shop as an optional peer: hide it as a
+    // registry install would miss it, with a resolve hook that finds no such package.
+    writeFileSync(
+      join(dir, 'hide-shop.mjs'),
+      `export async function resolve(specifier, context, next) {
+        if (specifier !== '@tessera/example-shop') return next(specifier, context);
+        throw Object.assign(new Error("Cannot find package '@tessera/example-shop'"), { code: 'ERR_MODULE_NOT_FOUND' });
+      }`,
+    );
+    writeFileSync(
+      join(dir, 'no-shop.mjs'),
+      `import { register } from 'node:module';\nregister('./hide-shop.mjs', import.meta.url);\n`,
+    );
+    const result = spawnSync(
+      process.execPath,
+      [
+        '--import',
+        join(dir, 'no-shop.mjs'),
+        bin,
+        'shop-service',
+        'inventory',
+        '--issuer',
+        'http://127.0.0.1:9',
+      ],
+      { env: { PATH: process.env.PATH ?? '' }, encoding: 'utf8', timeout: 15_000 },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toBe(
+      'tessera: @tessera/example-shop is not installed: the demo shop runs from a checkout of the Tessera repository (npm install at its root)\n',
+    );
+  });
+
   it('shop-service, started with an IPC channel as compare starts it, exits by itself on SIGTERM', async () => {
     // The probe listens on the channel; a channel that held the event loop open would keep the
     // process waiting for compare's SIGKILL after the service had closed.
@@ -96,7 +130,7 @@ describe('the tessera command (spawned)', () => {
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
-        child.stdout.on('data', (chunk: Buffer) => {
+        child.stdout?.on('data', (chunk: Buffer) => {
           out += chunk.toString();
           if (out.includes('listening on')) resolve();
         });

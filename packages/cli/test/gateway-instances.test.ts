@@ -15,7 +15,7 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { type Echo, startUpstream, type Upstream } from '../../gateway/test/support/upstream.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { spawnTessera } from './support/processes.js';
 
 // Two (then three) `tessera gateway` processes from one config file, sessions on the shared Redis:

@@ -62,7 +62,7 @@ beforeAll(async () => {
     audiences: ['orders'],
     first_party: true,
   });
-  aliceId = (await service.context.users.create('alice', ALICE_PASSWORD)).id;
+  aliceId = (await service.users.create('alice', ALICE_PASSWORD)).id;
   await service.app.ready();
   server.on('request', (request, response) => service.app.routing(request, response));
 });

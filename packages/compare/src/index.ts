@@ -1,9 +1,8 @@
 export type { PublicClient, User } from './credentials.js';
 export { reportHtml } from './html.js';
-export { type ModeDefinition, modes } from './modes.js';
 export type { ComparePlatform, PreparedSystem, PrepareRequest, SystemPorts, UserRoute } from './platform.js';
 export { barProgress, type ProgressView, plainProgress } from './progress.js';
-export { type CompareOptions, modesForRoutes, runCompare } from './run.js';
+export { type CompareOptions, runCompare } from './run.js';
 export {
   type CompareReport,
   type Cost,
@@ -16,4 +15,4 @@ export {
   reportSchema,
 } from './schema.js';
 export { reportTable } from './table.js';
-export { loadWorkload, shopWorkload, type Workload, type WorkloadRequest } from './workload.js';
+export { loadWorkload, type Workload, type WorkloadRequest } from './workload.js';

@@ -75,7 +75,7 @@ function phaseTimes(quick: boolean, durationS: number | undefined): PhaseTimes {
     faultPauseMs: 0,
     costMs: (durationS ?? 10) * 1000,
     beforeFaultMs: 2_000,
-    afterFaultMs: 4_000,
+    afterFaultMs: 3_000,
     storeDownMs: 10_000,
     tokenServiceDownMs: 20_000,
     revocationBoundMs: 10_000,

@@ -6,8 +6,8 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { launchChromium } from '../../../test/support/chromium.js';
 import { type CompareReport, type ModeReport, reportSchema } from '../src/schema.ts';
 import { shopWorkload } from '../src/workload.ts';
 
@@ -16,7 +16,6 @@ import { shopWorkload } from '../src/workload.ts';
 const bin = fileURLToPath(new URL('../../cli/dist/bin.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-compare-test-'));
 const children = new Set<ChildProcess>();
-const CHROMIUM = '/usr/bin/chromium';
 
 afterAll(async () => {
   for (const child of children) {
@@ -165,18 +164,7 @@ describe('tessera compare --quick (every part a process)', () => {
   it('draws every chart of the HTML report in Chromium, at 390 px and on a desktop, with no request out', async () => {
     const file = join(dir, 'store.html');
     expect(existsSync(file), 'the first test writes the page').toBe(true);
-    const browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    const browser = await launchChromium();
     try {
       for (const width of [390, 1280]) {
         const context = await browser.newContext({ viewport: { width, height: 900 } });

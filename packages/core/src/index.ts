@@ -1,6 +1,6 @@
 export { type AuditEvent, type AuditFields, type AuditLog, audit, auditing, sessionName } from './audit.js';
 export { type BodyBounds, type BodyRead, readBody } from './body.js';
-export * from './config/index.js';
+export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';
 export { checkDpopBinding, refuseBoundBearer } from './dpop/binding.js';
@@ -18,11 +18,29 @@ export {
   type VerifiedDpopProof,
 } from './dpop/verify.js';
 export * from './errors/index.js';
+export { basicAuthorization } from './http/basic-auth.js';
+export {
+  type CookieAttributes,
+  type CookieLookup,
+  findCookie,
+  relaxedCookies,
+  type SameSite,
+  serializeCookie,
+} from './http/cookie.js';
+export { type DiscoveryOptions, discoverIssuer, type IssuerMetadata, metadataUrl } from './http/discovery.js';
+export {
+  type OutboundMethod,
+  type OutboundRequest,
+  type OutboundResponse,
+  outboundRequest,
+} from './http/outbound.js';
+export { redactUrl } from './http/redact.js';
+export { type HttpRequestInfo, httpRequestInfo, type NodeRequestLike } from './http/request-info.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
 export { KeySet, type KeySetEntry, type KeySetOptions, type KeyState } from './keys/key-set.js';
 export type { KeySource, VerificationKey } from './keys/key-source.js';
-export { parseJwks, RemoteJwksKeySource, type RemoteJwksOptions } from './keys/remote-jwks.js';
+export { RemoteJwksKeySource, type RemoteJwksOptions } from './keys/remote-jwks.js';
 export {
   exportSigningKey,
   generateSigningKey,
@@ -40,7 +58,20 @@ export {
   metricsOnPublicPort,
   startMetricsListener,
 } from './metrics-exposure.js';
-export { type Actor, hasScopes, type Principal, type TokenBinding } from './principal.js';
+export { isOAuthErrorCode, isScopeToken, toNqschar } from './oauth-syntax.js';
+export {
+  type EndpointAnswer,
+  livenessAnswer,
+  type MetricsEndpoint,
+  metricsAnswer,
+  type ObservabilityApp,
+  type ObservabilityReply,
+  type ObservabilityRequest,
+  readinessAnswer,
+  serveHealthEndpoints,
+  serveMetricsEndpoint,
+} from './observability-endpoints.js';
+export type { Actor, Principal, TokenBinding } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,
@@ -93,7 +124,6 @@ export {
   recordStatus,
   startClientSpan,
   startRequestTrace,
-  tracer,
   withTraceHeaders,
 } from './tracing.js';
 export { isTrustedProxyEntry } from './trusted-proxy.js';

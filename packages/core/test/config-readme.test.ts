@@ -1,30 +1,43 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { exampleRunner, firstExample, importing } from '../../../test/support/readme.js';
 import { configErrorCodes } from '../src/errors/index.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 const section = readme.slice(readme.indexOf('\n## Config\n'));
 const dir = mkdtempSync(join(tmpdir(), 'tessera-config-readme-'));
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const examples = exampleRunner('config-readme');
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+  examples.remove();
+});
 
 let runs = 0;
 /** Runs the section's example against `yaml` as tessera.yaml, with an empty environment. */
 async function runExample(yaml: string): Promise<void> {
-  const block = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
-  expect(block).toBeDefined();
-  const configFile = join(dir, `tessera-${runs}.yaml`);
+  const configFile = join(dir, `tessera-${runs++}.yaml`);
   writeFileSync(configFile, yaml);
-  const core = pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href;
-  const source = (block as string)
-    .replace("from '@tessera/core'", `from ${JSON.stringify(core)}`)
+  const source = importing(
+    importing(
+      importing(
+        firstExample(section),
+        '@tessera/core/config',
+        new URL('../src/config/index.ts', import.meta.url),
+      ),
+      '@tessera/core',
+      new URL('../src/index.ts', import.meta.url),
+    ),
+    // The example sits in a temporary directory, where a bare `zod` would not resolve.
+    'zod',
+    createRequire(import.meta.url).resolve('zod'),
+  )
     .replace("file: 'tessera.yaml'", `file: ${JSON.stringify(configFile)}`)
     .replace('env: process.env', 'env: {}');
-  const file = join(dir, `example-${runs++}.ts`);
-  writeFileSync(file, source);
-  await import(/* @vite-ignore */ pathToFileURL(file).href);
+  await examples.run(source);
 }
 
 describe('README: Config', () => {

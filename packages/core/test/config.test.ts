@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { formatConfigError, loadConfig, z } from '../src/config/index.js';
+import { z } from 'zod';
+import { formatConfigError, loadConfig } from '../src/config/index.js';
 import { ConfigError, TesseraTypeError } from '../src/errors/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));

@@ -2,6 +2,7 @@ import { KeyObject } from 'node:crypto';
 import { calculateJwkThumbprint, exportJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { b64, craft, header as headerFor, json, signBytes } from '../../../test/support/craft.js';
 import {
   checkDpopBinding,
   createAccessTokenVerifier,
@@ -18,7 +19,7 @@ import {
   sha256Base64url,
 } from '../src/index.js';
 import { generateSigningKey } from '../src/keys/signing-key.js';
-import { audience, b64, craft, headerFor, issuer, json, signBytes, validClaims } from './helpers/craft.js';
+import { audience, issuer, validClaims } from './helpers/claims.js';
 
 // The proof checks of RFC 9449 4.3, one refusal per rule, on proofs we sign ourselves, proofs
 // oauth4webapi signs, and proofs crafted to break one rule each. The replay record is the one
@@ -222,7 +223,7 @@ describe('DPoP proofs refused (RFC 9449 4.3)', () => {
       'ERR_DPOP_SIGNATURE_INVALID',
       proofOf(ed, { jwk: publicJwk(es), alg: 'ES256' }).replace(
         /\.[^.]+$/,
-        `.${b64(signBytes('ES256', await generateSigningKey('ES256'), 'x'))}`,
+        `.${b64(signBytes(await generateSigningKey('ES256'), 'x'))}`,
       ),
     );
     const [header, , signature] = proofOf(ed).split('.');

@@ -9,6 +9,8 @@ import {
   dpopErrorCodes,
   errorCodeRegistry,
   isTesseraError,
+  OutboundError,
+  outboundErrorCodes,
   StorageError,
   storageErrorCodes,
   TesseraError,
@@ -25,6 +27,11 @@ const families = [
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
   { name: 'dpop', codes: dpopErrorCodes, make: (code: string) => new DpopError(code as never) },
+  {
+    name: 'outbound',
+    codes: outboundErrorCodes,
+    make: (code: string) => new OutboundError(code as never, 'm'),
+  },
 ];
 
 describe('the error code registry', () => {

@@ -11,7 +11,7 @@ import {
   signAccessToken,
   TesseraTypeError,
 } from '../src/index.js';
-import { audience, issuer } from './helpers/craft.js';
+import { audience, issuer } from './helpers/claims.js';
 
 const privateMembers = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 

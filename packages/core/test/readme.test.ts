@@ -1,15 +1,14 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { exampleRunner, firstExample, importing } from '../../../test/support/readme.js';
 import { tokenErrorCodes } from '../src/index.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
-const dir = mkdtempSync(join(tmpdir(), 'tessera-core-readme-'));
+const examples = exampleRunner('core-readme');
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  examples.remove();
 });
 
 function escapeRegExp(text: string): string {
@@ -29,17 +28,14 @@ describe('README', () => {
   });
 
   it('has a first example that runs and prints what it says', async () => {
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const source = (block as string).replace(
-      "from '@tessera/core'",
-      `from ${JSON.stringify(pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href)}`,
+    const source = importing(
+      firstExample(readme),
+      '@tessera/core',
+      new URL('../src/index.ts', import.meta.url),
     );
-    const file = join(dir, 'example.ts');
-    writeFileSync(file, source);
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      await import(/* @vite-ignore */ pathToFileURL(file).href);
+      await examples.run(source);
       expect(log).toHaveBeenCalledWith('user-42', ['orders:read']);
     } finally {
       log.mockRestore();

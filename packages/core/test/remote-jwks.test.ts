@@ -6,13 +6,13 @@ import {
   exportSigningKey,
   generateSigningKey,
   KeySet,
-  parseJwks,
   RemoteJwksKeySource,
   type SigningKey,
   signAccessToken,
   TesseraTypeError,
 } from '../src/index.js';
-import { audience, issuer } from './helpers/craft.js';
+import { parseJwks } from '../src/keys/remote-jwks.js';
+import { audience, issuer } from './helpers/claims.js';
 
 type Mode = 'ok' | 'garbage' | 'redirect' | 'too-big' | 'slow' | 'error-500' | 'not-jwks';
 

@@ -1,5 +1,6 @@
 import { createHmac, KeyObject, sign } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { b64, craft, header as headerFor, json, signParts } from '../../../test/support/craft.js';
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
@@ -11,7 +12,7 @@ import {
 } from '../src/index.js';
 import { KeySet as KeySetClass } from '../src/keys/key-set.js';
 import { generateSigningKey } from '../src/keys/signing-key.js';
-import { audience, b64, craft, headerFor, issuer, json, signParts, validClaims } from './helpers/craft.js';
+import { audience, issuer, validClaims } from './helpers/claims.js';
 
 const nowMs = Date.UTC(2030, 0, 1);
 const now = nowMs / 1000;

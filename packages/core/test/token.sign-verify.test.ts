@@ -3,7 +3,6 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   createAccessTokenVerifier,
   freezePrincipal,
-  hasScopes,
   KeySet,
   type SigningAlgorithm,
   signAccessToken,
@@ -11,7 +10,8 @@ import {
   verifyAccessToken,
   verifyAccessTokenSync,
 } from '../src/index.js';
-import { audience, issuer } from './helpers/craft.js';
+import { hasScopes } from '../src/principal.js';
+import { audience, issuer } from './helpers/claims.js';
 
 const now = Date.UTC(2030, 5, 1, 12, 0, 0);
 const clock = () => now;

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { b64, json, signParts } from '../../../test/support/craft.js';
 import {
   type AccessTokenVerifier,
   createAccessTokenVerifier,
@@ -9,7 +10,7 @@ import {
   type SigningAlgorithm,
   type SigningKey,
 } from '../src/index.js';
-import { audience, b64, issuer, json, signParts, validClaims } from './helpers/craft.js';
+import { audience, issuer, validClaims } from './helpers/claims.js';
 
 // Whatever our verify accepts, jose's jwtVerify (with the same rules) must accept too; so
 // everything jose rejects, we reject. We may be stricter (kid required, jku refused, iat in the

@@ -1,9 +1,18 @@
 import { isTesseraError } from '@tessera/core';
-import { IdentityError } from '@tessera/identity';
+import type { IdentityError } from '@tessera/identity';
 import { answerFor } from '@tessera/resource';
 import { errorResponse, SessionError } from '@tessera/session';
 import type { FastifyReply } from 'fastify';
 import { type ErrorBody, GatewayError } from './errors.js';
+
+/**
+ * An error of @tessera/identity, told by its family name like any TesseraError from another copy
+ * of a package: importing the class would load the user directory (argon2) into every gateway,
+ * and only session mode, loaded on demand, raises these.
+ */
+function isIdentityError(error: unknown): error is IdentityError {
+  return isTesseraError(error) && error.name === 'IdentityError';
+}
 
 interface Answer {
   readonly status: number;
@@ -38,7 +47,7 @@ export function answerOf(error: unknown): Answer {
     const { status, body } = errorResponse(error);
     return { status, headers: { 'cache-control': 'no-store' }, body };
   }
-  if (error instanceof IdentityError) {
+  if (isIdentityError(error)) {
     const headers: Record<string, string> = { 'cache-control': 'no-store' };
     if (error.code === 'login_rate_limited' && error.retryAfterSeconds !== undefined) {
       headers['retry-after'] = String(error.retryAfterSeconds);

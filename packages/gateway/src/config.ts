@@ -1,13 +1,6 @@
-import {
-  type DeepReadonly,
-  type Environment,
-  isLoopbackHost,
-  isTrustedProxyEntry,
-  type LoadedConfig,
-  loadConfig,
-  metricsExposureSchema,
-  z,
-} from '@tessera/core';
+import { isLoopbackHost, isScopeToken, isTrustedProxyEntry, metricsExposureSchema } from '@tessera/core';
+import { type DeepReadonly, type Environment, type LoadedConfig, loadConfig } from '@tessera/core/config';
+import { z } from 'zod';
 
 const authModes = ['public', 'session', 'token', 'hybrid'] as const;
 export type AuthMode = (typeof authModes)[number];
@@ -15,7 +8,7 @@ export type AuthMode = (typeof authModes)[number];
 /** Paths the gateway answers itself; no route may claim them. */
 export const reservedPrefixes = ['/auth', '/healthz', '/readyz', '/metrics', '/_tessera'] as const;
 
-const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+const scopeToken = z.string().refine(isScopeToken, 'a scope token (RFC 6749 3.3)');
 
 function isLoopbackUrl(value: string): boolean {
   try {
@@ -51,13 +44,11 @@ const route = z.object({
   prefix,
   upstream,
   auth: z.enum(authModes),
-  scopes: z.array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)')).optional(),
+  scopes: z.array(scopeToken).optional(),
   stripPrefix: z.boolean().default(false),
   /** The upstream's audience: session references are signed for it (session routes). */
   audience: z.string().min(1).optional(),
-  exchange: z
-    .object({ audience: z.string().min(1), scope: z.array(z.string().regex(scopeToken)).optional() })
-    .optional(),
+  exchange: z.object({ audience: z.string().min(1), scope: z.array(scopeToken).optional() }).optional(),
 });
 
 const hostPort = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535) });
@@ -136,7 +127,7 @@ export const gatewayConfigSchema = z
           .object({
             clientId: z.string().regex(/^[\x21-\x7e]{1,255}$/, '1-255 printable ASCII characters, no spaces'),
             scopes: z
-              .array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)'))
+              .array(scopeToken)
               .min(1)
               .refine(
                 (list) => list.includes('openid'),
@@ -177,7 +168,7 @@ export const gatewayConfigSchema = z
         /** Exactly as registered at the token service, e.g. https://shop.example/auth/callback. */
         redirectUri: z.url({ protocol: /^https?$/ }),
         scopes: z
-          .array(z.string().regex(scopeToken, 'a scope token (RFC 6749 3.3)'))
+          .array(scopeToken)
           .min(1)
           .refine((list) => list.includes('openid'), 'must include openid'),
         /** Where the token service sends the browser after a logout; registered at the token service. */

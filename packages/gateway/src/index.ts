@@ -5,13 +5,10 @@ export {
   type AuthMode,
   type GatewayConfig,
   type GatewayConfigInput,
-  gatewayConfigSchema,
   type LoadGatewayConfigOptions,
   loadGatewayConfig,
   parseGatewayConfig,
   type RouteConfig,
-  reservedPrefixes,
   type StoreConfig,
 } from './config.js';
 export { type ErrorBody, GatewayError, type GatewayErrorCode, gatewayErrorCodes } from './errors.js';
-export { isStrippedRequestHeader } from './proxy/headers.js';

@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, formatConfigError, KeySet } from '@tessera/core';
+import { ConfigError, KeySet } from '@tessera/core';
+import { formatConfigError } from '@tessera/core/config';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createGateway } from '../src/app.js';
 import { loadGatewayConfig, parseGatewayConfig } from '../src/config.js';

@@ -4,9 +4,9 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/logs.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const issuer = 'https://auth.test';
 let upstream: Upstream;

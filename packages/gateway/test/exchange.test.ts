@@ -3,10 +3,10 @@ import { createVerifier } from '@tessera/resource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { claimsOf, userToken } from '../../token-service/test/support/delegation.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
+import { claimsOf, userToken } from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway, parseGatewayConfig } from '../src/index.js';
-import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 // Token exchange at the edge (RFC 8693) against the real token service: a token route that says
 // `exchange` sends its upstream a token for that upstream alone, not the caller's.

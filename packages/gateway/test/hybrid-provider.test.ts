@@ -9,33 +9,92 @@ import { parseGatewayConfig } from '../src/index.js';
 
 // The checks of the two JWTs the token service sends the gateway, with tokens crafted here: the
 // real token service only ever issues good ones (test/hybrid.test.ts), so every refusal is made
-// to happen on purpose. Keys are given in-process; discovery is a tiny metadata server.
+// to happen on purpose. Keys are given in-process; the token service is a tiny server with
+// discovery and a token endpoint that answers what the test says, so each ID token goes the way a
+// real one does: through openid-client's code or refresh grant, then the gateway's own checks.
 
 const EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 const NONCE = 'nonce-0123456789';
 const ACCESS_TOKEN = 'an-access-token';
+const STATE = 'state-0123456789';
+const VERIFIER = 'verifier-0123456789-0123456789-0123456789-0123';
+const REDIRECT_URI = 'http://127.0.0.1:8080/auth/callback';
 
 let server: Server;
 let issuer: string;
 let provider: OidcProvider;
 const keys = new KeySet();
+/** What the token endpoint answers next: a status, and a body (JSON unless a string). */
+let tokenAnswer: { status: number; body: unknown } = { status: 500, body: '' };
+/** The issuer the metadata names, when not the real one. */
+let namedIssuer: string | undefined;
+/** The last token request: its Authorization header and form. */
+let tokenRequest: { authorization: string | undefined; form: URLSearchParams } | undefined;
+
+function answerTokens(idToken: string | undefined, accessToken = ACCESS_TOKEN): void {
+  tokenAnswer = {
+    status: 200,
+    body: {
+      access_token: accessToken,
+      token_type: 'Bearer',
+      expires_in: 300,
+      ...(idToken === undefined ? {} : { id_token: idToken }),
+    },
+  };
+}
+
+/**
+ * An ID token through the gateway's provider: with a nonce, as the answer to a sign-in's code
+ * (the nonce the sign-in sent); without, as the answer to a refresh. The claims, or the refusal.
+ */
+async function verifyIdToken(idToken: string, nonce: string | undefined, accessToken: string) {
+  answerTokens(idToken, accessToken);
+  if (nonce === undefined) {
+    const { claims } = await provider.refresh('a-refresh-token');
+    if (claims === undefined) throw new Error('the refresh gave no claims');
+    return claims;
+  }
+  const { claims } = await provider.exchangeCode({
+    query: new URLSearchParams({ code: 'a-code', state: STATE }),
+    state: STATE,
+    nonce,
+    verifier: VERIFIER,
+  });
+  return claims;
+}
 
 beforeAll(async () => {
   keys.add(await generateSigningKey('RS256'), 'active');
   keys.add(await generateSigningKey('EdDSA'), 'active');
   server = createServer((request, response) => {
-    if (request.url !== '/.well-known/openid-configuration') {
-      response.writeHead(404).end();
+    if (request.url === '/.well-known/openid-configuration') {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          issuer: namedIssuer ?? issuer,
+          authorization_endpoint: `${issuer}/authorize`,
+          token_endpoint: `${issuer}/token`,
+          jwks_uri: `${issuer}/jwks`,
+          id_token_signing_alg_values_supported: ['RS256', 'EdDSA'],
+        }),
+      );
       return;
     }
-    response.writeHead(200, { 'content-type': 'application/json' }).end(
-      JSON.stringify({
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
-      }),
-    );
+    if (request.url === '/token' && request.method === 'POST') {
+      let body = '';
+      request.setEncoding('utf8');
+      request.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      request.on('end', () => {
+        tokenRequest = { authorization: request.headers.authorization, form: new URLSearchParams(body) };
+        const { status, body: answer } = tokenAnswer;
+        response
+          .writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+          .end(typeof answer === 'string' ? answer : JSON.stringify(answer));
+      });
+      return;
+    }
+    response.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -44,13 +103,13 @@ beforeAll(async () => {
     hybrid: {
       issuer,
       clientId: 'gateway',
-      redirectUri: 'http://127.0.0.1:8080/auth/callback',
+      redirectUri: REDIRECT_URI,
       scopes: ['openid'],
     },
     routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
   });
   provider = new OidcProvider(config.hybrid as NonNullable<typeof config.hybrid>, {
-    clientSecret: 'unused',
+    clientSecret: 'the-client-secret',
     keys,
     now: Date.now,
   });
@@ -125,13 +184,13 @@ const refusal = { code: 'sign_in_failed' };
 
 describe('ID token checks (OpenID Connect Core 3.1.3.7)', () => {
   it('accepts a good one, RS256 and EdDSA, with its at_hash', async () => {
-    const claims = await provider.verifyIdToken(await sign(idClaims(), { typ: 'JWT' }), NONCE, ACCESS_TOKEN);
+    const claims = await verifyIdToken(await sign(idClaims(), { typ: 'JWT' }), NONCE, ACCESS_TOKEN);
     expect(claims.sub).toBe('alice');
     const ed = await sign(idClaims({ at_hash: atHash(ACCESS_TOKEN, 'EdDSA') }), { alg: 'EdDSA' });
-    expect((await provider.verifyIdToken(ed, NONCE, ACCESS_TOKEN)).sub).toBe('alice');
+    expect((await verifyIdToken(ed, NONCE, ACCESS_TOKEN)).sub).toBe('alice');
     // A refresh's ID token carries no nonce, and none is asked for.
     const refreshed = await sign(idClaims({ nonce: undefined }));
-    expect((await provider.verifyIdToken(refreshed, undefined, ACCESS_TOKEN)).sub).toBe('alice');
+    expect((await verifyIdToken(refreshed, undefined, ACCESS_TOKEN)).sub).toBe('alice');
   });
 
   const strangerKeys = new KeySet();
@@ -175,7 +234,7 @@ describe('ID token checks (OpenID Connect Core 3.1.3.7)', () => {
   ];
   for (const [name, make] of cases) {
     it(`refuses ${name}`, async () => {
-      await expect(provider.verifyIdToken(await make(), NONCE, ACCESS_TOKEN)).rejects.toMatchObject(refusal);
+      await expect(verifyIdToken(await make(), NONCE, ACCESS_TOKEN)).rejects.toMatchObject(refusal);
     });
   }
 });
@@ -213,6 +272,30 @@ describe('logout token checks (Back-Channel Logout 1.0, 2.6)', () => {
 });
 
 describe('the issuer', () => {
+  it('is exactly the configured one: metadata naming another, even an equivalent URL, is refused', async () => {
+    const config = parseGatewayConfig({
+      session: {},
+      hybrid: { issuer, clientId: 'gateway', redirectUri: REDIRECT_URI, scopes: ['openid'] },
+      routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
+    });
+    const params = { state: STATE, nonce: NONCE, codeChallenge: 'x'.repeat(43) };
+    try {
+      for (const named of [`${issuer}/`, 'https://evil.example']) {
+        namedIssuer = named;
+        const fresh = new OidcProvider(config.hybrid as NonNullable<typeof config.hybrid>, {
+          clientSecret: 'the-client-secret',
+          keys,
+          now: Date.now,
+        });
+        await expect(fresh.authorizationUrl(params), named).rejects.toMatchObject({
+          code: 'token_service_unavailable',
+        });
+      }
+    } finally {
+      namedIssuer = undefined;
+    }
+  });
+
   it('must be https, or plain http on loopback, unless allowInsecureIssuer', async () => {
     expect(() =>
       parseGatewayConfig({
@@ -238,5 +321,70 @@ describe('the issuer', () => {
       routes: [{ prefix: '/h', upstream: 'http://127.0.0.1:1', auth: 'hybrid' }],
     });
     expect(allowed.hybrid?.allowInsecureIssuer).toBe(true);
+  });
+});
+
+describe('the grants and what the token endpoint answers', () => {
+  const signInAnswer = () => ({
+    query: new URLSearchParams({ code: 'a-code', state: STATE }),
+    state: STATE,
+    nonce: NONCE,
+    verifier: VERIFIER,
+  });
+
+  it('redeems the code at the exact redirect URI, with the PKCE verifier and client_secret_basic', async () => {
+    answerTokens(await sign(idClaims()));
+    const { tokens } = await provider.exchangeCode(signInAnswer());
+    expect(tokens.accessToken).toBe(ACCESS_TOKEN);
+    expect(tokens.scope).toEqual(['openid']);
+    const form = tokenRequest?.form as URLSearchParams;
+    expect(Object.fromEntries(form)).toEqual({
+      grant_type: 'authorization_code',
+      code: 'a-code',
+      redirect_uri: REDIRECT_URI,
+      code_verifier: VERIFIER,
+    });
+    // RFC 6749 2.3.1: each part form-encoded, then base64.
+    const basic = /^Basic (.+)$/.exec(tokenRequest?.authorization ?? '')?.[1] ?? '';
+    const [id, secret] = Buffer.from(basic, 'base64').toString().split(':').map(decodeURIComponent);
+    expect([id, secret]).toEqual(['gateway', 'the-client-secret']);
+    answerTokens(undefined);
+    await provider.refresh('a-refresh-token');
+    expect(Object.fromEntries(tokenRequest?.form as URLSearchParams)).toEqual({
+      grant_type: 'refresh_token',
+      refresh_token: 'a-refresh-token',
+    });
+  });
+
+  it('refuses a callback for another state, or naming another issuer, before any token request', async () => {
+    tokenRequest = undefined;
+    const other = { ...signInAnswer(), query: new URLSearchParams({ code: 'a-code', state: 'other' }) };
+    await expect(provider.exchangeCode(other)).rejects.toMatchObject(refusal);
+    const mixedUp = new URLSearchParams({ code: 'a-code', state: STATE, iss: 'https://evil.example' });
+    await expect(provider.exchangeCode({ ...signInAnswer(), query: mixedUp })).rejects.toMatchObject(refusal);
+    expect(tokenRequest).toBeUndefined();
+  });
+
+  it('tells a refusal (400 with an OAuth error) from an outage (5xx, no usable token, too large)', async () => {
+    tokenAnswer = { status: 400, body: { error: 'invalid_grant' } };
+    await expect(provider.refresh('a-refresh-token')).rejects.toMatchObject({
+      name: 'GrantRefused',
+      oauthError: 'invalid_grant',
+    });
+    const outages: { status: number; body: unknown }[] = [
+      { status: 500, body: { error: 'server_error' } },
+      { status: 502, body: 'not json' },
+      { status: 200, body: { access_token: ACCESS_TOKEN, token_type: 'Bearer' } },
+      { status: 200, body: { access_token: ACCESS_TOKEN, token_type: 'mac', expires_in: 300 } },
+      { status: 200, body: 'not json' },
+      { status: 200, body: { access_token: 'x'.repeat(300 * 1024), token_type: 'Bearer', expires_in: 300 } },
+    ];
+    for (const answer of outages) {
+      tokenAnswer = answer;
+      const error = await provider.refresh('a-refresh-token').catch((e: unknown) => e);
+      expect(error, JSON.stringify(answer).slice(0, 80)).toMatchObject({ code: 'token_service_unavailable' });
+      // Nothing of the answer reaches the error (a token in it would reach a log).
+      expect(JSON.stringify(error) + String((error as Error).message)).not.toContain(ACCESS_TOKEN);
+    }
   });
 });

@@ -15,10 +15,12 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { signLogoutToken } from '../../token-service/src/lib/backchannel-logout.js';
-import { basic } from '../../token-service/test/support/clients.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import { basic } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { signLogoutToken } from '../../../test/support/token-service/logout-token.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+import type { Echo, Upstream } from '../../../test/support/upstream.js';
+import { startUpstream } from '../../../test/support/upstream.js';
 import { TokenVault } from '../src/auth/hybrid/vault.js';
 import {
   createGateway,
@@ -26,8 +28,6 @@ import {
   type GatewayOptions,
   parseGatewayConfig,
 } from '../src/index.js';
-import type { Echo, Upstream } from './support/upstream.js';
-import { startUpstream } from './support/upstream.js';
 
 const CLIENT_SECRET = 'gateway-client-secret-0123456789abcdef-0123';
 
@@ -556,7 +556,7 @@ describe('hybrid refresh', () => {
 
       // The rotated refresh token is the live one: a second refresh later works (no reuse detected),
       // and what the token service now says of the user (a new name) reaches /auth/me.
-      await service.service.context.users.setClaims(aliceId, {
+      await service.service.users.setClaims(aliceId, {
         name: 'Alice Renamed',
         email: 'alice@example.com',
       });
@@ -567,7 +567,7 @@ describe('hybrid refresh', () => {
       const answer = await me(a, browser);
       expect(answer.status).toBe(200);
       expect(((await answer.json()) as { claims: { name: string } }).claims.name).toBe('Alice Renamed');
-      await service.service.context.users.setClaims(aliceId, { name: 'Alice', email: 'alice@example.com' });
+      await service.service.users.setClaims(aliceId, { name: 'Alice', email: 'alice@example.com' });
     } finally {
       await storeA.close();
       await storeB.close();
@@ -583,8 +583,8 @@ describe('hybrid refresh', () => {
     // The grant ends at the token service (what an admin, a reuse or a disabled user would do).
     const info = await introspect(token);
     expect(info.active).toBe(true);
-    const grant = await service.service.context.grants.grantOfAccessToken(info.jti as string);
-    expect(await service.service.context.grants.revokeGrant(grant?.id as string)).toBe(true);
+    const grant = await service.context.grants.grantOfAccessToken(info.jti as string);
+    expect(await service.context.grants.revokeGrant(grant?.id as string)).toBe(true);
     gateway.skew = 270_000;
     const refused = await browser.fetch(`${gateway.url}/api/items`);
     expect(refused.status).toBe(401);
@@ -672,7 +672,7 @@ describe('back-channel logout', () => {
   ): Promise<string> {
     const client = await service.service.clients.find('gateway');
     return signLogoutToken({
-      keys: overrides.keys ?? service.service.context.keys.keySet,
+      keys: overrides.keys ?? service.service.keys.keySet,
       client: client as NonNullable<typeof client>,
       issuer: service.url,
       now: Date.now(),
@@ -699,7 +699,7 @@ describe('back-channel logout', () => {
     const { action, fields } = parseForm(await confirm.text());
     const done = await browser.post(service.url, action, { ...fields, confirm: 'yes' });
     expect(done.status).toBe(200);
-    await service.service.context.backchannel.idle();
+    await service.service.idle();
     expect((await me(gateway, browser)).status).toBe(401);
     expect((await browser.fetch(`${gateway.url}/api/items`)).status).toBe(401);
     // Another browser of the same user had its own token service session: it goes on.
@@ -728,7 +728,7 @@ describe('back-channel logout', () => {
     stranger.add(await generateSigningKey('RS256'), 'active');
     const client = await service.service.clients.find('gateway');
     const idToken = signLogoutToken({
-      keys: service.service.context.keys.keySet,
+      keys: service.service.keys.keySet,
       client: client as NonNullable<typeof client>,
       issuer: 'https://another-issuer.example',
       now: Date.now(),

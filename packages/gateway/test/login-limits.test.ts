@@ -8,9 +8,9 @@ import { Browser, parseForm } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { LogCapture } from '../../../test/support/logs.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
-import { shopWeb } from '../../token-service/test/support/clients.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import { shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
 

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually } from '../../../test/support/eventually.js';
 import { startIssuer } from '../../../test/support/issuer.js';
 import { LogCapture } from '../../../test/support/logs.js';
+import { expectReadinessFollowsRedis, readiness } from '../../../test/support/readiness.js';
 import { freePort, PrivateRedisServer } from '../../../test/support/redis-server.js';
+import { closedPort, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { closedPort, startUpstream, type Upstream } from './support/upstream.js';
 
 let upstream: Upstream;
 const dir = mkdtempSync(join(tmpdir(), 'tessera-gateway-observability-'));
@@ -27,11 +27,6 @@ afterAll(async () => {
 async function listening(gateway: FastifyInstance): Promise<string> {
   await gateway.listen({ host: '127.0.0.1', port: 0 });
   return `http://127.0.0.1:${(gateway.server.address() as AddressInfo).port}`;
-}
-
-async function readiness(base: string): Promise<{ status: number; body: unknown }> {
-  const response = await fetch(`${base}/readyz`);
-  return { status: response.status, body: (await response.json()) as unknown };
 }
 
 const publicRoute = () => ({ prefix: '/api', upstream: upstream.url, auth: 'public' as const });
@@ -73,34 +68,10 @@ describe('session mode on a private redis-server', () => {
     fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': type }, body });
 
   it('is ready, not ready while Redis is frozen or gone (liveness unaffected), and ready again after', async () => {
-    expect(await readiness(base)).toEqual({
-      status: 200,
-      body: { status: 'ok', checks: { 'session store': 'ok', 'user directory': 'ok' } },
+    await expectReadinessFollowsRedis(server, base, {
+      ready: { status: 'ok', checks: { 'session store': 'ok', 'user directory': 'ok' } },
+      frozen: { status: 'unavailable', checks: { 'session store': 'timeout', 'user directory': 'ok' } },
     });
-
-    server.pause();
-    expect(await readiness(base)).toEqual({
-      status: 503,
-      body: { status: 'unavailable', checks: { 'session store': 'timeout', 'user directory': 'ok' } },
-    });
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-    server.resume();
-    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
-
-    await server.kill();
-    const down = await eventually(
-      async () => {
-        const answer = await readiness(base);
-        expect(answer.status).toBe(503);
-        return answer;
-      },
-      { timeoutMs: 15_000 },
-    );
-    expect(JSON.stringify(down.body)).not.toContain(String(server.port));
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
-
-    await server.start();
-    await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
   });
 
   it('logs a 400, 401 or 404 below error level, and a 5xx at error level', async () => {
@@ -142,19 +113,10 @@ describe('token mode hearing revocations on a private redis-server', () => {
     try {
       const base = await listening(gateway);
       const checks = (channel: string) => ({ 'signing keys': 'ok', 'revocation channel': channel });
-      expect(await readiness(base)).toEqual({ status: 200, body: { status: 'ok', checks: checks('ok') } });
-      server.pause();
-      expect(await readiness(base)).toEqual({
-        status: 503,
-        body: { status: 'unavailable', checks: checks('timeout') },
+      await expectReadinessFollowsRedis(server, base, {
+        ready: { status: 'ok', checks: checks('ok') },
+        frozen: { status: 'unavailable', checks: checks('timeout') },
       });
-      server.resume();
-      await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
-      await server.kill();
-      await eventually(async () => expect((await readiness(base)).status).toBe(503), { timeoutMs: 15_000 });
-      expect((await fetch(`${base}/healthz`)).status).toBe(200);
-      await server.start();
-      await eventually(async () => expect((await readiness(base)).status).toBe(200), { timeoutMs: 15_000 });
     } finally {
       server.resume();
       await gateway.close();

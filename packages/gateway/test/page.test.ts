@@ -6,10 +6,10 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/logs.js';
 import { type RawAnswer, rawRequest } from '../../../test/support/raw-http.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
 import { PAGE_ASSET_PREFIX, PAGE_CALLBACK_PATH, type PageLogin, registerPage } from '../src/page/index.js';
-import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const CSP =
   "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; " +

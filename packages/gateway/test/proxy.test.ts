@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/logs.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
 import { RawConnection } from '../../../test/support/raw-socket.js';
+import { closedPort, type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
-import { closedPort, type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 let upstream: Upstream;
 let gateway: FastifyInstance;

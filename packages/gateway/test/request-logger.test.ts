@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/logs.js';
+import { closedPort, startUpstream } from '../../../test/support/upstream.js';
 import { createGateway, parseGatewayConfig } from '../src/index.js';
 import { createLogger } from '../src/observability/logger.js';
 import { logsAt, requestLogger } from '../src/observability/request-logger.js';
-import { closedPort, startUpstream } from './support/upstream.js';
 
 function rootAt(level: string) {
   const logs = new LogCapture();

@@ -5,9 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway, loadGatewayConfig, parseGatewayConfig } from '../src/index.js';
-import { startUpstream, type Upstream } from './support/upstream.js';
 
 // The real token service and the gateway on one Redis (a key prefix of this file's own): /revoke
 // at the token service publishes on the revocation stream, the gateway's token routes refuse the

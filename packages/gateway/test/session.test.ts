@@ -11,9 +11,9 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually } from '../../../test/support/eventually.js';
 import { LogCapture } from '../../../test/support/logs.js';
+import { type Echo, startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { parseGatewayConfig } from '../src/config.js';
-import { type Echo, startUpstream, type Upstream } from './support/upstream.js';
 
 const prefix = `test:gateway:${randomBytes(6).toString('hex')}:`;
 // The key of the one edge here, gateway -> orders.

@@ -4,9 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { LogCapture } from '../../../test/support/logs.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
 import { RawConnection } from '../../../test/support/raw-socket.js';
+import { startUpstream, type Upstream } from '../../../test/support/upstream.js';
 import { createGateway } from '../src/app.js';
 import { type GatewayConfigInput, parseGatewayConfig } from '../src/config.js';
-import { startUpstream, type Upstream } from './support/upstream.js';
 
 const opened: { close(): Promise<unknown> }[] = [];
 const connections: RawConnection[] = [];

@@ -1,18 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { exampleRunner, firstExample, importing } from '../../../test/support/readme.js';
 import { IdentityError, INVALID_CREDENTIALS_MESSAGE, identityErrorCodes } from '../src/index.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 // Every import of the example is rewritten to a resolved file URL, so it can live in a temp dir.
-const dir = mkdtempSync(join(tmpdir(), 'tessera-identity-readme-'));
+const examples = exampleRunner('identity-readme');
 const require = createRequire(import.meta.url);
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  examples.remove();
 });
 
 function escapeRegExp(text: string): string {
@@ -50,26 +49,16 @@ describe('error registry', () => {
 
 describe('README', () => {
   it('has a first example that runs and prints what it says', async () => {
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const source = (block as string)
-      .replace(
-        "from '@tessera/identity'",
-        `from ${JSON.stringify(pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href)}`,
-      )
-      .replace(
-        "from '@tessera/storage/sql'",
-        `from ${JSON.stringify(pathToFileURL(require.resolve('@tessera/storage/sql')).href)}`,
-      )
-      .replace(
-        "from '@tessera/storage'",
-        `from ${JSON.stringify(pathToFileURL(require.resolve('@tessera/storage')).href)}`,
-      );
-    const file = join(dir, 'example.ts');
-    writeFileSync(file, source);
+    let source = importing(
+      firstExample(readme),
+      '@tessera/identity',
+      new URL('../src/index.ts', import.meta.url),
+    );
+    source = importing(source, '@tessera/storage/sql', require.resolve('@tessera/storage/sql'));
+    source = importing(source, '@tessera/storage', require.resolve('@tessera/storage'));
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      await import(/* @vite-ignore */ pathToFileURL(file).href);
+      await examples.run(source);
       expect(log.mock.calls).toEqual([
         [true, 'alice@example.com'],
         ['invalid_credentials', 401, 'invalid username or password'],

@@ -1,4 +1,3 @@
-export { parseRevocationEvent, type RevocationEvent, type RevocationKind } from '@tessera/core';
 export { type AuthAnswer, answerFor } from './authorize/answer.js';
 export { enforce, PolicyRefusal } from './authorize/decide.js';
 export {
@@ -24,32 +23,15 @@ export {
   type TokenExchanger,
   type TokenExchangerOptions,
 } from './client/service-client.js';
-export { basicAuthorization } from './client/token-endpoint.js';
 export { ResourceError, type ResourceErrorCode, resourceErrorCodes } from './errors.js';
 export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';
 export { type DpopSourceOptions, dpop } from './identity/dpop.js';
 export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
-export {
-  type DiscoveryOptions,
-  discoverIssuer,
-  discoverJwksUri,
-  type IssuerMetadata,
-  metadataUrl,
-} from './jwks/discovery.js';
-export {
-  type BoundedRequest,
-  type BoundedResponse,
-  boundedRequest,
-  fetchJsonObject,
-  OutgoingRequestError,
-} from './lib/http.js';
-export { redactUrl } from './lib/redact.js';
 export { isClientPrincipal, isUserPrincipal } from './principal.js';
 export { DenyList, type DenyListOptions } from './revocation/deny-list.js';
 export {
-  REVOCATION_TOPIC,
   type RevocationChannel,
   type Revocations,
   type RevocationsOptions,

@@ -14,8 +14,11 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { type Harness, startService as startTokenService } from '../../token-service/test/support/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../token-service/test/support/users.js';
+import {
+  type Harness,
+  startService as startTokenService,
+} from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { expressResource, principalOf } from '../src/adapters/express.js';
 import { fastifyResource } from '../src/adapters/fastify.js';
 import { bearer } from '../src/identity/bearer.js';

@@ -3,12 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craft, header } from '../../../test/support/craft.js';
 import { type FakeIssuer, startIssuer } from '../../../test/support/issuer.js';
 import { authorize, expressResource, principalOf } from '../src/adapters/express.js';
 import { requireScope } from '../src/authorize/policy.js';
 import { bearer } from '../src/identity/bearer.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { claims, craft, header } from './support/craft.js';
+import { claims } from './support/claims.js';
 import { rawGet } from './support/raw.js';
 import { bearerHeader, call } from './support/service.js';
 

@@ -1,9 +1,10 @@
 import { generateSigningKey, RemoteJwksKeySource } from '@tessera/core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { craft, header } from '../../../test/support/craft.js';
 import { type FakeIssuer, startIssuer } from '../../../test/support/issuer.js';
 import { bearer } from '../src/identity/bearer.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { claims, craft, header } from './support/craft.js';
+import { claims } from './support/claims.js';
 import { bearerHeader, call, startService } from './support/service.js';
 
 // docs/security.md D74-76 and the JWKS endpoint answering garbage, slowly or not at all.

@@ -3,12 +3,13 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import express from 'express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { craft, header } from '../../../test/support/craft.js';
 import { type FakeIssuer, startIssuer } from '../../../test/support/issuer.js';
 import { freePort } from '../../../test/support/redis-server.js';
 import { type ExpressResourceHandler, expressResource } from '../src/adapters/express.js';
 import { bearer } from '../src/identity/bearer.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { claims, craft, header } from './support/craft.js';
+import { claims } from './support/claims.js';
 
 // The Express adapter's /metrics over real HTTP (the Fastify adapter's: examples/shop/test/metrics).
 const METRICS_TOKEN = 'express-metrics-token-0123456789abcdef';

@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { type Harness, startService } from '../../token-service/test/support/harness.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { createVerifier } from '../src/verify/verifier.js';
 
 // RFC 9068 makes RS256 the algorithm every access-token verifier supports; a relying party whose
@@ -107,7 +107,7 @@ describe('RS256 access tokens for the audiences configured so', () => {
     });
     expect(await introspection.json()).toMatchObject({ active: true, client_id: 'portal' });
 
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     const user = await ctx.users.create('dora', 'dora-password-0123456', { name: 'Dora' });
     const userToken = ctx.accessTokens.issue({
       subject: user.id,

@@ -1,13 +1,14 @@
 import { createHmac, KeyObject, sign } from 'node:crypto';
 import { generateSigningKey, type SigningKey, type TokenErrorCode } from '@tessera/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { b64, craft, header, json, parts, signParts, twinOf } from '../../../test/support/craft.js';
 import { type FakeIssuer, startIssuer } from '../../../test/support/issuer.js';
 import { predicate, requireDelegation } from '../src/authorize/policy.js';
 import { bearer } from '../src/identity/bearer.js';
 import { isUserPrincipal } from '../src/principal.js';
 import { DenyList } from '../src/revocation/deny-list.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { b64, claims, craft, header, json, parts, signParts, twinOf } from './support/craft.js';
+import { claims } from './support/claims.js';
 import { rawGet } from './support/raw.js';
 import { type Answer, bearerHeader, call, startService } from './support/service.js';
 

@@ -1,8 +1,9 @@
 import { KeySet } from '@tessera/core';
 import { describe, expect, it } from 'vitest';
+import { craft, header } from '../../../test/support/craft.js';
 import { DenyList } from '../src/revocation/deny-list.js';
 import { createVerifier } from '../src/verify/verifier.js';
-import { claims, craft, header } from './support/craft.js';
+import { claims } from './support/claims.js';
 
 const ISSUER = 'https://issuer.test';
 const T0 = Date.UTC(2030, 0, 1);

@@ -1,6 +1,7 @@
+import type { SameSite } from '@tessera/core';
 import { TesseraTypeError } from '@tessera/core';
 import type { KeyValueStore } from '@tessera/storage';
-import type { SameSite } from './lib/cookie.js';
+import { z } from 'zod';
 
 export interface SessionCookieOptions {
   /** Must start with `__Host-` (no Domain, Path=/, Secure). Default `__Host-tessera-sid`. */
@@ -62,110 +63,120 @@ export interface ResolvedOptions {
 
 const minute = 60_000;
 const cookieNameShape = /^__Host-[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const sameSites: readonly SameSite[] = ['Strict', 'Lax', 'None'];
-const known = new Set([
-  'store',
-  'cookie',
-  'idleTimeoutMs',
-  'absoluteTimeoutMs',
-  'touchIntervalMs',
-  'storeTimeoutMs',
-  'keyPrefix',
-  'allowedOrigins',
-  'maxUpdateAttempts',
-  'now',
-  'onWarning',
-]);
+const storeMethods = ['get', 'set', 'delete', 'compareAndSet', 'setAdd', 'setRemove', 'setMembers', 'expire'];
+
+// Each rule carries the message a caller sees, naming the option; the first problem found is
+// thrown (`ERR_INVALID_SESSION_OPTION`), an unknown key before a wrong value.
+const error = (message: string) => ({ error: message });
+
+function milliseconds(name: string) {
+  const message = error(`${name} must be a positive integer of milliseconds`);
+  return z.number(message).int(message).positive(message);
+}
+
+const isFunction = (value: unknown) => typeof value === 'function';
+
+function isStore(value: unknown): value is KeyValueStore {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    storeMethods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
+  );
+}
+
+function isBareOrigin(origin: string): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    return false;
+  }
+  return (parsed.protocol === 'https:' || parsed.protocol === 'http:') && parsed.origin === origin;
+}
+
+const cookieName = 'cookie.name must start with __Host- followed by cookie-name characters';
+const originsMessage = 'allowedOrigins must be a non-empty array of origins';
+
+const schema = z.strictObject(
+  {
+    store: z.custom<KeyValueStore>(isStore, error('store must be a KeyValueStore from @tessera/storage')),
+    cookie: z
+      .strictObject(
+        {
+          name: z
+            .string(error(cookieName))
+            .regex(cookieNameShape, error(cookieName))
+            .default('__Host-tessera-sid'),
+          sameSite: z
+            .enum(['Strict', 'Lax', 'None'], error('cookie.sameSite must be Strict, Lax or None'))
+            .default('Lax'),
+          insecureHttpLocalhost: z
+            .boolean(error('cookie.insecureHttpLocalhost must be a boolean'))
+            .default(false),
+        },
+        error('cookie must be an object'),
+      )
+      .prefault({}),
+    idleTimeoutMs: milliseconds('idleTimeoutMs').default(30 * minute),
+    absoluteTimeoutMs: milliseconds('absoluteTimeoutMs').default(12 * 60 * minute),
+    // Its default depends on idleTimeoutMs: at most half of it.
+    touchIntervalMs: milliseconds('touchIntervalMs').optional(),
+    storeTimeoutMs: milliseconds('storeTimeoutMs').default(1_000),
+    keyPrefix: z.string(error('keyPrefix must be a string')).default('session:'),
+    allowedOrigins: z
+      .array(
+        z
+          .string(error('allowedOrigins must contain strings'))
+          .refine(
+            isBareOrigin,
+            error('allowedOrigins entries must be bare origins such as https://app.example'),
+          ),
+        error(originsMessage),
+      )
+      .min(1, error(originsMessage))
+      .optional(),
+    maxUpdateAttempts: z
+      .number(error('maxUpdateAttempts must be a positive integer'))
+      .int(error('maxUpdateAttempts must be a positive integer'))
+      .positive(error('maxUpdateAttempts must be a positive integer'))
+      .default(10),
+    now: z
+      .custom<() => number>(isFunction, error('now must be a function returning milliseconds'))
+      .default(() => Date.now),
+    onWarning: z
+      .custom<(message: string) => void>(isFunction, error('onWarning must be a function'))
+      .optional(),
+  },
+  error('options must be an object'),
+);
 
 function invalid(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_SESSION_OPTION', message);
 }
 
-function positiveInteger(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw invalid(`${name} must be a positive integer of milliseconds`);
-  }
-  return value;
-}
-
-function isStore(value: unknown): value is KeyValueStore {
-  const methods = ['get', 'set', 'delete', 'compareAndSet', 'setAdd', 'setRemove', 'setMembers', 'expire'];
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function')
-  );
-}
-
-function origins(value: unknown): readonly string[] | undefined {
-  if (value === undefined) return undefined;
-  if (!Array.isArray(value) || value.length === 0) {
-    throw invalid('allowedOrigins must be a non-empty array of origins');
-  }
-  return Object.freeze(
-    value.map((origin: unknown) => {
-      if (typeof origin !== 'string') throw invalid('allowedOrigins must contain strings');
-      let parsed: URL;
-      try {
-        parsed = new URL(origin);
-      } catch {
-        throw invalid('allowedOrigins must contain absolute http(s) origins');
-      }
-      if ((parsed.protocol !== 'https:' && parsed.protocol !== 'http:') || parsed.origin !== origin) {
-        throw invalid('allowedOrigins entries must be bare origins such as https://app.example');
-      }
-      return origin;
-    }),
-  );
+/** The message of the first problem: an unknown key (named with its path) before a wrong value. */
+function problemOf(issues: readonly z.core.$ZodIssue[]): string {
+  const unknown = issues.find((issue) => issue.code === 'unrecognized_keys');
+  if (unknown !== undefined) return `unknown option ${[...unknown.path, unknown.keys[0]].join('.')}`;
+  return issues[0]?.message ?? 'options are invalid';
 }
 
 /** Validates once, at construction: a wrong option is the programmer's bug, thrown at start. */
 export function resolveOptions(options: SessionManagerOptions): ResolvedOptions {
-  if (typeof options !== 'object' || options === null) throw invalid('options must be an object');
-  for (const key of Object.keys(options)) {
-    if (!known.has(key)) throw invalid(`unknown option ${key}`);
-  }
-  if (!isStore(options.store)) throw invalid('store must be a KeyValueStore from @tessera/storage');
-  const cookie = options.cookie ?? {};
-  if (typeof cookie !== 'object' || cookie === null) throw invalid('cookie must be an object');
-  for (const key of Object.keys(cookie)) {
-    if (!['name', 'sameSite', 'insecureHttpLocalhost'].includes(key))
-      throw invalid(`unknown option cookie.${key}`);
-  }
-  const cookieName = cookie.name ?? '__Host-tessera-sid';
-  if (typeof cookieName !== 'string' || !cookieNameShape.test(cookieName)) {
-    throw invalid('cookie.name must start with __Host- followed by cookie-name characters');
-  }
-  const sameSite = cookie.sameSite ?? 'Lax';
-  if (!sameSites.includes(sameSite)) throw invalid('cookie.sameSite must be Strict, Lax or None');
-  const insecure = cookie.insecureHttpLocalhost ?? false;
-  if (typeof insecure !== 'boolean') throw invalid('cookie.insecureHttpLocalhost must be a boolean');
-  if (insecure && sameSite === 'None') {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) throw invalid(problemOf(parsed.error.issues));
+  const { cookie, idleTimeoutMs, absoluteTimeoutMs, allowedOrigins, ...value } = parsed.data;
+  if (cookie.insecureHttpLocalhost && cookie.sameSite === 'None') {
     throw invalid('cookie.sameSite None requires Secure and cannot be combined with insecureHttpLocalhost');
   }
-
-  const idleTimeoutMs = positiveInteger(options.idleTimeoutMs, 'idleTimeoutMs', 30 * minute);
-  const absoluteTimeoutMs = positiveInteger(options.absoluteTimeoutMs, 'absoluteTimeoutMs', 12 * 60 * minute);
-  const touchIntervalMs = positiveInteger(
-    options.touchIntervalMs,
-    'touchIntervalMs',
-    Math.min(minute, Math.floor(idleTimeoutMs / 2)),
-  );
-  const storeTimeoutMs = positiveInteger(options.storeTimeoutMs, 'storeTimeoutMs', 1_000);
+  const touchIntervalMs = value.touchIntervalMs ?? Math.min(minute, Math.floor(idleTimeoutMs / 2));
   if (idleTimeoutMs > absoluteTimeoutMs) throw invalid('idleTimeoutMs must not exceed absoluteTimeoutMs');
   if (touchIntervalMs >= idleTimeoutMs) throw invalid('touchIntervalMs must be shorter than idleTimeoutMs');
-  const maxUpdateAttempts = positiveInteger(options.maxUpdateAttempts, 'maxUpdateAttempts', 10);
-  const keyPrefix = options.keyPrefix ?? 'session:';
-  if (typeof keyPrefix !== 'string') throw invalid('keyPrefix must be a string');
-  const now = options.now ?? Date.now;
-  if (typeof now !== 'function') throw invalid('now must be a function returning milliseconds');
   const onWarning =
-    options.onWarning ?? ((message: string) => process.emitWarning(message, 'TesseraSessionWarning'));
-  if (typeof onWarning !== 'function') throw invalid('onWarning must be a function');
+    value.onWarning ?? ((message: string) => process.emitWarning(message, 'TesseraSessionWarning'));
 
   const warnings: string[] = [];
-  if (insecure) {
+  if (cookie.insecureHttpLocalhost) {
     warnings.push(
       'cookie.insecureHttpLocalhost is on: plain-http requests to localhost get a session cookie without Secure ' +
         'and without the __Host- prefix. Never enable this in production.',
@@ -174,19 +185,19 @@ export function resolveOptions(options: SessionManagerOptions): ResolvedOptions 
   for (const warning of warnings) onWarning(warning);
 
   return Object.freeze({
-    store: options.store,
-    cookieName,
-    devCookieName: cookieName.slice('__Host-'.length),
-    sameSite,
-    insecureHttpLocalhost: insecure,
+    store: value.store,
+    cookieName: cookie.name,
+    devCookieName: cookie.name.slice('__Host-'.length),
+    sameSite: cookie.sameSite,
+    insecureHttpLocalhost: cookie.insecureHttpLocalhost,
     idleTimeoutMs,
     absoluteTimeoutMs,
     touchIntervalMs,
-    storeTimeoutMs,
-    keyPrefix,
-    allowedOrigins: origins(options.allowedOrigins),
-    maxUpdateAttempts,
-    now,
+    storeTimeoutMs: value.storeTimeoutMs,
+    keyPrefix: value.keyPrefix,
+    allowedOrigins: allowedOrigins === undefined ? undefined : Object.freeze([...allowedOrigins]),
+    maxUpdateAttempts: value.maxUpdateAttempts,
+    now: value.now,
     warnings: Object.freeze(warnings),
   });
 }

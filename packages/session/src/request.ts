@@ -1,52 +1,7 @@
-import type { IncomingHttpHeaders } from 'node:http';
-import { isLoopbackHost } from '@tessera/core';
+import { findCookie, type HttpRequestInfo, relaxedCookies, serializeCookie } from '@tessera/core';
 import { SessionError } from './errors.js';
-import { findCookie, serializeCookie } from './lib/cookie.js';
 import type { SessionData, SessionManager } from './manager.js';
 import type { Session } from './session.js';
-
-/** What the core needs to know of an HTTP request; the adapters fill it from their framework. */
-export interface HttpRequestInfo {
-  readonly method: string;
-  /** The scheme the client used (after the framework's trusted-proxy handling). */
-  readonly protocol: string;
-  /** The Host header (with port), as the client sent it. */
-  readonly host: string | undefined;
-  readonly cookie: string | undefined;
-  readonly origin: string | undefined;
-  readonly secFetchSite: string | undefined;
-  readonly userAgent: string | undefined;
-  readonly address: string | undefined;
-}
-
-/** The parts of a Node framework's request (Fastify's, for one) that `httpRequestInfo` reads. */
-export interface NodeRequestLike {
-  readonly method: string;
-  /** The scheme, after the framework's trusted-proxy handling. */
-  readonly protocol: string;
-  readonly headers: IncomingHttpHeaders;
-  /** The client address, after the framework's trusted-proxy handling. */
-  readonly ip?: string | undefined;
-}
-
-function header(request: NodeRequestLike, name: string): string | undefined {
-  const value = request.headers[name];
-  return typeof value === 'string' ? value : undefined;
-}
-
-/** The HttpRequestInfo of a Node framework's request; a header sent as a list counts as absent. */
-export function httpRequestInfo(request: NodeRequestLike): HttpRequestInfo {
-  return {
-    method: request.method,
-    protocol: request.protocol,
-    host: header(request, 'host'),
-    cookie: header(request, 'cookie'),
-    origin: header(request, 'origin'),
-    secFetchSite: header(request, 'sec-fetch-site'),
-    userAgent: header(request, 'user-agent'),
-    address: request.ip,
-  };
-}
 
 /** Sets (replaces) one response header. */
 export type HeaderSink = (name: string, value: string) => void;
@@ -58,30 +13,6 @@ export type HeaderSink = (name: string, value: string) => void;
 export type SessionState = 'anonymous' | 'active' | 'unavailable';
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
-
-function hostName(host: string): string {
-  const bracket = host.startsWith('[') ? host.indexOf(']') + 1 : 0;
-  const colon = host.indexOf(':', bracket);
-  return (colon === -1 ? host : host.slice(0, colon)).toLowerCase();
-}
-
-/**
- * Whether this request gets the development relaxation of the cookie rules (no Secure, no
- * `__Host-` prefix): only when `insecureHttpLocalhost` is on and the request is plain http to a
- * loopback name, so a deployment that forgot the option on still sends Secure cookies to every
- * real host. Exported for cookies set beside the session's (the gateway's sign-in cookie).
- */
-export function relaxedCookies(
-  options: { readonly insecureHttpLocalhost: boolean },
-  request: Pick<HttpRequestInfo, 'protocol' | 'host'>,
-): boolean {
-  return (
-    options.insecureHttpLocalhost &&
-    request.protocol === 'http' &&
-    request.host !== undefined &&
-    isLoopbackHost(hostName(request.host))
-  );
-}
 
 /**
  * One request's view of its session, shared by the Fastify and Express adapters: it reads the

@@ -40,6 +40,22 @@ describe('options are validated at construction', () => {
     expect((thrown as TesseraTypeError).code).toBe('ERR_INVALID_SESSION_OPTION');
   });
 
+  it.each([
+    [{ idleTimeout: 5 }, 'unknown option idleTimeout'],
+    [{ cookie: { domain: 'example.com' } }, 'unknown option cookie.domain'],
+    [{ store: {} }, 'store must be a KeyValueStore from @tessera/storage'],
+    [{ cookie: 5 }, 'cookie must be an object'],
+    [{ cookie: { sameSite: 'lax' } }, 'cookie.sameSite must be Strict, Lax or None'],
+    [{ storeTimeoutMs: 0 }, 'storeTimeoutMs must be a positive integer of milliseconds'],
+    [{ touchIntervalMs: 2 ** 60 }, 'touchIntervalMs must be a positive integer of milliseconds'],
+    [{ maxUpdateAttempts: -1 }, 'maxUpdateAttempts must be a positive integer'],
+    [{ allowedOrigins: [5] }, 'allowedOrigins must contain strings'],
+    [{ keyPrefix: 1 }, 'keyPrefix must be a string'],
+    [{ onWarning: 'log' }, 'onWarning must be a function'],
+  ])('%j -> a message naming the option: %s', (options, message) => {
+    expect(build(options)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_SESSION_OPTION', message }));
+  });
+
   it('applies the documented defaults and freezes them', () => {
     const manager = build({})();
     expect(manager.options).toMatchObject({

@@ -1,4 +1,5 @@
 import { endRequestTrace, startRequestTrace } from '@tessera/core';
+import type { UserDirectory } from '@tessera/identity';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -8,13 +9,15 @@ import Fastify, {
 } from 'fastify';
 import type { Kysely } from 'kysely';
 import { type Logger, pino } from 'pino';
-import { type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
+import { bindContext, type EndpointUrls, endpointUrls, type ServiceContext } from './context.js';
 import { registerAuthorize } from './endpoints/authorize/index.js';
+import { registerConsent } from './endpoints/consent.js';
 import { registerDevice } from './endpoints/device/index.js';
 import { registerDiscovery } from './endpoints/discovery.js';
 import { registerHealth } from './endpoints/health.js';
 import { registerIntrospection } from './endpoints/introspect.js';
 import { registerJwks } from './endpoints/jwks.js';
+import { registerLogin } from './endpoints/login.js';
 import { registerLogout } from './endpoints/logout.js';
 import { registerMetrics } from './endpoints/metrics.js';
 import { registerRevocation } from './endpoints/revoke.js';
@@ -43,8 +46,13 @@ export interface TokenService {
   readonly endpoints: EndpointUrls;
   readonly clients: ClientRepository;
   readonly keys: KeyManager;
-  /** Everything endpoints share; for endpoints added beside the built-in ones. */
-  readonly context: ServiceContext;
+  /**
+   * The user directory the login form checks passwords against and ID tokens take claims from.
+   * A user disabled or deleted through it has their sessions and grants ended at once.
+   */
+  readonly users: UserDirectory;
+  /** Resolves when no background delivery (a back-channel Logout Token) is in flight. */
+  idle(): Promise<void>;
   /** Closes the app and stops timers. The database, store and channel belong to the caller. */
   close(): Promise<void>;
 }
@@ -275,6 +283,8 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       registerIntrospection(scope, ctx);
       registerRevocation(scope, ctx);
       registerAuthorize(scope, ctx);
+      registerLogin(scope, ctx);
+      registerConsent(scope, ctx);
       registerUserinfo(scope, ctx);
       registerLogout(scope, ctx);
       registerHealth(scope, ctx);
@@ -296,13 +306,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
   reload.unref();
   const stopPurge = schedulePurge(ctx, resolved.purgeIntervalMs, log);
 
-  return Object.freeze({
+  const service: TokenService = Object.freeze({
     app,
     issuer: resolved.issuer,
     endpoints: ctx.endpoints,
     clients,
     keys,
-    context: ctx,
+    users: ctx.users,
+    idle: () => backchannel.idle(),
     async close() {
       clearInterval(reload);
       stopPurge();
@@ -310,4 +321,6 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       await app.close();
     },
   });
+  bindContext(service, ctx);
+  return service;
 }

@@ -1,7 +1,9 @@
+import { TesseraTypeError } from '@tessera/core';
 import type { UserDirectory } from '@tessera/identity';
 import type { Channel, KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Kysely } from 'kysely';
+import type { TokenService } from './app.js';
 import type { DeviceInteraction } from './endpoints/device/interaction.js';
 import type { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import type { BackchannelLogout } from './lib/backchannel-logout.js';
@@ -16,6 +18,7 @@ import type { AuthorizationCodeRepository } from './store/authorization-codes.js
 import type { ClientRepository } from './store/clients.js';
 import type { DeviceCodeRepository } from './store/device-codes.js';
 import type { GrantRepository } from './store/grants.js';
+import type { RevocationRepository } from './store/revocations.js';
 import type { TokenServiceDatabase } from './store/schema.js';
 
 /** Absolute URLs of the endpoints, built once from the issuer. */
@@ -65,6 +68,8 @@ export interface ServiceContext {
   readonly interactions: SealedInteractions;
   /** Grants (refresh families) and the access tokens issued under them. */
   readonly grants: GrantRepository;
+  /** The revocation list of access-token jtis, and grant revocation in one pass. */
+  readonly revocations: RevocationRepository;
   readonly codes: AuthorizationCodeRepository;
   /** Device authorizations (RFC 8628) and their user-code page's sealed sign-in. */
   readonly devices: DeviceCodeRepository;
@@ -73,8 +78,24 @@ export interface ServiceContext {
   readonly backchannel: BackchannelLogout;
 }
 
-// The topic is part of the revocation-event contract, which lives in @tessera/core.
-export { REVOCATION_TOPIC } from '@tessera/core';
+const contexts = new WeakMap<TokenService, ServiceContext>();
+
+/**
+ * Ties a built service to its context. The context holds the service's secrets and every
+ * repository: it is not part of the package's API, only this package's modules (and its tests)
+ * reach it, through `contextOf`.
+ */
+export function bindContext(service: TokenService, ctx: ServiceContext): void {
+  contexts.set(service, ctx);
+}
+
+/** The context of a service built by `createTokenService`. */
+export function contextOf(service: TokenService): ServiceContext {
+  const ctx = contexts.get(service);
+  if (ctx === undefined)
+    throw new TesseraTypeError('ERR_INVALID_OPTION', 'not a service built by createTokenService');
+  return ctx;
+}
 
 export function endpointUrls(issuer: string): EndpointUrls {
   // The issuer may have a path (https://example.com/auth); endpoints hang below it.

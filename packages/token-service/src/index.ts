@@ -1,13 +1,14 @@
 export { type AdminOptions, openClientRepository, openKeyManager } from './admin.js';
 export { createTokenService, type TokenService } from './app.js';
-export { type EndpointUrls, REVOCATION_TOPIC, type ServiceContext } from './context.js';
+export type { EndpointUrls } from './context.js';
 export { TokenServiceError, type TokenServiceErrorCode, tokenServiceErrorCodes } from './errors.js';
-export { defaultKeyAlgorithms, type KeyInfo, KeyManager, type KeyManagerOptions } from './lib/key-manager.js';
+export { type KeyInfo, KeyManager, type KeyManagerOptions } from './lib/key-manager.js';
 export { OAuthError, type OAuthErrorCode, oauthErrorCodes, oauthErrorMeanings } from './lib/oauth-error.js';
-export { CODE_REPLAY_WINDOW_MS, type PurgeCounts, purgeExpiredRecords } from './lib/purge.js';
+export type { PurgeCounts } from './lib/purge.js';
+export { purgeExpiredRecords } from './maintenance.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
 export { openTokenService } from './open.js';
-export type { ResolvedOptions, TlsOptions, TokenServiceOptions } from './options.js';
+export type { TlsOptions, TokenServiceOptions } from './options.js';
 export {
   type ApplySeedOptions,
   applySeed,

@@ -1,39 +1,17 @@
-import {
-  ConfigError,
-  type ConfigProblem,
-  loadConfig,
-  signingAlgorithms,
-  TesseraTypeError,
-  z,
-} from '@tessera/core';
+import { ConfigError, TesseraTypeError } from '@tessera/core';
+import { type ConfigProblem, type DeepReadonly, loadConfig } from '@tessera/core/config';
 import type { UserClaims, UserDirectory } from '@tessera/identity';
+import { z } from 'zod';
 import type { TokenService } from './app.js';
+import { contextOf } from './context.js';
 import { hashClientSecret } from './lib/secrets.js';
+import type { Client } from './store/client.js';
 import {
-  type Client,
-  clientAssertionAlgorithms,
-  grantTypes,
-  tokenEndpointAuthMethods,
-} from './store/client.js';
-import {
-  type ClientRegistration,
+  clientRegistrationSchema,
   type ValidRegistration,
   validateRegistration,
 } from './store/client-registration.js';
 import { ClientRepository } from './store/clients.js';
-
-/** A user of the seed file: created when missing, never changed afterwards. */
-export interface SeedUser {
-  readonly username: string;
-  readonly password: string;
-  readonly claims?: Readonly<Record<string, unknown>>;
-}
-
-/** The seed file (issue 3): clients to register and users to create, applied at every start. */
-export interface Seed {
-  readonly clients: readonly ClientRegistration[];
-  readonly users: readonly SeedUser[];
-}
 
 /** What applying a seed did, by id: for the startup log and the tests. */
 export interface SeedResult {
@@ -47,40 +25,25 @@ export interface SeedResult {
 
 const MIN_SECRET_LENGTH = 32;
 
-const strings = z.array(z.string());
-
-// Only the shape here; the rules (redirect URIs, grant types vs auth method...) are the
-// registration's own, checked by validateRegistration so a seed and the CLI agree exactly.
-const clientSchema = z.object({
-  client_id: z.string(),
-  client_secret: z.string().optional(),
-  client_name: z.string().optional(),
-  redirect_uris: strings.optional(),
-  post_logout_redirect_uris: strings.optional(),
-  grant_types: z.array(z.enum(grantTypes)).optional(),
-  scopes: strings.optional(),
-  audiences: strings.optional(),
-  first_party: z.boolean().optional(),
-  token_endpoint_auth_method: z.enum(tokenEndpointAuthMethods).optional(),
-  token_endpoint_auth_signing_alg: z.enum(clientAssertionAlgorithms).optional(),
-  jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
-  id_token_signed_response_alg: z.enum(signingAlgorithms as readonly [string, ...string[]]).optional(),
-  backchannel_logout_uri: z.string().optional(),
-  backchannel_logout_session_required: z.boolean().optional(),
-  allowed_origins: strings.optional(),
-  dpop_bound_access_tokens: z.boolean().optional(),
-});
-
 const userSchema = z.object({
   username: z.string().min(1),
   password: z.string().min(1),
   claims: z.record(z.string(), z.unknown()).optional(),
 });
 
+// A client is read with the registration's own schema (its shape and limits, reported with the
+// file's line); the rules across fields are validateRegistration's, so a seed, the CLI and
+// `service.clients` accept exactly the same clients.
 const seedSchema = z.object({
-  clients: z.array(clientSchema).default([]),
+  clients: z.array(clientRegistrationSchema).default([]),
   users: z.array(userSchema).default([]),
 });
+
+/** A user of the seed file: created when missing, never changed afterwards. */
+export type SeedUser = DeepReadonly<z.output<typeof userSchema>>;
+
+/** The seed file (issue 3): clients to register and users to create, applied at every start. */
+export type Seed = DeepReadonly<z.output<typeof seedSchema>>;
 
 function seedProblem(file: string, path: string, message: string): ConfigError {
   const problem: ConfigProblem = { source: `seed file ${file}`, path, message };
@@ -114,7 +77,7 @@ export function loadSeedFile(file: string): Seed {
             .join('\n');
     throw new ConfigError(error.code, message, { problems, cause: error });
   }
-  const seed = loaded.config as unknown as Seed;
+  const seed: Seed = loaded.config;
   const clientIds = new Set<string>();
   seed.clients.forEach((client, index) => {
     try {
@@ -182,12 +145,13 @@ export interface ApplySeedOptions {
  */
 export async function applySeed(seed: Seed, options: ApplySeedOptions): Promise<SeedResult> {
   const { service } = options;
-  const dev = options.dev ?? service.context.options.dev;
-  const warn = options.warn ?? ((message: string) => service.context.log.warn(message));
-  const secretKey = service.context.secrets.clientSecret;
+  const ctx = contextOf(service);
+  const dev = options.dev ?? ctx.options.dev;
+  const warn = options.warn ?? ((message: string) => ctx.log.warn(message));
+  const secretKey = ctx.secrets.clientSecret;
   // Writes go through a repository that does not warn, so each short secret is warned about once,
   // here, whether the client is written now or was already stored by an earlier start.
-  const writer = new ClientRepository({ db: service.context.db, secretKey, cacheTtlMs: 0, dev: true });
+  const writer = new ClientRepository({ db: ctx.db, secretKey, cacheTtlMs: 0, dev: true });
   const created: string[] = [];
   const updated: string[] = [];
   const same: string[] = [];

@@ -1,9 +1,9 @@
 import { createDatabase } from '@tessera/storage/sql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService, TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { openClientRepository, openKeyManager } from '../src/admin.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { type Harness, startService, TEST_SECRET } from './support/harness.js';
 
 // What `tessera clients ...` and `tessera keys rotate` do: another process on the same database.
 describe.each(databases)('admin helpers beside a running service on $name', (fixture) => {

@@ -13,9 +13,9 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
-import { reports, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
+import { reports, shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 
 // Nothing is written to the key-value store for a request that has not authenticated anything:
 // the pending authorization travels sealed in the form, and a login refused by an existing lock
@@ -86,8 +86,7 @@ describe.each(stores)('anonymous requests write nothing to the $name store', (fi
       clients: [shopWeb, reports],
       now: () => Date.now() + offsetMs,
     });
-    if ((await harness.service.context.users.findByUsername('alice')) === null)
-      await addAlice(harness.service);
+    if ((await harness.service.users.findByUsername('alice')) === null) await addAlice(harness.service);
   }
   afterEach(async () => {
     await harness?.stop();

@@ -2,11 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, reports, shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { signLogoutToken } from '../src/lib/backchannel-logout.js';
 import type { Client } from '../src/store/client.js';
-import { basic, reports, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 // docs/security.md A1-7, 16-22 and B 35-51, each as real HTTP against the listening service.
 
@@ -203,7 +203,7 @@ describe.each(databases)('authorization, login, consent, code and refresh cases 
 
     it('6: a code_verifier for a code issued without a challenge -> invalid_grant', async () => {
       // /authorize never issues such a code; one is written directly to prove the token endpoint's rule.
-      const { context } = harness.service;
+      const { context } = harness;
       const users = await context.users.findByUsername('alice');
       const grant = await context.grants.create({
         userId: users?.id as string,
@@ -645,7 +645,7 @@ describe.each(databases)('authorization, login, consent, code and refresh cases 
       const forged = `${header}.${payload}.${randomBytes(256).toString('base64url')}`;
       // Signed by this very service, for this client and user, but a logout token, not an ID token.
       const logoutToken = signLogoutToken({
-        keys: harness.service.context.keys.keySet,
+        keys: harness.service.keys.keySet,
         client: (await harness.service.clients.find('shop-web')) as Client,
         issuer: harness.url,
         now: Date.now(),

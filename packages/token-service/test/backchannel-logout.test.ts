@@ -12,12 +12,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { BACKCHANNEL_LOGOUT_EVENT } from '../src/lib/backchannel-logout.js';
 import { loadSeedFile } from '../src/seed.js';
 import type { ClientRegistration } from '../src/store/client-registration.js';
 import { validateRegistration } from '../src/store/client-registration.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 const LOGOUT_REDIRECT = 'http://127.0.0.1:8080/signed-out';
 const redirectOf = (clientId: string) => `http://127.0.0.1:8080/cb/${clientId}`;
@@ -235,7 +235,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     // The page does not wait for the clients: one answers 500 and one never answers.
     expect(out.status).toBe(303);
     expect(out.headers.get('location')).toBe(`${LOGOUT_REDIRECT}?state=bye`);
-    await harness.service.context.backchannel.idle();
+    await harness.service.idle();
 
     const paths = receiver.received.map((entry) => entry.path).sort();
     // Nothing for `quiet`, which registered no URI; one POST for each client that answers 2xx;
@@ -285,16 +285,16 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     const tokens = await signInAtWeb(browser, 'alice', ALICE_PASSWORD);
     const hint = tokens.id_token as string;
     expect((await browser.fetch(oidc.buildEndSessionUrl(config, { id_token_hint: hint }))).status).toBe(200);
-    await harness.service.context.backchannel.idle();
+    await harness.service.idle();
     expect(receiver.received).toHaveLength(1);
     // The second logout finds no session: no token is sent again.
     expect((await browser.fetch(oidc.buildEndSessionUrl(config, { id_token_hint: hint }))).status).toBe(200);
-    await harness.service.context.backchannel.idle();
+    await harness.service.idle();
     expect(receiver.received).toHaveLength(1);
   });
 
   it('disabling a user sends a Logout Token for each of its sessions and ends them', async () => {
-    const bob = await harness.service.context.users.create('bob', 'bob-password-0123456789');
+    const bob = await harness.service.users.create('bob', 'bob-password-0123456789');
     const first = new Browser();
     const second = new Browser();
     const one = await signInAtWeb(first, 'bob', 'bob-password-0123456789');
@@ -302,8 +302,8 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     await authorizeSilently(second, 'quiet');
     receiver.received.length = 0;
 
-    await harness.service.context.users.disable(bob.id);
-    await harness.service.context.backchannel.idle();
+    await harness.service.users.disable(bob.id);
+    await harness.service.idle();
 
     expect(receiver.received.map((entry) => entry.path)).toEqual(['/ok/web?tenant=1', '/ok/web?tenant=1']);
     const payloads = await Promise.all(receiver.received.map((entry) => verifyLogoutToken(entry, 'web')));
@@ -319,7 +319,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
   });
 
   it('a user disabled by another process (tessera users disable) loses its sessions here within a poll', async () => {
-    const carol = await harness.service.context.users.create('carol', 'carol-password-0123456789');
+    const carol = await harness.service.users.create('carol', 'carol-password-0123456789');
     const browser = new Browser();
     const tokens = await signInAtWeb(browser, 'carol', 'carol-password-0123456789');
     receiver.received.length = 0;
@@ -337,7 +337,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
     }
 
     await eventually(() => expect(receiver.received).toHaveLength(1));
-    await harness.service.context.backchannel.idle();
+    await harness.service.idle();
     expect(receiver.received).toHaveLength(1);
     const payload = await verifyLogoutToken(receiver.received[0] as Received, 'web');
     expect(payload).toMatchObject({ sub: carol.id, sid: tokens.claims()?.sid });
@@ -346,7 +346,7 @@ describe.each(databases)('back-channel logout on $name', (fixture) => {
       error: 'invalid_grant',
     });
     // Handed out once: the next polls find nothing new.
-    expect(await harness.service.context.users.pollDeactivations()).toBe(0);
+    expect(await harness.service.users.pollDeactivations()).toBe(0);
   });
 });
 

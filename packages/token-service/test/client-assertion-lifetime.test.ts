@@ -3,8 +3,8 @@ import { MemoryStore } from '@tessera/storage';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { billingClient, type KeyedClient } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { billingClient, type KeyedClient } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 

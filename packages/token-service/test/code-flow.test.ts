@@ -2,9 +2,9 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
+import { shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const LOGOUT_REDIRECT = 'http://127.0.0.1:8080/signed-out';

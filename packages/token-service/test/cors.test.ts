@@ -2,10 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { validateRegistration } from '../src/store/client-registration.js';
-import { shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 // CORS for a browser application: a public client registered with the web origin its page runs
 // at. Only that origin is answered with CORS headers, on the endpoints such a page calls.

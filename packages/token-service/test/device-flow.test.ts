@@ -3,11 +3,11 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { userCodeAttemptsKey } from '../src/endpoints/device/page.js';
 import type { ClientRegistration } from '../src/store/client-registration.js';
-import { basic, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
 
 // The device authorization grant (RFC 8628) with openid-client 6 as the device, and the
 // user-code page driven over HTTP as a person's browser would.
@@ -416,10 +416,10 @@ describe.each(databases)('device polling answers, step by step, on $name', (fixt
   });
 
   it('purges device codes an hour after they expired', async () => {
-    const { purgeExpiredRecords } = await import('../src/lib/purge.js');
+    const { purgeExpiredRecords } = await import('@tessera/token-service');
     await start();
     clock += 601_000 + 3_600_000;
-    const counts = await purgeExpiredRecords(harness.service.context);
+    const counts = await purgeExpiredRecords(harness.service);
     expect(counts.deviceCodes).toBeGreaterThan(0);
     const left = await harness.db
       .selectFrom('oauth_device_codes' as never)

@@ -3,7 +3,7 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { type Harness, startService } from './support/harness.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const SCOPES = ['openid', 'profile', 'email', 'address', 'phone'];
@@ -50,7 +50,7 @@ describe.each(databases)('discovery tells the truth on $name', (fixture) => {
         },
       ],
     });
-    await harness.service.context.users.create('carol', PASSWORD, carolClaims);
+    await harness.service.users.create('carol', PASSWORD, carolClaims);
     config = await oidc.discovery(new URL(harness.url), 'everything-web', undefined, oidc.None(), {
       execute: [oidc.allowInsecureRequests],
     });

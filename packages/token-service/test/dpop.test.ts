@@ -4,9 +4,9 @@ import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { basic, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
+import { basic, ORDERS_SECRET, orders, shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 
 // DPoP (RFC 9449) at the token service, driven by oauth4webapi, a client we did not write:
 // client credentials, the code flow with PKCE, refresh, token exchange and userinfo, each bound to

@@ -3,8 +3,13 @@ import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
-import { GrantRepository, hashToken } from '../src/store/grants.js';
-import { basic, ORDERS_SECRET, orders, reports, shopWeb } from './support/clients.js';
+import {
+  basic,
+  ORDERS_SECRET,
+  orders,
+  reports,
+  shopWeb,
+} from '../../../test/support/token-service/clients.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,
@@ -17,8 +22,9 @@ import {
   recordRevocations,
   TOKEN_EXCHANGE,
   userToken,
-} from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
+} from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { GrantRepository, hashToken } from '../src/store/grants.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 const REPORTS_SECRET = reports.client_secret as string;
@@ -56,7 +62,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     paymentsConfig = await configure(harness, 'payments', PAYMENTS_SECRET);
     analyticsConfig = await configure(harness, 'analytics', ANALYTICS_SECRET);
     reportsConfig = await configure(harness, 'reports', REPORTS_SECRET);
-    grants = new GrantRepository(harness.service.context.db, () => clock);
+    grants = new GrantRepository(harness.context.db, () => clock);
   });
   afterAll(async () => {
     await harness?.stop();
@@ -373,7 +379,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     });
 
     it('C 70: a revoked ES256 token re-sent as its (r, n-s) twin is still refused', async () => {
-      const ctx = harness.service.context;
+      const ctx = harness.context;
       const es256 = new AccessTokenSigner({
         keys: () => ctx.keys.keySet,
         issuer: harness.url,
@@ -401,7 +407,7 @@ describe.each(databases)('/introspect and /revoke on $name', (fixture) => {
     it('the list forgets a revoked token once it has expired', async () => {
       const token = await ordersToken();
       await oidc.tokenRevocation(ordersConfig, token);
-      const db = harness.service.context.db.withTables<{ oauth_revoked_tokens: { jti: string } }>();
+      const db = harness.context.db.withTables<{ oauth_revoked_tokens: { jti: string } }>();
       const jti = claimsOf(token).jti as string;
       const count = async () =>
         (await db.selectFrom('oauth_revoked_tokens').select('jti').where('jti', '=', jti).execute()).length;

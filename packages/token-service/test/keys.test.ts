@@ -3,13 +3,13 @@ import { decodeProtectedHeader } from 'jose';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { startService, TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { TokenServiceError } from '../src/errors.js';
 import { KeyManager } from '../src/lib/key-manager.js';
 import { deriveServiceKeys } from '../src/lib/secrets.js';
 import { migrateTokenService } from '../src/migrations/index.js';
 import type { TokenServiceDatabase } from '../src/store/schema.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { startService, TEST_SECRET } from './support/harness.js';
 
 interface Jwks {
   keys: Record<string, unknown>[];

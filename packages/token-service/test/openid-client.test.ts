@@ -2,8 +2,14 @@ import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import {
+  billingClient,
+  type KeyedClient,
+  ORDERS_SECRET,
+  orders,
+  shopWeb,
+} from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 // openid-client 6 is the real counterpart: discovery and client_credentials with every client
 // authentication method the service offers, on SQLite and on PostgreSQL.

@@ -2,8 +2,8 @@ import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 function capture(): { lines: string[]; logger: pino.Logger } {
   const lines: string[] = [];

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { databases } from '../../../test/support/databases.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import type { ServiceContext } from '../src/context.js';
-import { CODE_REPLAY_WINDOW_MS, purgeExpiredRecords } from '../src/lib/purge.js';
+import { CODE_REPLAY_WINDOW_MS, purgeRecords } from '../src/lib/purge.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
-import { type Harness, startService } from './support/harness.js';
+import { internalContext } from './support/internals.js';
 
 const minute = 60_000;
 const start = Date.UTC(2031, 0, 1);
@@ -86,7 +87,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     const database = await fixture.create();
     cleanup = () => database.cleanup();
     harness = await startService(database, { now, purgeIntervalMs });
-    return harness.service.context;
+    return internalContext(harness);
   }
 
   it('deletes each kind only once it can no longer be presented, and keeps what lives on', async () => {
@@ -102,7 +103,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
       oauth_revoked_tokens: 2,
     };
     expect(await counts(ctx)).toEqual(all);
-    expect(await purgeExpiredRecords(ctx)).toEqual({
+    expect(await purgeRecords(ctx)).toEqual({
       codes: 0,
       deviceCodes: 0,
       accessTokens: 0,
@@ -114,7 +115,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     // The code has expired, but is kept for replay detection; the access token and its
     // revocation entry are past exp; the refresh token is still within its idle life.
     clock = start + 6 * minute;
-    expect(await purgeExpiredRecords(ctx)).toEqual({
+    expect(await purgeRecords(ctx)).toEqual({
       codes: 0,
       deviceCodes: 0,
       accessTokens: 1,
@@ -124,7 +125,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
     });
 
     clock = start + 61 * minute + CODE_REPLAY_WINDOW_MS;
-    expect(await purgeExpiredRecords(ctx)).toEqual({
+    expect(await purgeRecords(ctx)).toEqual({
       codes: 1,
       deviceCodes: 1,
       accessTokens: 0,
@@ -141,7 +142,7 @@ describe.each(databases)('purging expired records on $name', (fixture) => {
       oauth_revoked_tokens: 1,
     });
     // Nothing is left to purge until the living records end.
-    expect(Object.values(await purgeExpiredRecords(ctx)).every((n) => n === 0)).toBe(true);
+    expect(Object.values(await purgeRecords(ctx)).every((n) => n === 0)).toBe(true);
   });
 
   it('runs by itself every purgeIntervalMs', async () => {

@@ -1,17 +1,17 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { exampleRunner, firstExample, importing } from '../../../test/support/readme.js';
 import { tokenServiceErrorCodes } from '../src/errors.js';
 import { oauthErrorCodes, oauthErrorMeanings } from '../src/lib/oauth-error.js';
 
 const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
 // Inside the package, so the example's imports of @tessera/* resolve as they would for a user.
-const dir = mkdtempSync(fileURLToPath(new URL('./.readme-example-', import.meta.url)));
+const examples = exampleRunner('readme-example', new URL('.', import.meta.url));
 
 afterAll(() => {
-  rmSync(dir, { recursive: true, force: true });
+  examples.remove();
 });
 
 function escapeRegExp(text: string): string {
@@ -49,20 +49,15 @@ describe('README', () => {
   });
 
   it('has an example that runs and prints what it says', async () => {
-    const block = /```ts\n([\s\S]*?)```/.exec(readme)?.[1];
-    expect(block).toBeDefined();
     const port = String(await freePort());
-    const source = (block as string)
-      .replace(
-        "from '@tessera/token-service'",
-        `from ${JSON.stringify(pathToFileURL(fileURLToPath(new URL('../src/index.ts', import.meta.url))).href)}`,
-      )
-      .replaceAll('9000', port);
-    const file = join(dir, 'example.ts');
-    writeFileSync(file, source);
+    const source = importing(
+      firstExample(readme),
+      '@tessera/token-service',
+      new URL('../src/index.ts', import.meta.url),
+    ).replaceAll('9000', port);
     const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
     try {
-      await import(/* @vite-ignore */ pathToFileURL(file).href);
+      await examples.run(source);
       expect(log).toHaveBeenCalledWith('Bearer', 300, 'inventory:reserve');
     } finally {
       log.mockRestore();

@@ -1,10 +1,11 @@
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { claimsOf, configure, postForm } from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { revokeAccessToken } from '../src/lib/revocation.js';
-import { basic, ORDERS_SECRET, orders } from './support/clients.js';
-import { claimsOf, configure, postForm } from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
+import { internalContext } from './support/internals.js';
 
 // A channel that cannot publish must not let a revocation pass unannounced.
 describe.each(databases)('revocation when the channel is down on $name', (fixture) => {
@@ -23,7 +24,7 @@ describe.each(databases)('revocation when the channel is down on $name', (fixtur
   it('/revoke answers 503 temporarily_unavailable; the list already refuses the token; a retry is harmless', async () => {
     const config = await configure(harness, 'orders', ORDERS_SECRET);
     const token = (await oidc.clientCredentialsGrant(config)).access_token;
-    const ctx = harness.service.context;
+    const ctx = internalContext(harness);
     await ctx.channel.close();
     const answer = await postForm(harness, '/revoke', new URLSearchParams({ token }), {
       authorization: basic('orders', ORDERS_SECRET),

@@ -3,16 +3,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { eventually } from '../../../test/support/eventually.js';
-import { ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
+import { ORDERS_SECRET, orders, shopWeb } from '../../../test/support/token-service/clients.js';
 import {
   ACCESS_TOKEN_TYPE,
   claimsOf,
   configure,
   recordRevocations,
   TOKEN_EXCHANGE,
-} from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
+} from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 

@@ -2,11 +2,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openUserDirectory, type UserDirectory } from '@tessera/identity';
+import { applySeed, loadSeedFile } from '@tessera/token-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { applySeed, loadSeedFile } from '../src/seed.js';
-import { basic } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { basic } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 // Exactly the example of issue 3.
 const ISSUE_EXAMPLE = `clients:
@@ -100,6 +100,20 @@ describe('loadSeedFile', () => {
     );
     expect(message).toMatch(/^seed file .*rule\.yaml: clients\[1\]: client web: redirect URI .* /);
     expect(message.split('\n')).toHaveLength(1);
+  });
+
+  it('reads a client with the registration schema itself: a broken limit names the line and path', async () => {
+    const message = await loadError(
+      'limits.yaml',
+      'clients:\n  - client_id: ok\n    client_secret: a-long-enough-secret-0123456789abcdef\n  - client_id: has space\n',
+    );
+    expect(message).toBe(
+      `seed file ${join(dir, 'limits.yaml')}, line 4: clients[1].client_id: must be 1-255 printable ASCII characters without spaces`,
+    );
+    const many = `clients:\n  - client_id: web\n    scopes: [${Array.from({ length: 201 }, (_, i) => `s${i}`).join(', ')}]\n`;
+    expect(await loadError('many.yaml', many)).toMatch(
+      /^seed file .*many\.yaml, line 3: clients\[0\]\.scopes: /,
+    );
   });
 
   it('refuses duplicate client ids and usernames', async () => {

@@ -2,8 +2,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { RawConnection } from '../../../test/support/raw-socket.js';
-import { ORDERS_SECRET, orders } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { ORDERS_SECRET, orders } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

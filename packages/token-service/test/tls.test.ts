@@ -8,8 +8,8 @@ import { InProcessChannel, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqlite } from '../../../test/support/databases.js';
+import { TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { openTokenService } from '../src/open.js';
-import { TEST_SECRET } from './support/harness.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-ts-tls-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

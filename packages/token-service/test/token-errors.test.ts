@@ -11,8 +11,8 @@ import {
   orders,
   reports,
   shopWeb,
-} from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+} from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const FORM = 'application/x-www-form-urlencoded';
 // RFC 6749 5.2: error and error_description are limited to %x20-21 / %x23-5B / %x5D-7E.

@@ -3,7 +3,7 @@ import { SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { basic, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
+import { basic, ORDERS_SECRET, orders, shopWeb } from '../../../test/support/token-service/clients.js';
 import {
   ACCESS_TOKEN_TYPE,
   ANALYTICS_SECRET,
@@ -16,8 +16,8 @@ import {
   postForm,
   TOKEN_EXCHANGE,
   userToken,
-} from './support/delegation.js';
-import { type Harness, startService } from './support/harness.js';
+} from '../../../test/support/token-service/delegation.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -57,7 +57,7 @@ describe.each(databases)('token exchange on $name', (fixture) => {
   });
 
   function verifier(audience: string) {
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     return createAccessTokenVerifier({
       issuer: harness.url,
       audience,
@@ -231,7 +231,7 @@ describe.each(databases)('token exchange on $name', (fixture) => {
   });
 
   it('A 27: an ID token or a refresh token as subject -> invalid_grant (or invalid_request by its type)', async () => {
-    const ctx = harness.service.context;
+    const ctx = harness.context;
     const rsa = ctx.keys.keySet.activeKey('RS256');
     const nowS = Math.floor(clock / 1000);
     // An ID token of this very issuer, addressed to orders: right signature, wrong kind of token.

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, parseForm } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
+import { shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 
 // Behind a proxy every request comes from the proxy's address. With trustProxy the login's
 // per-address limit counts the client named by X-Forwarded-For (only when the peer is listed);

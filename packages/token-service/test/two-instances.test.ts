@@ -1,16 +1,23 @@
 import { randomBytes } from 'node:crypto';
+import { REVOCATION_TOPIC } from '@tessera/core';
 import { RedisChannel, RedisStore } from '@tessera/storage';
+import type { TokenService } from '@tessera/token-service';
 import { createRemoteJWKSet, jwtVerify, SignJWT } from 'jose';
 import * as oidc from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { postgres, type TestDatabase } from '../../../test/support/databases.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
-import type { TokenService } from '../src/app.js';
-import { REVOCATION_TOPIC } from '../src/context.js';
-import { basic, billingClient, type KeyedClient, ORDERS_SECRET, orders, shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { ALICE_PASSWORD, addAlice } from './support/users.js';
+import {
+  basic,
+  billingClient,
+  type KeyedClient,
+  ORDERS_SECRET,
+  orders,
+  shopWeb,
+} from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 // One random prefix for this file: both instances share it (that is the point), no other test sees it.

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { rawRequest } from '../../../test/support/raw-http.js';
-import { shopWeb } from './support/clients.js';
-import { type Harness, startService } from './support/harness.js';
-import { addAlice } from './support/users.js';
+import { shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { addAlice } from '../../../test/support/token-service/users.js';
 
 // /userinfo over real HTTP: the token in the header (RFC 6750 2.1) or a form body (2.2), one way
 // at a time, and only the canonical spelling of a token (core's verifier, as everywhere else).
@@ -45,7 +45,7 @@ describe('/userinfo', () => {
     database = await sqlite.create();
     harness = await startService(database, { clients: [shopWeb] });
     aliceId = await addAlice(harness.service);
-    ({ token } = harness.service.context.accessTokens.issue({
+    ({ token } = harness.context.accessTokens.issue({
       subject: aliceId,
       clientId: 'shop-web',
       audience: ['orders'],

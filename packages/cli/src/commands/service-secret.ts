@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Environment } from '@tessera/core';
+import type { Environment } from '@tessera/core/config';
 import type { createDatabase } from '@tessera/storage/sql';
 import type { CliIo } from '../context.js';
 

@@ -1,3 +1,5 @@
+import { REVOCATION_TOPIC } from '@tessera/core';
+import type { ShopAuth } from '@tessera/example-shop';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import {
@@ -6,6 +8,7 @@ import {
   SERVICE_MINT_KEYS_VARIABLE,
 } from '../dev/files.js';
 import { integer, usage } from '../lib/options.js';
+import { loadShop } from '../lib/shop.js';
 import { waitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 
@@ -40,17 +43,17 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
   }
   const { io, env } = context;
   const storage = await import('@tessera/storage');
-  const shop = await import('@tessera/example-shop');
+  const shop = await loadShop();
   const stops: (() => Promise<void>)[] = [];
   try {
-    let auth: import('@tessera/example-shop').ShopAuth;
+    let auth: ShopAuth;
     if (options.mode === 'token') {
       let revocations: import('@tessera/resource').Revocations | undefined;
       if (options.revocationEvents && options.redis !== undefined) {
         const resource = await import('@tessera/resource');
         const channel = new storage.RedisChannel({ url: options.redis });
         stops.push(() => channel.close());
-        const subscribed = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, {
+        const subscribed = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, {
           issuer: options.issuer,
         });
         stops.push(() => subscribed.close());

@@ -2,6 +2,7 @@ import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { PartKeys, ReferenceKey } from '@tessera/resource/session';
 import { stringify } from 'yaml';
+import { loadShop } from '../lib/shop.js';
 import {
   type DevPorts,
   derivedSecret,
@@ -118,7 +119,7 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   // One key per edge (the gateway to each service it routes to, and each call the shop makes),
   // derived here from one master; each part is then given only the keys of its own edges.
   const resourceSession = await import('@tessera/resource/session');
-  const shop = await import('@tessera/example-shop');
+  const shop = await loadShop();
   const referenceMaster = derivedSecret(options.secret, 'session references');
   const edges: readonly (readonly [string, string])[] =
     options.routes === undefined

@@ -1,9 +1,11 @@
 import { join, resolve } from 'node:path';
-import type { MetricsExposure } from '@tessera/core';
+import { type MetricsExposure, REVOCATION_TOPIC } from '@tessera/core';
+import type { ShopAuth } from '@tessera/example-shop';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
 import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
+import { loadShop } from '../lib/shop.js';
 import {
   DEV_DEACTIVATION_POLL_MS,
   DEV_SESSION_KEY_PREFIX,
@@ -58,7 +60,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   });
   const { dir, databaseUrl, urls, issuer, referenceKeys, clientSecret, seed, files } = written;
   const gatewayReferenceKeys = referenceKeys.gateway?.mint ?? {};
-  const shop = await import('@tessera/example-shop');
+  const shop = await loadShop();
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
   const storage = await import('@tessera/storage');
@@ -120,10 +122,10 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       tokenService.app.listen({ host: HOST, port: ports.tokenService }),
     );
 
-    let auth: import('@tessera/example-shop').ShopAuth | undefined;
+    let auth: ShopAuth | undefined;
     if (mode === 'token' || mode === 'hybrid') {
       // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
-      const revocations = await resource.subscribeRevocations(channel, resource.REVOCATION_TOPIC, { issuer });
+      const revocations = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
       auth = shop.tokenAuth({ issuer, revocations });
     } else if (sessionStore !== undefined) {

@@ -1,5 +1,5 @@
-import type { Environment } from '@tessera/core';
 import { TesseraTypeError } from '@tessera/core';
+import type { Environment } from '@tessera/core/config';
 
 /** A registered OpenTelemetry SDK: `shutdown` exports what is still buffered. */
 export interface Tracing {

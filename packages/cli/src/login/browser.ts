@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import type { Environment } from '@tessera/core';
+import type { Environment } from '@tessera/core/config';
 
 /** A program to run with the URL as its last argument (or in place of `%s`). */
 export interface BrowserCommand {

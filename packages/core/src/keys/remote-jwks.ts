@@ -1,5 +1,7 @@
 import { TesseraTypeError } from '../errors/base.js';
+import { OutboundError } from '../errors/outbound.js';
 import { TokenError } from '../errors/token.js';
+import { outboundRequest } from '../http/outbound.js';
 import { hasPrivateMembers, publicKeyObjectOf } from './jwk.js';
 import type { KeySource, VerificationKey } from './key-source.js';
 
@@ -163,45 +165,21 @@ export class RemoteJwksKeySource implements KeySource {
   async #download(): Promise<Map<string, VerificationKey>> {
     let body: unknown;
     try {
-      const response = await fetch(this.url, {
-        redirect: 'error',
-        signal: AbortSignal.timeout(this.#timeout),
+      const answer = await outboundRequest(this.url, {
         headers: { accept: 'application/json, application/jwk-set+json' },
+        timeout: this.#timeout,
+        maxBodyBytes: this.#maxBodyBytes,
       });
-      if (response.status !== 200) {
-        await response.body?.cancel();
-        throw fetchFailed(`the JWKS endpoint answered ${response.status}`);
-      }
-      body = JSON.parse(await readLimited(response, this.#maxBodyBytes));
+      if (answer.status !== 200) throw fetchFailed(`the JWKS endpoint answered ${answer.status}`);
+      body = answer.json();
     } catch (error) {
       if (error instanceof TokenError) throw error;
-      throw fetchFailed('the JWKS could not be fetched or is not JSON', error);
+      // An OutboundError's message names the endpoint and what went wrong, nothing secret.
+      const reason = error instanceof OutboundError ? `: ${error.message}` : '';
+      throw fetchFailed(`the JWKS could not be fetched${reason}`, error);
     }
     return parseJwks(body);
   }
-}
-
-async function readLimited(response: Response, max: number): Promise<string> {
-  const declared = Number(response.headers.get('content-length') ?? '0');
-  if (declared > max) {
-    await response.body?.cancel();
-    throw fetchFailed('the JWKS is larger than allowed');
-  }
-  if (response.body === null) return '';
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > max) {
-      await reader.cancel();
-      throw fetchFailed('the JWKS is larger than allowed');
-    }
-    chunks.push(value);
-  }
-  return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks));
 }
 
 /** The usable keys of a JWKS document; symmetric keys and keys with private members are skipped. */

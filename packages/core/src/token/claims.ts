@@ -1,3 +1,4 @@
+import { BoundedCache } from '../bounded-cache.js';
 import { TokenError } from '../errors/token.js';
 import type { Actor, Principal, TokenBinding } from '../principal.js';
 
@@ -31,7 +32,7 @@ function numericDate(claims: Readonly<Record<string, unknown>>, name: string): n
 
 /** The audience as a frozen list the principal can keep (a copy when the claim is an array). */
 function audienceOf(aud: unknown): readonly string[] {
-  if (typeof aud === 'string') return aud.length > 0 ? audienceLists.get(aud, alone) : none;
+  if (typeof aud === 'string') return aud.length > 0 ? listOf(audienceLists, aud, alone) : none;
   if (!Array.isArray(aud) || aud.length === 0) throw claimInvalid('aud');
   for (const member of aud) if (typeof member !== 'string') throw claimInvalid('aud');
   return Object.freeze([...(aud as string[])]);
@@ -81,27 +82,24 @@ function bindingOf(cnf: unknown): TokenBinding {
 const none: readonly string[] = Object.freeze([]);
 const noActors: readonly Actor[] = Object.freeze([]);
 
-/**
- * Frozen string lists by the claim they came from. A client's tokens repeat its scope string and
- * audience, so a list is split and frozen once, not per token. Bounded, and cleared when full, so a
- * flood of distinct values costs no more memory than this.
- */
-class ListCache {
-  readonly #lists = new Map<string, readonly string[]>();
+// Frozen string lists by the claim they came from. A client's tokens repeat its scope string and
+// audience, so a list is split and frozen once, not per token; bounded, so a flood of distinct
+// values costs no more memory than this.
+const scopeLists = new BoundedCache<readonly string[]>({ max: 256 });
+const audienceLists = new BoundedCache<readonly string[]>({ max: 256 });
 
-  get(text: string, make: (text: string) => string[]): readonly string[] {
-    let list = this.#lists.get(text);
-    if (list === undefined) {
-      list = Object.freeze(make(text));
-      if (this.#lists.size >= 256) this.#lists.clear();
-      this.#lists.set(text, list);
-    }
-    return list;
+function listOf(
+  lists: BoundedCache<readonly string[]>,
+  text: string,
+  make: (text: string) => string[],
+): readonly string[] {
+  let list = lists.get(text);
+  if (list === undefined) {
+    list = Object.freeze(make(text));
+    lists.set(text, list);
   }
+  return list;
 }
-
-const scopeLists = new ListCache();
-const audienceLists = new ListCache();
 
 function splitScopes(scope: string): string[] {
   const scopes = scope.split(' ');
@@ -111,7 +109,7 @@ function splitScopes(scope: string): string[] {
 
 function scopesOf(scope: string | undefined): readonly string[] {
   if (scope === undefined || scope === '') return none;
-  return scopeLists.get(scope, splitScopes);
+  return listOf(scopeLists, scope, splitScopes);
 }
 
 const alone = (aud: string): string[] => [aud];

@@ -1,4 +1,5 @@
 import { TesseraTypeError } from '../errors/base.js';
+import { isScopeToken } from '../oauth-syntax.js';
 import type { Actor } from '../principal.js';
 
 /** What an access token says, in the words of {@link Principal}. */
@@ -15,8 +16,6 @@ export interface AccessTokenClaims {
   /** The thumbprint of the DPoP key the token is bound to, written as `cnf.jkt` (RFC 9449 6.1). */
   readonly dpopJkt?: string;
 }
-
-const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_CLAIM', message);
@@ -55,7 +54,7 @@ export function accessTokenPayload(claims: AccessTokenClaims): Record<string, un
   for (const aud of audience) nonEmpty('audience', aud);
   if (claims.scopes !== undefined) {
     for (const scope of claims.scopes) {
-      if (!scopeToken.test(scope)) throw misuse('a scope must be an RFC 6749 scope-token');
+      if (!isScopeToken(scope)) throw misuse('a scope must be an RFC 6749 scope-token');
     }
     payload.scope = claims.scopes.join(' ');
   }

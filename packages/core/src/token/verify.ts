@@ -1,3 +1,4 @@
+import { BoundedCache } from '../bounded-cache.js';
 import { TokenError } from '../errors/token.js';
 import type { Principal } from '../principal.js';
 import { principalOf } from './claims.js';
@@ -14,8 +15,8 @@ export interface AccessTokenVerifier {
 }
 
 // Headers repeat: one per key, for every token a key signs. A checked header is cached by its
-// encoded form, so the common case skips base64, JSON and the header rules. Bounded, and cleared
-// when full, so a flood of distinct headers costs memory no more than this.
+// encoded form, so the common case skips base64, JSON and the header rules. Bounded, so a flood of
+// distinct headers costs memory no more than this.
 const headerCacheSize = 256;
 
 /** Returned instead of thrown when the kid is unknown, so the async path can refresh and retry. */
@@ -30,7 +31,7 @@ class UnknownKid {
 export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): AccessTokenVerifier {
   const resolved = resolveVerifyOptions(options);
   const { keys, algorithms, maxTokenLength, now } = resolved;
-  const headers = new Map<string, CheckedHeader>();
+  const headers = new BoundedCache<CheckedHeader>({ max: headerCacheSize });
   // Scratch for the token's bytes, the decoded signature and the decoded payload: everything
   // below is synchronous, so one buffer per verifier is never shared by two calls, and the hot
   // path allocates no backing store. The token's part holds three bytes a character, the most
@@ -50,7 +51,6 @@ export function createAccessTokenVerifier(options: VerifyAccessTokenOptions): Ac
     let checked = headers.get(encoded);
     if (checked === undefined) {
       checked = checkHeader(decodeHeader(encoded), algorithms);
-      if (headers.size >= headerCacheSize) headers.clear();
       headers.set(encoded, checked);
     }
     lastHeader = encoded;

@@ -1,6 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import { AuthError } from '@tessera/core';
-import { findCookie } from '@tessera/session';
+import { AuthError, findCookie } from '@tessera/core';
 
 /** Whether a request target carries `access_token` in its query (RFC 6750 2.3, refused). */
 export function hasAccessTokenInQuery(url: string): boolean {

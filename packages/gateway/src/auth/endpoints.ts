@@ -136,3 +136,19 @@ export function registerSessionEndpoints(
     return next === undefined ? reply.code(204).send() : reply.code(200).send({ next });
   });
 }
+
+/**
+ * The gateway's own /auth endpoints, in a scope of their own (their form parser is theirs): login,
+ * me and logout when a session or hybrid route exists, and hybrid's sign-in and back channel.
+ */
+export async function registerAuthEndpoints(
+  app: FastifyInstance,
+  modes: { readonly session: SessionMode | undefined; readonly hybrid: HybridMode | undefined },
+  allowedOrigins: readonly string[] | undefined,
+): Promise<void> {
+  const { session, hybrid } = modes;
+  if (session === undefined) return;
+  await app.register(async (auth) => {
+    registerSessionEndpoints(auth, session, allowedOrigins, hybrid);
+  });
+}

@@ -1,4 +1,5 @@
-import { createTokenExchanger, discoverIssuer, metadataUrl, type TokenExchanger } from '@tessera/resource';
+import { discoverIssuer, metadataUrl } from '@tessera/core';
+import { createTokenExchanger, type TokenExchanger } from '@tessera/resource';
 import type { RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { onceUntilSuccess } from '../lib/once-until-success.js';

@@ -1,10 +1,5 @@
-import type { ReadinessCheck } from '@tessera/core';
-import {
-  REVOCATION_TOPIC,
-  type RevocationChannel,
-  type Revocations,
-  subscribeRevocations,
-} from '@tessera/resource';
+import { REVOCATION_TOPIC, type ReadinessCheck } from '@tessera/core';
+import { type RevocationChannel, type Revocations, subscribeRevocations } from '@tessera/resource';
 import { probeChannel, RedisChannel } from '@tessera/storage';
 import type { GatewayConfig } from '../config.js';
 

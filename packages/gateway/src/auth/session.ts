@@ -1,4 +1,11 @@
-import { inSpan, type ReadinessCheck, TesseraTypeError } from '@tessera/core';
+import {
+  findCookie,
+  httpRequestInfo,
+  inSpan,
+  type ReadinessCheck,
+  relaxedCookies,
+  TesseraTypeError,
+} from '@tessera/core';
 import { LoginRateLimiter, migrateIdentity, openUserDirectory, type UserDirectory } from '@tessera/identity';
 import {
   createSessionReferences,
@@ -6,14 +13,7 @@ import {
   SESSION_REFERENCE_HEADER,
   type SessionReferences,
 } from '@tessera/resource/session';
-import {
-  createSessionManager,
-  findCookie,
-  type HttpRequestInfo,
-  RequestSession,
-  relaxedCookies,
-  type SessionManager,
-} from '@tessera/session';
+import { createSessionManager, RequestSession, type SessionManager } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import { createDatabase, parseDatabaseUrl, probeDatabase } from '@tessera/storage/sql';
 import type { FastifyBaseLogger, FastifyReply, FastifyRequest } from 'fastify';
@@ -93,23 +93,6 @@ export interface SessionModeOptions {
 
 const csrfHeader = 'x-csrf-token';
 
-export function requestInfo(request: FastifyRequest): HttpRequestInfo {
-  const header = (name: string) => {
-    const value = request.headers[name];
-    return typeof value === 'string' ? value : undefined;
-  };
-  return {
-    method: request.method,
-    protocol: request.protocol,
-    host: header('host'),
-    cookie: header('cookie'),
-    origin: header('origin'),
-    secFetchSite: header('sec-fetch-site'),
-    userAgent: header('user-agent'),
-    address: request.ip,
-  };
-}
-
 export async function createSessionMode(
   config: NonNullable<GatewayConfig['session']>,
   identity: GatewayConfig['identity'],
@@ -142,7 +125,7 @@ export async function createSessionMode(
   // The one name a request's session is read under, by the session package's own rule: the
   // reference is signed for the very session that was checked, never a second cookie's.
   const nameFor = (request: FastifyRequest) =>
-    relaxedCookies(manager.options, requestInfo(request)) ? devCookieName : cookieName;
+    relaxedCookies(manager.options, httpRequestInfo(request)) ? devCookieName : cookieName;
   const idOf = (request: FastifyRequest) => findCookie(request.headers.cookie, nameFor(request)).value;
 
   async function load(
@@ -157,7 +140,7 @@ export async function createSessionMode(
     ) {
       throw new GatewayError('invalid_request', 'two session cookies of different names; send one');
     }
-    const session = new RequestSession(manager, requestInfo(request), (name, value) => {
+    const session = new RequestSession(manager, httpRequestInfo(request), (name, value) => {
       reply.header(name, value);
     });
     await inSpan('tessera.session_lookup', {}, () => session.load());

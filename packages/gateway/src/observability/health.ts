@@ -1,15 +1,11 @@
 import {
-  checkReadiness,
   type MetricsExposure,
-  type MetricsListener,
-  metricsAllowed,
-  metricsOnPublicPort,
   type ReadinessCheck,
-  readinessBody,
-  startMetricsListener,
+  serveHealthEndpoints,
+  serveMetricsEndpoint,
 } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
-import { sendError } from '../answer.js';
+import { answerOf } from '../answer.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from './metrics.js';
 
@@ -23,48 +19,15 @@ export interface HealthOptions {
 /**
  * `/healthz` (liveness: 200 while the process serves), `/readyz` (200 when every dependency of
  * the configured routes answers within the probe deadline, else 503 naming the one that did not)
- * and `/metrics` where `metrics` says: a listener of its own (opened when the app is ready, closed
- * with it), the public port behind a bearer token, the public port to anyone, or (unset) nowhere.
+ * and `/metrics` where `metrics` says (a listener of its own, the public port behind a bearer
+ * token, the public port to anyone, or nowhere): core's endpoints, with the gateway's
+ * `metrics_unauthorized` answer.
  */
 export function registerHealth(app: FastifyInstance, options: HealthOptions): void {
-  const { readiness, metrics, exposure } = options;
-  app.get('/healthz', async (_request, reply) =>
-    reply.header('cache-control', 'no-store').send({ status: 'ok' }),
-  );
-  app.get('/readyz', async (request, reply) => {
-    const report = await checkReadiness(readiness, {
-      // The code only: a driver's message may name a host or a connection string.
-      onFailure: (dependency, state, error) =>
-        request.log.warn(
-          { dependency, state, code: (error as { code?: unknown } | undefined)?.code },
-          'readiness check failed',
-        ),
-    });
-    return reply
-      .code(report.ready ? 200 : 503)
-      .header('cache-control', 'no-store')
-      .send(readinessBody(report));
-  });
-
-  if (exposure !== undefined && 'listen' in exposure) {
-    let listener: MetricsListener | undefined;
-    app.addHook('onReady', async () => {
-      listener = await startMetricsListener(exposure.listen, metrics.registry);
-    });
-    app.addHook('onClose', async () => {
-      await listener?.close();
-    });
-    return;
-  }
-  if (exposure === undefined || !metricsOnPublicPort(exposure)) return;
-  app.get('/metrics', async (request, reply) => {
-    if (!metricsAllowed(exposure, request.headers.authorization)) {
-      reply.header('www-authenticate', 'Bearer realm="metrics"');
-      return sendError(reply, new GatewayError('metrics_unauthorized'));
-    }
-    return reply
-      .header('content-type', metrics.registry.contentType)
-      .header('cache-control', 'no-store')
-      .send(await metrics.registry.metrics());
+  serveHealthEndpoints(app, options.readiness);
+  serveMetricsEndpoint(app, {
+    exposure: options.exposure,
+    registry: options.metrics.registry,
+    unauthorized: () => answerOf(new GatewayError('metrics_unauthorized')),
   });
 }

@@ -1,5 +1,6 @@
 import {
   type MetricsExposure,
+  metricsAnswer,
   metricsOnPublicPort,
   type Principal,
   startMetricsListener,
@@ -9,7 +10,7 @@ import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, IdentitySource } from '../identity/types.js';
-import { checkMetricsExposure, createServiceMetrics, metricsAnswer } from '../metrics/service-metrics.js';
+import { checkMetricsExposure, createServiceMetrics, metricsEndpoint } from '../metrics/service-metrics.js';
 import { authenticateAndAuthorize } from './authenticate.js';
 
 // Per request, out of the request object's own fields so nothing else reads or logs it.
@@ -44,6 +45,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
   const metrics =
     options.metrics === undefined ? undefined : createServiceMetrics(checkMetricsExposure(options.metrics));
   const exposure = metrics?.exposure;
+  const endpoint = metrics === undefined ? undefined : metricsEndpoint(metrics);
   const listener =
     metrics !== undefined && exposure !== undefined && 'listen' in exposure
       ? startMetricsListener(exposure.listen, metrics.registry)
@@ -58,8 +60,13 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
         const route = req.route === undefined ? 'unmatched' : `${req.baseUrl}${String(req.route.path)}`;
         metrics.observe(req.method, route, res.statusCode, Number(process.hrtime.bigint() - started) / 1e9);
       });
-      if (metricsOnPublicPort(exposure) && req.method === 'GET' && req.path === '/metrics') {
-        metricsAnswer(metrics, req.headers.authorization).then(
+      if (
+        endpoint !== undefined &&
+        metricsOnPublicPort(exposure) &&
+        req.method === 'GET' &&
+        req.path === '/metrics'
+      ) {
+        metricsAnswer(endpoint, req.headers.authorization).then(
           (answer) => {
             res.status(answer.status).set(answer.headers).send(answer.body);
           },

@@ -2,9 +2,9 @@ import {
   audit,
   endRequestTrace,
   type MetricsExposure,
-  type MetricsListener,
   type Principal,
-  startMetricsListener,
+  redactUrl,
+  serveMetricsEndpoint,
   startRequestTrace,
 } from '@tessera/core';
 import type {
@@ -20,11 +20,10 @@ import { answerFor } from '../authorize/answer.js';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, Credential, IdentitySource, RequestLike } from '../identity/types.js';
-import { redactUrl } from '../lib/redact.js';
 import {
   checkMetricsExposure,
   createServiceMetrics,
-  metricsAnswer,
+  metricsEndpoint,
   type ServiceMetrics,
 } from '../metrics/service-metrics.js';
 
@@ -95,21 +94,7 @@ function serveMetrics(app: FastifyInstance, metrics: ServiceMetrics): void {
     );
     done();
   });
-  const { exposure } = metrics;
-  if ('listen' in exposure) {
-    let listener: MetricsListener | undefined;
-    app.addHook('onReady', async () => {
-      listener = await startMetricsListener(exposure.listen, metrics.registry);
-    });
-    app.addHook('onClose', async () => {
-      await listener?.close();
-    });
-    return;
-  }
-  app.get('/metrics', { config: { auth: false } }, async (request, reply) => {
-    const answer = await metricsAnswer(metrics, request.headers.authorization);
-    return reply.code(answer.status).headers(answer.headers).send(answer.body);
-  });
+  serveMetricsEndpoint(app, metricsEndpoint(metrics));
 }
 
 /** Per-route settings: `config: { auth: { policy } }`, or `config: { auth: false }` for a public route. */

@@ -1,4 +1,4 @@
-import { isTesseraError } from '@tessera/core';
+import { isTesseraError, toNqschar } from '@tessera/core';
 import { PolicyRefusal } from './decide.js';
 
 /** A refusal as it goes on the wire (RFC 6750 3): status, headers and a JSON body. */
@@ -14,7 +14,7 @@ export interface AuthAnswer {
 
 function quoted(value: string): string {
   // RFC 6750 3: error_description and scope use %x20-21 / %x23-5B / %x5D-7E.
-  return `"${value.replace(/[^\x20\x21\x23-\x5B\x5D-\x7E]/g, '')}"`;
+  return `"${toNqschar(value)}"`;
 }
 
 /** One challenge: the scheme, then the source's own auth-params and the answer's, comma-separated. */

@@ -1,4 +1,4 @@
-import type { Principal } from '@tessera/core';
+import { isScopeToken, type Principal } from '@tessera/core';
 
 /** Why a policy refused: shown to the caller (no secrets), and the scopes that would have sufficed. */
 export interface Refusal {
@@ -13,11 +13,9 @@ export type Policy = (principal: Principal) => Refusal | undefined;
 /** A plain predicate, for `allOf`/`anyOf`/`predicate`. */
 export type Predicate = (principal: Principal) => boolean;
 
-const scopeToken = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
-
 /** Every scope named must be in the token's `scope`. */
 export function requireScope(...scopes: readonly string[]): Policy {
-  if (scopes.length === 0 || !scopes.every((scope) => scopeToken.test(scope))) {
+  if (scopes.length === 0 || !scopes.every(isScopeToken)) {
     throw new TypeError('requireScope needs scope tokens (RFC 6749 3.3)');
   }
   return (principal) => {

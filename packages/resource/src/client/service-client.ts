@@ -1,6 +1,15 @@
 import { SpanKind } from '@opentelemetry/api';
-import { inSpan, recordStatus, sha256Base64url, TesseraTypeError, withTraceHeaders } from '@tessera/core';
-import { type Dispatcher, fetch, Headers, type RequestInit, type Response } from 'undici';
+import {
+  inSpan,
+  type OutboundMethod,
+  type OutboundRequest,
+  type OutboundResponse,
+  outboundRequest,
+  recordStatus,
+  sha256Base64url,
+  TesseraTypeError,
+  withTraceHeaders,
+} from '@tessera/core';
 import { BearerCredential } from '../identity/bearer-credential.js';
 import type { Authenticated, Credential } from '../identity/types.js';
 import { isUserPrincipal } from '../principal.js';
@@ -22,10 +31,19 @@ function isForwardable(credential: Credential): credential is ForwardableCredent
 
 export interface ServiceClientOptions extends TokenExchangerOptions {
   /** An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls. */
-  readonly dispatcher?: Dispatcher;
+  readonly dispatcher?: OutboundRequest['dispatcher'];
+  /** Deadline of one call in ms, the answer's body included. Default 10000. */
+  readonly callTimeout?: number;
+  /** Largest answer body of one call, in bytes. Default 1 MiB. */
+  readonly maxBodyBytes?: number;
 }
 
-export interface ServiceCallInit extends Omit<RequestInit, 'dispatcher'> {
+export interface ServiceCallInit {
+  readonly method?: OutboundMethod;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly body?: string | Uint8Array;
+  /** Redirects are never followed: `refuse` (default) rejects on a 3xx, `return` answers it. */
+  readonly redirect?: 'refuse' | 'return';
   /** The called service's audience: the token sent is for it alone. */
   readonly audience: string;
   /** Only the scopes this call needs. */
@@ -34,8 +52,8 @@ export interface ServiceCallInit extends Omit<RequestInit, 'dispatcher'> {
   readonly on?: Authenticated | null;
 }
 
-/** A fetch that adds the right credential for `audience`. */
-export type ServiceFetch = (url: string | URL, init: ServiceCallInit) => Promise<Response>;
+/** A bounded call (core's outbound client) that adds the right credential for `audience`. */
+export type ServiceFetch = (url: string | URL, init: ServiceCallInit) => Promise<OutboundResponse>;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_OPTION', message);
@@ -77,6 +95,9 @@ function checkClient(options: TokenExchangerOptions): void {
     throw misuse('clientId is required');
   if (typeof options.clientSecret !== 'string' || options.clientSecret.length === 0)
     throw misuse('clientSecret is required');
+  const { cacheSize } = options;
+  if (cacheSize !== undefined && (!Number.isSafeInteger(cacheSize) || cacheSize <= 0))
+    throw misuse('cacheSize must be a positive whole number');
 }
 
 /** A client's exchanges and own tokens at the token service (the one token-endpoint client). */
@@ -116,7 +137,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
 }
 
 /**
- * Calls another service on undici with the credential the call deserves:
+ * Calls another service (core's bounded outbound client) with the credential the call deserves:
  * - a user behind the incoming request: its token exchanged (RFC 8693) for one whose audience is
  *   the target and whose scope is only `scope`, cached per (token hash, audience, scope);
  * - no user (a background job, or a service calling as itself): this service's own
@@ -127,6 +148,11 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
  */
 export function createServiceClient(options: ServiceClientOptions): ServiceFetch {
   const { dispatcher } = options;
+  const timeout = options.callTimeout ?? 10_000;
+  const maxBodyBytes = options.maxBodyBytes ?? 1024 * 1024;
+  if (!Number.isFinite(timeout) || timeout <= 0) throw misuse('callTimeout must be a positive number of ms');
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0)
+    throw misuse('maxBodyBytes must be a positive integer');
   const tokens = createTokenExchanger(options);
 
   async function credentialHeaders(url: URL, init: ServiceCallInit): Promise<Record<string, string>> {
@@ -146,27 +172,32 @@ export function createServiceClient(options: ServiceClientOptions): ServiceFetch
     return { authorization: `Bearer ${await tokens.own(init.audience, scope)}` };
   }
 
-  return async function serviceFetch(url: string | URL, init: ServiceCallInit): Promise<Response> {
+  return async function serviceFetch(url: string | URL, init: ServiceCallInit): Promise<OutboundResponse> {
     if (typeof init?.audience !== 'string' || init.audience.length === 0) {
       throw misuse('every service call names the audience of the service it calls');
     }
-    const { audience: _audience, scope: _scope, on: _on, ...rest } = init;
     const target = new URL(url);
-    const method = (rest.method ?? 'GET').toUpperCase();
+    const method = init.method ?? 'GET';
     // One client span per call, the credential's token request inside it, its traceparent sent on.
     return inSpan(
       `${method} ${init.audience}`,
       { 'http.request.method': method, 'server.address': target.host, 'tessera.audience': init.audience },
       async (span) => {
-        const headers = new Headers(rest.headers);
-        for (const [name, value] of Object.entries(await credentialHeaders(target, init)))
-          headers.set(name, value);
-        for (const [name, value] of Object.entries(withTraceHeaders<Record<string, string>>({})))
-          headers.set(name, value);
-        const response = await fetch(target, {
-          ...rest,
+        // The credential and the trace context replace whatever the caller set under their names.
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(init.headers ?? {})) headers[name.toLowerCase()] = value;
+        Object.assign(
           headers,
-          redirect: rest.redirect ?? 'error',
+          await credentialHeaders(target, init),
+          withTraceHeaders<Record<string, string>>({}),
+        );
+        const response = await outboundRequest(target, {
+          method,
+          headers,
+          ...(init.body === undefined ? {} : { body: init.body }),
+          timeout,
+          maxBodyBytes,
+          redirect: init.redirect ?? 'refuse',
           ...(dispatcher === undefined ? {} : { dispatcher }),
         });
         recordStatus(span, response.status);

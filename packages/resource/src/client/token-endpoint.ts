@@ -1,7 +1,12 @@
 import { SpanKind } from '@opentelemetry/api';
-import { inSpan, withTraceHeaders } from '@tessera/core';
+import {
+  basicAuthorization,
+  inSpan,
+  isOAuthErrorCode,
+  outboundRequest,
+  withTraceHeaders,
+} from '@tessera/core';
 import { ResourceError } from '../errors.js';
-import { boundedRequest } from '../lib/http.js';
 
 export interface IssuedToken {
   readonly token: string;
@@ -15,12 +20,6 @@ export interface TokenEndpointOptions {
   readonly clientSecret: string;
   readonly timeout: number;
   readonly now: () => number;
-}
-
-/** `client_secret_basic` (RFC 6749 2.3.1): id and secret are form-urlencoded before Basic encoding. */
-export function basicAuthorization(id: string, secret: string): string {
-  const encode = (value: string) => encodeURIComponent(value).replace(/%20/g, '+');
-  return `Basic ${Buffer.from(`${encode(id)}:${encode(secret)}`).toString('base64')}`;
 }
 
 /** One POST to the token endpoint; the access token and its expiry, or ERR_UPSTREAM_TOKEN_FAILED. */
@@ -45,7 +44,7 @@ async function requestTokenOnce(
   let status: number;
   let text: string;
   try {
-    ({ status, text } = await boundedRequest(options.url, {
+    const answer = await outboundRequest(options.url, {
       method: 'POST',
       headers: withTraceHeaders({
         authorization: basicAuthorization(options.clientId, options.clientSecret),
@@ -55,7 +54,9 @@ async function requestTokenOnce(
       body: new URLSearchParams(form).toString(),
       timeout: options.timeout,
       maxBodyBytes: 64 * 1024,
-    }));
+    });
+    status = answer.status;
+    text = answer.text();
   } catch (error) {
     throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service could not be reached', {
       cause: error,
@@ -70,8 +71,7 @@ async function requestTokenOnce(
   }
   if (status !== 200) {
     // The OAuth error code (RFC 6749 5.2) is safe to pass on; its description stays out.
-    const oauthError =
-      typeof body.error === 'string' && /^[\x20-\x7E]{1,64}$/.test(body.error) ? body.error : 'unknown';
+    const oauthError = isOAuthErrorCode(body.error) ? body.error : 'unknown';
     throw new ResourceError(
       'ERR_UPSTREAM_TOKEN_FAILED',
       `the token service answered ${status} ${oauthError}`,

@@ -1,8 +1,7 @@
 import {
+  type MetricsEndpoint,
   type MetricsExposure,
-  metricsAllowed,
   metricsExposureSchema,
-  metricsOnPublicPort,
   TesseraTypeError,
 } from '@tessera/core';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
@@ -72,26 +71,20 @@ export function createServiceMetrics(exposure: MetricsExposure): ServiceMetrics 
   };
 }
 
-/** The answer to `GET /metrics` on the service's own port (public, or behind the bearer token). */
-export async function metricsAnswer(
-  metrics: ServiceMetrics,
-  authorization: string | undefined,
-): Promise<{ status: number; headers: Record<string, string>; body: string }> {
-  if (!metricsOnPublicPort(metrics.exposure) || !metricsAllowed(metrics.exposure, authorization)) {
-    const code = 'ERR_METRICS_UNAUTHORIZED';
-    return {
-      status: 401,
-      headers: {
-        'www-authenticate': 'Bearer realm="metrics"',
-        'content-type': 'application/json; charset=utf-8',
-        'cache-control': 'no-store',
-      },
-      body: JSON.stringify({ error_description: resourceErrorCodes[code], code }),
-    };
-  }
+/**
+ * What core's `/metrics` endpoint serves for a service (`serveMetricsEndpoint`, `metricsAnswer`):
+ * its registry where its exposure says, and without the bearer token 401
+ * `ERR_METRICS_UNAUTHORIZED` in resource's error shape.
+ */
+export function metricsEndpoint(metrics: ServiceMetrics): MetricsEndpoint {
+  const code = 'ERR_METRICS_UNAUTHORIZED';
   return {
-    status: 200,
-    headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' },
-    body: await metrics.registry.metrics(),
+    exposure: metrics.exposure,
+    registry: metrics.registry,
+    unauthorized: () => ({
+      status: 401,
+      headers: { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' },
+      body: JSON.stringify({ error_description: resourceErrorCodes[code], code }),
+    }),
   };
 }

@@ -9,9 +9,6 @@ export interface RevocationChannel {
   ): Promise<() => Promise<void> | void>;
 }
 
-// The topic and the event's wire form are @tessera/core's, the contract shared with the token service.
-export { REVOCATION_TOPIC } from '@tessera/core';
-
 export interface RevocationsOptions extends DenyListOptions {
   /** Expired entries are dropped this often, in ms. Default 60000. */
   readonly pruneInterval?: number;

@@ -1,4 +1,4 @@
-import { SealedBox, TesseraTypeError } from '@tessera/core';
+import { BoundedCache, SealedBox, TesseraTypeError } from '@tessera/core';
 import { ResourceError } from '../errors.js';
 import { checkName, keyIdShape, nameShape, type ReferenceKey } from './keys.js';
 
@@ -116,8 +116,8 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
 
   // A session calling the same route again soon gets the reference it got last time while at least
   // half its lifetime is left: the same credential, just not sealed again (the seal was most of a
-  // session-mode gateway request's crypto). Bounded, and cleared when full, like the header cache.
-  const recent = new Map<string, { readonly reference: string; readonly exp: number }>();
+  // session-mode gateway request's crypto). Each is kept until then, in seconds.
+  const recent = new BoundedCache<string>({ max: recentReferences, now: () => now() / 1000 });
 
   function mint(sessionHash: string, chain: readonly string[], audience: string, route: string): string {
     const key = minting.get(audience);
@@ -127,10 +127,9 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
     // A chain this part received was checked when it was opened; only the edge's own is built here.
     if (next.length > MAX_REFERENCE_CHAIN) throw invalid('the session reference chain is too long');
     const cacheKey = `${sessionHash}\n${next.join(' ')}\n${audience}\n${route}`;
-    const nowSeconds = now() / 1000;
     const hit = recent.get(cacheKey);
-    if (hit !== undefined && hit.exp - nowSeconds > lifetime / 2) return hit.reference;
-    const exp = Math.floor(nowSeconds) + lifetime;
+    if (hit !== undefined) return hit;
+    const exp = Math.floor(now() / 1000) + lifetime;
     const head = [
       VERSION,
       key.id,
@@ -140,8 +139,7 @@ export function createSessionReferences(options: SessionReferenceOptions): Sessi
       Buffer.from(next.join(' ')).toString('base64url'),
     ].join('.');
     const reference = `${head}.${key.box.seal(sessionHash, head)}`;
-    if (recent.size >= recentReferences) recent.clear();
-    recent.set(cacheKey, { reference, exp });
+    recent.set(cacheKey, reference, exp - lifetime / 2);
     return reference;
   }
 

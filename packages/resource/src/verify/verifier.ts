@@ -1,6 +1,8 @@
 import {
   type AccessTokenVerifier,
+  BoundedCache,
   createAccessTokenVerifier,
+  freezePrincipal,
   type KeySource,
   type Principal,
   RemoteJwksKeySource,
@@ -12,7 +14,6 @@ import { ResourceError } from '../errors.js';
 import { discoverJwksUri } from '../jwks/discovery.js';
 import { DenyList } from '../revocation/deny-list.js';
 import type { VerifierOptions } from './options.js';
-import { VerifiedTokenCache } from './token-cache.js';
 
 /** Verifies access tokens for one service: signature, claims, deny-list, optional cache. */
 export interface Verifier {
@@ -95,10 +96,17 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
   });
   const maxTokenLength = options.maxTokenLength ?? 8192;
   const denyList = revocations instanceof DenyList ? revocations : revocations?.list;
-  const cache = max === undefined ? undefined : new VerifiedTokenCache(max);
+  // Verified principals by token hash, never returned at or past the token's exp (seconds); a hit
+  // is still checked against the deny-list.
+  const cache = max === undefined ? undefined : new BoundedCache<Principal>({ max, now: () => now() / 1000 });
   const audience = Object.freeze(
     typeof options.audience === 'string' ? [options.audience] : [...options.audience],
   );
+
+  function remember(hash: string, principal: Principal): void {
+    // One object now serves every request with this token: none of them may change it for the rest.
+    cache?.set(hash, freezePrincipal(principal), principal.expiresAt);
+  }
 
   function allowed(principal: Principal): Principal {
     if (denyList !== undefined && denyList.match(principal) !== undefined) {
@@ -126,7 +134,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
 
   function verifyCached(token: string): Principal | undefined {
     if (cache === undefined || typeof token !== 'string' || token.length > maxTokenLength) return undefined;
-    const hit = cache.get(sha256Base64url(token), now() / 1000);
+    const hit = cache.get(sha256Base64url(token));
     return hit === undefined ? undefined : allowed(hit);
   }
 
@@ -135,7 +143,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     // Hash only what could be a token: an oversized one is refused by core before any work.
     const hash = cache !== undefined && token.length <= maxTokenLength ? sha256Base64url(token) : undefined;
     if (hash !== undefined) {
-      const hit = cache?.get(hash, now() / 1000);
+      const hit = cache?.get(hash);
       if (hit !== undefined) return allowed(hit);
     }
     let principal: Principal;
@@ -146,7 +154,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
       throw error;
     }
     allowed(principal);
-    if (hash !== undefined) cache?.set(hash, principal);
+    if (hash !== undefined) remember(hash, principal);
     return principal;
   }
 
@@ -154,7 +162,7 @@ export async function createVerifier(options: VerifierOptions): Promise<Verifier
     const now = verifyNow(token);
     if (now !== undefined) return now;
     const principal = allowed(await slow(token));
-    if (cache !== undefined && token.length <= maxTokenLength) cache.set(sha256Base64url(token), principal);
+    if (cache !== undefined && token.length <= maxTokenLength) remember(sha256Base64url(token), principal);
     return principal;
   }
 

@@ -1,8 +1,8 @@
+import { REVOCATION_TOPIC } from '@tessera/core';
 import {
   bearer,
   createServiceClient,
   createVerifier,
-  REVOCATION_TOPIC,
   requireDelegation,
   requireScope,
   subscribeRevocations,

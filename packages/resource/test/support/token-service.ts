@@ -3,7 +3,7 @@
 import type { Channel } from '@tessera/storage';
 import type { ClientRegistration } from '@tessera/token-service';
 import { sqlite } from '../../../../test/support/databases.js';
-import { type Harness, startService } from '../../../token-service/test/support/harness.js';
+import { type Harness, startService } from '../../../../test/support/token-service/harness.js';
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
@@ -48,7 +48,7 @@ export async function startTokenService(channel: Channel): Promise<RealTokenServ
     url: harness.url,
     service,
     userToken(audience, scopes) {
-      const ctx = service.context;
+      const ctx = harness.context;
       return ctx.accessTokens.issue({
         subject: 'alice',
         clientId: 'shop-web',

@@ -1,7 +1,8 @@
+import type { HttpRequestInfo } from '@tessera/core';
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { errorResponse, SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
-import { type HttpRequestInfo, RequestSession } from '../request.js';
+import { RequestSession } from '../request.js';
 
 export interface ExpressSessionOptions {
   readonly manager: SessionManager<SessionData>;

@@ -1,3 +1,4 @@
+import { httpRequestInfo } from '@tessera/core';
 import type {
   FastifyError,
   FastifyInstance,
@@ -8,7 +9,7 @@ import type {
 import fp from 'fastify-plugin';
 import { errorResponse, SessionError } from '../errors.js';
 import type { SessionData, SessionManager } from '../manager.js';
-import { httpRequestInfo, RequestSession } from '../request.js';
+import { RequestSession } from '../request.js';
 
 /** Per-route session settings, given as `config: { session: { ... } }` in the route options. */
 export interface RouteSessionConfig {

@@ -1,6 +1,7 @@
 import { isTesseraError, TesseraTypeError } from '@tessera/core';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { parseCounter } from '../lib/counter.js';
+import { sqliteDriver } from '../lib/drivers.js';
 import { closed, unavailable, wrongKind } from '../lib/errors.js';
 import {
   checkIncrement,
@@ -69,7 +70,7 @@ export class SqliteStore implements KeyValueStore {
     }
     this.#ownsDb = options.database === undefined;
     try {
-      this.#db = options.database ?? new Database(options.path, { timeout: busyTimeoutMs });
+      this.#db = options.database ?? new (sqliteDriver())(options.path, { timeout: busyTimeoutMs });
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = NORMAL');
       this.#statements = prepare(this.#db, table);

@@ -1,12 +1,12 @@
 import { type Dialect, PostgresDialect } from 'kysely';
-import pg from 'pg';
+import { postgresDriver } from '../lib/drivers.js';
 import type { ValidPostgresConfig } from './config.js';
 import { guardedDialect } from './dialect.js';
 import { describePostgresTarget, secretsOf } from './redact.js';
 
 /** A pool with a connect timeout, so an unreachable server fails fast instead of hanging. */
 export function postgresDialect(config: ValidPostgresConfig): Dialect {
-  const pool = new pg.Pool({
+  const pool = new (postgresDriver().Pool)({
     connectionString: config.connectionString,
     max: config.max,
     idleTimeoutMillis: config.idleTimeoutMillis,

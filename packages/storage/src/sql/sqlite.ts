@@ -1,5 +1,6 @@
-import SqliteDatabase from 'better-sqlite3';
+import type SqliteDatabase from 'better-sqlite3';
 import { CompiledQuery, type Dialect, SqliteDialect } from 'kysely';
+import { sqliteDriver } from '../lib/drivers.js';
 import type { ValidSqliteConfig } from './config.js';
 import { guardedDialect } from './dialect.js';
 import { unavailable } from './errors.js';
@@ -13,7 +14,7 @@ export function sqliteDialect(config: ValidSqliteConfig): Dialect {
   const context = { target: `SQLite file ${config.filename}`, secrets: [] };
   let database: SqliteDatabase.Database;
   try {
-    database = new SqliteDatabase(config.filename, { timeout: config.busyTimeoutMillis });
+    database = new (sqliteDriver())(config.filename, { timeout: config.busyTimeoutMillis });
   } catch (error) {
     throw unavailable(error, context);
   }

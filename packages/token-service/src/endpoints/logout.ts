@@ -6,7 +6,7 @@ import { FormBody } from '../lib/form-body.js';
 import { escapeHtml, sendErrorPage, sendPage, setPageHeaders } from '../lib/html.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { ownKeyResolver } from '../lib/own-jwt.js';
-import { publishRevocation, revocationHorizon, revokeGrant } from '../lib/revocation.js';
+import { publishRevocation, revocationHorizon, revokeGrants } from '../lib/revocation.js';
 import { loadSso } from '../lib/sso.js';
 import { MAX_STATE_LENGTH } from './authorize/request.js';
 
@@ -70,7 +70,7 @@ async function endSession(
     session: sessionName(session.idHash),
     reason: 'logout',
   });
-  for (const grantId of await ctx.grants.revokeBySid(sid)) await revokeGrant(ctx, ctx.grants, grantId);
+  await revokeGrants(ctx, { sid });
   ctx.backchannel.send(holders);
   await publishRevocation(ctx, { kind: 'sid', value: sid, until: revocationHorizon(ctx) });
 }

@@ -1,9 +1,4 @@
-import {
-  type MetricsListener,
-  metricsAllowed,
-  metricsOnPublicPort,
-  startMetricsListener,
-} from '@tessera/core';
+import { serveMetricsEndpoint } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { OAuthError } from '../lib/oauth-error.js';
@@ -11,29 +6,18 @@ import { OAuthError } from '../lib/oauth-error.js';
 /**
  * `/metrics` in the Prometheus text format (tokens issued by grant, errors by code, latency), where
  * the `metrics` option says: a listener of its own (opened when the app is ready, closed with it),
- * the public port behind a bearer token, the public port to anyone, or (unset) nowhere.
+ * the public port behind a bearer token, the public port to anyone, or (unset) nowhere; core's
+ * `serveMetricsEndpoint`. Without the bearer token: 401 `invalid_token`, answered as every OAuth
+ * error of the service is.
  */
 export function registerMetrics(app: FastifyInstance, ctx: ServiceContext): void {
-  const exposure = ctx.options.metrics;
-  const { registry } = ctx.metrics;
-  if (exposure !== undefined && 'listen' in exposure) {
-    let listener: MetricsListener | undefined;
-    app.addHook('onReady', async () => {
-      listener = await startMetricsListener(exposure.listen, registry);
-    });
-    app.addHook('onClose', async () => {
-      await listener?.close();
-    });
-    return;
-  }
-  if (exposure === undefined || !metricsOnPublicPort(exposure)) return;
-  app.get('/metrics', async (request, reply) => {
-    if (!metricsAllowed(exposure, request.headers.authorization)) {
+  serveMetricsEndpoint(app, {
+    exposure: ctx.options.metrics,
+    registry: ctx.metrics.registry,
+    unauthorized: () => {
       throw new OAuthError('invalid_token', 'the metrics need their bearer token', {
         wwwAuthenticate: 'Bearer realm="metrics"',
       });
-    }
-    reply.type(registry.contentType);
-    return registry.metrics();
+    },
   });
 }

@@ -5,7 +5,7 @@ import { rejectRepeatedParameters, requireFormBody } from '../lib/form-body.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { invalidRequest, OAuthError } from '../lib/oauth-error.js';
 import { looksLikeJwt, verifyOwnAccessToken } from '../lib/own-access-token.js';
-import { revokeAccessToken, revokeGrant } from '../lib/revocation.js';
+import { revokeAccessToken, revokeGrants } from '../lib/revocation.js';
 import { hashToken } from '../store/grants.js';
 
 // RFC 7009 2.1: the server verifies the token was issued to the requesting client; if not, "the
@@ -37,7 +37,7 @@ async function revokeRefresh(ctx: ServiceContext, token: string, clientId: strin
   const record = await ctx.grants.findByRefreshToken(hashToken(token));
   if (record === undefined) return;
   if (record.grant.clientId !== clientId) throw notYours();
-  await revokeGrant(ctx, ctx.grants, record.grant.id);
+  await revokeGrants(ctx, { grantId: record.grant.id });
 }
 
 /**

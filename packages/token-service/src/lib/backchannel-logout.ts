@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { KeySet } from '@tessera/core';
+import { type KeySet, OutboundError, outboundRequest } from '@tessera/core';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Counter } from 'prom-client';
 import type { Client } from '../store/client.js';
@@ -55,13 +55,11 @@ export function signLogoutToken(options: {
 
 /** Why a POST failed, for the log: a status, `timeout`, or the network error's code. Never the token. */
 function errorCode(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError' || error.name === 'AbortError') return 'timeout';
-    const cause = (error as { cause?: { code?: unknown } }).cause;
-    if (typeof cause?.code === 'string') return cause.code;
-    return error.name;
-  }
-  return 'unknown';
+  if (!(error instanceof Error)) return 'unknown';
+  if (error instanceof OutboundError && error.code === 'ERR_OUTBOUND_TIMEOUT') return 'timeout';
+  const cause = (error as { cause?: { code?: unknown } }).cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  return error instanceof OutboundError ? error.code : error.name;
 }
 
 /**
@@ -158,15 +156,17 @@ export class BackchannelLogout {
       sid: holder.sid,
     });
     try {
-      const response = await fetch(uri, {
+      // The body means nothing to us (section 2.8): dropped unread. A redirect is not followed and
+      // counts as a refusal, like any other non-2xx answer.
+      const response = await outboundRequest(uri, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
         body: new URLSearchParams({ logout_token: token }).toString(),
-        redirect: 'manual',
-        signal: AbortSignal.timeout(this.#options.timeoutMs),
+        timeout: this.#options.timeoutMs,
+        maxBodyBytes: 0,
+        discardBody: true,
+        redirect: 'return',
       });
-      // The body means nothing to us (section 2.8); cancelling it frees the connection.
-      await response.body?.cancel().catch(() => {});
       if (response.status >= 200 && response.status < 300) return 'ok';
       return {
         retryable: response.status >= 500 || response.status === 429,

@@ -6,19 +6,20 @@ import type { ResolvedOptions } from '../options.js';
 import { AuthorizationCodeRepository } from '../store/authorization-codes.js';
 import { DeviceCodeRepository } from '../store/device-codes.js';
 import { GrantRepository } from '../store/grants.js';
+import { RevocationRepository } from '../store/revocations.js';
 import type { TokenServiceDatabase } from '../store/schema.js';
 import { SealedInteractions } from './interaction.js';
 import { createSsoSessions } from './sso.js';
 
 type BrowserFlowParts = Pick<
   ServiceContext,
-  'users' | 'sso' | 'interactions' | 'grants' | 'codes' | 'devices' | 'deviceInteractions'
+  'users' | 'sso' | 'interactions' | 'grants' | 'revocations' | 'codes' | 'devices' | 'deviceInteractions'
 >;
 
 /**
  * What the browser-facing OpenID Connect flow adds to the service context: the user directory
  * (with login rate limits in the service's store, so instances sharing Redis share the limits),
- * the SSO session manager, the sealed interactions and the grant and code repositories.
+ * the SSO session manager, the sealed interactions and the grant, revocation and code repositories.
  */
 export async function browserFlowParts(
   options: ResolvedOptions,
@@ -45,6 +46,7 @@ export async function browserFlowParts(
     }),
     interactions: new SealedInteractions({ secret: options.secret, secure: secureCookies, now: options.now }),
     grants: new GrantRepository(db, options.now),
+    revocations: new RevocationRepository(db, options.now),
     codes: new AuthorizationCodeRepository(db, options.now),
     devices: new DeviceCodeRepository(db, options.now),
     deviceInteractions: new SealedInteractions({

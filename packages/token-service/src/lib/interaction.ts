@@ -1,6 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { SealedBox, sha256Base64url } from '@tessera/core';
-import { findCookie, serializeCookie } from '@tessera/session';
+import { findCookie, SealedBox, serializeCookie, sha256Base64url } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**

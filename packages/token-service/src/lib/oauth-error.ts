@@ -1,4 +1,4 @@
-import { isTesseraError, TesseraError } from '@tessera/core';
+import { isTesseraError, TesseraError, toNqschar } from '@tessera/core';
 
 /**
  * The error codes the token service answers with (RFC 6749 5.2, RFC 8707, RFC 6750, OIDC Core
@@ -85,11 +85,10 @@ export interface OAuthErrorOptions {
 }
 
 // RFC 6749 5.2: error_description is limited to %x20-21 / %x23-5B / %x5D-7E.
-const DESCRIPTION_FORBIDDEN = /[^\x20\x21\x23-\x5b\x5d-\x7e]/g;
 
 /** Makes any text a valid `error_description`: forbidden characters become `?`, length capped. */
 export function sanitizeDescription(text: string): string {
-  return text.replace(DESCRIPTION_FORBIDDEN, '?').slice(0, 300);
+  return toNqschar(text, '?').slice(0, 300);
 }
 
 /**

@@ -1,6 +1,5 @@
 import { createAccessTokenVerifier, type KeySource, type Principal, TokenError } from '@tessera/core';
 import type { ServiceContext } from '../context.js';
-import { isAccessTokenRevoked } from './revocation.js';
 
 /** Why a token presented back to the service (exchange, introspection, revocation) is not usable. */
 export type OwnTokenFailure = 'invalid' | 'expired' | 'revoked' | 'audience';
@@ -73,7 +72,7 @@ export async function verifyOwnAccessToken(
     return failed('invalid', error.code);
   }
   if (principal.expiresAt * 1000 <= ctx.now()) return failed('expired');
-  if (await isAccessTokenRevoked(ctx, principal.tokenId)) return { ok: false, reason: 'revoked', principal };
+  if (await ctx.revocations.has(principal.tokenId)) return { ok: false, reason: 'revoked', principal };
   return { ok: true, principal };
 }
 

@@ -1,6 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { purgeExpiredRevocations } from './revocation.js';
 
 /**
  * How long an expired authorization code is kept. A code presented twice revokes its grant (RFC
@@ -17,7 +16,7 @@ export interface PurgeCounts {
   readonly revocations: number;
 }
 
-type PurgeContext = Pick<ServiceContext, 'db' | 'now' | 'codes' | 'grants' | 'devices'>;
+type PurgeContext = Pick<ServiceContext, 'now' | 'codes' | 'grants' | 'devices' | 'revocations'>;
 
 /**
  * Deletes what can no longer be presented: authorization and device codes an hour after they expired, grant
@@ -25,12 +24,12 @@ type PurgeContext = Pick<ServiceContext, 'db' | 'now' | 'codes' | 'grants' | 'de
  * revocation-list entries whose token has expired. Every delete is by expiry alone, so instances
  * sharing a database may run it at the same time.
  */
-export async function purgeExpiredRecords(ctx: PurgeContext): Promise<PurgeCounts> {
+export async function purgeRecords(ctx: PurgeContext): Promise<PurgeCounts> {
   const codes = await ctx.codes.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
   // Device codes likewise: a redeemed one presented again within the hour still revokes its grant.
   const deviceCodes = await ctx.devices.purgeExpired(ctx.now() - CODE_REPLAY_WINDOW_MS);
   const grants = await ctx.grants.purgeExpired();
-  const revocations = await purgeExpiredRevocations(ctx);
+  const revocations = await ctx.revocations.purgeExpired();
   return { codes, deviceCodes, ...grants, revocations };
 }
 
@@ -44,7 +43,7 @@ export function schedulePurge(ctx: PurgeContext, intervalMs: number, log: Fastif
   const timer = setInterval(() => {
     if (running) return;
     running = true;
-    purgeExpiredRecords(ctx)
+    purgeRecords(ctx)
       .then(
         (counts) => log.debug({ purged: counts }, 'expired grants, codes and revocations purged'),
         (error: unknown) => log.error({ err: error }, 'purging expired records failed'),

@@ -7,8 +7,9 @@ import {
   type RevocationEvent,
   TesseraTypeError,
 } from '@tessera/core';
-import type { Kysely } from 'kysely';
 import type { ServiceContext } from '../context.js';
+import type { LiveAccessToken } from '../store/grants.js';
+import type { GrantSelector } from '../store/revocations.js';
 
 /**
  * Revocation in two halves. The token service itself keeps a list of revoked access-token jtis in
@@ -16,27 +17,15 @@ import type { ServiceContext } from '../context.js';
  * verify tokens locally and never call the token service, learn of revocations from events on the
  * channel (docs/architecture.md): `{ "kind", "value", "until" }` on topic `tessera.revocation`, and keep each
  * in a deny-list until `until`, the latest `exp` of any token the event can hit. The event's type and
- * wire form are @tessera/core's (`encodeRevocationEvent`), shared with the resource servers.
+ * wire form are @tessera/core's (`encodeRevocationEvent`), shared with the resource servers. The
+ * SQL is the store's (`src/store/revocations.ts`); here is what a revocation announces.
  */
 
 /** What the revocation functions use of the service context (a subset, so the CLI can call them too). */
-export type RevocationContext = Pick<ServiceContext, 'db' | 'channel' | 'now' | 'options'> & {
+export type RevocationContext = Pick<ServiceContext, 'revocations' | 'channel' | 'now' | 'options'> & {
   /** Where the audit line of each revocation goes (the service's logger; none from the CLI). */
   readonly log?: AuditLog;
 };
-
-interface RevokedTokensTable {
-  jti: string;
-  /** Epoch ms: the token's exp. */
-  until: number | string;
-  revoked_at: number | string;
-}
-
-type RevocationDatabase = { oauth_revoked_tokens: RevokedTokensTable };
-
-function tables(ctx: Pick<ServiceContext, 'db'>): Kysely<RevocationDatabase> {
-  return ctx.db.withTables<RevocationDatabase>() as unknown as Kysely<RevocationDatabase>;
-}
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_REVOCATION', message);
@@ -52,6 +41,21 @@ export async function publishRevocation(
 ): Promise<void> {
   await ctx.channel.publish(REVOCATION_TOPIC, encodeRevocationEvent(event));
   if (ctx.log !== undefined) audit(ctx.log, 'token.revoked', revokedFields(event));
+}
+
+/**
+ * Publishes one `jti` event per token, all handed to the channel at once (Redis pipelines them on
+ * its one connection) instead of one round trip after another. Rejects when any of them failed.
+ */
+async function publishRevokedTokens(
+  ctx: Pick<ServiceContext, 'channel'> & { readonly log?: AuditLog },
+  tokens: readonly LiveAccessToken[],
+): Promise<void> {
+  const published = await Promise.allSettled(
+    tokens.map((token) => publishRevocation(ctx, { kind: 'jti', value: token.jti, until: token.exp })),
+  );
+  const failed = published.find((outcome) => outcome.status === 'rejected');
+  if (failed !== undefined) throw failed.reason;
 }
 
 /** What a revocation names, as audit fields: a jti, a user, a client or a token-service session (`sid`). */
@@ -81,70 +85,30 @@ export function revocationHorizon(ctx: Pick<ServiceContext, 'now' | 'options'>):
  * published. Idempotent. A token already expired needs neither (it is refused anyway). Expired rows
  * are purged on the way, so the list holds only tokens that could still be presented.
  */
-export async function revokeAccessToken(
-  ctx: RevocationContext,
-  token: { readonly jti: string; readonly exp: number },
-): Promise<void> {
+export async function revokeAccessToken(ctx: RevocationContext, token: LiveAccessToken): Promise<void> {
   if (typeof token.jti !== 'string' || token.jti.length === 0) throw misuse('jti must be a non-empty string');
   if (!Number.isSafeInteger(token.exp)) throw misuse('exp must be epoch seconds');
-  const now = ctx.now();
-  if (token.exp * 1000 <= now) return;
-  const db = tables(ctx);
-  await db
-    .insertInto('oauth_revoked_tokens')
-    .values({ jti: token.jti, until: token.exp * 1000, revoked_at: now })
-    .onConflict((conflict) => conflict.column('jti').doNothing())
-    .execute();
-  await purgeExpiredRevocations(ctx);
+  if (token.exp * 1000 <= ctx.now()) return;
+  await ctx.revocations.add(token);
+  await ctx.revocations.purgeExpired();
   await publishRevocation(ctx, { kind: 'jti', value: token.jti, until: token.exp });
 }
 
-/** True when the access token with this jti was revoked (and has not expired since). */
-export async function isAccessTokenRevoked(
-  ctx: Pick<ServiceContext, 'db' | 'now'>,
-  jti: string,
-): Promise<boolean> {
-  const row = await tables(ctx)
-    .selectFrom('oauth_revoked_tokens')
-    .select('jti')
-    .where('jti', '=', jti)
-    .where('until', '>', ctx.now())
-    .executeTakeFirst();
-  return row !== undefined;
-}
-
-/** Deletes list entries whose token has expired; returns how many. */
-export async function purgeExpiredRevocations(ctx: Pick<ServiceContext, 'db' | 'now'>): Promise<number> {
-  const result = await tables(ctx)
-    .deleteFrom('oauth_revoked_tokens')
-    .where('until', '<=', ctx.now())
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
-}
-
-/** What `revokeGrant` needs of the grants repository (`GrantRepository` in src/store/grants.ts). */
-export interface RevocableGrants {
-  /** Marks the grant revoked; true when this call did it. */
-  revokeGrant(grantId: string): Promise<boolean>;
-  /** The access tokens issued under the grant that have not expired (`exp` in epoch s). */
-  liveAccessTokens(grantId: string): Promise<readonly { readonly jti: string; readonly exp: number }[]>;
-}
-
 /**
- * Revokes a grant (its refresh-token family) and every access token issued under it that has not
- * expired: each jti goes on the list and gets its own `jti` event. Used by /revoke for a refresh
- * token and by the authorization_code grant when a code is redeemed twice. Returns false when the
- * grant was already revoked or does not exist; its tokens are revoked again regardless (idempotent),
- * so a retry after a failed publish still announces them.
+ * Revokes grants (refresh-token families) and every access token issued under them that has not
+ * expired, in one pass: one transaction marks the grants revoked and lists the tokens
+ * (`RevocationRepository.revokeGrants`), then each jti gets its own `jti` event, published
+ * together. By id: /revoke for a refresh token, a code or device code redeemed twice, a refresh
+ * token reused; its tokens are announced again even when it was revoked before, so a retry after
+ * a failed publish still announces them. By `sid` (logout) or user (deactivation): the grants
+ * still live. Returns the ids of the grants this call revoked.
  */
-export async function revokeGrant(
+export async function revokeGrants(
   ctx: RevocationContext,
-  grants: RevocableGrants,
-  grantId: string,
-): Promise<boolean> {
-  const revoked = await grants.revokeGrant(grantId);
-  for (const token of await grants.liveAccessTokens(grantId)) {
-    await revokeAccessToken(ctx, token);
-  }
-  return revoked;
+  selector: GrantSelector,
+): Promise<readonly string[]> {
+  const { grantIds, tokens } = await ctx.revocations.revokeGrants(selector);
+  await ctx.revocations.purgeExpired();
+  await publishRevokedTokens(ctx, tokens);
+  return grantIds;
 }

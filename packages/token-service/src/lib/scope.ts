@@ -1,10 +1,10 @@
+import { isScopeToken } from '@tessera/core';
 import { OAuthError } from './oauth-error.js';
 
-// RFC 6749 3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E ), joined by single spaces.
-const SCOPE_TOKEN = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+// RFC 6749 3.3: scope-tokens (core's rule) joined by single spaces; ours at most 256 long each.
 
-export function isScopeToken(value: string): boolean {
-  return value.length <= 256 && SCOPE_TOKEN.test(value);
+export function isBoundedScopeToken(value: string): boolean {
+  return value.length <= 256 && isScopeToken(value);
 }
 
 /**
@@ -15,7 +15,7 @@ export function parseScope(value: string): string[] | undefined {
   const tokens = value.split(' ');
   const out: string[] = [];
   for (const token of tokens) {
-    if (!isScopeToken(token)) return undefined;
+    if (!isBoundedScopeToken(token)) return undefined;
     if (!out.includes(token)) out.push(token);
   }
   return out;

@@ -1,5 +1,5 @@
-import { isLoopbackHost } from '@tessera/core';
-import { createSessionManager, httpRequestInfo, RequestSession, type SessionManager } from '@tessera/session';
+import { httpRequestInfo, isLoopbackHost } from '@tessera/core';
+import { createSessionManager, RequestSession, type SessionManager } from '@tessera/session';
 import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 

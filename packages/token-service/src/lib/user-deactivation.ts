@@ -1,5 +1,5 @@
 import type { ServiceContext } from '../context.js';
-import { publishRevocation, revocationHorizon, revokeGrant } from './revocation.js';
+import { publishRevocation, revocationHorizon, revokeGrants } from './revocation.js';
 
 /**
  * What the service does when a user of its directory is disabled or deleted (the directory's
@@ -10,7 +10,7 @@ import { publishRevocation, revocationHorizon, revokeGrant } from './revocation.
 export async function endUserSessions(ctx: ServiceContext, userId: string): Promise<void> {
   const holders = await ctx.grants.liveGrantHolders({ userId });
   await ctx.sso.destroyAllForUser(userId);
-  for (const grantId of await ctx.grants.revokeByUser(userId)) await revokeGrant(ctx, ctx.grants, grantId);
+  await revokeGrants(ctx, { userId });
   ctx.backchannel.send(holders);
   await publishRevocation(ctx, { kind: 'sub', value: userId, until: revocationHorizon(ctx) });
 }

@@ -1,12 +1,11 @@
 import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
-import type { JSONWebKeySet, JWK } from 'jose';
+import type { DeepReadonly } from '@tessera/core/config';
 import { z } from 'zod';
 import { TokenServiceError } from '../errors.js';
 import { webOriginProblem } from '../lib/cors.js';
 import { redirectUriProblem } from '../lib/redirect-uri.js';
-import { isScopeToken } from '../lib/scope.js';
+import { isBoundedScopeToken } from '../lib/scope.js';
 import {
-  type ClientAssertionAlgorithm,
   type ClientMetadata,
   clientAssertionAlgorithms,
   DEVICE_CODE_GRANT,
@@ -16,58 +15,25 @@ import {
   tokenEndpointAuthMethods,
 } from './client.js';
 
-/** What a client is registered with: the seed file's shape (issue 3), RFC 7591 names. */
-export interface ClientRegistration {
-  readonly client_id: string;
-  /** Omit for a public client (PKCE) or a private_key_jwt client. */
-  readonly client_secret?: string;
-  readonly client_name?: string;
-  readonly redirect_uris?: readonly string[];
-  readonly post_logout_redirect_uris?: readonly string[];
-  /** Default: `authorization_code` (+ `refresh_token`) when redirect URIs are given, else `client_credentials`. */
-  readonly grant_types?: readonly GrantType[];
-  readonly scopes?: readonly string[];
-  readonly audiences?: readonly string[];
-  readonly first_party?: boolean;
-  /** Default: `client_secret_basic` with a secret, `private_key_jwt` with `jwks`, else `none`. */
-  readonly token_endpoint_auth_method?: TokenEndpointAuthMethod;
-  readonly token_endpoint_auth_signing_alg?: ClientAssertionAlgorithm;
-  readonly jwks?: JSONWebKeySet;
-  /** Default RS256 (OpenID Connect requires every provider to offer it). */
-  readonly id_token_signed_response_alg?: SigningAlgorithm;
-  /** Back-Channel Logout: absolute, no fragment, https or loopback http (as redirect URIs). */
-  readonly backchannel_logout_uri?: string;
-  /** Default false. */
-  readonly backchannel_logout_session_required?: boolean;
-  /**
-   * Web origins a browser application of this client runs at (`https://shop.example`): the only
-   * origins the token service answers CORS for. Exact origins (scheme, host, port), no wildcard,
-   * no path; https, or http on loopback. Default none.
-   */
-  readonly allowed_origins?: readonly string[];
-  /**
-   * RFC 9449 5.2: token requests without a DPoP proof are refused, so every access token of the
-   * client is bound to its key. Default false (a proof is taken when sent).
-   */
-  readonly dpop_bound_access_tokens?: boolean;
-}
-
-/** A registration that passed every rule, with defaults applied. */
-export interface ValidRegistration extends ClientMetadata {
-  readonly client_secret: string | undefined;
-}
-
 // RFC 6749 A.1: client_id = *VSCHAR; we also refuse spaces so it is safe in logs and claims.
 const CLIENT_ID = /^[\x21-\x7e]{1,255}$/;
 const AUDIENCE = /^[\x21-\x7e]{1,2000}$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-const schema = z.strictObject({
+/**
+ * What a client is registered with, RFC 7591 names: the one definition of the client record's
+ * shape. `ClientRegistration` is inferred from it, the seed file is read with it (so a seed, the
+ * CLI and `service.clients` accept exactly the same), and `validateRegistration` parses with it
+ * before the rules that span fields.
+ */
+export const clientRegistrationSchema = z.strictObject({
   client_id: z.string().regex(CLIENT_ID, 'must be 1-255 printable ASCII characters without spaces'),
+  /** Omit for a public client (PKCE) or a private_key_jwt client. */
   client_secret: z.string().min(1).max(1024).optional(),
   client_name: z.string().max(200).optional(),
   redirect_uris: z.array(z.string()).max(50).optional(),
   post_logout_redirect_uris: z.array(z.string()).max(50).optional(),
+  /** Default: `authorization_code` (+ `refresh_token`) when redirect URIs are given, else `client_credentials`. */
   grant_types: z.array(z.enum(grantTypes)).min(1).optional(),
   scopes: z.array(z.string()).max(200).optional(),
   audiences: z
@@ -75,23 +41,48 @@ const schema = z.strictObject({
     .max(100)
     .optional(),
   first_party: z.boolean().optional(),
+  /** Default: `client_secret_basic` with a secret, `private_key_jwt` with `jwks`, else `none`. */
   token_endpoint_auth_method: z.enum(tokenEndpointAuthMethods).optional(),
   token_endpoint_auth_signing_alg: z.enum(clientAssertionAlgorithms).optional(),
+  /** For private_key_jwt: its public keys, each a JWK by member name. */
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(20) }).optional(),
+  /** Default RS256 (OpenID Connect requires every provider to offer it). */
   id_token_signed_response_alg: z
     .enum(signingAlgorithms as [SigningAlgorithm, ...SigningAlgorithm[]])
     .optional(),
+  /** Back-Channel Logout: absolute, no fragment, https or loopback http (as redirect URIs). */
   backchannel_logout_uri: z.string().optional(),
+  /** Default false. */
   backchannel_logout_session_required: z.boolean().optional(),
+  /**
+   * Web origins a browser application of this client runs at (`https://shop.example`): the only
+   * origins the token service answers CORS for. Exact origins (scheme, host, port), no wildcard,
+   * no path; https, or http on loopback. Default none.
+   */
   allowed_origins: z.array(z.string()).max(20).optional(),
   dpop_bound_access_tokens: z.boolean().optional(),
 });
+
+/**
+ * A client's registration, readonly all the way down: what `service.clients.register` and
+ * `upsert` take and what a loaded (deep-frozen) seed file holds.
+ */
+export type ClientRegistration = DeepReadonly<z.output<typeof clientRegistrationSchema>>;
+
+/**
+ * A registration that passed every rule, with defaults applied. Its `jwks` is as registered
+ * (checked to hold public keys only) and goes to the store as JSON.
+ */
+export interface ValidRegistration extends Omit<ClientMetadata, 'jwks'> {
+  readonly client_secret: string | undefined;
+  readonly jwks: ClientRegistration['jwks'];
+}
 
 function fail(clientId: string, message: string): TokenServiceError {
   return new TokenServiceError('ERR_CLIENT_REGISTRATION_INVALID', `client ${clientId}: ${message}`);
 }
 
-function unique(values: readonly string[]): string[] {
+function unique<T>(values: readonly T[]): T[] {
   return [...new Set(values)];
 }
 
@@ -101,9 +92,9 @@ function defaultMethod(input: ClientRegistration): TokenEndpointAuthMethod {
   return 'none';
 }
 
-function checkJwks(clientId: string, jwks: JSONWebKeySet): void {
+function checkJwks(clientId: string, jwks: NonNullable<ClientRegistration['jwks']>): void {
   const kids = new Set<string>();
-  for (const key of jwks.keys as JWK[]) {
+  for (const key of jwks.keys) {
     if (PRIVATE_MEMBERS.some((member) => member in key) || key.kty === 'oct') {
       throw fail(clientId, 'jwks must hold public keys only');
     }
@@ -123,13 +114,13 @@ function checkJwks(clientId: string, jwks: JSONWebKeySet): void {
  * defaults. Throws TokenServiceError ERR_CLIENT_REGISTRATION_INVALID naming the client and the rule.
  */
 export function validateRegistration(input: ClientRegistration): ValidRegistration {
-  const parsed = schema.safeParse(input);
+  const parsed = clientRegistrationSchema.safeParse(input);
   const id = typeof input?.client_id === 'string' ? input.client_id.slice(0, 64) : '(no client_id)';
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw fail(id, `${issue?.path.join('.') || 'registration'}: ${issue?.message ?? 'invalid'}`);
   }
-  const value = parsed.data as ClientRegistration;
+  const value: ClientRegistration = parsed.data;
   const clientId = value.client_id;
   const method = value.token_endpoint_auth_method ?? defaultMethod(value);
   const redirectUris = unique(value.redirect_uris ?? []);
@@ -158,13 +149,13 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     if (problem !== undefined)
       throw fail(clientId, `allowed origin ${JSON.stringify(origin.slice(0, 200))} ${problem}`);
   }
-  const grants = unique(
+  const grants = unique<GrantType>(
     value.grant_types ??
       (redirectUris.length > 0 ? ['authorization_code', 'refresh_token'] : ['client_credentials']),
-  ) as GrantType[];
+  );
   const scopes = unique(value.scopes ?? []);
   for (const scope of scopes) {
-    if (!isScopeToken(scope))
+    if (!isBoundedScopeToken(scope))
       throw fail(clientId, `scope ${JSON.stringify(scope.slice(0, 100))} breaks the scope grammar`);
   }
   const isSecretMethod = method === 'client_secret_basic' || method === 'client_secret_post';

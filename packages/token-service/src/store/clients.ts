@@ -1,4 +1,4 @@
-import type { SigningAlgorithm } from '@tessera/core';
+import { BoundedCache, type SigningAlgorithm } from '@tessera/core';
 import type { JSONWebKeySet } from 'jose';
 import type { Kysely, Selectable } from 'kysely';
 import { TokenServiceError } from '../errors.js';
@@ -24,9 +24,9 @@ export interface ClientRepositoryOptions {
   readonly warn?: (message: string) => void;
 }
 
+/** A lookup's answer, a client or none (unknown ids are cached too). */
 interface CacheEntry {
   readonly client: Client | undefined;
-  readonly expiresAt: number;
 }
 
 const MAX_CACHE_ENTRIES = 10_000;
@@ -69,7 +69,7 @@ export class ClientRepository {
   readonly #now: () => number;
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
-  readonly #cache = new Map<string, CacheEntry>();
+  readonly #cache: BoundedCache<CacheEntry>;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
 
   constructor(options: ClientRepositoryOptions) {
@@ -77,15 +77,16 @@ export class ClientRepository {
     this.#secretKey = options.secretKey;
     this.#cacheTtlMs = options.cacheTtlMs ?? 5000;
     this.#now = options.now ?? Date.now;
+    this.#cache = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
   }
 
   /** The client, or undefined when none has this id. */
   async find(clientId: string): Promise<Client | undefined> {
-    const now = this.#now();
     const cached = this.#cache.get(clientId);
-    if (cached !== undefined && cached.expiresAt > now) return cached.client;
+    if (cached !== undefined) return cached.client;
+    const now = this.#now();
     const row = await this.#db
       .selectFrom('oauth_clients')
       .selectAll()
@@ -95,8 +96,7 @@ export class ClientRepository {
     if (this.#cacheTtlMs > 0) {
       // Unknown ids are cached too, so a flood of made-up ids does not become a flood of queries;
       // the bound keeps that flood from growing memory.
-      if (this.#cache.size >= MAX_CACHE_ENTRIES) this.#cache.clear();
-      this.#cache.set(clientId, { client, expiresAt: now + this.#cacheTtlMs });
+      this.#cache.set(clientId, { client }, now + this.#cacheTtlMs);
     }
     return client;
   }

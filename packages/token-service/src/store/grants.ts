@@ -81,7 +81,8 @@ function fromRow(row: Selectable<GrantsTable>): Grant {
 
 /**
  * Grants, their refresh tokens (hashed, rotated by conditional UPDATE) and the jtis of the access
- * tokens issued under them, in SQL. The revocation endpoint revokes by grant (`revokeGrant`).
+ * tokens issued under them, in SQL. Grants are revoked with their tokens in one pass by
+ * `RevocationRepository.revokeGrants` (src/store/revocations.ts).
  */
 export class GrantRepository {
   readonly #db: Kysely<TokenServiceDatabase>;
@@ -116,7 +117,9 @@ export class GrantRepository {
 
   /**
    * Marks the grant revoked (its refresh family dies with it). True when this call revoked it,
-   * false when it was already revoked or does not exist.
+   * false when it was already revoked or does not exist. Only for a grant no token was issued
+   * under yet (a device approval that lost its race): every other revocation goes through
+   * `revokeGrants` (src/lib/revocation.ts), which announces the grant's tokens too.
    */
   async revokeGrant(id: string): Promise<boolean> {
     const result = await this.#db
@@ -126,16 +129,6 @@ export class GrantRepository {
       .where('revoked_at', 'is', null)
       .executeTakeFirst();
     return Number(result.numUpdatedRows) === 1;
-  }
-
-  /** Revokes every live grant of a browser session (`sid`), e.g. at logout; returns their ids. */
-  revokeBySid(sid: string): Promise<string[]> {
-    return this.#revokeLive('sid', sid);
-  }
-
-  /** Revokes every live grant of a user (a disabled account); returns their ids. */
-  revokeByUser(userId: string): Promise<string[]> {
-    return this.#revokeLive('user_id', userId);
   }
 
   /**
@@ -153,19 +146,6 @@ export class GrantRepository {
       .orderBy('client_id')
       .execute();
     return rows.map((row) => ({ clientId: row.client_id, userId: row.user_id, sid: row.sid ?? undefined }));
-  }
-
-  async #revokeLive(column: 'sid' | 'user_id', value: string): Promise<string[]> {
-    const rows = await this.#db
-      .selectFrom('oauth_grants')
-      .select('id')
-      .where(column, '=', value)
-      .where('revoked_at', 'is', null)
-      .execute();
-    // One by one through revokeGrant, so only the grants this call revoked are returned.
-    const ids: string[] = [];
-    for (const { id } of rows) if (await this.revokeGrant(id)) ids.push(id);
-    return ids;
   }
 
   /**
@@ -256,18 +236,6 @@ export class GrantRepository {
       .insertInto('oauth_grant_access_tokens')
       .values({ jti, grant_id: grantId, expires_at: exp })
       .execute();
-  }
-
-  /** The access tokens of the grant that have not expired: what a revocation must announce. */
-  async liveAccessTokens(grantId: string): Promise<LiveAccessToken[]> {
-    const nowS = Math.floor(this.#now() / 1000);
-    const rows = await this.#db
-      .selectFrom('oauth_grant_access_tokens')
-      .select(['jti', 'expires_at'])
-      .where('grant_id', '=', grantId)
-      .where('expires_at', '>', nowS)
-      .execute();
-    return rows.map((row) => ({ jti: row.jti, exp: num(row.expires_at) }));
   }
 
   /** The grant an access token was issued under, when it was issued by a user grant. */

@@ -42,9 +42,18 @@ export interface SigningKeysTable {
   retire_until: number | string | null;
 }
 
+/** Migration 004: the revocation list of access tokens, a row per revoked `jti`. */
+export interface RevokedTokensTable {
+  jti: string;
+  /** Epoch ms: the token's exp. */
+  until: number | string;
+  revoked_at: number | string;
+}
+
 export interface TokenServiceDatabase extends GrantsDatabase {
   oauth_clients: ClientsTable;
   oauth_signing_keys: SigningKeysTable;
+  oauth_revoked_tokens: RevokedTokensTable;
   /** Migration 007. */
   oauth_device_codes: DeviceCodesTable;
 }

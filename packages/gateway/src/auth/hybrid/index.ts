@@ -7,7 +7,9 @@ import { GatewayError } from '../../errors.js';
 import { sendSignInFailurePage, wantsHtml } from '../../page/failure.js';
 import { EdgeExchange } from '../exchange.js';
 import type { GatewaySessionData, SessionMode } from '../session.js';
+import type { LogoutClaims } from './jwt-checks.js';
 import { type HybridConfig, OidcProvider } from './provider.js';
+import { SessionIndex } from './session-index.js';
 import { SignIn } from './sign-in.js';
 import { SessionTokens } from './tokens.js';
 import { type HeldTokens, TokenVault } from './vault.js';
@@ -52,16 +54,17 @@ export function createHybridMode(
     ...(options.keys === undefined ? {} : { keys: options.keys }),
   });
   const vault = new TokenVault(options.clientSecret);
+  const index = new SessionIndex(sessions.store, options.sessionLifetimeMs);
   const signIn = new SignIn(provider, sessions, {
     secret: options.clientSecret,
     vault,
     now: options.now,
     loginTimeoutMs: config.loginTimeoutSeconds * 1000,
-    sessionLifetimeMs: options.sessionLifetimeMs,
+    index,
   });
   // The token endpoint the sign-in already discovered: no second discovery of the same issuer.
   const exchange = new EdgeExchange({
-    tokenEndpoint: async () => (await provider.endpoints()).token,
+    tokenEndpoint: () => provider.tokenEndpoint(),
     clientId: config.clientId,
     clientSecret: options.clientSecret,
     timeoutMs: config.timeoutMs,
@@ -79,17 +82,13 @@ export function createHybridMode(
 
   async function endSessions(sub: string | undefined, sid: string | undefined): Promise<number> {
     if (sid === undefined) return sub === undefined ? 0 : sessions.manager.destroyAllForUser(sub);
-    const key = `oidc:sid:${sid}`;
     let ended = 0;
-    for (const member of await sessions.store.setMembers(key)) {
-      // The handle (a hash) has no space; a user id might.
-      const space = member.lastIndexOf(' ');
-      const userId = member.slice(0, space);
+    for (const { userId, idHash } of await index.sessionsOf(sid)) {
       // A logout token naming both must agree: another user's session is never ended by it.
       if (sub !== undefined && userId !== sub) continue;
-      if (await sessions.manager.destroyHandle(userId, member.slice(space + 1))) ended++;
+      if (await sessions.manager.destroyHandle(userId, idHash)) ended++;
     }
-    await sessions.store.delete(key);
+    await index.forget(sid);
     return ended;
   }
 
@@ -144,7 +143,7 @@ export function createHybridMode(
         if (typeof token !== 'string' || token.length === 0 || token.length > 16_384) {
           throw new GatewayError('invalid_request', 'send a logout_token form field');
         }
-        let claims: Awaited<ReturnType<OidcProvider['verifyLogoutToken']>>;
+        let claims: LogoutClaims;
         try {
           claims = await provider.verifyLogoutToken(token);
         } catch (error) {

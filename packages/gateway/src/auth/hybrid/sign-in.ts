@@ -1,11 +1,22 @@
-import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { audit, SealedBox, sessionName, sha256Base64url } from '@tessera/core';
-import { findCookie, RequestSession, relaxedCookies, serializeCookie } from '@tessera/session';
+import { timingSafeEqual } from 'node:crypto';
+import {
+  audit,
+  findCookie,
+  httpRequestInfo,
+  relaxedCookies,
+  SealedBox,
+  serializeCookie,
+  sessionName,
+  sha256Base64url,
+} from '@tessera/core';
+import { RequestSession } from '@tessera/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { calculatePKCECodeChallenge, randomNonce, randomPKCECodeVerifier, randomState } from 'openid-client';
 import { GatewayError } from '../../errors.js';
 import type { SessionMode } from '../session.js';
-import { requestInfo } from '../session.js';
-import { GrantRefused, type OidcProvider } from './provider.js';
+import { GrantRefused } from './failures.js';
+import type { AuthorizationAnswer, OidcProvider } from './provider.js';
+import type { SessionIndex } from './session-index.js';
 import { tokensFrom, userClaimsOf } from './tokens.js';
 import type { TokenVault } from './vault.js';
 
@@ -34,11 +45,9 @@ export interface SignInOptions {
   readonly vault: TokenVault;
   readonly now: () => number;
   readonly loginTimeoutMs: number;
-  /** How long the token service's session id stays indexed (the session's absolute lifetime). */
-  readonly sessionLifetimeMs: number;
+  /** Where a session is indexed under the token service's session id, for back-channel logout. */
+  readonly index: SessionIndex;
 }
-
-const random = () => randomBytes(32).toString('base64url');
 
 /**
  * Where to go after signing in: a path on this gateway only. `//host`, `/\host` and anything
@@ -70,8 +79,10 @@ function single(query: URLSearchParams, name: string): string | undefined {
 
 /**
  * The code flow with PKCE (RFC 6749 4.1, RFC 7636, OpenID Connect Core 3.1) from the gateway's
- * side. The browser is bound to its sign-in by a short-lived cookie whose hash the pending state
- * keeps, so a callback URL handed to someone else's browser signs nobody in (login CSRF).
+ * side. The protocol is openid-client's (through `OidcProvider`); what is the gateway's own is the
+ * binding of a sign-in to the browser that started it (the pending sign-in sealed in a short-lived
+ * cookie, for the callback's very state, so a callback URL handed to someone else's browser signs
+ * nobody in: login CSRF) and the session it ends in.
  */
 export class SignIn {
   readonly #provider: OidcProvider;
@@ -88,7 +99,7 @@ export class SignIn {
 
   /** The session's own rule decides the sign-in cookie's name and Secure flag. */
   #cookie(request: FastifyRequest): { name: string; secure: boolean } {
-    return relaxedCookies(this.#sessions.manager.options, requestInfo(request))
+    return relaxedCookies(this.#sessions.manager.options, httpRequestInfo(request))
       ? { name: signInCookieNames.relaxed, secure: false }
       : { name: signInCookieNames.secure, secure: true };
   }
@@ -107,16 +118,16 @@ export class SignIn {
   async start(request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
     const returnTo = localReturnPath(single(queryOf(request), 'return_to'));
     const pending: PendingSignIn = {
-      state: random(),
-      nonce: random(),
-      verifier: random(),
+      state: randomState(),
+      nonce: randomNonce(),
+      verifier: randomPKCECodeVerifier(),
       returnTo,
       expiresAt: this.#options.now() + this.#options.loginTimeoutMs,
     };
     const location = await this.#provider.authorizationUrl({
       state: pending.state,
       nonce: pending.nonce,
-      codeChallenge: sha256Base64url(pending.verifier),
+      codeChallenge: await calculatePKCECodeChallenge(pending.verifier),
     });
     const { name, secure } = this.#cookie(request);
     // Lax, not Strict: the cookie must come back on the top-level redirect from the token service.
@@ -171,52 +182,34 @@ export class SignIn {
     if (this.#options.now() > pending.expiresAt) {
       throw new GatewayError('sign_in_failed', 'this sign-in took too long; start again', { expose: true });
     }
-    // RFC 9207: the answer names who sent it, so a mix-up with another issuer is caught here.
-    const iss = single(query, 'iss');
-    if (iss === undefined ? await this.#provider.expectsIssInResponse() : iss !== this.#provider.issuer) {
-      throw new GatewayError('sign_in_failed', 'the answer does not come from the token service', {
-        expose: true,
-      });
-    }
-    const error = single(query, 'error');
-    if (error !== undefined) {
-      const code = /^[a-z_]{1,64}$/.test(error) ? error : 'unknown';
-      // access_denied: the user pressed Cancel at the token service's login or consent page.
-      const why =
-        code === 'access_denied'
-          ? 'the sign-in was cancelled at the token service (access_denied)'
-          : `the token service answered ${code}`;
-      throw new GatewayError('sign_in_failed', why, { expose: true });
-    }
-    const code = single(query, 'code');
-    if (code === undefined || code.length === 0 || code.length > 2048) {
-      throw new GatewayError('sign_in_failed', 'the callback has no code', { expose: true });
-    }
-    const set = await this.#exchange(code, pending.verifier);
-    if (set.idToken === undefined)
-      throw new GatewayError('sign_in_failed', 'the token service sent no ID token', { expose: true });
-    const claims = await this.#provider.verifyIdToken(set.idToken, pending.nonce, set.accessToken);
+    // The rest of the answer (iss, an error, the code) is openid-client's to check; only its size is ours.
+    if ((single(query, 'code')?.length ?? 0) > 2048)
+      throw new GatewayError('sign_in_failed', 'the callback has an oversized code', { expose: true });
+    const { tokens, claims } = await this.#exchange({
+      query,
+      state: pending.state,
+      nonce: pending.nonce,
+      verifier: pending.verifier,
+    });
     const sub = claims.sub as string;
     const sid = typeof claims.sid === 'string' ? claims.sid : undefined;
     const userClaims = userClaimsOf(claims);
     const username = typeof claims.preferred_username === 'string' ? claims.preferred_username : sub;
 
-    const session = new RequestSession(this.#sessions.manager, requestInfo(request), (header, value) => {
+    const session = new RequestSession(this.#sessions.manager, httpRequestInfo(request), (header, value) => {
       reply.header(header, value);
     });
     await session.load();
     // Always a new id, whatever cookie came in (fixation, docs/security.md E77).
     const created = await session.login(sub, {
       username,
-      oidc: tokensFrom(this.#options.vault, sub, set, undefined, { sid, claims: userClaims }),
+      oidc: tokensFrom(this.#options.vault, sub, tokens, undefined, { sid, claims: userClaims }),
     });
     if (sid !== undefined) {
       // Back-channel logout names the token service's session: remember which of ours belong to it.
       // A session that could not be indexed could not be ended by it either: it is not kept.
       try {
-        await this.#sessions.store.setAdd(`oidc:sid:${sid}`, [`${sub} ${created.idHash}`], {
-          ttlMs: this.#options.sessionLifetimeMs,
-        });
+        await this.#options.index.add(sid, { userId: sub, idHash: created.idHash });
       } catch (error) {
         await session.logout().catch(() => undefined);
         throw error;
@@ -227,9 +220,9 @@ export class SignIn {
     return reply.code(303).header('location', pending.returnTo).send();
   }
 
-  async #exchange(code: string, verifier: string) {
+  async #exchange(answer: AuthorizationAnswer) {
     try {
-      return await this.#provider.exchangeCode(code, verifier);
+      return await this.#provider.exchangeCode(answer);
     } catch (error) {
       if (!(error instanceof GrantRefused)) throw error;
       // The token service refused the code (expired, replayed): the user starts again.

@@ -4,7 +4,8 @@ import type { KeyValueStore } from '@tessera/storage';
 import type { FastifyBaseLogger } from 'fastify';
 import { GatewayError } from '../../errors.js';
 import type { GatewaySessionData, OidcSessionTokens } from '../session.js';
-import { GrantRefused, type OidcProvider, type TokenSet } from './provider.js';
+import { GrantRefused } from './failures.js';
+import type { Granted, OidcProvider, TokenSet } from './provider.js';
 import type { HeldTokens, TokenVault } from './vault.js';
 
 export interface SessionTokensOptions {
@@ -123,7 +124,7 @@ export class SessionTokens {
     const owner = randomBytes(12).toString('base64url');
     const deadline = now() + lockTtlMs;
     // Discovery (and the JWKS) before the lock: the held section is then only the refresh itself.
-    await this.#provider.endpoints().catch(() => undefined);
+    await this.#provider.discover().catch(() => undefined);
     let current = seen;
     for (;;) {
       const tokens = current.data.oidc;
@@ -149,6 +150,13 @@ export class SessionTokens {
     }
   }
 
+  /** Ends a session whose grant cannot go on, and answers as for no session. */
+  async #end(session: Session<GatewaySessionData>, why: string, level: 'info' | 'warn'): Promise<never> {
+    this.#options.log[level]({ session: session.idHash.slice(0, 12) }, why);
+    await this.#manager.destroy(session);
+    throw new SessionError('session_required');
+  }
+
   /** Holding the lock: read the session again (another instance may just have refreshed), then refresh. */
   async #refreshHolding(id: string): Promise<string> {
     const session = await this.#manager.get(id);
@@ -163,16 +171,16 @@ export class SessionTokens {
       await this.#manager.destroy(session);
       throw new SessionError('session_required');
     }
-    let set: TokenSet;
+    let granted: Granted;
     try {
-      set = await this.#provider.refresh(held.refreshToken);
+      granted = await this.#provider.refresh(held.refreshToken);
     } catch (error) {
-      if (error instanceof GrantRefused && error.oauthError === 'invalid_grant') {
-        // The grant ended at the token service (revoked, expired, user disabled): so does the session.
-        this.#options.log.info({ session: session.idHash.slice(0, 12) }, 'refresh refused: session ended');
-        await this.#manager.destroy(session);
-        throw new SessionError('session_required');
-      }
+      // The grant ended at the token service (revoked, expired, user disabled): so does the session.
+      if (error instanceof GrantRefused && error.oauthError === 'invalid_grant')
+        return this.#end(session, 'refresh refused: session ended', 'info');
+      // OIDC Core 12.2: a refreshed ID token is checked like the first; one that fails ends the session.
+      if (error instanceof GatewayError && error.code === 'sign_in_failed')
+        return this.#end(session, 'refresh answered an unusable ID token: session ended', 'warn');
       this.#options.log.warn(
         { code: error instanceof GrantRefused ? error.oauthError : (error as { code?: unknown }).code },
         'token refresh failed',
@@ -181,29 +189,17 @@ export class SessionTokens {
       if (now() < tokens.accessExpiresAt) return held.accessToken;
       throw error instanceof GatewayError ? error : new GatewayError('token_service_unavailable');
     }
-    let refreshedClaims: Record<string, unknown> | undefined;
-    if (set.idToken !== undefined) {
-      // OIDC Core 12.2: a refreshed ID token is checked like the first, and names the same user.
-      const claims = await this.#provider
-        .verifyIdToken(set.idToken, undefined, set.accessToken)
-        .catch(() => undefined);
-      if (claims === undefined || claims.sub !== session.userId) {
-        this.#options.log.warn(
-          { session: session.idHash.slice(0, 12) },
-          'refresh answered an unusable ID token: session ended',
-        );
-        await this.#manager.destroy(session);
-        throw new SessionError('session_required');
-      }
-      // What the token service says of the user now (a changed name, email) replaces the sign-in's.
-      refreshedClaims = userClaimsOf(claims);
-    }
+    const { tokens: set, claims } = granted;
+    // A refreshed ID token names the same user as the first (OIDC Core 12.2).
+    if (claims !== undefined && claims.sub !== session.userId)
+      return this.#end(session, 'refresh answered an ID token of another user: session ended', 'warn');
     const next = tokensFrom(
       this.#options.vault,
       session.userId,
       set,
       { meta: tokens, held },
-      refreshedClaims === undefined ? {} : { claims: refreshedClaims },
+      // What the token service says of the user now (a changed name, email) replaces the sign-in's.
+      claims === undefined ? {} : { claims: userClaimsOf(claims) },
     );
     await this.#manager.update(session, { oidc: next });
     return set.accessToken;

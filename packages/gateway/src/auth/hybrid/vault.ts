@@ -1,4 +1,4 @@
-import { SealedBox } from '@tessera/core';
+import { BoundedCache, SealedBox } from '@tessera/core';
 import { SessionError } from '@tessera/session';
 
 /** The credentials a hybrid session holds, in the clear only inside the gateway's memory. */
@@ -13,12 +13,12 @@ const openedCacheSize = 10_000;
  * Seals a session's tokens before they go into the session store, with AES-256-GCM under a key
  * derived from the gateway's client secret and the session's user as additional data: someone who
  * can read the store (a Redis dump, a replica, a backup) gets no token, and a sealed value copied
- * into another user's session does not open. Opened values are kept in a bounded map, so a
+ * into another user's session does not open. Opened values are kept in a bounded cache, so a
  * request whose session has not changed pays a lookup, not a decryption.
  */
 export class TokenVault {
   readonly #box: SealedBox;
-  readonly #opened = new Map<string, HeldTokens>();
+  readonly #opened = new BoundedCache<HeldTokens>({ max: openedCacheSize });
 
   constructor(secret: string) {
     this.#box = SealedBox.fromSecret(secret, 'tessera gateway session tokens');
@@ -36,7 +36,6 @@ export class TokenVault {
     const opened = this.#box.open(sealed, userId);
     if (opened === undefined) throw new SessionError('session_required');
     const tokens = JSON.parse(opened.toString('utf8')) as HeldTokens;
-    if (this.#opened.size >= openedCacheSize) this.#opened.clear();
     this.#opened.set(cacheKey, tokens);
     return tokens;
   }

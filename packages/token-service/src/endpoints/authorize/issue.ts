@@ -1,5 +1,7 @@
+import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import type { AuthorizationRequest } from '../../lib/interaction.js';
+import { redirectWithCode, targetOf } from './redirect.js';
 
 /** Who signed in, from the SSO session. */
 export interface SignedInUser {
@@ -36,4 +38,15 @@ export async function issueAuthorizationCode(
     nonce: request.nonce,
     expiresAt: now + ctx.options.codeLifetime * 1000,
   });
+}
+
+/** Ends a signed-in, consented request: a new code, sent to the client's redirect URI. */
+export async function completeWithCode(
+  ctx: ServiceContext,
+  reply: FastifyReply,
+  request: AuthorizationRequest,
+  user: SignedInUser,
+): Promise<FastifyReply> {
+  const code = await issueAuthorizationCode(ctx, request, user);
+  return redirectWithCode(ctx, reply, targetOf(request), code);
 }

@@ -8,6 +8,14 @@ export interface RedirectTarget {
   readonly state: string | undefined;
 }
 
+/** Where the answers to a validated request go. */
+export function targetOf(request: {
+  readonly redirectUri: string;
+  readonly state: string | undefined;
+}): RedirectTarget {
+  return { redirectUri: request.redirectUri, state: request.state };
+}
+
 /**
  * An error that may be sent back to the client's verified redirect URI (RFC 6749 4.1.2.1). Errors
  * before the client and redirect URI are verified are plain OAuthErrors and become an error page.

@@ -120,11 +120,17 @@ function maxAge(params: FormBody): number | undefined {
   return Number(value);
 }
 
+/** A validated /authorize request and the client it is for, read once for the whole request. */
+export interface ValidatedAuthorization {
+  readonly request: AuthorizationRequest;
+  readonly client: Client;
+}
+
 /** The validated request, or an OAuthError (error page) / RedirectableError (answered at the client). */
 export async function validateAuthorizationRequest(
   ctx: ServiceContext,
   params: FormBody,
-): Promise<AuthorizationRequest> {
+): Promise<ValidatedAuthorization> {
   const client = await knownClient(ctx, params);
   const redirectUri = verifiedRedirectUri(client, params);
   const rawState = params.get('state');
@@ -142,7 +148,7 @@ export async function validateAuthorizationRequest(
     const nonce = boundedText(params, 'nonce');
     const scopes = resolveScopes(params.get('scope'), client.scopes);
     const audiences = resolveAudience(params, client.audiences);
-    return {
+    const request: AuthorizationRequest = {
       clientId: client.client_id,
       redirectUri,
       state,
@@ -153,6 +159,7 @@ export async function validateAuthorizationRequest(
       prompt: promptValues(params),
       maxAge: maxAge(params),
     };
+    return { request, client };
   } catch (error) {
     if (error instanceof OAuthError) throw new RedirectableError(error, target);
     throw error;

@@ -3,7 +3,7 @@ import { resolveAudience } from '../../../lib/audience.js';
 import type { FormBody } from '../../../lib/form-body.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { isValidVerifier, verifierMatches } from '../../../lib/pkce.js';
-import { revokeGrant } from '../../../lib/revocation.js';
+import { revokeGrants } from '../../../lib/revocation.js';
 import type { AuthorizationCodeRecord } from '../../../store/authorization-codes.js';
 import type { Client } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
@@ -28,7 +28,7 @@ async function consumeCode(ctx: ServiceContext, code: string): Promise<Authoriza
   const redemption = await ctx.codes.redeem(code);
   if (redemption.outcome === 'unknown') throw invalidGrant('the code is invalid');
   if (redemption.outcome === 'reused') {
-    await revokeGrant(ctx, ctx.grants, redemption.code.grantId);
+    await revokeGrants(ctx, { grantId: redemption.code.grantId });
     throw invalidGrant('the code was already used');
   }
   return redemption.code;

@@ -1,7 +1,7 @@
 import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
-import { revokeGrant } from '../../../lib/revocation.js';
+import { revokeGrants } from '../../../lib/revocation.js';
 import type { DeviceGrantRecord } from '../../../store/device-codes.js';
 import { hashToken } from '../../../store/grants.js';
 import type { GrantHandler } from '../types.js';
@@ -25,7 +25,7 @@ async function findAuthorization(
 
 /** A second redemption fails, and revokes what the first one was issued (as a reused code does). */
 async function alreadyUsed(ctx: ServiceContext, record: DeviceGrantRecord): Promise<never> {
-  if (record.grantId !== undefined) await revokeGrant(ctx, ctx.grants, record.grantId);
+  if (record.grantId !== undefined) await revokeGrants(ctx, { grantId: record.grantId });
   throw invalidGrant('the device code was already used');
 }
 

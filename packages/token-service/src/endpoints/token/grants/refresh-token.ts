@@ -2,7 +2,7 @@ import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { openSuccessor, sealSuccessor } from '../../../lib/refresh-successor.js';
-import { revokeGrant } from '../../../lib/revocation.js';
+import { revokeGrants } from '../../../lib/revocation.js';
 import { resolveScopes } from '../../../lib/scope.js';
 import { isPublicClient } from '../../../store/client.js';
 import { hashToken, type RefreshTokenRecord } from '../../../store/grants.js';
@@ -89,7 +89,7 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
   if (refreshToken === undefined && graceMs > 0)
     refreshToken = await successorWithinGrace(ctx, token, graceMs);
   if (refreshToken === undefined) {
-    await revokeGrant(ctx, ctx.grants, grant.id);
+    await revokeGrants(ctx, { grantId: grant.id });
     throw invalidGrant('the refresh token was already used');
   }
   return issueUserTokens(ctx, {

@@ -1,0 +1,122 @@
+import type { ReadinessCheck } from '@tessera/core';
+import type { FastifyInstance } from 'fastify';
+import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
+import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
+import { signInCookieNames } from './auth/hybrid/sign-in.js';
+import { type EdgeRevocations, subscribeEdgeRevocations } from './auth/revocations.js';
+import type { SessionMode } from './auth/session.js';
+import { createTokenMode, type TokenMode } from './auth/token.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayOptions } from './options.js';
+import { Shutdown } from './shutdown.js';
+
+/** The session cookie's names when no session mode is configured (the session package's defaults). */
+const defaultSessionCookieNames = ['__Host-tessera-sid', 'tessera-sid'] as const;
+
+/** The auth modes the configured routes use, opened; a mode no route uses is undefined. */
+export interface GatewayModes {
+  readonly token: TokenMode | undefined;
+  readonly session: SessionMode | undefined;
+  readonly hybrid: HybridMode | undefined;
+  /**
+   * For /readyz, what the routes need to answer: the session store (session and hybrid), the
+   * user directory (form login), usable signing keys and the revocation channel (token: a gateway
+   * deaf to revocations lets revoked tokens through). The token service's JWKS endpoint is not:
+   * cached keys verify without it, and only a verifier with none cannot.
+   */
+  readonly readiness: Readonly<Record<string, ReadinessCheck>>;
+  /** The names a session cookie can have here: refused beside a bearer token on every non-public route. */
+  readonly sessionCookieNames: readonly string[];
+  /** Lower case: the gateway's own cookies, which an upstream may never set. */
+  readonly ownCookies: ReadonlySet<string>;
+}
+
+function openTokenMode(
+  config: NonNullable<GatewayConfig['token']>,
+  routes: GatewayConfig['routes'],
+  options: GatewayOptions,
+  revocations: EdgeRevocations | undefined,
+): Promise<TokenMode> {
+  const { clientId } = config;
+  return createTokenMode(config, routes, {
+    ...(revocations === undefined ? {} : { revocations: revocations.revocations }),
+    ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(clientId === undefined || options.clientSecret === undefined
+      ? {}
+      : {
+          exchange: new EdgeExchange({
+            tokenEndpoint: discoveredTokenEndpoint(config.issuer, 5_000),
+            clientId,
+            clientSecret: options.clientSecret,
+            timeoutMs: 5_000,
+            now: options.now ?? Date.now,
+          }),
+        }),
+  });
+}
+
+/**
+ * Opens the modes the routes use: token mode (and its revocation subscription), session mode
+ * (its store and, for form login, the user directory), hybrid mode on top of the session. What
+ * each opens is closed with the app (`Shutdown`).
+ */
+export async function openModes(
+  app: FastifyInstance,
+  config: GatewayConfig,
+  options: GatewayOptions,
+): Promise<GatewayModes> {
+  const uses = (mode: string) => config.routes.some((route) => route.auth === mode);
+  const shutdown = new Shutdown(app);
+  let token: TokenMode | undefined;
+  let revocations: EdgeRevocations | undefined;
+  if (uses('token') && config.token !== undefined) {
+    const subscribed = await subscribeEdgeRevocations(config.token, options.revocationChannel);
+    if (subscribed !== undefined) shutdown.add(() => subscribed.close());
+    revocations = subscribed;
+    token = await openTokenMode(config.token, config.routes, options, revocations);
+  }
+  let session: SessionMode | undefined;
+  if ((uses('session') || uses('hybrid')) && config.session !== undefined) {
+    // Loaded only here: session mode brings the user directory (argon2) and the SQL drivers,
+    // which a gateway without session or hybrid routes never loads.
+    const { createSessionMode } = await import('./auth/session.js');
+    const opened = await createSessionMode(config.session, config.identity, {
+      referenceKeys: options.sessionReferenceKeys,
+      log: app.log,
+      ...(options.sessionStore === undefined ? {} : { store: options.sessionStore }),
+      ...(options.now === undefined ? {} : { now: options.now }),
+    });
+    shutdown.add(() => opened.close());
+    session = opened;
+  }
+  let hybrid: HybridMode | undefined;
+  if (uses('hybrid') && config.hybrid !== undefined && session !== undefined) {
+    hybrid = createHybridMode(config.hybrid, session, {
+      clientSecret: options.clientSecret as string,
+      now: options.now ?? Date.now,
+      log: app.log,
+      sessionLifetimeMs: (config.session?.absoluteTimeoutSeconds ?? 43_200) * 1000,
+      ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
+    });
+  }
+  const sessionCookieNames = session?.cookieNames ?? defaultSessionCookieNames;
+  // Both spellings of each, whatever this deployment reads: an upstream has no business with either.
+  const ownCookies = new Set(
+    [
+      ...(session === undefined
+        ? defaultSessionCookieNames
+        : [session.manager.options.cookieName, session.manager.options.devCookieName]),
+      signInCookieNames.secure,
+      signInCookieNames.relaxed,
+    ].map((name) => name.toLowerCase()),
+  );
+  return {
+    token,
+    session,
+    hybrid,
+    readiness: { ...token?.readiness, ...revocations?.readiness, ...session?.readiness },
+    sessionCookieNames,
+    ownCookies,
+  };
+}

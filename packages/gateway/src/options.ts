@@ -1,0 +1,29 @@
+import type { KeySource } from '@tessera/core';
+import type { RevocationChannel } from '@tessera/resource';
+import type { ReferenceKey } from '@tessera/resource/session';
+import type { KeyValueStore } from '@tessera/storage';
+import type { DestinationStream } from 'pino';
+
+/** What `createGateway` takes beside its config: secrets from the environment, and what a host process shares. */
+export interface GatewayOptions {
+  /**
+   * The key that mints session references for each session route's audience, by audience (from
+   * the environment, never the config file; `TESSERA_SESSION_REFERENCE_KEYS` for `tessera gateway`).
+   */
+  readonly sessionReferenceKeys?: Readonly<Record<string, ReferenceKey>>;
+  /** This gateway's client secret at the token service, for hybrid routes (from the environment). */
+  readonly clientSecret?: string;
+  /** Token and hybrid modes: keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
+  readonly tokenKeys?: KeySource;
+  /**
+   * Token mode: a revocation channel to use instead of the configured `token.revocations` (the
+   * in-process one of `tessera dev`; it is not closed by the gateway).
+   */
+  readonly revocationChannel?: RevocationChannel;
+  /** A session store to use instead of opening the configured one (it is not closed by the gateway). */
+  readonly sessionStore?: KeyValueStore;
+  /** Where log lines go; default stdout. */
+  readonly logDestination?: DestinationStream;
+  /** Clock in epoch ms, for sessions, references, rate limits and token expiry. */
+  readonly now?: () => number;
+}

@@ -1,0 +1,139 @@
+import fastifyReplyFrom from '@fastify/reply-from';
+import { audit } from '@tessera/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { sendError } from '../answer.js';
+import { refuseAmbiguousCredentials } from '../auth/credentials.js';
+import type { AuthMode, GatewayConfig } from '../config.js';
+import { GatewayError } from '../errors.js';
+import { answerFailure } from '../listener.js';
+import type { GatewayModes } from '../modes.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import { registerBufferedBodies } from './body.js';
+import { modeTable } from './dispatch.js';
+import { type ForwardOptions, forward } from './forward.js';
+import { InFlightBound } from './in-flight.js';
+import { RouteTable } from './routes.js';
+
+const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
+const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+
+/** A token the edge refused (token routes' bearer tokens), in the audit trail. */
+function refused(request: FastifyRequest, mode: AuthMode, error: unknown): void {
+  if (mode !== 'token') return;
+  audit(request.log, 'token.refused', { reason: String((error as { code?: unknown }).code) });
+}
+
+/** The host upstreams are told clients use: `publicOrigin`'s, else the hybrid redirect URI's. */
+function publicHostOf(config: GatewayConfig): string | undefined {
+  const origin = config.publicOrigin ?? config.hybrid?.redirectUri;
+  return origin === undefined ? undefined : new URL(origin).host;
+}
+
+/** Proxied requests of one client address in flight at once, counted from the first byte. */
+function boundInFlight(proxy: FastifyInstance, maxPerAddress: number): void {
+  const inFlight = new InFlightBound(maxPerAddress);
+  // Counted until the answer is sent or the connection is gone, so a client trickling bodies is bounded too.
+  proxy.addHook('onRequest', (request, reply, done) => {
+    const address = request.ip;
+    if (!inFlight.tryAcquire(address)) {
+      sendError(reply.header('retry-after', '1'), new GatewayError('too_many_requests'));
+      return;
+    }
+    reply.raw.once('close', () => inFlight.release(address));
+    done();
+  });
+}
+
+/**
+ * The routes of the config, proxied: a route by longest prefix, its mode's handler (the mode
+ * table, `./dispatch.ts`) for the identity the upstream gets, then the upstream call. `/` is the
+ * page's unless a route claims it (`servesPage`).
+ */
+export async function registerProxy(
+  app: FastifyInstance,
+  config: GatewayConfig,
+  modes: GatewayModes,
+  metrics: GatewayMetrics,
+  servesRoot: boolean,
+): Promise<void> {
+  const table = new RouteTable(config.routes);
+  const dispatch = modeTable(config.routes, modes);
+  const forwardOptions: ForwardOptions = {
+    timeoutMs: config.upstreams.timeoutMs,
+    metrics,
+    publicHost: publicHostOf(config),
+    ownCookies: modes.ownCookies,
+  };
+  await app.register(async (proxy) => {
+    // Proxied bodies, whatever their type, are read whole (bounded in size and time) before an
+    // upstream connection is taken for them, and sent on as the bytes they are.
+    registerBufferedBodies(proxy, { limit: config.bodyLimit, timeoutMs: config.clients.bodyTimeoutMs });
+    boundInFlight(proxy, config.clients.maxInFlightPerAddress);
+    await proxy.register(fastifyReplyFrom, {
+      disableRequestLogging: true,
+      undici: {
+        connections: config.upstreams.connections,
+        pipelining: 1,
+        keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
+        headersTimeout: config.upstreams.timeoutMs,
+        bodyTimeout: config.upstreams.timeoutMs,
+        connect: { timeout: config.upstreams.connectTimeoutMs },
+      },
+    });
+
+    // Callback style, not an async function: a token route whose token is settled at once (the
+    // verified-token cache, a known key) forwards without a promise, and returning nothing tells
+    // Fastify the reply is sent by someone else (returning the reply would make it wait for the
+    // response's end; a promise of nothing would make it send an empty answer).
+    const handler = (request: FastifyRequest, reply: FastifyReply): undefined => {
+      const match = table.match(request.url);
+      if (match === undefined) {
+        sendError(reply, new GatewayError('not_found'));
+        return undefined;
+      }
+      const mode = match.route.config.auth;
+      request.gatewayRoute = { route: match.route.prefix, mode };
+      const q = request.url.indexOf('?');
+      if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
+        sendError(reply, new GatewayError('invalid_request', 'dot segments in the path are not accepted'));
+        return undefined;
+      }
+      let identity: ReturnType<(typeof dispatch)[AuthMode]>;
+      try {
+        refuseAmbiguousCredentials(
+          request.url,
+          request.headers,
+          mode === 'public' ? [] : modes.sessionCookieNames,
+        );
+        identity = dispatch[mode](request, reply, match);
+      } catch (error) {
+        refused(request, mode, error);
+        sendError(reply, error);
+        return undefined;
+      }
+      if (!(identity instanceof Promise)) {
+        forward(request, reply, match, identity, forwardOptions);
+        return undefined;
+      }
+      identity
+        .then(
+          (headers) => {
+            forward(request, reply, match, headers, forwardOptions);
+          },
+          // A refusal: answered as the synchronous path answers one.
+          (error: unknown) => {
+            refused(request, mode, error);
+            sendError(reply, error);
+          },
+        )
+        // forward failing to start: logged and answered as Fastify's error handler would.
+        .catch((error: unknown) => {
+          if (!reply.sent) answerFailure(error, request, reply);
+          else request.log.error({ code: (error as { code?: unknown }).code }, 'request failed');
+        });
+      return undefined;
+    };
+    if (servesRoot) proxy.route({ method: [...allMethods], url: '/', handler });
+    proxy.route({ method: [...allMethods], url: '/*', handler });
+  });
+}
