@@ -30,6 +30,7 @@ const withoutCodes = ['packages/cli', 'packages/compare'];
 // Codes of other libraries a source names, which look like ours: each says where and why.
 const foreign: Readonly<Record<string, string>> = {
   ERR_JWT_INVALID: "jose's code for a JWT it cannot read, named in the hybrid provider's message",
+  ERR_MODULE_NOT_FOUND: "Node's code for a missing package: the cli tells the absent example shop by it",
 };
 
 const registered = new Map<string, string>();

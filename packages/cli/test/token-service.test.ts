@@ -105,6 +105,7 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
       '--scope',
       'openid',
       '--first-party',
+      '--dpop-bound',
     ]);
     expect(web.status).toBe(0);
     expect(web.stdout).toBe('added client shop-web (none)\n');
@@ -180,6 +181,8 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     expect(json.stdout).not.toContain('secret_hash');
     expect(parsed[2]?.backchannel_logout_uri).toBe('http://127.0.0.1:8080/auth/backchannel-logout');
     expect(parsed[2]?.allowed_origins).toEqual(['http://127.0.0.1:8080']);
+    // --dpop-bound: RFC 9449 5.2's dpop_bound_access_tokens, off unless asked for.
+    expect(parsed.map((client) => client.dpop_bound_access_tokens)).toEqual([false, false, true]);
   });
 
   it('the generated secret works at a running token service', async () => {

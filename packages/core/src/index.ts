@@ -3,6 +3,20 @@ export { type BodyBounds, type BodyRead, readBody } from './body.js';
 export { BoundedCache, type BoundedCacheOptions } from './bounded-cache.js';
 export { withDeadline } from './deadline.js';
 export { sha256Base64url } from './digest.js';
+export { checkDpopBinding, refuseBoundBearer } from './dpop/binding.js';
+export { normalizeHtu } from './dpop/htu.js';
+export { DpopNonces, type DpopNoncesOptions } from './dpop/nonces.js';
+export { type DpopProofInput, DpopProofSigner, type DpopProofSignerOptions } from './dpop/signer.js';
+export {
+  createDpopProofVerifier,
+  type DpopProofRequest,
+  type DpopProofVerifier,
+  type DpopProofVerifierOptions,
+  type DpopReplayStore,
+  defaultDpopAlgorithms,
+  defaultDpopWindow,
+  type VerifiedDpopProof,
+} from './dpop/verify.js';
 export * from './errors/index.js';
 export { basicAuthorization } from './http/basic-auth.js';
 export {
@@ -58,7 +72,7 @@ export {
   serveHealthEndpoints,
   serveMetricsEndpoint,
 } from './observability-endpoints.js';
-export type { Actor, Principal } from './principal.js';
+export type { Actor, Principal, TokenBinding } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,

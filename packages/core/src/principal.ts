@@ -5,6 +5,16 @@ export interface Actor {
   readonly issuer?: string;
 }
 
+/**
+ * What a token is bound to (`cnf`, RFC 7800): for DPoP (RFC 9449 6), the SHA-256 thumbprint of
+ * the key whose proofs must come with it. A bound token is refused without such a proof.
+ */
+export interface TokenBinding {
+  readonly type: 'dpop';
+  /** `cnf.jkt`: the RFC 7638 thumbprint of the holder's key, base64url. */
+  readonly jkt: string;
+}
+
 /** Who is calling, as proven by a verified access token. */
 export interface Principal {
   /** `sub`: the user, or the client itself for client_credentials. */
@@ -22,6 +32,8 @@ export interface Principal {
   readonly sessionId?: string;
   /** `auth_time` in epoch seconds: when the user signed in. */
   readonly authTime?: number;
+  /** The token's binding to its holder's key (`cnf`), when it has one. */
+  readonly binding?: TokenBinding;
   /** The delegation chain from nested `act`, current actor first; empty when nobody delegates. */
   readonly actors: readonly Actor[];
   /** Every claim of the token as verified; read-only. */

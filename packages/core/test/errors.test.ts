@@ -8,6 +8,8 @@ import {
   ConfigError,
   configErrorCodes,
   coreErrorRegistry,
+  DpopError,
+  dpopErrorCodes,
   HttpError,
   httpErrorCodes,
   isTesseraError,
@@ -23,15 +25,20 @@ import {
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
+/** A family that holds its meanings only: its entries as the registry declares them (status and meaning). */
+const registered = (codes: Readonly<Record<string, string>>) =>
+  Object.fromEntries(Object.keys(codes).map((code) => [code, coreErrorRegistry.codes[code]]));
+
 const families = [
   { name: 'token', codes: tokenErrorCodes, make: (code: string) => new TokenError(code as never) },
   { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
   { name: 'http', codes: httpErrorCodes, make: (code: string) => new HttpError(code as never) },
+  { name: 'dpop', codes: registered(dpopErrorCodes), make: (code: string) => new DpopError(code as never) },
   {
     name: 'outbound',
-    codes: outboundErrorCodes,
+    codes: registered(outboundErrorCodes),
     make: (code: string) => new OutboundError(code as never, 'm'),
   },
 ];

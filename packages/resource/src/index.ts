@@ -30,6 +30,8 @@ export {
 } from './errors.js';
 export { bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
+export { readBearerToken } from './identity/bearer-header.js';
+export { type DpopSourceOptions, dpop } from './identity/dpop.js';
 export type { Authenticated, Credential, IdentitySource, RequestLike } from './identity/types.js';
 export { isClientPrincipal, isUserPrincipal } from './principal.js';
 export { DenyList, type DenyListOptions } from './revocation/deny-list.js';

@@ -32,6 +32,7 @@ import { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import { BackchannelLogout } from './lib/backchannel-logout.js';
 import { browserFlowParts } from './lib/browser-flow-parts.js';
 import { CORS_PATHS, registerCors } from './lib/cors.js';
+import { createServiceDpop } from './lib/dpop.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
 import { createMetrics } from './lib/metrics.js';
@@ -213,6 +214,14 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       byAudience: resolved.accessTokenAlgByAudience,
     }),
     secrets,
+    dpop: createServiceDpop({
+      store: resolved.store,
+      tokenEndpoint: endpointUrls(resolved.issuer).token,
+      algorithms: resolved.dpopAlgorithms,
+      window: resolved.dpopProofWindow,
+      nonceSecret: resolved.dpopNonce ? secrets.dpopNonce : undefined,
+      now: resolved.now,
+    }),
     metrics,
     now: resolved.now,
     log,

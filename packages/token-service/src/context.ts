@@ -7,6 +7,7 @@ import type { TokenService } from './app.js';
 import type { DeviceInteraction } from './endpoints/device/interaction.js';
 import type { AccessTokenIssuer } from './lib/access-token-issuer.js';
 import type { BackchannelLogout } from './lib/backchannel-logout.js';
+import type { ServiceDpop } from './lib/dpop.js';
 import type { SealedInteractions } from './lib/interaction.js';
 import type { KeyManager } from './lib/key-manager.js';
 import type { ServiceMetrics } from './lib/metrics.js';
@@ -54,6 +55,8 @@ export interface ServiceContext {
    */
   readonly accessTokens: AccessTokenIssuer;
   readonly secrets: ServiceKeys;
+  /** DPoP proofs at /token (RFC 9449): their verifier, the replay record in `store`, the nonces. */
+  readonly dpop: ServiceDpop;
   readonly metrics: ServiceMetrics;
   readonly now: () => number;
   readonly log: FastifyBaseLogger;

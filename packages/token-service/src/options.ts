@@ -105,6 +105,16 @@ export interface TokenServiceOptions {
   readonly accessTokenAlg?: SigningAlgorithm;
   /** Per audience (`aud` value), the algorithm of its access tokens, over `accessTokenAlg`. */
   readonly accessTokenAlgByAudience?: Readonly<Record<string, SigningAlgorithm>>;
+  // --- DPoP (RFC 9449) -----------------------------------------------------------------------
+  /** Algorithms a DPoP proof at `/token` may be signed with. Default EdDSA and ES256; RS256 when named. */
+  readonly dpopAlgorithms?: readonly SigningAlgorithm[];
+  /** Seconds a proof's `iat` may lie before or after now; its `jti` is remembered as long. Default 60. */
+  readonly dpopProofWindow?: number;
+  /**
+   * Server nonces (RFC 9449 8): every `/token` answer carries `DPoP-Nonce`, and a proof without a
+   * current one is refused `use_dpop_nonce`. Default false.
+   */
+  readonly dpopNonce?: boolean;
   // --- observability -------------------------------------------------------------------------
   /**
    * Where `/metrics` is served: `{ listen: { host, port } }` (a listener of its own, opened when
@@ -153,6 +163,9 @@ export interface ResolvedOptions {
   readonly refreshTokenReuseGrace: number;
   readonly accessTokenAlg: SigningAlgorithm;
   readonly accessTokenAlgByAudience: Readonly<Record<string, SigningAlgorithm>>;
+  readonly dpopAlgorithms: readonly SigningAlgorithm[];
+  readonly dpopProofWindow: number;
+  readonly dpopNonce: boolean;
   readonly metrics: MetricsExposure | undefined;
   /** Warnings to log once at start (insecure issuer, short dev secret). */
   readonly warnings: readonly string[];
@@ -219,6 +232,9 @@ const schema = z.strictObject({
   refreshTokenReuseGrace: z.number().int().min(0).max(300).default(0),
   accessTokenAlg: accessTokenAlgorithm.default('EdDSA'),
   accessTokenAlgByAudience: z.record(z.string().min(1), accessTokenAlgorithm).default({}),
+  dpopAlgorithms: z.array(accessTokenAlgorithm).min(1).max(3).default(['EdDSA', 'ES256']),
+  dpopProofWindow: z.number().int().min(1).max(600).default(60),
+  dpopNonce: z.boolean().default(false),
   metrics: metricsExposureSchema.optional(),
 });
 
@@ -281,6 +297,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     metrics: value.metrics as MetricsExposure | undefined,
     secret: Uint8Array.from(secret),
     accessTokenAlgByAudience: Object.freeze({ ...value.accessTokenAlgByAudience }),
+    dpopAlgorithms: Object.freeze([...new Set(value.dpopAlgorithms)]),
     warnings: Object.freeze(warnings),
   });
 }

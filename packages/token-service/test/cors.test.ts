@@ -92,8 +92,8 @@ describe.each(databases)('CORS for registered web origins on $name', (fixture) =
       expect(corsHeaders(response)).toEqual({
         'access-control-allow-origin': PAGE,
         'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-expose-headers': 'www-authenticate',
+        'access-control-allow-headers': 'authorization, content-type, dpop',
+        'access-control-expose-headers': 'www-authenticate, dpop-nonce',
         'access-control-max-age': '600',
       });
     }
@@ -139,7 +139,7 @@ describe.each(databases)('CORS for registered web origins on $name', (fixture) =
     });
     expect(refused.status).toBe(401);
     expect(refused.headers.get('access-control-allow-origin')).toBe(PAGE);
-    expect(refused.headers.get('access-control-expose-headers')).toBe('www-authenticate');
+    expect(refused.headers.get('access-control-expose-headers')).toBe('www-authenticate, dpop-nonce');
   });
 
   it('gives any other origin no CORS header at all, preflight included', async () => {

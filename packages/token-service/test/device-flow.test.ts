@@ -142,6 +142,25 @@ describe.each(databases)('the device flow with openid-client on $name', (fixture
     expect((await verify(refreshed.access_token)).payload.sub).toBe(aliceId);
   });
 
+  it('with a DPoP key (RFC 9449 5): bound tokens, and a refresh token bound to that key (A145)', async () => {
+    const config = await configure('tv');
+    const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+    const start = await oidc.initiateDeviceAuthorization(config, { scope: 'orders:read' });
+    const polling = oidc.pollDeviceAuthorizationGrant(config, start, undefined, { DPoP });
+    await answer(new Browser(), start, 'approve');
+    const tokens = await polling;
+    expect(tokens.token_type).toBe('dpop');
+    const jkt = await DPoP.calculateThumbprint();
+    expect((await verify(tokens.access_token)).payload.cnf).toEqual({ jkt });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
+    });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string, undefined, {
+      DPoP,
+    });
+    expect((await verify(refreshed.access_token)).payload.cnf).toEqual({ jkt });
+  });
+
   it('a signed-in browser goes straight to the approval (the SSO session), typed code in any case', async () => {
     const browser = new Browser();
     const config = await configure('tv');

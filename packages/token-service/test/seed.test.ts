@@ -213,6 +213,34 @@ describe.each(databases)('applySeed on $name', (fixture) => {
     expect((await token('orders-secret')).status).toBe(401);
   });
 
+  it('dpop_bound_access_tokens turned on in the seed updates the client (RFC 9449 5.2)', async () => {
+    const rotated = ISSUE_EXAMPLE.replace(
+      'client_secret: orders-secret',
+      'client_secret: orders-secret-rotated-0123456789abcdef',
+    );
+    const bound = rotated.replace(
+      '    audiences: [inventory, payments]',
+      '    dpop_bound_access_tokens: true\n    audiences: [inventory, payments]',
+    );
+    const apply = async (name: string, content: string) =>
+      (await applySeed(loadSeedFile(await seedFile(name, content)), { service: harness.service, users }))
+        .clients;
+    expect(await apply('bound.yaml', bound)).toEqual({
+      created: [],
+      updated: ['orders'],
+      unchanged: ['shop-web'],
+    });
+    const refused = await token('orders-secret-rotated-0123456789abcdef');
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: string }).error).toBe('invalid_dpop_proof');
+    expect(await apply('unbound.yaml', rotated)).toEqual({
+      created: [],
+      updated: ['orders'],
+      unchanged: ['shop-web'],
+    });
+    expect((await token('orders-secret-rotated-0123456789abcdef')).status).toBe(200);
+  });
+
   it('never resets an existing user password, and never deletes a client or user', async () => {
     const other = `clients:\n  - client_id: extra\n    client_secret: extra-secret-0123456789abcdef-0123456789\nusers:\n  - username: alice\n    password: another-password\n`;
     const result = await applySeed(loadSeedFile(await seedFile('other.yaml', other)), {

@@ -22,6 +22,7 @@ interface AddOptions extends AdminDatabaseOptions {
   readonly scope?: string[];
   readonly audience?: string[];
   readonly firstParty?: boolean;
+  readonly dpopBound?: boolean;
   readonly authMethod?: string;
   readonly jwksFile?: string;
   readonly idTokenAlg?: string;
@@ -68,6 +69,7 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.scope === undefined ? {} : { scopes: options.scope }),
     ...(options.audience === undefined ? {} : { audiences: options.audience }),
     ...(options.firstParty === true ? { first_party: true } : {}),
+    ...(options.dpopBound === true ? { dpop_bound_access_tokens: true } : {}),
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(jwks === undefined ? {} : { jwks }),
     ...(options.idTokenAlg === undefined ? {} : { id_token_signed_response_alg: options.idTokenAlg }),
@@ -106,6 +108,10 @@ export function registerClientsCommand(program: Command, context: CliContext): v
     .option('--scope <scope...>', 'the scopes it may ask for')
     .option('--audience <audience...>', 'the audiences of its tokens')
     .option('--first-party', 'skip the consent page')
+    .option(
+      '--dpop-bound',
+      'refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)',
+    )
     .option('--auth-method <method>', 'client_secret_basic, client_secret_post, private_key_jwt or none')
     .option('--jwks-file <file>', "the client's public keys (JWKS JSON) for private_key_jwt")
     .option('--id-token-alg <alg>', 'RS256 (default), EdDSA or ES256')

@@ -19,6 +19,8 @@ export interface OAuthErrorBody {
 export interface BearerProtocol {
   readonly scheme: string;
   readonly realm?: string;
+  /** The source's own auth-params, carried by every challenge (`algs="EdDSA ES256"` for DPoP, RFC 9449 7.1). */
+  readonly parameters?: string;
 }
 
 /**
@@ -77,6 +79,9 @@ const unauthenticated: ReadonlySet<string> = new Set(['ERR_AUTH_REQUIRED', 'ERR_
 /** The RFC 6750 3.1 error code of a refusal, null for a challenge without one, undefined for no challenge. */
 function challengeErrorOf(error: TesseraError): string | null | undefined {
   if (unauthenticated.has(error.code)) return null;
+  // A DPoP refusal (RFC 9449 7.1) names its own error: invalid_dpop_proof, use_dpop_nonce, invalid_token.
+  const { oauthError } = error as { readonly oauthError?: unknown };
+  if (error.code.startsWith('ERR_DPOP_') && typeof oauthError === 'string') return oauthError;
   if (error.code === 'ERR_AUTH_INVALID_REQUEST') return 'invalid_request';
   if (error.code === 'ERR_AUTH_INSUFFICIENT_SCOPE') return 'insufficient_scope';
   // Every other refusal of the credential presented: a token or session reference not accepted.
@@ -88,6 +93,7 @@ function challengeOf(error: TesseraError, protocol: BearerProtocol): string | un
   const wire = challengeErrorOf(error);
   if (wire === undefined) return undefined;
   const params = protocol.realm === undefined ? [] : [`realm=${quoted(protocol.realm)}`];
+  if (protocol.parameters !== undefined) params.push(protocol.parameters);
   if (wire !== null) params.push(`error="${wire}"`, `error_description=${quoted(messageOf(error))}`);
   const { scope } = error as { readonly scope?: unknown };
   if (wire === 'insufficient_scope' && Array.isArray(scope) && scope.length > 0) {

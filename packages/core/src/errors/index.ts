@@ -19,6 +19,7 @@ export {
   TesseraTypeError,
 } from './base.js';
 export { ConfigError, type ConfigErrorCode, configErrorCodes } from './config.js';
+export { DpopError, type DpopErrorCode, type DpopOAuthError, dpopErrorCodes } from './dpop.js';
 export { toTesseraError } from './framework.js';
 export {
   type AnswerLog,

@@ -10,6 +10,8 @@ export const coreMisuseCodes = {
   ERR_INVALID_USE:
     'A function was called where it cannot work: on a request no adapter authenticated, or without the middleware it needs.',
   ERR_INVALID_ALGORITHM: 'A key was asked for an algorithm other than EdDSA, ES256 or RS256.',
+  ERR_INVALID_URL: 'A DPoP proof was asked for a URL that is not absolute http(s).',
+  ERR_INVALID_METHOD: 'A DPoP proof was asked for without the request method.',
   ERR_INVALID_KEY:
     'A JWK is not a usable key: no private part for signing, not asymmetric, RSA under 2048 bits, or a kid that is not its thumbprint.',
   ERR_INVALID_KEY_SET_OPERATION:

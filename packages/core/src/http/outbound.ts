@@ -56,7 +56,7 @@ export function targetOf(url: URL): string {
   return `${url.origin}${url.pathname}`;
 }
 
-function answerOf(status: number, headers: Headers, body: Buffer, target: string): OutboundResponse {
+function responseOf(status: number, headers: Headers, body: Buffer, target: string): OutboundResponse {
   const text = (): string => {
     try {
       return new TextDecoder('utf-8', { fatal: true }).decode(body);
@@ -150,7 +150,7 @@ export async function outboundRequest(
   }
   if (options.discardBody === true) {
     drop(response.body);
-    return answerOf(status, headers, Buffer.alloc(0), where);
+    return responseOf(status, headers, Buffer.alloc(0), where);
   }
   const tooLarge = () =>
     new OutboundError(
@@ -178,7 +178,7 @@ export async function outboundRequest(
     if (error instanceof OutboundError) throw error;
     throw failed(signal, where, 'body', error);
   }
-  return answerOf(status, headers, Buffer.concat(chunks, total), where);
+  return responseOf(status, headers, Buffer.concat(chunks, total), where);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { BoundedCache } from '../bounded-cache.js';
 import { TokenError } from '../errors/token.js';
-import type { Actor, Principal } from '../principal.js';
+import type { Actor, Principal, TokenBinding } from '../principal.js';
 
 /** What the claims must match; resolved once per verifier. */
 export interface ClaimExpectations {
@@ -61,6 +61,22 @@ function actorsOf(act: unknown): readonly Actor[] {
     current = record.act;
   }
   return actors;
+}
+
+// A SHA-256 thumbprint, base64url: 43 characters.
+const thumbprint = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * `cnf` (RFC 7800 3.1) as this verifier understands it: exactly `{ jkt }` (RFC 9449 6.1). Any other
+ * confirmation method would bind the token to something no check here looks at, so it is refused
+ * rather than read as unbound.
+ */
+function bindingOf(cnf: unknown): TokenBinding {
+  if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw claimInvalid('cnf');
+  const keys = Object.keys(cnf);
+  const { jkt } = cnf as { jkt?: unknown };
+  if (keys.length !== 1 || typeof jkt !== 'string' || !thumbprint.test(jkt)) throw claimInvalid('cnf');
+  return Object.freeze({ type: 'dpop', jkt });
 }
 
 const none: readonly string[] = Object.freeze([]);
@@ -124,7 +140,7 @@ export function principalOf(
   const subject = requiredString(claims, 'sub');
   const clientId = requiredString(claims, 'client_id');
   const tokenId = requiredString(claims, 'jti');
-  const { scope, sid, auth_time: authTime, act } = claims;
+  const { scope, sid, auth_time: authTime, act, cnf } = claims;
   if (scope !== undefined && typeof scope !== 'string') throw claimInvalid('scope');
   if (sid !== undefined && typeof sid !== 'string') throw claimInvalid('sid');
   if (authTime !== undefined && (typeof authTime !== 'number' || !Number.isFinite(authTime))) {
@@ -147,6 +163,7 @@ export function principalOf(
   };
   if (sid !== undefined) principal.sessionId = sid;
   if (authTime !== undefined) principal.authTime = authTime;
+  if (cnf !== undefined) principal.binding = bindingOf(cnf);
   // Readonly by type, not frozen: Object.freeze of the principal and of its claims costs about 2 us
   // per call here, a large share of what verify adds to the signature check. Whoever shares one
   // Principal between requests (a verified-token cache) freezes it once: `freezePrincipal`.

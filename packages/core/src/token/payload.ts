@@ -13,6 +13,8 @@ export interface AccessTokenClaims {
   readonly authTime?: number;
   /** The delegation chain, current actor first; written as nested `act` (RFC 8693 4.1). */
   readonly actors?: readonly Actor[];
+  /** The thumbprint of the DPoP key the token is bound to, written as `cnf.jkt` (RFC 9449 6.1). */
+  readonly dpopJkt?: string;
 }
 
 function misuse(message: string): TesseraTypeError {
@@ -60,6 +62,12 @@ export function accessTokenPayload(claims: AccessTokenClaims): Record<string, un
   if (claims.authTime !== undefined) {
     if (!Number.isSafeInteger(claims.authTime)) throw misuse('authTime must be epoch seconds');
     payload.auth_time = claims.authTime;
+  }
+  if (claims.dpopJkt !== undefined) {
+    if (typeof claims.dpopJkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(claims.dpopJkt)) {
+      throw misuse('dpopJkt must be a SHA-256 JWK thumbprint, base64url');
+    }
+    payload.cnf = { jkt: claims.dpopJkt };
   }
   const act = claims.actors === undefined ? undefined : actClaim(claims.actors);
   if (act !== undefined) payload.act = act;

@@ -32,8 +32,8 @@ export interface ExpressResourceOptions {
 /** The middleware, and `close()` for what it opened (the metrics listener, if any). */
 export type ExpressResourceHandler = RequestHandler & { close(): Promise<void> };
 
-function refuse(res: Response, error: unknown, scheme: string): void {
-  const answer = answerFor(error, { scheme });
+function refuse(res: Response, error: unknown, scheme: string, parameters?: string): void {
+  const answer = answerFor(error, { scheme, ...(parameters === undefined ? {} : { parameters }) });
   res.status(answer.status).set(answer.headers).send(JSON.stringify(answer.body));
 }
 
@@ -85,6 +85,10 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       method: req.method,
       url: req.originalUrl,
       body: req.body as unknown,
+      // Express's `trust proxy` decides whether X-Forwarded-Proto and -Host count.
+      get origin() {
+        return `${req.protocol}://${req.host}`;
+      },
     }).then(
       (result) => {
         authenticated.set(req, result);
@@ -92,7 +96,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       },
       (error: unknown) => {
         metrics?.verifyFailed(String((error as { code?: unknown }).code));
-        refuse(res, error, source.scheme);
+        refuse(res, error, source.scheme, source.challenge);
       },
     );
   };

@@ -56,6 +56,10 @@ export function requestLikeOf(request: FastifyRequest): RequestLike {
     method: request.method,
     url: request.url,
     body: request.body,
+    // Read only by the DPoP source, so a bearer request never pays for it.
+    get origin() {
+      return `${request.protocol}://${request.host}`;
+    },
   };
 }
 
@@ -141,8 +145,8 @@ export interface FastifyResourceOptions {
   readonly errorHandler?: boolean;
 }
 
-function refuse(reply: FastifyReply, error: unknown, scheme: string): FastifyReply {
-  return sendAnswer(reply, answerFor(error, { scheme }));
+function refuse(reply: FastifyReply, error: unknown, scheme: string, parameters?: string): FastifyReply {
+  return sendAnswer(reply, answerFor(error, { scheme, ...(parameters === undefined ? {} : { parameters }) }));
 }
 
 async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Promise<void> {
@@ -171,14 +175,15 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       request.credential = result.credential;
     }
     function fail(request: FastifyRequest, reply: FastifyReply, error: unknown): void {
-      refuse(reply, error, source.scheme);
+      refuse(reply, error, source.scheme, source.challenge);
       // By the status answered: a refusal (4xx) is the caller's affair, an unreachable key set or
       // session store (5xx) is this service's.
       const code = (error as { code?: unknown }).code;
       metrics?.verifyFailed(String(code));
       if (reply.statusCode >= 500) request.log.error({ code }, 'request failed in @tessera/resource');
-      else if (source.scheme === 'Bearer') audit(request.log, 'token.refused', { reason: String(code) });
-      else request.log.info({ code }, 'request refused by @tessera/resource');
+      else if (source.scheme === 'Bearer' || source.scheme === 'DPoP') {
+        audit(request.log, 'token.refused', { reason: String(code) });
+      } else request.log.info({ code }, 'request refused by @tessera/resource');
     }
     // Callback style, so the common case (a known key, or a cached token) costs no promise; a
     // refusal sends the answer and does not call done (Fastify's early-response contract).
@@ -222,7 +227,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
         }
         enforce(policy, request.principal);
       } catch (error) {
-        return refuse(reply, error, source.scheme);
+        return refuse(reply, error, source.scheme, source.challenge);
       }
     };
   });

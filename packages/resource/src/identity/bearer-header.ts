@@ -55,6 +55,27 @@ export function checkBearerRequest(request: RequestLike): void {
   }
 }
 
+/**
+ * The scheme and token of an Authorization header's value, for a source that takes several
+ * schemes (`dpop`: Bearer and DPoP), with the errors of `bearerTokenOf`; the token is a b64token
+ * (RFC 6750 2.1, the token68 of RFC 9449 7.1).
+ */
+export function credentialsOf<Scheme extends string>(
+  header: string | undefined,
+  schemes: readonly Scheme[],
+): { scheme: Scheme; token: string } {
+  if (header === undefined || header.length === 0) throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials');
+  const match = authorization.exec(header);
+  if (match === null) throw new TokenError('ERR_JWT_MALFORMED', 'the Authorization header is malformed');
+  const scheme = match[1]?.toLowerCase() as Scheme;
+  if (!schemes.includes(scheme)) throw new AuthError('ERR_AUTH_REQUIRED', 'no credentials of this scheme');
+  const token = match[2] ?? '';
+  if (!b64token.test(token)) {
+    throw new TokenError('ERR_JWT_MALFORMED', 'the Authorization header does not hold exactly one token');
+  }
+  return { scheme, token };
+}
+
 /** The bearer token of an Authorization header's value (the header checks of `readBearerToken`). */
 export function bearerTokenOf(header: string | undefined): string {
   if (header === undefined || header.length === 0) {

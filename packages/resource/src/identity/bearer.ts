@@ -1,10 +1,13 @@
-import { inSpan, inSpanSync } from '@tessera/core';
+import { inSpan, inSpanSync, refuseBoundBearer } from '@tessera/core';
 import type { Verifier } from '../verify/verifier.js';
 import { BearerCredential } from './bearer-credential.js';
 import { bearerTokenOf, checkBearerRequest, readBearerToken } from './bearer-header.js';
 import type { Authenticated, IdentitySource, RequestLike } from './types.js';
 
-/** The `bearer` identity source: an access token in the Authorization header, verified locally. */
+/**
+ * The `bearer` identity source: an access token in the Authorization header, verified locally. A
+ * token bound to a DPoP key (`cnf.jkt`) is refused here (RFC 9449 7.2): the `dpop` source takes it.
+ */
 export function bearer(verifier: Verifier): IdentitySource {
   const { jwks } = verifier;
   return Object.freeze({
@@ -18,6 +21,7 @@ export function bearer(verifier: Verifier): IdentitySource {
       return inSpan('tessera.verify_token', {}, async () => {
         const token = readBearerToken(request);
         const principal = await verifier.verify(token);
+        refuseBoundBearer(principal);
         return { principal, credential: new BearerCredential(token) };
       });
     },
@@ -39,10 +43,15 @@ export function bearer(verifier: Verifier): IdentitySource {
     if (header?.startsWith('Bearer ') === true) {
       const candidate = header.slice(7);
       const cached = verifier.verifyCached(candidate);
-      if (cached !== undefined) return { principal: cached, credential: new BearerCredential(candidate) };
+      if (cached !== undefined) {
+        refuseBoundBearer(cached);
+        return { principal: cached, credential: new BearerCredential(candidate) };
+      }
     }
     const token = bearerTokenOf(header);
     const principal = verifier.verifyNow(token);
-    return principal === undefined ? undefined : { principal, credential: new BearerCredential(token) };
+    if (principal === undefined) return undefined;
+    refuseBoundBearer(principal);
+    return { principal, credential: new BearerCredential(token) };
   }
 }

@@ -12,6 +12,11 @@ export interface RequestLike {
   readonly url?: string;
   /** A parsed body, if a parser ran. */
   readonly body?: unknown;
+  /**
+   * `scheme://host[:port]` the request came to, as the framework reports it (its trust-proxy
+   * rules decide whether forwarded headers count): the origin of a DPoP proof's `htu`.
+   */
+  readonly origin?: string;
 }
 
 /**
@@ -32,6 +37,8 @@ export interface Authenticated {
 export interface IdentitySource {
   /** The auth-scheme named in `WWW-Authenticate` when the source refuses a request. */
   readonly scheme: string;
+  /** Auth-params every challenge of this source carries (DPoP's `algs="EdDSA ES256"`). */
+  readonly challenge?: string;
   authenticate(request: RequestLike): Promise<Authenticated>;
   /**
    * Optional fast path: the result when it needs no I/O, undefined when `authenticate` must be

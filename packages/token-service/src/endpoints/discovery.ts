@@ -54,6 +54,8 @@ export function discoveryDocument(ctx: ServiceContext): Readonly<Record<string, 
     require_request_uri_registration: false,
     backchannel_logout_supported: true,
     backchannel_logout_session_supported: true,
+    // RFC 9449 5.1: the algorithms a DPoP proof at /token may use (`Ed25519` is EdDSA's RFC 9864 name).
+    dpop_signing_alg_values_supported: [...ctx.dpop.algorithms],
   });
 }
 

@@ -34,7 +34,10 @@ function accessTokenResponse(principal: Principal): IntrospectionResponse {
     exp: principal.expiresAt,
     iat: principal.issuedAt,
     jti: principal.tokenId,
-    token_type: 'Bearer',
+    // RFC 9449 6.2: a bound token is introspected with its confirmation, so a resource server
+    // that introspects can check the proof's key as one that verifies the JWT would.
+    token_type: principal.binding === undefined ? 'Bearer' : 'DPoP',
+    ...(principal.binding === undefined ? {} : { cnf: { jkt: principal.binding.jkt } }),
     ...(principal.authTime === undefined ? {} : { auth_time: principal.authTime }),
     ...(principal.sessionId === undefined ? {} : { sid: principal.sessionId }),
     ...(claims.act === undefined ? {} : { act: claims.act }),
@@ -62,6 +65,7 @@ function refreshTokenResponse(record: RefreshTokenRecord): IntrospectionResponse
     exp: Math.floor(Math.min(record.expiresAt, grant.expiresAt) / 1000),
     auth_time: grant.authTime,
     ...(grant.sid === undefined ? {} : { sid: grant.sid }),
+    ...(record.dpopJkt === undefined ? {} : { cnf: { jkt: record.dpopJkt } }),
   };
 }
 

@@ -2,6 +2,7 @@ import {
   AuthError,
   answerFor,
   type BearerProtocol,
+  DpopError,
   sendAnswer,
   TokenError,
   type TokenErrorCode,
@@ -15,9 +16,10 @@ import { verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { claimsForScopes } from '../lib/user-claims.js';
 
 // OpenID Connect Core 5.3 with RFC 6750 errors: a Bearer access token of this issuer with the
-// `openid` scope; the claims its scopes release. The token is checked by core's verifier, the
-// one every Tessera access token is checked by (introspection, exchange, resource servers), so
-// no spelling of a token passes here that is refused there.
+// `openid` scope; the claims its scopes release. A DPoP-bound token comes under the `DPoP` scheme
+// with a proof for this request (RFC 9449 7), never as a bearer token. The token is checked by
+// core's verifier, the one every Tessera access token is checked by (introspection, exchange,
+// resource servers), so no spelling of a token passes here that is refused there.
 
 // RFC 6750 3 challenges, in the realm the service names itself by.
 const protocol: BearerProtocol = Object.freeze({ scheme: 'Bearer', realm: 'tessera' });
@@ -29,9 +31,15 @@ function refuse(reply: FastifyReply, error: AuthError | TokenError) {
   return sendAnswer(reply, answerFor(error, protocol));
 }
 
+/** RFC 9449 7.1: a DPoP refusal, with the algorithms a proof may use, answered as every refusal is. */
+function dpopChallenge(ctx: ServiceContext, reply: FastifyReply, error: DpopError) {
+  const parameters = `algs="${ctx.dpop.algorithms.join(' ')}"`;
+  return sendAnswer(reply, answerFor(error, { scheme: 'DPoP', realm: 'tessera', parameters }));
+}
+
 /** Where the request put its access token, or why it cannot be taken. */
 type Presented =
-  | { readonly kind: 'token'; readonly token: string }
+  | { readonly kind: 'token'; readonly token: string; readonly scheme: 'Bearer' | 'DPoP' }
   | { readonly kind: 'none' }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'refused'; readonly description: string };
@@ -68,6 +76,7 @@ function presentedToken(request: FastifyRequest): Presented {
     return { kind: 'refused', description: 'send the access token in the header or the body, not both' };
   }
   let token: string;
+  let scheme: 'Bearer' | 'DPoP' = 'Bearer';
   if (inBody && body !== undefined) {
     if (body.repeated.includes('access_token')) {
       return { kind: 'refused', description: 'parameter access_token must not be repeated' };
@@ -75,12 +84,13 @@ function presentedToken(request: FastifyRequest): Presented {
     token = body.get('access_token') ?? '';
   } else {
     if (header === undefined) return { kind: 'none' };
-    const match = /^bearer +(\S+)$/i.exec(header);
+    const match = /^(bearer|dpop) +(\S+)$/i.exec(header);
     if (match === null) return { kind: 'malformed' };
-    token = match[1] as string;
+    scheme = match[1]?.toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    token = match[2] as string;
   }
   if (!B64TOKEN.test(token) || token.length > MAX_TOKEN_LENGTH) return { kind: 'malformed' };
-  return { kind: 'token', token };
+  return { kind: 'token', token, scheme };
 }
 
 /** Why the verifier refused a token, as core's code. */
@@ -113,6 +123,18 @@ async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: Fas
         );
   }
   const { principal } = verified;
+  try {
+    await ctx.dpop.checkResourceRequest(
+      request,
+      presented.scheme,
+      presented.token,
+      principal,
+      ctx.endpoints.userinfo,
+    );
+  } catch (error) {
+    if (error instanceof DpopError) return dpopChallenge(ctx, reply, error);
+    throw error;
+  }
   const { scopes } = principal;
   if (!scopes.includes('openid')) {
     return refuse(

@@ -22,10 +22,12 @@ export const CORS_PATHS = [
 ] as const;
 
 const ALLOWED_METHODS = 'GET, POST';
-// Userinfo takes the token in Authorization; /token and /revoke take a form body.
-const ALLOWED_HEADERS = 'authorization, content-type';
-// A bearer error's reason is in WWW-Authenticate (RFC 6750 3), not a CORS-safelisted header.
-const EXPOSED_HEADERS = 'www-authenticate';
+// Userinfo takes the token in Authorization; /token and /revoke take a form body; a DPoP proof
+// rides in its own header (RFC 9449 4.1).
+const ALLOWED_HEADERS = 'authorization, content-type, dpop';
+// A bearer error's reason is in WWW-Authenticate (RFC 6750 3), and a server nonce in DPoP-Nonce
+// (RFC 9449 8): neither is a CORS-safelisted header.
+const EXPOSED_HEADERS = 'www-authenticate, dpop-nonce';
 const PREFLIGHT_MAX_AGE_S = '600';
 
 function parse(value: string): URL | undefined {

@@ -61,6 +61,15 @@ export const oauthErrors = {
   unsupported_token_type: { status: 400, meaning: 'The token type cannot be revoked or exchanged.' },
   server_error: { status: 500, meaning: 'An unexpected error; its detail is only in the log.' },
   temporarily_unavailable: { status: 503, meaning: 'A store the service needs is unreachable; retry later.' },
+  invalid_dpop_proof: {
+    status: 400,
+    meaning:
+      'The DPoP proof is missing (for a client registered `dpop_bound_access_tokens`), malformed, replayed or not for this request (RFC 9449).',
+  },
+  use_dpop_nonce: {
+    status: 400,
+    meaning: 'The DPoP proof must carry the nonce sent in `DPoP-Nonce`; retry with it (RFC 9449 8).',
+  },
 } as const satisfies Record<string, ErrorCodeEntry>;
 
 /** An RFC 6749 5.2 `error` value this service sends. */

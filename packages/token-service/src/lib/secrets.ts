@@ -16,6 +16,8 @@ export interface ServiceKeys {
   readonly keyEncryption: Buffer;
   /** HMAC-SHA-256 key for client secrets. */
   readonly clientSecret: Buffer;
+  /** HMAC-SHA-256 key of the DPoP server nonces, the same on every instance. */
+  readonly dpopNonce: Buffer;
 }
 
 const SALT = Buffer.from('tessera token-service v1');
@@ -28,6 +30,7 @@ export function deriveServiceKeys(secret: Uint8Array): ServiceKeys {
   return Object.freeze({
     keyEncryption: derive(secret, 'signing-key-encryption'),
     clientSecret: derive(secret, 'client-secret-hmac'),
+    dpopNonce: derive(secret, 'dpop-nonce-hmac'),
   });
 }
 

@@ -7,6 +7,7 @@ import { addBackchannelLogout } from './005-backchannel-logout.js';
 import { addRefreshSuccessor } from './006-refresh-successor.js';
 import { createDeviceCodes } from './007-device-codes.js';
 import { addAllowedOrigins } from './008-allowed-origins.js';
+import { addDpop } from './009-dpop.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -22,6 +23,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   addRefreshSuccessor,
   createDeviceCodes,
   addAllowedOrigins,
+  addDpop,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

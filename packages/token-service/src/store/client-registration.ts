@@ -60,6 +60,7 @@ export const clientRegistrationSchema = z.strictObject({
    * no path; https, or http on loopback. Default none.
    */
   allowed_origins: z.array(z.string()).max(20).optional(),
+  dpop_bound_access_tokens: z.boolean().optional(),
 });
 
 /**
@@ -204,5 +205,6 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     backchannel_logout_uri: value.backchannel_logout_uri,
     backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
     allowed_origins: Object.freeze(allowedOrigins),
+    dpop_bound_access_tokens: value.dpop_bound_access_tokens ?? false,
   });
 }

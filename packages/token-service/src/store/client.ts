@@ -57,6 +57,8 @@ export interface ClientMetadata {
   readonly backchannel_logout_session_required: boolean;
   /** Web origins its browser application runs at: CORS is answered for these only. */
   readonly allowed_origins: readonly string[];
+  /** RFC 9449 5.2: every token request must carry a DPoP proof, so every access token is bound. */
+  readonly dpop_bound_access_tokens: boolean;
 }
 
 /** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */

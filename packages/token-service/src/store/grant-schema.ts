@@ -30,6 +30,8 @@ export interface RefreshTokensTable {
   rotated_at: number | string | null;
   /** Migration 006: the successor token, sealed under a key derived from this one (reuse grace), or NULL. */
   successor: string | null;
+  /** Migration 009: the DPoP key thumbprint a public client's refresh token is bound to, or NULL. */
+  dpop_jkt: string | null;
 }
 
 export interface GrantAccessTokensTable {

@@ -34,6 +34,8 @@ export interface RefreshTokenRecord {
   readonly rotatedAt: number | undefined;
   /** The successor it was rotated into, sealed (`sealSuccessor`), when a reuse grace applied. */
   readonly sealedSuccessor: string | undefined;
+  /** The DPoP key thumbprint it is bound to (a public client's, RFC 9449 5), if any. */
+  readonly dpopJkt: string | undefined;
 }
 
 /** An access token issued under a grant that has not expired yet (what a grant revocation must announce). */
@@ -146,8 +148,11 @@ export class GrantRepository {
     return rows.map((row) => ({ clientId: row.client_id, userId: row.user_id, sid: row.sid ?? undefined }));
   }
 
-  /** Stores a new refresh token of the grant (hash only); returns the token itself. */
-  async addRefreshToken(grantId: string, idleLifetimeMs: number): Promise<string> {
+  /**
+   * Stores a new refresh token of the grant (hash only), bound to `dpopJkt` when given; returns
+   * the token itself.
+   */
+  async addRefreshToken(grantId: string, idleLifetimeMs: number, dpopJkt?: string): Promise<string> {
     const token = newOpaqueToken();
     const now = this.#now();
     await this.#db
@@ -159,6 +164,7 @@ export class GrantRepository {
         expires_at: now + idleLifetimeMs,
         rotated_at: null,
         successor: null,
+        dpop_jkt: dpopJkt ?? null,
       })
       .execute();
     return token;
@@ -180,6 +186,7 @@ export class GrantRepository {
       expiresAt: num(token.expires_at),
       rotatedAt: token.rotated_at === null ? undefined : num(token.rotated_at),
       sealedSuccessor: token.successor ?? undefined,
+      dpopJkt: token.dpop_jkt ?? undefined,
     };
   }
 
@@ -187,13 +194,15 @@ export class GrantRepository {
    * Rotates a refresh token: marks it used by conditional UPDATE and stores its successor, in one
    * transaction, so of concurrent callers (on any instance) exactly one gets the successor and
    * the others undefined; whoever then reads the rotated token finds its successor already
-   * stored. `seal`, when given, seals the successor into the rotated row (the reuse grace).
+   * stored. `seal`, when given, seals the successor into the rotated row (the reuse grace); the
+   * successor is bound to `dpopJkt` when given.
    */
   async rotate(
     tokenHash: string,
     grantId: string,
     idleLifetimeMs: number,
     seal?: (successor: string) => string,
+    dpopJkt?: string,
   ): Promise<string | undefined> {
     const successor = newOpaqueToken();
     const now = this.#now();
@@ -214,6 +223,7 @@ export class GrantRepository {
           expires_at: now + idleLifetimeMs,
           rotated_at: null,
           successor: null,
+          dpop_jkt: dpopJkt ?? null,
         })
         .execute();
       return successor;

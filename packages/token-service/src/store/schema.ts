@@ -28,6 +28,8 @@ export interface ClientsTable {
   backchannel_logout_session_required: number;
   /** Migration 008: a JSON list of web origins (CORS). */
   allowed_origins: string;
+  /** Migration 009: 1 when every access token of the client must be DPoP-bound. */
+  dpop_bound_access_tokens: number;
 }
 
 export interface SigningKeysTable {

@@ -1,4 +1,4 @@
-import { OutboundError, type OutboundResponse, outboundRequest } from '@tessera/core';
+import { OutboundError, type OutboundResponse, outboundRequest, TesseraTypeError } from '@tessera/core';
 import type { CustomFetch, CustomFetchOptions } from 'openid-client';
 import { GatewayError } from '../../errors.js';
 
@@ -19,7 +19,7 @@ function bodyText(body: CustomFetchOptions['body']): string | undefined {
   if (typeof body === 'string') return body;
   if (body instanceof URLSearchParams) return body.toString();
   // openid-client sends forms for everything the gateway asks of it.
-  throw new TypeError('the gateway sends only form bodies to the token service');
+  throw new TesseraTypeError('ERR_INVALID_OPTION', 'the gateway sends only form bodies to the token service');
 }
 
 /**
@@ -30,7 +30,8 @@ function bodyText(body: CustomFetchOptions['body']): string | undefined {
 export function boundedFetch(options: BoundedFetchOptions): CustomFetch {
   return async (url, init) => {
     const method = init.method.toUpperCase();
-    if (method !== 'GET' && method !== 'POST') throw new TypeError(`the gateway never sends ${method}`);
+    if (method !== 'GET' && method !== 'POST')
+      throw new TesseraTypeError('ERR_INVALID_OPTION', `the gateway never sends ${method}`);
     const body = bodyText(init.body);
     let answer: OutboundResponse;
     try {

@@ -70,7 +70,9 @@ async function tokenEndpoint(
     client = await authenticateClient(ctx, request, form);
     const { grantType, handler } = supportedGrantType(form);
     grantRegisteredForClient(client, grantType);
-    response = await handler({ ctx, request, form, client, grantType });
+    // Before the grant: a refused proof (or a nonce to retry with) leaves a code or refresh token unused.
+    const dpop = await ctx.dpop.tokenRequestProof(request, reply, client.client);
+    response = await handler({ ctx, request, form, client, grantType, dpop });
   } catch (error) {
     audit(request.log, 'token.refused', {
       client: client?.client.client_id,

@@ -1,3 +1,4 @@
+import type { VerifiedDpopProof } from '@tessera/core';
 import type { FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import type { AuthenticatedClient } from '../../lib/client-auth/index.js';
@@ -11,12 +12,15 @@ export interface GrantRequest {
   readonly form: FormBody;
   readonly client: AuthenticatedClient;
   readonly grantType: GrantType;
+  /** The request's DPoP proof, verified (RFC 9449 5): the access token is bound to its key. */
+  readonly dpop: VerifiedDpopProof | undefined;
 }
 
 /** The RFC 6749 5.1 success body. */
 export interface TokenResponse {
   readonly access_token: string;
-  readonly token_type: 'Bearer' | 'N_A';
+  /** `DPoP` for a token bound to the request's proof key (RFC 9449 5.1). */
+  readonly token_type: 'Bearer' | 'DPoP' | 'N_A';
   readonly expires_in: number;
   readonly scope?: string;
   readonly refresh_token?: string;

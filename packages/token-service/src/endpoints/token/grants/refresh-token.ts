@@ -7,7 +7,7 @@ import { resolveScopes } from '../../../lib/scope.js';
 import { isPublicClient } from '../../../store/client.js';
 import { hashToken, type RefreshTokenRecord } from '../../../store/grants.js';
 import type { GrantHandler } from '../types.js';
-import { activeUser, issueUserTokens, refreshIdleMs } from './user-tokens.js';
+import { activeUser, issueUserTokens, refreshIdleMs, refreshTokenBinding } from './user-tokens.js';
 
 const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
 
@@ -46,9 +46,10 @@ async function successorWithinGrace(
  * conditional UPDATE; a rotated one presented again (a replay, or the loser of two concurrent
  * uses) revokes the whole family, unless the opt-in reuse grace covers it (confidential clients
  * only). Idle and absolute lifetimes; scope may only narrow. Every check comes before the
- * rotation, so only a refresh that succeeds uses the token up.
+ * rotation, so only a refresh that succeeds uses the token up. A refresh token bound to a DPoP
+ * key (a public client's, RFC 9449 5) is refused without a proof by that key, and left as it was.
  */
-export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { client } }) => {
+export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
   const token = form.get('refresh_token');
   if (token === undefined) throw new OAuthError('invalid_request', 'refresh_token is required');
   const record = await findToken(ctx, token);
@@ -60,6 +61,13 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
   if (grant.revokedAt !== undefined) throw invalidGrant('the refresh token was revoked');
   const now = ctx.now();
   if (record.expiresAt <= now || grant.expiresAt <= now) throw invalidGrant('the refresh token has expired');
+  if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
+    throw invalidGrant(
+      dpop === undefined
+        ? 'the refresh token is bound to a DPoP key: send a proof signed by it'
+        : 'the refresh token is bound to another DPoP key',
+    );
+  }
   // Everything the request asks is checked before the token is rotated: a refused refresh (a bad
   // scope, resource or audience, a disabled user) leaves the refresh token as it was.
   const scopes = resolveScopes(form.get('scope'), grant.scopes);
@@ -70,7 +78,13 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
   const seal = graceMs > 0 ? (successor: string) => sealSuccessor(token, grant.id, successor) : undefined;
   let refreshToken =
     record.rotatedAt === undefined
-      ? await ctx.grants.rotate(record.tokenHash, grant.id, refreshIdleMs(ctx, grant), seal)
+      ? await ctx.grants.rotate(
+          record.tokenHash,
+          grant.id,
+          refreshIdleMs(ctx, grant),
+          seal,
+          refreshTokenBinding(client, record.dpopJkt, dpop),
+        )
       : undefined;
   if (refreshToken === undefined && graceMs > 0)
     refreshToken = await successorWithinGrace(ctx, token, graceMs);
@@ -78,5 +92,14 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
     await revokeGrants(ctx, { grantId: grant.id });
     throw invalidGrant('the refresh token was already used');
   }
-  return issueUserTokens(ctx, { client, grant, user, scopes, audience, nonce: undefined, refreshToken });
+  return issueUserTokens(ctx, {
+    client,
+    grant,
+    user,
+    scopes,
+    audience,
+    nonce: undefined,
+    refreshToken,
+    dpop,
+  });
 };

@@ -1,10 +1,11 @@
+import type { VerifiedDpopProof } from '@tessera/core';
 import type { User } from '@tessera/identity';
 import type { ServiceContext } from '../../../context.js';
 import { signIdToken } from '../../../lib/id-token.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { revokeAccessToken } from '../../../lib/revocation.js';
 import { claimsForScopes } from '../../../lib/user-claims.js';
-import type { Client } from '../../../store/client.js';
+import { type Client, isPublicClient } from '../../../store/client.js';
 import type { Grant } from '../../../store/grants.js';
 import type { TokenResponse } from '../types.js';
 
@@ -33,6 +34,8 @@ export async function issueUserTokens(
     readonly nonce: string | undefined;
     /** The refresh token to answer with (a refresh's successor); else a new one is added. */
     readonly refreshToken?: string;
+    /** The request's verified DPoP proof: the access token (and a public client's refresh token) is bound to its key. */
+    readonly dpop: VerifiedDpopProof | undefined;
   },
 ): Promise<TokenResponse> {
   const { client, grant, user, scopes } = options;
@@ -45,6 +48,7 @@ export async function issueUserTokens(
     scopes,
     ...(grant.sid === undefined ? {} : { sessionId: grant.sid }),
     authTime: grant.authTime,
+    ...(options.dpop === undefined ? {} : { dpopJkt: options.dpop.jkt }),
   });
   await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp);
   // A concurrent reuse (the same code or refresh token sent twice at once) may have revoked the
@@ -58,14 +62,14 @@ export async function issueUserTokens(
   }
   const response: {
     access_token: string;
-    token_type: 'Bearer';
+    token_type: 'Bearer' | 'DPoP';
     expires_in: number;
     scope?: string;
     id_token?: string;
     refresh_token?: string;
   } = {
     access_token: access.token,
-    token_type: 'Bearer',
+    token_type: options.dpop === undefined ? 'Bearer' : 'DPoP',
     expires_in: ctx.options.accessTokenLifetime,
   };
   if (scopes.length > 0) response.scope = scopes.join(' ');
@@ -89,9 +93,27 @@ export async function issueUserTokens(
   }
   if (options.refreshToken !== undefined) response.refresh_token = options.refreshToken;
   else if (client.grant_types.includes('refresh_token')) {
-    response.refresh_token = await ctx.grants.addRefreshToken(grant.id, refreshIdleMs(ctx, grant));
+    response.refresh_token = await ctx.grants.addRefreshToken(
+      grant.id,
+      refreshIdleMs(ctx, grant),
+      refreshTokenBinding(client, undefined, options.dpop),
+    );
   }
   return response;
+}
+
+/**
+ * The key a new refresh token is bound to (RFC 9449 5): its predecessor's, or, for a public
+ * client sending a proof, the proof's. A confidential client authenticates every refresh
+ * already, so its refresh tokens stay unbound and it may change keys.
+ */
+export function refreshTokenBinding(
+  client: Client,
+  predecessor: string | undefined,
+  dpop: VerifiedDpopProof | undefined,
+): string | undefined {
+  if (predecessor !== undefined) return predecessor;
+  return isPublicClient(client) ? dpop?.jkt : undefined;
 }
 
 /** How long a new refresh token of the grant may stay unused: the idle lifetime, cut to the family's end. */

@@ -1,0 +1,350 @@
+import { DpopProofSigner, sha256Base64url } from '@tessera/core';
+import { decodeJwt } from 'jose';
+import * as oauth from 'oauth4webapi';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
+import { databases, type TestDatabase } from '../../../test/support/databases.js';
+import { basic, ORDERS_SECRET, orders, shopWeb } from '../../../test/support/token-service/clients.js';
+import { type Harness, startService } from '../../../test/support/token-service/harness.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+
+// DPoP (RFC 9449) at the token service, driven by oauth4webapi, a client we did not write:
+// client credentials, the code flow with PKCE, refresh, token exchange and userinfo, each bound to
+// the client's key; and each refusal of docs/security.md A143-A145 over raw HTTP with our signer.
+
+const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
+const BOUND_SECRET = 'bound-secret-0123456789abcdef-0123456789';
+const insecure = { [oauth.allowInsecureRequests]: true } as const;
+
+const bound = {
+  client_id: 'bound',
+  client_secret: BOUND_SECRET,
+  grant_types: ['client_credentials' as const],
+  scopes: ['inventory:reserve'],
+  audiences: ['inventory'],
+  dpop_bound_access_tokens: true,
+};
+
+interface Answer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
+  readonly headers: Headers;
+}
+
+describe.each(databases)('DPoP at the token service on $name', (fixture) => {
+  let database: TestDatabase;
+  let harness: Harness;
+  let as: oauth.AuthorizationServer;
+
+  beforeAll(async () => {
+    database = await fixture.create();
+    harness = await startService(database, { clients: [orders, shopWeb, bound] });
+    await addAlice(harness.service);
+    const issuer = new URL(harness.url);
+    as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+  });
+  afterAll(async () => {
+    await harness?.stop();
+    await database?.cleanup();
+  });
+
+  /** A raw POST /token with a form and, when given, a DPoP header. */
+  async function token(form: Record<string, string>, headers: Record<string, string> = {}): Promise<Answer> {
+    const response = await fetch(`${harness.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+      body: new URLSearchParams(form),
+    });
+    return {
+      status: response.status,
+      body: (await response.json()) as Record<string, unknown>,
+      headers: response.headers,
+    };
+  }
+
+  const ordersAuth = { authorization: basic('orders', ORDERS_SECRET) };
+  const tokenUrl = () => `${harness.url}/token`;
+
+  async function introspect(accessToken: string): Promise<Record<string, unknown>> {
+    const response = await fetch(`${harness.url}/introspect`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', ...ordersAuth },
+      body: new URLSearchParams({ token: accessToken }),
+    });
+    return (await response.json()) as Record<string, unknown>;
+  }
+
+  /** The code of a signed-in alice for shop-web, with its PKCE verifier. */
+  async function authorizationCode(): Promise<{
+    callback: URLSearchParams;
+    verifier: string;
+    nonce: string;
+  }> {
+    const verifier = oauth.generateRandomCodeVerifier();
+    const state = oauth.generateRandomState();
+    const nonce = oauth.generateRandomNonce();
+    const url = new URL(as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'shop-web',
+      redirect_uri: REDIRECT,
+      scope: 'openid orders:read',
+      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
+      code_challenge_method: 'S256',
+      state,
+      nonce,
+    }).toString();
+    const { location } = await signIn(new Browser(), url, 'alice', ALICE_PASSWORD);
+    const callback = oauth.validateAuthResponse(as, { client_id: 'shop-web' }, location, state);
+    return { callback, verifier, nonce };
+  }
+
+  it('advertises the proof algorithms in discovery', () => {
+    expect(as.dpop_signing_alg_values_supported).toEqual(['EdDSA', 'Ed25519', 'ES256']);
+  });
+
+  it.each(['ES256', 'EdDSA'] as const)(
+    'client_credentials with an %s DPoP key: token_type DPoP, cnf.jkt in the token and at introspection',
+    async (alg) => {
+      const client: oauth.Client = { client_id: 'orders' };
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair(alg));
+      const response = await oauth.clientCredentialsGrantRequest(
+        as,
+        client,
+        oauth.ClientSecretBasic(ORDERS_SECRET),
+        { scope: 'inventory:reserve' },
+        { DPoP, ...insecure },
+      );
+      const tokens = await oauth.processClientCredentialsResponse(as, client, response);
+      expect(tokens.token_type).toBe('dpop');
+      const jkt = await DPoP.calculateThumbprint();
+      expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
+      const info = await introspect(tokens.access_token);
+      expect(info).toMatchObject({ active: true, token_type: 'DPoP', cnf: { jkt } });
+    },
+  );
+
+  it('without a proof, a client not registered dpop_bound gets a bearer token as before', async () => {
+    const answer = await token({ grant_type: 'client_credentials' }, ordersAuth);
+    expect(answer.status).toBe(200);
+    expect(answer.body.token_type).toBe('Bearer');
+    expect(decodeJwt(answer.body.access_token as string).cnf).toBeUndefined();
+    expect(await introspect(answer.body.access_token as string)).toMatchObject({ token_type: 'Bearer' });
+  });
+
+  it('the code flow with PKCE and DPoP: bound tokens, a bound refresh token, userinfo under DPoP', async () => {
+    const client: oauth.Client = { client_id: 'shop-web' };
+    const keyPair = await oauth.generateKeyPair('ES256');
+    const DPoP = oauth.DPoP(client, keyPair);
+    const jkt = await DPoP.calculateThumbprint();
+    const { callback, verifier, nonce } = await authorizationCode();
+    const tokens = await oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
+        DPoP,
+        ...insecure,
+      }),
+      { expectedNonce: nonce, requireIdToken: true },
+    );
+    expect(tokens.token_type).toBe('dpop');
+    expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
+    const refreshToken = tokens.refresh_token as string;
+
+    // userinfo, as the library calls it: Authorization: DPoP and a proof with ath.
+    const info = await oauth.processUserInfoResponse(
+      as,
+      client,
+      oauth.skipSubjectCheck,
+      await oauth.userInfoRequest(as, client, tokens.access_token, { DPoP, ...insecure }),
+    );
+    expect(info.sub).toBe(decodeJwt(tokens.access_token).sub);
+    // The same token sent as a bearer token: refused (RFC 9449 7.2).
+    const asBearer = await fetch(`${harness.url}/userinfo`, {
+      headers: { authorization: `Bearer ${tokens.access_token}` },
+    });
+    expect(asBearer.status).toBe(401);
+    expect(asBearer.headers.get('www-authenticate')).toMatch(
+      /^DPoP realm="tessera", algs="EdDSA Ed25519 ES256", error="invalid_token"/,
+    );
+
+    // A refresh token of a public client is bound (RFC 9449 5): another key or no proof is
+    // refused, and the token stays usable by its holder.
+    const otherKey = await DpopProofSigner.generate('ES256');
+    const form = { grant_type: 'refresh_token', refresh_token: refreshToken, client_id: 'shop-web' };
+    const withOtherKey = await token(form, { dpop: otherKey.proof({ method: 'POST', url: tokenUrl() }) });
+    expect(withOtherKey).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    const withoutProof = await token(form);
+    expect(withoutProof).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    const refreshed = await oauth.processRefreshTokenResponse(
+      as,
+      client,
+      await oauth.refreshTokenGrantRequest(as, client, oauth.None(), refreshToken, { DPoP, ...insecure }),
+    );
+    expect(refreshed.token_type).toBe('dpop');
+    expect(decodeJwt(refreshed.access_token).cnf).toEqual({ jkt });
+    // The successor is bound to the same key.
+    const successor = { ...form, refresh_token: refreshed.refresh_token as string };
+    expect(await token(successor)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+  });
+
+  it('token exchange with a proof binds the new token to the exchanging client, not its caller', async () => {
+    const caller = await DpopProofSigner.generate();
+    const { callback, verifier } = await authorizationCode();
+    const code = await token(
+      {
+        grant_type: 'authorization_code',
+        code: callback.get('code') as string,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        client_id: 'shop-web',
+      },
+      { dpop: caller.proof({ method: 'POST', url: tokenUrl() }) },
+    );
+    expect(code.status).toBe(200);
+    const service = await DpopProofSigner.generate('ES256');
+    const exchanged = await token(
+      {
+        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
+        subject_token: code.body.access_token as string,
+        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        audience: 'inventory',
+      },
+      { ...ordersAuth, dpop: service.proof({ method: 'POST', url: tokenUrl() }) },
+    );
+    expect(exchanged.status).toBe(200);
+    expect(exchanged.body.token_type).toBe('DPoP');
+    expect(decodeJwt(exchanged.body.access_token as string).cnf).toEqual({ jkt: service.jkt });
+  });
+
+  describe('refusals at /token (docs/security.md A143, A144)', () => {
+    let signer: DpopProofSigner;
+    beforeAll(async () => {
+      signer = await DpopProofSigner.generate();
+    });
+    const grant = { grant_type: 'client_credentials' };
+
+    it.each([
+      ['for another URL', () => signer.proof({ method: 'POST', url: `${harness.url}/introspect` })],
+      ['for another method', () => signer.proof({ method: 'GET', url: tokenUrl() })],
+      ['that is not a JWS', () => 'not-a-proof'],
+      [
+        "whose signature is not its key's",
+        () => {
+          const [header, payload] = signer.proof({ method: 'POST', url: tokenUrl() }).split('.');
+          return `${header}.${payload}.${'A'.repeat(86)}`;
+        },
+      ],
+    ])('a proof %s -> 400 invalid_dpop_proof', async (_name, make) => {
+      const answer = await token(grant, { ...ordersAuth, dpop: make() });
+      expect(answer.status).toBe(400);
+      expect(answer.body.error).toBe('invalid_dpop_proof');
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+    });
+
+    it('a proof replayed -> 400 invalid_dpop_proof, the first use was a 200', async () => {
+      const proof = signer.proof({ method: 'POST', url: tokenUrl() });
+      expect((await token(grant, { ...ordersAuth, dpop: proof })).status).toBe(200);
+      const again = await token(grant, { ...ordersAuth, dpop: proof });
+      expect(again).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
+      expect(again.body.error_description).toMatch(/already used/);
+    });
+
+    it('a refused proof leaves the authorization code unused', async () => {
+      const { callback, verifier } = await authorizationCode();
+      const form = {
+        grant_type: 'authorization_code',
+        code: callback.get('code') as string,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        client_id: 'shop-web',
+      };
+      const refused = await token(form, { dpop: signer.proof({ method: 'PUT', url: tokenUrl() }) });
+      expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
+      const redeemed = await token(form, { dpop: signer.proof({ method: 'POST', url: tokenUrl() }) });
+      expect(redeemed).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    });
+
+    it('a client registered dpop_bound_access_tokens without a proof -> 400 invalid_dpop_proof', async () => {
+      const auth = { authorization: basic('bound', BOUND_SECRET) };
+      const refused = await token(grant, auth);
+      expect(refused).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
+      const withProof = await token(grant, {
+        ...auth,
+        dpop: signer.proof({ method: 'POST', url: tokenUrl() }),
+      });
+      expect(withProof).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+      expect(decodeJwt(withProof.body.access_token as string).cnf).toEqual({ jkt: signer.jkt });
+    });
+
+    it('an ath claim is not checked at /token, where no access token is sent', async () => {
+      const proof = signer.proof({ method: 'POST', url: tokenUrl(), accessToken: 'x' });
+      const payload = decodeJwt(proof);
+      expect(payload.ath).toBe(sha256Base64url('x'));
+      expect((await token(grant, { ...ordersAuth, dpop: proof })).status).toBe(200);
+    });
+  });
+
+  describe('server nonces (dpopNonce: true, docs/security.md A143)', () => {
+    let nonced: Harness;
+    let nonceAs: oauth.AuthorizationServer;
+    beforeAll(async () => {
+      nonced = await startService(database, { clients: [orders], dpopNonce: true });
+      const issuer = new URL(nonced.url);
+      nonceAs = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
+    });
+    afterAll(async () => {
+      await nonced?.stop();
+    });
+
+    it('oauth4webapi is told use_dpop_nonce with a DPoP-Nonce, and its retry with the nonce succeeds', async () => {
+      const client: oauth.Client = { client_id: 'orders' };
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('EdDSA'));
+      const first = await oauth.clientCredentialsGrantRequest(
+        nonceAs,
+        client,
+        oauth.ClientSecretBasic(ORDERS_SECRET),
+        {},
+        {
+          DPoP,
+          ...insecure,
+        },
+      );
+      expect(first.status).toBe(400);
+      expect(first.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const error = await oauth
+        .processClientCredentialsResponse(nonceAs, client, first)
+        .catch((e: unknown) => e);
+      expect(oauth.isDPoPNonceError(error)).toBe(true);
+      const second = await oauth.clientCredentialsGrantRequest(
+        nonceAs,
+        client,
+        oauth.ClientSecretBasic(ORDERS_SECRET),
+        {},
+        {
+          DPoP,
+          ...insecure,
+        },
+      );
+      expect(second.headers.get('dpop-nonce')).toBe(first.headers.get('dpop-nonce'));
+      const tokens = await oauth.processClientCredentialsResponse(nonceAs, client, second);
+      expect(tokens.token_type).toBe('dpop');
+    });
+
+    it('a nonce the service never handed out -> use_dpop_nonce', async () => {
+      const signer = await DpopProofSigner.generate();
+      const answer = await fetch(`${nonced.url}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          ...ordersAuth,
+          dpop: signer.proof({ method: 'POST', url: `${nonced.url}/token`, nonce: 'made-up' }),
+        },
+        body: 'grant_type=client_credentials',
+      });
+      expect(answer.status).toBe(400);
+      expect(((await answer.json()) as { error: string }).error).toBe('use_dpop_nonce');
+      expect(answer.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+  });
+});
