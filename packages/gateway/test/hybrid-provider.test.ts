@@ -288,7 +288,7 @@ describe('the issuer', () => {
           now: Date.now,
         });
         await expect(fresh.authorizationUrl(params), named).rejects.toMatchObject({
-          code: 'token_service_unavailable',
+          code: 'ERR_TOKEN_SERVICE_UNAVAILABLE',
         });
       }
     } finally {
@@ -382,7 +382,7 @@ describe('the grants and what the token endpoint answers', () => {
     for (const answer of outages) {
       tokenAnswer = answer;
       const error = await provider.refresh('a-refresh-token').catch((e: unknown) => e);
-      expect(error, JSON.stringify(answer).slice(0, 80)).toMatchObject({ code: 'token_service_unavailable' });
+      expect(error, JSON.stringify(answer).slice(0, 80)).toMatchObject({ code: 'ERR_TOKEN_SERVICE_UNAVAILABLE' });
       // Nothing of the answer reaches the error (a token in it would reach a log).
       expect(JSON.stringify(error) + String((error as Error).message)).not.toContain(ACCESS_TOKEN);
     }
