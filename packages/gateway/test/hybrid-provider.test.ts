@@ -382,7 +382,9 @@ describe('the grants and what the token endpoint answers', () => {
     for (const answer of outages) {
       tokenAnswer = answer;
       const error = await provider.refresh('a-refresh-token').catch((e: unknown) => e);
-      expect(error, JSON.stringify(answer).slice(0, 80)).toMatchObject({ code: 'ERR_TOKEN_SERVICE_UNAVAILABLE' });
+      expect(error, JSON.stringify(answer).slice(0, 80)).toMatchObject({
+        code: 'ERR_TOKEN_SERVICE_UNAVAILABLE',
+      });
       // Nothing of the answer reaches the error (a token in it would reach a log).
       expect(JSON.stringify(error) + String((error as Error).message)).not.toContain(ACCESS_TOKEN);
     }
