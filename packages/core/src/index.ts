@@ -125,6 +125,9 @@ export {
   recordStatus,
   startClientSpan,
   startRequestTrace,
+  type TracedApp,
+  type TracedRequest,
+  traceRequests,
   withTraceHeaders,
 } from './tracing.js';
 export { isTrustedProxyEntry } from './trusted-proxy.js';

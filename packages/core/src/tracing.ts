@@ -129,3 +129,45 @@ export function inSpanSync<T>(name: string, attributes: Attributes, work: (span:
     span.end();
   }
 }
+
+/** What `traceRequests` needs of a request: Fastify's, by shape (core does not depend on Fastify). */
+export interface TracedRequest {
+  readonly raw: object;
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly routeOptions: { readonly url?: string | undefined };
+}
+
+/** What `traceRequests` needs of an app: Fastify's `onRequest` and `onResponse` hooks, by shape. */
+export interface TracedApp {
+  addHook(
+    name: 'onRequest',
+    hook: (request: TracedRequest, reply: unknown, done: () => void) => void,
+  ): unknown;
+  addHook(
+    name: 'onResponse',
+    hook: (request: TracedRequest, reply: { readonly statusCode: number }, done: () => void) => void,
+  ): unknown;
+}
+
+/**
+ * A server span for every request of a Fastify app (a no-op without an SDK): it continues the
+ * caller's `traceparent`, is the parent of what the handler does, and ends with the status
+ * answered. Every part's listener adds it the same way.
+ */
+export function traceRequests(app: TracedApp): void {
+  app.addHook('onRequest', (request, _reply, done) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    startRequestTrace(
+      request.raw,
+      `${request.method} ${route}`,
+      request.headers,
+      { 'http.request.method': request.method, 'http.route': route },
+      done,
+    );
+  });
+  app.addHook('onResponse', (request, reply, done) => {
+    endRequestTrace(request.raw, reply.statusCode);
+    done();
+  });
+}

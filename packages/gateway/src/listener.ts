@@ -1,4 +1,4 @@
-import { traceRequests } from '@tessera/resource/fastify';
+import { traceRequests } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,

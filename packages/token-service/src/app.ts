@@ -1,10 +1,4 @@
-import {
-  type ErrorAnswer,
-  endRequestTrace,
-  errorAnswering,
-  type OAuthErrorBody,
-  startRequestTrace,
-} from '@tessera/core';
+import { type ErrorAnswer, errorAnswering, type OAuthErrorBody, traceRequests } from '@tessera/core';
 import type { UserDirectory } from '@tessera/identity';
 import Fastify, {
   type FastifyBaseLogger,
@@ -88,18 +82,8 @@ function loggerOf(option: FastifyBaseLogger | boolean): FastifyBaseLogger {
  * status and time, nothing else (a query or body may hold a code or a secret).
  */
 function registerRequestObservability(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    startRequestTrace(
-      request.raw,
-      `${request.method} ${route}`,
-      request.headers,
-      { 'http.request.method': request.method, 'http.route': route },
-      done,
-    );
-  });
+  traceRequests(app);
   app.addHook('onResponse', (request, reply, done) => {
-    endRequestTrace(request.raw, reply.statusCode);
     // Pino's own check: the line's fields are gathered only when it is written.
     const check = (request.log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled;
     if (check === undefined || check.call(request.log, 'info')) {

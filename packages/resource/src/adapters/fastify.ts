@@ -1,15 +1,14 @@
 import {
   answerFor,
   audit,
-  endRequestTrace,
   errorAnswering,
   type MetricsExposure,
   type Principal,
   redactUrl,
   sendAnswer,
   serveMetricsEndpoint,
-  startRequestTrace,
   TesseraTypeError,
+  traceRequests as traceSpans,
 } from '@tessera/core';
 import type {
   FastifyInstance,
@@ -70,20 +69,7 @@ export function requestLikeOf(request: FastifyRequest): RequestLike {
  * protected routes can call it itself.
  */
 export function traceRequests(app: FastifyInstance): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    startRequestTrace(
-      request.raw,
-      `${request.method} ${route}`,
-      request.headers,
-      { 'http.request.method': request.method, 'http.route': route },
-      done,
-    );
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    endRequestTrace(request.raw, reply.statusCode);
-    done();
-  });
+  traceSpans(app);
 }
 
 /** Counts every answer of `app` and serves `/metrics` where the exposure says. */
