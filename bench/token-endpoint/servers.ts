@@ -2,7 +2,7 @@
 // grant_type=client_credentials and client_secret_basic. Run as a child process by index.ts
 // (`servers.ts <kind>`): it listens on a free port, prints `READY <port>`, and exits on SIGTERM
 // after closing what it opened. startServer() also runs them in-process.
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID, sign } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,7 +16,7 @@ import Provider from 'oidc-provider';
 import pg from 'pg';
 import { type RunningServer, serveIfMain } from '../lib/servers.js';
 
-export type ServerKind = 'bare' | 'tessera' | 'tessera-postgres' | 'oidc-provider';
+export type ServerKind = 'bare' | 'floor' | 'tessera' | 'tessera-postgres' | 'oidc-provider';
 
 export const CLIENT_ID = 'orders';
 export const CLIENT_SECRET = 'orders-bench-secret-0123456789abcdef-0123456789';
@@ -52,6 +52,50 @@ async function bare(): Promise<RunningServer> {
     (p) => app.listen({ host: '127.0.0.1', port: p }),
     () => app.server.address(),
   );
+  return { port, close: () => app.close() };
+}
+
+/**
+ * The floor: bare Fastify answering one freshly signed EdDSA JWT per request, with no OAuth around
+ * it (no client authentication, no scope or audience check, no hooks): a form parsed, the claims
+ * of a Tessera client-credentials token with a random `jti`, one Ed25519 signature on a cached
+ * KeyObject through node:crypto, the same no-store headers. What any token endpoint on Fastify
+ * pays at least.
+ */
+async function floor(): Promise<RunningServer> {
+  const app = Fastify({ logger: false });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string' },
+    (_request, body, done) => done(null, new URLSearchParams(body as string)),
+  );
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'floor' })).toString(
+    'base64url',
+  );
+  let issuer = '';
+  app.post('/token', async (_request, reply) => {
+    const iat = Math.floor(Date.now() / 1000);
+    const claims = {
+      sub: CLIENT_ID,
+      client_id: CLIENT_ID,
+      scope: SCOPE,
+      aud: AUDIENCE,
+      iss: issuer,
+      iat,
+      exp: iat + 300,
+      jti: randomUUID(),
+    };
+    const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+    const signature = sign(null, Buffer.from(input), privateKey).toString('base64url');
+    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+    return { access_token: `${input}.${signature}`, token_type: 'Bearer', expires_in: 300, scope: SCOPE };
+  });
+  const port = await listening(
+    (p) => app.listen({ host: '127.0.0.1', port: p }),
+    () => app.server.address(),
+  );
+  issuer = `http://127.0.0.1:${port}`;
   return { port, close: () => app.close() };
 }
 
@@ -169,6 +213,7 @@ async function oidcProvider(): Promise<RunningServer> {
 
 export function startServer(kind: ServerKind): Promise<RunningServer> {
   if (kind === 'bare') return bare();
+  if (kind === 'floor') return floor();
   if (kind === 'tessera') return tessera('sqlite');
   if (kind === 'tessera-postgres') return tessera('postgres');
   return oidcProvider();
