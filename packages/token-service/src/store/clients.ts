@@ -1,8 +1,9 @@
+import { hash, timingSafeEqual } from 'node:crypto';
 import { BoundedCache, type SigningAlgorithm } from '@tessera/core';
 import type { JSONWebKeySet } from 'jose';
 import type { Kysely, Selectable } from 'kysely';
 import { TokenServiceError } from '../errors.js';
-import { hashClientSecret } from '../lib/secrets.js';
+import { hashClientSecret, verifyClientSecret } from '../lib/secrets.js';
 import type { Client, ClientAssertionAlgorithm, GrantType, TokenEndpointAuthMethod } from './client.js';
 import {
   type ClientRegistration,
@@ -27,6 +28,15 @@ export interface ClientRepositoryOptions {
 /** A lookup's answer, a client or none (unknown ids are cached too). */
 interface CacheEntry {
   readonly client: Client | undefined;
+}
+
+/**
+ * A secret already checked against a client's stored HMAC: the SHA-256 of what was presented (never
+ * the secret itself) and the stored HMAC it matched, so a secret that changed matches no more.
+ */
+interface VerifiedSecret {
+  readonly digest: Buffer;
+  readonly secretHash: string;
 }
 
 const MAX_CACHE_ENTRIES = 10_000;
@@ -70,6 +80,7 @@ export class ClientRepository {
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
   readonly #cache: BoundedCache<CacheEntry>;
+  readonly #verified: BoundedCache<VerifiedSecret>;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
 
   constructor(options: ClientRepositoryOptions) {
@@ -78,6 +89,7 @@ export class ClientRepository {
     this.#cacheTtlMs = options.cacheTtlMs ?? 5000;
     this.#now = options.now ?? Date.now;
     this.#cache = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
+    this.#verified = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
   }
@@ -99,6 +111,29 @@ export class ClientRepository {
       this.#cache.set(clientId, { client }, now + this.#cacheTtlMs);
     }
     return client;
+  }
+
+  /**
+   * Whether `presented` is the secret of `client` (a record this repository returned), in constant
+   * time. The stored form is an HMAC-SHA-256, and an HMAC object per /token request was several
+   * percent of its cost; so once a secret has matched, its SHA-256 (one-shot, a fraction of the
+   * HMAC's cost) is kept for `cacheTtlMs` beside the HMAC it matched, and a later request of the
+   * same client presenting a secret of the same SHA-256 is accepted on that. A different secret is
+   * checked against the HMAC as ever; a changed secret no longer matches the kept HMAC; a write
+   * through this repository (a new secret, a removal) forgets the client's entry at once.
+   */
+  verifySecret(client: Client, presented: string): boolean {
+    const stored = client.secret_hash;
+    if (stored === undefined) return false;
+    if (this.#cacheTtlMs <= 0) return verifyClientSecret(this.#secretKey, presented, stored);
+    const digest = hash('sha256', presented, 'buffer');
+    const known = this.#verified.get(client.client_id);
+    if (known !== undefined && known.secretHash === stored && timingSafeEqual(known.digest, digest)) {
+      return true;
+    }
+    if (!verifyClientSecret(this.#secretKey, presented, stored)) return false;
+    this.#verified.set(client.client_id, { digest, secretHash: stored }, this.#now() + this.#cacheTtlMs);
+    return true;
   }
 
   /**
@@ -142,8 +177,7 @@ export class ClientRepository {
         cause: error,
       });
     }
-    this.#cache.delete(valid.client_id);
-    this.#origins = undefined;
+    this.#forget(valid.client_id);
     return fromRow(row);
   }
 
@@ -157,8 +191,7 @@ export class ClientRepository {
       .values(row)
       .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
       .execute();
-    this.#cache.delete(valid.client_id);
-    this.#origins = undefined;
+    this.#forget(valid.client_id);
     const stored = await this.find(valid.client_id);
     if (stored === undefined)
       throw new TokenServiceError('ERR_CLIENT_NOT_FOUND', `client ${valid.client_id} vanished`);
@@ -171,16 +204,25 @@ export class ClientRepository {
       .deleteFrom('oauth_clients')
       .where('client_id', '=', clientId)
       .executeTakeFirst();
-    this.#cache.delete(clientId);
-    this.#origins = undefined;
+    this.#forget(clientId);
     return Number(result.numDeletedRows) > 0;
   }
 
-  /** Forgets cached clients (all, or one). */
+  /** Forgets cached clients and their verified secrets (all, or one). */
   invalidate(clientId?: string): void {
+    if (clientId !== undefined) {
+      this.#forget(clientId);
+      return;
+    }
     this.#origins = undefined;
-    if (clientId === undefined) this.#cache.clear();
-    else this.#cache.delete(clientId);
+    this.#cache.clear();
+    this.#verified.clear();
+  }
+
+  #forget(clientId: string): void {
+    this.#origins = undefined;
+    this.#cache.delete(clientId);
+    this.#verified.delete(clientId);
   }
 
   #validate(input: ClientRegistration): ValidRegistration {

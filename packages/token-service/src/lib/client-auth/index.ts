@@ -3,7 +3,6 @@ import type { ServiceContext } from '../../context.js';
 import { type Client, isPublicClient, type TokenEndpointAuthMethod } from '../../store/client.js';
 import type { FormBody } from '../form-body.js';
 import { invalidClient, invalidRequest } from '../oauth-error.js';
-import { verifyClientSecret } from '../secrets.js';
 import { parseBasicCredentials } from './basic.js';
 import { assertionSubject, JWT_BEARER_ASSERTION_TYPE, verifyClientAssertion } from './private-key-jwt.js';
 
@@ -33,7 +32,7 @@ function checkSecret(ctx: ServiceContext, client: Client, secret: string): void 
   if (client.secret_hash === undefined) {
     throw invalidClient('the client does not authenticate with a secret');
   }
-  if (!verifyClientSecret(ctx.secrets.clientSecret, secret, client.secret_hash)) throw invalidClient();
+  if (!ctx.clients.verifySecret(client, secret)) throw invalidClient();
 }
 
 /**
