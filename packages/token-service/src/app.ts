@@ -29,7 +29,7 @@ import { CORS_PATHS, registerCors } from './lib/cors.js';
 import { createServiceDpop } from './lib/dpop.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
-import { createMetrics } from './lib/metrics.js';
+import { createMetrics, type ServiceMetrics } from './lib/metrics.js';
 import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
@@ -78,12 +78,22 @@ function loggerOf(option: FastifyBaseLogger | boolean): FastifyBaseLogger {
 
 /**
  * A server span per request (continuing the caller's `traceparent`; OpenTelemetry, a no-op with
- * no SDK registered) and one access line per answer at `info`: method, path without the query,
- * status and time, nothing else (a query or body may hold a code or a secret).
+ * no SDK registered), and per answer its duration in the metrics and one access line at `info`:
+ * method, path without the query, status and time, nothing else (a query or body may hold a code
+ * or a secret). One callback hook for both: each hook Fastify runs per request, and each promise
+ * an async one makes, is paid by every /token request.
  */
-function registerRequestObservability(app: FastifyInstance): void {
+function registerRequestObservability(app: FastifyInstance, metrics: ServiceMetrics): void {
   traceRequests(app);
   app.addHook('onResponse', (request, reply, done) => {
+    metrics.requestDuration.observe(
+      {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unknown',
+        status_code: String(reply.statusCode),
+      },
+      reply.elapsedTime / 1000,
+    );
     // Pino's own check: the line's fields are gathered only when it is written.
     const check = (request.log as Partial<Pick<Logger, 'isLevelEnabled'>>).isLevelEnabled;
     if (check === undefined || check.call(request.log, 'info')) {
@@ -100,6 +110,13 @@ function registerRequestObservability(app: FastifyInstance): void {
     done();
   });
 }
+
+const SAFE_DEFAULT_HEADERS = Object.freeze({
+  'cache-control': 'no-store',
+  pragma: 'no-cache',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+});
 
 function issuerPrefix(issuer: string): string {
   const path = new URL(issuer).pathname.replace(/\/+$/, '');
@@ -229,27 +246,13 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
     ...listenerOptions(resolved),
   }) as unknown as FastifyInstance;
   registerFormBodyParser(app, resolved.bodyLimit, resolved.bodyTimeoutMs);
-  registerRequestObservability(app);
+  registerRequestObservability(app, ctx.metrics);
   app.setErrorHandler(answers.errorHandler);
   app.setNotFoundHandler(answers.notFoundHandler);
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', (_request, reply, done) => {
     // Safe defaults for every answer; discovery and JWKS opt into caching themselves.
-    reply.headers({
-      'cache-control': 'no-store',
-      pragma: 'no-cache',
-      'x-content-type-options': 'nosniff',
-      'referrer-policy': 'no-referrer',
-    });
-  });
-  app.addHook('onResponse', async (request, reply) => {
-    ctx.metrics.requestDuration.observe(
-      {
-        method: request.method,
-        route: request.routeOptions.url ?? 'unknown',
-        status_code: String(reply.statusCode),
-      },
-      reply.elapsedTime / 1000,
-    );
+    reply.headers(SAFE_DEFAULT_HEADERS);
+    done();
   });
 
   const prefix = issuerPrefix(resolved.issuer);

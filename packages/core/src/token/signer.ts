@@ -1,4 +1,4 @@
-import { KeyObject, sign } from 'node:crypto';
+import { KeyObject, type SignKeyObjectInput, sign } from 'node:crypto';
 import { TesseraTypeError } from '../errors/base.js';
 import type { SigningAlgorithm } from '../keys/algorithms.js';
 import { KeySet } from '../keys/key-set.js';
@@ -37,7 +37,9 @@ export interface IssuedAccessToken {
 interface PreparedKey {
   readonly key: SigningKey;
   readonly header: string;
-  readonly privateKey: KeyObject;
+  /** What `crypto.sign` takes for this key: its digest, and the key with its signature encoding. */
+  readonly digest: 'sha256' | null;
+  readonly signingKey: KeyObject | SignKeyObjectInput;
 }
 
 function checkLifetime(lifetime: number): number {
@@ -98,12 +100,7 @@ export class AccessTokenSigner {
     payload.exp = exp;
     payload.jti = jti;
     const input = `${prepared.header}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
-    const alg = prepared.key.alg;
-    const signature = sign(alg === 'EdDSA' ? null : 'sha256', Buffer.from(input), {
-      key: prepared.privateKey,
-      // ES256 in JWS is the raw r || s pair (RFC 7518 3.4), not DER.
-      ...(alg === 'ES256' ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-    });
+    const signature = sign(prepared.digest, Buffer.from(input), prepared.signingKey);
     return { token: `${input}.${signature.toString('base64url')}`, jti, exp };
   }
 
@@ -113,7 +110,14 @@ export class AccessTokenSigner {
       const header = Buffer.from(JSON.stringify({ alg: key.alg, typ: 'at+jwt', kid: key.kid })).toString(
         'base64url',
       );
-      this.#prepared = { key, header, privateKey: KeyObject.from(key.privateKey) };
+      const privateKey = KeyObject.from(key.privateKey);
+      this.#prepared = {
+        key,
+        header,
+        digest: key.alg === 'EdDSA' ? null : 'sha256',
+        // ES256 in JWS is the raw r || s pair (RFC 7518 3.4), not DER.
+        signingKey: key.alg === 'ES256' ? { key: privateKey, dsaEncoding: 'ieee-p1363' } : privateKey,
+      };
     }
     return this.#prepared as PreparedKey;
   }

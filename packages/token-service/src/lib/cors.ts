@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { isLoopbackHttp } from './redirect-uri.js';
 
 /**
@@ -73,20 +73,41 @@ function allow(reply: FastifyReply, origin: string): void {
  */
 export function registerCors(app: FastifyInstance, paths: readonly string[], origins: WebOrigins): void {
   const covered = new Set(paths);
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
+  // A callback hook, not an async one: most requests (every server-to-server /token call) send no
+  // Origin, and those are done here without a promise.
+  app.addHook('onRequest', (request, reply, done) => {
     const url = request.routeOptions.url;
-    if (url === undefined || !covered.has(url)) return;
+    if (url === undefined || !covered.has(url)) {
+      done();
+      return;
+    }
     reply.header('vary', 'Origin');
     const origin = request.headers.origin;
-    if (typeof origin !== 'string' || !(await origins.webOrigins()).has(origin)) return;
-    allow(reply, origin);
-    if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
-      reply.headers({
-        'access-control-allow-methods': ALLOWED_METHODS,
-        'access-control-allow-headers': ALLOWED_HEADERS,
-        'access-control-max-age': PREFLIGHT_MAX_AGE_S,
-      });
-      return reply.code(204).send();
+    if (typeof origin !== 'string') {
+      done();
+      return;
     }
+    origins.webOrigins().then(
+      (registered) => {
+        if (!registered.has(origin)) {
+          done();
+          return;
+        }
+        allow(reply, origin);
+        if (request.method === 'OPTIONS' && request.headers['access-control-request-method'] !== undefined) {
+          reply
+            .headers({
+              'access-control-allow-methods': ALLOWED_METHODS,
+              'access-control-allow-headers': ALLOWED_HEADERS,
+              'access-control-max-age': PREFLIGHT_MAX_AGE_S,
+            })
+            .code(204)
+            .send();
+          return;
+        }
+        done();
+      },
+      (error: Error) => done(error),
+    );
   });
 }

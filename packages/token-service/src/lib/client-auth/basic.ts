@@ -8,9 +8,14 @@ export interface BasicCredentials {
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 
 function formDecode(value: string): string {
-  // RFC 6749 2.3.1: id and secret are application/x-www-form-urlencoded before Base64.
+  // RFC 6749 2.3.1: id and secret are application/x-www-form-urlencoded before Base64. Most have
+  // nothing encoded, and this runs on every token request.
+  if (value.indexOf('%') === -1 && value.indexOf('+') === -1) return value;
   return decodeURIComponent(value.replace(/\+/g, ' '));
 }
+
+// One decoder for every call: decode() without `stream` keeps no state between calls.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The client id and secret of an `Authorization: Basic` header (RFC 6749 2.3.1, RFC 7617). A
@@ -24,7 +29,7 @@ export function parseBasicCredentials(token: string): BasicCredentials {
   }
   let decoded: string;
   try {
-    decoded = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(trimmed, 'base64'));
+    decoded = strictUtf8.decode(Buffer.from(trimmed, 'base64'));
   } catch {
     throw invalidClient('malformed Basic credentials');
   }
