@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, onRequestHookHandler } from 'fastify';
 import { isLoopbackHttp } from './redirect-uri.js';
 
 /**
@@ -69,18 +69,15 @@ function allow(reply: FastifyReply, origin: string): void {
  * differ by origin, and discovery and JWKS are cacheable), the allow headers for a registered
  * origin, and a preflight (`OPTIONS` with `Access-Control-Request-Method`) from a registered origin
  * answered 204 here. A preflight from any other origin goes on to the route's own answer (405),
- * which carries no CORS header, so the browser refuses the call.
+ * which carries no CORS header, so the browser refuses the call. The hook is attached to those
+ * routes alone as they are registered (after this call), so no other request runs it, and none
+ * pays for reading its route back (Fastify builds `request.routeOptions` afresh on every read).
  */
 export function registerCors(app: FastifyInstance, paths: readonly string[], origins: WebOrigins): void {
   const covered = new Set(paths);
   // A callback hook, not an async one: most requests (every server-to-server /token call) send no
   // Origin, and those are done here without a promise.
-  app.addHook('onRequest', (request, reply, done) => {
-    const url = request.routeOptions.url;
-    if (url === undefined || !covered.has(url)) {
-      done();
-      return;
-    }
+  const cors: onRequestHookHandler = (request, reply, done) => {
     reply.header('vary', 'Origin');
     const origin = request.headers.origin;
     if (typeof origin !== 'string') {
@@ -109,5 +106,10 @@ export function registerCors(app: FastifyInstance, paths: readonly string[], ori
       },
       (error: Error) => done(error),
     );
+  };
+  app.addHook('onRoute', (route) => {
+    if (!covered.has(route.url)) return;
+    const own = route.onRequest === undefined ? [] : [route.onRequest].flat();
+    route.onRequest = [...own, cors];
   });
 }
