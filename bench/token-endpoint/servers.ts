@@ -33,48 +33,49 @@ async function listening(
 }
 
 /**
- * Fastify with no OAuth at all: the ceiling. It parses the form and answers a JSON of the same
- * shape and size as a real token response (a JWT-sized string), with the same no-store headers.
+ * Bare Fastify, no OAuth: a form parser and `POST /token` answering a token response (the same
+ * no-store headers as a real one) with the access token `accessToken(issuer)` makes, where
+ * `issuer` is the server's own URL.
  */
-async function bare(): Promise<RunningServer> {
+async function bareTokenRoute(accessToken: (issuer: string) => string): Promise<RunningServer> {
   const app = Fastify({ logger: false });
   app.addContentTypeParser(
     'application/x-www-form-urlencoded',
     { parseAs: 'string' },
     (_request, body, done) => done(null, new URLSearchParams(body as string)),
   );
-  const accessToken = randomBytes(300).toString('base64url');
+  let issuer = '';
   app.post('/token', async (_request, reply) => {
+    const token = accessToken(issuer);
     reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return { access_token: accessToken, token_type: 'Bearer', expires_in: 300, scope: SCOPE };
+    return { access_token: token, token_type: 'Bearer', expires_in: 300, scope: SCOPE };
   });
   const port = await listening(
     (p) => app.listen({ host: '127.0.0.1', port: p }),
     () => app.server.address(),
   );
+  issuer = `http://127.0.0.1:${port}`;
   return { port, close: () => app.close() };
 }
 
+/** The ceiling: the same JWT-sized string every time, nothing signed. */
+function bare(): Promise<RunningServer> {
+  const accessToken = randomBytes(300).toString('base64url');
+  return bareTokenRoute(() => accessToken);
+}
+
 /**
- * The floor: bare Fastify answering one freshly signed EdDSA JWT per request, with no OAuth around
- * it (no client authentication, no scope or audience check, no hooks): a form parsed, the claims
- * of a Tessera client-credentials token with a random `jti`, one Ed25519 signature on a cached
- * KeyObject through node:crypto, the same no-store headers. What any token endpoint on Fastify
- * pays at least.
+ * The floor: one freshly signed EdDSA JWT per request and nothing else (no client authentication,
+ * no scope or audience check, no hooks): the claims of a Tessera client-credentials token with a
+ * random `jti`, one Ed25519 signature on a cached KeyObject through node:crypto. What any token
+ * endpoint on Fastify pays at least.
  */
-async function floor(): Promise<RunningServer> {
-  const app = Fastify({ logger: false });
-  app.addContentTypeParser(
-    'application/x-www-form-urlencoded',
-    { parseAs: 'string' },
-    (_request, body, done) => done(null, new URLSearchParams(body as string)),
-  );
+function floor(): Promise<RunningServer> {
   const { privateKey } = generateKeyPairSync('ed25519');
   const header = Buffer.from(JSON.stringify({ alg: 'EdDSA', typ: 'at+jwt', kid: 'floor' })).toString(
     'base64url',
   );
-  let issuer = '';
-  app.post('/token', async (_request, reply) => {
+  return bareTokenRoute((issuer) => {
     const iat = Math.floor(Date.now() / 1000);
     const claims = {
       sub: CLIENT_ID,
@@ -87,16 +88,8 @@ async function floor(): Promise<RunningServer> {
       jti: randomUUID(),
     };
     const input = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
-    const signature = sign(null, Buffer.from(input), privateKey).toString('base64url');
-    reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
-    return { access_token: `${input}.${signature}`, token_type: 'Bearer', expires_in: 300, scope: SCOPE };
+    return `${input}.${sign(null, Buffer.from(input), privateKey).toString('base64url')}`;
   });
-  const port = await listening(
-    (p) => app.listen({ host: '127.0.0.1', port: p }),
-    () => app.server.address(),
-  );
-  issuer = `http://127.0.0.1:${port}`;
-  return { port, close: () => app.close() };
 }
 
 /** Tessera's token service as `tessera token-service` runs it: SQLite file (or PostgreSQL), no log. */
