@@ -132,6 +132,10 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     ]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^tessera: client web2: redirect URI "http:\/\/example\.com\/cb" .+\n$/);
+    // A flag the one registration schema does not accept is named by its field, before any rule.
+    const badGrant = tessera(['clients', 'add', 'web3', '--db', db, '--grant-type', 'password']);
+    expect(badGrant.status).toBe(1);
+    expect(badGrant.stderr).toMatch(/^tessera: client web3: grant_types\.0: .+\n$/);
     const badBackchannel = tessera([
       'clients',
       'add',

@@ -42,7 +42,11 @@ function usesSecret(options: AddOptions): boolean {
   return options.public !== true && options.jwksFile === undefined;
 }
 
-async function registrationOf(clientId: string, options: AddOptions, secret: string | undefined) {
+async function registrationOf(
+  clientId: string,
+  options: AddOptions,
+  secret: string | undefined,
+): Promise<ClientRegistration> {
   let jwks: unknown;
   if (options.jwksFile !== undefined) {
     const text = (await readFlagFile('--jwks-file', options.jwksFile)).toString('utf8');
@@ -52,8 +56,10 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
       throw new Error(`--jwks-file ${options.jwksFile} is not JSON`);
     }
   }
-  // The repository checks every rule and names the one broken; the flags are passed as given.
-  const registration: Record<string, unknown> = {
+  // The one schema types the flags as given (naming the field a flag got wrong); the repository
+  // then checks the rules across fields.
+  const { parseClientRegistration } = await import('@tessera/token-service');
+  return parseClientRegistration({
     client_id: clientId,
     ...(secret === undefined ? {} : { client_secret: secret }),
     ...(options.name === undefined ? {} : { client_name: options.name }),
@@ -73,8 +79,7 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(jwks === undefined ? {} : { jwks }),
     ...(options.idTokenAlg === undefined ? {} : { id_token_signed_response_alg: options.idTokenAlg }),
-  };
-  return registration as unknown as ClientRegistration;
+  });
 }
 
 /** What `clients list --json` shows: the registration, never the secret's hash. */
