@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { textTable } from '@tessera/core';
 import type { Client, ClientRegistration } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { readFlagFile } from '../lib/files.js';
 import { usage } from '../lib/options.js';
-import { table } from '../lib/table.js';
 import {
   type AdminDatabaseOptions,
   defaultDatabaseUrl,
@@ -179,7 +179,7 @@ export function registerClientsCommand(program: Command, context: CliContext): v
           client.audiences.join(' '),
         ]),
       ];
-      context.io.out(`${table(rows)}\n`);
+      context.io.out(`${textTable(rows)}\n`);
     });
 
   common(
