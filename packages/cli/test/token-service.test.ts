@@ -61,7 +61,7 @@ async function stop(running: Running): Promise<number | null> {
   return code;
 }
 
-describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
+describe('tessera clients (spawned, SQLite file) (docs/security.md K130)', { timeout: 60_000 }, () => {
   let secret = '';
 
   it('adds a confidential client, printing a generated secret once', () => {
@@ -305,7 +305,9 @@ describe('tessera keys (spawned, SQLite file)', { timeout: 60_000 }, () => {
   });
 });
 
-describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, () => {
+describe('tessera token-service (spawned, SQLite file) (docs/security.md K132, K134)', {
+  timeout: 60_000,
+}, () => {
   it('starts with a seed, serves discovery and client_credentials for a seeded client, stops on SIGTERM', async () => {
     const seed = join(dir, 'seed.yaml');
     writeFileSync(
