@@ -81,212 +81,164 @@ async function answer(
   return done.text();
 }
 
-describe.each(databases)(
-  'the device flow with openid-client on $name (docs/security.md A136, A137, A138)',
-  (fixture) => {
-    let database: TestDatabase;
-    let harness: Harness;
-    let aliceId: string;
+describe.each(databases)('the device flow with openid-client on $name (A136, A137, A138)', (fixture) => {
+  let database: TestDatabase;
+  let harness: Harness;
+  let aliceId: string;
 
-    beforeAll(async () => {
-      database = await fixture.create();
-      harness = await startService(database, { clients: [tv, kiosk, shopWeb], deviceCodeInterval: 1 });
-      aliceId = await addAlice(harness.service);
-    });
-    afterAll(async () => {
-      await harness?.stop();
-      await database?.cleanup();
-    });
+  beforeAll(async () => {
+    database = await fixture.create();
+    harness = await startService(database, { clients: [tv, kiosk, shopWeb], deviceCodeInterval: 1 });
+    aliceId = await addAlice(harness.service);
+  });
+  afterAll(async () => {
+    await harness?.stop();
+    await database?.cleanup();
+  });
 
-    const configure = (clientId: string, auth?: oidc.ClientAuth) =>
-      oidc.discovery(new URL(harness.url), clientId, undefined, auth ?? oidc.None(), {
-        execute: [oidc.allowInsecureRequests],
-      });
-
-    async function verify(token: string) {
-      const jwks = (await (await fetch(`${harness.url}/jwks`)).json()) as { keys: [] };
-      return jwtVerify(token, createLocalJWKSet(jwks), { issuer: harness.url, typ: 'at+jwt' });
-    }
-
-    it('advertises the device endpoint and the grant', async () => {
-      const metadata = (await configure('tv')).serverMetadata();
-      expect(metadata.device_authorization_endpoint).toBe(`${harness.url}/device_authorization`);
-      expect(metadata.grant_types_supported).toContain(DEVICE_GRANT);
+  const configure = (clientId: string, auth?: oidc.ClientAuth) =>
+    oidc.discovery(new URL(harness.url), clientId, undefined, auth ?? oidc.None(), {
+      execute: [oidc.allowInsecureRequests],
     });
 
-    it('a public client gets tokens once the user signs in and approves on the page', async () => {
-      const config = await configure('tv');
-      const start = await oidc.initiateDeviceAuthorization(config, { scope: 'openid orders:read' });
-      expect(start.user_code).toMatch(USER_CODE);
-      expect(start.verification_uri).toBe(`${harness.url}/device`);
-      expect(start.verification_uri_complete).toBe(
-        `${harness.url}/device?user_code=${encodeURIComponent(start.user_code)}`,
-      );
-      expect(start.expires_in).toBe(600);
-      expect(start.interval).toBe(1);
-      // openid-client polls (authorization_pending until the user answers) while the user answers.
-      const polling = oidc.pollDeviceAuthorizationGrant(config, start);
-      const browser = new Browser();
-      // The page is filled in from verification_uri_complete.
-      const entry = await browser.fetch(start.verification_uri_complete as string);
-      expect(await entry.text()).toContain(`value="${start.user_code}"`);
-      expect(await answer(browser, start, 'approve')).toContain('Device connected');
-      const tokens = await polling;
-      expect(tokens.scope).toBe('openid orders:read');
-      expect(tokens.refresh_token).toBeDefined();
-      expect(tokens.claims()?.sub).toBe(aliceId);
-      const { payload } = await verify(tokens.access_token);
-      expect(payload.sub).toBe(aliceId);
-      expect(payload.client_id).toBe('tv');
-      expect(payload.aud).toBe('orders');
-      // The refresh token works as any other.
-      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
-      expect((await verify(refreshed.access_token)).payload.sub).toBe(aliceId);
-    });
+  async function verify(token: string) {
+    const jwks = (await (await fetch(`${harness.url}/jwks`)).json()) as { keys: [] };
+    return jwtVerify(token, createLocalJWKSet(jwks), { issuer: harness.url, typ: 'at+jwt' });
+  }
 
-    it('with a DPoP key (RFC 9449 5): bound tokens, and a refresh token bound to that key (A145)', async () => {
-      const config = await configure('tv');
-      const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
-      const start = await oidc.initiateDeviceAuthorization(config, { scope: 'orders:read' });
-      const polling = oidc.pollDeviceAuthorizationGrant(config, start, undefined, { DPoP });
-      await answer(new Browser(), start, 'approve');
-      const tokens = await polling;
-      expect(tokens.token_type).toBe('dpop');
-      const jkt = await DPoP.calculateThumbprint();
-      expect((await verify(tokens.access_token)).payload.cnf).toEqual({ jkt });
-      await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
-        error: 'invalid_grant',
-      });
-      const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string, undefined, {
-        DPoP,
-      });
-      expect((await verify(refreshed.access_token)).payload.cnf).toEqual({ jkt });
-    });
+  it('advertises the device endpoint and the grant', async () => {
+    const metadata = (await configure('tv')).serverMetadata();
+    expect(metadata.device_authorization_endpoint).toBe(`${harness.url}/device_authorization`);
+    expect(metadata.grant_types_supported).toContain(DEVICE_GRANT);
+  });
 
-    it('a signed-in browser goes straight to the approval (the SSO session), typed code in any case', async () => {
-      const browser = new Browser();
-      const config = await configure('tv');
-      const first = await oidc.initiateDeviceAuthorization(config, {});
-      await answer(browser, first, 'approve');
-      await oidc.pollDeviceAuthorizationGrant(config, first);
-      const second = await oidc.initiateDeviceAuthorization(config, { scope: 'orders:read' });
-      const typed = second.user_code.toLowerCase().replace('-', ' ');
-      const page = await enterCode(browser, second.verification_uri, typed);
-      const html = await page.text();
-      expect(html).not.toContain('name="password"');
-      expect(html).toContain('Allow access?');
-      expect(html).toContain(second.user_code);
-    });
+  it('a public client gets tokens once the user signs in and approves on the page', async () => {
+    const config = await configure('tv');
+    const start = await oidc.initiateDeviceAuthorization(config, { scope: 'openid orders:read' });
+    expect(start.user_code).toMatch(USER_CODE);
+    expect(start.verification_uri).toBe(`${harness.url}/device`);
+    expect(start.verification_uri_complete).toBe(
+      `${harness.url}/device?user_code=${encodeURIComponent(start.user_code)}`,
+    );
+    expect(start.expires_in).toBe(600);
+    expect(start.interval).toBe(1);
+    // openid-client polls (authorization_pending until the user answers) while the user answers.
+    const polling = oidc.pollDeviceAuthorizationGrant(config, start);
+    const browser = new Browser();
+    // The page is filled in from verification_uri_complete.
+    const entry = await browser.fetch(start.verification_uri_complete as string);
+    expect(await entry.text()).toContain(`value="${start.user_code}"`);
+    expect(await answer(browser, start, 'approve')).toContain('Device connected');
+    const tokens = await polling;
+    expect(tokens.scope).toBe('openid orders:read');
+    expect(tokens.refresh_token).toBeDefined();
+    expect(tokens.claims()?.sub).toBe(aliceId);
+    const { payload } = await verify(tokens.access_token);
+    expect(payload.sub).toBe(aliceId);
+    expect(payload.client_id).toBe('tv');
+    expect(payload.aud).toBe('orders');
+    // The refresh token works as any other.
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
+    expect((await verify(refreshed.access_token)).payload.sub).toBe(aliceId);
+  });
 
-    it('a confidential client authenticates at both endpoints; a denial is access_denied', async () => {
-      const config = await configure('kiosk', oidc.ClientSecretBasic(KIOSK_SECRET));
-      const start = await oidc.initiateDeviceAuthorization(config, {});
-      const polling = oidc.pollDeviceAuthorizationGrant(config, start);
-      const outcome = polling.then(
-        () => 'issued',
-        (error: unknown) => (error instanceof oidc.ResponseBodyError ? error.error : String(error)),
-      );
-      expect(await answer(new Browser(), start, 'cancel')).toContain('Access denied');
-      expect(await outcome).toBe('access_denied');
+  it('with a DPoP key (RFC 9449 5): bound tokens, and a refresh token bound to that key (A145)', async () => {
+    const config = await configure('tv');
+    const DPoP = oidc.getDPoPHandle(config, await oidc.randomDPoPKeyPair('ES256'));
+    const start = await oidc.initiateDeviceAuthorization(config, { scope: 'orders:read' });
+    const polling = oidc.pollDeviceAuthorizationGrant(config, start, undefined, { DPoP });
+    await answer(new Browser(), start, 'approve');
+    const tokens = await polling;
+    expect(tokens.token_type).toBe('dpop');
+    const jkt = await DPoP.calculateThumbprint();
+    expect((await verify(tokens.access_token)).payload.cnf).toEqual({ jkt });
+    await expect(oidc.refreshTokenGrant(config, tokens.refresh_token as string)).rejects.toMatchObject({
+      error: 'invalid_grant',
     });
-
-    it('cancel on the login form denies the device too', async () => {
-      const config = await configure('tv');
-      const start = await oidc.initiateDeviceAuthorization(config, {});
-      const browser = new Browser();
-      const login = parseForm(
-        await (await enterCode(browser, start.verification_uri, start.user_code)).text(),
-      );
-      const page = await browser.post(start.verification_uri, login.action, {
-        ...login.fields,
-        action: 'cancel',
-      });
-      expect(await page.text()).toContain('Access denied');
-      await expect(oidc.pollDeviceAuthorizationGrant(config, start)).rejects.toMatchObject({
-        error: 'access_denied',
-      });
+    const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string, undefined, {
+      DPoP,
     });
+    expect((await verify(refreshed.access_token)).payload.cnf).toEqual({ jkt });
+  });
 
-    it('refuses a client not registered for the grant, at /device_authorization and at /token', async () => {
-      const config = await configure('shop-web');
-      await expect(oidc.initiateDeviceAuthorization(config, {})).rejects.toMatchObject({
-        error: 'unauthorized_client',
-      });
-      const polled = await fetch(`${harness.url}/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: 'shop-web', device_code: 'x' }),
-      });
-      expect(polled.status).toBe(400);
-      expect(((await polled.json()) as { error: string }).error).toBe('unauthorized_client');
+  it('a signed-in browser goes straight to the approval (the SSO session), typed code in any case', async () => {
+    const browser = new Browser();
+    const config = await configure('tv');
+    const first = await oidc.initiateDeviceAuthorization(config, {});
+    await answer(browser, first, 'approve');
+    await oidc.pollDeviceAuthorizationGrant(config, first);
+    const second = await oidc.initiateDeviceAuthorization(config, { scope: 'orders:read' });
+    const typed = second.user_code.toLowerCase().replace('-', ' ');
+    const page = await enterCode(browser, second.verification_uri, typed);
+    const html = await page.text();
+    expect(html).not.toContain('name="password"');
+    expect(html).toContain('Allow access?');
+    expect(html).toContain(second.user_code);
+  });
+
+  it('a confidential client authenticates at both endpoints; a denial is access_denied', async () => {
+    const config = await configure('kiosk', oidc.ClientSecretBasic(KIOSK_SECRET));
+    const start = await oidc.initiateDeviceAuthorization(config, {});
+    const polling = oidc.pollDeviceAuthorizationGrant(config, start);
+    const outcome = polling.then(
+      () => 'issued',
+      (error: unknown) => (error instanceof oidc.ResponseBodyError ? error.error : String(error)),
+    );
+    expect(await answer(new Browser(), start, 'cancel')).toContain('Access denied');
+    expect(await outcome).toBe('access_denied');
+  });
+
+  it('cancel on the login form denies the device too', async () => {
+    const config = await configure('tv');
+    const start = await oidc.initiateDeviceAuthorization(config, {});
+    const browser = new Browser();
+    const login = parseForm(await (await enterCode(browser, start.verification_uri, start.user_code)).text());
+    const page = await browser.post(start.verification_uri, login.action, {
+      ...login.fields,
+      action: 'cancel',
     });
-
-    it('refuses a scope beyond the registration and a wrong client secret', async () => {
-      await expect(
-        oidc.initiateDeviceAuthorization(await configure('tv'), { scope: 'orders:write' }),
-      ).rejects.toMatchObject({ error: 'invalid_scope' });
-      const wrong = await configure('kiosk', oidc.ClientSecretBasic('not-the-secret'));
-      // openid-client reports the 401's Basic challenge rather than its body (invalid_client).
-      await expect(oidc.initiateDeviceAuthorization(wrong, {})).rejects.toMatchObject({ status: 401 });
-      const rows = await harness.db
-        .selectFrom('oauth_device_codes' as never)
-        .select(({ fn }) => fn.countAll().as('n'))
-        .where('client_id' as never, '=', 'kiosk' as never)
-        .executeTakeFirstOrThrow();
-      // Only the authorization of the earlier kiosk test was stored.
-      expect(Number((rows as { n: unknown }).n)).toBe(1);
+    expect(await page.text()).toContain('Access denied');
+    await expect(oidc.pollDeviceAuthorizationGrant(config, start)).rejects.toMatchObject({
+      error: 'access_denied',
     });
+  });
 
-    it('concurrent redemptions of an approved code: never two sets of tokens, and the grant ends revoked', async () => {
-      const config = await configure('kiosk', oidc.ClientSecretBasic(KIOSK_SECRET));
-      const start = await oidc.initiateDeviceAuthorization(config, {});
-      await answer(new Browser(), start, 'approve');
-      const answers = await Promise.all(
-        Array.from({ length: 5 }, () =>
-          fetch(`${harness.url}/token`, {
-            method: 'POST',
-            headers: {
-              'content-type': 'application/x-www-form-urlencoded',
-              authorization: basic('kiosk', KIOSK_SECRET),
-            },
-            body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: start.device_code }),
-          }),
-        ),
-      );
-      // The conditional UPDATE lets one redeem; the others are a reuse and revoke the grant, so the
-      // one that won answers 200 with tokens already dead, or (when a loser revoked first) invalid_grant.
-      const issued = answers.filter((response) => response.status === 200);
-      expect(issued.length).toBeLessThanOrEqual(1);
-      for (const refused of answers.filter((response) => response.status !== 200)) {
-        expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
-      }
-      for (const response of issued) {
-        const { access_token } = (await response.json()) as { access_token: string };
-        const introspection = await fetch(`${harness.url}/introspect`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: basic('kiosk', KIOSK_SECRET),
-          },
-          body: new URLSearchParams({ token: access_token }),
-        });
-        expect(await introspection.json()).toMatchObject({ active: false });
-      }
+  it('refuses a client not registered for the grant, at /device_authorization and at /token', async () => {
+    const config = await configure('shop-web');
+    await expect(oidc.initiateDeviceAuthorization(config, {})).rejects.toMatchObject({
+      error: 'unauthorized_client',
     });
+    const polled = await fetch(`${harness.url}/token`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: DEVICE_GRANT, client_id: 'shop-web', device_code: 'x' }),
+    });
+    expect(polled.status).toBe(400);
+    expect(((await polled.json()) as { error: string }).error).toBe('unauthorized_client');
+  });
 
-    it('a device code is redeemed once: a second redemption fails and revokes what the first got', async () => {
-      const start = (await (
-        await fetch(`${harness.url}/device_authorization`, {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/x-www-form-urlencoded',
-            authorization: basic('kiosk', KIOSK_SECRET),
-          },
-          body: 'scope=orders%3Aread',
-        })
-      ).json()) as DeviceStart;
-      await answer(new Browser(), start, 'approve');
-      const redeem = () =>
+  it('refuses a scope beyond the registration and a wrong client secret', async () => {
+    await expect(
+      oidc.initiateDeviceAuthorization(await configure('tv'), { scope: 'orders:write' }),
+    ).rejects.toMatchObject({ error: 'invalid_scope' });
+    const wrong = await configure('kiosk', oidc.ClientSecretBasic('not-the-secret'));
+    // openid-client reports the 401's Basic challenge rather than its body (invalid_client).
+    await expect(oidc.initiateDeviceAuthorization(wrong, {})).rejects.toMatchObject({ status: 401 });
+    const rows = await harness.db
+      .selectFrom('oauth_device_codes' as never)
+      .select(({ fn }) => fn.countAll().as('n'))
+      .where('client_id' as never, '=', 'kiosk' as never)
+      .executeTakeFirstOrThrow();
+    // Only the authorization of the earlier kiosk test was stored.
+    expect(Number((rows as { n: unknown }).n)).toBe(1);
+  });
+
+  it('concurrent redemptions of an approved code: never two sets of tokens, and the grant ends revoked', async () => {
+    const config = await configure('kiosk', oidc.ClientSecretBasic(KIOSK_SECRET));
+    const start = await oidc.initiateDeviceAuthorization(config, {});
+    await answer(new Browser(), start, 'approve');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
         fetch(`${harness.url}/token`, {
           method: 'POST',
           headers: {
@@ -294,13 +246,18 @@ describe.each(databases)(
             authorization: basic('kiosk', KIOSK_SECRET),
           },
           body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: start.device_code }),
-        });
-      const first = await redeem();
-      expect(first.status).toBe(200);
-      const { access_token } = (await first.json()) as { access_token: string };
-      const second = await redeem();
-      expect(second.status).toBe(400);
-      expect(await second.json()).toMatchObject({ error: 'invalid_grant' });
+        }),
+      ),
+    );
+    // The conditional UPDATE lets one redeem; the others are a reuse and revoke the grant, so the
+    // one that won answers 200 with tokens already dead, or (when a loser revoked first) invalid_grant.
+    const issued = answers.filter((response) => response.status === 200);
+    expect(issued.length).toBeLessThanOrEqual(1);
+    for (const refused of answers.filter((response) => response.status !== 200)) {
+      expect(await refused.json()).toMatchObject({ error: 'invalid_grant' });
+    }
+    for (const response of issued) {
+      const { access_token } = (await response.json()) as { access_token: string };
       const introspection = await fetch(`${harness.url}/introspect`, {
         method: 'POST',
         headers: {
@@ -310,9 +267,47 @@ describe.each(databases)(
         body: new URLSearchParams({ token: access_token }),
       });
       expect(await introspection.json()).toMatchObject({ active: false });
+    }
+  });
+
+  it('a device code is redeemed once: a second redemption fails and revokes what the first got', async () => {
+    const start = (await (
+      await fetch(`${harness.url}/device_authorization`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic('kiosk', KIOSK_SECRET),
+        },
+        body: 'scope=orders%3Aread',
+      })
+    ).json()) as DeviceStart;
+    await answer(new Browser(), start, 'approve');
+    const redeem = () =>
+      fetch(`${harness.url}/token`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          authorization: basic('kiosk', KIOSK_SECRET),
+        },
+        body: new URLSearchParams({ grant_type: DEVICE_GRANT, device_code: start.device_code }),
+      });
+    const first = await redeem();
+    expect(first.status).toBe(200);
+    const { access_token } = (await first.json()) as { access_token: string };
+    const second = await redeem();
+    expect(second.status).toBe(400);
+    expect(await second.json()).toMatchObject({ error: 'invalid_grant' });
+    const introspection = await fetch(`${harness.url}/introspect`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: basic('kiosk', KIOSK_SECRET),
+      },
+      body: new URLSearchParams({ token: access_token }),
     });
-  },
-);
+    expect(await introspection.json()).toMatchObject({ active: false });
+  });
+});
 
 describe.each(databases)('device polling answers, step by step, on $name', (fixture) => {
   let database: TestDatabase;
