@@ -21,6 +21,11 @@ export interface SliceContestant {
   /** Default GET with no body. */
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
+  /**
+   * Rewrites each request before it is sent (autocannon's `setupRequest`): a different cookie or
+   * credential per request, so a large store is read across its keys and not one hot key.
+   */
+  readonly setupRequest?: (request: autocannon.Request) => autocannon.Request;
 }
 
 export interface SliceTotals {
@@ -56,6 +61,9 @@ async function load(
     duration: seconds,
     ...(contestant.method === undefined ? {} : { method: contestant.method }),
     ...(contestant.body === undefined ? {} : { body: contestant.body }),
+    ...(contestant.setupRequest === undefined
+      ? {}
+      : { requests: [{ setupRequest: contestant.setupRequest }] }),
   };
   return latency === undefined ? autocannon(options) : latency.run(options);
 }
