@@ -47,18 +47,20 @@ export interface SizedTarget extends SliceContestant {
 }
 
 /**
- * The smallest and the largest size under the same load in alternating slices: req/s and p99 of
- * each, and the largest over the smallest, pooled and as the median of paired slices.
+ * The sizes under the same load in alternating slices: req/s and p99 of each, and each later size
+ * over the first, pooled and as the median of paired slices. The verdict is the paired median:
+ * the two slices of a cycle run one after the other, so they meet the same machine, where the
+ * pooled figures of a loaded machine drift with whatever else runs (both are printed).
  */
-export async function compareSizes(small: SizedTarget, large: SizedTarget, target = 0.95): Promise<boolean> {
-  const totals = await interleavedSlices([small, large], {
+export async function compareSizes(sizes: readonly SizedTarget[], target = 0.95): Promise<boolean> {
+  const totals = await interleavedSlices(sizes, {
     connections,
     sliceS,
     cycles,
     warmupS,
     report: progressEvery(4),
   });
-  const rows = [small, large].map((contestant) => {
+  const rows = sizes.map((contestant) => {
     const t = totals.get(contestant.name);
     if (t === undefined) throw new Error(`no figures for ${contestant.name}`);
     return {
@@ -69,19 +71,34 @@ export async function compareSizes(small: SizedTarget, large: SizedTarget, targe
       rates: t.rates,
     };
   });
-  const [first, last] = rows as [(typeof rows)[number], (typeof rows)[number]];
+  const [first] = rows as [(typeof rows)[number]];
+  const firstSize = first.contestant.size;
   printTable(
-    ['size', 'req/s', 'p99 ms', 'non-2xx'],
-    rows.map((row) => [row.contestant.size, rate(row.rps), row.p99.toFixed(1), row.bad]),
+    [
+      'size',
+      'req/s',
+      'p99 ms',
+      `x ${firstSize} (pooled)`,
+      `x ${firstSize} (paired slices, median)`,
+      'non-2xx',
+    ],
+    rows.map((row) => [
+      row.contestant.size,
+      rate(row.rps),
+      row.p99.toFixed(1),
+      (row.rps / first.rps).toFixed(2),
+      pairedRatio(row.rates, first.rates).toFixed(2),
+      row.bad,
+    ]),
   );
-  const paired = pairedRatio(last.rates, first.rates);
-  console.log(`\npaired slices (median of largest / smallest per cycle): ${paired.toFixed(2)}`);
-  const bad = first.bad + last.bad;
-  if (bad > 0) console.log(`${bad} answers were not 2xx: the figures are not of the route measured`);
-  return (
-    printRatio(`req/s (${last.contestant.size} / ${first.contestant.size})`, last.rps / first.rps, target) &&
-    bad === 0
-  );
+  const bad = rows.reduce((sum, row) => sum + row.bad, 0);
+  if (bad > 0) console.log(`\n${bad} answers were not 2xx: the figures are not of the route measured`);
+  let met = bad === 0;
+  for (const row of rows.slice(1)) {
+    const paired = pairedRatio(row.rates, first.rates);
+    met = printRatio(`req/s (${row.contestant.size} / ${firstSize}, paired slices)`, paired, target) && met;
+  }
+  return met;
 }
 
 /** Closes servers in reverse order of starting, whatever fails. */

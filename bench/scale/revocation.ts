@@ -74,8 +74,7 @@ try {
       }),
     });
   }
-  const [none, many] = targets as [SizedTarget, SizedTarget];
-  await compareSizes(none, many);
+  await compareSizes(targets);
 } finally {
   await closeAll(servers);
 }

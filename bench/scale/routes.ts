@@ -30,8 +30,7 @@ try {
       setupRequest: (request: autocannon.Request) => ({ ...request, path: pick(paths) }),
     });
   }
-  const [small, large] = targets as [SizedTarget, SizedTarget];
-  await compareSizes(small, large);
+  await compareSizes(targets);
 } finally {
   await closeAll(servers);
 }

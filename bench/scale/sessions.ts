@@ -164,7 +164,7 @@ try {
   const [small, large] = memory as [(typeof memory)[number], (typeof memory)[number]];
   printRatio('used_memory bytes per session', large.used / small.used);
   const [a, b] = sized as [(typeof sized)[number], (typeof sized)[number]];
-  await compareSizes(a, b);
+  await compareSizes([a, b]);
 } finally {
   await closeAll(servers);
   for (const client of clients) await client.quit().catch(() => {});

@@ -130,7 +130,8 @@ for (const fixture of databases) {
         `${((100 * (lookupUs[i] ?? 0)) / 1000 / median(loginMs[i] ?? [])).toFixed(2)} %`,
       ]),
     );
-    // As rates, so that higher is better as in every other ratio of the scale bench.
+    // As rates, so that higher is better as in every other ratio of the scale bench. A login's
+    // figure is argon2's, which varies with the machine's load more than the lookup ever costs.
     printRatio(
       `${fixture.name} lookups/s (${sizes[1]} / ${sizes[0]} users)`,
       (lookupUs[0] ?? 0) / (lookupUs[1] ?? 1),
@@ -138,7 +139,11 @@ for (const fixture of databases) {
     printRatio(
       `${fixture.name} logins/s (${sizes[1]} / ${sizes[0]} users)`,
       median(loginMs[0] ?? []) / median(loginMs[1] ?? []),
-      0.95,
+    );
+    const share = (lookupUs[1] ?? 0) / 1000 / verify;
+    console.log(
+      `\n${fixture.name}: the lookup at ${sizes[1].toLocaleString('en-US')} users is ${(100 * share).toFixed(2)} % of one argon2id verify ` +
+        `(target: the hash is the cost, the lookup under 5 %: ${share < 0.05 ? 'met' : 'NOT met'})`,
     );
   } finally {
     for (const s of opened) {
