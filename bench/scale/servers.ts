@@ -1,7 +1,6 @@
-// The servers of the scale benchmark, one per size. Run as a child process by the sub-benchmarks
+// The servers of the scale benchmark, one per size (the sessions part runs bench/session's). Run as a child process by the sub-benchmarks
 // (`servers.ts <kind> <args...>`): it listens on a free port, prints `READY <port>`, and exits on
 // SIGTERM after closing what it opened.
-//   session <redis-url>                    Fastify + @tessera/session on that Redis, GET /me
 //   resource <revoked-count>               Fastify + @tessera/resource, that many revoked jtis held
 //                                          (BENCH_REVOKED_JTI among them, for the bench's check)
 //   token <sqlite-file>                    the token service over a SQLite file filled beforehand
@@ -15,15 +14,13 @@ import { importSigningKey, KeySet, type PrivateJwk } from '@tessera/core';
 import { createGateway, parseGatewayConfig } from '@tessera/gateway';
 import { bearer, createVerifier, DenyList } from '@tessera/resource';
 import { fastifyResource } from '@tessera/resource/fastify';
-import { createSessionManager } from '@tessera/session';
-import { fastifySession } from '@tessera/session/fastify';
-import { InProcessChannel, MemoryStore, RedisStore } from '@tessera/storage';
+import { InProcessChannel, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
 import { openTokenService } from '@tessera/token-service';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { type RunningServer, serveIfMain } from '../lib/servers.js';
 
-export type ServerKind = 'session' | 'resource' | 'token' | 'gateway' | 'upstream';
+export type ServerKind = 'resource' | 'token' | 'gateway' | 'upstream';
 export const audience = 'orders';
 /** Far enough ahead that no entry or token of a run expires during it. */
 export const hourAhead = (): number => Math.floor(Date.now() / 1000) + 3600;
@@ -50,23 +47,6 @@ async function listening(app: FastifyInstance, close: () => Promise<void> = asyn
       await close();
     },
   };
-}
-
-/** As bench/session's Tessera server: POST /login makes the session the bench copies, GET /me reads one. */
-async function session(redisUrl: string): Promise<RunningServer> {
-  const store = new RedisStore({ url: redisUrl, redis: { enableAutoPipelining: true } });
-  const manager = createSessionManager({ store });
-  const app = Fastify({ logger: false });
-  await app.register(fastifySession, { manager });
-  app.post('/login', { config: { session: { csrf: false } } }, async (request) => {
-    await request.session.login('user-0', {});
-    return { ok: true };
-  });
-  app.get('/me', { config: { session: { required: true } } }, async (request) => {
-    const current = request.session.require();
-    return { userId: current.userId, theme: 'dark' };
-  });
-  return listening(app, () => store.close());
 }
 
 /**
@@ -139,7 +119,6 @@ function upstream(): Promise<RunningServer> {
 
 export function startServer(kind: ServerKind, args: readonly string[]): Promise<RunningServer> {
   const [first = '', second = ''] = args;
-  if (kind === 'session') return session(first);
   if (kind === 'resource') return resource(Number(first));
   if (kind === 'token') return token(first);
   if (kind === 'gateway') return gateway(Number(first), second);

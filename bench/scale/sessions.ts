@@ -1,18 +1,23 @@
 // Sessions: the session route's req/s with 10k and with 1M sessions in Redis, and what one session
 // costs Redis in bytes. Each size gets a redis-server of its own on a free port (never the shared
-// 6379), started here and killed at the end. The server logs one session in through the real
+// 6379), started here and killed at the end. The server is bench/session's (Fastify +
+// @tessera/session, the same route), pointed at that Redis; it logs one session in through the real
 // manager; that stored session is the template the rest are copied from, each with its own id,
 // user and CSRF secret, pipelined straight into Redis in the store's layout (the record under
 // `session:s:<id hash>`, the user's index set under `session:u:<user>`, the same TTLs).
 import { createHash, randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type autocannon from 'autocannon';
 import { createClient } from 'redis';
 import { freePort, PrivateRedisServer } from '../../test/support/redis-server.js';
-import type { RunningServer } from '../lib/servers.js';
+import { type RunningServer, spawnServer } from '../lib/servers.js';
 import { printTable } from '../lib/table.js';
-import { closeAll, compareSizes, describeRun, launch, pick, printRatio } from './flat.js';
+import { closeAll, compareSizes, describeRun, pick, printRatio } from './flat.js';
 
 type Redis = ReturnType<typeof createClient>;
+
+const sessionServer = join(dirname(fileURLToPath(import.meta.url)), '..', 'session', 'servers.ts');
 
 const [smallSize, largeSize] = (process.env.BENCH_SESSIONS ?? '10000,1000000').split(',').map(Number) as [
   number,
@@ -127,7 +132,9 @@ try {
     const redis = createClient({ url });
     await redis.connect();
     clients.push(redis);
-    const server = await launch('session', [url]);
+    const server = await spawnServer(sessionServer, ['tessera', ''], {
+      env: { ...process.env, REDIS_URL: url },
+    });
     servers.push(server);
     const t = await template(server.port, redis);
     const before = usedMemory(await redis.info('memory'));
