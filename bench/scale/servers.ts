@@ -1,5 +1,5 @@
-// The servers of the scale benchmark, one per size (the sessions part runs bench/session's). Run as a child process by the sub-benchmarks
-// (`servers.ts <kind> <args...>`): it listens on a free port, prints `READY <port>`, and exits on
+// The servers of the scale benchmark, one per size (the sessions part runs bench/session's). Run
+// as a child process by the sub-benchmarks (`servers.ts <kind> <args...>`): it listens on a free port, prints `READY <port>`, and exits on
 // SIGTERM after closing what it opened.
 //   resource <revoked-count>               Fastify + @tessera/resource, that many revoked jtis held
 //                                          (BENCH_REVOKED_JTI among them, for the bench's check)
@@ -23,7 +23,7 @@ import { type RunningServer, serveIfMain } from '../lib/servers.js';
 export type ServerKind = 'resource' | 'token' | 'gateway' | 'upstream';
 export const audience = 'orders';
 /** Far enough ahead that no entry or token of a run expires during it. */
-export const hourAhead = (): number => Math.floor(Date.now() / 1000) + 3600;
+const hourAhead = (): number => Math.floor(Date.now() / 1000) + 3600;
 
 function env(name: string): string {
   const value = process.env[name];
