@@ -7,18 +7,13 @@
 // contestants then take turns under load in slices of 2 s, the order rotating, until each has had
 // BENCH_ROUNDS x 10 s, and each one's figures are pooled over its slices (bench/lib/slices.ts).
 // The gateways log nothing (logLevel silent), so logging is not measured.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AccessTokenSigner, exportSigningKey, KeySet } from '@tessera/core';
-import { migrateIdentity, openUserDirectory } from '@tessera/identity';
-import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
-import { deleteKeysWithPrefix } from '../../test/support/redis.js';
 import { nginxVersion, startNginx } from '../lib/nginx.js';
 import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
-import { type RunningServer, spawnServer } from '../lib/servers.js';
+import type { RunningServer } from '../lib/servers.js';
 import {
   interleavedSlices,
   pairedRatio,
@@ -27,7 +22,8 @@ import {
   type SliceTotals,
 } from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
-import { audience, issuer, path, redisUrl, type ServerKind } from './servers.js';
+import { openGatewayFixture } from './fixture.js';
+import { path, type ServerKind } from './servers.js';
 
 type Kind = 'direct' | 'nginx' | Exclude<ServerKind, 'upstream'>;
 
@@ -35,60 +31,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const sliceS = Number(process.env.BENCH_SLICE ?? 2);
 const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
-const prefix = `tessera-bench:gateway:${randomBytes(6).toString('hex')}:`;
-const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-gateway-'));
-const database = join(dir, 'identity.db');
-const password = 'bench-password-not-for-production';
 
-// The token service's part: a throw-away key the token gateway gets in-process, one token.
-const keys = await KeySet.generate(['EdDSA']);
-const token = new AccessTokenSigner({ keys, issuer, lifetime: 3600 }).issue({
-  subject: 'alice',
-  clientId: 'bench',
-  audience,
-  scopes: ['orders:read'],
-}).token;
-
-// The user directory the session gateway logs alice in against.
-{
-  const db = await createDatabase(parseDatabaseUrl(`sqlite:${database}`));
-  try {
-    await migrateIdentity(db);
-    await (await openUserDirectory({ db })).create('alice', password);
-  } finally {
-    await db.destroy();
-  }
-}
-
-const childEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  BENCH_SIGNING_KEY: JSON.stringify(await exportSigningKey(keys.activeKey('EdDSA'))),
-  BENCH_SESSION_SECRET: randomBytes(32).toString('base64url'),
-  BENCH_REDIS_PREFIX: prefix,
-  BENCH_IDENTITY_DB: database,
-};
-
-function launch(kind: ServerKind, target = ''): Promise<RunningServer> {
-  return spawnServer(join(here, 'servers.ts'), [kind, target], { env: childEnv });
-}
-
-/** Logs in once on the session gateway and returns the Cookie header every request carries. */
-async function login(base: string): Promise<string> {
-  const response = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'alice', password }),
-  });
-  if (response.status !== 204) throw new Error(`POST /auth/login answered ${response.status}`);
-  return response.headers.get('set-cookie')?.split(';')[0] ?? '';
-}
-
-/** The credential each contestant is called with: none, a bearer token or a session cookie. */
-async function credentials(kind: Kind, base: string): Promise<Record<string, string>> {
-  if (kind === 'gateway-token') return { authorization: `Bearer ${token}` };
-  if (kind === 'gateway-session') return { cookie: await login(base) };
-  return {};
-}
+// nginx is installed first when it is missing (Debian's nginx-light, scripts/ensure-nginx.sh);
+// where it cannot be, the script says why and the bench goes on without it.
+spawnSync('sh', [join(here, '../../scripts/ensure-nginx.sh')], { stdio: 'inherit' });
 
 // nginx joins when it is installed: it is what a team compares an edge gateway with.
 const nginx = nginxVersion();
@@ -102,10 +48,12 @@ const contestants: readonly (readonly [Kind, string])[] = [
 ];
 if (nginx === undefined) {
   console.log(
-    'nginx is not installed (no /usr/sbin/nginx, or BENCH_NGINX): it is left out; `apt-get install nginx-light` adds it',
+    'nginx is NOT measured: it is not installed (no /usr/sbin/nginx, or BENCH_NGINX) and could not be installed; ' +
+      'run `apt-get install nginx-light` as root, then this bench again',
   );
 }
 
+const fixture = await openGatewayFixture();
 const servers: RunningServer[] = [];
 let totals = new Map<string, SliceTotals>();
 console.log(
@@ -114,19 +62,20 @@ console.log(
     `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average before the run ${loadAll()}`,
 );
 try {
-  const upstream = await launch('upstream');
+  const upstream = await fixture.launch('upstream');
   servers.push(upstream);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const targets: SliceContestant[] = [];
   for (const [kind, name] of contestants) {
     let base = upstreamUrl;
     if (kind !== 'direct') {
-      const server = kind === 'nginx' ? await startNginx(upstreamUrl) : await launch(kind, upstreamUrl);
+      const server =
+        kind === 'nginx' ? await startNginx(upstreamUrl) : await fixture.launch(kind, upstreamUrl);
       servers.push(server);
       base = `http://127.0.0.1:${server.port}`;
     }
     const url = `${base}${path}`;
-    const headers = await credentials(kind, base);
+    const headers = await fixture.credentials(kind, base);
     const check = await fetch(url, { headers });
     if (check.status !== 200) throw new Error(`${name}: GET ${path} answered ${check.status}`);
     if (kind === 'gateway-token' || kind === 'gateway-session') {
@@ -144,8 +93,7 @@ try {
   });
 } finally {
   for (const server of servers.reverse()) await server.close();
-  await deleteKeysWithPrefix(prefix, redisUrl);
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 }
 
 const rows = contestants.map(([, name]) => {

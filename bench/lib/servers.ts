@@ -12,6 +12,8 @@ export interface SpawnOptions {
   /** Where the child's stderr goes; 'ignore' for servers that log noisily. */
   readonly stderr?: 'inherit' | 'ignore';
   readonly env?: NodeJS.ProcessEnv;
+  /** Node options before the script (`--cpu-prof`). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** Runs `script args...` under tsx and resolves once it prints `READY <port>`. */
@@ -20,10 +22,14 @@ export async function spawnServer(
   args: readonly string[],
   options: SpawnOptions = {},
 ): Promise<RunningServer> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-    stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
-    ...(options.env === undefined ? {} : { env: options.env }),
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [...(options.nodeArgs ?? []), '--import', 'tsx', script, ...args],
+    {
+      stdio: ['ignore', 'pipe', options.stderr ?? 'inherit'],
+      ...(options.env === undefined ? {} : { env: options.env }),
+    },
+  );
   const port = await new Promise<number>((resolve, reject) => {
     let output = '';
     child.stdout?.on('data', (chunk: Buffer) => {
