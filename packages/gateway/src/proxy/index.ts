@@ -1,4 +1,3 @@
-import fastifyReplyFrom from '@fastify/reply-from';
 import { audit, HttpError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
@@ -13,9 +12,12 @@ import { modeTable } from './dispatch.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { InFlightBound } from './in-flight.js';
 import { RouteTable } from './routes.js';
+import { UpstreamPools } from './upstream-pools.js';
 
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
-const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+// A `.` or `..` segment, its dots or its separators percent-encoded or a backslash: an upstream that
+// decodes `%2f` or reads `\` as `/` before it normalises the path would otherwise step out of the prefix.
+const dotSegment = /(^|\/|\\|%2f|%5c)(\.|%2e){1,2}(\/|\\|%2f|%5c|$)/i;
 
 /** A token the edge refused (token routes' bearer tokens), in the audit trail. */
 function refused(request: FastifyRequest, mode: AuthMode, error: unknown): void {
@@ -58,7 +60,14 @@ export async function registerProxy(
 ): Promise<void> {
   const table = new RouteTable(config.routes);
   const dispatch = modeTable(config.routes, modes);
+  const pools = new UpstreamPools(
+    table.routes.map((route) => route.origin),
+    config.upstreams,
+  );
+  // Closed with the app, after the listener: a request still in flight then fails.
+  app.addHook('onClose', () => pools.close());
   const forwardOptions: ForwardOptions = {
+    pools,
     timeoutMs: config.upstreams.timeoutMs,
     metrics,
     publicHost: publicHostOf(config),
@@ -69,17 +78,6 @@ export async function registerProxy(
     // upstream connection is taken for them, and sent on as the bytes they are.
     registerBufferedBodies(proxy, { limit: config.bodyLimit, timeoutMs: config.clients.bodyTimeoutMs });
     boundInFlight(proxy, config.clients.maxInFlightPerAddress);
-    await proxy.register(fastifyReplyFrom, {
-      disableRequestLogging: true,
-      undici: {
-        connections: config.upstreams.connections,
-        pipelining: 1,
-        keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
-        headersTimeout: config.upstreams.timeoutMs,
-        bodyTimeout: config.upstreams.timeoutMs,
-        connect: { timeout: config.upstreams.connectTimeoutMs },
-      },
-    });
 
     // Callback style, not an async function: a token route whose token is settled at once (the
     // verified-token cache, a known key) forwards without a promise, and returning nothing tells
