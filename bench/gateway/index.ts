@@ -11,6 +11,7 @@ import { spawnSync } from 'node:child_process';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuSecondsOf } from '../lib/cpu.js';
 import { nginxVersion, startNginx } from '../lib/nginx.js';
 import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
 import type { RunningServer } from '../lib/servers.js';
@@ -68,11 +69,14 @@ try {
   const targets: SliceContestant[] = [];
   for (const [kind, name] of contestants) {
     let base = upstreamUrl;
+    // The CPU counted is the contestant's own process: the upstream's when called directly.
+    let pid = upstream.pid;
     if (kind !== 'direct') {
       const server =
         kind === 'nginx' ? await startNginx(upstreamUrl) : await fixture.launch(kind, upstreamUrl);
       servers.push(server);
       base = `http://127.0.0.1:${server.port}`;
+      pid = server.pid;
     }
     const url = `${base}${path}`;
     const headers = await fixture.credentials(kind, base);
@@ -82,7 +86,12 @@ try {
       const refused = await fetch(url);
       if (refused.status !== 401) throw new Error(`${name}: no credential answered ${refused.status}`);
     }
-    targets.push({ name, url, headers });
+    targets.push({
+      name,
+      url,
+      headers,
+      ...(pid === undefined ? {} : { cpuSeconds: () => cpuSecondsOf(pid) }),
+    });
   }
   totals = await interleavedSlices(targets, {
     connections,
@@ -106,6 +115,7 @@ const rows = contestants.map(([, name]) => {
     p99: t.latency.quantile(0.99),
     bad: t.bad,
     rates: t.rates,
+    cpuUs: (t.cpuSeconds / t.requests) * 1e6,
   };
 });
 const named = (name: string) => rows.find((entry) => entry.name === name) as (typeof rows)[0];
@@ -124,8 +134,10 @@ printTable(
     'p99 ms',
     'x direct',
     'x bare proxy',
-    ...(nginxRow === undefined ? [] : ['x nginx']),
+    ...(nginxRow === undefined ? [] : ['x nginx', 'x nginx (paired slices)', 'p50 - nginx ms']),
     'x proxy (paired slices, median)',
+    'CPU us/req',
+    ...(nginxRow === undefined ? [] : ['x nginx by CPU']),
     'non-2xx',
   ],
   rows.map((row) => [
@@ -136,8 +148,17 @@ printTable(
     row.p99.toFixed(1),
     ratio(row.rps, direct.rps),
     ratio(row.rps, proxied.rps),
-    ...(nginxRow === undefined ? [] : [ratio(row.rps, nginxRow.rps)]),
+    ...(nginxRow === undefined
+      ? []
+      : [
+          ratio(row.rps, nginxRow.rps),
+          pairedRatio(row.rates, nginxRow.rates).toFixed(2),
+          (row.p50 - nginxRow.p50).toFixed(2),
+        ]),
     pairedRatio(row.rates, proxied.rates).toFixed(2),
+    row.cpuUs.toFixed(0),
+    // What one core would serve against nginx's one worker: the inverse ratio of CPU per request.
+    ...(nginxRow === undefined ? [] : [ratio(nginxRow.cpuUs, row.cpuUs)]),
     row.bad,
   ]),
 );
@@ -155,9 +176,12 @@ if (nginxRow !== undefined) {
   const tokenNginx = tokenRow.rps / nginxRow.rps;
   const sessionNginx = sessionRow.rps / nginxRow.rps;
   const addedP50 = tokenRow.p50 - nginxRow.p50;
+  const sessionP50 = sessionRow.p50 - nginxRow.p50;
   console.log(
     `targets against nginx: token gateway >= 0.6x nginx: ${tokenNginx.toFixed(2)}x ${tokenNginx >= 0.6 ? 'met' : 'NOT met'}; ` +
       `session gateway (Redis) >= 0.45x nginx: ${sessionNginx.toFixed(2)}x ${sessionNginx >= 0.45 ? 'met' : 'NOT met'}; ` +
-      `token gateway p50 - nginx p50 < 1 ms: ${addedP50.toFixed(2)} ms ${addedP50 < 1 ? 'met' : 'NOT met'}`,
+      `token gateway p50 - nginx p50 < 1 ms: ${addedP50.toFixed(2)} ms ${addedP50 < 1 ? 'met' : 'NOT met'} ` +
+      `(session gateway: ${sessionP50.toFixed(2)} ms); ` +
+      `by CPU per request: token ${ratio(nginxRow.cpuUs, tokenRow.cpuUs)}x, session ${ratio(nginxRow.cpuUs, sessionRow.cpuUs)}x nginx`,
   );
 }

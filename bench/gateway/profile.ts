@@ -78,7 +78,8 @@ try {
   await fixture.close();
 }
 
-const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+// CPU.<date>.<time>.<pid>.<thread>.<n>.cpuprofile: thread 0 is the main one (tsx's loader has its own).
+const file = readdirSync(dir).find((name) => /\.\d+\.0\.\d+\.cpuprofile$/.test(name));
 if (file === undefined) throw new Error(`no .cpuprofile was written to ${dir}`);
 const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as Profile;
 const byId = new Map(profile.nodes.map((node) => [node.id, node]));

@@ -5,6 +5,8 @@ import { once } from 'node:events';
 
 export interface RunningServer {
   readonly port: number;
+  /** The server's process, when it runs in one of its own (for its CPU time, bench/lib/cpu.ts). */
+  readonly pid?: number;
   close(): Promise<void>;
 }
 
@@ -41,6 +43,7 @@ export async function spawnServer(
   });
   return {
     port,
+    ...(child.pid === undefined ? {} : { pid: child.pid }),
     async close() {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');

@@ -21,6 +21,8 @@ export interface SliceContestant {
   /** Default GET with no body. */
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
+  /** CPU seconds the contestant's server has used so far (bench/lib/cpu.ts), read around each slice. */
+  readonly cpuSeconds?: () => number;
 }
 
 export interface SliceTotals {
@@ -31,6 +33,8 @@ export interface SliceTotals {
   readonly latency: LatencyPool;
   /** Requests per second of each slice, in cycle order. */
   readonly rates: number[];
+  /** CPU seconds its server used during its slices (NaN without `cpuSeconds`). */
+  cpuSeconds: number;
 }
 
 export interface SliceOptions {
@@ -79,7 +83,7 @@ export async function interleavedSlices(
   const totals = new Map<string, SliceTotals>(
     contestants.map((c) => [
       c.name,
-      { requests: 0, seconds: 0, bad: 0, latency: new LatencyPool(), rates: [] },
+      { requests: 0, seconds: 0, bad: 0, latency: new LatencyPool(), rates: [], cpuSeconds: 0 },
     ]),
   );
   const orders = williamsOrders(contestants.length);
@@ -90,7 +94,9 @@ export async function interleavedSlices(
     for (let i = 0; i < contestants.length; i++) {
       const contestant = contestants[orders[cycle % orders.length]?.[i] ?? i] as SliceContestant;
       const total = totals.get(contestant.name) as SliceTotals;
+      const cpuBefore = contestant.cpuSeconds?.() ?? Number.NaN;
       const result = await load(contestant, options.connections, options.sliceS, total.latency);
+      total.cpuSeconds += (contestant.cpuSeconds?.() ?? Number.NaN) - cpuBefore;
       total.requests += result.requests.total;
       total.seconds += result.duration;
       total.bad += result.non2xx + result.errors;
