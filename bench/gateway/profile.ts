@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { cpuSecondsOf } from '../lib/cpu.js';
 import { warmupS } from '../lib/rounds.js';
 import type { RunningServer } from '../lib/servers.js';
 import { printTable, rate } from '../lib/table.js';
@@ -68,10 +69,13 @@ try {
   const headers = await fixture.credentials(kind, base);
   const options = { url: `${base}${path}`, connections, headers };
   const warm = await autocannon({ ...options, duration: warmupS });
+  const cpuBefore = cpuSecondsOf(server.pid ?? 0);
   const result = await autocannon({ ...options, duration: seconds });
+  const cpuUs = ((cpuSecondsOf(server.pid ?? 0) - cpuBefore) / result.requests.total) * 1e6;
   requests = warm.requests.total + result.requests.total;
   console.log(
-    `${kind}: ${rate(result.requests.total / result.duration)} req/s under the profiler, ${result.non2xx} non-2xx`,
+    `${kind}: ${rate(result.requests.total / result.duration)} req/s under the profiler, ` +
+      `${cpuUs.toFixed(0)} us of CPU per request (/proc, the measured ${seconds} s), ${result.non2xx} non-2xx`,
   );
 } finally {
   for (const server of servers.reverse()) await server.close();
@@ -98,7 +102,7 @@ const wallUs = profile.endTime - profile.startTime;
 const idle = byPlace.get('(idle)') ?? 0;
 console.log(
   `\n${join(dir, file)}: ${total} samples; busy ${(100 - (100 * idle) / total).toFixed(1)}% of the time; ` +
-    `about ${((wallUs * (1 - idle / total)) / Math.max(1, requests)).toFixed(1)} us of CPU per request (its start and warm-up included)`,
+    `${((wallUs * (1 - idle / total)) / Math.max(1, requests)).toFixed(1)} us busy per request over its whole life (start and warm-up included)`,
 );
 printTable(['self time by place', '%'], top(byPlace, total, 20));
 printTable(['self time by function', '%'], top(byFunction, total, 40));
