@@ -142,6 +142,15 @@ describe('the proxy core', () => {
     // Dots inside a segment are a name like any other.
     expect((await rawRequest(base, '/docs/[...slug]/a..b')).status).toBe(200);
   });
+
+  it("sends the query on as it came: dots and percent signs in it are the upstream's to read", async () => {
+    for (const path of ['/search?q=../x', '/search?q=%zz', '/search?path=a%2f..%2fb']) {
+      const before = seen.length;
+      const answer = await rawRequest(base, path);
+      expect(answer.status, path).toBe(200);
+      expect(seen.slice(before), path).toEqual([path]);
+    }
+  });
 });
 
 describe('withOwnHeaders', () => {
