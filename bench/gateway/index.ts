@@ -1,5 +1,7 @@
 // The edge gateway's cost, requests/s with p50 and p99 latency: a small upstream route (bare Fastify
-// answering a small JSON) called directly, through a bare @fastify/http-proxy, through the Tessera
+// answering a small JSON) called directly, through nginx (when installed: scripts/ensure-nginx.sh
+// installs it), through the floor of a Node proxy (node:http + undici, no checks), through a bare
+// @fastify/http-proxy, through the Tessera
 // gateway in token mode (one EdDSA access token repeated, the verified-token cache on: the default)
 // and through the Tessera gateway in session mode (sessions on Redis, one login, the cookie
 // repeated). autocannon, 50 connections. The upstream and each proxy run in child processes of
@@ -43,6 +45,7 @@ const NGINX_NAME = `${nginx ?? 'nginx'} proxy_pass (1 worker, keepalive)`;
 const contestants: readonly (readonly [Kind, string])[] = [
   ['direct', 'upstream directly'],
   ...(nginx === undefined ? [] : [['nginx', NGINX_NAME] as const]),
+  ['node-proxy', 'floor: node:http + undici Pool (no checks)'],
   ['proxy', 'bare @fastify/http-proxy'],
   ['gateway-token', 'Tessera gateway, token (cache on)'],
   ['gateway-session', 'Tessera gateway, session (Redis)'],
