@@ -56,6 +56,8 @@ async function nodeProxy(target: string): Promise<RunningServer> {
   const server = createServer((request, response) => {
     const { connection: _connection, host: _host, ...headers } = request.headers;
     const handler: Dispatcher.DispatchHandler = {
+      // Its presence is what makes undici read the handler as one of its current interface.
+      onRequestStart() {},
       onResponseStart(_controller, status, answer) {
         const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...kept } = answer;
         response.writeHead(status, kept);
