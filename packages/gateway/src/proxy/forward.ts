@@ -79,7 +79,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#controller?.abort(new ClientGone('the client closed the connection'));
   };
 
+  /** Waiting for the client's socket to drain (one listener, however many chunks arrive meanwhile). */
+  #draining = false;
+
   readonly #resume = (): void => {
+    this.#draining = false;
     this.#controller?.resume();
   };
 
@@ -122,9 +126,11 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
-    if (this.#response.write(chunk)) return;
-    // The client reads slower than the upstream sends: the upstream's socket waits for it.
+    if (this.#response.write(chunk) || this.#draining) return;
+    // The client reads slower than the upstream sends: the upstream's socket waits for it. (undici
+    // may still hand over the rest of a chunk it has read; those parts queue behind this one.)
     controller.pause();
+    this.#draining = true;
     this.#response.once('drain', this.#resume);
   }
 
