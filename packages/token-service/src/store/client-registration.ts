@@ -61,6 +61,11 @@ export const clientRegistrationSchema = z.strictObject({
    */
   allowed_origins: z.array(z.string()).max(20).optional(),
   dpop_bound_access_tokens: z.boolean().optional(),
+  /**
+   * Token exchange may take a DPoP-bound subject token bound to another key than the proof this
+   * client sends: it checked the holder's proof when the token reached it. Default false.
+   */
+  dpop_bound_subject_tokens: z.boolean().optional(),
 });
 
 /**
@@ -206,5 +211,6 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
     allowed_origins: Object.freeze(allowedOrigins),
     dpop_bound_access_tokens: value.dpop_bound_access_tokens ?? false,
+    dpop_bound_subject_tokens: value.dpop_bound_subject_tokens ?? false,
   });
 }

@@ -59,6 +59,11 @@ export interface ClientMetadata {
   readonly allowed_origins: readonly string[];
   /** RFC 9449 5.2: every token request must carry a DPoP proof, so every access token is bound. */
   readonly dpop_bound_access_tokens: boolean;
+  /**
+   * Token exchange (RFC 8693) of a subject token bound to another key than this client's proof:
+   * the client is trusted to have checked that key's proof when the token reached it.
+   */
+  readonly dpop_bound_subject_tokens: boolean;
 }
 
 /** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */

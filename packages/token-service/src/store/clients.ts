@@ -53,6 +53,7 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     backchannel_logout_session_required: Number(row.backchannel_logout_session_required) === 1,
     allowed_origins: Object.freeze(JSON.parse(row.allowed_origins) as string[]),
     dpop_bound_access_tokens: Number(row.dpop_bound_access_tokens) === 1,
+    dpop_bound_subject_tokens: Number(row.dpop_bound_subject_tokens) === 1,
     created_at: Number(row.created_at),
   });
 }
@@ -214,6 +215,7 @@ export class ClientRepository {
       backchannel_logout_session_required: valid.backchannel_logout_session_required ? 1 : 0,
       allowed_origins: JSON.stringify(valid.allowed_origins),
       dpop_bound_access_tokens: valid.dpop_bound_access_tokens ? 1 : 0,
+      dpop_bound_subject_tokens: valid.dpop_bound_subject_tokens ? 1 : 0,
     };
   }
 }

@@ -30,6 +30,8 @@ export interface ClientsTable {
   allowed_origins: string;
   /** Migration 009: 1 when every access token of the client must be DPoP-bound. */
   dpop_bound_access_tokens: number;
+  /** Migration 010: 1 when the client may exchange subject tokens bound to another key. */
+  dpop_bound_subject_tokens: number;
 }
 
 export interface SigningKeysTable {

@@ -1,4 +1,4 @@
-import type { Actor } from '@tessera/core';
+import type { Actor, Principal, VerifiedDpopProof } from '@tessera/core';
 import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
@@ -53,6 +53,35 @@ function checkParameters(form: { get(name: string): string | undefined }): strin
 }
 
 /**
+ * RFC 8693 with RFC 9449: a DPoP-bound subject token stays bound along the chain. It is exchanged
+ * only with a proof (the new token is bound to the exchanger's key, never a bearer token), and only
+ * by its holder (the proof's key is the subject's) or by a client registered
+ * `dpop_bound_subject_tokens`: one that checked the holder's proof when the token reached it (the
+ * gateway at the edge, a service's client behind it), which is why a token copied out of a hop is
+ * not worth an exchange to whoever lacks that client's secret.
+ */
+function checkSubjectBinding(
+  subject: Principal,
+  dpop: VerifiedDpopProof | undefined,
+  exchangesBoundSubjects: boolean,
+): void {
+  const bound = subject.binding;
+  if (bound === undefined) return;
+  if (dpop === undefined) {
+    throw new OAuthError(
+      'invalid_dpop_proof',
+      'a DPoP-bound subject token is exchanged only for a token bound to the exchanging client: send a DPoP proof',
+    );
+  }
+  if (dpop.jkt !== bound.jkt && !exchangesBoundSubjects) {
+    throw invalidGrant(
+      'the subject token is bound to another key, and this client is not registered to exchange bound tokens',
+      'ERR_DPOP_KEY_MISMATCH',
+    );
+  }
+}
+
+/**
  * A token exchanged from a user's token belongs to the same grant: recorded under it, revoking the
  * grant (its refresh token, a code used twice, logout) revokes every hop too, and the next hop's
  * exchange finds the grant again through this token. A concurrent revocation may have read the
@@ -95,6 +124,8 @@ async function joinSubjectGrant(
  *   revokes every hop.
  * - Lifetime: the configured access-token lifetime, cut to what is left of the subject token, so
  *   an exchange never extends a delegation and revoking by `sub`/`sid` covers every hop.
+ * - A DPoP-bound subject (`cnf.jkt`) needs a proof, and the proof's key must be the subject's
+ *   unless the client is registered `dpop_bound_subject_tokens` (`checkSubjectBinding`).
  * - The answer: `issued_token_type` access_token, `token_type` Bearer (DPoP, bound to the
  *   exchanging client's key, when the request carries a proof); never a refresh token.
  */
@@ -112,6 +143,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
     throw invalidGrant(description, 'code' in verified ? verified.code : verified.reason);
   }
   const subject = verified.principal;
+  checkSubjectBinding(subject, dpop, client.dpop_bound_subject_tokens);
   const audience = resolveAudience(form, client.audiences);
   if (audience.length === 0) throw new OAuthError('invalid_target', 'the client has no registered audience');
   const scopes = resolveScopes(form.get('scope'), client.scopes);
