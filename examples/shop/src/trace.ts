@@ -14,6 +14,8 @@ export interface TraceEntry {
   readonly aud: string | readonly string[];
   readonly scope?: string;
   readonly act?: ActClaim;
+  /** DPoP: the thumbprint of the key whose proof this service checked (the token's `cnf.jkt`). */
+  readonly jkt?: string;
 }
 
 /** One call of a trace's tree: service `from` called service `to` on the user's behalf. */
@@ -48,5 +50,6 @@ export function seenBy(service: string, principal: Principal, mode: 'token' | 's
     aud,
     ...(mode === 'session' ? {} : { scope: principal.scopes.join(' ') }),
     ...(act === undefined ? {} : { act }),
+    ...(principal.binding === undefined ? {} : { jkt: principal.binding.jkt }),
   };
 }

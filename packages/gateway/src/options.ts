@@ -1,4 +1,4 @@
-import type { KeySource } from '@tessera/core';
+import type { KeySource, SigningKey } from '@tessera/core';
 import type { RevocationChannel } from '@tessera/resource';
 import type { ReferenceKey } from '@tessera/resource/session';
 import type { KeyValueStore } from '@tessera/storage';
@@ -22,6 +22,13 @@ export interface GatewayOptions {
   readonly revocationChannel?: RevocationChannel;
   /** A session store to use instead of opening the configured one (it is not closed by the gateway). */
   readonly sessionStore?: KeyValueStore;
+  /**
+   * The gateway's DPoP key (token.dpop, hybrid.dpop), the same on every instance (from the
+   * environment: `TESSERA_GATEWAY_DPOP_KEY` for `tessera gateway`). Unset: one made per process.
+   */
+  readonly dpopKey?: SigningKey;
+  /** Token routes with DPoP: where proof ids are remembered, instead of opening `token.dpop.store` (not closed by the gateway). */
+  readonly dpopReplayStore?: KeyValueStore;
   /** Where log lines go; default stdout. */
   readonly logDestination?: DestinationStream;
   /** Clock in epoch ms, for sessions, references, rate limits and token expiry. */

@@ -92,7 +92,10 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
-      request.gatewayRoute = { route: match.route.prefix, mode };
+      request.gatewayRoute =
+        mode === 'token' && modes.token !== undefined
+          ? { route: match.route.prefix, mode, protocol: modes.token.protocol }
+          : { route: match.route.prefix, mode };
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(

@@ -372,6 +372,8 @@ function hop(entry, children) {
   field('scope', entry.scope, sessionMode() ? '— (a session has none)' : '—');
   const act = actors(entry.act);
   field('act', act.length > 0 ? act.join(' ← ') : undefined);
+  // DPoP: the key whose proof this hop checked; only a bound token has one.
+  if (typeof entry.jkt === 'string') field('jkt', entry.jkt);
   const what = sessionMode() ? 'verified a session reference' : 'verified an access token';
   const box = el(
     'div',
@@ -415,6 +417,10 @@ const MEANINGS = {
     [
       'act',
       'Who acts on your behalf (RFC 8693 delegation): orders, at the services it calls; none at orders, which your application called directly.',
+    ],
+    [
+      'jkt',
+      "With --dpop: the thumbprint of the key whose proof the service checked (the token's cnf.jkt): the gateway's at orders, orders' at inventory and payments. A token copied from any hop is useless without that key.",
     ],
   ],
   session: [
