@@ -89,6 +89,7 @@ export function createHybridMode(
     lockTtlMs: config.timeoutMs + 2 * sessions.manager.options.storeTimeoutMs + 3_000,
     now: options.now,
     log: options.log,
+    ...(dpop === undefined ? {} : { jkt: dpop.key.kid }),
   });
 
   async function endSessions(sub: string | undefined, sid: string | undefined): Promise<number> {

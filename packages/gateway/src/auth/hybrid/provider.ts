@@ -23,6 +23,8 @@ export interface TokenSet {
   readonly refreshToken: string | undefined;
   /** The granted scope (the requested one when the answer leaves it out, RFC 6749 5.1). */
   readonly scope: readonly string[];
+  /** The DPoP key the access token is bound to (its thumbprint), when the grant carried a proof. */
+  readonly jkt?: string;
 }
 
 /** A grant's tokens and the claims of the ID token that came with them, checked. */
@@ -251,6 +253,7 @@ export class OidcProvider {
         response.scope === undefined
           ? [...this.#config.scopes]
           : response.scope.split(' ').filter((scope) => scope !== ''),
+      ...(this.#dpopKey === undefined ? {} : { jkt: this.#dpopKey.kid }),
     };
     return { tokens, claims };
   }
