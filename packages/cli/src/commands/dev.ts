@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
-import { integer, redisUrl } from '../lib/options.js';
+import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 import { resolveServiceSecret } from './service-secret.js';
@@ -47,6 +47,7 @@ interface DevCommandOptions {
   readonly dir: string;
   readonly dryRun?: boolean;
   readonly pretty?: boolean;
+  readonly dpop?: boolean;
   readonly gatewayPort?: number;
   readonly tokenServicePort: number;
   readonly ordersPort: number;
@@ -55,10 +56,15 @@ interface DevCommandOptions {
 }
 
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
-export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string): string {
+export function describeDevSystem(
+  mode: DevMode,
+  urls: DevSystem['urls'],
+  dir: string,
+  dpop = false,
+): string {
   const api = `${urls.gateway}/api`;
   const lines = [
-    `tessera dev: ${mode} mode`,
+    `tessera dev: ${mode} mode${dpop ? ', DPoP-bound tokens at every hop' : ''}`,
     `  gateway        ${urls.gateway}  (${api}/orders, ${api}/inventory)`,
     `  token service  ${urls.tokenService}`,
     `  orders         ${urls.orders}`,
@@ -99,8 +105,12 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     inventory: options.inventoryPort,
     payments: options.paymentsPort,
   };
+  const dpop = options.dpop === true;
+  if (dpop && mode === 'session') {
+    throw usage('--dpop binds tokens: use it with --mode hybrid or token');
+  }
   if (options.dryRun === true) {
-    io.out(describeDevSystem(mode, devUrls(ports), options.dir));
+    io.out(describeDevSystem(mode, devUrls(ports), options.dir, dpop));
     return;
   }
   const secret = await resolveServiceSecret({
@@ -119,13 +129,14 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
     ...(options.pretty === true ? { logs: { pretty: true } } : {}),
+    ...(dpop ? { dpop: true } : {}),
     // Every part's /metrics on its own port behind this token, as `tessera token-service` takes it.
     ...(env.TESSERA_METRICS_TOKEN === undefined
       ? {}
       : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
-    io.out(describeDevSystem(mode, system.urls, options.dir));
+    io.out(describeDevSystem(mode, system.urls, options.dir, system.dpop));
     io.out('Ctrl-C stops every part.\n');
     const signal = await waitForSignal();
     io.out(`tessera dev: ${signal}, stopping\n`);
@@ -148,6 +159,10 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
     .option('--dry-run', 'print what would run, start nothing')
     .option('--pretty', 'log lines for people (pino-pretty) instead of JSON')
+    .option(
+      '--dpop',
+      "DPoP-bound tokens at every hop (hybrid and token modes): the gateway's, orders' own key; the page's trace shows each hop's jkt",
+    )
     .option(
       '--gateway-port <port>',
       'gateway port (default dev.port of the config, 8080)',

@@ -46,6 +46,13 @@ export interface DevFilesOptions {
    * prefixes and upstreams as the user wrote them; session routes' audiences get reference keys.
    */
   readonly routes?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * DPoP mode (`tessera dev --dpop`, token and hybrid modes): tokens bound to their holder at
+   * every hop. The gateway's token routes check proofs and exchange for each upstream (hybrid: the
+   * session's tokens bound to the gateway's key); orders binds what it exchanges to its own key;
+   * the services take DPoP only. Default false.
+   */
+  readonly dpop?: boolean;
 }
 
 /** Where `writeDevFiles` put each file, by name. */
@@ -95,6 +102,9 @@ const HOST = '127.0.0.1';
 /** The session store's key prefix, the same for the gateway (which writes) and the services (which read). */
 export const DEV_SESSION_KEY_PREFIX = 'tessera:gateway:';
 
+/** Where proof ids are remembered on Redis (`--dpop`), by the gateway and the services alike. */
+export const DEV_DPOP_KEY_PREFIX = 'tessera:dpop:';
+
 /** How often the dev system looks for users disabled by another process (the default is 5 s). */
 export const DEV_DEACTIVATION_POLL_MS = 1000;
 
@@ -132,7 +142,7 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   ]);
   const gatewayKeysText = referenceKeysText(referenceKeys.gateway?.mint ?? {});
   const clientSecret = devClientSecret(options.secret, 'gateway');
-  const seed = devSeed(options.secret, urls.gateway);
+  const seed = devSeed(options.secret, urls.gateway, { dpop: options.dpop === true });
   const files: DevFiles = {
     gateway: join(dir, 'gateway.yaml'),
     seed: join(dir, 'seed.yaml'),
@@ -164,13 +174,20 @@ function gatewayConfig(
   dir: string,
 ): Record<string, unknown> {
   const { mode, redisUrl } = options;
+  const dpop = options.dpop === true;
   const route = (prefix: string, upstream: string, audience: string) => ({
     prefix,
     upstream,
     auth: mode,
     stripPrefix: true,
     ...(mode === 'session' ? { audience } : {}),
+    // DPoP: a bound token is never forwarded as it came; the edge exchanges it for the upstream.
+    ...(mode === 'token' && dpop ? { exchange: { audience } } : {}),
   });
+  const proofStore =
+    redisUrl === undefined
+      ? { type: 'sqlite', path: join(dir, 'dpop-proofs.db') }
+      : { type: 'redis', url: redisUrl, keyPrefix: DEV_DPOP_KEY_PREFIX };
   const sessionStore =
     options.sessionsInMemory === true
       ? { type: 'memory' }
@@ -186,7 +203,15 @@ function gatewayConfig(
       ? {
           token: {
             issuer: urls.tokenService,
-            audience: ['orders', 'inventory'],
+            // With DPoP the gateway exchanges every token, so it takes those meant for itself.
+            audience: dpop ? ['gateway'] : ['orders', 'inventory'],
+            ...(dpop
+              ? {
+                  clientId: 'gateway',
+                  // The page and `tessera login` get bearer tokens; the edge binds what goes on.
+                  dpop: { allowBearer: true, store: proofStore },
+                }
+              : {}),
             ...(options.tokenCacheSize === undefined ? {} : { cacheSize: options.tokenCacheSize }),
             ...(redisUrl === undefined || options.revocationEvents === false
               ? {}
@@ -204,6 +229,7 @@ function gatewayConfig(
             redirectUri: `${urls.gateway}/auth/callback`,
             scopes: [...GATEWAY_SCOPES],
             postLogoutRedirectUri: `${urls.gateway}/`,
+            ...(dpop ? { dpop: true } : {}),
           },
         }
       : {}),

@@ -79,8 +79,12 @@ export const SHOP_WEB_CALLBACK_PATH = '/_tessera/callback';
  * The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`).
  * `gatewayUrl` is where the gateway's sign-in comes back to (its registered redirect URI).
  */
-export function devSeed(serviceSecret: string, gatewayUrl: string) {
+export function devSeed(serviceSecret: string, gatewayUrl: string, options: { readonly dpop?: boolean } = {}) {
   const secretOf = (clientId: string) => devClientSecret(serviceSecret, clientId);
+  // DPoP: the gateway exchanges the tokens of the token routes (theirs then name it), and it and
+  // orders exchange tokens bound to their callers' keys, having checked those proofs themselves.
+  const dpop = options.dpop === true;
+  const userAudiences = dpop ? ['orders', 'inventory', 'gateway'] : ['orders', 'inventory'];
   return {
     clients: [
       {
@@ -91,10 +95,13 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         post_logout_redirect_uris: [`${gatewayUrl}/`],
         backchannel_logout_uri: `${gatewayUrl}/auth/backchannel-logout`,
         backchannel_logout_session_required: true,
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: dpop
+          ? ['authorization_code', 'refresh_token', TOKEN_EXCHANGE]
+          : ['authorization_code', 'refresh_token'],
         scopes: [...GATEWAY_SCOPES],
         audiences: ['orders', 'inventory'],
         first_party: true,
+        ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
       },
       {
         client_id: 'orders',
@@ -103,6 +110,7 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         grant_types: ['client_credentials', TOKEN_EXCHANGE],
         scopes: ['inventory:reserve', 'payments:charge'],
         audiences: ['inventory', 'payments'],
+        ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
       },
       {
         client_id: 'inventory',
@@ -124,7 +132,7 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         // `tessera login` (the loopback redirect) and `tessera login --device` (RFC 8628).
         grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
         scopes: [...SHOP_CLI_SCOPES],
-        audiences: ['orders', 'inventory'],
+        audiences: userAudiences,
         first_party: true,
       },
       {
@@ -138,7 +146,7 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         allowed_origins: [gatewayUrl],
         grant_types: ['authorization_code'],
         scopes: [...SHOP_WEB_SCOPES],
-        audiences: ['orders', 'inventory'],
+        audiences: userAudiences,
         first_party: true,
       },
     ],

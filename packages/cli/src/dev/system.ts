@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import { type MetricsExposure, REVOCATION_TOPIC, TesseraTypeError } from '@tessera/core';
+import { DpopProofSigner, type MetricsExposure, REVOCATION_TOPIC, TesseraTypeError } from '@tessera/core';
 import type { ShopAuth } from '@tessera/example-shop';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
@@ -8,6 +8,7 @@ import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
 import { loadShop } from '../lib/shop.js';
 import {
   DEV_DEACTIVATION_POLL_MS,
+  DEV_DPOP_KEY_PREFIX,
   DEV_SESSION_KEY_PREFIX,
   type DevFilesOptions,
   type DevMode,
@@ -29,6 +30,8 @@ export type DevSystemOptions = Omit<
 
 export interface DevSystem {
   readonly mode: DevMode;
+  /** Whether tokens are DPoP-bound at every hop (`--dpop`). */
+  readonly dpop: boolean;
   readonly urls: { readonly [part in keyof DevPorts]: string };
   /** The files written under `dir`, by name. */
   readonly files: {
@@ -122,12 +125,23 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       tokenService.app.listen({ host: HOST, port: ports.tokenService }),
     );
 
+    // --dpop: one store of proof ids for the gateway and the services (each proof names one URL).
+    const dpop = options.dpop === true && mode !== 'session';
+    let proofs: KeyValueStore | undefined;
+    if (dpop) {
+      const opened =
+        redisUrl === undefined
+          ? new storage.SqliteStore({ path: join(dir, 'dpop-proofs.db') })
+          : new storage.RedisStore({ url: redisUrl, prefix: DEV_DPOP_KEY_PREFIX });
+      stops.push(() => opened.close());
+      proofs = opened;
+    }
     let auth: ShopAuth | undefined;
     if (mode === 'token' || mode === 'hybrid') {
       // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
       const revocations = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
-      auth = shop.tokenAuth({ issuer, revocations });
+      auth = shop.tokenAuth({ issuer, revocations, ...(proofs === undefined ? {} : { dpop: { replay: proofs } }) });
     } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');
       auth = shop.sessionAuth({
@@ -157,7 +171,13 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
           auth,
           logger: logger('orders'),
           ...metrics,
-          client: { tokenEndpoint: `${issuer}/token`, clientId: 'orders', clientSecret: secretOf('orders') },
+          client: {
+            tokenEndpoint: `${issuer}/token`,
+            clientId: 'orders',
+            clientSecret: secretOf('orders'),
+            // orders' own key, made for this process: what it exchanges is bound to it.
+            ...(dpop ? { dpop: await DpopProofSigner.generate() } : {}),
+          },
           inventoryUrl: urls.inventory,
           paymentsUrl: urls.payments,
         }),
@@ -184,6 +204,7 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
         // names the Redis one when there is Redis, for `tessera gateway` run on its own).
         ...(mode === 'token' ? { revocationChannel: channel } : {}),
         ...(sessionStore === undefined ? {} : { sessionStore }),
+        ...(proofs === undefined ? {} : { dpopReplayStore: proofs }),
       },
     );
     stops.push(() => gateway.close());
@@ -194,5 +215,5 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     await close();
     throw error;
   }
-  return { mode, urls, files, close };
+  return { mode, dpop: options.dpop === true && mode !== 'session', urls, files, close };
 }
