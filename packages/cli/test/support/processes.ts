@@ -61,7 +61,7 @@ export function spawnTessera(
 export async function startDevOnFreePorts(
   mode: DevMode,
   secret: string,
-  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics'> = {},
+  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> = {},
 ): Promise<{ system: DevSystem; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
   try {

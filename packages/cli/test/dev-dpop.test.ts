@@ -1,0 +1,166 @@
+import { execFile } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { DpopProofSigner } from '@tessera/core';
+import { decodeJwt } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
+import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
+import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { startDevOnFreePorts } from './support/processes.js';
+
+// `tessera dev --dpop`: the whole demo system with tokens bound to their holder at every hop. The
+// page's trace (the order's answer) names the key each service checked a proof of: the gateway's
+// at orders, orders' own at inventory and payments; a service called with a bearer token refuses.
+
+const SECRET = 'dev-dpop-test-secret-0123456789abcdef-01';
+const json = { 'content-type': 'application/json' };
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+interface Trace {
+  readonly service: string;
+  readonly client_id?: string;
+  readonly jkt?: string;
+}
+
+const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET, { dpop: true });
+
+/** The jkt of each hop, in trace order; orders' differs from the two it called, which share orders' key. */
+function expectBoundAtEveryHop(trace: readonly Trace[]): void {
+  expect(trace.map((entry) => entry.service)).toEqual(['orders', 'inventory', 'payments']);
+  const [atOrders, atInventory, atPayments] = trace.map((entry) => entry.jkt);
+  expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  expect(atInventory).not.toBe(atOrders);
+  expect(atPayments).toBe(atInventory);
+}
+
+async function expectServiceRefusesBearer(system: DevSystem): Promise<void> {
+  const answer = await fetch(`${system.urls.orders}/orders`, { headers: { authorization: 'Bearer x.y.z' } });
+  expect(answer.status).toBe(401);
+  expect(answer.headers.get('www-authenticate')).toMatch(/^DPoP algs="/);
+}
+
+it('refuses --dpop in session mode (a usage error, exit 2), and says DPoP in the dry run', async () => {
+  const run = promisify(execFile);
+  const refused = await run(process.execPath, [bin, 'dev', '--mode', 'session', '--dpop', '--dry-run'], {
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 15_000,
+  }).catch((error: { code: number; stderr: string }) => error);
+  expect(refused).toMatchObject({ code: 2 });
+  expect((refused as { stderr: string }).stderr).toContain('--dpop');
+  const { stdout } = await run(process.execPath, [bin, 'dev', '--dpop', '--dry-run'], {
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 15_000,
+  });
+  expect(stdout).toContain('hybrid mode, DPoP-bound tokens at every hop');
+});
+
+describe('tessera dev --dpop, hybrid mode', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await start('hybrid'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes hybrid.dpop into gateway.yaml and registers orders for bound subjects', () => {
+    expect(readFileSync(system.files.gateway, 'utf8')).toMatch(/dpop: true/);
+    expect(readFileSync(system.files.seed, 'utf8')).toContain('dpop_bound_subject_tokens: true');
+  });
+
+  it("places an order: the trace shows the gateway's key at orders and orders' own at inventory and payments", async () => {
+    const browser = new Browser();
+    const login = await browser.fetch(`${system.urls.gateway}/auth/login`);
+    const { location } = await signIn(browser, login.headers.get('location') as string, 'alice', 'alice-password');
+    expect((await browser.fetch(location)).status).toBe(303);
+    const { csrf_token } = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
+      csrf_token: string;
+    };
+    const response = await browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { ...json, 'x-csrf-token': csrf_token },
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(response.status).toBe(201);
+    expectBoundAtEveryHop(((await response.json()) as { trace: Trace[] }).trace);
+  });
+
+  it('a service called with a bearer token refuses it with a DPoP challenge', () => expectServiceRefusesBearer(system));
+});
+
+describe('tessera dev --dpop, token mode', () => {
+  let system: DevSystem;
+  let dir: string;
+  beforeAll(async () => {
+    ({ system, dir } = await start('token'));
+  });
+  afterAll(async () => {
+    await system?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** shop-cli's code flow; with `holder`, the code is redeemed with its proof and the token bound to it. */
+  async function userToken(holder?: DpopProofSigner): Promise<string> {
+    const verifier = randomBytes(32).toString('base64url');
+    const authorize = new URL(`${system.urls.tokenService}/authorize`);
+    authorize.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: 'shop-cli',
+      redirect_uri: SHOP_CLI_REDIRECT,
+      scope: 'openid orders:read orders:write',
+      state: randomBytes(8).toString('hex'),
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const { location } = await signIn(new Browser(), authorize, 'alice', 'alice-password');
+    const tokenUrl = `${system.urls.tokenService}/token`;
+    const response = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(holder === undefined ? {} : { dpop: holder.proof({ method: 'POST', url: tokenUrl }) }),
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: location.searchParams.get('code') ?? '',
+        redirect_uri: SHOP_CLI_REDIRECT,
+        client_id: 'shop-cli',
+        code_verifier: verifier,
+      }).toString(),
+    });
+    expect(response.status).toBe(200);
+    return ((await response.json()) as { access_token: string }).access_token;
+  }
+
+  const orderUrl = () => `${system.urls.gateway}/api/orders/orders`;
+  const order = (headers: Record<string, string>) =>
+    fetch(orderUrl(), { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ item: 'tessera-red', quantity: 1 }) });
+
+  it("a DPoP client's bound token: the edge checks its proof, and orders sees the gateway's key, not the client's", async () => {
+    const holder = await DpopProofSigner.generate();
+    const token = await userToken(holder);
+    expect(decodeJwt(token).cnf).toEqual({ jkt: holder.jkt });
+    const response = await order(holder.requestHeaders({ method: 'POST', url: orderUrl(), accessToken: token }));
+    expect(response.status).toBe(201);
+    const { trace } = (await response.json()) as { trace: Trace[] };
+    expectBoundAtEveryHop(trace);
+    expect(trace[0]).toMatchObject({ client_id: 'gateway' });
+    expect(trace[0]?.jkt).not.toBe(holder.jkt);
+    // The bound token as a bearer token at the edge: refused.
+    expect((await order({ authorization: `Bearer ${token}` })).status).toBe(401);
+  });
+
+  it("the page's and tessera login's bearer tokens are taken at the edge (allowBearer) and bound behind it", async () => {
+    const response = await order({ authorization: `Bearer ${await userToken()}` });
+    expect(response.status).toBe(201);
+    expectBoundAtEveryHop(((await response.json()) as { trace: Trace[] }).trace);
+  });
+
+  it('a service called with a bearer token refuses it with a DPoP challenge', () => expectServiceRefusesBearer(system));
+});
