@@ -77,7 +77,12 @@ describe('tessera dev --dpop, hybrid mode', () => {
   it("places an order: the trace shows the gateway's key at orders and orders' own at inventory and payments", async () => {
     const browser = new Browser();
     const login = await browser.fetch(`${system.urls.gateway}/auth/login`);
-    const { location } = await signIn(browser, login.headers.get('location') as string, 'alice', 'alice-password');
+    const { location } = await signIn(
+      browser,
+      login.headers.get('location') as string,
+      'alice',
+      'alice-password',
+    );
     expect((await browser.fetch(location)).status).toBe(303);
     const { csrf_token } = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
       csrf_token: string;
@@ -91,7 +96,8 @@ describe('tessera dev --dpop, hybrid mode', () => {
     expectBoundAtEveryHop(((await response.json()) as { trace: Trace[] }).trace);
   });
 
-  it('a service called with a bearer token refuses it with a DPoP challenge', () => expectServiceRefusesBearer(system));
+  it('a service called with a bearer token refuses it with a DPoP challenge', () =>
+    expectServiceRefusesBearer(system));
 });
 
 describe('tessera dev --dpop, token mode', () => {
@@ -140,13 +146,19 @@ describe('tessera dev --dpop, token mode', () => {
 
   const orderUrl = () => `${system.urls.gateway}/api/orders/orders`;
   const order = (headers: Record<string, string>) =>
-    fetch(orderUrl(), { method: 'POST', headers: { ...json, ...headers }, body: JSON.stringify({ item: 'tessera-red', quantity: 1 }) });
+    fetch(orderUrl(), {
+      method: 'POST',
+      headers: { ...json, ...headers },
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
 
   it("a DPoP client's bound token: the edge checks its proof, and orders sees the gateway's key, not the client's", async () => {
     const holder = await DpopProofSigner.generate();
     const token = await userToken(holder);
     expect(decodeJwt(token).cnf).toEqual({ jkt: holder.jkt });
-    const response = await order(holder.requestHeaders({ method: 'POST', url: orderUrl(), accessToken: token }));
+    const response = await order(
+      holder.requestHeaders({ method: 'POST', url: orderUrl(), accessToken: token }),
+    );
     expect(response.status).toBe(201);
     const { trace } = (await response.json()) as { trace: Trace[] };
     expectBoundAtEveryHop(trace);
@@ -162,5 +174,6 @@ describe('tessera dev --dpop, token mode', () => {
     expectBoundAtEveryHop(((await response.json()) as { trace: Trace[] }).trace);
   });
 
-  it('a service called with a bearer token refuses it with a DPoP challenge', () => expectServiceRefusesBearer(system));
+  it('a service called with a bearer token refuses it with a DPoP challenge', () =>
+    expectServiceRefusesBearer(system));
 });

@@ -59,7 +59,10 @@ async function resourceServer(audience: string): Promise<string> {
     binding: request.principal?.binding,
     act: request.principal?.actors,
   }));
-  closers.push(() => app.close(), () => replay.close());
+  closers.push(
+    () => app.close(),
+    () => replay.close(),
+  );
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
 
@@ -168,7 +171,7 @@ function atEdge(edge: string, token: string, DPoP: oauth.DPoPHandle): Promise<Re
     null,
     {
       DPoP,
-      [oauth.customFetch]: (target, init) => fetch(target.replace(PUBLIC_ORIGIN, edge), init),
+      [oauth.customFetch]: (target, init) => fetch(target.replace(PUBLIC_ORIGIN, edge), init as RequestInit),
     },
   );
 }
@@ -188,7 +191,8 @@ describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () =>
   let seen: Seen;
 
   beforeAll(async () => {
-    DPoP = oauth.DPoP({ client_id: 'shop-app' }, await oauth.generateKeyPair('ES256'));
+    const client: oauth.Client = { client_id: 'shop-app' };
+    DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
     token = await boundToken(DPoP);
     const response = await atEdge(edgeA, token, DPoP);
     expect(response.status).toBe(200);
@@ -214,7 +218,9 @@ describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () =>
   });
 
   it('the bound token sent as a bearer token at the edge -> 401 invalid_token, nothing forwarded', async () => {
-    const response = await fetch(`${edgeA}/api/inventory/items`, { headers: { authorization: `Bearer ${token}` } });
+    const response = await fetch(`${edgeA}/api/inventory/items`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     const answer = await challengeOf(response);
     expect(answer.status).toBe(401);
     expect(answer.challenge).toMatch(/^DPoP .*error="invalid_token"/);
@@ -225,9 +231,9 @@ describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () =>
     let proof = '';
     const capture = {
       DPoP,
-      [oauth.customFetch]: (target: string, init: RequestInit) => {
+      [oauth.customFetch]: (target: string, init: oauth.CustomFetchOptions<string, unknown>) => {
         proof = new Headers(init.headers).get('dpop') ?? '';
-        return fetch(target.replace(PUBLIC_ORIGIN, edgeA), init);
+        return fetch(target.replace(PUBLIC_ORIGIN, edgeA), init as RequestInit);
       },
     };
     const first = await oauth.protectedResourceRequest(
@@ -284,7 +290,9 @@ describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () =>
       expect((await challengeOf(withoutProof)).challenge).toMatch(/error="invalid_dpop_proof"/);
       const asBearer = await fetch(url, { headers: { authorization: `Bearer ${taken()}` } });
       expect(asBearer.status).toBe(401);
-      const withItsProof = await fetch(url, { headers: { authorization: seen.authorization, dpop: seen.dpop } });
+      const withItsProof = await fetch(url, {
+        headers: { authorization: seen.authorization, dpop: seen.dpop },
+      });
       expect(await challengeOf(withItsProof)).toMatchObject({ status: 401, code: 'ERR_DPOP_REPLAYED' });
       const thief = await DpopProofSigner.generate();
       const withThiefProof = await fetch(url, {

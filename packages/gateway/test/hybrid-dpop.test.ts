@@ -52,7 +52,10 @@ async function resourceServer(): Promise<string> {
     dpop: request.headers.dpop,
     binding: request.principal?.binding,
   }));
-  closers.push(() => app.close(), () => replay.close());
+  closers.push(
+    () => app.close(),
+    () => replay.close(),
+  );
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
 
@@ -84,7 +87,12 @@ async function startGateway(key: SigningKey): Promise<RunningGateway> {
     },
     routes: [
       { prefix: '/api', upstream, auth: 'hybrid', stripPrefix: true },
-      { prefix: '/narrow', upstream, auth: 'hybrid', exchange: { audience: 'orders', scope: ['orders:read'] } },
+      {
+        prefix: '/narrow',
+        upstream,
+        auth: 'hybrid',
+        exchange: { audience: 'orders', scope: ['orders:read'] },
+      },
     ],
   });
   const running: RunningGateway = { url, skew: 0 };
@@ -108,7 +116,12 @@ async function signInThrough(gateway: RunningGateway): Promise<Browser> {
   const browser = new Browser();
   const start = await browser.fetch(`${gateway.url}/auth/login?return_to=/`);
   expect(start.status).toBe(303);
-  const { location } = await signIn(browser, start.headers.get('location') as string, 'alice', ALICE_PASSWORD);
+  const { location } = await signIn(
+    browser,
+    start.headers.get('location') as string,
+    'alice',
+    ALICE_PASSWORD,
+  );
   expect((await browser.fetch(location)).status).toBe(303);
   return browser;
 }
@@ -164,7 +177,11 @@ describe('hybrid sessions bound to the gateway key (docs/security.md F149)', () 
 
   it('an exchange at the edge is bound to the same key: the gateway holds the subject and proves it', async () => {
     const seen = await seenAt(gatewayA, browser, '/narrow/x');
-    expect(decodeJwt(tokenOf(seen))).toMatchObject({ aud: 'orders', cnf: { jkt: keyA.kid }, act: { sub: 'gateway' } });
+    expect(decodeJwt(tokenOf(seen))).toMatchObject({
+      aud: 'orders',
+      cnf: { jkt: keyA.kid },
+      act: { sub: 'gateway' },
+    });
   });
 
   it('a refresh carries the proof: the new token is bound to the key too', async () => {
@@ -179,7 +196,7 @@ describe('hybrid sessions bound to the gateway key (docs/security.md F149)', () 
     }
   });
 
-  it("an instance with another key refreshes the shared session with its own proof instead of sending a token it cannot prove", async () => {
+  it('an instance with another key refreshes the shared session with its own proof instead of sending a token it cannot prove', async () => {
     const atA = tokenOf(await seenAt(gatewayA, browser, '/api/orders'));
     const seen = await seenAt(gatewayB, browser, '/api/orders');
     expect(tokenOf(seen)).not.toBe(atA);
@@ -193,7 +210,9 @@ describe('hybrid sessions bound to the gateway key (docs/security.md F149)', () 
     expect((await fetch(url, { headers: { authorization: `DPoP ${token}` } })).status).toBe(401);
     expect((await fetch(url, { headers: { authorization: `Bearer ${token}` } })).status).toBe(401);
     const thief = await DpopProofSigner.generate();
-    const stolen = await fetch(url, { headers: thief.requestHeaders({ method: 'GET', url, accessToken: token }) });
+    const stolen = await fetch(url, {
+      headers: thief.requestHeaders({ method: 'GET', url, accessToken: token }),
+    });
     expect(stolen.status).toBe(401);
   });
 });

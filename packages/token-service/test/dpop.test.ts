@@ -261,7 +261,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
   describe('token exchange of a DPoP-bound subject token (docs/security.md A147)', () => {
     const checkoutAuth = { authorization: basic('checkout', CHECKOUT_SECRET) };
 
-    it('a registered exchanger (dpop_bound_subject_tokens) gets a token bound to its own key, not its caller\'s', async () => {
+    it("a registered exchanger (dpop_bound_subject_tokens) gets a token bound to its own key, not its caller's", async () => {
       const caller = await DpopProofSigner.generate();
       const subject = await boundUserToken('shop-app', caller);
       const service = await DpopProofSigner.generate('ES256');

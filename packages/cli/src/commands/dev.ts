@@ -56,12 +56,7 @@ interface DevCommandOptions {
 }
 
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
-export function describeDevSystem(
-  mode: DevMode,
-  urls: DevSystem['urls'],
-  dir: string,
-  dpop = false,
-): string {
+export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string, dpop = false): string {
   const api = `${urls.gateway}/api`;
   const lines = [
     `tessera dev: ${mode} mode${dpop ? ', DPoP-bound tokens at every hop' : ''}`,

@@ -79,7 +79,11 @@ export const SHOP_WEB_CALLBACK_PATH = '/_tessera/callback';
  * The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`).
  * `gatewayUrl` is where the gateway's sign-in comes back to (its registered redirect URI).
  */
-export function devSeed(serviceSecret: string, gatewayUrl: string, options: { readonly dpop?: boolean } = {}) {
+export function devSeed(
+  serviceSecret: string,
+  gatewayUrl: string,
+  options: { readonly dpop?: boolean } = {},
+) {
   const secretOf = (clientId: string) => devClientSecret(serviceSecret, clientId);
   // DPoP: the gateway exchanges the tokens of the token routes (theirs then name it), and it and
   // orders exchange tokens bound to their callers' keys, having checked those proofs themselves.

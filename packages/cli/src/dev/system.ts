@@ -141,7 +141,11 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
       const revocations = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
-      auth = shop.tokenAuth({ issuer, revocations, ...(proofs === undefined ? {} : { dpop: { replay: proofs } }) });
+      auth = shop.tokenAuth({
+        issuer,
+        revocations,
+        ...(proofs === undefined ? {} : { dpop: { replay: proofs } }),
+      });
     } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');
       auth = shop.sessionAuth({

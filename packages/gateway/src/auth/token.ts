@@ -108,11 +108,13 @@ export async function createTokenMode(
     const incoming = (authenticated.credential as BearerCredential).reveal();
     if (route.exchange === undefined || exchange === undefined)
       return { authorization: `Bearer ${incoming}` };
-    return exchange.tokenFor(route, incoming).then((outgoing) =>
-      edgeDpop === undefined
-        ? { authorization: `Bearer ${outgoing}` }
-        : { ...edgeDpop.signer.requestHeaders({ method, url: upstreamUrl, accessToken: outgoing }) },
-    );
+    return exchange
+      .tokenFor(route, incoming)
+      .then((outgoing) =>
+        edgeDpop === undefined
+          ? { authorization: `Bearer ${outgoing}` }
+          : { ...edgeDpop.signer.requestHeaders({ method, url: upstreamUrl, accessToken: outgoing }) },
+      );
   }
 
   const protocol: BearerProtocol = Object.freeze({

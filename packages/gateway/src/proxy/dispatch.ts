@@ -80,7 +80,12 @@ function handlersOf(modes: GatewayModes): { readonly [M in AuthMode]: ModeHandle
       hybrid === undefined
         ? undefined
         : (request, reply, match) =>
-            hybrid.authorize(request, reply, match.route.config, `${match.route.origin}${match.upstreamPath}`),
+            hybrid.authorize(
+              request,
+              reply,
+              match.route.config,
+              `${match.route.origin}${match.upstreamPath}`,
+            ),
   };
 }
 

@@ -79,7 +79,10 @@ async function requestTokenOnce(
   // A client that proves its key sends its tokens under DPoP only: a bearer answer would be sent
   // as a bound token and refused at every hop, so it is refused here, where the cause is visible.
   if (options.dpop !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'dpop')) {
-    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service answered an unbound token to a DPoP proof');
+    throw new ResourceError(
+      'ERR_UPSTREAM_TOKEN_FAILED',
+      'the token service answered an unbound token to a DPoP proof',
+    );
   }
   return { token, expiresAt: startedAt + expiresIn * 1000 };
 }

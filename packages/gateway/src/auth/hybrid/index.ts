@@ -126,7 +126,9 @@ export function createHybridMode(
       const outgoing = route.exchange === undefined ? access : await exchange.tokenFor(route, access);
       if (dpop === undefined) return { authorization: `Bearer ${outgoing}` };
       // Bound to the gateway's key, so sent on as it is with the gateway's proof for this request.
-      return { ...dpop.signer.requestHeaders({ method: request.method, url: upstreamUrl, accessToken: outgoing }) };
+      return {
+        ...dpop.signer.requestHeaders({ method: request.method, url: upstreamUrl, accessToken: outgoing }),
+      };
     },
     register(app) {
       // A browser that navigated here ends on a page with the reason and a way back, not JSON.
