@@ -1,14 +1,15 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DpopProofSigner } from '@tessera/core';
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
-import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { codeFlowToken } from './support/code-flow.js';
 import { startDevOnFreePorts } from './support/processes.js';
 
 // `tessera dev --dpop`: the whole demo system with tokens bound to their holder at every hop. The
@@ -56,6 +57,29 @@ it('refuses --dpop in session mode (a usage error, exit 2), and says DPoP in the
     timeout: 15_000,
   });
   expect(stdout).toContain('hybrid mode, DPoP-bound tokens at every hop');
+});
+
+it('tessera gateway refuses a TESSERA_GATEWAY_DPOP_KEY that is no private JWK, naming the variable and not the value', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-gateway-dpop-key-'));
+  try {
+    const config = join(dir, 'gateway.yaml');
+    writeFileSync(config, 'routes:\n  - { prefix: /x, upstream: "http://127.0.0.1:9", auth: public }\n');
+    const value = '{"kty":"OKP","crv":"Ed25519","x":"secret-looking-value"}';
+    const refused = await promisify(execFile)(
+      process.execPath,
+      [bin, 'gateway', '--config', config, '--port', '0'],
+      {
+        env: { PATH: process.env.PATH ?? '', TESSERA_GATEWAY_DPOP_KEY: value },
+        timeout: 15_000,
+      },
+    ).catch((error: { code: number; stderr: string }) => error);
+    expect(refused).toMatchObject({ code: 1 });
+    const { stderr } = refused as { stderr: string };
+    expect(stderr).toContain('TESSERA_GATEWAY_DPOP_KEY: not a private JWK');
+    expect(stderr).not.toContain('secret-looking-value');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 describe('tessera dev --dpop, hybrid mode', () => {
@@ -112,37 +136,8 @@ describe('tessera dev --dpop, token mode', () => {
   });
 
   /** shop-cli's code flow; with `holder`, the code is redeemed with its proof and the token bound to it. */
-  async function userToken(holder?: DpopProofSigner): Promise<string> {
-    const verifier = randomBytes(32).toString('base64url');
-    const authorize = new URL(`${system.urls.tokenService}/authorize`);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'shop-cli',
-      redirect_uri: SHOP_CLI_REDIRECT,
-      scope: 'openid orders:read orders:write',
-      state: randomBytes(8).toString('hex'),
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const { location } = await signIn(new Browser(), authorize, 'alice', 'alice-password');
-    const tokenUrl = `${system.urls.tokenService}/token`;
-    const response = await fetch(tokenUrl, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(holder === undefined ? {} : { dpop: holder.proof({ method: 'POST', url: tokenUrl }) }),
-      },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: location.searchParams.get('code') ?? '',
-        redirect_uri: SHOP_CLI_REDIRECT,
-        client_id: 'shop-cli',
-        code_verifier: verifier,
-      }).toString(),
-    });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
+  const userToken = (holder?: DpopProofSigner) =>
+    codeFlowToken(system.urls.tokenService, 'alice', holder === undefined ? {} : { holder });
 
   const orderUrl = () => `${system.urls.gateway}/api/orders/orders`;
   const order = (headers: Record<string, string>) =>

@@ -1,4 +1,5 @@
 import type { ReadinessCheck } from '@tessera/core';
+import { probeStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
 import { type GatewayDpopKey, gatewayDpopKey, proofReplayStore, usesDpop } from './auth/dpop.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
@@ -77,6 +78,7 @@ export async function openModes(
     : undefined;
   let token: TokenMode | undefined;
   let revocations: EdgeRevocations | undefined;
+  let proofStoreReadiness: Record<string, ReadinessCheck> = {};
   if (uses('token') && config.token !== undefined) {
     const subscribed = await subscribeEdgeRevocations(config.token, options.revocationChannel);
     if (subscribed !== undefined) shutdown.add(() => subscribed.close());
@@ -86,6 +88,8 @@ export async function openModes(
       const replay = proofReplayStore(config, options.dpopReplayStore);
       if (replay.owned) shutdown.add(() => replay.store.close());
       dpop = { signer: dpopKey.signer, replay: replay.store, publicOrigin: config.publicOrigin };
+      // A proof is recorded before a request goes on: without the store no DPoP request is answered.
+      proofStoreReadiness = { 'dpop proof store': () => probeStore(replay.store) };
     }
     token = await openTokenMode(config.token, config.routes, options, revocations, dpop);
   }
@@ -134,7 +138,12 @@ export async function openModes(
     token,
     session,
     hybrid,
-    readiness: { ...token?.readiness, ...revocations?.readiness, ...session?.readiness },
+    readiness: {
+      ...token?.readiness,
+      ...revocations?.readiness,
+      ...proofStoreReadiness,
+      ...session?.readiness,
+    },
     sessionCookieNames,
     ownCookies,
   };

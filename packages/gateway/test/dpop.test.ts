@@ -7,11 +7,11 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { decodeJwt } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, signIn } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/support/redis.js';
+import { dpopCodeFlow } from '../../../test/support/token-service/dpop-code-flow.js';
 import { type Harness, startService } from '../../../test/support/token-service/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+import { addAlice } from '../../../test/support/token-service/users.js';
 import { createGateway, parseGatewayConfig } from '../src/index.js';
 
 // DPoP through the edge (RFC 9449 with RFC 8693), over real HTTP against the real token service:
@@ -134,29 +134,12 @@ afterAll(async () => {
 
 /** oauth4webapi's code flow with DPoP for shop-app: alice's access token, bound to `DPoP`'s key. */
 async function boundToken(DPoP: oauth.DPoPHandle): Promise<string> {
-  const client: oauth.Client = { client_id: 'shop-app' };
-  const verifier = oauth.generateRandomCodeVerifier();
-  const state = oauth.generateRandomState();
-  const authorize = new URL(as.authorization_endpoint as string);
-  authorize.search = new URLSearchParams({
-    response_type: 'code',
-    client_id: 'shop-app',
-    redirect_uri: REDIRECT,
+  const tokens = await dpopCodeFlow(as, {
+    clientId: 'shop-app',
+    redirectUri: REDIRECT,
     scope: 'openid inventory:read',
-    code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-    code_challenge_method: 'S256',
-    state,
-  }).toString();
-  const { location } = await signIn(new Browser(), authorize, 'alice', ALICE_PASSWORD);
-  const callback = oauth.validateAuthResponse(as, client, location, state);
-  const tokens = await oauth.processAuthorizationCodeResponse(
-    as,
-    client,
-    await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
-      DPoP,
-      ...insecure,
-    }),
-  );
+    DPoP,
+  });
   expect(tokens.token_type).toBe('dpop');
   return tokens.access_token;
 }
@@ -185,7 +168,7 @@ async function challengeOf(response: Response): Promise<{ status: number; challe
   };
 }
 
-describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () => {
+describe('DPoP at the gateway token routes (docs/security.md F148)', () => {
   let DPoP: oauth.DPoPHandle;
   let token: string;
   let seen: Seen;
@@ -215,6 +198,11 @@ describe('DPoP at the gateway token routes (docs/security.md F148, F149)', () =>
     expect(second.authorization).toBe(seen.authorization);
     expect(second.dpop).not.toBe(seen.dpop);
     expect(decodeJwt(second.dpop)).toMatchObject({ htm: 'GET', htu: `${inventory}/items` });
+  });
+
+  it('readiness names the proof store the token routes record proofs in', async () => {
+    const ready = (await (await fetch(`${edgeA}/readyz`)).json()) as { checks: Record<string, string> };
+    expect(ready.checks['dpop proof store']).toBe('ok');
   });
 
   it('the bound token sent as a bearer token at the edge -> 401 invalid_token, nothing forwarded', async () => {
