@@ -416,3 +416,53 @@ for (const { mode, signIn, signOut } of modes) {
     );
   });
 }
+
+describe('the page in a browser, hybrid mode with --dpop', () => {
+  let system: DevSystem | undefined;
+  let dir: string | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch();
+    ({ system, dir } = await startDevOnFreePorts('hybrid', SECRET, { dpop: true }));
+  }, TIMEOUT);
+  afterAll(async () => {
+    await browser?.close();
+    await system?.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  }, TIMEOUT);
+
+  it(
+    "the trace shows the key each hop checked a proof of: the gateway's at orders, orders' at the two it called",
+    async () => {
+      if (browser === undefined || system === undefined) throw new Error('not started');
+      const { context, page, problems } = await openPage(browser);
+      try {
+        await page.goto(system.urls.gateway);
+        await signInThroughTokenService(page, alice, system);
+        const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
+        await red.waitFor();
+        await red.getByTestId('order').click();
+        await page.getByTestId('last-order').waitFor();
+        const jktOf = (service: string) =>
+          page
+            .locator(`[data-testid="hop"][data-service="${service}"]`)
+            .first()
+            .getByTestId('hop-jkt')
+            .first()
+            .textContent();
+        const [atOrders, atInventory, atPayments] = await Promise.all(
+          ['orders', 'inventory', 'payments'].map(jktOf),
+        );
+        expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(atInventory).not.toBe(atOrders);
+        expect(atPayments).toBe(atInventory);
+        expect((await page.getByTestId('legend').textContent()) ?? '').toContain('jkt');
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    TIMEOUT,
+  );
+});

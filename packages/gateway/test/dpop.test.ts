@@ -12,7 +12,7 @@ import { deleteKeysWithPrefix, REDIS_URL, randomPrefix } from '../../../test/sup
 import { dpopCodeFlow } from '../../../test/support/token-service/dpop-code-flow.js';
 import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { addAlice } from '../../../test/support/token-service/users.js';
-import { createGateway, parseGatewayConfig } from '../src/index.js';
+import { createGateway, loadGatewayConfig, parseGatewayConfig } from '../src/index.js';
 
 // DPoP through the edge (RFC 9449 with RFC 8693), over real HTTP against the real token service:
 // oauth4webapi (a client we did not write) gets a token bound to its key and calls a token route
@@ -314,5 +314,43 @@ describe('DPoP at the gateway token routes (docs/security.md F148)', () => {
         expect((await fetch(`${edgeA}/api/inventory/items`, { headers })).status).toBe(401);
       }
     });
+  });
+});
+
+describe('token.dpop in the config', () => {
+  const base = {
+    token: { issuer: 'https://auth.test', audience: 'gateway', clientId: 'gateway', dpop: {} },
+    routes: [
+      {
+        prefix: '/api',
+        upstream: 'http://127.0.0.1:9',
+        auth: 'token' as const,
+        exchange: { audience: 'inventory' },
+      },
+    ],
+  };
+
+  it('needs publicOrigin (the htu of the proofs) and an exchange on every token route', () => {
+    expect(() => parseGatewayConfig(base)).toThrow(/publicOrigin: required with token\.dpop/);
+    expect(() =>
+      parseGatewayConfig({
+        ...base,
+        publicOrigin: PUBLIC_ORIGIN,
+        routes: [{ prefix: '/api', upstream: 'http://127.0.0.1:9', auth: 'token' }],
+      }),
+    ).toThrow(/routes\[0\]\.exchange: required with token\.dpop/);
+  });
+
+  it('warns when proof ids would be remembered in memory, not when a shared store is named', () => {
+    const inMemory = loadGatewayConfig({ defaults: { ...base, publicOrigin: PUBLIC_ORIGIN } });
+    expect(inMemory.warnings.join('\n')).toMatch(/token\.dpop: proof ids are remembered in memory/);
+    const shared = loadGatewayConfig({
+      defaults: {
+        ...base,
+        publicOrigin: PUBLIC_ORIGIN,
+        token: { ...base.token, dpop: { store: { type: 'redis', url: REDIS_URL } } },
+      },
+    });
+    expect(shared.warnings.join('\n')).not.toMatch(/proof ids/);
   });
 });
