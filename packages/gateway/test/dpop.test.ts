@@ -341,6 +341,17 @@ describe('token.dpop in the config', () => {
     ).toThrow(/routes\[0\]\.exchange: required with token\.dpop/);
   });
 
+  it('a config built by hand is held to the same rules at start: ERR_INVALID_OPTION, nothing listening', async () => {
+    const valid = parseGatewayConfig({ ...base, logLevel: 'silent', publicOrigin: PUBLIC_ORIGIN });
+    const withoutExchange = {
+      ...valid,
+      routes: valid.routes.map(({ exchange: _exchange, ...route }) => route),
+    };
+    await expect(
+      createGateway(withoutExchange, { clientSecret: GATEWAY_SECRET, tokenKeys: issuer.context.keys.keySet }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
+
   it('warns when proof ids would be remembered in memory, not when a shared store is named', () => {
     const inMemory = loadGatewayConfig({ defaults: { ...base, publicOrigin: PUBLIC_ORIGIN } });
     expect(inMemory.warnings.join('\n')).toMatch(/token\.dpop: proof ids are remembered in memory/);

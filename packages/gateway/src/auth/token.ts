@@ -1,4 +1,4 @@
-import type { BearerProtocol, DpopProofSigner, KeySource } from '@tessera/core';
+import { type BearerProtocol, type DpopProofSigner, type KeySource, TesseraTypeError } from '@tessera/core';
 import {
   type Authenticated,
   type BearerCredential,
@@ -59,6 +59,10 @@ export interface TokenModeOptions {
   readonly dpop?: EdgeDpop;
 }
 
+function misuse(message: string): TesseraTypeError {
+  return new TesseraTypeError('ERR_INVALID_OPTION', message);
+}
+
 export async function createTokenMode(
   config: NonNullable<GatewayConfig['token']>,
   routes: readonly RouteConfig[],
@@ -75,6 +79,12 @@ export async function createTokenMode(
   });
   const edgeDpop = options.dpop;
   const dpopConfig = config.dpop;
+  // The config loader demands these; a config built by hand is held to them here, at start.
+  if (dpopConfig !== undefined) {
+    if (edgeDpop === undefined) throw misuse('token.dpop needs publicOrigin and the gateway DPoP key');
+    if (routes.some((route) => route.auth === 'token' && route.exchange === undefined))
+      throw misuse('token.dpop: every token route must exchange (a bound token is never forwarded as is)');
+  }
   // With DPoP, the resource library's dpop source: the proof for this gateway's public URL, its
   // jti in the shared store, the token bound to the proof's key, a bound token under Bearer refused.
   const source: IdentitySource =
