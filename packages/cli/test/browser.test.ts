@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
-import { startDevOnFreePorts } from './support/processes.js';
+import { devSystemForSuite, startDevOnFreePorts } from './support/processes.js';
 
 // The demo page driven by a real browser against `tessera dev`: Debian's Chromium through
 // playwright-core. CI installs /usr/bin/chromium; without it this test fails, it never skips.
@@ -418,23 +418,18 @@ for (const { mode, signIn, signOut } of modes) {
 }
 
 describe('the page in a browser, hybrid mode with --dpop', () => {
-  let system: DevSystem | undefined;
-  let dir: string | undefined;
+  const running = devSystemForSuite('hybrid', SECRET, { dpop: true }, TIMEOUT);
   let browser: Browser | undefined;
   beforeAll(async () => {
     browser = await launch();
-    ({ system, dir } = await startDevOnFreePorts('hybrid', SECRET, { dpop: true }));
   }, TIMEOUT);
-  afterAll(async () => {
-    await browser?.close();
-    await system?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  }, TIMEOUT);
+  afterAll(() => browser?.close(), TIMEOUT);
 
   it(
     "the trace shows the key each hop checked a proof of: the gateway's at orders, orders' at the two it called",
     async () => {
-      if (browser === undefined || system === undefined) throw new Error('not started');
+      const { system } = running;
+      if (browser === undefined) throw new Error('not started');
       const { context, page, problems } = await openPage(browser);
       try {
         await page.goto(system.urls.gateway);

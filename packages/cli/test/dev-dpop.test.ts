@@ -6,11 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { DpopProofSigner } from '@tessera/core';
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
-import type { DevMode, DevSystem } from '../src/dev/system.js';
+import type { DevSystem } from '../src/dev/system.js';
 import { codeFlowToken } from './support/code-flow.js';
-import { startDevOnFreePorts } from './support/processes.js';
+import { devSystemForSuite } from './support/processes.js';
 
 // `tessera dev --dpop`: the whole demo system with tokens bound to their holder at every hop. The
 // page's trace (the order's answer) names the key each service checked a proof of: the gateway's
@@ -25,8 +25,6 @@ interface Trace {
   readonly client_id?: string;
   readonly jkt?: string;
 }
-
-const start = (mode: DevMode) => startDevOnFreePorts(mode, SECRET, { dpop: true });
 
 /** The jkt of each hop, in trace order; orders' differs from the two it called, which share orders' key. */
 function expectBoundAtEveryHop(trace: readonly Trace[]): void {
@@ -83,24 +81,16 @@ it('tessera gateway refuses a TESSERA_GATEWAY_DPOP_KEY that is no private JWK, n
 });
 
 describe('tessera dev --dpop, hybrid mode', () => {
-  let system: DevSystem;
-  let dir: string;
-  beforeAll(async () => {
-    ({ system, dir } = await start('hybrid'));
-  });
-  afterAll(async () => {
-    await system?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const running = devSystemForSuite('hybrid', SECRET, { dpop: true });
 
   it('writes hybrid.dpop into gateway.yaml and registers orders for bound subjects', () => {
-    expect(readFileSync(system.files.gateway, 'utf8')).toMatch(/dpop: true/);
-    expect(readFileSync(system.files.seed, 'utf8')).toContain('dpop_bound_subject_tokens: true');
+    expect(readFileSync(running.system.files.gateway, 'utf8')).toMatch(/dpop: true/);
+    expect(readFileSync(running.system.files.seed, 'utf8')).toContain('dpop_bound_subject_tokens: true');
   });
 
   it("places an order: the trace shows the gateway's key at orders and orders' own at inventory and payments", async () => {
     const browser = new Browser();
-    const login = await browser.fetch(`${system.urls.gateway}/auth/login`);
+    const login = await browser.fetch(`${running.system.urls.gateway}/auth/login`);
     const { location } = await signIn(
       browser,
       login.headers.get('location') as string,
@@ -108,10 +98,10 @@ describe('tessera dev --dpop, hybrid mode', () => {
       'alice-password',
     );
     expect((await browser.fetch(location)).status).toBe(303);
-    const { csrf_token } = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
+    const { csrf_token } = (await (await browser.fetch(`${running.system.urls.gateway}/auth/me`)).json()) as {
       csrf_token: string;
     };
-    const response = await browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+    const response = await browser.fetch(`${running.system.urls.gateway}/api/orders/orders`, {
       method: 'POST',
       headers: { ...json, 'x-csrf-token': csrf_token },
       body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
@@ -121,25 +111,17 @@ describe('tessera dev --dpop, hybrid mode', () => {
   });
 
   it('a service called with a bearer token refuses it with a DPoP challenge', () =>
-    expectServiceRefusesBearer(system));
+    expectServiceRefusesBearer(running.system));
 });
 
 describe('tessera dev --dpop, token mode', () => {
-  let system: DevSystem;
-  let dir: string;
-  beforeAll(async () => {
-    ({ system, dir } = await start('token'));
-  });
-  afterAll(async () => {
-    await system?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const running = devSystemForSuite('token', SECRET, { dpop: true });
 
   /** shop-cli's code flow; with `holder`, the code is redeemed with its proof and the token bound to it. */
   const userToken = (holder?: DpopProofSigner) =>
-    codeFlowToken(system.urls.tokenService, 'alice', holder === undefined ? {} : { holder });
+    codeFlowToken(running.system.urls.tokenService, 'alice', holder === undefined ? {} : { holder });
 
-  const orderUrl = () => `${system.urls.gateway}/api/orders/orders`;
+  const orderUrl = () => `${running.system.urls.gateway}/api/orders/orders`;
   const order = (headers: Record<string, string>) =>
     fetch(orderUrl(), {
       method: 'POST',
@@ -170,5 +152,5 @@ describe('tessera dev --dpop, token mode', () => {
   });
 
   it('a service called with a bearer token refuses it with a DPoP challenge', () =>
-    expectServiceRefusesBearer(system));
+    expectServiceRefusesBearer(running.system));
 });

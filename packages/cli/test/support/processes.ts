@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../../../test/support/redis-server.js';
 import { type DevMode, type DevSystem, type DevSystemOptions, startDevSystem } from '../../src/dev/system.js';
 
@@ -84,4 +85,30 @@ export async function startDevOnFreePorts(
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * A dev system for one suite: started on free ports in a temp dir before its tests, stopped and
+ * the dir removed after them. `system` throws when read before the start.
+ */
+export function devSystemForSuite(
+  mode: DevMode,
+  secret: string,
+  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> = {},
+  timeoutMs?: number,
+): { readonly system: DevSystem } {
+  let started: { system: DevSystem; dir: string } | undefined;
+  beforeAll(async () => {
+    started = await startDevOnFreePorts(mode, secret, extra);
+  }, timeoutMs);
+  afterAll(async () => {
+    await started?.system.close();
+    if (started !== undefined) rmSync(started.dir, { recursive: true, force: true });
+  }, timeoutMs);
+  return {
+    get system(): DevSystem {
+      if (started === undefined) throw new Error('the dev system has not started');
+      return started.system;
+    },
+  };
 }
