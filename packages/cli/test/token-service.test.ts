@@ -78,6 +78,7 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
       'payments:charge',
       '--audience',
       'inventory',
+      '--dpop-bound-subjects',
     ]);
     expect(added.stderr).toContain('cannot be shown again');
     expect(added.status).toBe(0);
@@ -183,6 +184,8 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     expect(parsed[2]?.allowed_origins).toEqual(['http://127.0.0.1:8080']);
     // --dpop-bound: RFC 9449 5.2's dpop_bound_access_tokens, off unless asked for.
     expect(parsed.map((client) => client.dpop_bound_access_tokens)).toEqual([false, false, true]);
+    // --dpop-bound-subjects: token exchange of subjects bound to its callers' keys, off unless asked for.
+    expect(parsed.map((client) => client.dpop_bound_subject_tokens)).toEqual([false, true, false]);
   });
 
   it('the generated secret works at a running token service', async () => {

@@ -23,6 +23,7 @@ interface AddOptions extends AdminDatabaseOptions {
   readonly audience?: string[];
   readonly firstParty?: boolean;
   readonly dpopBound?: boolean;
+  readonly dpopBoundSubjects?: boolean;
   readonly authMethod?: string;
   readonly jwksFile?: string;
   readonly idTokenAlg?: string;
@@ -70,6 +71,7 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.audience === undefined ? {} : { audiences: options.audience }),
     ...(options.firstParty === true ? { first_party: true } : {}),
     ...(options.dpopBound === true ? { dpop_bound_access_tokens: true } : {}),
+    ...(options.dpopBoundSubjects === true ? { dpop_bound_subject_tokens: true } : {}),
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(jwks === undefined ? {} : { jwks }),
     ...(options.idTokenAlg === undefined ? {} : { id_token_signed_response_alg: options.idTokenAlg }),
@@ -111,6 +113,10 @@ export function registerClientsCommand(program: Command, context: CliContext): v
     .option(
       '--dpop-bound',
       'refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)',
+    )
+    .option(
+      '--dpop-bound-subjects',
+      "let it exchange tokens bound to its callers' DPoP keys (dpop_bound_subject_tokens: it checks their proofs)",
     )
     .option('--auth-method <method>', 'client_secret_basic, client_secret_post, private_key_jwt or none')
     .option('--jwks-file <file>', "the client's public keys (JWKS JSON) for private_key_jwt")
