@@ -49,6 +49,12 @@ export {
   type SigningKey,
 } from './keys/signing-key.js';
 export { isLoopbackHost } from './loopback.js';
+export { checkCertificateBinding } from './mtls/binding.js';
+export {
+  certificateThumbprint,
+  type PeerCertificateSource,
+  peerCertificateThumbprint,
+} from './mtls/thumbprint.js';
 export {
   type MetricsExposure,
   type MetricsListener,
@@ -72,7 +78,7 @@ export {
   serveHealthEndpoints,
   serveMetricsEndpoint,
 } from './observability-endpoints.js';
-export type { Actor, Principal, TokenBinding } from './principal.js';
+export type { Actor, CertificateBinding, DpopBinding, Principal, TokenBinding } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,

@@ -85,6 +85,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       method: req.method,
       url: req.originalUrl,
       body: req.body as unknown,
+      socket: req.socket,
       // Express's `trust proxy` decides whether X-Forwarded-Proto and -Host count.
       get origin() {
         return `${req.protocol}://${req.host}`;

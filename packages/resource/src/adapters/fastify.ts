@@ -55,6 +55,7 @@ export function requestLikeOf(request: FastifyRequest): RequestLike {
     method: request.method,
     url: request.url,
     body: request.body,
+    socket: request.raw.socket,
     // Read only by the DPoP source, so a bearer request never pays for it.
     get origin() {
       return `${request.protocol}://${request.host}`;

@@ -95,7 +95,7 @@ export function dpop(verifier: Verifier, options: DpopSourceOptions): IdentitySo
     const { scheme, token } = credentialsOf(request.headers.authorization, ['bearer', 'dpop']);
     const principal = await verifier.verify(token);
     if (scheme === 'bearer') {
-      refuseBoundBearer(principal);
+      refuseBoundBearer(principal, request.socket);
       if (!allowBearer) throw new AuthError('ERR_AUTH_REQUIRED', 'this service takes DPoP-bound tokens only');
       return { principal, credential: new BearerCredential(token) };
     }

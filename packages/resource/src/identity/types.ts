@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal, ReadinessCheck } from '@tessera/core';
+import type { PeerCertificateSource, Principal, ReadinessCheck } from '@tessera/core';
 
 /** What an identity source reads of a request; Fastify's and Express's requests both fit. */
 export interface RequestLike {
@@ -17,6 +17,12 @@ export interface RequestLike {
    * rules decide whether forwarded headers count): the origin of a DPoP proof's `htu`.
    */
   readonly origin?: string;
+  /**
+   * The connection the request came on (Node's socket; a `TLSSocket` on HTTPS): where a
+   * certificate-bound token's client certificate is read (RFC 8705 3). Only that socket's own
+   * handshake counts; no header can stand for it.
+   */
+  readonly socket?: PeerCertificateSource;
 }
 
 /**
