@@ -127,6 +127,18 @@ export interface TokenServiceOptions {
 export interface TlsOptions {
   readonly cert: string | Uint8Array;
   readonly key: string | Uint8Array;
+  /**
+   * Mutual TLS (RFC 8705): the PEM trust anchors a `tls_client_auth` client's certificate must
+   * chain to. Setting it makes the listener ask every client for a certificate (none is still a
+   * valid handshake: clients that authenticate otherwise are unaffected).
+   */
+  readonly clientCa?: string | Uint8Array | undefined;
+  /**
+   * Ask for client certificates without trust anchors: for `self_signed_tls_client_auth` and
+   * certificate-bound tokens only (`tls_client_auth` needs `clientCa`). Default: whether
+   * `clientCa` is set.
+   */
+  readonly requestClientCertificates?: boolean | undefined;
 }
 
 export interface ResolvedOptions {
@@ -218,6 +230,8 @@ const schema = z.strictObject({
     .strictObject({
       cert: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
       key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+      clientCa: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
+      requestClientCertificates: z.boolean().optional(),
     })
     .optional(),
   trustProxy: z
@@ -300,4 +314,10 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     dpopAlgorithms: Object.freeze([...new Set(value.dpopAlgorithms)]),
     warnings: Object.freeze(warnings),
   });
+}
+
+/** Whether the listener asks clients for a certificate (mutual TLS, RFC 8705). */
+export function asksForClientCertificates(tls: TlsOptions | undefined): boolean {
+  if (tls === undefined) return false;
+  return tls.requestClientCertificates ?? tls.clientCa !== undefined;
 }

@@ -70,7 +70,8 @@ function refreshTokenResponse(record: RefreshTokenRecord): IntrospectionResponse
     exp: Math.floor(Math.min(record.expiresAt, grant.expiresAt) / 1000),
     auth_time: grant.authTime,
     ...(grant.sid === undefined ? {} : { sid: grant.sid }),
-    ...(record.dpopJkt === undefined ? {} : { cnf: { jkt: record.dpopJkt } }),
+    ...(record.binding.dpopJkt === undefined ? {} : { cnf: { jkt: record.binding.dpopJkt } }),
+    ...(record.binding.x5tS256 === undefined ? {} : { cnf: { 'x5t#S256': record.binding.x5tS256 } }),
   };
 }
 

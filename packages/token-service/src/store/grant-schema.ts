@@ -32,6 +32,8 @@ export interface RefreshTokensTable {
   successor: string | null;
   /** Migration 009: the DPoP key thumbprint a public client's refresh token is bound to, or NULL. */
   dpop_jkt: string | null;
+  /** Migration 010: the certificate thumbprint a public client's refresh token is bound to, or NULL. */
+  x5t_s256: string | null;
 }
 
 export interface GrantAccessTokensTable {

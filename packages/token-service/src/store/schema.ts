@@ -30,6 +30,11 @@ export interface ClientsTable {
   allowed_origins: string;
   /** Migration 009: 1 when every access token of the client must be DPoP-bound. */
   dpop_bound_access_tokens: number;
+  /** Migration 010: which RFC 8705 2.1.2 name a tls_client_auth client's subject is registered under. */
+  tls_client_auth_field: string | null;
+  tls_client_auth_value: string | null;
+  /** Migration 010: 1 when the client's access tokens are bound to its certificate. */
+  tls_client_certificate_bound_access_tokens: number;
 }
 
 export interface SigningKeysTable {

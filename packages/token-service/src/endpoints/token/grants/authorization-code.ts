@@ -56,7 +56,7 @@ function pkceMatches(record: AuthorizationCodeRecord, verifier: string | undefin
   if (!verifierMatches(verifier, record.codeChallenge)) throw invalidGrant('code_verifier does not match');
 }
 
-export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   const code = form.get('code');
   if (code === undefined) throw new OAuthError('invalid_request', 'code is required');
   const verifier = wellFormedVerifier(form);
@@ -73,6 +73,6 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: 
     scopes: grant.scopes,
     audience: resolveAudience(form, grant.audiences),
     nonce: record.nonce,
-    dpop,
+    holder,
   });
 };

@@ -96,9 +96,10 @@ async function joinSubjectGrant(
  * - Lifetime: the configured access-token lifetime, cut to what is left of the subject token, so
  *   an exchange never extends a delegation and revoking by `sub`/`sid` covers every hop.
  * - The answer: `issued_token_type` access_token, `token_type` Bearer (DPoP, bound to the
- *   exchanging client's key, when the request carries a proof); never a refresh token.
+ *   exchanging client's key, when the request carries a proof; bound to its certificate when it
+ *   is registered for certificate-bound tokens); never a refresh token.
  */
-export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   if (isPublicClient(client)) {
     throw new OAuthError('unauthorized_client', 'token exchange needs a confidential client');
   }
@@ -129,8 +130,8 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
       actors,
       ...(subject.sessionId === undefined ? {} : { sessionId: subject.sessionId }),
       ...(subject.authTime === undefined ? {} : { authTime: subject.authTime }),
-      // Bound to the exchanging client's own key when it sent a proof, never to its caller's.
-      ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
+      // Bound to the exchanging client's own key or certificate, never to its caller's.
+      ...holder.claims,
     },
     { lifetime },
   );
@@ -138,7 +139,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
   return {
     access_token: issued.token,
     issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: dpop === undefined ? 'Bearer' : 'DPoP',
+    token_type: holder.tokenType,
     expires_in: lifetime,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };
