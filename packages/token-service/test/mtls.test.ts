@@ -1,0 +1,235 @@
+import { X509Certificate } from 'node:crypto';
+import { certificateThumbprint } from '@tessera/core';
+import type { ClientRegistration } from '@tessera/token-service';
+import { decodeJwt, exportJWK } from 'jose';
+import { request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  createSelfSignedCertificate,
+  type IssuedCertificate,
+} from '../../../test/support/certificates.js';
+import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { type MtlsHarness, startMtlsService } from '../../../test/support/token-service/mtls.js';
+import { validateRegistration } from '../src/store/client-registration.js';
+
+// Mutual TLS at the token endpoint (RFC 8705 2, 3), over real TLS: undici presents each client
+// certificate in the handshake, the service's own HTTPS listener asks for it. docs/security.md M1-M5.
+
+const SECRET = 'bound-secret-0123456789abcdef-0123456789';
+const CLIENT_CREDENTIALS = { grant_type: 'client_credentials' } as const;
+
+let database: TestDatabase;
+let harness: MtlsHarness;
+let ca: CertificateAuthority;
+let orders: IssuedCertificate;
+let intruder: IssuedCertificate;
+let foreignOrders: IssuedCertificate;
+let registeredByKey: IssuedCertificate;
+let registeredByX5c: IssuedCertificate;
+let unregistered: IssuedCertificate;
+
+function pkiClient(id: string, extra: Partial<ClientRegistration>): ClientRegistration {
+  return {
+    client_id: id,
+    token_endpoint_auth_method: 'tls_client_auth',
+    grant_types: ['client_credentials'],
+    scopes: ['inventory:reserve'],
+    audiences: ['inventory'],
+    ...extra,
+  } as ClientRegistration;
+}
+
+beforeAll(async () => {
+  database = await sqlite.create();
+  ca = await createCertificateAuthority();
+  // The CA encodes the subject as written, most significant RDN first; RFC 4514 writes it reversed.
+  orders = await ca.issue({
+    subject: 'C=NL, O=Shop, CN=orders',
+    dns: ['orders.shop.test'],
+    uris: ['spiffe://shop.test/orders'],
+    ips: ['10.0.0.7'],
+    emails: ['orders@shop.test'],
+    usage: 'client',
+  });
+  intruder = await ca.issue({ subject: 'C=NL, O=Shop, CN=intruder', dns: ['intruder.test'], usage: 'client' });
+  foreignOrders = await (await createCertificateAuthority('Another CA')).issue({
+    subject: 'C=NL, O=Shop, CN=orders',
+    dns: ['orders.shop.test'],
+    usage: 'client',
+  });
+  registeredByKey = await createSelfSignedCertificate('CN=device-1');
+  registeredByX5c = await createSelfSignedCertificate('CN=device-2');
+  unregistered = await createSelfSignedCertificate('CN=device-1');
+  const keyJwk = await exportJWK(registeredByKey.keys.publicKey);
+  const x5cJwk = {
+    ...(await exportJWK(registeredByX5c.keys.publicKey)),
+    x5c: [registeredByX5c.der.toString('base64')],
+  };
+  harness = await startMtlsService(
+    database,
+    [
+      pkiClient('orders-dn', {
+        tls_client_auth_subject_dn: 'CN=orders,O=Shop,C=NL',
+        tls_client_certificate_bound_access_tokens: true,
+      }),
+      pkiClient('orders-dns', { tls_client_auth_san_dns: 'Orders.Shop.Test' }),
+      pkiClient('orders-uri', { tls_client_auth_san_uri: 'spiffe://shop.test/orders' }),
+      pkiClient('orders-ip', { tls_client_auth_san_ip: '10.0.0.7' }),
+      pkiClient('orders-email', { tls_client_auth_san_email: 'orders@shop.test' }),
+      pkiClient('device-key', {
+        token_endpoint_auth_method: 'self_signed_tls_client_auth',
+        jwks: { keys: [keyJwk] },
+        tls_client_certificate_bound_access_tokens: true,
+      }),
+      pkiClient('device-x5c', { token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [x5cJwk] } }),
+      {
+        client_id: 'bound-secret',
+        client_secret: SECRET,
+        grant_types: ['client_credentials'],
+        scopes: ['inventory:reserve'],
+        audiences: ['inventory'],
+        tls_client_certificate_bound_access_tokens: true,
+      },
+    ],
+    ca,
+  );
+});
+
+afterAll(async () => {
+  await harness?.stop();
+  await database?.cleanup();
+});
+
+const thumbprintOf = (certificate: IssuedCertificate) => certificateThumbprint(new X509Certificate(certificate.cert));
+
+describe('mutual TLS at the token endpoint (RFC 8705)', () => {
+  it('discovery names both methods and certificate-bound tokens (RFC 8705 3.3)', async () => {
+    const answer = await request(`${harness.url}/.well-known/oauth-authorization-server`, {
+      dispatcher: harness.agent(),
+    });
+    const metadata = (await answer.body.json()) as Record<string, unknown>;
+    expect(metadata.token_endpoint_auth_methods_supported).toEqual(
+      expect.arrayContaining(['tls_client_auth', 'self_signed_tls_client_auth']),
+    );
+    expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
+    expect(metadata.mtls_endpoint_aliases).toBeUndefined();
+  });
+
+  it('M1: tls_client_auth by subject DN: a token bound to the certificate (cnf.x5t#S256), introspected with its cnf', async () => {
+    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, orders);
+    expect(answer.status).toBe(200);
+    expect(answer.body.token_type).toBe('Bearer');
+    const token = answer.body.access_token as string;
+    expect(decodeJwt(token).cnf).toEqual({ 'x5t#S256': thumbprintOf(orders) });
+    const introspection = await harness.post(
+      '/introspect',
+      { token, client_id: 'orders-dn' },
+      orders,
+    );
+    expect(introspection.body).toMatchObject({
+      active: true,
+      token_type: 'Bearer',
+      cnf: { 'x5t#S256': thumbprintOf(orders) },
+    });
+  });
+
+  it.each(['orders-dns', 'orders-uri', 'orders-ip', 'orders-email'])(
+    'tls_client_auth by subjectAltName (%s): authenticated, its token not bound (not registered so)',
+    async (clientId) => {
+      const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, orders);
+      expect(answer.status).toBe(200);
+      expect(decodeJwt(answer.body.access_token as string).cnf).toBeUndefined();
+    },
+  );
+
+  it('M2: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
+    for (const clientId of ['orders-dn', 'orders-dns', 'orders-uri', 'orders-ip', 'orders-email']) {
+      const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, intruder);
+      expect(answer.status).toBe(401);
+      expect(answer.body.error).toBe('invalid_client');
+    }
+  });
+
+  it('M2: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
+    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, foreignOrders);
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('invalid_client');
+  });
+
+  it('M2: tls_client_auth with no certificate: 401 invalid_client', async () => {
+    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error).toBe('invalid_client');
+  });
+
+  it('M3: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
+    const byKey = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-key' }, registeredByKey);
+    expect(byKey.status).toBe(200);
+    expect(decodeJwt(byKey.body.access_token as string).cnf).toEqual({
+      'x5t#S256': thumbprintOf(registeredByKey),
+    });
+    const byX5c = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-x5c' }, registeredByX5c);
+    expect(byX5c.status).toBe(200);
+  });
+
+  it('M3: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
+    for (const clientId of ['device-key', 'device-x5c']) {
+      const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, unregistered);
+      expect(answer.status).toBe(401);
+      expect(answer.body.error).toBe('invalid_client');
+    }
+    // A CA-signed certificate is no self-signed client's either.
+    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-key' }, orders);
+    expect(answer.status).toBe(401);
+  });
+
+  it('M4: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
+    const basic = `Basic ${Buffer.from(`bound-secret:${SECRET}`).toString('base64')}`;
+    const send = async (certificate?: IssuedCertificate) => {
+      const answer = await request(`${harness.url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic },
+        body: 'grant_type=client_credentials',
+        dispatcher: harness.agent(certificate),
+      });
+      return { status: answer.statusCode, body: (await answer.body.json()) as Record<string, unknown> };
+    };
+    const bound = await send(intruder);
+    expect(bound.status).toBe(200);
+    expect(decodeJwt(bound.body.access_token as string).cnf).toEqual({ 'x5t#S256': thumbprintOf(intruder) });
+    const without = await send();
+    expect(without.status).toBe(400);
+    expect(without.body.error).toBe('invalid_request');
+  });
+});
+
+describe('mutual TLS registration rules (RFC 8705 2.1.2)', () => {
+  const base = { client_id: 'x', grant_types: ['client_credentials'], audiences: ['a'] } as const;
+  it.each([
+    ['tls_client_auth with no subject field', { token_endpoint_auth_method: 'tls_client_auth' }],
+    [
+      'tls_client_auth with two subject fields',
+      {
+        token_endpoint_auth_method: 'tls_client_auth',
+        tls_client_auth_subject_dn: 'CN=x',
+        tls_client_auth_san_dns: 'x.test',
+      },
+    ],
+    ['a subject field for another method', { client_secret: SECRET, tls_client_auth_san_dns: 'x.test' }],
+    ['self_signed_tls_client_auth with no jwks', { token_endpoint_auth_method: 'self_signed_tls_client_auth' }],
+    [
+      'bound to a certificate and to a DPoP key at once',
+      {
+        client_secret: SECRET,
+        tls_client_certificate_bound_access_tokens: true,
+        dpop_bound_access_tokens: true,
+      },
+    ],
+  ])('%s: ERR_CLIENT_REGISTRATION_INVALID', (_name, extra) => {
+    expect(() => validateRegistration({ ...base, ...extra } as ClientRegistration)).toThrow(
+      expect.objectContaining({ code: 'ERR_CLIENT_REGISTRATION_INVALID' }),
+    );
+  });
+});
