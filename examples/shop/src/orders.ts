@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { HttpError } from '@tessera/core';
+import { HttpError, type OutboundRequest } from '@tessera/core';
 import { createServiceClient, type ServiceFetch } from '@tessera/resource';
 import { authenticationOf } from '@tessera/resource/fastify';
 import type { FastifyInstance } from 'fastify';
@@ -29,7 +29,10 @@ export interface OrdersOptions extends ShopServiceOptions {
   readonly client: {
     readonly tokenEndpoint: string;
     readonly clientId: string;
-    readonly clientSecret: string;
+    /** Absent: the client certificate of `dispatcher` authenticates it (RFC 8705 tls_client_auth). */
+    readonly clientSecret?: string;
+    /** An undici Agent presenting this service's certificate: every call it makes is mutual TLS. */
+    readonly dispatcher?: OutboundRequest['dispatcher'];
   };
   /** Base URLs of the services orders calls. */
   readonly inventoryUrl: string;

@@ -33,8 +33,8 @@ import { createMetrics } from './lib/metrics.js';
 import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
+import { mtlsServerOptions } from './mtls-listener.js';
 import {
-  asksForClientCertificates,
   type ResolvedOptions,
   resolveOptions,
   type TlsOptions,
@@ -151,14 +151,8 @@ function listenerOptions(resolved: ResolvedOptions) {
 function httpsOptions(tls: TlsOptions) {
   const cert = Buffer.from(tls.cert);
   const key = Buffer.from(tls.key);
-  if (!asksForClientCertificates(tls)) return { cert, key };
-  return {
-    cert,
-    key,
-    requestCert: true,
-    rejectUnauthorized: false,
-    ...(tls.clientCa === undefined ? {} : { ca: Buffer.from(tls.clientCa) }),
-  };
+  if (tls.clientCa === undefined) return { cert, key };
+  return mtlsServerOptions({ cert, key, clientCa: tls.clientCa });
 }
 
 /**

@@ -1,5 +1,8 @@
 import { X509Certificate } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { certificateThumbprint } from '@tessera/core';
+import { InProcessChannel, MemoryStore } from '@tessera/storage';
+import { createDatabase } from '@tessera/storage/sql';
 import type { ClientRegistration } from '@tessera/token-service';
 import { decodeJwt, exportJWK } from 'jose';
 import { request } from 'undici';
@@ -11,7 +14,10 @@ import {
   type IssuedCertificate,
 } from '../../../test/support/certificates.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
+import { TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { type MtlsHarness, startMtlsService } from '../../../test/support/token-service/mtls.js';
+import { listenMtlsAliases } from '../src/mtls-listener.js';
+import { openTokenService } from '../src/open.js';
 import { validateRegistration } from '../src/store/client-registration.js';
 
 // Mutual TLS at the token endpoint (RFC 8705 2, 3), over real TLS: undici presents each client
@@ -231,5 +237,61 @@ describe('mutual TLS registration rules (RFC 8705 2.1.2)', () => {
     expect(() => validateRegistration({ ...base, ...extra } as ClientRegistration)).toThrow(
       expect.objectContaining({ code: 'ERR_CLIENT_REGISTRATION_INVALID' }),
     );
+  });
+});
+
+describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases)', () => {
+  it('discovery names the aliases; tls_client_auth and bound tokens there, not on the issuer listener', async () => {
+    const aliasDatabase = await sqlite.create();
+    const db = await createDatabase(aliasDatabase.config);
+    const store = new MemoryStore();
+    const channel = new InProcessChannel();
+    const server = await ca.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], usage: 'server' });
+    const service = await openTokenService({
+      issuer: 'http://127.0.0.1',
+      database: db,
+      store,
+      channel,
+      secret: TEST_SECRET,
+      mtlsAliases: { origin: 'https://127.0.0.1', cert: server.cert, key: server.key, clientCa: ca.cert },
+    });
+    await service.clients.upsert(
+      pkiClient('orders-dn', {
+        tls_client_auth_subject_dn: 'CN=orders,O=Shop,C=NL',
+        tls_client_certificate_bound_access_tokens: true,
+      }),
+    );
+    await service.app.listen({ host: '127.0.0.1', port: 0 });
+    const aliases = await listenMtlsAliases(service, { host: '127.0.0.1', port: 0 });
+    const plain = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'orders-dn' }).toString();
+    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+    try {
+      const metadata = (await (await fetch(`${plain}/.well-known/openid-configuration`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(metadata.mtls_endpoint_aliases).toMatchObject({ token_endpoint: 'https://127.0.0.1/token' });
+      expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
+      const viaAlias = await request(`${aliases.url}/token`, {
+        method: 'POST',
+        headers,
+        body: form,
+        dispatcher: harness.agent(orders),
+      });
+      expect(viaAlias.statusCode).toBe(200);
+      const body = (await viaAlias.body.json()) as { access_token: string };
+      expect(decodeJwt(body.access_token).cnf).toEqual({ 'x5t#S256': thumbprintOf(orders) });
+      // The issuer's own listener asks for no certificate: the same client is not authenticated there.
+      const viaIssuer = await fetch(`${plain}/token`, { method: 'POST', headers, body: form });
+      expect(viaIssuer.status).toBe(401);
+    } finally {
+      await aliases.close();
+      await service.close();
+      await store.close();
+      await channel.close();
+      await db.destroy();
+      await aliasDatabase.cleanup();
+    }
   });
 });

@@ -1,4 +1,5 @@
 import fastifyReplyFrom from '@fastify/reply-from';
+import type { GatewayOptions } from '../options.js';
 import { audit, HttpError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
@@ -55,6 +56,7 @@ export async function registerProxy(
   modes: GatewayModes,
   metrics: GatewayMetrics,
   servesRoot: boolean,
+  upstreamTls?: GatewayOptions['upstreamTls'],
 ): Promise<void> {
   const table = new RouteTable(config.routes);
   const dispatch = modeTable(config.routes, modes);
@@ -77,7 +79,7 @@ export async function registerProxy(
         keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
         headersTimeout: config.upstreams.timeoutMs,
         bodyTimeout: config.upstreams.timeoutMs,
-        connect: { timeout: config.upstreams.connectTimeoutMs },
+        connect: { timeout: config.upstreams.connectTimeoutMs, ...upstreamTls },
       },
     });
 

@@ -3,6 +3,7 @@ import {
   basicAuthorization,
   inSpan,
   isOAuthErrorCode,
+  type OutboundRequest,
   outboundRequest,
   withTraceHeaders,
 } from '@tessera/core';
@@ -17,7 +18,9 @@ export interface IssuedToken {
 export interface TokenEndpointOptions {
   readonly url: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Absent: RFC 8705 2, the client's certificate (in `dispatcher`) authenticates it. */
+  readonly clientSecret?: string;
+  readonly dispatcher?: OutboundRequest['dispatcher'];
   readonly timeout: number;
   readonly now: () => number;
 }
@@ -47,13 +50,18 @@ async function requestTokenOnce(
     const answer = await outboundRequest(options.url, {
       method: 'POST',
       headers: withTraceHeaders({
-        authorization: basicAuthorization(options.clientId, options.clientSecret),
+        ...(options.clientSecret === undefined
+          ? {}
+          : { authorization: basicAuthorization(options.clientId, options.clientSecret) }),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
       }),
-      body: new URLSearchParams(form).toString(),
+      body: new URLSearchParams(
+        options.clientSecret === undefined ? { ...form, client_id: options.clientId } : form,
+      ).toString(),
       timeout: options.timeout,
       maxBodyBytes: 64 * 1024,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = answer.status;
     text = answer.text();

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { idTokenProtocolClaims } from '../lib/id-token.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
+import { mtlsEndpointAliases } from '../mtls-listener.js';
 import { asksForClientCertificates } from '../options.js';
 import {
   clientAssertionAlgorithms,
@@ -13,17 +14,13 @@ import { grantHandlers } from './token/grants/index.js';
 
 /**
  * The client authentication methods this service accepts as configured: RFC 8705's two only when
- * the listener asks for client certificates, and `tls_client_auth` only with trust anchors to
- * check its chain against (`tls.clientCa`).
+ * a listener asks for client certificates (`tls.clientCa`, or `mtlsAliases`).
  */
 function authMethodsOf(ctx: ServiceContext): TokenEndpointAuthMethod[] {
-  const { tls } = ctx.options;
-  const mtls = asksForClientCertificates(tls);
-  return tokenEndpointAuthMethods.filter((method) => {
-    if (method === 'tls_client_auth') return mtls && tls?.clientCa !== undefined;
-    if (method === 'self_signed_tls_client_auth') return mtls;
-    return true;
-  });
+  const mtls = asksForClientCertificates(ctx.options);
+  return tokenEndpointAuthMethods.filter(
+    (method) => mtls || (method !== 'tls_client_auth' && method !== 'self_signed_tls_client_auth'),
+  );
 }
 
 // Every claim an ID token or /userinfo can carry: the ID token's own claims and each standard
@@ -76,9 +73,12 @@ export function discoveryDocument(ctx: ServiceContext): Readonly<Record<string, 
     backchannel_logout_session_supported: true,
     // RFC 9449 5.1: the algorithms a DPoP proof at /token may use (`Ed25519` is EdDSA's RFC 9864 name).
     dpop_signing_alg_values_supported: [...ctx.dpop.algorithms],
-    // RFC 8705 3.3: certificate-bound access tokens, on this same listener (so no
-    // `mtls_endpoint_aliases`: every endpoint asks for a certificate and takes requests without one).
-    tls_client_certificate_bound_access_tokens: asksForClientCertificates(ctx.options.tls),
+    // RFC 8705 3.3: certificate-bound access tokens; 5: where mutual TLS is served when the
+    // issuer's own listener asks for no certificate.
+    tls_client_certificate_bound_access_tokens: asksForClientCertificates(ctx.options),
+    ...(ctx.options.mtlsAliases === undefined
+      ? {}
+      : { mtls_endpoint_aliases: mtlsEndpointAliases(endpoints, ctx.options.mtlsAliases.origin) }),
   });
 }
 

@@ -109,7 +109,7 @@ export async function authenticateClient(
   const client = await findClient(ctx, bodyClientId);
   // RFC 8705 2: the certificate is the credential, and only for a client registered to use it.
   if (client.token_endpoint_auth_method === 'tls_client_auth') {
-    checkTlsClientAuth(ctx, client, request);
+    checkTlsClientAuth(client, request);
     return { client, method: 'tls_client_auth' };
   }
   if (client.token_endpoint_auth_method === 'self_signed_tls_client_auth') {

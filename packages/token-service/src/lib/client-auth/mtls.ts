@@ -99,15 +99,15 @@ function withinValidity(certificate: X509Certificate, nowMs: number): boolean {
 }
 
 /**
- * RFC 8705 2.1, PKI: the request's certificate chained to the configured trust anchors
- * (`tls.clientCa`, checked by the TLS handshake) and carries the registered subject. Every
- * failure is the same `invalid_client`, so a probe learns nothing of what was registered.
+ * RFC 8705 2.1, PKI: the request's certificate chained to the configured trust anchors (checked
+ * by the TLS handshake: every listener that asks for a certificate is given its `clientCa`, so
+ * `authorized` never means a public CA) and carries the registered subject. Every failure is the
+ * same `invalid_client`, so a probe learns nothing of what was registered.
  */
-export function checkTlsClientAuth(ctx: ServiceContext, client: Client, request: FastifyRequest): void {
+export function checkTlsClientAuth(client: Client, request: FastifyRequest): void {
   const certificate = clientCertificateOf(request);
   const socket = request.raw.socket as TlsPeer;
   if (
-    ctx.options.tls?.clientCa === undefined ||
     certificate === undefined ||
     socket.authorized !== true ||
     client.tls_client_auth_subject === undefined ||
