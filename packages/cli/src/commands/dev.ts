@@ -52,10 +52,20 @@ interface DevCommandOptions {
   readonly ordersPort: number;
   readonly inventoryPort: number;
   readonly paymentsPort: number;
+  readonly mtls?: boolean;
+  readonly tokenServiceMtlsPort: number;
 }
 
+/** The token service's mutual-TLS listener under `tessera dev --mtls` (RFC 8705 5). */
+export const DEV_MTLS_PORT = 9443;
+
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
-export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string): string {
+export function describeDevSystem(
+  mode: DevMode,
+  urls: DevSystem['urls'],
+  dir: string,
+  mtls?: { readonly tokenService: string },
+): string {
   const api = `${urls.gateway}/api`;
   const lines = [
     `tessera dev: ${mode} mode`,
@@ -64,6 +74,11 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
     `  orders         ${urls.orders}`,
     `  inventory      ${urls.inventory}`,
     `  payments       ${urls.payments}  (internal: no gateway route)`,
+    ...(mtls === undefined
+      ? []
+      : [
+          `  mutual TLS     token service ${mtls.tokenService} (mtls_endpoint_aliases); services take callers with a certificate of ${join(dir, 'mtls', 'ca.pem')} only`,
+        ]),
     `  users          ${devUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`,
     `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
     `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
@@ -99,8 +114,10 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     inventory: options.inventoryPort,
     payments: options.paymentsPort,
   };
+  const mtls = options.mtls === true ? { port: options.tokenServiceMtlsPort } : undefined;
   if (options.dryRun === true) {
-    io.out(describeDevSystem(mode, devUrls(ports), options.dir));
+    const aliases = mtls === undefined ? undefined : { tokenService: `https://127.0.0.1:${mtls.port}` };
+    io.out(describeDevSystem(mode, devUrls(ports, mtls !== undefined), options.dir, aliases));
     return;
   }
   const secret = await resolveServiceSecret({
@@ -116,6 +133,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     dir: options.dir,
     secret,
     ports,
+    ...(mtls === undefined ? {} : { mtls }),
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
     ...(options.pretty === true ? { logs: { pretty: true } } : {}),
@@ -125,7 +143,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
       : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
-    io.out(describeDevSystem(mode, system.urls, options.dir));
+    io.out(describeDevSystem(mode, system.urls, options.dir, system.mtls));
     io.out('Ctrl-C stops every part.\n');
     const signal = await waitForSignal();
     io.out(`tessera dev: ${signal}, stopping\n`);
@@ -148,6 +166,16 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
     .option('--dry-run', 'print what would run, start nothing')
     .option('--pretty', 'log lines for people (pino-pretty) instead of JSON')
+    .option(
+      '--mtls',
+      'mutual TLS between the parts: a development CA under --dir, certificate-bound tokens (RFC 8705)',
+    )
+    .option(
+      '--token-service-mtls-port <port>',
+      "the token service's mutual-TLS listener (with --mtls)",
+      integer('--token-service-mtls-port', 1, 65535),
+      DEV_MTLS_PORT,
+    )
     .option(
       '--gateway-port <port>',
       'gateway port (default dev.port of the config, 8080)',
