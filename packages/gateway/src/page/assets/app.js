@@ -372,6 +372,9 @@ function hop(entry, children) {
   field('scope', entry.scope, sessionMode() ? '— (a session has none)' : '—');
   const act = actors(entry.act);
   field('act', act.length > 0 ? act.join(' ← ') : undefined);
+  // What the token was bound to and this hop checked: its caller's TLS certificate (x5t#S256) or
+  // DPoP key (jkt). Shown only for a bound token.
+  if (entry.binding) field('binding', `${entry.binding.kind} ${entry.binding.value}`);
   const what = sessionMode() ? 'verified a session reference' : 'verified an access token';
   const box = el(
     'div',
