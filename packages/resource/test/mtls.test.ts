@@ -12,6 +12,7 @@ import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { MTLS_ISSUER, type MtlsHarness, startMtlsService } from '../../../test/support/token-service/mtls.js';
 import { expressResource, principalOf } from '../src/adapters/express.js';
 import { fastifyResource } from '../src/adapters/fastify.js';
+import { createServiceClient, createTokenExchanger } from '../src/client/service-client.js';
 import { bearer } from '../src/identity/bearer.js';
 import { createVerifier, type Verifier } from '../src/verify/verifier.js';
 
@@ -196,5 +197,29 @@ describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('the service client: tls_client_auth by its dispatcher\'s certificate, and calls over it with the bound token', async () => {
+    const dispatcher = issuer.agent(certA);
+    const call = createServiceClient({ tokenEndpoint: `${issuer.url}/token`, clientId: 'orders', dispatcher });
+    const answer = await call(fastifyUrl, { audience: 'inventory', scope: ['inventory:reserve'] });
+    expect(answer.status).toBe(200);
+    expect(answer.json()).toMatchObject({ sub: 'orders', binding: { type: 'mtls', x5tS256: thumbprintOf(certA) } });
+    // The same client over another certificate is not orders at the token service.
+    const impostor = createServiceClient({
+      tokenEndpoint: `${issuer.url}/token`,
+      clientId: 'orders',
+      dispatcher: issuer.agent(certB),
+    });
+    await expect(impostor(fastifyUrl, { audience: 'inventory' })).rejects.toMatchObject({
+      code: 'ERR_UPSTREAM_TOKEN_FAILED',
+      message: expect.stringContaining('invalid_client'),
+    });
+  });
+
+  it('a token client with neither a secret nor a dispatcher is refused at construction', () => {
+    expect(() => createTokenExchanger({ tokenEndpoint: `${issuer.url}/token`, clientId: 'orders' })).toThrow(
+      expect.objectContaining({ code: 'ERR_INVALID_OPTION' }),
+    );
   });
 });
