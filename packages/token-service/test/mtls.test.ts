@@ -21,7 +21,7 @@ import { openTokenService } from '../src/open.js';
 import { validateRegistration } from '../src/store/client-registration.js';
 
 // Mutual TLS at the token endpoint (RFC 8705 2, 3), over real TLS: undici presents each client
-// certificate in the handshake, the service's own HTTPS listener asks for it. docs/security.md M1-M5.
+// certificate in the handshake, the service's own HTTPS listener asks for it. docs/security.md A147-A150.
 
 const SECRET = 'bound-secret-0123456789abcdef-0123456789';
 const CLIENT_CREDENTIALS = { grant_type: 'client_credentials' } as const;
@@ -123,7 +123,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(metadata.mtls_endpoint_aliases).toBeUndefined();
   });
 
-  it('M1: tls_client_auth by subject DN: a token bound to the certificate (cnf.x5t#S256), introspected with its cnf', async () => {
+  it('A149: tls_client_auth by subject DN: a token bound to the certificate (cnf.x5t#S256), introspected with its cnf', async () => {
     const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, orders);
     expect(answer.status).toBe(200);
     expect(answer.body.token_type).toBe('Bearer');
@@ -150,7 +150,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     },
   );
 
-  it('M2: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
+  it('A147: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
     for (const clientId of ['orders-dn', 'orders-dns', 'orders-uri', 'orders-ip', 'orders-email']) {
       const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, intruder);
       expect(answer.status).toBe(401);
@@ -158,19 +158,19 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     }
   });
 
-  it('M2: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
+  it('A147: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
     const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, foreignOrders);
     expect(answer.status).toBe(401);
     expect(answer.body.error).toBe('invalid_client');
   });
 
-  it('M2: tls_client_auth with no certificate: 401 invalid_client', async () => {
+  it('A147: tls_client_auth with no certificate: 401 invalid_client', async () => {
     const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' });
     expect(answer.status).toBe(401);
     expect(answer.body.error).toBe('invalid_client');
   });
 
-  it('M3: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
+  it('A148: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
     const byKey = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-key' }, registeredByKey);
     expect(byKey.status).toBe(200);
     expect(decodeJwt(byKey.body.access_token as string).cnf).toEqual({
@@ -180,7 +180,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(byX5c.status).toBe(200);
   });
 
-  it('M3: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
+  it('A148: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
     for (const clientId of ['device-key', 'device-x5c']) {
       const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, unregistered);
       expect(answer.status).toBe(401);
@@ -191,7 +191,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(answer.status).toBe(401);
   });
 
-  it('M4: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
+  it('A149: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
     const basic = `Basic ${Buffer.from(`bound-secret:${SECRET}`).toString('base64')}`;
     const send = async (certificate?: IssuedCertificate) => {
       const answer = await request(`${harness.url}/token`, {
