@@ -5,7 +5,7 @@ import * as x509 from '@peculiar/x509';
 
 // Certificates for mutual-TLS tests, made in-process on WebCrypto (no openssl): a CA, leaves it
 // signs (a server's, a client's with a given subject and subjectAltNames), and self-signed ones.
-x509.cryptoProvider.set(webcrypto as Crypto);
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 const ALGORITHM = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 const DAY_MS = 86_400_000;
@@ -15,7 +15,7 @@ export interface IssuedCertificate {
   readonly cert: string;
   readonly key: string;
   readonly der: Buffer;
-  readonly keys: CryptoKeyPair;
+  readonly keys: webcrypto.CryptoKeyPair;
 }
 
 export interface CertificateAuthority extends IssuedCertificate {
@@ -35,16 +35,19 @@ export interface LeafOptions {
   readonly notAfter?: Date;
 }
 
-async function pemKey(keys: CryptoKeyPair): Promise<string> {
+async function pemKey(keys: webcrypto.CryptoKeyPair): Promise<string> {
   const pkcs8 = await webcrypto.subtle.exportKey('pkcs8', keys.privateKey as webcrypto.CryptoKey);
   return x509.PemConverter.encode(pkcs8, 'PRIVATE KEY');
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as CryptoKeyPair;
+async function generateKeys(): Promise<webcrypto.CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALGORITHM, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
-async function issued(certificate: x509.X509Certificate, keys: CryptoKeyPair): Promise<IssuedCertificate> {
+async function issued(
+  certificate: x509.X509Certificate,
+  keys: webcrypto.CryptoKeyPair,
+): Promise<IssuedCertificate> {
   return {
     cert: certificate.toString('pem'),
     key: await pemKey(keys),
@@ -110,7 +113,9 @@ export async function createCertificateAuthority(name = 'Tessera Test CA'): Prom
 }
 
 /** A self-signed client certificate (RFC 8705 2.2), valid for a day. */
-export async function createSelfSignedCertificate(subject = 'CN=self-signed client'): Promise<IssuedCertificate> {
+export async function createSelfSignedCertificate(
+  subject = 'CN=self-signed client',
+): Promise<IssuedCertificate> {
   const keys = await generateKeys();
   const certificate = await x509.X509CertificateGenerator.createSelfSigned({
     name: subject,

@@ -43,7 +43,10 @@ function mtls(): NonNullable<DevSystem['mtls']> {
 /** An undici Agent trusting the development CA and presenting `part`'s certificate, if any. */
 function agentOf(part?: PartCertificate): Agent {
   const agent = new Agent({
-    connect: { ca: mtls().certificates.ca, ...(part === undefined ? {} : { cert: part.cert, key: part.key }) },
+    connect: {
+      ca: mtls().certificates.ca,
+      ...(part === undefined ? {} : { cert: part.cert, key: part.key }),
+    },
   });
   agents.push(agent);
   return agent;
@@ -75,12 +78,19 @@ describe('tessera dev --mtls (RFC 8705)', () => {
     expect(orders.verify(new X509Certificate(certificates.ca).publicKey)).toBe(true);
   });
 
-  it('places an order: inventory and payments each checked the x5t#S256 of orders\' certificate', async () => {
+  it("places an order: inventory and payments each checked the x5t#S256 of orders' certificate", async () => {
     const browser = new Browser();
     const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
-    const { location } = await signIn(browser, start.headers.get('location') as string, 'alice', 'alice-password');
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      'alice',
+      'alice-password',
+    );
     expect((await browser.fetch(location)).status).toBe(303);
-    const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as { csrf_token: string };
+    const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
+      csrf_token: string;
+    };
     const response = await browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
@@ -98,7 +108,7 @@ describe('tessera dev --mtls (RFC 8705)', () => {
     ]);
   });
 
-  it('a token of orders, replayed at inventory over the gateway\'s certificate: 401 invalid_token', async () => {
+  it("a token of orders, replayed at inventory over the gateway's certificate: 401 invalid_token", async () => {
     const token = await ordersToken('inventory');
     const { parts } = mtls().certificates;
     const replayed = await request(`${system.urls.inventory}/items`, {

@@ -49,12 +49,6 @@ export {
   type SigningKey,
 } from './keys/signing-key.js';
 export { isLoopbackHost } from './loopback.js';
-export { checkCertificateBinding } from './mtls/binding.js';
-export {
-  certificateThumbprint,
-  type PeerCertificateSource,
-  peerCertificateThumbprint,
-} from './mtls/thumbprint.js';
 export {
   type MetricsExposure,
   type MetricsListener,
@@ -65,6 +59,12 @@ export {
   metricsRefusal,
   startMetricsListener,
 } from './metrics-exposure.js';
+export { checkCertificateBinding } from './mtls/binding.js';
+export {
+  certificateThumbprint,
+  type PeerCertificateSource,
+  peerCertificateThumbprint,
+} from './mtls/thumbprint.js';
 export { isOAuthErrorCode, isScopeToken, toNqschar } from './oauth-syntax.js';
 export {
   type EndpointAnswer,

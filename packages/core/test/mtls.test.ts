@@ -90,9 +90,9 @@ describe('a token bound to a certificate (cnf.x5t#S256)', () => {
       expect.objectContaining({ code: 'ERR_MTLS_CERTIFICATE_REQUIRED' }),
     );
     // Under DPoP it is no DPoP-bound token.
-    expect(() =>
-      checkDpopBinding(principal, { jkt: thumbprint, jti: 'j', iat: nowS, alg: 'EdDSA' }),
-    ).toThrow(expect.objectContaining({ code: 'ERR_DPOP_TOKEN_NOT_BOUND' }));
+    expect(() => checkDpopBinding(principal, { jkt: thumbprint, jti: 'j', iat: nowS, alg: 'EdDSA' })).toThrow(
+      expect.objectContaining({ code: 'ERR_DPOP_TOKEN_NOT_BOUND' }),
+    );
   });
 
   it.each([
@@ -103,6 +103,8 @@ describe('a token bound to a certificate (cnf.x5t#S256)', () => {
   ])('refuses a cnf with %s', (_name, cnf) => {
     const key = keys.activeKey('EdDSA');
     const token = craft(key, headerFor(key), validClaims(nowS, { cnf }));
-    expect(() => verifierOf().verifySync(token)).toThrow(expect.objectContaining({ code: 'ERR_JWT_CLAIM_INVALID' }));
+    expect(() => verifierOf().verifySync(token)).toThrow(
+      expect.objectContaining({ code: 'ERR_JWT_CLAIM_INVALID' }),
+    );
   });
 });

@@ -56,10 +56,11 @@ function tlsOptions() {
 }
 
 async function fastifyService(https: boolean): Promise<string> {
-  const app = https ? Fastify({ https: tlsOptions() }) : Fastify();
+  // One type for both: the routes read only what an HTTP and an HTTPS request share.
+  const app = (https ? Fastify({ https: tlsOptions() }) : Fastify()) as unknown as FastifyInstance;
   await app.register(fastifyResource, { source: bearer(verifier) });
   app.get('/stock', async (req) => echo(req.principal as { subject: string }, req.headers.authorization));
-  apps.push(app as unknown as FastifyInstance);
+  apps.push(app);
   return app.listen({ host: '127.0.0.1', port: 0 });
 }
 
@@ -83,7 +84,11 @@ function expectRefused(answer: Answer, code: string): void {
 }
 
 async function tokenFor(clientId: string, certificate: IssuedCertificate): Promise<string> {
-  const answer = await issuer.post('/token', { grant_type: 'client_credentials', client_id: clientId }, certificate);
+  const answer = await issuer.post(
+    '/token',
+    { grant_type: 'client_credentials', client_id: clientId },
+    certificate,
+  );
   expect(answer.status).toBe(200);
   return answer.body.access_token as string;
 }
@@ -128,7 +133,8 @@ afterAll(async () => {
   await database?.cleanup();
 });
 
-const thumbprintOf = (certificate: IssuedCertificate) => certificateThumbprint(new X509Certificate(certificate.cert));
+const thumbprintOf = (certificate: IssuedCertificate) =>
+  certificateThumbprint(new X509Certificate(certificate.cert));
 
 describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
   it('C151: a token bound to certificate A is accepted over a connection presenting A, twice (the second from the cache)', async () => {
@@ -136,7 +142,10 @@ describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
     for (let i = 0; i < 2; i++) {
       const answer = await call(fastifyUrl, token, certA);
       expect(answer.status).toBe(200);
-      expect(answer.body).toMatchObject({ sub: 'orders', binding: { type: 'mtls', x5tS256: thumbprintOf(certA) } });
+      expect(answer.body).toMatchObject({
+        sub: 'orders',
+        binding: { type: 'mtls', x5tS256: thumbprintOf(certA) },
+      });
     }
   });
 
@@ -199,12 +208,19 @@ describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
     }
   });
 
-  it('the service client: tls_client_auth by its dispatcher\'s certificate, and calls over it with the bound token', async () => {
+  it("the service client: tls_client_auth by its dispatcher's certificate, and calls over it with the bound token", async () => {
     const dispatcher = issuer.agent(certA);
-    const call = createServiceClient({ tokenEndpoint: `${issuer.url}/token`, clientId: 'orders', dispatcher });
+    const call = createServiceClient({
+      tokenEndpoint: `${issuer.url}/token`,
+      clientId: 'orders',
+      dispatcher,
+    });
     const answer = await call(fastifyUrl, { audience: 'inventory', scope: ['inventory:reserve'] });
     expect(answer.status).toBe(200);
-    expect(answer.json()).toMatchObject({ sub: 'orders', binding: { type: 'mtls', x5tS256: thumbprintOf(certA) } });
+    expect(answer.json()).toMatchObject({
+      sub: 'orders',
+      binding: { type: 'mtls', x5tS256: thumbprintOf(certA) },
+    });
     // The same client over another certificate is not orders at the token service.
     const impostor = createServiceClient({
       tokenEndpoint: `${issuer.url}/token`,

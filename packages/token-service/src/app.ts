@@ -139,7 +139,9 @@ function listenerOptions(resolved: ResolvedOptions) {
     connectionTimeout: resolved.idleTimeoutMs,
     keepAliveTimeout: resolved.idleTimeoutMs,
     requestTimeout: resolved.headersTimeoutMs + resolved.bodyTimeoutMs + 2_000,
-    ...(resolved.tls === undefined ? { http: timeouts } : { https: { ...httpsOptions(resolved.tls), ...timeouts } }),
+    ...(resolved.tls === undefined
+      ? { http: timeouts }
+      : { https: { ...httpsOptions(resolved.tls), ...timeouts } }),
   };
 }
 

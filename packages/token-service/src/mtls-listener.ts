@@ -58,7 +58,10 @@ export async function listenMtlsAliases(
 ): Promise<MtlsListener> {
   const { mtlsAliases } = contextOf(service).options;
   if (mtlsAliases === undefined) {
-    throw new TesseraTypeError('ERR_INVALID_TOKEN_SERVICE_OPTIONS', 'listenMtlsAliases needs the mtlsAliases option');
+    throw new TesseraTypeError(
+      'ERR_INVALID_TOKEN_SERVICE_OPTIONS',
+      'listenMtlsAliases needs the mtlsAliases option',
+    );
   }
   await service.app.ready();
   const server: Server = createServer(mtlsServerOptions(mtlsAliases), (request, response) =>

@@ -59,7 +59,11 @@ beforeAll(async () => {
     emails: ['orders@shop.test'],
     usage: 'client',
   });
-  intruder = await ca.issue({ subject: 'C=NL, O=Shop, CN=intruder', dns: ['intruder.test'], usage: 'client' });
+  intruder = await ca.issue({
+    subject: 'C=NL, O=Shop, CN=intruder',
+    dns: ['intruder.test'],
+    usage: 'client',
+  });
   foreignOrders = await (await createCertificateAuthority('Another CA')).issue({
     subject: 'C=NL, O=Shop, CN=orders',
     dns: ['orders.shop.test'],
@@ -89,7 +93,10 @@ beforeAll(async () => {
         jwks: { keys: [keyJwk] },
         tls_client_certificate_bound_access_tokens: true,
       }),
-      pkiClient('device-x5c', { token_endpoint_auth_method: 'self_signed_tls_client_auth', jwks: { keys: [x5cJwk] } }),
+      pkiClient('device-x5c', {
+        token_endpoint_auth_method: 'self_signed_tls_client_auth',
+        jwks: { keys: [x5cJwk] },
+      }),
       {
         client_id: 'bound-secret',
         client_secret: SECRET,
@@ -108,7 +115,8 @@ afterAll(async () => {
   await database?.cleanup();
 });
 
-const thumbprintOf = (certificate: IssuedCertificate) => certificateThumbprint(new X509Certificate(certificate.cert));
+const thumbprintOf = (certificate: IssuedCertificate) =>
+  certificateThumbprint(new X509Certificate(certificate.cert));
 
 describe('mutual TLS at the token endpoint (RFC 8705)', () => {
   it('discovery names both methods and certificate-bound tokens (RFC 8705 3.3)', async () => {
@@ -129,11 +137,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(answer.body.token_type).toBe('Bearer');
     const token = answer.body.access_token as string;
     expect(decodeJwt(token).cnf).toEqual({ 'x5t#S256': thumbprintOf(orders) });
-    const introspection = await harness.post(
-      '/introspect',
-      { token, client_id: 'orders-dn' },
-      orders,
-    );
+    const introspection = await harness.post('/introspect', { token, client_id: 'orders-dn' }, orders);
     expect(introspection.body).toMatchObject({
       active: true,
       token_type: 'Bearer',
@@ -159,7 +163,11 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
   });
 
   it('A147: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
-    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, foreignOrders);
+    const answer = await harness.post(
+      '/token',
+      { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' },
+      foreignOrders,
+    );
     expect(answer.status).toBe(401);
     expect(answer.body.error).toBe('invalid_client');
   });
@@ -171,18 +179,30 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
   });
 
   it('A148: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
-    const byKey = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-key' }, registeredByKey);
+    const byKey = await harness.post(
+      '/token',
+      { ...CLIENT_CREDENTIALS, client_id: 'device-key' },
+      registeredByKey,
+    );
     expect(byKey.status).toBe(200);
     expect(decodeJwt(byKey.body.access_token as string).cnf).toEqual({
       'x5t#S256': thumbprintOf(registeredByKey),
     });
-    const byX5c = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-x5c' }, registeredByX5c);
+    const byX5c = await harness.post(
+      '/token',
+      { ...CLIENT_CREDENTIALS, client_id: 'device-x5c' },
+      registeredByX5c,
+    );
     expect(byX5c.status).toBe(200);
   });
 
   it('A148: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
     for (const clientId of ['device-key', 'device-x5c']) {
-      const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, unregistered);
+      const answer = await harness.post(
+        '/token',
+        { ...CLIENT_CREDENTIALS, client_id: clientId },
+        unregistered,
+      );
       expect(answer.status).toBe(401);
       expect(answer.body.error).toBe('invalid_client');
     }
@@ -224,7 +244,10 @@ describe('mutual TLS registration rules (RFC 8705 2.1.2)', () => {
       },
     ],
     ['a subject field for another method', { client_secret: SECRET, tls_client_auth_san_dns: 'x.test' }],
-    ['self_signed_tls_client_auth with no jwks', { token_endpoint_auth_method: 'self_signed_tls_client_auth' }],
+    [
+      'self_signed_tls_client_auth with no jwks',
+      { token_endpoint_auth_method: 'self_signed_tls_client_auth' },
+    ],
     [
       'bound to a certificate and to a DPoP key at once',
       {

@@ -132,7 +132,10 @@ export function registerClientsCommand(program: Command, context: CliContext): v
       '--auth-method <method>',
       'client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, self_signed_tls_client_auth or none',
     )
-    .option('--tls-subject-dn <dn>', 'tls_client_auth: the certificate subject DN (RFC 4514, CN=orders,O=Shop)')
+    .option(
+      '--tls-subject-dn <dn>',
+      'tls_client_auth: the certificate subject DN (RFC 4514, CN=orders,O=Shop)',
+    )
     .option('--tls-san-dns <name>', 'tls_client_auth: a dNSName the certificate must carry')
     .option('--tls-san-uri <uri>', 'tls_client_auth: a URI subjectAltName the certificate must carry')
     .option('--tls-san-ip <ip>', 'tls_client_auth: an iPAddress subjectAltName the certificate must carry')

@@ -75,7 +75,10 @@ async function generate(nowMs: number): Promise<Omit<DevCertificates, 'dir'>> {
       extensions: [
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
-        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth, x509.ExtendedKeyUsage.clientAuth]),
+        new x509.ExtendedKeyUsageExtension([
+          x509.ExtendedKeyUsage.serverAuth,
+          x509.ExtendedKeyUsage.clientAuth,
+        ]),
         new x509.SubjectAlternativeNameExtension([
           { type: 'dns', value: `${part}.tessera.dev` },
           { type: 'ip', value: '127.0.0.1' },

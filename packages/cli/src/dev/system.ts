@@ -72,7 +72,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   /** `{ [name]: tlsOf(part) }` to spread into a part's options, or nothing without mutual TLS. */
   const tlsAs = <K extends string>(name: K, part: MtlsPart) => {
     const tls = tlsOf(part);
-    return (tls === undefined ? {} : { [name]: tls }) as { [key in K]?: NonNullable<ReturnType<typeof tlsOf>> };
+    return (tls === undefined ? {} : { [name]: tls }) as {
+      [key in K]?: NonNullable<ReturnType<typeof tlsOf>>;
+    };
   };
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
@@ -145,8 +147,12 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     );
     if (options.mtls !== undefined) {
       const mtlsPort = options.mtls.port;
-      const aliases = await listenAs('the token service (mutual TLS)', '--token-service-mtls-port', HOST, mtlsPort, () =>
-        tokenServicePackage.listenMtlsAliases(tokenService, { host: HOST, port: mtlsPort }),
+      const aliases = await listenAs(
+        'the token service (mutual TLS)',
+        '--token-service-mtls-port',
+        HOST,
+        mtlsPort,
+        () => tokenServicePackage.listenMtlsAliases(tokenService, { host: HOST, port: mtlsPort }),
       );
       stops.push(() => aliases.close());
     }
@@ -167,7 +173,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     if (auth === undefined)
       throw new TesseraTypeError('ERR_INVALID_OPTION', 'no session store in session mode');
     const secretOf = (clientId: string) => {
-      const client: { client_secret?: string } | undefined = seed.clients.find((c) => c.client_id === clientId);
+      const client: { client_secret?: string } | undefined = seed.clients.find(
+        (c) => c.client_id === clientId,
+      );
       return client?.client_secret ?? '';
     };
     // orders calls the token service and the other services: with mutual TLS, every call presents
@@ -186,7 +194,12 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     const metrics = options.metrics === undefined ? {} : { metrics: options.metrics };
     const services: [ServiceApp, number, string][] = [
       [
-        await shop.createPaymentsService({ auth, logger: logger('payments'), ...metrics, ...tlsAs('tls', 'payments') }),
+        await shop.createPaymentsService({
+          auth,
+          logger: logger('payments'),
+          ...metrics,
+          ...tlsAs('tls', 'payments'),
+        }),
         ports.payments,
         'payments',
       ],

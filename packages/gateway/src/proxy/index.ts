@@ -1,5 +1,4 @@
 import fastifyReplyFrom from '@fastify/reply-from';
-import type { GatewayOptions } from '../options.js';
 import { audit, HttpError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
@@ -9,6 +8,7 @@ import { GatewayError } from '../errors.js';
 import { answerFailure } from '../listener.js';
 import type { GatewayModes } from '../modes.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
 import { type ForwardOptions, forward } from './forward.js';

@@ -33,7 +33,10 @@ export function tokenHolderOf(
 ): TokenHolder {
   if (client.tls_client_certificate_bound_access_tokens) {
     if (dpop !== undefined) {
-      throw new OAuthError('invalid_request', 'this client gets certificate-bound tokens: send no DPoP proof');
+      throw new OAuthError(
+        'invalid_request',
+        'this client gets certificate-bound tokens: send no DPoP proof',
+      );
     }
     const thumbprint = peerCertificateThumbprint(request.raw.socket);
     if (thumbprint === undefined) {

@@ -157,7 +157,11 @@ export class GrantRepository {
   /**
    * Stores a new refresh token of the grant (hash only), with its binding; returns the token itself.
    */
-  async addRefreshToken(grantId: string, idleLifetimeMs: number, binding: RefreshBinding = {}): Promise<string> {
+  async addRefreshToken(
+    grantId: string,
+    idleLifetimeMs: number,
+    binding: RefreshBinding = {},
+  ): Promise<string> {
     const token = newOpaqueToken();
     const now = this.#now();
     await this.#db

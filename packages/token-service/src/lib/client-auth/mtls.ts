@@ -136,13 +136,19 @@ function sameCertificate(certificate: X509Certificate, jwk: Record<string, unkno
  * `jwks`, by the first certificate of a key's `x5c`, or else by the public key itself. No chain
  * is checked (the certificate is its own anchor); its validity period is.
  */
-export function checkSelfSignedTlsClientAuth(ctx: ServiceContext, client: Client, request: FastifyRequest): void {
+export function checkSelfSignedTlsClientAuth(
+  ctx: ServiceContext,
+  client: Client,
+  request: FastifyRequest,
+): void {
   const certificate = clientCertificateOf(request);
   const keys = (client.jwks?.keys ?? []) as readonly Record<string, unknown>[];
   if (
     certificate === undefined ||
     !withinValidity(certificate, ctx.now()) ||
-    !keys.some((key) => (key.x5c === undefined ? sameKey(certificate, key) : sameCertificate(certificate, key)))
+    !keys.some((key) =>
+      key.x5c === undefined ? sameKey(certificate, key) : sameCertificate(certificate, key),
+    )
   ) {
     throw invalidClient();
   }

@@ -50,7 +50,14 @@ async function successorWithinGrace(
  * rotation, so only a refresh that succeeds uses the token up. A refresh token bound to a DPoP
  * key (a public client's, RFC 9449 5) is refused without a proof by that key, and left as it was.
  */
-export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop, holder, request }) => {
+export const refreshTokenGrant: GrantHandler = async ({
+  ctx,
+  form,
+  client: { client },
+  dpop,
+  holder,
+  request,
+}) => {
   const token = form.get('refresh_token');
   if (token === undefined) throw new OAuthError('invalid_request', 'refresh_token is required');
   const record = await findToken(ctx, token);
