@@ -1,12 +1,13 @@
-import { X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { certificateThumbprint } from '@tessera/core';
 import { InProcessChannel, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
-import type { ClientRegistration } from '@tessera/token-service';
+import type { ClientRegistration, MtlsListener, TokenService } from '@tessera/token-service';
 import { decodeJwt, exportJWK } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
 import {
   type CertificateAuthority,
   createCertificateAuthority,
@@ -16,6 +17,7 @@ import {
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { type MtlsHarness, startMtlsService } from '../../../test/support/token-service/mtls.js';
+import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
 import { listenMtlsAliases } from '../src/mtls-listener.js';
 import { openTokenService } from '../src/open.js';
 import { validateRegistration } from '../src/store/client-registration.js';
@@ -264,13 +266,23 @@ describe('mutual TLS registration rules (RFC 8705 2.1.2)', () => {
 });
 
 describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases)', () => {
-  it('discovery names the aliases; tls_client_auth and bound tokens there, not on the issuer listener', async () => {
-    const aliasDatabase = await sqlite.create();
-    const db = await createDatabase(aliasDatabase.config);
-    const store = new MemoryStore();
-    const channel = new InProcessChannel();
+  const REDIRECT = 'http://127.0.0.1:8765/callback';
+  let aliasDatabase: TestDatabase;
+  let db: Awaited<ReturnType<typeof createDatabase>>;
+  let store: MemoryStore;
+  let channel: InProcessChannel;
+  let service: TokenService;
+  let aliases: MtlsListener;
+  let plain: string;
+  const headers = { 'content-type': 'application/x-www-form-urlencoded' };
+
+  beforeAll(async () => {
+    aliasDatabase = await sqlite.create();
+    db = await createDatabase(aliasDatabase.config);
+    store = new MemoryStore();
+    channel = new InProcessChannel();
     const server = await ca.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], usage: 'server' });
-    const service = await openTokenService({
+    service = await openTokenService({
       issuer: 'http://127.0.0.1',
       database: db,
       store,
@@ -284,37 +296,128 @@ describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases
         tls_client_certificate_bound_access_tokens: true,
       }),
     );
+    // A public client (a device holding a key in its TLS stack): its tokens and refresh tokens bound.
+    await service.clients.upsert({
+      client_id: 'device-app',
+      redirect_uris: [REDIRECT],
+      grant_types: ['authorization_code', 'refresh_token'],
+      scopes: ['openid'],
+      audiences: ['inventory'],
+      first_party: true,
+      tls_client_certificate_bound_access_tokens: true,
+    });
+    await addAlice(service);
     await service.app.listen({ host: '127.0.0.1', port: 0 });
-    const aliases = await listenMtlsAliases(service, { host: '127.0.0.1', port: 0 });
-    const plain = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
-    const form = new URLSearchParams({ grant_type: 'client_credentials', client_id: 'orders-dn' }).toString();
-    const headers = { 'content-type': 'application/x-www-form-urlencoded' };
-    try {
-      const metadata = (await (await fetch(`${plain}/.well-known/openid-configuration`)).json()) as Record<
-        string,
-        unknown
-      >;
-      expect(metadata.mtls_endpoint_aliases).toMatchObject({ token_endpoint: 'https://127.0.0.1/token' });
-      expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
-      const viaAlias = await request(`${aliases.url}/token`, {
-        method: 'POST',
-        headers,
-        body: form,
-        dispatcher: harness.agent(orders),
+    aliases = await listenMtlsAliases(service, { host: '127.0.0.1', port: 0 });
+    plain = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    await aliases?.close();
+    await service?.close();
+    await store?.close();
+    await channel?.close();
+    await db?.destroy();
+    await aliasDatabase?.cleanup();
+  });
+
+  async function aliasToken(form: Record<string, string>, certificate: IssuedCertificate) {
+    const answer = await request(`${aliases.url}/token`, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams(form).toString(),
+      dispatcher: harness.agent(certificate),
+    });
+    return { status: answer.statusCode, body: (await answer.body.json()) as Record<string, string> };
+  }
+
+  it('discovery names the aliases; tls_client_auth and bound tokens there, not on the issuer listener', async () => {
+    const metadata = (await (await fetch(`${plain}/.well-known/openid-configuration`)).json()) as Record<
+      string,
+      unknown
+    >;
+    expect(metadata.mtls_endpoint_aliases).toMatchObject({ token_endpoint: 'https://127.0.0.1/token' });
+    expect(metadata.tls_client_certificate_bound_access_tokens).toBe(true);
+    const form = { grant_type: 'client_credentials', client_id: 'orders-dn' };
+    const viaAlias = await aliasToken(form, orders);
+    expect(viaAlias.status).toBe(200);
+    expect(decodeJwt(viaAlias.body.access_token as string).cnf).toEqual({ 'x5t#S256': thumbprintOf(orders) });
+    // The issuer's own listener asks for no certificate: the same client is not authenticated there.
+    const viaIssuer = await fetch(`${plain}/token`, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams(form).toString(),
+    });
+    expect(viaIssuer.status).toBe(401);
+  });
+
+  it("A149: a public client's certificate-bound refresh token is refused over another certificate or none, and /userinfo takes its access token only over its certificate", async () => {
+    // The browser signs in at the issuer's listener; the app redeems the code over its certificate.
+    const verifier = randomBytes(32).toString('base64url');
+    const params = new URLSearchParams({
+      client_id: 'device-app',
+      redirect_uri: REDIRECT,
+      response_type: 'code',
+      scope: 'openid',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      state: 'st',
+      nonce: 'n',
+    });
+    const { location } = await signIn(new Browser(), `${plain}/authorize?${params}`, 'alice', ALICE_PASSWORD);
+    const issued = await aliasToken(
+      {
+        grant_type: 'authorization_code',
+        client_id: 'device-app',
+        code: location.searchParams.get('code') as string,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+      },
+      registeredByKey,
+    );
+    expect(issued.status).toBe(200);
+    const bound = { 'x5t#S256': thumbprintOf(registeredByKey) };
+    expect(decodeJwt(issued.body.access_token as string).cnf).toEqual(bound);
+
+    const refresh = (certificate: IssuedCertificate) =>
+      aliasToken(
+        {
+          grant_type: 'refresh_token',
+          client_id: 'device-app',
+          refresh_token: issued.body.refresh_token as string,
+        },
+        certificate,
+      );
+    const stolen = await refresh(unregistered);
+    expect(stolen.status).toBe(400);
+    expect(stolen.body.error).toBe('invalid_grant');
+    const withoutCertificate = await fetch(`${plain}/token`, {
+      method: 'POST',
+      headers,
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        client_id: 'device-app',
+        refresh_token: issued.body.refresh_token as string,
+      }).toString(),
+    });
+    expect(withoutCertificate.status).toBe(400);
+    // Left as it was: its holder still refreshes, and the successor is bound to the same certificate.
+    const refreshed = await refresh(registeredByKey);
+    expect(refreshed.status).toBe(200);
+    expect(decodeJwt(refreshed.body.access_token as string).cnf).toEqual(bound);
+    const userinfo = (certificate?: IssuedCertificate) =>
+      request(`${aliases.url}/userinfo`, {
+        headers: { authorization: `Bearer ${refreshed.body.access_token}` },
+        dispatcher: harness.agent(certificate),
       });
-      expect(viaAlias.statusCode).toBe(200);
-      const body = (await viaAlias.body.json()) as { access_token: string };
-      expect(decodeJwt(body.access_token).cnf).toEqual({ 'x5t#S256': thumbprintOf(orders) });
-      // The issuer's own listener asks for no certificate: the same client is not authenticated there.
-      const viaIssuer = await fetch(`${plain}/token`, { method: 'POST', headers, body: form });
-      expect(viaIssuer.status).toBe(401);
-    } finally {
-      await aliases.close();
-      await service.close();
-      await store.close();
-      await channel.close();
-      await db.destroy();
-      await aliasDatabase.cleanup();
+    const own = await userinfo(registeredByKey);
+    expect(own.statusCode).toBe(200);
+    await own.body.dump();
+    for (const other of [unregistered, undefined]) {
+      const refused = await userinfo(other);
+      expect(refused.statusCode).toBe(401);
+      expect(refused.headers['www-authenticate']).toMatch(/error="invalid_token"/);
+      await refused.body.dump();
     }
   });
 });
