@@ -23,14 +23,11 @@ import { createVerifier, type Verifier } from '../src/verify/verifier.js';
 
 const SECRET = 'plain-secret-0123456789abcdef-0123456789';
 
-interface Answer {
-  readonly status: number;
-  readonly challenge: string | undefined;
-  readonly body: Record<string, unknown>;
-}
+/** A service's answer: its status, its `WWW-Authenticate`, its JSON body. */
+type Answer = { status: number; challenge?: string; body: Record<string, unknown> };
 
-let database: TestDatabase;
 let issuer: MtlsHarness;
+let database: TestDatabase;
 let verifier: Verifier;
 let certA: IssuedCertificate;
 let certB: IssuedCertificate;
@@ -72,7 +69,7 @@ async function call(url: string, token: string, certificate?: IssuedCertificate)
   const challenge = answer.headers['www-authenticate'];
   return {
     status: answer.statusCode,
-    challenge: typeof challenge === 'string' ? challenge : undefined,
+    ...(typeof challenge === 'string' ? { challenge } : {}),
     body: (await answer.body.json()) as Record<string, unknown>,
   };
 }

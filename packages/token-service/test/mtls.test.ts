@@ -1,9 +1,6 @@
 import { createHash, randomBytes, X509Certificate } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
 import { certificateThumbprint } from '@tessera/core';
-import { InProcessChannel, MemoryStore } from '@tessera/storage';
-import { createDatabase } from '@tessera/storage/sql';
-import type { ClientRegistration, MtlsListener, TokenService } from '@tessera/token-service';
+import type { ClientRegistration } from '@tessera/token-service';
 import { decodeJwt, exportJWK } from 'jose';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,11 +12,8 @@ import {
   type IssuedCertificate,
 } from '../../../test/support/certificates.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
-import { TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { type MtlsHarness, startMtlsService } from '../../../test/support/token-service/mtls.js';
 import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
-import { listenMtlsAliases } from '../src/mtls-listener.js';
-import { openTokenService } from '../src/open.js';
 import { validateRegistration } from '../src/store/client-registration.js';
 
 // Mutual TLS at the token endpoint (RFC 8705 2, 3), over real TLS: undici presents each client
@@ -108,7 +102,7 @@ beforeAll(async () => {
         tls_client_certificate_bound_access_tokens: true,
       },
     ],
-    ca,
+    { ca },
   );
 });
 
@@ -119,6 +113,13 @@ afterAll(async () => {
 
 const thumbprintOf = (certificate: IssuedCertificate) =>
   certificateThumbprint(new X509Certificate(certificate.cert));
+
+/** A client_credentials request as `clientId` over `certificate`, refused as RFC 8705 2 says. */
+async function expectInvalidClient(clientId: string, certificate?: IssuedCertificate): Promise<void> {
+  const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, certificate);
+  expect(answer.status).toBe(401);
+  expect(answer.body.error).toBe('invalid_client');
+}
 
 describe('mutual TLS at the token endpoint (RFC 8705)', () => {
   it('discovery names both methods and certificate-bound tokens (RFC 8705 3.3)', async () => {
@@ -158,26 +159,16 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
 
   it('A147: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
     for (const clientId of ['orders-dn', 'orders-dns', 'orders-uri', 'orders-ip', 'orders-email']) {
-      const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: clientId }, intruder);
-      expect(answer.status).toBe(401);
-      expect(answer.body.error).toBe('invalid_client');
+      await expectInvalidClient(clientId, intruder);
     }
   });
 
   it('A147: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
-    const answer = await harness.post(
-      '/token',
-      { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' },
-      foreignOrders,
-    );
-    expect(answer.status).toBe(401);
-    expect(answer.body.error).toBe('invalid_client');
+    await expectInvalidClient('orders-dn', foreignOrders);
   });
 
   it('A147: tls_client_auth with no certificate: 401 invalid_client', async () => {
-    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' });
-    expect(answer.status).toBe(401);
-    expect(answer.body.error).toBe('invalid_client');
+    await expectInvalidClient('orders-dn');
   });
 
   it('A148: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
@@ -199,18 +190,9 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
   });
 
   it('A148: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
-    for (const clientId of ['device-key', 'device-x5c']) {
-      const answer = await harness.post(
-        '/token',
-        { ...CLIENT_CREDENTIALS, client_id: clientId },
-        unregistered,
-      );
-      expect(answer.status).toBe(401);
-      expect(answer.body.error).toBe('invalid_client');
-    }
+    for (const clientId of ['device-key', 'device-x5c']) await expectInvalidClient(clientId, unregistered);
     // A CA-signed certificate is no self-signed client's either.
-    const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'device-key' }, orders);
-    expect(answer.status).toBe(401);
+    await expectInvalidClient('device-key', orders);
   });
 
   it('A149: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
@@ -268,67 +250,44 @@ describe('mutual TLS registration rules (RFC 8705 2.1.2)', () => {
 describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases)', () => {
   const REDIRECT = 'http://127.0.0.1:8765/callback';
   let aliasDatabase: TestDatabase;
-  let db: Awaited<ReturnType<typeof createDatabase>>;
-  let store: MemoryStore;
-  let channel: InProcessChannel;
-  let service: TokenService;
-  let aliases: MtlsListener;
+  let aliased: MtlsHarness;
   let plain: string;
   const headers = { 'content-type': 'application/x-www-form-urlencoded' };
 
   beforeAll(async () => {
     aliasDatabase = await sqlite.create();
-    db = await createDatabase(aliasDatabase.config);
-    store = new MemoryStore();
-    channel = new InProcessChannel();
-    const server = await ca.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], usage: 'server' });
-    service = await openTokenService({
-      issuer: 'http://127.0.0.1',
-      database: db,
-      store,
-      channel,
-      secret: TEST_SECRET,
-      mtlsAliases: { origin: 'https://127.0.0.1', cert: server.cert, key: server.key, clientCa: ca.cert },
-    });
-    await service.clients.upsert(
-      pkiClient('orders-dn', {
-        tls_client_auth_subject_dn: 'CN=orders,O=Shop,C=NL',
-        tls_client_certificate_bound_access_tokens: true,
-      }),
+    aliased = await startMtlsService(
+      aliasDatabase,
+      [
+        pkiClient('orders-dn', {
+          tls_client_auth_subject_dn: 'CN=orders,O=Shop,C=NL',
+          tls_client_certificate_bound_access_tokens: true,
+        }),
+        // A public client (a device holding a key in its TLS stack): its tokens and refresh tokens bound.
+        {
+          client_id: 'device-app',
+          redirect_uris: [REDIRECT],
+          grant_types: ['authorization_code', 'refresh_token'],
+          scopes: ['openid'],
+          audiences: ['inventory'],
+          first_party: true,
+          tls_client_certificate_bound_access_tokens: true,
+        },
+      ],
+      { ca, aliases: true },
     );
-    // A public client (a device holding a key in its TLS stack): its tokens and refresh tokens bound.
-    await service.clients.upsert({
-      client_id: 'device-app',
-      redirect_uris: [REDIRECT],
-      grant_types: ['authorization_code', 'refresh_token'],
-      scopes: ['openid'],
-      audiences: ['inventory'],
-      first_party: true,
-      tls_client_certificate_bound_access_tokens: true,
-    });
-    await addAlice(service);
-    await service.app.listen({ host: '127.0.0.1', port: 0 });
-    aliases = await listenMtlsAliases(service, { host: '127.0.0.1', port: 0 });
-    plain = `http://127.0.0.1:${(service.app.server.address() as AddressInfo).port}`;
+    await addAlice(aliased.service);
+    plain = aliased.issuerUrl;
   });
 
   afterAll(async () => {
-    await aliases?.close();
-    await service?.close();
-    await store?.close();
-    await channel?.close();
-    await db?.destroy();
+    await aliased?.stop();
     await aliasDatabase?.cleanup();
   });
 
   async function aliasToken(form: Record<string, string>, certificate: IssuedCertificate) {
-    const answer = await request(`${aliases.url}/token`, {
-      method: 'POST',
-      headers,
-      body: new URLSearchParams(form).toString(),
-      dispatcher: harness.agent(certificate),
-    });
-    return { status: answer.statusCode, body: (await answer.body.json()) as Record<string, string> };
+    const answer = await aliased.post('/token', form, certificate);
+    return { status: answer.status, body: answer.body as Record<string, string> };
   }
 
   it('discovery names the aliases; tls_client_auth and bound tokens there, not on the issuer listener', async () => {
@@ -406,9 +365,9 @@ describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases
     expect(refreshed.status).toBe(200);
     expect(decodeJwt(refreshed.body.access_token as string).cnf).toEqual(bound);
     const userinfo = (certificate?: IssuedCertificate) =>
-      request(`${aliases.url}/userinfo`, {
+      request(`${aliased.url}/userinfo`, {
         headers: { authorization: `Bearer ${refreshed.body.access_token}` },
-        dispatcher: harness.agent(certificate),
+        dispatcher: aliased.agent(certificate),
       });
     const own = await userinfo(registeredByKey);
     expect(own.statusCode).toBe(200);

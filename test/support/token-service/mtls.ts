@@ -1,7 +1,12 @@
 import type { AddressInfo } from 'node:net';
 import { InProcessChannel, MemoryStore } from '@tessera/storage';
 import { createDatabase } from '@tessera/storage/sql';
-import { type ClientRegistration, openTokenService, type TokenService } from '@tessera/token-service';
+import {
+  type ClientRegistration,
+  listenMtlsAliases,
+  openTokenService,
+  type TokenService,
+} from '@tessera/token-service';
 import { Agent, request } from 'undici';
 import {
   type CertificateAuthority,
@@ -15,8 +20,10 @@ import { TEST_SECRET } from './harness.js';
 export const MTLS_ISSUER = 'https://issuer.tessera.test';
 
 export interface MtlsHarness {
-  /** `https://127.0.0.1:<port>`, where the service listens. */
+  /** `https://127.0.0.1:<port>`, where the service takes mutual TLS. */
   readonly url: string;
+  /** The issuer's own listener: `url` again, or with `aliases` the plain `http://` one. */
+  readonly issuerUrl: string;
   readonly service: TokenService;
   /** The CA that signed the server's certificate and is the service's `tls.clientCa`. */
   readonly ca: CertificateAuthority;
@@ -37,28 +44,43 @@ export interface FormAnswer {
  * certificate of a fresh test CA, asking every client for a certificate and trusting that CA for
  * `tls_client_auth` (`tls.clientCa`).
  */
+export interface MtlsHarnessOptions {
+  /** The CA of the server's certificate and the service's trust anchors; default a fresh one. */
+  readonly ca?: CertificateAuthority;
+  /**
+   * RFC 8705 5: the issuer on plain http (`http://127.0.0.1`) and mutual TLS on a listener of its
+   * own (`mtlsAliases`, at `url`), instead of one HTTPS listener asking for certificates.
+   */
+  readonly aliases?: boolean;
+}
+
 export async function startMtlsService(
   database: TestDatabase,
   clients: readonly ClientRegistration[],
-  ca?: CertificateAuthority,
+  options: MtlsHarnessOptions = {},
 ): Promise<MtlsHarness> {
-  const authority = ca ?? (await createCertificateAuthority());
+  const authority = options.ca ?? (await createCertificateAuthority());
   const server = await authority.issue({ subject: 'CN=127.0.0.1', ips: ['127.0.0.1'], usage: 'server' });
   const db = await createDatabase(database.config);
   const store = new MemoryStore({ prefix: 'mtls-test:' });
   const channel = new InProcessChannel();
+  const tls = { cert: server.cert, key: server.key, clientCa: authority.cert };
   const service = await openTokenService({
-    issuer: MTLS_ISSUER,
     database: db,
     store,
     channel,
     secret: TEST_SECRET,
-    tls: { cert: server.cert, key: server.key, clientCa: authority.cert },
+    ...(options.aliases === true
+      ? { issuer: 'http://127.0.0.1', mtlsAliases: { origin: 'https://127.0.0.1', ...tls } }
+      : { issuer: MTLS_ISSUER, tls }),
   });
   for (const client of clients) await service.clients.upsert(client);
   await service.app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = service.app.server.address() as AddressInfo;
-  const url = `https://127.0.0.1:${port}`;
+  const aliases =
+    options.aliases === true ? await listenMtlsAliases(service, { host: '127.0.0.1', port: 0 }) : undefined;
+  const issuerUrl = `${options.aliases === true ? 'http' : 'https'}://127.0.0.1:${port}`;
+  const url = aliases?.url ?? issuerUrl;
   const agents: Agent[] = [];
   function agent(client?: IssuedCertificate): Agent {
     const made = new Agent({
@@ -72,6 +94,7 @@ export async function startMtlsService(
   }
   return {
     url,
+    issuerUrl,
     service,
     ca: authority,
     agent,
@@ -86,6 +109,7 @@ export async function startMtlsService(
     },
     async stop() {
       for (const made of agents) await made.close();
+      await aliases?.close();
       await service.close();
       await store.close();
       await channel.close();
