@@ -91,8 +91,9 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
 
 /** What `clients list --json` shows: the registration, never the secret's hash. */
 function publicView(client: Client): Omit<Client, 'secret_hash'> & { confidential: boolean } {
-  const { secret_hash: secretHash, ...rest } = client;
-  return { ...rest, confidential: secretHash !== undefined };
+  const { secret_hash: _secretHash, ...rest } = client;
+  // Confidential: it holds a credential, a secret, a signing key or a TLS certificate (not `none`).
+  return { ...rest, confidential: client.token_endpoint_auth_method !== 'none' };
 }
 
 export function registerClientsCommand(program: Command, context: CliContext): void {
