@@ -6,7 +6,7 @@ import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
 import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
 import { loadShop } from '../lib/shop.js';
-import { type DevCertificates, devCertificates, type MtlsPart } from './certificates.js';
+import type { DevCertificates, MtlsPart } from './certificates.js';
 import {
   DEV_DEACTIVATION_POLL_MS,
   DEV_SESSION_KEY_PREFIX,
@@ -64,7 +64,9 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const { dir, databaseUrl, urls, issuer, referenceKeys, clientSecret, seed, files } = written;
   const gatewayReferenceKeys = referenceKeys.gateway?.mint ?? {};
   const shop = await loadShop();
-  const certificates = options.mtls === undefined ? undefined : await devCertificates(dir);
+  // Loaded only for --mtls: the X.509 library installs the Reflect metadata polyfill.
+  const certificates =
+    options.mtls === undefined ? undefined : await (await import('./certificates.js')).devCertificates(dir);
   const mtlsOrigin = options.mtls === undefined ? undefined : `https://${HOST}:${options.mtls.port}`;
   /** A part's certificate with the CA, as a TLS listener or an undici Agent takes them. */
   const tlsOf = (part: MtlsPart) =>

@@ -44,9 +44,12 @@ function normalizeRdn(rdn: string): string {
   return `${rdn.slice(0, equals).trim().toUpperCase()}=${rdn.slice(equals + 1).trim()}`;
 }
 
-/** Node prints a subject one RDN a line, in the certificate's order. */
+/**
+ * Node prints a subject one RDN a line, in the certificate's order, escaping RFC 4514's special
+ * characters with a backslash: unescaped here as the registered DN is.
+ */
 function rdnsOfCertificate(certificate: X509Certificate): string[] {
-  return certificate.subject.split('\n').map(normalizeRdn);
+  return certificate.subject.split('\n').map((rdn) => normalizeRdn(rdn.replace(/\\(.)/g, '$1')));
 }
 
 /**
@@ -61,10 +64,20 @@ function alternativeNames(certificate: X509Certificate): Map<string, string[]> {
   for (const match of text.matchAll(entry)) {
     const kind = match[1] as string;
     const raw = match[2] as string;
-    const value = raw.startsWith('"') ? (JSON.parse(raw) as string) : raw;
-    names.set(kind, [...(names.get(kind) ?? []), value]);
+    const value = raw.startsWith('"') ? quoted(raw) : raw;
+    // An entry that cannot be read counts as none: it matches nothing registered.
+    if (value !== undefined) names.set(kind, [...(names.get(kind) ?? []), value]);
   }
   return names;
+}
+
+function quoted(raw: string): string | undefined {
+  try {
+    const value: unknown = JSON.parse(raw);
+    return typeof value === 'string' ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** An IP address in one spelling: IPv6 compressed and in lower case, as the URL parser writes it. */
