@@ -212,17 +212,14 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
   });
 
   it('adds a tls_client_auth client with certificate-bound tokens (RFC 8705), and refuses one without its subject', () => {
+    const flags = '--auth-method tls_client_auth --tls-subject-dn CN=orders,O=Shop --certificate-bound';
     const added = tessera([
       'clients',
       'add',
       'orders-mtls',
       '--db',
       db,
-      '--auth-method',
-      'tls_client_auth',
-      '--tls-subject-dn',
-      'CN=orders,O=Shop',
-      '--certificate-bound',
+      ...flags.split(' '),
       '--audience',
       'inventory',
     ]);
