@@ -21,6 +21,11 @@ export interface SliceContestant {
   /** Default GET with no body. */
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
+  /**
+   * autocannon's request sequence, for a contestant whose every request must differ (a fresh DPoP
+   * proof each): its `setupRequest` runs in this process, so what it does is client work.
+   */
+  readonly requests?: autocannon.Request[];
 }
 
 export interface SliceTotals {
@@ -56,6 +61,7 @@ async function load(
     duration: seconds,
     ...(contestant.method === undefined ? {} : { method: contestant.method }),
     ...(contestant.body === undefined ? {} : { body: contestant.body }),
+    ...(contestant.requests === undefined ? {} : { requests: contestant.requests }),
   };
   return latency === undefined ? autocannon(options) : latency.run(options);
 }
