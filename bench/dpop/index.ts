@@ -69,16 +69,18 @@ const clientKey = await generateSigningKey('EdDSA');
 const signer = new DpopProofSigner(clientKey);
 const claims = { subject: 'alice', clientId: 'web', audience: 'orders', scopes: ['orders:read'] };
 const bearerToken = await signAccessToken(keys, claims, { issuer, lifetime: 3600 });
-const boundToken = await signAccessToken(keys, { ...claims, dpopJkt: signer.jkt }, { issuer, lifetime: 3600 });
+const boundToken = await signAccessToken(
+  keys,
+  { ...claims, dpopJkt: signer.jkt },
+  { issuer, lifetime: 3600 },
+);
 const pem = (key: { export(options: { format: 'pem'; type: 'spki' }): string | Buffer }) =>
   key.export({ format: 'pem', type: 'spki' }).toString();
 const tokenPem = pem(keys.activeKey('EdDSA').publicKey);
 const proofPem = pem(clientKey.publicKey);
 
 function proofsFor(url: string, count: number): string[] {
-  return Array.from({ length: count }, () =>
-    signer.proof({ method: 'GET', url, accessToken: boundToken }),
-  );
+  return Array.from({ length: count }, () => signer.proof({ method: 'GET', url, accessToken: boundToken }));
 }
 
 // --- 1. over HTTP -------------------------------------------------------------------------------
@@ -135,9 +137,12 @@ try {
       console.log(`${rate(poolSize)} proofs made in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     }
     const headers =
-      kind === 'bearer' ? { authorization: `Bearer ${bearerToken}` } : { authorization: `DPoP ${boundToken}` };
+      kind === 'bearer'
+        ? { authorization: `Bearer ${bearerToken}` }
+        : { authorization: `DPoP ${boundToken}` };
     // Each server must accept its request and refuse a replayed proof, or the race is meaningless.
-    const proof = kind === 'bearer' ? undefined : signer.proof({ method: 'GET', url, accessToken: boundToken });
+    const proof =
+      kind === 'bearer' ? undefined : signer.proof({ method: 'GET', url, accessToken: boundToken });
     const first = await fetch(url, { headers: proof === undefined ? headers : { ...headers, dpop: proof } });
     if (first.status !== 200) throw new Error(`${name}: GET /orders answered ${first.status}`);
     if (proof !== undefined) {
@@ -149,7 +154,13 @@ try {
     feeds.set(kind, proofFeed);
     targets.push({ name, url, headers, requests: proofFeed.requests });
   }
-  totals = await interleavedSlices(targets, { connections, sliceS, cycles, warmupS, report: progressEvery(5) });
+  totals = await interleavedSlices(targets, {
+    connections,
+    sliceS,
+    cycles,
+    warmupS,
+    report: progressEvery(5),
+  });
 } finally {
   for (const server of servers.reverse()) await server.close();
   jwksServer.close();
@@ -157,7 +168,14 @@ try {
 
 const rows = contestants.map(([kind, name]) => {
   const t = totals.get(name) as SliceTotals;
-  return { kind, name, rps: t.requests / t.seconds, p99: t.latency.quantile(0.99), bad: t.bad, rates: t.rates };
+  return {
+    kind,
+    name,
+    rps: t.requests / t.seconds,
+    p99: t.latency.quantile(0.99),
+    bad: t.bad,
+    rates: t.rates,
+  };
 });
 const [bearerRow, dpopRow, floorRow] = rows as [(typeof rows)[0], (typeof rows)[0], (typeof rows)[0]];
 printTable(
@@ -282,6 +300,6 @@ for (const kind of ['memory', 'redis'] as const) {
 }
 printTable(['store', 'check', 'checks/s (median)', 'µs per check', 'x floor cost'], rawRows, 2);
 console.log(
-  '\nx floor cost = the check\'s time per request / the floor\'s (floor checks/s over its checks/s, same store)',
+  "\nx floor cost = the check's time per request / the floor's (floor checks/s over its checks/s, same store)",
 );
 for (const verdict of verdicts) console.log(verdict);

@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, type JWK } from 'jose';
+import { BoundedCache } from '../bounded-cache.js';
 import { sha256Base64url } from '../digest.js';
 import { TesseraTypeError } from '../errors/base.js';
 import { DpopError } from '../errors/dpop.js';
 import { isSigningAlgorithm, type SigningAlgorithm } from '../keys/algorithms.js';
 import { hasPrivateMembers, publicKeyObjectOf } from '../keys/jwk.js';
+import { decodeBase64url } from '../token/compact.js';
+import { verifySignature } from '../token/signature.js';
 import { normalizeHtu } from './htu.js';
 
 /**
@@ -72,8 +74,9 @@ export const defaultDpopWindow = 60;
 
 // A compact JWS: the signature may be empty, so an unsigned proof reaches the alg check.
 const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const publicMembers = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 const maxJtiLength = 256;
+/** Proof keys kept imported: far more clients than one instance serves at once. */
+const keyCacheSize = 4096;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_OPTION', message);
@@ -114,7 +117,42 @@ function headerAlgorithm(alg: unknown, allowed: ReadonlySet<SigningAlgorithm>): 
   return name;
 }
 
-function proofKey(jwk: unknown, alg: SigningAlgorithm): { key: KeyObject; jwk: JWK } {
+/** A proof key as imported once: the KeyObject, the algorithm it fits, its RFC 7638 thumbprint. */
+interface ProofKey {
+  readonly key: KeyObject;
+  readonly alg: SigningAlgorithm;
+  readonly jkt: string;
+}
+
+// The members RFC 7638 3.2 hashes for each key type, in its lexicographic order: they alone
+// determine the public key, so their JSON is both the thumbprint's input and the key cache's key.
+const requiredMembers: Readonly<Record<string, readonly string[]>> = {
+  OKP: ['crv', 'kty', 'x'],
+  EC: ['crv', 'kty', 'x', 'y'],
+  RSA: ['e', 'kty', 'n'],
+};
+
+/** RFC 7638 3's input for a JWK: its required members, all strings, as canonical JSON. */
+function thumbprintInput(jwk: Readonly<Record<string, unknown>>): string {
+  const names = typeof jwk.kty === 'string' ? requiredMembers[jwk.kty] : undefined;
+  if (names === undefined) throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+  const members: Record<string, string> = {};
+  for (const name of names) {
+    const value = jwk[name];
+    if (typeof value !== 'string') {
+      throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+    }
+    members[name] = value;
+  }
+  return JSON.stringify(members);
+}
+
+/**
+ * The proof's key, imported from its `jwk` (public members only) on first sight and then taken
+ * from `cache` by its thumbprint's input: a client signs every proof with the same key, and
+ * importing it is a large share of a check. A key that does not import is never cached.
+ */
+function proofKey(jwk: unknown, alg: SigningAlgorithm, cache: BoundedCache<ProofKey>): ProofKey {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof header has no jwk');
   }
@@ -122,15 +160,30 @@ function proofKey(jwk: unknown, alg: SigningAlgorithm): { key: KeyObject; jwk: J
   if (hasPrivateMembers(given)) {
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk holds private key members');
   }
-  const members: Record<string, unknown> = {};
-  for (const name of publicMembers) if (given[name] !== undefined) members[name] = given[name];
-  const imported = publicKeyObjectOf(members);
-  if (imported === undefined)
-    throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
-  if (imported.alg !== alg) {
+  const input = thumbprintInput(given);
+  let known = cache.get(input);
+  if (known === undefined) {
+    const imported = publicKeyObjectOf(JSON.parse(input) as Record<string, string>);
+    if (imported === undefined)
+      throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+    known = Object.freeze({ key: imported.key, alg: imported.alg, jkt: sha256Base64url(input) });
+    cache.set(input, known);
+  }
+  if (known.alg !== alg) {
     throw new DpopError('ERR_DPOP_ALG_NOT_ALLOWED', 'the proof algorithm does not fit its key');
   }
-  return { key: imported.key, jwk: members as JWK };
+  return known;
+}
+
+/** The proof's signature bytes, decoded strictly (canonical base64url), or none when it is not. */
+function signatureOf(proof: string, signatureStart: number): Buffer {
+  const encoded = proof.slice(signatureStart + 1);
+  const scratch = Buffer.allocUnsafe(Math.ceil((encoded.length * 3) / 4));
+  try {
+    return scratch.subarray(0, encoded.length % 4 === 1 ? 0 : decodeBase64url(encoded, 'signature', scratch));
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function claimInvalid(name: string): DpopError {
@@ -140,7 +193,7 @@ function claimInvalid(name: string): DpopError {
 /**
  * Validates the options once and returns the verifier of DPoP proofs (RFC 9449 4.3): one proof, a
  * compact JWS whose header has `typ: dpop+jwt`, an allowed asymmetric `alg` fitting its `jwk`, a
- * `jwk` with public members only; the signature (jose) with that key; `jti`, `htm` equal to the
+ * `jwk` with public members only; the signature (node:crypto) with that key, imported once; `jti`, `htm` equal to the
  * method, `htu` equal to the URL (both normalised), `iat` within the window, `ath` the token's
  * hash when a token is sent, the nonce when the server asks for one; and last, the `jti` recorded
  * once per key for the window (set-if-absent), so a proof works once, on any instance.
@@ -165,6 +218,7 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
   if (typeof now !== 'function') throw misuse('now must be a function returning epoch ms');
   if (typeof keyPrefix !== 'string') throw misuse('keyPrefix must be a string');
   const allowed = new Set<SigningAlgorithm>(algorithms);
+  const keys = new BoundedCache<ProofKey>({ max: keyCacheSize });
   const advertised = Object.freeze(
     [...allowed].flatMap((alg) => (alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg])),
   );
@@ -179,10 +233,18 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
     if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
       throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header has a crit parameter');
     }
-    const { key, jwk } = proofKey(header.jwk, alg);
-    try {
-      await compactVerify(proof, key, { algorithms: [header.alg as string] });
-    } catch {
+    const { key, jkt } = proofKey(header.jwk, alg, keys);
+    // The one signature check, synchronous on node:crypto as the access token's: the signature
+    // of the right length for the algorithm (P1363 for ES256), over the header and payload as sent.
+    const signatureStart = proof.lastIndexOf('.');
+    if (
+      !verifySignature(
+        alg,
+        key,
+        Buffer.from(proof.slice(0, signatureStart)),
+        signatureOf(proof, signatureStart),
+      )
+    ) {
       throw new DpopError('ERR_DPOP_SIGNATURE_INVALID');
     }
     const claims = jsonObject(encodedPayload);
@@ -205,7 +267,6 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
     if (request.acceptsNonce !== undefined && (typeof nonce !== 'string' || !request.acceptsNonce(nonce))) {
       throw new DpopError('ERR_DPOP_NONCE_REQUIRED');
     }
-    const jkt = await calculateJwkThumbprint(jwk, 'sha256');
     // Last, so that a proof refused for anything else does not use its jti up. Kept until the
     // proof leaves the window, by when it is refused for its iat anyway.
     const ttlMs = Math.max(1000, Math.ceil((iat + window) * 1000 - nowMs) + 1000);
