@@ -79,6 +79,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
         return;
       }
     }
+    if (source.answerHeaders !== undefined) res.set(source.answerHeaders());
     authenticateAndAuthorize(source, policy, {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
