@@ -1,3 +1,4 @@
+import type { VerifiedDpopProof } from '@tessera/core';
 import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import type { FormBody } from '../../../lib/form-body.js';
@@ -56,6 +57,16 @@ function pkceMatches(record: AuthorizationCodeRecord, verifier: string | undefin
   if (!verifierMatches(verifier, record.codeChallenge)) throw invalidGrant('code_verifier does not match');
 }
 
+/**
+ * RFC 9449 10: a code whose request named `dpop_jkt` is redeemed only with a proof of that key,
+ * so a code taken on its way back to the client is worthless without the client's key.
+ */
+function provesCodeKey(record: AuthorizationCodeRecord, dpop: VerifiedDpopProof | undefined): void {
+  if (record.dpopJkt === undefined) return;
+  if (dpop === undefined) throw invalidGrant('the code is bound to a DPoP key: send a proof of it');
+  if (dpop.jkt !== record.dpopJkt) throw invalidGrant('the DPoP proof is of another key than dpop_jkt');
+}
+
 export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
   const code = form.get('code');
   if (code === undefined) throw new OAuthError('invalid_request', 'code is required');
@@ -63,6 +74,7 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: 
   const record = await consumeCode(ctx, code);
   boundToRequest(ctx, record, client, form);
   pkceMatches(record, verifier);
+  provesCodeKey(record, dpop);
   const grant = await ctx.grants.find(record.grantId);
   if (grant === undefined || grant.revokedAt !== undefined) throw invalidGrant('the grant was revoked');
   const user = await activeUser(ctx, grant);
