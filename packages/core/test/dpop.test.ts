@@ -244,7 +244,7 @@ describe('DPoP proofs refused (RFC 9449 4.3)', () => {
     });
   });
 
-  it('a key seen before is taken from the cache by all its members, never by a part of them', async () => {
+  it('a header seen before is taken from the cache only as sent, its key with its algorithm', async () => {
     fresh({ algorithms: ['EdDSA', 'ES256'] });
     const other = await generateSigningKey('EdDSA');
     const first = await verifier.verify({ proof: proofOf(ed), method: 'GET', url: URL_ });

@@ -75,8 +75,10 @@ export const defaultDpopWindow = 60;
 // A compact JWS: the signature may be empty, so an unsigned proof reaches the alg check.
 const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 const maxJtiLength = 256;
-/** Proof keys kept imported: far more clients than one instance serves at once. */
-const keyCacheSize = 4096;
+/** Proof headers kept checked, with their keys: far more clients than one instance serves at once. */
+const headerCacheSize = 4096;
+/** An RSA-4096 key's header is about 1 KiB encoded; nothing longer is kept. */
+const maxCachedHeaderLength = 2048;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_OPTION', message);
@@ -125,7 +127,7 @@ interface ProofKey {
 }
 
 // The members RFC 7638 3.2 hashes for each key type, in its lexicographic order: they alone
-// determine the public key, so their JSON is both the thumbprint's input and the key cache's key.
+// determine the public key, so they are what is imported as well as hashed.
 const requiredMembers: Readonly<Record<string, readonly string[]>> = {
   OKP: ['crv', 'kty', 'x'],
   EC: ['crv', 'kty', 'x', 'y'],
@@ -147,12 +149,8 @@ function thumbprintInput(jwk: Readonly<Record<string, unknown>>): string {
   return JSON.stringify(members);
 }
 
-/**
- * The proof's key, imported from its `jwk` (public members only) on first sight and then taken
- * from `cache` by its thumbprint's input: a client signs every proof with the same key, and
- * importing it is a large share of a check. A key that does not import is never cached.
- */
-function proofKey(jwk: unknown, alg: SigningAlgorithm, cache: BoundedCache<ProofKey>): ProofKey {
+/** The proof's key from its `jwk`: public members only, one that imports and fits `alg`. */
+function proofKey(jwk: unknown, alg: SigningAlgorithm): ProofKey {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof header has no jwk');
   }
@@ -161,18 +159,28 @@ function proofKey(jwk: unknown, alg: SigningAlgorithm, cache: BoundedCache<Proof
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk holds private key members');
   }
   const input = thumbprintInput(given);
-  let known = cache.get(input);
-  if (known === undefined) {
-    const imported = publicKeyObjectOf(JSON.parse(input) as Record<string, string>);
-    if (imported === undefined)
-      throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
-    known = Object.freeze({ key: imported.key, alg: imported.alg, jkt: sha256Base64url(input) });
-    cache.set(input, known);
-  }
-  if (known.alg !== alg) {
+  const imported = publicKeyObjectOf(JSON.parse(input) as Record<string, string>);
+  if (imported === undefined)
+    throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+  if (imported.alg !== alg) {
     throw new DpopError('ERR_DPOP_ALG_NOT_ALLOWED', 'the proof algorithm does not fit its key');
   }
-  return known;
+  return Object.freeze({ key: imported.key, alg, jkt: sha256Base64url(input) });
+}
+
+/**
+ * Every check of a proof's header (JSON, `typ`, an allowed `alg`, no `crit` or `b64`, a public
+ * `jwk` that imports and fits the `alg`), and the key it names.
+ */
+function checkedHeader(encoded: string, allowed: ReadonlySet<SigningAlgorithm>): ProofKey {
+  const header = jsonObject(encoded);
+  if (header === undefined) throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header is not JSON');
+  if (header.typ !== 'dpop+jwt') throw new DpopError('ERR_DPOP_TYP_INVALID');
+  const alg = headerAlgorithm(header.alg, allowed);
+  if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
+    throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header has a crit parameter');
+  }
+  return proofKey(header.jwk, alg);
 }
 
 /** The proof's signature bytes, decoded strictly (canonical base64url), or none when it is not. */
@@ -193,7 +201,8 @@ function claimInvalid(name: string): DpopError {
 /**
  * Validates the options once and returns the verifier of DPoP proofs (RFC 9449 4.3): one proof, a
  * compact JWS whose header has `typ: dpop+jwt`, an allowed asymmetric `alg` fitting its `jwk`, a
- * `jwk` with public members only; the signature (node:crypto) with that key, imported once; `jti`, `htm` equal to the
+ * `jwk` with public members only (a header seen before is not checked again); the signature
+ * (node:crypto) with that key; `jti`, `htm` equal to the
  * method, `htu` equal to the URL (both normalised), `iat` within the window, `ath` the token's
  * hash when a token is sent, the nonce when the server asks for one; and last, the `jti` recorded
  * once per key for the window (set-if-absent), so a proof works once, on any instance.
@@ -218,7 +227,7 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
   if (typeof now !== 'function') throw misuse('now must be a function returning epoch ms');
   if (typeof keyPrefix !== 'string') throw misuse('keyPrefix must be a string');
   const allowed = new Set<SigningAlgorithm>(algorithms);
-  const keys = new BoundedCache<ProofKey>({ max: keyCacheSize });
+  const headers = new BoundedCache<ProofKey>({ max: headerCacheSize });
   const advertised = Object.freeze(
     [...allowed].flatMap((alg) => (alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg])),
   );
@@ -226,14 +235,15 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
   async function verify(request: DpopProofRequest): Promise<VerifiedDpopProof> {
     const proof = singleProof(request.proof, maxProofLength);
     const [encodedHeader, encodedPayload] = proof.split('.') as [string, string, string];
-    const header = jsonObject(encodedHeader);
-    if (header === undefined) throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header is not JSON');
-    if (header.typ !== 'dpop+jwt') throw new DpopError('ERR_DPOP_TYP_INVALID');
-    const alg = headerAlgorithm(header.alg, allowed);
-    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
-      throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header has a crit parameter');
+    // A client sends the same header (typ, alg, its jwk) with every proof: the outcome of its
+    // checks, the imported key and its thumbprint, is kept by the header as sent. Only a header
+    // that passed is kept, and only one of a key's size, so the cache stays small.
+    let known = headers.get(encodedHeader);
+    if (known === undefined) {
+      known = checkedHeader(encodedHeader, allowed);
+      if (encodedHeader.length <= maxCachedHeaderLength) headers.set(encodedHeader, known);
     }
-    const { key, jkt } = proofKey(header.jwk, alg, keys);
+    const { key, alg, jkt } = known;
     // The one signature check, synchronous on node:crypto as the access token's: the signature
     // of the right length for the algorithm (P1363 for ES256), over the header and payload as sent.
     const signatureStart = proof.lastIndexOf('.');
