@@ -40,7 +40,7 @@ import {
 } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
-import { interleavedRound } from '../verify/measure.js';
+import { interleavedRound, type Contestant as RawContestant } from '../verify/measure.js';
 import { floorCheck, type StoreKind, sourceOf, storeOf } from './checks.js';
 import type { ServerKind } from './servers.js';
 
@@ -236,7 +236,7 @@ async function measureRaw(kind: StoreKind): Promise<{ name: string; ops: number 
     for (let i = 0; i < parallel; i++) checks.push(one());
     await Promise.all(checks);
   };
-  const raw: Contestant[] = [
+  const raw: RawContestant[] = [
     ['@tessera/resource bearer', () => group(() => bearer.authenticate(bearerRequest))],
     [
       '@tessera/resource dpop',
