@@ -20,9 +20,6 @@
 // each); for part 2 a pool per contestant made before each round, sized from the warm-up's rate.
 // Replay entries expire with their TTL (the 600 s proof window, checks.ts), under a prefix of
 // this run.
-import { once } from 'node:events';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,13 +27,13 @@ import { DpopProofSigner, generateSigningKey, KeySet, signAccessToken } from '@t
 import type { RequestLike } from '@tessera/resource';
 import type autocannon from 'autocannon';
 import { type Contestant, durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
-import { type RunningServer, spawnServer } from '../lib/servers.js';
+import { type RunningServer, serveJwks, spawnServer } from '../lib/servers.js';
 import {
-  interleavedSlices,
   pairedRatio,
-  progressEvery,
   type SliceContestant,
   type SliceTotals,
+  sliceSettingsFromEnv,
+  slicesFromEnv,
 } from '../lib/slices.js';
 import { median } from '../lib/stats.js';
 import { printTable, rate, ratio } from '../lib/table.js';
@@ -45,9 +42,7 @@ import { floorCheck, type StoreKind, sourceOf, storeOf } from './checks.js';
 import type { ServerKind } from './servers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const sliceS = Number(process.env.BENCH_SLICE ?? 2);
-const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
+const { connections, sliceS } = sliceSettingsFromEnv();
 const httpStore = (process.env.BENCH_DPOP_STORE ?? 'redis') as StoreKind;
 const poolSize = Number(process.env.BENCH_DPOP_PROOFS ?? Math.ceil((warmupS + rounds * durationS) * 10_000));
 const rawRounds = Number(process.env.BENCH_RAW_ROUNDS ?? 7);
@@ -58,13 +53,8 @@ const runPrefix = `bench-dpop-${process.pid}-${Date.now()}:`;
 
 // The token service's part: a key set, its JWKS on node:http; the client's DPoP key.
 const keys = await KeySet.generate(['EdDSA']);
-const jwksServer = createServer((_request, response) => {
-  response.setHeader('content-type', 'application/json');
-  response.end(JSON.stringify(keys.jwks()));
-});
-jwksServer.listen(0, '127.0.0.1');
-await once(jwksServer, 'listening');
-const issuer = `http://127.0.0.1:${(jwksServer.address() as AddressInfo).port}`;
+const jwksServer = await serveJwks(() => keys.jwks());
+const issuer = jwksServer.url;
 const clientKey = await generateSigningKey('EdDSA');
 const signer = new DpopProofSigner(clientKey);
 const claims = { subject: 'alice', clientId: 'web', audience: 'orders', scopes: ['orders:read'] };
@@ -154,13 +144,7 @@ try {
     feeds.set(kind, proofFeed);
     targets.push({ name, url, headers, requests: proofFeed.requests });
   }
-  totals = await interleavedSlices(targets, {
-    connections,
-    sliceS,
-    cycles,
-    warmupS,
-    report: progressEvery(5),
-  });
+  totals = await slicesFromEnv(targets);
 } finally {
   for (const server of servers.reverse()) await server.close();
   jwksServer.close();

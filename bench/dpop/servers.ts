@@ -2,10 +2,9 @@
 // of checks.ts. Run as a child process by index.ts (`servers.ts <kind>`, with BENCH_ISSUER,
 // BENCH_TOKEN_PEM, BENCH_PROOF_PEM, BENCH_DPOP_STORE and BENCH_PREFIX in the environment): it
 // listens on a free port, prints `READY <port>`, and exits on SIGTERM.
-import type { AddressInfo } from 'node:net';
 import { fastifyResource } from '@tessera/resource/fastify';
 import Fastify from 'fastify';
-import { type RunningServer, serveIfMain } from '../lib/servers.js';
+import { listenOnLoopback, type RunningServer, serveIfMain } from '../lib/servers.js';
 import { floorCheck, type StoreKind, sourceOf, storeOf } from './checks.js';
 
 export type ServerKind = 'bearer' | 'dpop' | 'floor';
@@ -37,14 +36,7 @@ export async function startServer(kind: ServerKind): Promise<RunningServer> {
     await app.register(fastifyResource, { source });
     app.get('/orders', async () => reply);
   }
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  return {
-    port: (app.server.address() as AddressInfo).port,
-    async close() {
-      await app.close();
-      await store.close();
-    },
-  };
+  return listenOnLoopback(app, () => store.close());
 }
 
 await serveIfMain(import.meta.url, ([kind]) => startServer(kind as ServerKind));

@@ -105,6 +105,24 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     return { callback, verifier, nonce };
   }
 
+  /** The code flow as oauth4webapi runs it with a DPoP handle, the ID token checked. */
+  async function codeFlowWith(
+    client: oauth.Client,
+    DPoP: oauth.DPoPHandle,
+    extra: Record<string, string> = {},
+  ): Promise<oauth.TokenEndpointResponse> {
+    const { callback, verifier, nonce } = await authorizationCode(extra);
+    return oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
+        DPoP,
+        ...insecure,
+      }),
+      { expectedNonce: nonce, requireIdToken: true },
+    );
+  }
+
   it('advertises the proof algorithms in discovery', () => {
     expect(as.dpop_signing_alg_values_supported).toEqual(['EdDSA', 'Ed25519', 'ES256']);
   });
@@ -143,16 +161,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     const keyPair = await oauth.generateKeyPair('ES256');
     const DPoP = oauth.DPoP(client, keyPair);
     const jkt = await DPoP.calculateThumbprint();
-    const { callback, verifier, nonce } = await authorizationCode();
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
-        DPoP,
-        ...insecure,
-      }),
-      { expectedNonce: nonce, requireIdToken: true },
-    );
+    const tokens = await codeFlowWith(client, DPoP);
     expect(tokens.token_type).toBe('dpop');
     expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
     const refreshToken = tokens.refresh_token as string;
@@ -380,16 +389,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
       const client: oauth.Client = { client_id: 'shop-web' };
       const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
       const jkt = await DPoP.calculateThumbprint();
-      const { callback, verifier, nonce } = await authorizationCode({ dpop_jkt: jkt });
-      const tokens = await oauth.processAuthorizationCodeResponse(
-        as,
-        client,
-        await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
-          DPoP,
-          ...insecure,
-        }),
-        { expectedNonce: nonce },
-      );
+      const tokens = await codeFlowWith(client, DPoP, { dpop_jkt: jkt });
       expect(tokens.token_type).toBe('dpop');
       expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
     });
