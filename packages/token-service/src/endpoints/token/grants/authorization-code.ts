@@ -8,7 +8,7 @@ import { revokeGrants } from '../../../lib/revocation.js';
 import type { AuthorizationCodeRecord } from '../../../store/authorization-codes.js';
 import type { Client } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
-import { activeUser, issueUserTokens } from './user-tokens.js';
+import { issueForCodeGrant } from './user-tokens.js';
 
 const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
 
@@ -75,15 +75,9 @@ export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: 
   boundToRequest(ctx, record, client, form);
   pkceMatches(record, verifier);
   provesCodeKey(record, dpop);
-  const grant = await ctx.grants.find(record.grantId);
-  if (grant === undefined || grant.revokedAt !== undefined) throw invalidGrant('the grant was revoked');
-  const user = await activeUser(ctx, grant);
-  return issueUserTokens(ctx, {
+  return issueForCodeGrant(ctx, record.grantId, {
     client,
-    grant,
-    user,
-    scopes: grant.scopes,
-    audience: resolveAudience(form, grant.audiences),
+    audienceOf: (grant) => resolveAudience(form, grant.audiences),
     nonce: record.nonce,
     dpop,
   });
