@@ -217,7 +217,7 @@ async function expectNonces(url: string, alg: 'EdDSA' | 'ES256'): Promise<void> 
   expect(await answer.json()).toMatchObject({ token_type: 'DPoP' });
 }
 
-describe('tessera token-service DPoP settings (spawned, SQLite file)', { timeout: 180_000 }, () => {
+describe('tessera token-service DPoP settings (spawned, SQLite file; docs/security.md K151)', { timeout: 180_000 }, () => {
   it('without flags or config: the default algorithms, no nonce asked for', async () => {
     await withService([], [], {}, async (url) => {
       expect(await proofAlgorithms(url)).toEqual(['EdDSA', 'Ed25519', 'ES256']);

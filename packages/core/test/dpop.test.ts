@@ -231,7 +231,7 @@ describe('DPoP proofs refused (RFC 9449 4.3)', () => {
     await expectRefused('ERR_DPOP_SIGNATURE_INVALID', `${header}.${other}.${signature}`);
   });
 
-  it('a signature in a non-canonical or empty base64url spelling', async () => {
+  it('C150: a signature in a non-canonical or empty base64url spelling', async () => {
     const proof = proofOf(ed);
     const last = proof.at(-1) as string;
     // 64 bytes are 86 characters, the last of which carries 4 bits no byte uses: another spelling.
@@ -244,7 +244,7 @@ describe('DPoP proofs refused (RFC 9449 4.3)', () => {
     });
   });
 
-  it('a header seen before is taken from the cache only as sent, its key with its algorithm', async () => {
+  it('C150: a header seen before is taken from the cache only as sent, its key with its algorithm', async () => {
     fresh({ algorithms: ['EdDSA', 'ES256'] });
     const other = await generateSigningKey('EdDSA');
     const first = await verifier.verify({ proof: proofOf(ed), method: 'GET', url: URL_ });

@@ -78,7 +78,7 @@ function current(answer: Response): boolean {
   return nonce !== null && new DpopNonces({ secret }).accepts(nonce);
 }
 
-describe('server nonces at a resource server (RFC 9449 9)', () => {
+describe('server nonces at a resource server (RFC 9449 9; docs/security.md C149)', () => {
   it('oauth4webapi: refused use_dpop_nonce with a DPoP-Nonce, retries with it, and gets in', async () => {
     const client: oauth.Client = { client_id: 'web' };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
