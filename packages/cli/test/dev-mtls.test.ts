@@ -11,7 +11,7 @@ import { startDevOnFreePorts } from './support/processes.js';
 
 // `tessera dev --mtls` (RFC 8705), hybrid mode: every service-to-service call over mutual TLS
 // with certificates of the development CA, orders' tokens bound to its certificate, and the
-// trace naming the binding each hop checked. docs/security.md G153.
+// trace naming the binding each hop checked. docs/security.md G158.
 
 const SECRET = 'dev-mtls-test-secret-0123456789abcdef';
 

@@ -61,7 +61,7 @@ async function stop(running: Running): Promise<number | null> {
   return code;
 }
 
-describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
+describe('tessera clients (spawned, SQLite file) (docs/security.md K130)', { timeout: 60_000 }, () => {
   let secret = '';
 
   it('adds a confidential client, printing a generated secret once', () => {
@@ -132,6 +132,10 @@ describe('tessera clients (spawned, SQLite file)', { timeout: 60_000 }, () => {
     ]);
     expect(bad.status).toBe(1);
     expect(bad.stderr).toMatch(/^tessera: client web2: redirect URI "http:\/\/example\.com\/cb" .+\n$/);
+    // A flag the one registration schema does not accept is named by its field, before any rule.
+    const badGrant = tessera(['clients', 'add', 'web3', '--db', db, '--grant-type', 'password']);
+    expect(badGrant.status).toBe(1);
+    expect(badGrant.stderr).toMatch(/^tessera: client web3: grant_types\.0: .+\n$/);
     const badBackchannel = tessera([
       'clients',
       'add',
@@ -331,7 +335,9 @@ describe('tessera keys (spawned, SQLite file)', { timeout: 60_000 }, () => {
   });
 });
 
-describe('tessera token-service (spawned, SQLite file)', { timeout: 60_000 }, () => {
+describe('tessera token-service (spawned, SQLite file) (docs/security.md K132, K134)', {
+  timeout: 60_000,
+}, () => {
   it('starts with a seed, serves discovery and client_credentials for a seeded client, stops on SIGTERM', async () => {
     const seed = join(dir, 'seed.yaml');
     writeFileSync(

@@ -99,6 +99,7 @@ export {
 } from './revocation.js';
 export { SealedBox } from './sealed-box.js';
 export { secretEquals } from './secret-compare.js';
+export { escapeHtml, textTable } from './text.js';
 export { freezePrincipal } from './token/claims.js';
 export {
   defaultAlgorithms,

@@ -8,7 +8,6 @@ import Fastify, {
 } from 'fastify';
 import { gatewayAnswers, sendError } from './answer.js';
 import type { GatewayConfig } from './config.js';
-import { GatewayError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';

@@ -19,7 +19,7 @@ import { createVerifier, type Verifier } from '../src/verify/verifier.js';
 // Certificate-bound access tokens at a resource server (RFC 8705 3), over real TLS: the token
 // service issues a token bound to certificate A (tls_client_auth); a Fastify and an Express
 // service on HTTPS listeners that ask for client certificates take it only from a connection whose
-// peer certificate is A. docs/security.md C151, C152.
+// peer certificate is A. docs/security.md C156, C157.
 
 const SECRET = 'plain-secret-0123456789abcdef-0123456789';
 
@@ -134,7 +134,7 @@ const thumbprintOf = (certificate: IssuedCertificate) =>
   certificateThumbprint(new X509Certificate(certificate.cert));
 
 describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
-  it('C151: a token bound to certificate A is accepted over a connection presenting A, twice (the second from the cache)', async () => {
+  it('C156: a token bound to certificate A is accepted over a connection presenting A, twice (the second from the cache)', async () => {
     const token = await tokenFor('orders', certA);
     for (let i = 0; i < 2; i++) {
       const answer = await call(fastifyUrl, token, certA);
@@ -146,14 +146,14 @@ describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
     }
   });
 
-  it('C151: the token bound to A over a connection presenting B (same CA): 401 invalid_token, before and after a cached success', async () => {
+  it('C156: the token bound to A over a connection presenting B (same CA): 401 invalid_token, before and after a cached success', async () => {
     const token = await tokenFor('orders', certA);
     expectRefused(await call(fastifyUrl, token, certB), 'ERR_MTLS_CERTIFICATE_MISMATCH');
     expect((await call(fastifyUrl, token, certA)).status).toBe(200);
     expectRefused(await call(fastifyUrl, token, certB), 'ERR_MTLS_CERTIFICATE_MISMATCH');
   });
 
-  it('C151: the token bound to A with no client certificate, or over plain HTTP: 401 invalid_token', async () => {
+  it('C156: the token bound to A with no client certificate, or over plain HTTP: 401 invalid_token', async () => {
     const token = await tokenFor('orders', certA);
     expectRefused(await call(fastifyUrl, token), 'ERR_MTLS_CERTIFICATE_REQUIRED');
     const plain = await request(plainUrl, { headers: { authorization: `Bearer ${token}` } });
@@ -161,7 +161,7 @@ describe('certificate-bound tokens at a resource server (RFC 8705 3)', () => {
     expect(await plain.body.json()).toMatchObject({ error: { code: 'ERR_MTLS_CERTIFICATE_REQUIRED' } });
   });
 
-  it('C152: a token taken from what the backend received, replayed with another certificate: refused', async () => {
+  it('C157: a token taken from what the backend received, replayed with another certificate: refused', async () => {
     const token = await tokenFor('orders', certA);
     const received = await call(fastifyUrl, token, certA);
     expect(received.status).toBe(200);

@@ -29,7 +29,7 @@ import { CORS_PATHS, registerCors } from './lib/cors.js';
 import { createServiceDpop } from './lib/dpop.js';
 import { registerFormBodyParser } from './lib/form-body.js';
 import { KeyManager } from './lib/key-manager.js';
-import { createMetrics } from './lib/metrics.js';
+import { countError, createMetrics } from './lib/metrics.js';
 import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
@@ -125,7 +125,7 @@ function observeAnswer(ctx: ServiceContext, answer: ErrorAnswer, request: Fastif
     const cause = error.cause as { code?: unknown; message?: unknown };
     request.log.info({ error: error.code, reason: cause.code ?? cause.message }, 'request refused');
   }
-  ctx.metrics.errors.inc({ error: (answer.body as OAuthErrorBody).error });
+  countError(ctx.metrics, error.code, (answer.body as OAuthErrorBody).error);
 }
 
 /**

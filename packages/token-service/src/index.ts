@@ -30,5 +30,5 @@ export {
   type SeedUser,
 } from './seed.js';
 export type { Client, GrantType, TokenEndpointAuthMethod } from './store/client.js';
-export type { ClientRegistration } from './store/client-registration.js';
+export { type ClientRegistration, parseClientRegistration } from './store/client-registration.js';
 export { ClientRepository, type ClientRepositoryOptions } from './store/clients.js';

@@ -17,7 +17,7 @@ import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/us
 import { validateRegistration } from '../src/store/client-registration.js';
 
 // Mutual TLS at the token endpoint (RFC 8705 2, 3), over real TLS: undici presents each client
-// certificate in the handshake, the service's own HTTPS listener asks for it. docs/security.md A147-A150.
+// certificate in the handshake, the service's own HTTPS listener asks for it. docs/security.md A152-A155.
 
 const SECRET = 'bound-secret-0123456789abcdef-0123456789';
 const CLIENT_CREDENTIALS = { grant_type: 'client_credentials' } as const;
@@ -134,7 +134,7 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(metadata.mtls_endpoint_aliases).toBeUndefined();
   });
 
-  it('A149: tls_client_auth by subject DN: a token bound to the certificate (cnf.x5t#S256), introspected with its cnf', async () => {
+  it('A154: tls_client_auth by subject DN: a token bound to the certificate (cnf.x5t#S256), introspected with its cnf', async () => {
     const answer = await harness.post('/token', { ...CLIENT_CREDENTIALS, client_id: 'orders-dn' }, orders);
     expect(answer.status).toBe(200);
     expect(answer.body.token_type).toBe('Bearer');
@@ -157,21 +157,21 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     },
   );
 
-  it('A147: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
+  it('A152: tls_client_auth with another subject from the same CA: 401 invalid_client', async () => {
     for (const clientId of ['orders-dn', 'orders-dns', 'orders-uri', 'orders-ip', 'orders-email']) {
       await expectInvalidClient(clientId, intruder);
     }
   });
 
-  it('A147: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
+  it('A152: the registered subject in a certificate of a CA not trusted: 401 invalid_client', async () => {
     await expectInvalidClient('orders-dn', foreignOrders);
   });
 
-  it('A147: tls_client_auth with no certificate: 401 invalid_client', async () => {
+  it('A152: tls_client_auth with no certificate: 401 invalid_client', async () => {
     await expectInvalidClient('orders-dn');
   });
 
-  it('A148: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
+  it('A153: self_signed_tls_client_auth by the registered key, and by the registered x5c', async () => {
     const byKey = await harness.post(
       '/token',
       { ...CLIENT_CREDENTIALS, client_id: 'device-key' },
@@ -189,13 +189,13 @@ describe('mutual TLS at the token endpoint (RFC 8705)', () => {
     expect(byX5c.status).toBe(200);
   });
 
-  it('A148: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
+  it('A153: self_signed_tls_client_auth with an unregistered certificate (same subject, other key): 401 invalid_client', async () => {
     for (const clientId of ['device-key', 'device-x5c']) await expectInvalidClient(clientId, unregistered);
     // A CA-signed certificate is no self-signed client's either.
     await expectInvalidClient('device-key', orders);
   });
 
-  it('A149: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
+  it('A154: a client authenticating by secret and registered for bound tokens gets one bound to its certificate, and none without it', async () => {
     const basic = `Basic ${Buffer.from(`bound-secret:${SECRET}`).toString('base64')}`;
     const send = async (certificate?: IssuedCertificate) => {
       const answer = await request(`${harness.url}/token`, {
@@ -310,7 +310,7 @@ describe('mutual TLS on a listener of its own (RFC 8705 5, mtls_endpoint_aliases
     expect(viaIssuer.status).toBe(401);
   });
 
-  it("A149: a public client's certificate-bound refresh token is refused over another certificate or none, and /userinfo takes its access token only over its certificate", async () => {
+  it("A154: a public client's certificate-bound refresh token is refused over another certificate or none, and /userinfo takes its access token only over its certificate", async () => {
     // The browser signs in at the issuer's listener; the app redeems the code over its certificate.
     const verifier = randomBytes(32).toString('base64url');
     const params = new URLSearchParams({

@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { textTable } from '@tessera/core';
 import type { Client, ClientRegistration } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { readFlagFile } from '../lib/files.js';
 import { usage } from '../lib/options.js';
-import { table } from '../lib/table.js';
 import {
   type AdminDatabaseOptions,
   defaultDatabaseUrl,
@@ -48,7 +48,11 @@ function usesSecret(options: AddOptions): boolean {
   return options.public !== true && options.jwksFile === undefined;
 }
 
-async function registrationOf(clientId: string, options: AddOptions, secret: string | undefined) {
+async function registrationOf(
+  clientId: string,
+  options: AddOptions,
+  secret: string | undefined,
+): Promise<ClientRegistration> {
   let jwks: unknown;
   if (options.jwksFile !== undefined) {
     const text = (await readFlagFile('--jwks-file', options.jwksFile)).toString('utf8');
@@ -58,8 +62,10 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
       throw new Error(`--jwks-file ${options.jwksFile} is not JSON`);
     }
   }
-  // The repository checks every rule and names the one broken; the flags are passed as given.
-  const registration: Record<string, unknown> = {
+  // The one schema types the flags as given (naming the field a flag got wrong); the repository
+  // then checks the rules across fields.
+  const { parseClientRegistration } = await import('@tessera/token-service');
+  return parseClientRegistration({
     client_id: clientId,
     ...(secret === undefined ? {} : { client_secret: secret }),
     ...(options.name === undefined ? {} : { client_name: options.name }),
@@ -85,8 +91,7 @@ async function registrationOf(clientId: string, options: AddOptions, secret: str
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(jwks === undefined ? {} : { jwks }),
     ...(options.idTokenAlg === undefined ? {} : { id_token_signed_response_alg: options.idTokenAlg }),
-  };
-  return registration as unknown as ClientRegistration;
+  });
 }
 
 /** What `clients list --json` shows: the registration, never the secret's hash. */
@@ -205,7 +210,7 @@ export function registerClientsCommand(program: Command, context: CliContext): v
           client.audiences.join(' '),
         ]),
       ];
-      context.io.out(`${table(rows)}\n`);
+      context.io.out(`${textTable(rows)}\n`);
     });
 
   common(

@@ -172,7 +172,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.deactivationPoll === undefined ? {} : { deactivationPollMs: options.deactivationPoll }),
       ...(tls === undefined ? {} : { tls }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      ...grantServiceOptions(options),
+      ...grantServiceOptions(options, context.config().config.tokenService),
       ...(metrics === undefined ? {} : { metrics }),
     });
     if (seed !== undefined) {

@@ -39,15 +39,12 @@ export const devUsers = Object.freeze([
   { username: 'bob', password: 'bob-password' },
 ]);
 
+/** What a signed-in shopper's front end may ask for: the same for the CLI, the page and the gateway. */
+const SHOPPER_SCOPES = ['openid', 'profile', 'orders:read', 'orders:write', 'inventory:read'] as const;
+
 /** The public client for scripts and command-line tools in token mode. */
 export const SHOP_CLI_REDIRECT = 'http://127.0.0.1:8765/callback';
-export const SHOP_CLI_SCOPES = [
-  'openid',
-  'profile',
-  'orders:read',
-  'orders:write',
-  'inventory:read',
-] as const;
+export const SHOP_CLI_SCOPES = SHOPPER_SCOPES;
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const DEVICE_CODE = 'urn:ietf:params:oauth:grant-type:device_code';
@@ -61,7 +58,7 @@ export function derivedSecret(serviceSecret: string, purpose: string): string {
 }
 
 /** What the gateway may ask for in hybrid mode: what a signed-in shopper's page needs. */
-export const GATEWAY_SCOPES = ['openid', 'profile', 'orders:read', 'orders:write', 'inventory:read'] as const;
+export const GATEWAY_SCOPES = SHOPPER_SCOPES;
 
 /** A client's secret in the development system, derived from the service secret. */
 export function devClientSecret(serviceSecret: string, clientId: string): string {
@@ -70,13 +67,7 @@ export function devClientSecret(serviceSecret: string, clientId: string): string
 
 /** The public client the gateway's page signs in as in token mode (code + PKCE in the browser). */
 export const SHOP_WEB_CLIENT = 'shop-web';
-export const SHOP_WEB_SCOPES = [
-  'openid',
-  'profile',
-  'orders:read',
-  'orders:write',
-  'inventory:read',
-] as const;
+export const SHOP_WEB_SCOPES = SHOPPER_SCOPES;
 /** The page's callback path at the gateway (`PAGE_CALLBACK_PATH` of @tessera/gateway). */
 export const SHOP_WEB_CALLBACK_PATH = '/_tessera/callback';
 

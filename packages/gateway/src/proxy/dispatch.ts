@@ -2,7 +2,6 @@ import { TesseraTypeError } from '@tessera/core';
 import { SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthMode, RouteConfig } from '../config.js';
-import { GatewayError } from '../errors.js';
 import type { GatewayModes } from '../modes.js';
 import type { RouteMatch } from './routes.js';
 

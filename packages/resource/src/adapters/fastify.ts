@@ -180,6 +180,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       done: HookHandlerDoneFunction,
     ) {
       const input = requestLikeOf(request);
+      if (source.answerHeaders !== undefined) reply.headers(source.answerHeaders());
       try {
         const now = source.authenticateNow?.(input);
         if (now !== undefined) {

@@ -52,6 +52,12 @@ export interface IdentitySource {
    */
   authenticateNow?(request: RequestLike): Authenticated | undefined;
   /**
+   * Headers the adapters put on every answer to a request this source authenticates, refused or
+   * not, read once per request: the DPoP source's `DPoP-Nonce` when it hands out server nonces
+   * (RFC 9449 9), so a client learns the next nonce from the answer it already gets.
+   */
+  answerHeaders?(): Readonly<Record<string, string>>;
+  /**
    * What this source needs to answer requests, by name, for a service's `/readyz` (core's
    * `checkReadiness`): the session store for the session source, usable signing keys for bearer.
    */

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../lib/client-auth/index.js';
 import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../lib/form-body.js';
-import { methodNotAllowed } from '../lib/method-not-allowed.js';
+import { postEndpoint } from '../lib/method-not-allowed.js';
 import { invalidClient, invalidRequest } from '../lib/oauth-error.js';
 import { looksLikeJwt, verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { hashToken, type RefreshTokenRecord } from '../store/grants.js';
@@ -116,6 +116,5 @@ async function introspectionEndpoint(
 }
 
 export function registerIntrospection(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/introspect', (request) => introspectionEndpoint(ctx, request));
-  methodNotAllowed(app, '/introspect', ['POST']);
+  postEndpoint(app, ctx, '/introspect', introspectionEndpoint);
 }

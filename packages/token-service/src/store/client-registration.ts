@@ -142,18 +142,28 @@ function checkJwks(clientId: string, jwks: NonNullable<ClientRegistration['jwks'
 }
 
 /**
+ * Reads anything as a registration with the one schema (unknown keys refused, each field's type
+ * and limits): what a caller builds from untyped input (the CLI's flags) is typed by it, not cast.
+ * Throws TokenServiceError ERR_CLIENT_REGISTRATION_INVALID naming the client and the field.
+ */
+export function parseClientRegistration(input: unknown): ClientRegistration {
+  const parsed = clientRegistrationSchema.safeParse(input);
+  if (parsed.success) return parsed.data;
+  const { client_id: clientId } = (typeof input === 'object' && input !== null ? input : {}) as {
+    readonly client_id?: unknown;
+  };
+  const id = typeof clientId === 'string' ? clientId.slice(0, 64) : '(no client_id)';
+  const issue = parsed.error.issues[0];
+  throw fail(id, `${issue?.path.join('.') || 'registration'}: ${issue?.message ?? 'invalid'}`);
+}
+
+/**
  * Checks a registration against the rules of the README (redirect URIs and the back-channel
  * logout URI absolute, no fragment, https or loopback http; grant types consistent with the auth method; scope grammar) and applies
  * defaults. Throws TokenServiceError ERR_CLIENT_REGISTRATION_INVALID naming the client and the rule.
  */
 export function validateRegistration(input: ClientRegistration): ValidRegistration {
-  const parsed = clientRegistrationSchema.safeParse(input);
-  const id = typeof input?.client_id === 'string' ? input.client_id.slice(0, 64) : '(no client_id)';
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw fail(id, `${issue?.path.join('.') || 'registration'}: ${issue?.message ?? 'invalid'}`);
-  }
-  const value: ClientRegistration = parsed.data;
+  const value = parseClientRegistration(input);
   const clientId = value.client_id;
   const method = value.token_endpoint_auth_method ?? defaultMethod(value);
   const redirectUris = unique(value.redirect_uris ?? []);

@@ -52,6 +52,8 @@ export interface AuthorizationCodesTable {
   /** The S256 challenge; null only for rows written without PKCE (never by /authorize today). */
   code_challenge: string | null;
   nonce: string | null;
+  /** The DPoP key thumbprint the request named in `dpop_jkt` (RFC 9449 10); null: not bound. */
+  dpop_jkt: string | null;
   expires_at: number | string;
   consumed_at: number | string | null;
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { sha256Base64url } from '@tessera/core';
-import type { Kysely, Selectable } from 'kysely';
-import type { GrantsTable } from './grant-schema.js';
+import type { Insertable, Kysely, Selectable } from 'kysely';
+import type { GrantsTable, RefreshTokensTable } from './grant-schema.js';
 import type { TokenServiceDatabase } from './schema.js';
 
 /** What a new grant is created with. */
@@ -69,6 +69,26 @@ export function newOpaqueToken(): string {
 }
 
 const num = (value: number | string): number => Number(value);
+
+/** A new refresh token's row: live for `idleLifetimeMs`, not rotated, bound to a DPoP key, a certificate or nothing. */
+function refreshTokenRow(
+  token: string,
+  grantId: string,
+  now: number,
+  idleLifetimeMs: number,
+  binding: RefreshBinding,
+): Insertable<RefreshTokensTable> {
+  return {
+    token_hash: hashToken(token),
+    grant_id: grantId,
+    created_at: now,
+    expires_at: now + idleLifetimeMs,
+    rotated_at: null,
+    successor: null,
+    dpop_jkt: binding.dpopJkt ?? null,
+    x5t_s256: binding.x5tS256 ?? null,
+  };
+}
 
 function fromRow(row: Selectable<GrantsTable>): Grant {
   return Object.freeze({
@@ -166,16 +186,7 @@ export class GrantRepository {
     const now = this.#now();
     await this.#db
       .insertInto('oauth_refresh_tokens')
-      .values({
-        token_hash: hashToken(token),
-        grant_id: grantId,
-        created_at: now,
-        expires_at: now + idleLifetimeMs,
-        rotated_at: null,
-        successor: null,
-        dpop_jkt: binding.dpopJkt ?? null,
-        x5t_s256: binding.x5tS256 ?? null,
-      })
+      .values(refreshTokenRow(token, grantId, now, idleLifetimeMs, binding))
       .execute();
     return token;
   }
@@ -229,16 +240,7 @@ export class GrantRepository {
       if (Number(result.numUpdatedRows) !== 1) return undefined;
       await trx
         .insertInto('oauth_refresh_tokens')
-        .values({
-          token_hash: hashToken(successor),
-          grant_id: grantId,
-          created_at: now,
-          expires_at: now + idleLifetimeMs,
-          rotated_at: null,
-          successor: null,
-          dpop_jkt: binding.dpopJkt ?? null,
-          x5t_s256: binding.x5tS256 ?? null,
-        })
+        .values(refreshTokenRow(successor, grantId, now, idleLifetimeMs, binding))
         .execute();
       return successor;
     });

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../../lib/client-auth/index.js';
 import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
-import { methodNotAllowed } from '../../lib/method-not-allowed.js';
+import { postEndpoint } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { tokenHolderOf } from '../../lib/token-holder.js';
 import type { GrantType } from '../../store/client.js';
@@ -107,6 +107,5 @@ function writeIssued(
 }
 
 export function registerToken(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/token', (request, reply) => tokenEndpoint(ctx, request, reply));
-  methodNotAllowed(app, '/token', ['POST']);
+  postEndpoint(app, ctx, '/token', tokenEndpoint);
 }

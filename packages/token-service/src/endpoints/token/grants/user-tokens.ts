@@ -19,6 +19,36 @@ export async function activeUser(ctx: ServiceContext, grant: Grant): Promise<Use
 }
 
 /**
+ * The tokens of a grant a code was redeemed for (authorization_code, device_code): the grant must
+ * still be live and its user active; the scopes are the grant's, the audience the one the request
+ * resolves against the grant (`audienceOf`).
+ */
+export async function issueForCodeGrant(
+  ctx: ServiceContext,
+  grantId: string | undefined,
+  options: {
+    readonly client: Client;
+    readonly audienceOf: (grant: Grant) => readonly string[];
+    readonly nonce: string | undefined;
+    readonly holder: TokenHolder;
+  },
+): Promise<TokenResponse> {
+  const grant = grantId === undefined ? undefined : await ctx.grants.find(grantId);
+  if (grant === undefined || grant.revokedAt !== undefined) throw invalidGrant('the grant was revoked');
+  const user = await activeUser(ctx, grant);
+  const { client, nonce, holder } = options;
+  return issueUserTokens(ctx, {
+    client,
+    grant,
+    user,
+    scopes: grant.scopes,
+    audience: options.audienceOf(grant),
+    nonce,
+    holder,
+  });
+}
+
+/**
  * The tokens of a user grant (authorization_code and refresh_token): an RFC 9068 access token with
  * `sid` and `auth_time` (its jti recorded under the grant, so revoking the grant can announce it),
  * an ID token when `openid` was granted, and a new refresh token when the client has that grant.

@@ -8,7 +8,7 @@ import type { Migration } from '@tessera/storage/sql';
  * ALTER per column: SQLite adds a single column at a time.
  */
 export const addMtls: Migration = {
-  name: '010-mtls',
+  name: '011-mtls',
   async up(db) {
     await db.schema.alterTable('oauth_clients').addColumn('tls_client_auth_field', 'varchar(40)').execute();
     await db.schema.alterTable('oauth_clients').addColumn('tls_client_auth_value', 'text').execute();
