@@ -100,7 +100,7 @@ describe('a token bound to a certificate (cnf.x5t#S256)', () => {
     ['a number', { 'x5t#S256': 5 }],
     ['x5t#S256 and jkt at once', { 'x5t#S256': 'x'.repeat(43), jkt: 'y'.repeat(43) }],
     ['x5t (SHA-1) instead', { x5t: 'x'.repeat(27) }],
-  ])('refuses a cnf with %s', (_name, cnf) => {
+  ])('C159: refuses a cnf with %s', (_name, cnf) => {
     const key = keys.activeKey('EdDSA');
     const token = craft(key, headerFor(key), validClaims(nowS, { cnf }));
     expect(() => verifierOf().verifySync(token)).toThrow(
