@@ -26,10 +26,16 @@ export interface Order {
 
 export interface OrdersOptions extends ShopServiceOptions {
   /**
-   * This service's client at the token service (token exchange, client_credentials); with `dpop`
-   * (its own key) what it exchanges is bound to that key and every call carries a proof.
+   * This service's client at the token service (token exchange, client_credentials). Without a
+   * `clientSecret`, the client certificate of `dispatcher` (an undici Agent presenting this
+   * service's certificate, so every call it makes is mutual TLS) authenticates it (RFC 8705
+   * tls_client_auth); with `dpop` (its own key) what it exchanges is bound to that key and every
+   * call carries a proof.
    */
-  readonly client: Pick<TokenExchangerOptions, 'tokenEndpoint' | 'clientId' | 'clientSecret' | 'dpop'>;
+  readonly client: Pick<
+    TokenExchangerOptions,
+    'tokenEndpoint' | 'clientId' | 'clientSecret' | 'dispatcher' | 'dpop'
+  >;
   /** Base URLs of the services orders calls. */
   readonly inventoryUrl: string;
   readonly paymentsUrl: string;

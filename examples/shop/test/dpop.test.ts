@@ -20,14 +20,19 @@ import { createPaymentsService } from '../src/payments.js';
 // place) sends orders a token bound to its key with its proof; orders exchanges it, bound to its
 // own key, and calls inventory and payments with its proofs; each service takes DPoP only. A
 // recording proxy between orders and inventory keeps what inventory received, which is then
-// replayed at inventory, at payments and at orders (docs/security.md G150).
+// replayed at inventory, at payments and at orders (docs/security.md G163).
 
 const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const prefix = randomPrefix('shop-dpop');
 
 interface Trace {
   readonly service: string;
-  readonly jkt?: string;
+  readonly binding?: { readonly kind: string; readonly value: string };
+}
+
+/** The DPoP key a hop checked (its trace binding of kind `jkt`). */
+function jktOf(entry: Trace | undefined): string | undefined {
+  return entry?.binding?.kind === 'jkt' ? entry.binding.value : undefined;
 }
 
 interface Received {
@@ -180,7 +185,7 @@ describe('the shop in DPoP mode', () => {
   });
 
   it("each hop checked a proof: the caller's key at orders, orders' own at inventory and payments (the trace's jkt)", () => {
-    expect(trace.map((entry) => [entry.service, entry.jkt])).toEqual([
+    expect(trace.map((entry) => [entry.service, jktOf(entry)])).toEqual([
       ['orders', caller.jkt],
       ['inventory', ordersKey.jkt],
       ['payments', ordersKey.jkt],
@@ -196,7 +201,7 @@ describe('the shop in DPoP mode', () => {
     expect(answer.headers.get('www-authenticate')).toMatch(/^DPoP /);
   });
 
-  describe('the token inventory received, taken and replayed (docs/security.md G150)', () => {
+  describe('the token inventory received, taken and replayed (docs/security.md G163)', () => {
     const taken = () => received.at(-1) as Received;
     const tokenTaken = () => (taken().headers.authorization as string).slice('DPoP '.length);
     const reserve = (url: string, headers: Record<string, string>) =>

@@ -23,13 +23,18 @@ const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 interface Trace {
   readonly service: string;
   readonly client_id?: string;
-  readonly jkt?: string;
+  readonly binding?: { readonly kind: string; readonly value: string };
+}
+
+/** The DPoP key a hop checked (its trace binding of kind `jkt`). */
+function jktOf(entry: Trace | undefined): string | undefined {
+  return entry?.binding?.kind === 'jkt' ? entry.binding.value : undefined;
 }
 
 /** The jkt of each hop, in trace order; orders' differs from the two it called, which share orders' key. */
 function expectBoundAtEveryHop(trace: readonly Trace[]): void {
   expect(trace.map((entry) => entry.service)).toEqual(['orders', 'inventory', 'payments']);
-  const [atOrders, atInventory, atPayments] = trace.map((entry) => entry.jkt);
+  const [atOrders, atInventory, atPayments] = trace.map((entry) => jktOf(entry));
   expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
   expect(atInventory).not.toBe(atOrders);
@@ -140,7 +145,7 @@ describe('tessera dev --dpop, token mode', () => {
     const { trace } = (await response.json()) as { trace: Trace[] };
     expectBoundAtEveryHop(trace);
     expect(trace[0]).toMatchObject({ client_id: 'gateway' });
-    expect(trace[0]?.jkt).not.toBe(holder.jkt);
+    expect(jktOf(trace[0])).not.toBe(holder.jkt);
     // The bound token as a bearer token at the edge: refused.
     expect((await order({ authorization: `Bearer ${token}` })).status).toBe(401);
   });

@@ -33,4 +33,10 @@ export interface GatewayOptions {
   readonly logDestination?: DestinationStream;
   /** Clock in epoch ms, for sessions, references, rate limits and token expiry. */
   readonly now?: () => number;
+  /**
+   * Mutual TLS to the upstreams (`https://` ones): the CA their certificates must chain to, and the
+   * certificate and key this gateway presents to them, PEM. A token bound to this certificate
+   * (`cnf.x5t#S256`, RFC 8705 3) is then good at an upstream only from this gateway.
+   */
+  readonly upstreamTls?: { readonly ca: string; readonly cert: string; readonly key: string };
 }

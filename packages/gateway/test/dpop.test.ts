@@ -168,7 +168,7 @@ async function challengeOf(response: Response): Promise<{ status: number; challe
   };
 }
 
-describe('DPoP at the gateway token routes (docs/security.md F148)', () => {
+describe('DPoP at the gateway token routes (docs/security.md F161)', () => {
   let DPoP: oauth.DPoPHandle;
   let token: string;
   let seen: Seen;
@@ -269,7 +269,7 @@ describe('DPoP at the gateway token routes (docs/security.md F148)', () => {
     expect(answer.code).toBe('ERR_DPOP_KEY_MISMATCH');
   });
 
-  describe('the token a backend received, taken and replayed (docs/security.md G150)', () => {
+  describe('the token a backend received, taken and replayed (docs/security.md G163)', () => {
     const taken = () => seen.authorization.slice('DPoP '.length);
 
     it('at that backend: without a proof, with the proof it came with, with a proof of the thief -> 401', async () => {

@@ -158,7 +158,7 @@ afterAll(async () => {
   await database?.cleanup();
 });
 
-describe('hybrid sessions bound to the gateway key (docs/security.md F149)', () => {
+describe('hybrid sessions bound to the gateway key (docs/security.md F162)', () => {
   let browser: Browser;
   beforeAll(async () => {
     browser = await signInThrough(gatewayA);

@@ -109,8 +109,32 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     return (await response.json()) as Record<string, unknown>;
   }
 
+  /** The /authorize URL of shop-web for alice, with `extra` parameters (dpop_jkt). */
+  function authorizeUrl(
+    challenge: string,
+    state: string,
+    extra: Record<string, string> = {},
+    clientId = 'shop-web',
+  ): URL {
+    const url = new URL(as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      scope: 'openid orders:read',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+      ...extra,
+    }).toString();
+    return url;
+  }
+
   /** The code of a signed-in alice for shop-web, with its PKCE verifier. */
-  async function authorizationCode(clientId = 'shop-web'): Promise<{
+  async function authorizationCode(
+    clientId = 'shop-web',
+    extra: Record<string, string> = {},
+  ): Promise<{
     callback: URLSearchParams;
     verifier: string;
     nonce: string;
@@ -118,20 +142,33 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const nonce = oauth.generateRandomNonce();
-    const url = new URL(as.authorization_endpoint as string);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: REDIRECT,
-      scope: 'openid orders:read',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+    const url = authorizeUrl(
+      await oauth.calculatePKCECodeChallenge(verifier),
       state,
-      nonce,
-    }).toString();
+      { nonce, ...extra },
+      clientId,
+    );
     const { location } = await signIn(new Browser(), url, 'alice', ALICE_PASSWORD);
     const callback = oauth.validateAuthResponse(as, { client_id: clientId }, location, state);
     return { callback, verifier, nonce };
+  }
+
+  /** The code flow as oauth4webapi runs it with a DPoP handle, the ID token checked. */
+  async function codeFlowWith(
+    client: oauth.Client,
+    DPoP: oauth.DPoPHandle,
+    extra: Record<string, string> = {},
+  ): Promise<oauth.TokenEndpointResponse> {
+    const { callback, verifier, nonce } = await authorizationCode('shop-web', extra);
+    return oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
+        DPoP,
+        ...insecure,
+      }),
+      { expectedNonce: nonce, requireIdToken: true },
+    );
   }
 
   it('advertises the proof algorithms in discovery', () => {
@@ -172,16 +209,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     const keyPair = await oauth.generateKeyPair('ES256');
     const DPoP = oauth.DPoP(client, keyPair);
     const jkt = await DPoP.calculateThumbprint();
-    const { callback, verifier, nonce } = await authorizationCode();
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
-        DPoP,
-        ...insecure,
-      }),
-      { expectedNonce: nonce, requireIdToken: true },
-    );
+    const tokens = await codeFlowWith(client, DPoP);
     expect(tokens.token_type).toBe('dpop');
     expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
     const refreshToken = tokens.refresh_token as string;
@@ -258,7 +286,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     );
   }
 
-  describe('token exchange of a DPoP-bound subject token (docs/security.md A147)', () => {
+  describe('token exchange of a DPoP-bound subject token (docs/security.md A160)', () => {
     const checkoutAuth = { authorization: basic('checkout', CHECKOUT_SECRET) };
 
     it("a registered exchanger (dpop_bound_subject_tokens) gets a token bound to its own key, not its caller's", async () => {
@@ -442,6 +470,84 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
       expect(answer.status).toBe(400);
       expect(((await answer.json()) as { error: string }).error).toBe('use_dpop_nonce');
       expect(answer.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+  });
+
+  // The authorization code bound to a DPoP key (RFC 9449 10): /authorize takes `dpop_jkt`, the
+  // code remembers it (migration 010), and /token redeems it only with a proof of that key. The
+  // service has no pushed authorization requests (request_uri is refused), so /authorize is the
+  // one place dpop_jkt is read (docs/security.md A147, B148).
+  describe('dpop_jkt at /authorize', () => {
+    /** A raw code redemption by shop-web, with `proof` when given. */
+    async function redeem(
+      code: { callback: URLSearchParams; verifier: string },
+      proof?: string,
+    ): Promise<Answer> {
+      return token(
+        {
+          grant_type: 'authorization_code',
+          code: code.callback.get('code') as string,
+          code_verifier: code.verifier,
+          redirect_uri: REDIRECT,
+          client_id: 'shop-web',
+        },
+        proof === undefined ? {} : { dpop: proof },
+      );
+    }
+
+    it('oauth4webapi: a code bound to the key of its DPoP handle, redeemed with it, yields bound tokens', async () => {
+      const client: oauth.Client = { client_id: 'shop-web' };
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+      const jkt = await DPoP.calculateThumbprint();
+      const tokens = await codeFlowWith(client, DPoP, { dpop_jkt: jkt });
+      expect(tokens.token_type).toBe('dpop');
+      expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
+    });
+
+    it('A147: redeemed with a proof of another key -> invalid_grant, and the code is used up', async () => {
+      const holder = await DpopProofSigner.generate();
+      const thief = await DpopProofSigner.generate();
+      const code = await authorizationCode('shop-web', { dpop_jkt: holder.jkt });
+      const stolen = await redeem(code, thief.proof({ method: 'POST', url: tokenUrl() }));
+      expect(stolen).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(stolen.body.error_description).toMatch(/another key than dpop_jkt/);
+      // A code is redeemed once (RFC 6749 4.1.2): the refused attempt consumed it.
+      const late = await redeem(code, holder.proof({ method: 'POST', url: tokenUrl() }));
+      expect(late).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+
+    it('A147: redeemed without a proof -> invalid_grant', async () => {
+      const holder = await DpopProofSigner.generate();
+      const answer = await redeem(await authorizationCode('shop-web', { dpop_jkt: holder.jkt }));
+      expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(answer.body.error_description).toMatch(/bound to a DPoP key/);
+    });
+
+    it('an unbound code (an empty dpop_jkt is absent, RFC 6749 3.1) takes any proof', async () => {
+      const anyKey = await DpopProofSigner.generate();
+      const answer = await redeem(
+        await authorizationCode('shop-web', { dpop_jkt: '' }),
+        anyKey.proof({ method: 'POST', url: tokenUrl() }),
+      );
+      expect(answer).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    });
+
+    it.each([
+      ['not a thumbprint', 'dpop_jkt=not-a-thumbprint'],
+      ['a thumbprint with padding', `dpop_jkt=${'A'.repeat(42)}%3D`],
+      ['sent twice', `dpop_jkt=${'A'.repeat(43)}&dpop_jkt=${'A'.repeat(43)}`],
+    ])('B148: a dpop_jkt %s -> invalid_request at the redirect URI', async (_name, parameter) => {
+      const state = oauth.generateRandomState();
+      const url = authorizeUrl('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', state);
+      url.search += `&${parameter}`;
+      const response = await fetch(url, { redirect: 'manual' });
+      expect(response.status).toBeGreaterThanOrEqual(300);
+      expect(response.status).toBeLessThan(400);
+      const location = new URL(response.headers.get('location') as string);
+      expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('error_description')).toMatch(/dpop_jkt/);
+      expect(location.searchParams.get('state')).toBe(state);
     });
   });
 });

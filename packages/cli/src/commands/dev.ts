@@ -53,10 +53,21 @@ interface DevCommandOptions {
   readonly ordersPort: number;
   readonly inventoryPort: number;
   readonly paymentsPort: number;
+  readonly mtls?: boolean;
+  readonly tokenServiceMtlsPort: number;
 }
 
+/** The token service's mutual-TLS listener under `tessera dev --mtls` (RFC 8705 5). */
+export const DEV_MTLS_PORT = 9443;
+
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
-export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string, dpop = false): string {
+export function describeDevSystem(
+  mode: DevMode,
+  urls: DevSystem['urls'],
+  dir: string,
+  bindings: { readonly dpop?: boolean; readonly mtls?: { readonly tokenService: string } | undefined } = {},
+): string {
+  const { dpop = false, mtls } = bindings;
   const api = `${urls.gateway}/api`;
   const lines = [
     `tessera dev: ${mode} mode${dpop ? ', DPoP-bound tokens at every hop' : ''}`,
@@ -65,6 +76,11 @@ export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: s
     `  orders         ${urls.orders}`,
     `  inventory      ${urls.inventory}`,
     `  payments       ${urls.payments}  (internal: no gateway route)`,
+    ...(mtls === undefined
+      ? []
+      : [
+          `  mutual TLS     token service ${mtls.tokenService} (mtls_endpoint_aliases); services take callers with a certificate of ${join(dir, 'mtls', 'ca.pem')} only`,
+        ]),
     `  users          ${devUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`,
     `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
     `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
@@ -104,8 +120,13 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
   if (dpop && mode === 'session') {
     throw usage('--dpop binds tokens: use it with --mode hybrid or token');
   }
+  if (dpop && options.mtls === true) {
+    throw usage('--dpop and --mtls each bind tokens to their holder: use one of them');
+  }
+  const mtls = options.mtls === true ? { port: options.tokenServiceMtlsPort } : undefined;
   if (options.dryRun === true) {
-    io.out(describeDevSystem(mode, devUrls(ports), options.dir, dpop));
+    const aliases = mtls === undefined ? undefined : { tokenService: `https://127.0.0.1:${mtls.port}` };
+    io.out(describeDevSystem(mode, devUrls(ports, mtls !== undefined), options.dir, { dpop, mtls: aliases }));
     return;
   }
   const secret = await resolveServiceSecret({
@@ -121,6 +142,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     dir: options.dir,
     secret,
     ports,
+    ...(mtls === undefined ? {} : { mtls }),
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
     ...(options.pretty === true ? { logs: { pretty: true } } : {}),
@@ -131,7 +153,7 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
       : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
-    io.out(describeDevSystem(mode, system.urls, options.dir, system.dpop));
+    io.out(describeDevSystem(mode, system.urls, options.dir, { dpop: system.dpop, mtls: system.mtls }));
     io.out('Ctrl-C stops every part.\n');
     const signal = await waitForSignal();
     io.out(`tessera dev: ${signal}, stopping\n`);
@@ -157,6 +179,16 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option(
       '--dpop',
       "DPoP-bound tokens at every hop (hybrid and token modes): the gateway's, orders' own key; the page's trace shows each hop's jkt",
+    )
+    .option(
+      '--mtls',
+      'mutual TLS between the parts: a development CA under --dir, certificate-bound tokens (RFC 8705)',
+    )
+    .option(
+      '--token-service-mtls-port <port>',
+      "the token service's mutual-TLS listener (with --mtls)",
+      integer('--token-service-mtls-port', 1, 65535),
+      DEV_MTLS_PORT,
     )
     .option(
       '--gateway-port <port>',

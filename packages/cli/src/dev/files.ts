@@ -53,6 +53,12 @@ export interface DevFilesOptions {
    * the services take DPoP only. Default false.
    */
   readonly dpop?: boolean;
+  /**
+   * Mutual TLS between the parts (`tessera dev --mtls`): the shop's services on https, orders a
+   * `tls_client_auth` client with certificate-bound tokens, and `port` the token service's mutual
+   * TLS listener (RFC 8705 5). Default off.
+   */
+  readonly mtls?: { readonly port: number };
 }
 
 /** Where `writeDevFiles` put each file, by name. */
@@ -124,7 +130,7 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
-  const urls = devUrls(options.ports);
+  const urls = devUrls(options.ports, options.mtls !== undefined);
   const issuer = urls.tokenService;
   // One key per edge (the gateway to each service it routes to, and each call the shop makes),
   // derived here from one master; each part is then given only the keys of its own edges.
@@ -142,7 +148,10 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   ]);
   const gatewayKeysText = referenceKeysText(referenceKeys.gateway?.mint ?? {});
   const clientSecret = devClientSecret(options.secret, 'gateway');
-  const seed = devSeed(options.secret, urls.gateway, { dpop: options.dpop === true });
+  const seed = devSeed(options.secret, urls.gateway, {
+    dpop: options.dpop === true,
+    mtls: options.mtls !== undefined,
+  });
   const files: DevFiles = {
     gateway: join(dir, 'gateway.yaml'),
     seed: join(dir, 'seed.yaml'),

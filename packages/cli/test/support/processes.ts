@@ -62,7 +62,7 @@ export function spawnTessera(
 export async function startDevOnFreePorts(
   mode: DevMode,
   secret: string,
-  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> = {},
+  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> & { readonly mtls?: boolean } = {},
 ): Promise<{ system: DevSystem; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
   try {
@@ -78,7 +78,11 @@ export async function startDevOnFreePorts(
         payments: await freePort(),
       },
       logLevel: 'silent',
-      ...extra,
+      ...(extra.logs === undefined ? {} : { logs: extra.logs }),
+      ...(extra.logLevel === undefined ? {} : { logLevel: extra.logLevel }),
+      ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
+      // Mutual TLS between the parts, the token service's own listener on a free port too.
+      ...(extra.mtls === true ? { mtls: { port: await freePort() } } : {}),
     });
     return { system, dir };
   } catch (error) {

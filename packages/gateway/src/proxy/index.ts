@@ -8,6 +8,7 @@ import { GatewayError } from '../errors.js';
 import { answerFailure } from '../listener.js';
 import type { GatewayModes } from '../modes.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
 import { type ForwardOptions, forward } from './forward.js';
@@ -55,6 +56,7 @@ export async function registerProxy(
   modes: GatewayModes,
   metrics: GatewayMetrics,
   servesRoot: boolean,
+  upstreamTls?: GatewayOptions['upstreamTls'],
 ): Promise<void> {
   const table = new RouteTable(config.routes);
   const dispatch = modeTable(config.routes, modes);
@@ -77,7 +79,7 @@ export async function registerProxy(
         keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
         headersTimeout: config.upstreams.timeoutMs,
         bodyTimeout: config.upstreams.timeoutMs,
-        connect: { timeout: config.upstreams.connectTimeoutMs },
+        connect: { timeout: config.upstreams.connectTimeoutMs, ...upstreamTls },
       },
     });
 

@@ -31,7 +31,11 @@ function isForwardable(credential: Credential): credential is ForwardableCredent
 }
 
 export interface ServiceClientOptions extends TokenExchangerOptions {
-  /** An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls. */
+  /**
+   * An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls and the token
+   * requests: with a client certificate (`connect: { cert, key, ca }`) every call is mutual TLS,
+   * and the tokens of a client registered for certificate-bound tokens are good only over it.
+   */
   readonly dispatcher?: OutboundRequest['dispatcher'];
   /** Deadline of one call in ms, the answer's body included. Default 10000. */
   readonly callTimeout?: number;
@@ -63,7 +67,14 @@ function misuse(message: string): TesseraTypeError {
 export interface TokenExchangerOptions {
   readonly tokenEndpoint: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /**
+   * `client_secret_basic`. Absent: the client authenticates by the certificate `dispatcher`
+   * presents (RFC 8705 2, `tls_client_auth` or `self_signed_tls_client_auth`), naming itself with
+   * `client_id` in the form.
+   */
+  readonly clientSecret?: string;
+  /** The undici dispatcher the token requests go through (an Agent with a client certificate). */
+  readonly dispatcher?: OutboundRequest['dispatcher'];
   /** Reuse a token until this many seconds before it expires. Default 30. */
   readonly refreshSkew?: number;
   /** Token endpoint deadline in ms. Default 5000. */
@@ -100,8 +111,11 @@ function checkClient(options: TokenExchangerOptions): void {
   }
   if (typeof options.clientId !== 'string' || options.clientId.length === 0)
     throw misuse('clientId is required');
-  if (typeof options.clientSecret !== 'string' || options.clientSecret.length === 0)
-    throw misuse('clientSecret is required');
+  const { clientSecret, dispatcher } = options;
+  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.length === 0))
+    throw misuse('clientSecret must be a non-empty string');
+  if (clientSecret === undefined && dispatcher === undefined)
+    throw misuse('clientSecret is required, or a dispatcher presenting the client certificate');
   const { cacheSize } = options;
   if (cacheSize !== undefined && (!Number.isSafeInteger(cacheSize) || cacheSize <= 0))
     throw misuse('cacheSize must be a positive whole number');
@@ -117,7 +131,8 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const endpoint: TokenEndpointOptions = {
     url: options.tokenEndpoint,
     clientId: options.clientId,
-    clientSecret: options.clientSecret,
+    ...(options.clientSecret === undefined ? {} : { clientSecret: options.clientSecret }),
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     timeout: options.timeout ?? 5_000,
     now,
     ...(options.dpop === undefined ? {} : { dpop: { signer: options.dpop, nonce: undefined } }),

@@ -4,6 +4,7 @@ import {
   type DpopProofSigner,
   inSpan,
   isOAuthErrorCode,
+  type OutboundRequest,
   outboundRequest,
   withTraceHeaders,
 } from '@tessera/core';
@@ -27,7 +28,9 @@ export interface TokenRequestProofs {
 export interface TokenEndpointOptions {
   readonly url: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Absent: RFC 8705 2, the client's certificate (in `dispatcher`) authenticates it. */
+  readonly clientSecret?: string;
+  readonly dispatcher?: OutboundRequest['dispatcher'];
   readonly timeout: number;
   readonly now: () => number;
   /** Set: every request carries a proof, and only a DPoP-bound answer is taken. */
@@ -95,7 +98,9 @@ async function post(options: TokenEndpointOptions, form: Record<string, string>)
     const answer = await outboundRequest(options.url, {
       method: 'POST',
       headers: withTraceHeaders({
-        authorization: basicAuthorization(options.clientId, options.clientSecret),
+        ...(options.clientSecret === undefined
+          ? {}
+          : { authorization: basicAuthorization(options.clientId, options.clientSecret) }),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
         ...(dpop === undefined
@@ -108,9 +113,12 @@ async function post(options: TokenEndpointOptions, form: Record<string, string>)
               }),
             }),
       }),
-      body: new URLSearchParams(form).toString(),
+      body: new URLSearchParams(
+        options.clientSecret === undefined ? { ...form, client_id: options.clientId } : form,
+      ).toString(),
       timeout: options.timeout,
       maxBodyBytes: 64 * 1024,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = answer.status;
     text = answer.text();

@@ -8,7 +8,9 @@ import { addRefreshSuccessor } from './006-refresh-successor.js';
 import { createDeviceCodes } from './007-device-codes.js';
 import { addAllowedOrigins } from './008-allowed-origins.js';
 import { addDpop } from './009-dpop.js';
-import { addDpopBoundSubjects } from './010-dpop-bound-subjects.js';
+import { addCodeDpopJkt } from './010-code-dpop-jkt.js';
+import { addMtls } from './011-mtls.js';
+import { addDpopBoundSubjects } from './012-dpop-bound-subjects.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -25,6 +27,8 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createDeviceCodes,
   addAllowedOrigins,
   addDpop,
+  addCodeDpopJkt,
+  addMtls,
   addDpopBoundSubjects,
 ]);
 

@@ -7,7 +7,7 @@ import type { Migration } from '@tessera/storage/sql';
  * existing client.
  */
 export const addDpopBoundSubjects: Migration = {
-  name: '010-dpop-bound-subjects',
+  name: '012-dpop-bound-subjects',
   async up(db) {
     await db.schema
       .alterTable('oauth_clients')
