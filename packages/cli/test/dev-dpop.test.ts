@@ -60,6 +60,13 @@ it('refuses --dpop in session mode (a usage error, exit 2), and says DPoP in the
     timeout: 15_000,
   });
   expect(stdout).toContain('hybrid mode, DPoP-bound tokens at every hop');
+  // A token is bound to one holder: --dpop and --mtls together are refused the same way.
+  const both = await run(process.execPath, [bin, 'dev', '--dpop', '--mtls', '--dry-run'], {
+    env: { PATH: process.env.PATH ?? '' },
+    timeout: 15_000,
+  }).catch((error: { code: number; stderr: string }) => error);
+  expect(both).toMatchObject({ code: 2 });
+  expect((both as { stderr: string }).stderr).toContain('--dpop and --mtls');
 });
 
 it('tessera gateway refuses a TESSERA_GATEWAY_DPOP_KEY that is no private JWK, naming the variable and not the value', async () => {

@@ -81,6 +81,7 @@ export async function startDevOnFreePorts(
       ...(extra.logs === undefined ? {} : { logs: extra.logs }),
       ...(extra.logLevel === undefined ? {} : { logLevel: extra.logLevel }),
       ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
+      ...(extra.dpop === undefined ? {} : { dpop: extra.dpop }),
       // Mutual TLS between the parts, the token service's own listener on a free port too.
       ...(extra.mtls === true ? { mtls: { port: await freePort() } } : {}),
     });
@@ -98,7 +99,7 @@ export async function startDevOnFreePorts(
 export function devSystemForSuite(
   mode: DevMode,
   secret: string,
-  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> = {},
+  extra: Parameters<typeof startDevOnFreePorts>[2] = {},
   timeoutMs?: number,
 ): { readonly system: DevSystem } {
   let started: { system: DevSystem; dir: string } | undefined;
