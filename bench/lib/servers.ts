@@ -2,6 +2,8 @@
 // Node process so autocannon's CPU is not taken from the server's event loop.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 export interface RunningServer {
   readonly port: number;
@@ -70,4 +72,40 @@ export async function serveIfMain(
     );
   });
   process.stdout.write(`READY ${server.port}\n`);
+}
+
+/** What `listenOnLoopback` needs of a server app (a Fastify instance fits). */
+interface ListeningApp {
+  listen(options: { host: string; port: number }): Promise<unknown>;
+  readonly server: { address(): AddressInfo | string | null };
+  close(): Promise<unknown>;
+}
+
+/** Listens on 127.0.0.1 at a free port; closing it closes the app, then what `alsoClose` holds. */
+export async function listenOnLoopback(
+  app: ListeningApp,
+  alsoClose: () => Promise<unknown> = async () => {},
+): Promise<RunningServer> {
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return {
+    port: (app.server.address() as AddressInfo).port,
+    async close() {
+      await app.close();
+      await alsoClose();
+    },
+  };
+}
+
+/**
+ * The token service's part of a benchmark: `document` (a key set's JWKS) on node:http at
+ * 127.0.0.1, its URL the issuer and the JWKS URI alike.
+ */
+export async function serveJwks(document: () => unknown): Promise<{ url: string; close(): void }> {
+  const server = createServer((_request, response) => {
+    response.setHeader('content-type', 'application/json');
+    response.end(JSON.stringify(document()));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }

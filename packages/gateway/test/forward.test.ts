@@ -98,7 +98,7 @@ describe('the proxy core', () => {
     }
   });
 
-  it('passes an upstream 503 on once: a request is never sent twice', async () => {
+  it('F165: passes an upstream 503 on once: a request is never sent twice', async () => {
     const before = seen.length;
     const busy = await rawRequest(base, '/unavailable');
     expect(busy.status).toBe(503);
@@ -106,7 +106,7 @@ describe('the proxy core', () => {
     expect(seen.slice(before)).toEqual(['/unavailable']);
   });
 
-  it('cuts the connection of an answer the upstream cuts, instead of passing it on as whole', async () => {
+  it('F165: cuts the connection of an answer the upstream cuts, instead of passing it on as whole', async () => {
     const connection = await RawConnection.open(base);
     try {
       await connection.write('GET /cut HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
@@ -118,7 +118,7 @@ describe('the proxy core', () => {
     }
   });
 
-  it('gives the upstream connection back when the client leaves before the answer', async () => {
+  it('F165: gives the upstream connection back when the client leaves before the answer', async () => {
     const connection = await RawConnection.open(base);
     await connection.write('GET /slow HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     await eventually(() => expect(seen).toContain('/slow'));
@@ -131,7 +131,7 @@ describe('the proxy core', () => {
     expect(next.text).toBe('ok');
   });
 
-  it('refuses dot segments behind encoded separators and backslashes, and sends them nowhere', async () => {
+  it('F164: refuses dot segments behind encoded separators and backslashes, and sends them nowhere', async () => {
     const before = seen.length;
     for (const path of ['/a/..%2fadmin', '/a%2f..%2fadmin', '/a/%2e%2e%5cadmin', '/a/..\\admin']) {
       const refused = await rawRequest(base, path);
@@ -143,7 +143,7 @@ describe('the proxy core', () => {
     expect((await rawRequest(base, '/docs/[...slug]/a..b')).status).toBe(200);
   });
 
-  it("sends the query on as it came: dots and percent signs in it are the upstream's to read", async () => {
+  it("F164: sends the query on as it came: dots and percent signs in it are the upstream's to read", async () => {
     for (const path of ['/search?q=../x', '/search?q=%zz', '/search?path=a%2f..%2fb']) {
       const before = seen.length;
       const answer = await rawRequest(base, path);

@@ -25,6 +25,9 @@ const metHere = new Set(['expect']);
  */
 const vouchedExact = new Set([
   'authorization',
+  // A client's DPoP proof is for the URL it addressed here, never the upstream's; the gateway
+  // signs its own (RFC 9449 7.1) for the token it sends on.
+  'dpop',
   'cookie',
   'forwarded',
   'x-real-ip',

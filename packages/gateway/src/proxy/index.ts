@@ -7,6 +7,7 @@ import { GatewayError } from '../errors.js';
 import { answerFailure } from '../listener.js';
 import type { GatewayModes } from '../modes.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
 import { type ForwardOptions, forward } from './forward.js';
@@ -57,12 +58,14 @@ export async function registerProxy(
   modes: GatewayModes,
   metrics: GatewayMetrics,
   servesRoot: boolean,
+  upstreamTls?: GatewayOptions['upstreamTls'],
 ): Promise<void> {
   const table = new RouteTable(config.routes);
   const dispatch = modeTable(config.routes, modes);
   const pools = new UpstreamPools(
     table.routes.map((route) => route.origin),
     config.upstreams,
+    upstreamTls,
   );
   // Closed with the app, after the listener: a request still in flight then fails.
   app.addHook('onClose', () => pools.close());
@@ -90,7 +93,10 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
-      request.gatewayRoute = { route: match.route.prefix, mode };
+      request.gatewayRoute =
+        mode === 'token' && modes.token !== undefined
+          ? { route: match.route.prefix, mode, protocol: modes.token.protocol }
+          : { route: match.route.prefix, mode };
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(

@@ -1,15 +1,21 @@
 import { Pool } from 'undici';
 import type { GatewayConfig } from '../config.js';
+import type { GatewayOptions } from '../options.js';
 
 /**
  * One undici keep-alive pool per upstream origin, made at start for the routes' origins and
  * closed with the app. A request goes to its route's pool directly: no agent in between looking
- * the origin up per request.
+ * the origin up per request. With `tls` (mutual TLS to `https://` upstreams) every connection
+ * presents the gateway's certificate and trusts only `tls.ca`.
  */
 export class UpstreamPools {
   readonly #pools = new Map<string, Pool>();
 
-  constructor(origins: Iterable<string>, upstreams: GatewayConfig['upstreams']) {
+  constructor(
+    origins: Iterable<string>,
+    upstreams: GatewayConfig['upstreams'],
+    tls?: GatewayOptions['upstreamTls'],
+  ) {
     for (const origin of origins) {
       if (this.#pools.has(origin)) continue;
       this.#pools.set(
@@ -21,7 +27,7 @@ export class UpstreamPools {
           keepAliveTimeout: upstreams.keepAliveTimeoutMs,
           headersTimeout: upstreams.timeoutMs,
           bodyTimeout: upstreams.timeoutMs,
-          connect: { timeout: upstreams.connectTimeoutMs },
+          connect: { timeout: upstreams.connectTimeoutMs, ...tls },
         }),
       );
     }
