@@ -106,14 +106,14 @@ try {
         ...sized,
         name: `${count} few`,
         size: `${label}, ${few.length} calling`,
-        setupRequest: from(few),
+        requests: [{ setupRequest: from(few) }],
       });
     }
     targets.push({
       ...sized,
       name: `${count} clients`,
       size: `${label}, all calling`,
-      setupRequest: from(basics),
+      requests: [{ setupRequest: from(basics) }],
     });
   }
   await compareSizes(targets);

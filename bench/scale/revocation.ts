@@ -68,10 +68,14 @@ try {
       size: `${count.toLocaleString('en-US')} revoked`,
       url,
       headers: {},
-      setupRequest: (request: autocannon.Request) => ({
-        ...request,
-        headers: { ...request.headers, authorization: pick(tokens) },
-      }),
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            headers: { ...request.headers, authorization: pick(tokens) },
+          }),
+        },
+      ],
     });
   }
   await compareSizes(targets);

@@ -27,7 +27,7 @@ try {
       size: `${count.toLocaleString('en-US')} routes`,
       url: `${base}${paths[0]}`,
       headers: {},
-      setupRequest: (request: autocannon.Request) => ({ ...request, path: pick(paths) }),
+      requests: [{ setupRequest: (request: autocannon.Request) => ({ ...request, path: pick(paths) }) }],
     });
   }
   await compareSizes(targets);

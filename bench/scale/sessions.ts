@@ -153,10 +153,14 @@ try {
       size: `${count.toLocaleString('en-US')} sessions`,
       url: url0,
       headers: {},
-      setupRequest: (request: autocannon.Request) => ({
-        ...request,
-        headers: { ...request.headers, cookie: `${t.cookieName}=${pick(ids)}` },
-      }),
+      requests: [
+        {
+          setupRequest: (request: autocannon.Request) => ({
+            ...request,
+            headers: { ...request.headers, cookie: `${t.cookieName}=${pick(ids)}` },
+          }),
+        },
+      ],
     });
   }
   printTable(

@@ -11,6 +11,9 @@ const specifiers = [
   /\brequire(?:\.resolve)?\(\s*['"]([^'"]+)['"]\s*\)/g,
 ];
 
+// npm's rule for a package name: lower case, URL-safe, optionally scoped.
+const VALID_NAME = /^(?:@[a-z0-9~-][a-z0-9._~-]*\/)?[a-z0-9~-][a-z0-9._~-]*$/;
+
 function sourceFiles(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
@@ -25,13 +28,21 @@ export function packageOf(specifier: string): string | undefined {
   if (specifier.startsWith('data:') || specifier.startsWith('file:')) return undefined;
   const parts = specifier.split('/');
   const name = specifier.startsWith('@') ? parts.slice(0, 2).join('/') : (parts[0] as string);
+  // What no package can be called: a placeholder in a test's text (`from '…'`), a template.
+  if (!VALID_NAME.test(name)) return undefined;
   return builtinModules.includes(name) ? undefined : name;
 }
 
-/** The packages the source (src/ and bin/) of the package in `dir` imports, by the files that import them. */
-export function importedPackages(dir: string): Map<string, string[]> {
+/**
+ * The packages the code in `folders` of `dir` imports (a package's source: src/ and bin/), by the
+ * files that import them.
+ */
+export function importedPackages(
+  dir: string,
+  folders: readonly string[] = ['src', 'bin'],
+): Map<string, string[]> {
   const imported = new Map<string, string[]>();
-  for (const file of [...sourceFiles(join(dir, 'src')), ...sourceFiles(join(dir, 'bin'))]) {
+  for (const file of folders.flatMap((folder) => sourceFiles(join(dir, folder)))) {
     const text = readFileSync(file, 'utf8');
     for (const pattern of specifiers) {
       for (const match of text.matchAll(pattern)) {

@@ -1,9 +1,4 @@
-import {
-  type ErrorCodeEntry,
-  type ErrorRegistry,
-  TesseraError,
-  type TesseraErrorOptions,
-} from '@tessera/core';
+import { type ErrorCodeEntry, type ErrorRegistry, errorFamily, errorRegistry } from '@tessera/core';
 
 /** What the shop's services refuse for the shop's own reasons; a malformed request is core's. */
 export const shopErrorCodes = {
@@ -21,18 +16,7 @@ export const shopErrorCodes = {
 export type ShopErrorCode = keyof typeof shopErrorCodes;
 
 /** The shop's codes (its misuse is core's `ERR_INVALID_OPTION` and `ERR_INVALID_USE`). */
-export const shopErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...shopErrorCodes }),
-  misuse: Object.freeze({}),
-});
+export const shopErrorRegistry: ErrorRegistry = errorRegistry(shopErrorCodes);
 
-export class ShopError extends TesseraError<ShopErrorCode> {
-  constructor(
-    code: ShopErrorCode,
-    message: string = shopErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    // Written for the caller: the charge refused is said, never why payments refused it.
-    super(code, message, { status: shopErrorCodes[code].status, expose: true, ...options });
-  }
-}
+// Written for the caller: the charge refused is said, never why payments refused it.
+export class ShopError extends errorFamily(shopErrorCodes, { expose: true }) {}

@@ -28,7 +28,7 @@ function tessera(...args: string[]): { status: number | null; stdout: string; st
 
 const stackLine = /^\s+at /m;
 
-describe('the tessera command (spawned)', () => {
+describe('the tessera command (spawned) (docs/security.md K131)', () => {
   it('--help lists the commands and options on stdout and exits 0', () => {
     const { status, stdout, stderr } = tessera('--help');
     expect(status).toBe(0);

@@ -205,7 +205,7 @@ describe('tessera gateway: instances on one Redis are one gateway (spawned)', ()
   }, 15_000);
 });
 
-describe('tessera gateway: session reference keys from the environment', () => {
+describe('tessera gateway: session reference keys from the environment (docs/security.md K133)', () => {
   async function exitOf(keys: string | undefined): Promise<{ code: number | null; output: string }> {
     const command = spawnTessera(['gateway', '--config', configFile, '--port', '0'], {
       env: {

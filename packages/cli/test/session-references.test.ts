@@ -227,7 +227,7 @@ describe('orders: GET /orders', () => {
   });
 });
 
-describe('session references between the gateway and the shop', () => {
+describe('session references between the gateway and the shop (docs/security.md G97)', () => {
   it('what inventory opens is no cookie at the gateway and no reference at payments or orders', async () => {
     const { reference, route } = await placeOrder();
     const opened = inventoryReferences().open(reference, route);

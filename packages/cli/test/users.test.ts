@@ -28,7 +28,7 @@ function tessera(args: string[], options: { input?: string; env?: Record<string,
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
-describe('tessera users (spawned, SQLite file)', () => {
+describe('tessera users (spawned, SQLite file) (docs/security.md K135)', () => {
   const password = 'a long passphrase: 🔐 horse battery staple, with more than sixty-four characters in it';
 
   it('adds a user with the password from standard input', () => {

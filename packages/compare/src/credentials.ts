@@ -23,9 +23,10 @@ export interface SignedIn extends Credential {
 
 /**
  * A cookie jar and fetch that never follows a redirect: enough of a browser for the login form.
- * Cookies are not kept per port, as a browser does not keep them per port either.
+ * Cookies are not kept per port, as a browser does not keep them per port either. The shared
+ * test harness (root test/support/browser.ts) drives the login forms with this one too.
  */
-class Browser {
+export class Browser {
   readonly cookies = new Map<string, string>();
 
   async fetch(url: string | URL, init: RequestInit = {}): Promise<Response> {
@@ -51,6 +52,20 @@ class Browser {
   cookieHeader(): string {
     return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
   }
+
+  /** POSTs a form (application/x-www-form-urlencoded) to `action`, resolved against `base`. */
+  post(base: string | URL, action: string, fields: Record<string, string>): Promise<Response> {
+    return this.fetch(new URL(action, base), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+  }
+}
+
+export interface ParsedForm {
+  readonly action: string;
+  readonly fields: Record<string, string>;
 }
 
 const unescapeHtml = (value: string): string =>
@@ -62,26 +77,27 @@ const unescapeHtml = (value: string): string =>
     .replace(/&gt;/g, '>')
     .replace(/&amp;/g, '&');
 
-/** GETs the token service's authorization page, fills in its login form, and returns the redirect. */
-async function signInAtTokenService(browser: Browser, authorizeUrl: string, user: User): Promise<URL> {
-  const page = await browser.fetch(authorizeUrl);
-  if (page.status !== 200) throw new Error(`sign-in: /authorize answered ${page.status}`);
-  const html = await page.text();
+/** The first form of a page: its action and its hidden fields, unescaped. */
+export function parseForm(html: string): ParsedForm {
   const form = /<form method="post" action="([^"]*)">/.exec(html);
-  if (form === null) throw new Error('sign-in: no login form');
+  if (form === null) throw new Error('no form on the page');
   const fields: Record<string, string> = {};
   for (const match of html.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
     fields[match[1] as string] = unescapeHtml(match[2] as string);
   }
-  const response = await browser.fetch(new URL(unescapeHtml(form[1] as string), authorizeUrl), {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      ...fields,
-      username: user.username,
-      password: user.password,
-      action: 'login',
-    }).toString(),
+  return { action: unescapeHtml(form[1] as string), fields };
+}
+
+/** GETs the token service's authorization page, fills in its login form, and returns the redirect. */
+async function signInAtTokenService(browser: Browser, authorizeUrl: string, user: User): Promise<URL> {
+  const page = await browser.fetch(authorizeUrl);
+  if (page.status !== 200) throw new Error(`sign-in: /authorize answered ${page.status}`);
+  const { action, fields } = parseForm(await page.text());
+  const response = await browser.post(authorizeUrl, action, {
+    ...fields,
+    username: user.username,
+    password: user.password,
+    action: 'login',
   });
   const location = response.headers.get('location');
   if (location === null) throw new Error(`sign-in: the login form answered ${response.status}`);

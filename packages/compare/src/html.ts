@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { escapeHtml } from '@tessera/core';
 import type { CompareReport } from './schema.js';
-
-const escapeHtml = (value: string): string =>
-  value.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 const cell = (value: number | string | null | undefined): string =>
   `<td>${value === null || value === undefined ? '&ndash;' : escapeHtml(String(value))}</td>`;

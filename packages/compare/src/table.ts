@@ -1,24 +1,12 @@
+import { textTable } from '@tessera/core';
 import type { CompareReport } from './schema.js';
-
-/** Lays out rows as aligned columns, the first row being the header. */
-function columns(rows: readonly (readonly string[])[]): string {
-  const widths = rows[0]?.map((_, column) => Math.max(...rows.map((row) => row[column]?.length ?? 0))) ?? [];
-  return rows
-    .map((row) =>
-      row
-        .map((cell, column) => cell.padEnd(widths[column] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
 
 const show = (value: number | null | undefined): string =>
   value === null || value === undefined ? '-' : String(value);
 
 /** The table printed at the end of a run: a row per mode, then the faults and revocation. */
 export function reportTable(report: CompareReport): string {
-  const cost = columns([
+  const cost = textTable([
     [
       'MODE',
       'REQ/S',
@@ -40,7 +28,7 @@ export function reportTable(report: CompareReport): string {
       row.cost.hops.map((hop) => show(hop.p50_ms)).join(' / '),
     ]),
   ]);
-  const faults = columns([
+  const faults = textTable([
     ['MODE', 'FAULT', 'FAILED', 'CREDENTIALS LOST', 'RECOVERED AFTER S'],
     ...report.modes.flatMap((row) =>
       row.faults.map((fault) => [
@@ -52,7 +40,7 @@ export function reportTable(report: CompareReport): string {
       ]),
     ),
   ]);
-  const revocation = columns([
+  const revocation = textTable([
     ['MODE', 'VIA', 'FIRST REJECTION MS'],
     ...report.modes.map((row) => [
       row.mode,
@@ -64,7 +52,7 @@ export function reportTable(report: CompareReport): string {
             .join(', '),
     ]),
   ]);
-  const cpu = columns([
+  const cpu = textTable([
     ['MODE', 'CPU MS PER 1,000 REQUESTS'],
     ...report.modes.map((row) => [
       row.mode,

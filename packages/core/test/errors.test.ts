@@ -10,6 +10,8 @@ import {
   coreErrorRegistry,
   DpopError,
   dpopErrorCodes,
+  errorFamily,
+  errorRegistry,
   HttpError,
   httpErrorCodes,
   isTesseraError,
@@ -25,20 +27,16 @@ import {
 
 const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
 
-/** A family that holds its meanings only: its entries as the registry declares them (status and meaning). */
-const registered = (codes: Readonly<Record<string, string>>) =>
-  Object.fromEntries(Object.keys(codes).map((code) => [code, coreErrorRegistry.codes[code]]));
-
 const families = [
   { name: 'token', codes: tokenErrorCodes, make: (code: string) => new TokenError(code as never) },
   { name: 'config', codes: configErrorCodes, make: (code: string) => new ConfigError(code as never, 'm') },
   { name: 'storage', codes: storageErrorCodes, make: (code: string) => new StorageError(code as never, 'm') },
   { name: 'auth', codes: authErrorCodes, make: (code: string) => new AuthError(code as never, 'm') },
   { name: 'http', codes: httpErrorCodes, make: (code: string) => new HttpError(code as never) },
-  { name: 'dpop', codes: registered(dpopErrorCodes), make: (code: string) => new DpopError(code as never) },
+  { name: 'dpop', codes: dpopErrorCodes, make: (code: string) => new DpopError(code as never) },
   {
     name: 'outbound',
-    codes: registered(outboundErrorCodes),
+    codes: outboundErrorCodes,
     make: (code: string) => new OutboundError(code as never, 'm'),
   },
 ];
@@ -110,5 +108,57 @@ describe('TesseraError', () => {
     expect(misuse.code).toBe('ERR_INVALID_OPTION');
     expect(isTesseraError(misuse)).toBe(false);
     expect(isTesseraError(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('errorFamily', () => {
+  const codes = {
+    ERR_DEMO_REFUSED: { status: 409, meaning: 'The demo refused.' },
+    ERR_DEMO_DOWN: { status: 503, meaning: 'The demo is down.' },
+  } as const;
+  class DemoError extends errorFamily(codes, { headers: { ERR_DEMO_DOWN: { 'retry-after': '9' } } }) {}
+  class OtherError extends errorFamily(codes, { expose: true }) {}
+
+  it('makes a class of its own per family, named by the class that extends it', () => {
+    const error = new DemoError('ERR_DEMO_REFUSED');
+    expect(error).toBeInstanceOf(DemoError);
+    expect(error).toBeInstanceOf(TesseraError);
+    expect(error).not.toBeInstanceOf(OtherError);
+    expect(new StorageError('ERR_STORAGE_UNAVAILABLE', 'm')).not.toBeInstanceOf(TokenError);
+    expect(error.name).toBe('DemoError');
+    expect(isTesseraError(error)).toBe(true);
+  });
+
+  it("answers each code with its registry's status, and its meaning when no message is given", () => {
+    const error = new DemoError('ERR_DEMO_REFUSED');
+    expect([error.status, error.message, error.expose]).toEqual([409, 'The demo refused.', true]);
+    expect(new DemoError('ERR_DEMO_REFUSED', 'not now').message).toBe('not now');
+  });
+
+  it("keeps a 5xx's message from the client unless the family says its messages are written for it", () => {
+    expect(new DemoError('ERR_DEMO_DOWN').expose).toBe(false);
+    expect(new OtherError('ERR_DEMO_DOWN').expose).toBe(true);
+    expect(new DemoError('ERR_DEMO_DOWN', 'm', { expose: true }).expose).toBe(true);
+  });
+
+  it("adds a code's own headers under the ones an error is made with", () => {
+    expect(new DemoError('ERR_DEMO_DOWN').headers).toEqual({ 'retry-after': '9' });
+    expect(
+      new DemoError('ERR_DEMO_DOWN', 'm', { headers: { 'retry-after': '2', allow: 'GET' } }).headers,
+    ).toEqual({
+      'retry-after': '2',
+      allow: 'GET',
+    });
+    expect(new DemoError('ERR_DEMO_REFUSED').headers).toEqual({});
+    expect(answerFor(new DemoError('ERR_DEMO_DOWN')).headers['retry-after']).toBe('9');
+  });
+
+  it('registers codes and misuse codes frozen', () => {
+    const registry = errorRegistry(codes, { ERR_INVALID_DEMO: 'A demo misuse.' });
+    expect(registry.codes).toEqual(codes);
+    expect(registry.misuse).toEqual({ ERR_INVALID_DEMO: 'A demo misuse.' });
+    expect(
+      Object.isFrozen(registry) && Object.isFrozen(registry.codes) && Object.isFrozen(registry.misuse),
+    ).toBe(true);
   });
 });

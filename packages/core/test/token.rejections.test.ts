@@ -313,7 +313,7 @@ describe('shape and encoding', () => {
   });
 });
 
-describe('canonical base64url', () => {
+describe('canonical base64url (docs/security.md C118)', () => {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
   /** The part with its last character's lowest unused bit set: the same bytes to any decoder. */

@@ -22,7 +22,7 @@ beforeAll(async () => {
   keys = await KeySet.generate(algs);
 });
 
-describe('sign then verify', () => {
+describe('sign then verify (docs/security.md H95)', () => {
   it.each(algs)('round-trips %s, and jose agrees with the token', async (alg) => {
     const token = await signAccessToken(
       keys,

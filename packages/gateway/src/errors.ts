@@ -1,9 +1,4 @@
-import {
-  type ErrorCodeEntry,
-  type ErrorRegistry,
-  TesseraError,
-  type TesseraErrorOptions,
-} from '@tessera/core';
+import { type ErrorCodeEntry, type ErrorRegistry, errorFamily, errorRegistry } from '@tessera/core';
 
 /**
  * Failures the gateway itself answers. What every listener refuses (no route, a body too large or
@@ -40,30 +35,12 @@ export const gatewayErrorCodes = {
 export type GatewayErrorCode = keyof typeof gatewayErrorCodes;
 
 /** This package's codes (its misuse is core's `ERR_INVALID_OPTION`). */
-export const gatewayErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...gatewayErrorCodes }),
-  misuse: Object.freeze({}),
-});
+export const gatewayErrorRegistry: ErrorRegistry = errorRegistry(gatewayErrorCodes);
 
-// A request over its address's bound is not read: the connection closes after the answer, so a
-// client over its bound holds one connection fewer.
-const headersOf: Partial<Record<GatewayErrorCode, Readonly<Record<string, string>>>> = {
-  ERR_TOO_MANY_IN_FLIGHT: { connection: 'close', 'retry-after': '1' },
-};
-
-export class GatewayError extends TesseraError<GatewayErrorCode> {
-  constructor(
-    code: GatewayErrorCode,
-    message: string = gatewayErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    const { headers, ...rest } = options;
-    // Every message of this family is written for the client (the detail of a cause is not).
-    super(code, message, {
-      status: gatewayErrorCodes[code].status,
-      expose: true,
-      headers: { ...headersOf[code], ...headers },
-      ...rest,
-    });
-  }
-}
+// Every message of this family is written for the client (the detail of a cause is not). A request
+// over its address's bound is not read: the connection closes after the answer, so a client over
+// its bound holds one connection fewer.
+export class GatewayError extends errorFamily(gatewayErrorCodes, {
+  expose: true,
+  headers: { ERR_TOO_MANY_IN_FLIGHT: { connection: 'close', 'retry-after': '1' } },
+}) {}

@@ -1,4 +1,4 @@
-import { traceRequests } from '@tessera/core';
+import { type AnswerProtocol, traceRequests } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -8,7 +8,6 @@ import Fastify, {
 } from 'fastify';
 import { gatewayAnswers, sendError } from './answer.js';
 import type { GatewayConfig } from './config.js';
-import { GatewayError } from './errors.js';
 import { createLogger } from './observability/logger.js';
 import type { GatewayMetrics } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';
@@ -18,6 +17,8 @@ import type { GatewayOptions } from './options.js';
 export interface RequestFacts {
   readonly route: string;
   readonly mode: string;
+  /** How the route's refusals are answered: a token route's challenge (Bearer, or DPoP with its algs); else JSON. */
+  readonly protocol?: AnswerProtocol;
 }
 
 declare module 'fastify' {

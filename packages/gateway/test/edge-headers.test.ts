@@ -54,7 +54,7 @@ afterAll(async () => {
 
 const seenBy = (text: string) => (JSON.parse(text) as Echo).headers;
 
-describe('header hygiene at the edge', () => {
+describe('header hygiene at the edge (docs/security.md F103, F104)', () => {
   it('strips underscore spellings of the protected headers and the rewrite headers', async () => {
     const { status, text } = await rawRequest(base, '/items', {
       headers: {

@@ -204,7 +204,7 @@ afterAll(async () => {
   await database.cleanup();
 });
 
-describe('hybrid sign-in', () => {
+describe('hybrid sign-in (docs/security.md F107)', () => {
   it('redirects to the token service with code, PKCE S256, state and nonce, binding the browser by a cookie', async () => {
     const gateway = await startGateway();
     const browser = new Browser();

@@ -75,7 +75,7 @@ async function tokenServiceLogin(harness: Harness, username: string, password: s
   return answer.status;
 }
 
-describe('one login budget per user across the gateway and the token service on one Redis', () => {
+describe('one login budget per user across the gateway and the token service on one Redis (docs/security.md H105)', () => {
   let database: TestDatabase;
   let store: RedisStore;
   let harness: Harness;

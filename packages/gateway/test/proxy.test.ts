@@ -41,7 +41,7 @@ function call(path: string, headers: Record<string, string> = {}, method = 'GET'
   return rawRequest(base, path, { headers, method, ...(body === undefined ? {} : { body }) });
 }
 
-describe('proxying on a public route', () => {
+describe('proxying on a public route (docs/security.md F87, F101)', () => {
   it('strips every header only the gateway may vouch for, and sets X-Forwarded-* itself', async () => {
     const { status, text, headers } = await call('/items?x=1', {
       authorization: 'Bearer client-token-value',

@@ -99,7 +99,7 @@ async function expectRevokedWithinASecond(token: string): Promise<void> {
   expect(await refused.json()).toMatchObject({ error: { code: 'ERR_TOKEN_REVOKED' } });
 }
 
-describe('token routes and revocation', () => {
+describe('token routes and revocation (docs/security.md F98)', () => {
   it('refuses a token cached as verified within a second of /revoke', async () => {
     const token = await issue();
     // Used twice: the second is answered from the verified-token cache.

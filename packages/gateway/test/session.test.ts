@@ -113,7 +113,7 @@ async function login(at: number, username: string, password: string): Promise<st
   return cookie;
 }
 
-describe('session routes on two gateways sharing Redis', () => {
+describe('session routes on two gateways sharing Redis (docs/security.md F86, F102)', () => {
   it('signs a user disabled by another process (tessera users disable) out of every gateway within a poll', async () => {
     const onA = await login(0, 'carol', 'carol-password');
     const onB = await login(1, 'carol', 'carol-password');

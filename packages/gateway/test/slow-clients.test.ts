@@ -50,7 +50,7 @@ async function trickle(connection: RawConnection, bytes: number, gapMs: number):
   }
 }
 
-describe('slow request bodies', () => {
+describe('slow request bodies (docs/security.md F99)', () => {
   it('do not take the upstream connections: a normal request is answered while they trickle, and they get 408', async () => {
     // Four connections to the upstream, twice as many clients trickling a byte every 200 ms.
     const { base, upstream } = await start({
@@ -136,7 +136,7 @@ describe('the listener against slow clients', () => {
   }, 10_000);
 });
 
-describe('bodyLimit on proxied bodies', () => {
+describe('bodyLimit on proxied bodies (docs/security.md F100)', () => {
   const threeMiB = 3 * 1024 * 1024;
   const part = Buffer.alloc(64 * 1024, 'b');
 

@@ -1,8 +1,9 @@
 import {
   type ErrorCodeEntry,
   type ErrorRegistry,
+  errorFamily,
+  errorRegistry,
   type MisuseCode,
-  TesseraError,
   type TesseraErrorOptions,
 } from '@tessera/core';
 
@@ -60,10 +61,7 @@ export const identityMisuseCodes = {
 } as const satisfies Record<MisuseCode, string>;
 
 /** This package's codes. */
-export const identityErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...identityErrorCodes }),
-  misuse: Object.freeze({ ...identityMisuseCodes }),
-});
+export const identityErrorRegistry: ErrorRegistry = errorRegistry(identityErrorCodes, identityMisuseCodes);
 
 /** The only message `ERR_CREDENTIALS_INVALID` ever carries, whatever the reason. */
 export const INVALID_CREDENTIALS_MESSAGE = 'invalid username or password';
@@ -73,17 +71,16 @@ export interface IdentityErrorOptions extends TesseraErrorOptions {
   readonly retryAfterSeconds?: number;
 }
 
-export class IdentityError extends TesseraError<IdentityErrorCode> {
+export class IdentityError extends errorFamily(identityErrorCodes) {
   /** Set on `ERR_LOGIN_RATE_LIMITED` only: whole seconds, at least 1. */
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: IdentityErrorCode, message: string, options: IdentityErrorOptions = {}) {
+  constructor(code: IdentityErrorCode, message?: string, options: IdentityErrorOptions = {}) {
     const { retryAfterSeconds, headers = {}, ...rest } = options;
     super(code, message, {
-      status: identityErrorCodes[code].status,
+      ...rest,
       headers:
         retryAfterSeconds === undefined ? headers : { ...headers, 'retry-after': String(retryAfterSeconds) },
-      ...rest,
     });
     this.retryAfterSeconds = retryAfterSeconds;
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createPasswordHasher, IdentityError, owaspArgon2Parameters } from '../src/index.js';
 import { fastHasher, fastParameters, rejectionOf } from './helpers/hasher.js';
 
-describe('createPasswordHasher', () => {
+describe('createPasswordHasher (docs/security.md H94)', () => {
   it('defaults to argon2id with the OWASP parameters (m=19456 KiB, t=2, p=1)', async () => {
     const hasher = createPasswordHasher();
     expect(hasher.parameters).toEqual({ memoryCost: 19_456, timeCost: 2, parallelism: 1 });

@@ -62,7 +62,7 @@ async function lockedFor(run: Promise<unknown>): Promise<number> {
   return error.retryAfterSeconds as number;
 }
 
-describe.each(stores)('LoginRateLimiter on $name', (fixture) => {
+describe.each(stores)('LoginRateLimiter on $name (docs/security.md H93, H109, H110)', (fixture) => {
   let clock: ReturnType<typeof manualClock>;
   let store: KeyValueStore;
   let limiter: LoginRateLimiter;

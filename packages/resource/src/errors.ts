@@ -1,9 +1,9 @@
 import {
   type ErrorCodeEntry,
   type ErrorRegistry,
+  errorFamily,
+  errorRegistry,
   type MisuseCode,
-  TesseraError,
-  type TesseraErrorOptions,
 } from '@tessera/core';
 
 /**
@@ -36,17 +36,6 @@ export const resourceMisuseCodes = {
 } as const satisfies Record<MisuseCode, string>;
 
 /** This package's codes. */
-export const resourceErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...resourceErrorCodes }),
-  misuse: Object.freeze({ ...resourceMisuseCodes }),
-});
+export const resourceErrorRegistry: ErrorRegistry = errorRegistry(resourceErrorCodes, resourceMisuseCodes);
 
-export class ResourceError extends TesseraError<ResourceErrorCode> {
-  constructor(
-    code: ResourceErrorCode,
-    message: string = resourceErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    super(code, message, { status: resourceErrorCodes[code].status, ...options });
-  }
-}
+export class ResourceError extends errorFamily(resourceErrorCodes) {}

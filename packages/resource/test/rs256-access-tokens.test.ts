@@ -39,7 +39,7 @@ async function clientCredentials(harness: Harness, audience: readonly string[]):
 
 const algOf = (token: string) => decodeProtectedHeader(token).alg;
 
-describe('RS256 access tokens for the audiences configured so', () => {
+describe('RS256 access tokens for the audiences configured so (docs/security.md C119)', () => {
   let database: TestDatabase;
   let harness: Harness;
 

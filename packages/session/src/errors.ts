@@ -1,9 +1,9 @@
 import {
   type ErrorCodeEntry,
   type ErrorRegistry,
+  errorFamily,
+  errorRegistry,
   type MisuseCode,
-  TesseraError,
-  type TesseraErrorOptions,
 } from '@tessera/core';
 
 /** Why a session request failed; the meanings are what the README documents. */
@@ -49,19 +49,8 @@ export const sessionMisuseCodes = {
 } as const satisfies Record<MisuseCode, string>;
 
 /** This package's codes. */
-export const sessionErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...sessionErrorCodes }),
-  misuse: Object.freeze({ ...sessionMisuseCodes }),
-});
+export const sessionErrorRegistry: ErrorRegistry = errorRegistry(sessionErrorCodes, sessionMisuseCodes);
 
-export class SessionError extends TesseraError<SessionErrorCode> {
-  constructor(
-    code: SessionErrorCode,
-    message: string = sessionErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    // Every session error is safe to describe to the client: the message never carries an id,
-    // a token or a store detail (the store's own error stays in `cause`, for the log).
-    super(code, message, { status: sessionErrorCodes[code].status, expose: true, ...options });
-  }
-}
+// Every session error is safe to describe to the client: the message never carries an id,
+// a token or a store detail (the store's own error stays in `cause`, for the log).
+export class SessionError extends errorFamily(sessionErrorCodes, { expose: true }) {}

@@ -10,7 +10,7 @@ import { countingStore, manualClock } from './support/stores.js';
 
 const minute = 60_000;
 
-describe('Fastify plugin over real HTTP (docs/security.md E)', () => {
+describe('Fastify plugin over real HTTP (docs/security.md E, E81, E124)', () => {
   const clock = manualClock();
   const memory = new MemoryStore({ now: clock.now });
   const counting = countingStore(memory);

@@ -23,7 +23,7 @@ async function eventually(
 // A private redis-server that the test freezes (SIGSTOP: connections stay open, nothing is
 // answered, the data is kept in memory) and thaws (SIGCONT); and kills and restarts for the
 // reconnection path. The shared server on 6379 is never touched.
-describe('session store outage', () => {
+describe('session store outage (docs/security.md E123)', () => {
   let server: PrivateRedisServer;
   let store: RedisStore;
   let app: FastifyInstance;

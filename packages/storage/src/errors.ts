@@ -1,4 +1,4 @@
-import type { ErrorRegistry, MisuseCode } from '@tessera/core';
+import { type ErrorRegistry, errorRegistry, type MisuseCode } from '@tessera/core';
 
 /**
  * The misuse codes of the stores, channels and SQL layer. Their runtime failures are core's
@@ -19,7 +19,4 @@ export const storageMisuseCodes = {
 } as const satisfies Record<MisuseCode, string>;
 
 /** This package's codes: misuse only. */
-export const storageErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({}),
-  misuse: Object.freeze({ ...storageMisuseCodes }),
-});
+export const storageErrorRegistry: ErrorRegistry = errorRegistry({}, storageMisuseCodes);

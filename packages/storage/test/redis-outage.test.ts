@@ -12,7 +12,7 @@ const patiently = { timeoutMs: 10_000, intervalMs: 50 };
 // These tests stop and start Redis, so they run against a private redis-server on a free port,
 // never the shared one on 6379.
 
-describe('Redis outage', () => {
+describe('Redis outage (docs/security.md J127)', () => {
   let server: PrivateRedisServer;
   const connection = () => ({ redis: { host: '127.0.0.1', port: server.port }, commandTimeoutMs: 500 });
 

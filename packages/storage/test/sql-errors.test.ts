@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isUnavailableError, unavailable } from '../src/sql/errors.js';
 import { describePostgresTarget, secretsOf } from '../src/sql/redact.js';
 
-describe('connection errors', () => {
+describe('connection errors (docs/security.md J128)', () => {
   const url = new URL('postgres://app:p%40ss%20word@db.internal:6543/tessera');
   const context = { target: describePostgresTarget(url), secrets: secretsOf(url) };
 

@@ -1,9 +1,9 @@
 import {
   type ErrorCodeEntry,
   type ErrorRegistry,
+  errorFamily,
+  errorRegistry,
   type MisuseCode,
-  TesseraError,
-  type TesseraErrorOptions,
 } from '@tessera/core';
 import { oauthErrorCodes } from './lib/oauth-error.js';
 
@@ -44,14 +44,10 @@ export const tokenServiceMisuseCodes = {
 } as const satisfies Record<MisuseCode, string>;
 
 /** This package's codes: the OAuth ones (`ERR_OAUTH_*`), the operator ones and the misuse ones. */
-export const tokenServiceErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({ ...oauthErrorCodes, ...tokenServiceErrorCodes }),
-  misuse: Object.freeze({ ...tokenServiceMisuseCodes }),
-});
+export const tokenServiceErrorRegistry: ErrorRegistry = errorRegistry(
+  { ...oauthErrorCodes, ...tokenServiceErrorCodes },
+  tokenServiceMisuseCodes,
+);
 
-export class TokenServiceError extends TesseraError<TokenServiceErrorCode> {
-  constructor(code: TokenServiceErrorCode, message: string, options: TesseraErrorOptions = {}) {
-    // These messages are meant for an operator (CLI, startup log): they never carry a secret.
-    super(code, message, { status: tokenServiceErrorCodes[code].status, expose: true, ...options });
-  }
-}
+// These messages are meant for an operator (CLI, startup log): they never carry a secret.
+export class TokenServiceError extends errorFamily(tokenServiceErrorCodes, { expose: true }) {}

@@ -18,8 +18,9 @@ export {
 export type { PurgeCounts } from './lib/purge.js';
 export { purgeExpiredRecords } from './maintenance.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
+export { listenMtlsAliases, type MtlsListener } from './mtls-listener.js';
 export { openTokenService } from './open.js';
-export type { TlsOptions, TokenServiceOptions } from './options.js';
+export type { MtlsAliasOptions, TlsOptions, TokenServiceOptions } from './options.js';
 export {
   type ApplySeedOptions,
   applySeed,
@@ -29,5 +30,5 @@ export {
   type SeedUser,
 } from './seed.js';
 export type { Client, GrantType, TokenEndpointAuthMethod } from './store/client.js';
-export type { ClientRegistration } from './store/client-registration.js';
+export { type ClientRegistration, parseClientRegistration } from './store/client-registration.js';
 export { ClientRepository, type ClientRepositoryOptions } from './store/clients.js';

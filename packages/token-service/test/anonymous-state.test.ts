@@ -64,7 +64,7 @@ const REDIRECT = 'http://127.0.0.1:8080/auth/callback';
 const challenge = () =>
   createHash('sha256').update(randomBytes(32).toString('base64url')).digest('base64url');
 
-describe.each(stores)('anonymous requests write nothing to the $name store', (fixture) => {
+describe.each(stores)('anonymous requests write nothing to the $name store (B108)', (fixture) => {
   let database: TestDatabase;
   let store: KeyValueStore;
   let harness: Harness;

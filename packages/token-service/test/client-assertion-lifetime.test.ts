@@ -10,7 +10,7 @@ const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
 // How long a private_key_jwt assertion may live: libraries such as Python's authlib sign them for
 // an hour by default; the bound is an option, and each jti is remembered until its exp.
-describe.each(databases)('private_key_jwt assertion lifetime on $name', (fixture) => {
+describe.each(databases)('private_key_jwt assertion lifetime on $name (docs/security.md A116)', (fixture) => {
   let database: TestDatabase;
   let billing: KeyedClient;
   let offsetMs = 0;

@@ -81,7 +81,7 @@ async function answer(
   return done.text();
 }
 
-describe.each(databases)('the device flow with openid-client on $name', (fixture) => {
+describe.each(databases)('the device flow with openid-client on $name (A136, A137, A138)', (fixture) => {
   let database: TestDatabase;
   let harness: Harness;
   let aliceId: string;

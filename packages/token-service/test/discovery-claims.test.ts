@@ -32,7 +32,7 @@ const carolClaims = {
   phone_number_verified: false,
 };
 
-describe.each(databases)('discovery tells the truth on $name', (fixture) => {
+describe.each(databases)('discovery tells the truth on $name (docs/security.md D120)', (fixture) => {
   let database: TestDatabase;
   let harness: Harness;
   let config: oidc.Configuration;

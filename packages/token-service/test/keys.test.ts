@@ -17,7 +17,7 @@ interface Jwks {
 
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
 
-describe.each(databases)('signing keys on $name', (fixture) => {
+describe.each(databases)('signing keys on $name (docs/security.md D122)', (fixture) => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await fixture.create();

@@ -13,7 +13,7 @@ if (sqlite === undefined) throw new Error('no sqlite fixture');
 
 // A private redis-server as the token service's store, frozen (SIGSTOP), thawed, killed and
 // started again; the shared server on 6379 is never touched.
-describe('readiness on a private redis-server', () => {
+describe('readiness on a private redis-server (docs/security.md L111)', () => {
   let server: PrivateRedisServer;
   let store: RedisStore;
   let channel: RedisChannel;
@@ -51,7 +51,7 @@ describe('readiness on a private redis-server', () => {
   });
 });
 
-describe('metrics exposure', () => {
+describe('metrics exposure (docs/security.md L112)', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await sqlite.create();
@@ -116,7 +116,7 @@ describe('metrics exposure', () => {
   });
 });
 
-describe('log levels', () => {
+describe('log levels (docs/security.md L113)', () => {
   it('a 400, 401 or 404 writes no line at error level; a 5xx does', async () => {
     const database = await sqlite.create();
     const logs = new LogCapture();

@@ -51,14 +51,22 @@ describe.each(databases)('health, metrics, clients and logs on $name', (fixture)
     expect(await ready.json()).toEqual({ status: 'ok', checks: { database: 'ok', store: 'ok' } });
   });
 
-  it('/metrics counts tokens by grant, errors by code, and request latency', async () => {
+  it('/metrics counts tokens by grant, errors by our code and their RFC 6749 error, and request latency', async () => {
     expect((await token(basic('orders', ORDERS_SECRET))).status).toBe(200);
     expect((await token(basic('orders', 'wrong'))).status).toBe(401);
+    expect((await fetch(`${harness.url}/no-such-endpoint`)).status).toBe(404);
     const response = await fetch(`${harness.url}/metrics`);
     expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
     const text = await response.text();
     expect(text).toMatch(/tessera_tokens_issued_total\{grant_type="client_credentials"\} [1-9]/);
-    expect(text).toMatch(/tessera_oauth_errors_total\{error="invalid_client"\} [1-9]/);
+    // By our code, the one convention, and by the RFC 6749 5.2 error the client read.
+    expect(text).toMatch(
+      /tessera_oauth_errors_total\{code="ERR_OAUTH_INVALID_CLIENT",error="invalid_client"\} [1-9]/,
+    );
+    expect(text).toMatch(
+      /tessera_oauth_errors_total\{code="ERR_HTTP_NOT_FOUND",error="invalid_request"\} [1-9]/,
+    );
+    expect(text).not.toMatch(/tessera_oauth_errors_total\{error=/);
     expect(text).toMatch(
       /tessera_http_request_duration_seconds_count\{method="POST",route="\/token",status_code="200"\} [1-9]/,
     );

@@ -22,7 +22,7 @@ interface Tokens {
 
 const challengeOf = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 
-describe.each(databases)('refresh-token rotation on $name', (fixture) => {
+describe.each(databases)('refresh-token rotation on $name (docs/security.md A114, A115)', (fixture) => {
   let database: TestDatabase;
   // A strict service, and two instances with the reuse grace, on one database.
   let strict: Harness;

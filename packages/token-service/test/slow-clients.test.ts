@@ -8,7 +8,7 @@ import { type Harness, startService } from '../../../test/support/token-service/
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The server `app.listen` makes, as `tessera token-service` and `tessera dev` listen it.
-describe('the token service against slow clients', () => {
+describe('the token service against slow clients (docs/security.md A117)', () => {
   let database: TestDatabase;
   let harness: Harness;
   let base: string;

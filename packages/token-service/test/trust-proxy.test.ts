@@ -44,7 +44,7 @@ async function lockAddress(harness: Harness, client: string): Promise<void> {
   expect(await failFrom(harness, client, `guess-${client}-last`)).toBe(429);
 }
 
-describe('trustProxy and the per-address login limit', () => {
+describe('trustProxy and the per-address login limit (docs/security.md H106)', () => {
   let database: TestDatabase;
   beforeAll(async () => {
     database = await sqlite.create();

@@ -35,7 +35,7 @@ async function answerOf(response: Response): Promise<Answer> {
   };
 }
 
-describe('/userinfo', () => {
+describe('/userinfo (docs/security.md C121)', () => {
   let database: TestDatabase;
   let harness: Harness;
   let aliceId: string;

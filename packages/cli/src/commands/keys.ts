@@ -1,9 +1,8 @@
-import { type SigningAlgorithm, signingAlgorithms } from '@tessera/core';
+import { type SigningAlgorithm, signingAlgorithms, textTable } from '@tessera/core';
 import type { KeyInfo } from '@tessera/token-service';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { integer, usage } from '../lib/options.js';
-import { table } from '../lib/table.js';
 import { type AdminDatabaseOptions, defaultDatabaseUrl, withAdminDatabase } from './service-secret.js';
 
 interface ListOptions extends AdminDatabaseOptions {
@@ -58,7 +57,7 @@ export function registerKeysCommand(program: Command, context: CliContext): void
           when(info.retireUntil),
         ]),
       ];
-      context.io.out(`${table(rows)}\n`);
+      context.io.out(`${textTable(rows)}\n`);
     });
 
   common(

@@ -1,8 +1,8 @@
+import { textTable } from '@tessera/core';
 import type { User, UserClaims, UserDirectory } from '@tessera/identity';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { usage } from '../lib/options.js';
-import { table } from '../lib/table.js';
 import { defaultDatabaseUrl, openDatabase } from './service-secret.js';
 
 /** Where a password may come from besides standard input; never from an argument (`ps` shows those). */
@@ -137,7 +137,7 @@ export function registerUsersCommand(program: Command, context: CliContext): voi
           user.claims.email ?? '',
         ]),
       ];
-      context.io.out(`${table(rows)}\n`);
+      context.io.out(`${textTable(rows)}\n`);
     });
 
   users

@@ -1,4 +1,5 @@
-import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry, TesseraErrorOptions } from './base.js';
+import { errorFamily } from './family.js';
 
 /** Failures of authentication and authorization as seen by a server (RFC 6750 section 3). */
 export const authErrorCodes = {
@@ -10,6 +11,15 @@ export const authErrorCodes = {
   ERR_AUTH_INSUFFICIENT_SCOPE: {
     status: 403,
     meaning: 'The credentials are valid but lack a required scope or permission.',
+  },
+  ERR_MTLS_CERTIFICATE_REQUIRED: {
+    status: 401,
+    meaning:
+      'A certificate-bound access token (cnf.x5t#S256) came over a connection with no client certificate.',
+  },
+  ERR_MTLS_CERTIFICATE_MISMATCH: {
+    status: 401,
+    meaning: "The connection's client certificate is not the one the access token is bound to.",
   },
   ERR_METRICS_UNAUTHORIZED: {
     status: 401,
@@ -24,17 +34,13 @@ export interface AuthErrorOptions extends TesseraErrorOptions {
   readonly scope?: readonly string[];
 }
 
-export class AuthError extends TesseraError<AuthErrorCode> {
+export class AuthError extends errorFamily(authErrorCodes) {
   /** The scopes a token needs here (RFC 6750 3 `scope`); empty when the challenge names none. */
   readonly scope: readonly string[];
 
-  constructor(
-    code: AuthErrorCode,
-    message: string = authErrorCodes[code].meaning,
-    options: AuthErrorOptions = {},
-  ) {
+  constructor(code: AuthErrorCode, message?: string, options: AuthErrorOptions = {}) {
     const { scope = [], ...rest } = options;
-    super(code, message, { status: authErrorCodes[code].status, ...rest });
+    super(code, message, rest);
     this.scope = Object.freeze([...scope]);
   }
 }

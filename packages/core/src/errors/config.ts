@@ -1,4 +1,5 @@
-import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry, TesseraErrorOptions } from './base.js';
+import { errorFamily } from './family.js';
 
 /**
  * Failures of the config loader: the process should print one line per problem and exit non-zero.
@@ -38,13 +39,14 @@ export interface ConfigErrorOptions extends TesseraErrorOptions {
   readonly problems?: readonly ConfigProblem[];
 }
 
-export class ConfigError extends TesseraError<ConfigErrorCode> {
+// The message names where a value came from, never the value: it is shown.
+export class ConfigError extends errorFamily(configErrorCodes, { expose: true }) {
   /** Every problem found, in order; one line of `message` each. Empty for file and parse errors. */
   readonly problems: readonly ConfigProblem[];
 
-  constructor(code: ConfigErrorCode, message: string, options: ConfigErrorOptions = {}) {
+  constructor(code: ConfigErrorCode, message?: string, options: ConfigErrorOptions = {}) {
     const { problems = [], ...rest } = options;
-    super(code, message, { status: configErrorCodes[code].status, expose: true, ...rest });
+    super(code, message, rest);
     this.problems = Object.freeze([...problems]);
   }
 }

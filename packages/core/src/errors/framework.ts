@@ -30,6 +30,15 @@ const fastifyRefusals: Readonly<Record<string, Refusal>> = {
   ERR_HTTP_REQUEST_TIMEOUT: ['ERR_HTTP_REQUEST_TIMEOUT', 'the request did not arrive in time'],
 };
 
+// What Express's body parsers (body-parser, raw-body) refuse, by their error's `type`.
+const bodyParserRefusals: Readonly<Record<string, Refusal>> = {
+  'entity.too.large': ['ERR_HTTP_BODY_TOO_LARGE', 'the request body is too large'],
+  'entity.parse.failed': ['ERR_HTTP_BODY_INVALID', 'the body cannot be read as its content type says'],
+  'request.size.invalid': ['ERR_HTTP_BODY_INVALID', 'the body is not as long as its content length says'],
+  'encoding.unsupported': ['ERR_HTTP_MEDIA_TYPE_UNSUPPORTED', 'the content encoding is not supported'],
+  'charset.unsupported': ['ERR_HTTP_MEDIA_TYPE_UNSUPPORTED', 'the charset is not supported'],
+};
+
 /**
  * Any value thrown or passed to an error handler, as an error of the hierarchy: ours as they are,
  * a framework's or the HTTP parser's refusal of what the client sent as the `ERR_HTTP_*` code it
@@ -37,11 +46,17 @@ const fastifyRefusals: Readonly<Record<string, Refusal>> = {
  */
 export function toTesseraError(error: unknown): TesseraError {
   if (isTesseraError(error)) return error;
-  const { code, statusCode } = (typeof error === 'object' && error !== null ? error : {}) as {
+  const { code, statusCode, type } = (typeof error === 'object' && error !== null ? error : {}) as {
     readonly code?: unknown;
     readonly statusCode?: unknown;
+    readonly type?: unknown;
   };
-  const known = typeof code === 'string' ? fastifyRefusals[code] : undefined;
+  const known =
+    typeof code === 'string'
+      ? fastifyRefusals[code]
+      : typeof type === 'string' && typeof statusCode === 'number' && statusCode < 500
+        ? bodyParserRefusals[type]
+        : undefined;
   if (known !== undefined) return new HttpError(known[0], known[1], { cause: error });
   if (typeof code === 'string' && code.startsWith('HPE_')) {
     return new HttpError('ERR_HTTP_REQUEST_INVALID', 'the request is not valid HTTP', { cause: error });

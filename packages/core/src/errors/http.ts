@@ -1,4 +1,5 @@
-import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry } from './base.js';
+import { errorFamily } from './family.js';
 
 /**
  * What every listener answers about the request itself, before any part's own logic: no such
@@ -44,26 +45,13 @@ export const httpErrorCodes = {
 export type HttpErrorCode = keyof typeof httpErrorCodes;
 
 // The rest of a refused body is not read: answered, then the connection is closed.
-const closing: Partial<Record<HttpErrorCode, Readonly<Record<string, string>>>> = {
-  ERR_HTTP_BODY_TOO_LARGE: { connection: 'close' },
-  ERR_HTTP_REQUEST_TIMEOUT: { connection: 'close' },
-  ERR_HTTP_HEADERS_TOO_LARGE: { connection: 'close' },
-};
-
-export class HttpError extends TesseraError<HttpErrorCode> {
-  constructor(
-    code: HttpErrorCode,
-    message: string = httpErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    const { headers, ...rest } = options;
-    super(code, message, {
-      status: httpErrorCodes[code].status,
-      headers: { ...closing[code], ...headers },
-      ...rest,
-    });
-  }
-}
+export class HttpError extends errorFamily(httpErrorCodes, {
+  headers: {
+    ERR_HTTP_BODY_TOO_LARGE: { connection: 'close' },
+    ERR_HTTP_REQUEST_TIMEOUT: { connection: 'close' },
+    ERR_HTTP_HEADERS_TOO_LARGE: { connection: 'close' },
+  },
+}) {}
 
 /** The refusal for each reason core's `readBody` gives. */
 export function bodyRefusal(reason: 'too_large' | 'timeout' | 'length_mismatch'): HttpError {

@@ -20,6 +20,13 @@ export {
 } from './base.js';
 export { ConfigError, type ConfigErrorCode, configErrorCodes } from './config.js';
 export { DpopError, type DpopErrorCode, type DpopOAuthError, dpopErrorCodes } from './dpop.js';
+export {
+  type ErrorCodes,
+  type ErrorFamily,
+  type ErrorFamilyOptions,
+  errorFamily,
+  errorRegistry,
+} from './family.js';
 export { toTesseraError } from './framework.js';
 export {
   type AnswerLog,

@@ -1,4 +1,5 @@
-import { TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry } from './base.js';
+import { errorFamily } from './family.js';
 
 /**
  * Why an outgoing request (to a JWKS, an issuer's metadata, a token endpoint, a back channel,
@@ -6,19 +7,27 @@ import { TesseraError, type TesseraErrorOptions } from './base.js';
  * path only, never its query or userinfo, and never a header or a body sent.
  */
 export const outboundErrorCodes = {
-  ERR_OUTBOUND_UNREACHABLE: 'No answer: the connection was refused, reset or could not be made.',
-  ERR_OUTBOUND_TIMEOUT: 'The answer, headers and body, did not arrive within the deadline.',
-  ERR_OUTBOUND_TOO_LARGE: 'The answer body is larger than allowed (declared or counted).',
-  ERR_OUTBOUND_REDIRECT: 'The answer is a redirect: redirects are never followed.',
-  ERR_OUTBOUND_INVALID_ANSWER:
-    'The answer is not what was asked for: an unexpected status, not UTF-8, not a JSON object, or metadata naming another issuer.',
-} as const;
+  ERR_OUTBOUND_UNREACHABLE: {
+    status: 502,
+    meaning: 'No answer: the connection was refused, reset or could not be made.',
+  },
+  ERR_OUTBOUND_TIMEOUT: {
+    status: 504,
+    meaning: 'The answer, headers and body, did not arrive within the deadline.',
+  },
+  ERR_OUTBOUND_TOO_LARGE: {
+    status: 502,
+    meaning: 'The answer body is larger than allowed (declared or counted).',
+  },
+  ERR_OUTBOUND_REDIRECT: { status: 502, meaning: 'The answer is a redirect: redirects are never followed.' },
+  ERR_OUTBOUND_INVALID_ANSWER: {
+    status: 502,
+    meaning:
+      'The answer is not what was asked for: an unexpected status, not UTF-8, not a JSON object, or metadata naming another issuer.',
+  },
+} as const satisfies Record<string, ErrorCodeEntry>;
 
 export type OutboundErrorCode = keyof typeof outboundErrorCodes;
 
-export class OutboundError extends TesseraError<OutboundErrorCode> {
-  constructor(code: OutboundErrorCode, message: string, options: TesseraErrorOptions = {}) {
-    // A peer that failed us is the server's problem, not the caller's: 502, the detail in the log.
-    super(code, message, { status: code === 'ERR_OUTBOUND_TIMEOUT' ? 504 : 502, expose: false, ...options });
-  }
-}
+// A peer that failed us is the server's problem, not the caller's: 502 (504 for a timeout), the detail in the log.
+export class OutboundError extends errorFamily(outboundErrorCodes, { expose: false }) {}

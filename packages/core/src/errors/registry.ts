@@ -2,6 +2,7 @@ import { authErrorCodes } from './auth.js';
 import type { ErrorCodeEntry, MisuseCode } from './base.js';
 import { configErrorCodes } from './config.js';
 import { dpopErrorCodes } from './dpop.js';
+import { errorRegistry } from './family.js';
 import { httpErrorCodes } from './http.js';
 import { coreMisuseCodes } from './misuse.js';
 import { outboundErrorCodes } from './outbound.js';
@@ -20,27 +21,16 @@ export interface ErrorRegistry {
 }
 
 /** Core's registry: every family defined here, and the misuse codes every package may share. */
-/** A family whose codes carry their meaning only, each with the status its errors are made with. */
-function withStatus(
-  codes: Readonly<Record<string, string>>,
-  statusOf: (code: string) => number,
-): Record<string, ErrorCodeEntry> {
-  return Object.fromEntries(
-    Object.entries(codes).map(([code, meaning]) => [code, { status: statusOf(code), meaning }]),
-  );
-}
-
-export const coreErrorRegistry: ErrorRegistry = Object.freeze({
-  codes: Object.freeze({
+export const coreErrorRegistry: ErrorRegistry = errorRegistry(
+  {
     ...tokenErrorCodes,
     ...configErrorCodes,
     ...storageErrorCodes,
     ...authErrorCodes,
     ...httpErrorCodes,
     // A DPoP refusal is a resource server's 401 (RFC 9449 7.1); the token endpoint answers it 400.
-    ...withStatus(dpopErrorCodes, () => 401),
-    // An outbound call that failed: 504 when it timed out, else 502.
-    ...withStatus(outboundErrorCodes, (code) => (code === 'ERR_OUTBOUND_TIMEOUT' ? 504 : 502)),
-  }),
-  misuse: Object.freeze({ ...coreMisuseCodes }),
-});
+    ...dpopErrorCodes,
+    ...outboundErrorCodes,
+  },
+  coreMisuseCodes,
+);

@@ -1,4 +1,5 @@
-import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry } from './base.js';
+import { errorFamily } from './family.js';
 
 /** Failures of a store, a channel or the SQL layer. The caller should fail closed. */
 export const storageErrorCodes = {
@@ -18,8 +19,5 @@ export const storageErrorCodes = {
 
 export type StorageErrorCode = keyof typeof storageErrorCodes;
 
-export class StorageError extends TesseraError<StorageErrorCode> {
-  constructor(code: StorageErrorCode, message: string, options: TesseraErrorOptions = {}) {
-    super(code, message, { status: storageErrorCodes[code].status, expose: false, ...options });
-  }
-}
+// A store's failure is the server's problem: its detail (a host, a driver message) stays in the log.
+export class StorageError extends errorFamily(storageErrorCodes, { expose: false }) {}

@@ -1,4 +1,5 @@
-import { type ErrorCodeEntry, TesseraError, type TesseraErrorOptions } from './base.js';
+import type { ErrorCodeEntry } from './base.js';
+import { errorFamily } from './family.js';
 
 /**
  * Why an access token was refused. Every code maps to 401 with
@@ -61,13 +62,5 @@ export const tokenErrorCodes = {
 
 export type TokenErrorCode = keyof typeof tokenErrorCodes;
 
-export class TokenError extends TesseraError<TokenErrorCode> {
-  constructor(
-    code: TokenErrorCode,
-    message: string = tokenErrorCodes[code].meaning,
-    options: TesseraErrorOptions = {},
-  ) {
-    // A JWKS outage is the server's problem, not the caller's: 503, and the detail stays in the log.
-    super(code, message, { status: tokenErrorCodes[code].status, ...options });
-  }
-}
+// A JWKS outage is the server's problem, not the caller's: 503, and the detail stays in the log.
+export class TokenError extends errorFamily(tokenErrorCodes) {}

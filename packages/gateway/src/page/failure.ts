@@ -1,6 +1,5 @@
-import { answerFor } from '@tessera/core';
+import { answerFor, escapeHtml } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { escapeHtml } from './files.js';
 import { pageHeaders } from './headers.js';
 import { PAGE_ASSET_PREFIX } from './index.js';
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { escapeHtml } from '@tessera/core';
 import type { PageLogin } from './index.js';
 
 export interface Asset {
@@ -39,19 +40,6 @@ const REPORT_LINK =
   '  <footer><a id="report-link" data-testid="report-link" href="/_tessera/report">The latest comparison of the modes (tessera compare)</a></footer>\n';
 
 const read = (name: string): Buffer => readFileSync(new URL(name, assetDirectory));
-
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-};
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"']/g, (c) => ESCAPES[c] ?? c);
-}
 
 /**
  * Reads the page and its assets once; what the page must know is written into `<body data-*>`,

@@ -2,7 +2,6 @@ import { TesseraTypeError } from '@tessera/core';
 import { SESSION_REFERENCE_HEADER } from '@tessera/resource/session';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { AuthMode, RouteConfig } from '../config.js';
-import { GatewayError } from '../errors.js';
 import type { GatewayModes } from '../modes.js';
 import type { RouteMatch } from './routes.js';
 
@@ -69,7 +68,8 @@ function handlersOf(modes: GatewayModes): { readonly [M in AuthMode]: ModeHandle
     token:
       token === undefined
         ? undefined
-        : (request, _reply, match) => token.authorize(request, match.route.config),
+        : (request, _reply, match) =>
+            token.authorize(request, match.route.config, `${match.route.origin}${match.upstreamPath}`),
     session:
       session === undefined
         ? undefined
@@ -78,7 +78,13 @@ function handlersOf(modes: GatewayModes): { readonly [M in AuthMode]: ModeHandle
     hybrid:
       hybrid === undefined
         ? undefined
-        : (request, reply, match) => hybrid.authorize(request, reply, match.route.config),
+        : (request, reply, match) =>
+            hybrid.authorize(
+              request,
+              reply,
+              match.route.config,
+              `${match.route.origin}${match.upstreamPath}`,
+            ),
   };
 }
 

@@ -6,6 +6,8 @@ export interface CompiledRoute {
   readonly prefix: string;
   /** The upstream's origin and base path (without a trailing slash). */
   readonly origin: string;
+  /** The `Host` the upstream is sent (its origin's host and port). */
+  readonly host: string;
   readonly basePath: string;
 }
 
@@ -21,6 +23,7 @@ function compile(config: RouteConfig): CompiledRoute {
     config,
     prefix: config.prefix,
     origin: url.origin,
+    host: url.host,
     basePath: url.pathname.replace(/\/+$/, ''),
   };
 }

@@ -1,5 +1,6 @@
 import {
   answerFor,
+  type ErrorAnswer,
   type MetricsExposure,
   metricsAnswer,
   metricsOnPublicPort,
@@ -7,7 +8,7 @@ import {
   startMetricsListener,
   TesseraTypeError,
 } from '@tessera/core';
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, IdentitySource } from '../identity/types.js';
@@ -27,14 +28,40 @@ export interface ExpressResourceOptions {
    * of its own, closed by the handler's `close()`. Unset: nowhere, nothing counted.
    */
   readonly metrics?: MetricsExposure;
+  /**
+   * Told every answer `errorHandler` sends, once sent: the app's log line or metric. By default a
+   * 5xx is logged at `error` with its cause on `req.log` when the app has one (pino-http's);
+   * a refusal is not logged.
+   */
+  readonly onErrorAnswer?: (answer: ErrorAnswer, req: Request) => void;
 }
 
-/** The middleware, and `close()` for what it opened (the metrics listener, if any). */
-export type ExpressResourceHandler = RequestHandler & { close(): Promise<void> };
+/**
+ * The middleware; `errorHandler`, the error middleware to mount after the routes it protects,
+ * so that whatever they throw is answered as this resource server answers (core's `answerFor`:
+ * the JSON body, an RFC 6750 3 challenge in the source's scheme), never in Express's HTML; and
+ * `close()` for what it opened (the metrics listener, if any).
+ */
+export type ExpressResourceHandler = RequestHandler & {
+  readonly errorHandler: ErrorRequestHandler;
+  close(): Promise<void>;
+};
 
-function refuse(res: Response, error: unknown, scheme: string, parameters?: string): void {
+function refuse(res: Response, error: unknown, scheme: string, parameters?: string): ErrorAnswer {
   const answer = answerFor(error, { scheme, ...(parameters === undefined ? {} : { parameters }) });
   res.status(answer.status).set(answer.headers).send(JSON.stringify(answer.body));
+  return answer;
+}
+
+/** What pino-http puts on a request; the default `onErrorAnswer` logs through it when it is there. */
+interface LoggedRequest {
+  readonly log?: { error?: (fields: object, message: string) => void };
+}
+
+function logServerErrors(answer: ErrorAnswer, req: Request): void {
+  if (answer.status < 500) return;
+  const { error } = answer;
+  (req as LoggedRequest).log?.error?.({ err: error.cause ?? error, code: error.code }, 'request failed');
 }
 
 /** Authenticates every request it sees (and checks `policy`); mount it before the routes it protects. */
@@ -79,12 +106,14 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
         return;
       }
     }
+    if (source.answerHeaders !== undefined) res.set(source.answerHeaders());
     authenticateAndAuthorize(source, policy, {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       method: req.method,
       url: req.originalUrl,
       body: req.body as unknown,
+      socket: req.socket,
       // Express's `trust proxy` decides whether X-Forwarded-Proto and -Host count.
       get origin() {
         return `${req.protocol}://${req.host}`;
@@ -100,7 +129,17 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       },
     );
   };
+  const onErrorAnswer = options.onErrorAnswer ?? logServerErrors;
+  const errorHandler: ErrorRequestHandler = (error: unknown, req, res, next) => {
+    // An answer already under way cannot be replaced: Express's own handler ends the connection.
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    onErrorAnswer(refuse(res, error, source.scheme, source.challenge), req);
+  };
   return Object.assign(handler, {
+    errorHandler,
     async close() {
       await (await listener)?.close();
     },

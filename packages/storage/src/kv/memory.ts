@@ -1,6 +1,7 @@
 import { parseCounter } from '../lib/counter.js';
 import { closed, wrongKind } from '../lib/errors.js';
 import {
+  checkCompareAndSet,
   checkIncrement,
   checkInterval,
   checkKey,
@@ -87,9 +88,7 @@ export class MemoryStore implements KeyValueStore {
     options: TtlOptions,
   ): Promise<boolean> {
     const k = this.#key('compareAndSet', key);
-    if (expected !== null) checkValue(expected, 'expected');
-    checkValue(next, 'next');
-    const ttlMs = checkTtl(options);
+    const ttlMs = checkCompareAndSet(expected, next, options);
     const entry = this.#live(k);
     if (expected === null) {
       if (entry !== undefined) return false;

@@ -1,5 +1,6 @@
 import { closed } from '../lib/errors.js';
 import {
+  checkCompareAndSet,
   checkIncrement,
   checkKey,
   checkMembers,
@@ -64,9 +65,7 @@ export class RedisStore implements KeyValueStore {
     next: string,
     options: TtlOptions,
   ): Promise<boolean> {
-    if (expected !== null) checkValue(expected, 'expected');
-    checkValue(next, 'next');
-    const ttlMs = checkTtl(options);
+    const ttlMs = checkCompareAndSet(expected, next, options);
     if (expected === null) {
       const reply = await this.#run('compareAndSet', key, (k) =>
         ttlMs === undefined ? this.#client.set(k, next, 'NX') : this.#client.set(k, next, 'PX', ttlMs, 'NX'),

@@ -4,6 +4,7 @@ import { parseCounter } from '../lib/counter.js';
 import { sqliteDriver } from '../lib/drivers.js';
 import { closed, unavailable, wrongKind } from '../lib/errors.js';
 import {
+  checkCompareAndSet,
   checkIncrement,
   checkInterval,
   checkKey,
@@ -111,9 +112,7 @@ export class SqliteStore implements KeyValueStore {
     next: string,
     options: TtlOptions,
   ): Promise<boolean> {
-    if (expected !== null) checkValue(expected, 'expected');
-    checkValue(next, 'next');
-    const ttlMs = checkTtl(options);
+    const ttlMs = checkCompareAndSet(expected, next, options);
     return this.#run('compareAndSet', key, (k) =>
       this.#transactions.compareAndSet.immediate(k, expected, next, ttlMs),
     );

@@ -38,6 +38,17 @@ export function checkTtl(options: TtlOptions | undefined): number | undefined {
   return ttlMs;
 }
 
+/** A compareAndSet's arguments, the same in every store: the TTL of the write, as checkTtl gives it. */
+export function checkCompareAndSet(
+  expected: unknown,
+  next: unknown,
+  options: TtlOptions | undefined,
+): number | undefined {
+  if (expected !== null) checkValue(expected, 'expected');
+  checkValue(next, 'next');
+  return checkTtl(options);
+}
+
 export function checkIncrement(by: unknown): asserts by is number {
   if (typeof by !== 'number' || !Number.isSafeInteger(by)) {
     throw new TesseraTypeError('ERR_INVALID_INCREMENT', 'increment must be a safe integer');

@@ -15,7 +15,7 @@ describeKeyValueStoreConformance('MemoryStore', () => {
   };
 });
 
-describe('MemoryStore', () => {
+describe('MemoryStore (docs/security.md J125)', () => {
   let store: MemoryStore | undefined;
   afterEach(async () => {
     await store?.close();

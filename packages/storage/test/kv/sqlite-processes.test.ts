@@ -13,7 +13,7 @@ const worker = fileURLToPath(new URL('./sqlite-worker.ts', import.meta.url));
 const PROCESSES = 4;
 const ROUNDS = 100;
 
-describe('SqliteStore shared by several processes', () => {
+describe('SqliteStore shared by several processes (docs/security.md J126)', () => {
   let dir: Awaited<ReturnType<typeof makeTempDir>>;
   beforeAll(async () => {
     dir = await makeTempDir('kv-processes');

@@ -15,7 +15,7 @@ describeChannelConformance('RedisChannel', () => ({
   cleanup: async () => {},
 }));
 
-describe('RedisChannel', () => {
+describe('RedisChannel (docs/security.md J129)', () => {
   it('appends to a stream under the prefixed key, trimmed to about retainedMessages', async () => {
     const reader = new Redis(REDIS_URL);
     const channel = new RedisChannel({ url: REDIS_URL, prefix, retainedMessages: 10 });

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { methodNotAllowed } from '../lib/method-not-allowed.js';
+import { postEndpoint } from '../lib/method-not-allowed.js';
 import { loadSso } from '../lib/sso.js';
-import { cancelInteraction, elsewhere, openFormStep } from './authorize/interaction-form.js';
+import { cancelInteraction, elsewhere, formStep } from './authorize/interaction-form.js';
 import { completeWithCode } from './authorize/issue.js';
 
 /**
@@ -10,14 +10,7 @@ import { completeWithCode } from './authorize/issue.js';
  * anything else in `access_denied`. Only the user who signed in for this interaction, in this
  * browser, may answer it.
  */
-async function consent(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  const opened = openFormStep(ctx, request, reply);
-  if ('refused' in opened) return opened.refused;
-  const { form, interaction } = opened;
+const consent = formStep(async (ctx, request, reply, { form, interaction }): Promise<FastifyReply> => {
   if (interaction.userId === undefined) return elsewhere(reply);
   const sso = await loadSso(ctx.sso, request, reply);
   const session = sso.current;
@@ -29,9 +22,8 @@ async function consent(
     sid: session.data.sid,
     authTime: session.data.authTime,
   });
-}
+});
 
 export function registerConsent(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/consent', (request, reply) => consent(ctx, request, reply));
-  methodNotAllowed(app, '/consent', ['POST']);
+  postEndpoint(app, ctx, '/consent', consent);
 }

@@ -1,8 +1,8 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.js';
-import { methodNotAllowed } from '../lib/method-not-allowed.js';
+import { postEndpoint } from '../lib/method-not-allowed.js';
 import { signInWithPassword } from '../lib/password-sign-in.js';
-import { cancelInteraction, elsewhere, openFormStep } from './authorize/interaction-form.js';
+import { cancelInteraction, elsewhere, formStep } from './authorize/interaction-form.js';
 import { completeWithCode } from './authorize/issue.js';
 import { sendConsentPage, sendLoginPage } from './authorize/pages.js';
 
@@ -12,14 +12,7 @@ import { sendConsentPage, sendLoginPage } from './authorize/pages.js';
  * The client is read once, for its name on the page and whether it is first party; one that is
  * gone since the form was sent is refused before any credential is checked.
  */
-async function login(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  const opened = openFormStep(ctx, request, reply);
-  if ('refused' in opened) return opened.refused;
-  const { form, sealed, interaction } = opened;
+const login = formStep(async (ctx, request, reply, { form, sealed, interaction }): Promise<FastifyReply> => {
   if (form.get('action') === 'cancel') return cancelInteraction(ctx, reply, interaction);
   const client = await ctx.clients.find(interaction.request.clientId);
   if (client === undefined) return elsewhere(reply);
@@ -53,9 +46,8 @@ async function login(
     request: interaction.request,
     clientName,
   });
-}
+});
 
 export function registerLogin(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/login', (request, reply) => login(ctx, request, reply));
-  methodNotAllowed(app, '/login', ['POST']);
+  postEndpoint(app, ctx, '/login', login);
 }

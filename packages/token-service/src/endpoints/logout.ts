@@ -1,9 +1,9 @@
-import { audit, sessionName } from '@tessera/core';
+import { audit, escapeHtml, sessionName } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify } from 'jose';
 import type { ServiceContext } from '../context.js';
 import { FormBody } from '../lib/form-body.js';
-import { escapeHtml, sendErrorPage, sendPage, setPageHeaders } from '../lib/html.js';
+import { sendErrorPage, sendPage, setPageHeaders } from '../lib/html.js';
 import { methodNotAllowed } from '../lib/method-not-allowed.js';
 import { ownKeyResolver } from '../lib/own-jwt.js';
 import { publishRevocation, revocationHorizon, revokeGrants } from '../lib/revocation.js';

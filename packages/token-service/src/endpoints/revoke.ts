@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { authenticateClient } from '../lib/client-auth/index.js';
 import { rejectRepeatedParameters, requireFormBody } from '../lib/form-body.js';
-import { methodNotAllowed } from '../lib/method-not-allowed.js';
+import { postEndpoint } from '../lib/method-not-allowed.js';
 import { invalidRequest, OAuthError } from '../lib/oauth-error.js';
 import { looksLikeJwt, verifyOwnAccessToken } from '../lib/own-access-token.js';
 import { revokeAccessToken, revokeGrants } from '../lib/revocation.js';
@@ -65,6 +65,5 @@ async function revocationEndpoint(
 }
 
 export function registerRevocation(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/revoke', (request, reply) => revocationEndpoint(ctx, request, reply));
-  methodNotAllowed(app, '/revoke', ['POST']);
+  postEndpoint(app, ctx, '/revoke', revocationEndpoint);
 }

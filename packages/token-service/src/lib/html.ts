@@ -1,19 +1,6 @@
 import { createHash } from 'node:crypto';
+import { escapeHtml } from '@tessera/core';
 import type { FastifyReply } from 'fastify';
-
-const ESCAPES: Readonly<Record<string, string>> = {
-  '&': '&amp;',
-  '<': '&lt;',
-  '>': '&gt;',
-  '"': '&quot;',
-  "'": '&#39;',
-  '`': '&#96;',
-};
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value: string): string {
-  return value.replace(/[&<>"'`]/g, (c) => ESCAPES[c] ?? c);
-}
 
 // One fixed stylesheet: the CSP allows exactly its hash, so no inline style can be injected. It
 // has the look of the gateway's shop page (packages/gateway/src/page/assets/app.css): the same

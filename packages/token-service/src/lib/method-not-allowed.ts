@@ -1,5 +1,6 @@
 import { HttpError } from '@tessera/core';
-import type { FastifyInstance, HTTPMethods } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import type { ServiceContext } from '../context.js';
 
 const ALL: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -19,4 +20,22 @@ export function methodNotAllowed(app: FastifyInstance, url: string, allowed: rea
       });
     },
   });
+}
+
+/** What answers a POST endpoint: its reply, or the body to send. */
+export type PostHandler = (
+  ctx: ServiceContext,
+  request: FastifyRequest,
+  reply: FastifyReply,
+) => Promise<unknown>;
+
+/** A POST-only endpoint: `handle` answers POST, every other method is 405 with `Allow: POST`. */
+export function postEndpoint(
+  app: FastifyInstance,
+  ctx: ServiceContext,
+  url: string,
+  handle: PostHandler,
+): void {
+  app.post(url, (request, reply) => handle(ctx, request, reply));
+  methodNotAllowed(app, url, ['POST']);
 }

@@ -4,7 +4,7 @@ import { Counter, Histogram, Registry } from 'prom-client';
 export interface ServiceMetrics {
   readonly registry: Registry;
   readonly tokensIssued: Counter<'grant_type'>;
-  readonly errors: Counter<'error'>;
+  readonly errors: Counter<'code' | 'error'>;
   readonly requestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly backchannelLogouts: Counter<'result'>;
 }
@@ -21,8 +21,8 @@ export function createMetrics(): ServiceMetrics {
     }),
     errors: new Counter({
       name: 'tessera_oauth_errors_total',
-      help: 'OAuth error responses, by error code.',
-      labelNames: ['error'] as const,
+      help: 'Error answers, by our code and by the RFC 6749 5.2 error it went out as.',
+      labelNames: ['code', 'error'] as const,
       registers: [registry],
     }),
     requestDuration: new Histogram({
@@ -39,4 +39,13 @@ export function createMetrics(): ServiceMetrics {
       registers: [registry],
     }),
   });
+}
+
+/**
+ * Counts one error answered: by our `code` (the one convention every part's metrics and logs use,
+ * `ERR_OAUTH_INVALID_CLIENT`, `ERR_HTTP_NOT_FOUND`) and by the RFC 6749 5.2 `error` the client
+ * read (`invalid_client`, `invalid_request`), which several codes share.
+ */
+export function countError(metrics: ServiceMetrics, code: string, error: string): void {
+  metrics.errors.inc({ code, error });
 }

@@ -1,4 +1,4 @@
-import { type ErrorCodeEntry, TesseraError } from '@tessera/core';
+import { type ErrorCodeEntry, errorFamily } from '@tessera/core';
 
 /**
  * The RFC 6749 5.2 `error` values the token service answers with (RFC 6749, RFC 8628, RFC 8693,
@@ -101,7 +101,7 @@ export interface OAuthErrorOptions {
  * An error with its RFC 6749 5.2 wire fields, answered by core's `answerFor(error, 'oauth')`. The
  * description is shown to the client, so it must never contain a token, secret or password.
  */
-export class OAuthError extends TesseraError<OAuthErrorCode> {
+export class OAuthError extends errorFamily(oauthErrorCodes) {
   /** The RFC 6749 5.2 `error` value. */
   readonly oauthError: OAuthWireError;
   /** The `error_description`, if any (core's answer makes it RFC 6749's charset). */
@@ -109,7 +109,6 @@ export class OAuthError extends TesseraError<OAuthErrorCode> {
 
   constructor(error: OAuthWireError, description?: string, options: OAuthErrorOptions = {}) {
     super(oauthCodeOf(error), description ?? error, {
-      status: oauthErrors[error].status,
       expose: error !== 'server_error' && error !== 'temporarily_unavailable',
       ...options,
     });

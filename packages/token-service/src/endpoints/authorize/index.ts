@@ -3,6 +3,7 @@ import type { ServiceContext } from '../../context.js';
 import { sendErrorPage, setPageHeaders } from '../../lib/html.js';
 import type { AuthorizationRequest } from '../../lib/interaction.js';
 import { methodNotAllowed } from '../../lib/method-not-allowed.js';
+import { countError } from '../../lib/metrics.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { loadSso } from '../../lib/sso.js';
 import { completeWithCode } from './issue.js';
@@ -41,7 +42,7 @@ async function authorize(
   } catch (error) {
     if (error instanceof RedirectableError) return redirectWithError(ctx, reply, error.target, error.error);
     if (error instanceof OAuthError) {
-      ctx.metrics.errors.inc({ error: error.oauthError });
+      countError(ctx.metrics, error.code, error.oauthError);
       return sendErrorPage(reply, 400, error.oauthError, error.description ?? 'The request is invalid.');
     }
     throw error;

@@ -3,6 +3,7 @@ import type { ServiceContext } from '../../context.js';
 import { type FormBody, requireFormBody } from '../../lib/form-body.js';
 import { sendErrorPage, setPageHeaders } from '../../lib/html.js';
 import type { Interaction, InteractionRefusal } from '../../lib/interaction.js';
+import type { PostHandler } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { redirectWithError, targetOf } from './redirect.js';
 
@@ -61,7 +62,7 @@ function formInteraction(
  * Opens the POST of a form step (login, consent): the page headers set, then its interaction, or
  * (`refused`) the page refusing it, already sent.
  */
-export function openFormStep(
+function openFormStep(
   ctx: ServiceContext,
   request: FastifyRequest,
   reply: FastifyReply,
@@ -69,6 +70,21 @@ export function openFormStep(
   setPageHeaders(reply);
   const found = formInteraction(ctx, request);
   return 'refused' in found ? { refused: REFUSAL_PAGES[found.refused](reply) } : found;
+}
+
+/** A form step's POST handler: `step` runs on the opened interaction; a refused one is already answered. */
+export function formStep(
+  step: (
+    ctx: ServiceContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    opened: OpenedForm,
+  ) => Promise<FastifyReply>,
+): PostHandler {
+  return async (ctx, request, reply) => {
+    const opened = openFormStep(ctx, request, reply);
+    return 'refused' in opened ? opened.refused : step(ctx, request, reply, opened);
+  };
 }
 
 /** The user said no: the interaction ends and the client hears `access_denied`. */

@@ -1,6 +1,7 @@
+import { escapeHtml } from '@tessera/core';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../../context.js';
-import { escapeHtml, sendPage } from '../../lib/html.js';
+import { sendPage } from '../../lib/html.js';
 import type { AuthorizationRequest } from '../../lib/interaction.js';
 
 function hidden(interaction: string, csrf: string): string {

@@ -1,6 +1,7 @@
 import { sanitizeDescription } from '@tessera/core';
 import type { FastifyReply } from 'fastify';
 import type { ServiceContext } from '../../context.js';
+import { countError } from '../../lib/metrics.js';
 import type { OAuthError } from '../../lib/oauth-error.js';
 
 /** Where an answer to a verified authorization request goes, and the `state` it echoes. */
@@ -62,7 +63,7 @@ export function redirectWithError(
   target: RedirectTarget,
   error: OAuthError,
 ): FastifyReply {
-  ctx.metrics.errors.inc({ error: error.oauthError });
+  countError(ctx.metrics, error.code, error.oauthError);
   const params: Record<string, string> = { error: error.oauthError };
   if (error.description !== undefined) params.error_description = sanitizeDescription(error.description);
   return redirect(ctx, reply, target, params);

@@ -3,7 +3,7 @@ import type { ServiceContext } from '../../context.js';
 import { resolveAudience } from '../../lib/audience.js';
 import { authenticateClient } from '../../lib/client-auth/index.js';
 import { rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
-import { methodNotAllowed } from '../../lib/method-not-allowed.js';
+import { postEndpoint } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
 import { resolveScopes } from '../../lib/scope.js';
 import { DEVICE_CODE_GRANT } from '../../store/client.js';
@@ -57,6 +57,5 @@ async function deviceAuthorization(
 }
 
 export function registerDeviceAuthorization(app: FastifyInstance, ctx: ServiceContext): void {
-  app.post('/device_authorization', (request, reply) => deviceAuthorization(ctx, request, reply));
-  methodNotAllowed(app, '/device_authorization', ['POST']);
+  postEndpoint(app, ctx, '/device_authorization', deviceAuthorization);
 }

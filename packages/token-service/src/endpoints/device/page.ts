@@ -1,11 +1,11 @@
-import { sha256Base64url } from '@tessera/core';
+import { escapeHtml, sha256Base64url } from '@tessera/core';
 import { normalizeAddress } from '@tessera/identity';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import { type FormBody, requireFormBody } from '../../lib/form-body.js';
-import { escapeHtml, sendErrorPage, sendPage, setPageHeaders } from '../../lib/html.js';
+import { sendErrorPage, sendPage, setPageHeaders } from '../../lib/html.js';
 import type { Interaction } from '../../lib/interaction.js';
-import { methodNotAllowed } from '../../lib/method-not-allowed.js';
+import { methodNotAllowed, type PostHandler, postEndpoint } from '../../lib/method-not-allowed.js';
 import { signInWithPassword } from '../../lib/password-sign-in.js';
 import { loadSso } from '../../lib/sso.js';
 import { type DeviceGrantRecord, normalizeUserCode } from '../../store/device-codes.js';
@@ -154,12 +154,18 @@ async function enterCode(
   return sendLogin(ctx, reply, { status: 200, device });
 }
 
+interface DeviceForm {
+  readonly form: FormBody;
+  readonly sealed: string;
+  readonly interaction: Interaction<DeviceInteraction>;
+}
+
 /** The sealed device interaction a form carries, or the page refusing it. */
 function formInteraction(
   ctx: ServiceContext,
   request: FastifyRequest,
   reply: FastifyReply,
-): { form: FormBody; sealed: string; interaction: Interaction<DeviceInteraction> } | FastifyReply {
+): DeviceForm | FastifyReply {
   let form: FormBody | undefined;
   try {
     form = requireFormBody(request.body);
@@ -180,6 +186,22 @@ function formInteraction(
     return sendErrorPage(reply, refusal === 'elsewhere' ? 403 : 400, 'invalid_request', text);
   }
   return { form, sealed, interaction: opened.interaction };
+}
+
+/** A device form step's POST handler: `step` runs on the opened interaction; a refused one is already answered. */
+function deviceFormStep(
+  step: (
+    ctx: ServiceContext,
+    request: FastifyRequest,
+    reply: FastifyReply,
+    opened: DeviceForm,
+  ) => Promise<FastifyReply>,
+): PostHandler {
+  return async (ctx, request, reply) => {
+    setPageHeaders(reply);
+    const found = formInteraction(ctx, request, reply);
+    return 'form' in found ? step(ctx, request, reply, found) : found;
+  };
 }
 
 async function deny(
@@ -220,15 +242,7 @@ async function approve(
   return false;
 }
 
-async function deviceLogin(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  setPageHeaders(reply);
-  const found = formInteraction(ctx, request, reply);
-  if (!('form' in found)) return found;
-  const { form, sealed, interaction } = found;
+const deviceLogin = deviceFormStep(async (ctx, request, reply, { form, sealed, interaction }) => {
   const device = interaction.request;
   if (form.get('action') === 'cancel') return deny(ctx, reply, device);
   if (!usable(ctx, await ctx.devices.findByHash(device.deviceCodeHash))) {
@@ -252,17 +266,9 @@ async function deviceLogin(
     });
   }
   return sendApproval(ctx, reply, device, signedIn.userId);
-}
+});
 
-async function deviceConsent(
-  ctx: ServiceContext,
-  request: FastifyRequest,
-  reply: FastifyReply,
-): Promise<FastifyReply> {
-  setPageHeaders(reply);
-  const found = formInteraction(ctx, request, reply);
-  if (!('form' in found)) return found;
-  const { form, interaction } = found;
+const deviceConsent = deviceFormStep(async (ctx, request, reply, { form, interaction }) => {
   const device = interaction.request;
   const sso = await loadSso(ctx.sso, request, reply);
   const session = sso.current;
@@ -286,14 +292,12 @@ async function deviceConsent(
     );
   }
   return sendDone(reply, 200, 'Device connected', 'You can close this page and return to your device.');
-}
+});
 
 export function registerDevicePage(app: FastifyInstance, ctx: ServiceContext): void {
   app.get('/device', async (request, reply) => showPage(ctx, request, reply));
   app.post('/device', (request, reply) => enterCode(ctx, request, reply));
   methodNotAllowed(app, '/device', ['GET', 'POST']);
-  app.post('/device/login', (request, reply) => deviceLogin(ctx, request, reply));
-  methodNotAllowed(app, '/device/login', ['POST']);
-  app.post('/device/consent', (request, reply) => deviceConsent(ctx, request, reply));
-  methodNotAllowed(app, '/device/consent', ['POST']);
+  postEndpoint(app, ctx, '/device/login', deviceLogin);
+  postEndpoint(app, ctx, '/device/consent', deviceConsent);
 }

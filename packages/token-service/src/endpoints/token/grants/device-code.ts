@@ -5,7 +5,7 @@ import { revokeGrants } from '../../../lib/revocation.js';
 import type { DeviceGrantRecord } from '../../../store/device-codes.js';
 import { hashToken } from '../../../store/grants.js';
 import type { GrantHandler } from '../types.js';
-import { activeUser, issueUserTokens } from './user-tokens.js';
+import { issueForCodeGrant } from './user-tokens.js';
 
 const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
 
@@ -35,7 +35,7 @@ async function alreadyUsed(ctx: ServiceContext, record: DeviceGrantRecord): Prom
  * interval; `access_denied` once denied; `expired_token` after `expires_in`. Approved, the code is
  * redeemed once by a conditional UPDATE, and the tokens are those of the grant made at approval.
  */
-export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   const code = form.get('device_code');
   if (code === undefined) throw new OAuthError('invalid_request', 'device_code is required');
   const record = await findAuthorization(ctx, code, client.client_id);
@@ -52,16 +52,10 @@ export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { clien
   // Checked before the code is used up: a refused audience leaves it redeemable.
   const audience = resolveAudience(form, record.audiences);
   if (!(await ctx.devices.consume(record.deviceCodeHash))) return alreadyUsed(ctx, record);
-  const grant = record.grantId === undefined ? undefined : await ctx.grants.find(record.grantId);
-  if (grant === undefined || grant.revokedAt !== undefined) throw invalidGrant('the grant was revoked');
-  const user = await activeUser(ctx, grant);
-  return issueUserTokens(ctx, {
+  return issueForCodeGrant(ctx, record.grantId, {
     client,
-    grant,
-    user,
-    scopes: grant.scopes,
-    audience,
+    audienceOf: () => audience,
     nonce: undefined,
-    dpop,
+    holder,
   });
 };
