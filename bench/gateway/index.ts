@@ -1,5 +1,7 @@
 // The edge gateway's cost, requests/s with p50 and p99 latency: a small upstream route (bare Fastify
-// answering a small JSON) called directly, through a bare @fastify/http-proxy, through the Tessera
+// answering a small JSON) called directly, through nginx (when installed: scripts/ensure-nginx.sh
+// installs it), through the floor of a Node proxy (node:http + undici, no checks), through a bare
+// @fastify/http-proxy, through the Tessera
 // gateway in token mode (one EdDSA access token repeated, the verified-token cache on: the default)
 // and through the Tessera gateway in session mode (sessions on Redis, one login, the cookie
 // repeated). autocannon, 50 connections. The upstream and each proxy run in child processes of
@@ -7,18 +9,14 @@
 // contestants then take turns under load in slices of 2 s, the order rotating, until each has had
 // BENCH_ROUNDS x 10 s, and each one's figures are pooled over its slices (bench/lib/slices.ts).
 // The gateways log nothing (logLevel silent), so logging is not measured.
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { cpus, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AccessTokenSigner, exportSigningKey, KeySet } from '@tessera/core';
-import { migrateIdentity, openUserDirectory } from '@tessera/identity';
-import { createDatabase, parseDatabaseUrl } from '@tessera/storage/sql';
-import { deleteKeysWithPrefix } from '../../test/support/redis.js';
+import { cpuSecondsOf } from '../lib/cpu.js';
 import { nginxVersion, startNginx } from '../lib/nginx.js';
 import { durationS, loadAll, rounds, warmupS } from '../lib/rounds.js';
-import { type RunningServer, spawnServer } from '../lib/servers.js';
+import type { RunningServer } from '../lib/servers.js';
 import {
   interleavedSlices,
   pairedRatio,
@@ -27,7 +25,8 @@ import {
   type SliceTotals,
 } from '../lib/slices.js';
 import { printTable, rate, ratio } from '../lib/table.js';
-import { audience, issuer, path, redisUrl, type ServerKind } from './servers.js';
+import { openGatewayFixture } from './fixture.js';
+import { path, type ServerKind } from './servers.js';
 
 type Kind = 'direct' | 'nginx' | Exclude<ServerKind, 'upstream'>;
 
@@ -35,60 +34,10 @@ const here = dirname(fileURLToPath(import.meta.url));
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const sliceS = Number(process.env.BENCH_SLICE ?? 2);
 const cycles = Math.max(1, Math.round((rounds * durationS) / sliceS));
-const prefix = `tessera-bench:gateway:${randomBytes(6).toString('hex')}:`;
-const dir = mkdtempSync(join(tmpdir(), 'tessera-bench-gateway-'));
-const database = join(dir, 'identity.db');
-const password = 'bench-password-not-for-production';
 
-// The token service's part: a throw-away key the token gateway gets in-process, one token.
-const keys = await KeySet.generate(['EdDSA']);
-const token = new AccessTokenSigner({ keys, issuer, lifetime: 3600 }).issue({
-  subject: 'alice',
-  clientId: 'bench',
-  audience,
-  scopes: ['orders:read'],
-}).token;
-
-// The user directory the session gateway logs alice in against.
-{
-  const db = await createDatabase(parseDatabaseUrl(`sqlite:${database}`));
-  try {
-    await migrateIdentity(db);
-    await (await openUserDirectory({ db })).create('alice', password);
-  } finally {
-    await db.destroy();
-  }
-}
-
-const childEnv: NodeJS.ProcessEnv = {
-  ...process.env,
-  BENCH_SIGNING_KEY: JSON.stringify(await exportSigningKey(keys.activeKey('EdDSA'))),
-  BENCH_SESSION_SECRET: randomBytes(32).toString('base64url'),
-  BENCH_REDIS_PREFIX: prefix,
-  BENCH_IDENTITY_DB: database,
-};
-
-function launch(kind: ServerKind, target = ''): Promise<RunningServer> {
-  return spawnServer(join(here, 'servers.ts'), [kind, target], { env: childEnv });
-}
-
-/** Logs in once on the session gateway and returns the Cookie header every request carries. */
-async function login(base: string): Promise<string> {
-  const response = await fetch(`${base}/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ username: 'alice', password }),
-  });
-  if (response.status !== 204) throw new Error(`POST /auth/login answered ${response.status}`);
-  return response.headers.get('set-cookie')?.split(';')[0] ?? '';
-}
-
-/** The credential each contestant is called with: none, a bearer token or a session cookie. */
-async function credentials(kind: Kind, base: string): Promise<Record<string, string>> {
-  if (kind === 'gateway-token') return { authorization: `Bearer ${token}` };
-  if (kind === 'gateway-session') return { cookie: await login(base) };
-  return {};
-}
+// nginx is installed first when it is missing (Debian's nginx-light, scripts/ensure-nginx.sh);
+// where it cannot be, the script says why and the bench goes on without it.
+spawnSync('sh', [join(here, '../../scripts/ensure-nginx.sh')], { stdio: 'inherit' });
 
 // nginx joins when it is installed: it is what a team compares an edge gateway with.
 const nginx = nginxVersion();
@@ -96,16 +45,19 @@ const NGINX_NAME = `${nginx ?? 'nginx'} proxy_pass (1 worker, keepalive)`;
 const contestants: readonly (readonly [Kind, string])[] = [
   ['direct', 'upstream directly'],
   ...(nginx === undefined ? [] : [['nginx', NGINX_NAME] as const]),
+  ['node-proxy', 'floor: node:http + undici Pool (no checks)'],
   ['proxy', 'bare @fastify/http-proxy'],
   ['gateway-token', 'Tessera gateway, token (cache on)'],
   ['gateway-session', 'Tessera gateway, session (Redis)'],
 ];
 if (nginx === undefined) {
   console.log(
-    'nginx is not installed (no /usr/sbin/nginx, or BENCH_NGINX): it is left out; `apt-get install nginx-light` adds it',
+    'nginx is NOT measured: it is not installed (no /usr/sbin/nginx, or BENCH_NGINX) and could not be installed; ' +
+      'run `apt-get install nginx-light` as root, then this bench again',
   );
 }
 
+const fixture = await openGatewayFixture();
 const servers: RunningServer[] = [];
 let totals = new Map<string, SliceTotals>();
 console.log(
@@ -114,26 +66,35 @@ console.log(
     `${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, load average before the run ${loadAll()}`,
 );
 try {
-  const upstream = await launch('upstream');
+  const upstream = await fixture.launch('upstream');
   servers.push(upstream);
   const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
   const targets: SliceContestant[] = [];
   for (const [kind, name] of contestants) {
     let base = upstreamUrl;
+    // The CPU counted is the contestant's own process: the upstream's when called directly.
+    let pid = upstream.pid;
     if (kind !== 'direct') {
-      const server = kind === 'nginx' ? await startNginx(upstreamUrl) : await launch(kind, upstreamUrl);
+      const server =
+        kind === 'nginx' ? await startNginx(upstreamUrl) : await fixture.launch(kind, upstreamUrl);
       servers.push(server);
       base = `http://127.0.0.1:${server.port}`;
+      pid = server.pid;
     }
     const url = `${base}${path}`;
-    const headers = await credentials(kind, base);
+    const headers = await fixture.credentials(kind, base);
     const check = await fetch(url, { headers });
     if (check.status !== 200) throw new Error(`${name}: GET ${path} answered ${check.status}`);
     if (kind === 'gateway-token' || kind === 'gateway-session') {
       const refused = await fetch(url);
       if (refused.status !== 401) throw new Error(`${name}: no credential answered ${refused.status}`);
     }
-    targets.push({ name, url, headers });
+    targets.push({
+      name,
+      url,
+      headers,
+      ...(pid === undefined ? {} : { cpuSeconds: () => cpuSecondsOf(pid) }),
+    });
   }
   totals = await interleavedSlices(targets, {
     connections,
@@ -144,8 +105,7 @@ try {
   });
 } finally {
   for (const server of servers.reverse()) await server.close();
-  await deleteKeysWithPrefix(prefix, redisUrl);
-  rmSync(dir, { recursive: true, force: true });
+  await fixture.close();
 }
 
 const rows = contestants.map(([, name]) => {
@@ -158,6 +118,7 @@ const rows = contestants.map(([, name]) => {
     p99: t.latency.quantile(0.99),
     bad: t.bad,
     rates: t.rates,
+    cpuUs: (t.cpuSeconds / t.requests) * 1e6,
   };
 });
 const named = (name: string) => rows.find((entry) => entry.name === name) as (typeof rows)[0];
@@ -176,8 +137,10 @@ printTable(
     'p99 ms',
     'x direct',
     'x bare proxy',
-    ...(nginxRow === undefined ? [] : ['x nginx']),
+    ...(nginxRow === undefined ? [] : ['x nginx', 'x nginx (paired slices)', 'p50 - nginx ms']),
     'x proxy (paired slices, median)',
+    'CPU us/req',
+    ...(nginxRow === undefined ? [] : ['x nginx by CPU']),
     'non-2xx',
   ],
   rows.map((row) => [
@@ -188,8 +151,17 @@ printTable(
     row.p99.toFixed(1),
     ratio(row.rps, direct.rps),
     ratio(row.rps, proxied.rps),
-    ...(nginxRow === undefined ? [] : [ratio(row.rps, nginxRow.rps)]),
+    ...(nginxRow === undefined
+      ? []
+      : [
+          ratio(row.rps, nginxRow.rps),
+          pairedRatio(row.rates, nginxRow.rates).toFixed(2),
+          (row.p50 - nginxRow.p50).toFixed(2),
+        ]),
     pairedRatio(row.rates, proxied.rates).toFixed(2),
+    row.cpuUs.toFixed(0),
+    // What one core would serve against nginx's one worker: the inverse ratio of CPU per request.
+    ...(nginxRow === undefined ? [] : [ratio(nginxRow.cpuUs, row.cpuUs)]),
     row.bad,
   ]),
 );
@@ -207,9 +179,12 @@ if (nginxRow !== undefined) {
   const tokenNginx = tokenRow.rps / nginxRow.rps;
   const sessionNginx = sessionRow.rps / nginxRow.rps;
   const addedP50 = tokenRow.p50 - nginxRow.p50;
+  const sessionP50 = sessionRow.p50 - nginxRow.p50;
   console.log(
     `targets against nginx: token gateway >= 0.6x nginx: ${tokenNginx.toFixed(2)}x ${tokenNginx >= 0.6 ? 'met' : 'NOT met'}; ` +
       `session gateway (Redis) >= 0.45x nginx: ${sessionNginx.toFixed(2)}x ${sessionNginx >= 0.45 ? 'met' : 'NOT met'}; ` +
-      `token gateway p50 - nginx p50 < 1 ms: ${addedP50.toFixed(2)} ms ${addedP50 < 1 ? 'met' : 'NOT met'}`,
+      `token gateway p50 - nginx p50 < 1 ms: ${addedP50.toFixed(2)} ms ${addedP50 < 1 ? 'met' : 'NOT met'} ` +
+      `(session gateway: ${sessionP50.toFixed(2)} ms); ` +
+      `by CPU per request: token ${ratio(nginxRow.cpuUs, tokenRow.cpuUs)}x, session ${ratio(nginxRow.cpuUs, sessionRow.cpuUs)}x nginx`,
   );
 }

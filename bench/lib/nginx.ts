@@ -97,5 +97,5 @@ http {
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  return { port, close };
+  return { port, ...(child.pid === undefined ? {} : { pid: child.pid }), close };
 }

@@ -11,6 +11,7 @@
 // Over a Williams design's rows every contestant follows every other one equally often.
 import autocannon from 'autocannon';
 import { LatencyPool } from './latency.js';
+import { durationS, rounds, warmupS } from './rounds.js';
 import { median } from './stats.js';
 import { rate } from './table.js';
 
@@ -21,6 +22,14 @@ export interface SliceContestant {
   /** Default GET with no body. */
   readonly method?: 'GET' | 'POST';
   readonly body?: string;
+  /** CPU seconds the contestant's server has used so far (bench/lib/cpu.ts), read around each slice. */
+  readonly cpuSeconds?: () => number;
+  /**
+   * autocannon's request sequence, for a contestant whose every request must differ (a fresh DPoP
+   * proof each, another cookie or credential so a large store is read across its keys): its
+   * `setupRequest` runs in this process, so what it does is client work.
+   */
+  readonly requests?: autocannon.Request[];
 }
 
 export interface SliceTotals {
@@ -31,6 +40,8 @@ export interface SliceTotals {
   readonly latency: LatencyPool;
   /** Requests per second of each slice, in cycle order. */
   readonly rates: number[];
+  /** CPU seconds its server used during its slices (NaN without `cpuSeconds`). */
+  cpuSeconds: number;
 }
 
 export interface SliceOptions {
@@ -56,6 +67,7 @@ async function load(
     duration: seconds,
     ...(contestant.method === undefined ? {} : { method: contestant.method }),
     ...(contestant.body === undefined ? {} : { body: contestant.body }),
+    ...(contestant.requests === undefined ? {} : { requests: contestant.requests }),
   };
   return latency === undefined ? autocannon(options) : latency.run(options);
 }
@@ -79,7 +91,7 @@ export async function interleavedSlices(
   const totals = new Map<string, SliceTotals>(
     contestants.map((c) => [
       c.name,
-      { requests: 0, seconds: 0, bad: 0, latency: new LatencyPool(), rates: [] },
+      { requests: 0, seconds: 0, bad: 0, latency: new LatencyPool(), rates: [], cpuSeconds: 0 },
     ]),
   );
   const orders = williamsOrders(contestants.length);
@@ -90,7 +102,9 @@ export async function interleavedSlices(
     for (let i = 0; i < contestants.length; i++) {
       const contestant = contestants[orders[cycle % orders.length]?.[i] ?? i] as SliceContestant;
       const total = totals.get(contestant.name) as SliceTotals;
+      const cpuBefore = contestant.cpuSeconds?.() ?? Number.NaN;
       const result = await load(contestant, options.connections, options.sliceS, total.latency);
+      total.cpuSeconds += (contestant.cpuSeconds?.() ?? Number.NaN) - cpuBefore;
       total.requests += result.requests.total;
       total.seconds += result.duration;
       total.bad += result.non2xx + result.errors;
@@ -118,4 +132,20 @@ export function progressEvery(
 /** The median over cycles of one contestant's slice rate over another's slice of the same cycle. */
 export function pairedRatio(rates: readonly number[], baseRates: readonly number[]): number {
   return median(rates.map((r, i) => r / (baseRates[i] ?? Number.NaN)));
+}
+
+/**
+ * The settings the HTTP benchmarks take from the environment: BENCH_CONNECTIONS (default 50)
+ * connections, slices of BENCH_SLICE (2) seconds, and as many cycles as give each contestant
+ * BENCH_ROUNDS x BENCH_DURATION seconds under load.
+ */
+export function sliceSettingsFromEnv(): { connections: number; sliceS: number; cycles: number } {
+  const connections = Number(process.env.BENCH_CONNECTIONS ?? 50);
+  const sliceS = Number(process.env.BENCH_SLICE ?? 2);
+  return { connections, sliceS, cycles: Math.max(1, Math.round((rounds * durationS) / sliceS)) };
+}
+
+/** `interleavedSlices` with those settings, the BENCH_WARMUP warm-up and progress every 5 cycles. */
+export function slicesFromEnv(contestants: readonly SliceContestant[]): Promise<Map<string, SliceTotals>> {
+  return interleavedSlices(contestants, { ...sliceSettingsFromEnv(), warmupS, report: progressEvery(5) });
 }

@@ -1,8 +1,9 @@
-import { type KeySource, TesseraTypeError } from '@tessera/core';
+import { type DpopReplayStore, type KeySource, TesseraTypeError } from '@tessera/core';
 import {
   allOf,
   bearer,
   createVerifier,
+  dpop,
   type IdentitySource,
   type Policy,
   type Revocations,
@@ -42,9 +43,15 @@ export interface TokenAuthOptions {
   readonly revocations?: Revocations;
   /** The verified-token cache; default on. Off, every request checks the signature again. */
   readonly cache?: boolean;
+  /**
+   * DPoP mode (RFC 9449): every route takes only `Authorization: DPoP` with a proof by the key the
+   * token is bound to, each proof's `jti` recorded in `replay` (share it between instances).
+   * Unset: bearer tokens.
+   */
+  readonly dpop?: { readonly replay: DpopReplayStore };
 }
 
-/** Token mode: each service verifies the caller's access token locally. */
+/** Token mode: each service verifies the caller's access token locally (and its DPoP proof, with `dpop`). */
 export function tokenAuth(options: TokenAuthOptions): ShopAuth {
   return Object.freeze({
     mode: 'token' as const,
@@ -56,7 +63,7 @@ export function tokenAuth(options: TokenAuthOptions): ShopAuth {
         ...(options.keys === undefined ? {} : { keys: options.keys }),
         ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
       });
-      return bearer(verifier);
+      return options.dpop === undefined ? bearer(verifier) : dpop(verifier, { replay: options.dpop.replay });
     },
     policy(needs: Needs): Policy {
       const scope = requireScope(...needs.scopes);

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '@tessera/core';
-import { createServiceClient, type ServiceFetch } from '@tessera/resource';
+import { createServiceClient, type ServiceFetch, type TokenExchangerOptions } from '@tessera/resource';
 import { authenticationOf } from '@tessera/resource/fastify';
 import type { FastifyInstance } from 'fastify';
 import { ShopError } from './errors.js';
@@ -25,12 +25,17 @@ export interface Order {
 }
 
 export interface OrdersOptions extends ShopServiceOptions {
-  /** This service's client at the token service (token exchange, client_credentials). */
-  readonly client: {
-    readonly tokenEndpoint: string;
-    readonly clientId: string;
-    readonly clientSecret: string;
-  };
+  /**
+   * This service's client at the token service (token exchange, client_credentials). Without a
+   * `clientSecret`, the client certificate of `dispatcher` (an undici Agent presenting this
+   * service's certificate, so every call it makes is mutual TLS) authenticates it (RFC 8705
+   * tls_client_auth); with `dpop` (its own key) what it exchanges is bound to that key and every
+   * call carries a proof.
+   */
+  readonly client: Pick<
+    TokenExchangerOptions,
+    'tokenEndpoint' | 'clientId' | 'clientSecret' | 'dispatcher' | 'dpop'
+  >;
   /** Base URLs of the services orders calls. */
   readonly inventoryUrl: string;
   readonly paymentsUrl: string;

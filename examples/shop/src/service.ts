@@ -19,6 +19,18 @@ export interface ShopServiceOptions {
   readonly logger?: boolean | FastifyBaseLogger;
   /** Where `/metrics` is served (`@tessera/resource`'s option: listen, bearerToken or public); default nowhere. */
   readonly metrics?: MetricsExposure;
+  /**
+   * Serve HTTPS and take only callers with a client certificate chained to `ca` (mutual TLS): a
+   * token bound to a certificate (`cnf.x5t#S256`, RFC 8705 3) is then checked against the one its
+   * caller presented. PEM.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+}
+
+/** Fastify's HTTPS options for mutual TLS: every caller presents a certificate of the CA. */
+function httpsOf(tls: ShopServiceOptions['tls']) {
+  if (tls === undefined) return {};
+  return { https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true } };
 }
 
 /** A Fastify app with every route protected by default, for the service whose audience is `name`. */
@@ -33,10 +45,12 @@ export async function createServiceApp(name: string, options: ShopServiceOptions
     typeof logger === 'object'
       ? Fastify({
           ...answers.serverOptions,
+          ...httpsOf(options.tls),
           loggerInstance: logger.child({}, { serializers: { req: requestSerializer } }),
         })
       : Fastify({
           ...answers.serverOptions,
+          ...httpsOf(options.tls),
           logger: logger === true ? { serializers: { req: requestSerializer } } : false,
         });
   app.setNotFoundHandler(answers.notFoundHandler);

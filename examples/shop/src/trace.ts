@@ -14,12 +14,25 @@ export interface TraceEntry {
   readonly aud: string | readonly string[];
   readonly scope?: string;
   readonly act?: ActClaim;
+  /**
+   * What the token was bound to and this hop checked: the DPoP key's thumbprint (`jkt`, against
+   * the request's proof) or the client certificate's (`x5t#S256`, against the TLS connection).
+   */
+  readonly binding?: { readonly kind: 'jkt' | 'x5t#S256'; readonly value: string };
 }
 
 /** One call of a trace's tree: service `from` called service `to` on the user's behalf. */
 export interface TraceCall {
   readonly from: string;
   readonly to: string;
+}
+
+function bindingOf(principal: Principal): TraceEntry['binding'] {
+  const { binding } = principal;
+  if (binding === undefined) return undefined;
+  return binding.type === 'dpop'
+    ? { kind: 'jkt', value: binding.jkt }
+    : { kind: 'x5t#S256', value: binding.x5tS256 };
 }
 
 function actOf(actors: Principal['actors']): ActClaim | undefined {
@@ -41,6 +54,7 @@ function actOf(actors: Principal['actors']): ActClaim | undefined {
 export function seenBy(service: string, principal: Principal, mode: 'token' | 'session'): TraceEntry {
   const aud = principal.audience.length === 1 ? (principal.audience[0] as string) : [...principal.audience];
   const act = actOf(principal.actors);
+  const binding = bindingOf(principal);
   return {
     service,
     sub: principal.subject,
@@ -48,5 +62,6 @@ export function seenBy(service: string, principal: Principal, mode: 'token' | 's
     aud,
     ...(mode === 'session' ? {} : { scope: principal.scopes.join(' ') }),
     ...(act === undefined ? {} : { act }),
+    ...(binding === undefined ? {} : { binding }),
   };
 }

@@ -17,6 +17,22 @@ export const cliConfigSchema = z.object({
       port: z.number().int().min(0).max(65535).default(8080),
     })
     .prefault({}),
+  /**
+   * `tessera token-service`'s DPoP settings (RFC 9449), the token service's options of the same
+   * names; its flags `--dpop-nonce` and `--dpop-algs` win over them. Unset: the service's defaults.
+   */
+  tokenService: z
+    .object({
+      /** Server nonces at /token: `DPoP-Nonce` on every answer, `use_dpop_nonce` without one. */
+      dpopNonce: z.boolean().optional(),
+      /** The algorithms a proof at /token may be signed with (discovery's list). */
+      dpopAlgorithms: z
+        .array(z.enum(['EdDSA', 'ES256', 'RS256']))
+        .min(1)
+        .max(3)
+        .optional(),
+    })
+    .prefault({}),
 });
 
 export type CliConfig = z.output<typeof cliConfigSchema>;

@@ -5,7 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
-import { startDevOnFreePorts } from './support/processes.js';
+import { devSystemForSuite, startDevOnFreePorts } from './support/processes.js';
 
 // The demo page driven by a real browser against `tessera dev`: Debian's Chromium through
 // playwright-core. CI installs /usr/bin/chromium; without it this test fails, it never skips.
@@ -416,3 +416,48 @@ for (const { mode, signIn, signOut } of modes) {
     );
   });
 }
+
+describe('the page in a browser, hybrid mode with --dpop', () => {
+  const running = devSystemForSuite('hybrid', SECRET, { dpop: true }, TIMEOUT);
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    browser = await launch();
+  }, TIMEOUT);
+  afterAll(() => browser?.close(), TIMEOUT);
+
+  it(
+    "the trace shows the key each hop checked a proof of: the gateway's at orders, orders' at the two it called",
+    async () => {
+      const { system } = running;
+      if (browser === undefined) throw new Error('not started');
+      const { context, page, problems } = await openPage(browser);
+      try {
+        await page.goto(system.urls.gateway);
+        await signInThroughTokenService(page, alice, system);
+        const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
+        await red.waitFor();
+        await red.getByTestId('order').click();
+        await page.getByTestId('last-order').waitFor();
+        const jktOf = (service: string) =>
+          page
+            .locator(`[data-testid="hop"][data-service="${service}"]`)
+            .first()
+            .getByTestId('hop-jkt')
+            .first()
+            .textContent();
+        const [atOrders, atInventory, atPayments] = await Promise.all(
+          ['orders', 'inventory', 'payments'].map(jktOf),
+        );
+        expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
+        expect(atInventory).not.toBe(atOrders);
+        expect(atPayments).toBe(atInventory);
+        expect((await page.getByTestId('legend').textContent()) ?? '').toContain('jkt');
+        expect(problems).toEqual([]);
+      } finally {
+        await context.close();
+      }
+    },
+    TIMEOUT,
+  );
+});

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,6 +11,7 @@ import { LogCapture } from '../../../test/support/logs.js';
 import { freePort } from '../../../test/support/redis-server.js';
 import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { authorizeUrl } from './support/code-flow.js';
 import { spawnTessera, startDevOnFreePorts } from './support/processes.js';
 
 const SECRET = 'dev-logs-test-secret-0123456789abcdef-xyz';
@@ -69,26 +70,12 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  function authorizeUrl(verifier: string): URL {
-    const url = new URL(`${system.urls.tokenService}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'shop-cli',
-      redirect_uri: SHOP_CLI_REDIRECT,
-      scope: 'openid orders:read orders:write',
-      state: randomBytes(8).toString('hex'),
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    return url;
-  }
-
   it('logs logins, tokens issued, refused and revoked, sessions, and every part’s requests', async () => {
     const secrets = seedSecrets(system);
     // A failed login at the token service's form.
     const browser = new Browser();
     const verifier = randomBytes(32).toString('base64url');
-    const page = await browser.fetch(authorizeUrl(verifier));
+    const page = await browser.fetch(authorizeUrl(system.urls.tokenService, verifier));
     const { action, fields } = parseForm(await page.text());
     const failed = await browser.post(system.urls.tokenService, action, {
       ...fields,
@@ -99,7 +86,12 @@ describe('tessera dev logs, token mode: every part, one format, an audit trail, 
     expect(failed.status).toBe(401);
 
     const signedIn = new Browser();
-    const { location } = await signIn(signedIn, authorizeUrl(verifier), 'alice', 'alice-password');
+    const { location } = await signIn(
+      signedIn,
+      authorizeUrl(system.urls.tokenService, verifier),
+      'alice',
+      'alice-password',
+    );
     const code = location.searchParams.get('code') ?? '';
     const tokenResponse = await fetch(`${system.urls.tokenService}/token`, {
       method: 'POST',

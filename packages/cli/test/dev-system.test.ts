@@ -1,5 +1,4 @@
 import { execFile } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import { eventually } from '../../../test/support/eventually.js';
 import { openDatabase } from '../src/commands/service-secret.js';
 import { derivedSecret, SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
+import { codeFlowToken } from './support/code-flow.js';
 import { startDevOnFreePorts } from './support/processes.js';
 
 const SECRET = 'dev-system-test-secret-0123456789abcdef';
@@ -235,39 +235,8 @@ describe('tessera dev, token mode: through the gateway with a bearer token', () 
   });
 
   /** The authorization code flow with PKCE, driven over HTTP as a command-line client would. */
-  async function userToken(
-    username: string,
-    clientId = 'shop-cli',
-    scope = 'openid orders:read orders:write',
-  ): Promise<string> {
-    const verifier = randomBytes(32).toString('base64url');
-    const authorize = new URL(`${system.urls.tokenService}/authorize`);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: clientId,
-      redirect_uri: SHOP_CLI_REDIRECT,
-      scope,
-      state: randomBytes(8).toString('hex'),
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const { location } = await signIn(new Browser(), authorize, username, `${username}-password`);
-    const code = location.searchParams.get('code');
-    expect(code).toBeTruthy();
-    const response = await fetch(`${system.urls.tokenService}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: code ?? '',
-        redirect_uri: SHOP_CLI_REDIRECT,
-        client_id: clientId,
-        code_verifier: verifier,
-      }).toString(),
-    });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
+  const userToken = (username: string, clientId = 'shop-cli', scope = 'openid orders:read orders:write') =>
+    codeFlowToken(system.urls.tokenService, username, { clientId, scope });
 
   it("registers the page as a browser application: the token service answers CORS for the gateway's origin only", async () => {
     const seed = readFileSync(system.files.seed, 'utf8');

@@ -78,6 +78,7 @@ describe('tessera clients (spawned, SQLite file) (docs/security.md K130)', { tim
       'payments:charge',
       '--audience',
       'inventory',
+      '--dpop-bound-subjects',
     ]);
     expect(added.stderr).toContain('cannot be shown again');
     expect(added.status).toBe(0);
@@ -187,6 +188,8 @@ describe('tessera clients (spawned, SQLite file) (docs/security.md K130)', { tim
     expect(parsed[2]?.allowed_origins).toEqual(['http://127.0.0.1:8080']);
     // --dpop-bound: RFC 9449 5.2's dpop_bound_access_tokens, off unless asked for.
     expect(parsed.map((client) => client.dpop_bound_access_tokens)).toEqual([false, false, true]);
+    // --dpop-bound-subjects: token exchange of subjects bound to its callers' keys, off unless asked for.
+    expect(parsed.map((client) => client.dpop_bound_subject_tokens)).toEqual([false, true, false]);
   });
 
   it('the generated secret works at a running token service', async () => {
@@ -213,6 +216,36 @@ describe('tessera clients (spawned, SQLite file) (docs/security.md K130)', { tim
     const again = tessera(['clients', 'remove', 'billing', '--db', db]);
     expect(again.status).toBe(1);
     expect(again.stderr).toBe('tessera: no client "billing"\n');
+  });
+
+  it('adds a tls_client_auth client with certificate-bound tokens (RFC 8705), and refuses one without its subject', () => {
+    const flags = '--auth-method tls_client_auth --tls-subject-dn CN=orders,O=Shop --certificate-bound';
+    const added = tessera([
+      'clients',
+      'add',
+      'orders-mtls',
+      '--db',
+      db,
+      ...flags.split(' '),
+      '--audience',
+      'inventory',
+    ]);
+    expect(added.status).toBe(0);
+    expect(added.stdout).toBe('added client orders-mtls (tls_client_auth)\n');
+    const parsed = JSON.parse(tessera(['clients', 'list', '--db', db, '--json']).stdout) as Record<
+      string,
+      unknown
+    >[];
+    expect(parsed.find((client) => client.client_id === 'orders-mtls')).toMatchObject({
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject: { field: 'tls_client_auth_subject_dn', value: 'CN=orders,O=Shop' },
+      tls_client_certificate_bound_access_tokens: true,
+      confidential: true,
+    });
+    const noSubject = tessera(['clients', 'add', 'bare', '--db', db, '--auth-method', 'tls_client_auth']);
+    expect(noSubject.status).toBe(1);
+    expect(noSubject.stderr).toMatch(/^tessera: client bare: tls_client_auth needs exactly one of /);
+    expect(tessera(['clients', 'remove', 'orders-mtls', '--db', db]).status).toBe(0);
   });
 });
 

@@ -1,14 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { Browser, signIn } from '../../../test/support/browser.js';
 import { eventually } from '../../../test/support/eventually.js';
 import { freePort } from '../../../test/support/redis-server.js';
-import { devClientSecret, devSeed, SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
+import { devClientSecret, devSeed } from '../src/dev/seed.js';
+import { codeFlowToken } from './support/code-flow.js';
 import { OtlpReceiver, type ReceivedSpan } from './support/otlp-receiver.js';
 import { type SpawnedCommand, spawnTessera } from './support/processes.js';
 
@@ -105,33 +104,7 @@ describe('tracing across processes: one order, one trace', { timeout: 90_000 }, 
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
-  async function aliceToken(): Promise<string> {
-    const verifier = randomBytes(32).toString('base64url');
-    const authorize = new URL(`${url(ports.tokenService)}/authorize`);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'shop-cli',
-      redirect_uri: SHOP_CLI_REDIRECT,
-      scope: 'openid orders:read orders:write',
-      state: 'state',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const { location } = await signIn(new Browser(), authorize, 'alice', 'alice-password');
-    const response = await fetch(`${url(ports.tokenService)}/token`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({
-        grant_type: 'authorization_code',
-        code: location.searchParams.get('code') ?? '',
-        redirect_uri: SHOP_CLI_REDIRECT,
-        client_id: 'shop-cli',
-        code_verifier: verifier,
-      }).toString(),
-    });
-    expect(response.status).toBe(200);
-    return ((await response.json()) as { access_token: string }).access_token;
-  }
+  const aliceToken = () => codeFlowToken(url(ports.tokenService), 'alice');
 
   it('the gateway starts the trace, every hop carries traceparent, and the spans form one tree', async () => {
     const token = await aliceToken();

@@ -59,6 +59,12 @@ export {
   metricsRefusal,
   startMetricsListener,
 } from './metrics-exposure.js';
+export { checkCertificateBinding } from './mtls/binding.js';
+export {
+  certificateThumbprint,
+  type PeerCertificateSource,
+  peerCertificateThumbprint,
+} from './mtls/thumbprint.js';
 export { isOAuthErrorCode, isScopeToken, toNqschar } from './oauth-syntax.js';
 export {
   type EndpointAnswer,
@@ -72,7 +78,7 @@ export {
   serveHealthEndpoints,
   serveMetricsEndpoint,
 } from './observability-endpoints.js';
-export type { Actor, Principal, TokenBinding } from './principal.js';
+export type { Actor, CertificateBinding, DpopBinding, Principal, TokenBinding } from './principal.js';
 export { RandomPool } from './random-pool.js';
 export {
   checkReadiness,

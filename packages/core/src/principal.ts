@@ -6,14 +6,27 @@ export interface Actor {
 }
 
 /**
- * What a token is bound to (`cnf`, RFC 7800): for DPoP (RFC 9449 6), the SHA-256 thumbprint of
- * the key whose proofs must come with it. A bound token is refused without such a proof.
+ * A token bound to a DPoP key (RFC 9449 6): the SHA-256 thumbprint of the key whose proofs must
+ * come with it. Refused without such a proof.
  */
-export interface TokenBinding {
+export interface DpopBinding {
   readonly type: 'dpop';
   /** `cnf.jkt`: the RFC 7638 thumbprint of the holder's key, base64url. */
   readonly jkt: string;
 }
+
+/**
+ * A token bound to a client certificate (RFC 8705 3): only good on a TLS connection whose peer
+ * certificate has this thumbprint.
+ */
+export interface CertificateBinding {
+  readonly type: 'mtls';
+  /** `cnf.x5t#S256`: the SHA-256 of the certificate's DER, base64url. */
+  readonly x5tS256: string;
+}
+
+/** What a token is bound to (`cnf`, RFC 7800): a DPoP key or a client certificate. */
+export type TokenBinding = DpopBinding | CertificateBinding;
 
 /** Who is calling, as proven by a verified access token. */
 export interface Principal {

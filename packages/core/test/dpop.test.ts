@@ -231,6 +231,41 @@ describe('DPoP proofs refused (RFC 9449 4.3)', () => {
     await expectRefused('ERR_DPOP_SIGNATURE_INVALID', `${header}.${other}.${signature}`);
   });
 
+  it('C150: a signature in a non-canonical or empty base64url spelling', async () => {
+    const proof = proofOf(ed);
+    const last = proof.at(-1) as string;
+    // 64 bytes are 86 characters, the last of which carries 4 bits no byte uses: another spelling.
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const respelled = `${proof.slice(0, -1)}${alphabet[alphabet.indexOf(last) ^ 1]}`;
+    await expectRefused('ERR_DPOP_SIGNATURE_INVALID', respelled);
+    await expectRefused('ERR_DPOP_SIGNATURE_INVALID', proof.replace(/\.[^.]+$/, '.'));
+    await expect(verifier.verify({ proof, method: 'GET', url: URL_ })).resolves.toMatchObject({
+      jkt: signer.jkt,
+    });
+  });
+
+  it('C150: a header seen before is taken from the cache only as sent, its key with its algorithm', async () => {
+    fresh({ algorithms: ['EdDSA', 'ES256'] });
+    const other = await generateSigningKey('EdDSA');
+    const first = await verifier.verify({ proof: proofOf(ed), method: 'GET', url: URL_ });
+    // The same key with members the thumbprint leaves out: the same key, the same thumbprint.
+    const decorated = proofOf(ed, { jwk: { ...publicJwk(ed), kid: 'k', alg: 'EdDSA', use: 'sig' } });
+    await expect(verifier.verify({ proof: decorated, method: 'GET', url: URL_ })).resolves.toMatchObject({
+      jkt: first.jkt,
+    });
+    // Another key of the same type: imported on its own, its own thumbprint.
+    const second = await verifier.verify({ proof: proofOf(other), method: 'GET', url: URL_ });
+    expect(second.jkt).toBe(await calculateJwkThumbprint(await exportJWK(other.publicKey), 'sha256'));
+    expect(second.jkt).not.toBe(first.jkt);
+    // A cached key signs nothing for another: ed's header with other's signature fails.
+    const [header, payload] = proofOf(ed).split('.');
+    const forged = `${header}.${payload}.${b64(signBytes(other, `${header}.${payload}`))}`;
+    await expectRefused('ERR_DPOP_SIGNATURE_INVALID', forged);
+    // The key's alg is kept with it: a cached EdDSA key under ES256 is still refused.
+    await expectRefused('ERR_DPOP_ALG_NOT_ALLOWED', proofOf(ed, { alg: 'ES256' }));
+    await expectRefused('ERR_DPOP_JWK_INVALID', proofOf(ed, { jwk: { ...publicJwk(ed), x: 7 } }));
+  });
+
   it('a claim missing or of the wrong type', async () => {
     await expectRefused('ERR_DPOP_CLAIM_INVALID', proofOf(ed, {}, { jti: undefined }));
     await expectRefused('ERR_DPOP_CLAIM_INVALID', proofOf(ed, {}, { jti: 'x'.repeat(300) }));

@@ -10,11 +10,13 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 /**
  * The protocol of a request's answers: a token route is a resource server at the edge (RFC 6750
- * challenges with core's JSON body), everything else (session and hybrid routes, the auth
+ * challenges with core's JSON body; RFC 9449 7.1's `DPoP` ones with `token.dpop`), everything else (session and hybrid routes, the auth
  * endpoints, the page, 404s) core's JSON alone.
  */
 export function protocolOf(request: FastifyRequest): AnswerProtocol {
-  return request.gatewayRoute?.mode === 'token' ? bearerProtocol : 'json';
+  const route = request.gatewayRoute;
+  if (route?.protocol !== undefined) return route.protocol;
+  return route?.mode === 'token' ? bearerProtocol : 'json';
 }
 
 /**

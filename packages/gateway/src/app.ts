@@ -34,7 +34,7 @@ export async function createGateway(
     registerHealth(app, { readiness: modes.readiness, metrics, exposure: config.metrics });
     await registerAuthEndpoints(app, modes, config.session?.allowedOrigins);
     await registerGatewayPage(app, config, modes.session !== undefined);
-    await registerProxy(app, config, modes, metrics, !servesPage(config));
+    await registerProxy(app, config, modes, metrics, !servesPage(config), options.upstreamTls);
     return app;
   });
 }

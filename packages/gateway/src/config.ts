@@ -93,6 +93,29 @@ const trustedProxies = z
   ])
   .default(false);
 
+/**
+ * DPoP at the token routes (RFC 9449 7): `Authorization: DPoP` with a proof for this gateway's
+ * public URL, checked here; the bound token is then exchanged for the upstream, bound to the
+ * gateway's own key, and every upstream request carries the gateway's proof.
+ */
+const tokenDpop = z.object({
+  /** Also take unbound tokens under `Bearer` (exchanged and bound behind the edge all the same). Default false. */
+  allowBearer: z.boolean().default(false),
+  /** Algorithms a proof may be signed with. Default EdDSA and ES256. */
+  algorithms: z
+    .array(z.enum(['EdDSA', 'ES256', 'RS256']))
+    .min(1)
+    .optional(),
+  /** Seconds a proof's `iat` may lie before or after now (1-600). Default 60. */
+  window: z.number().int().min(1).max(600).optional(),
+  /**
+   * Where each proof's `jti` is remembered for the window: share it between instances (Redis).
+   * Default `session.store` when there is one, else memory (a warning: a proof replayed at
+   * another instance is not refused).
+   */
+  store: store.optional(),
+});
+
 export const gatewayConfigSchema = z
   .object({
     listen: z
@@ -117,6 +140,8 @@ export const gatewayConfigSchema = z
         clientId: z.string().min(1).optional(),
         /** Unset: revocations are not heard, a revoked token passes until it expires (a warning). */
         revocations: revocations.optional(),
+        /** DPoP-bound tokens at the token routes; unset, a bound token is refused as a bearer token. */
+        dpop: tokenDpop.optional(),
         /**
          * The page at `/` signs users in as this public client of the token service: code + PKCE
          * S256 in the browser, tokens in the page's memory only. Registered there with the
@@ -181,6 +206,11 @@ export const gatewayConfigSchema = z
         timeoutMs: z.number().int().positive().default(5_000),
         /** Allow a plain-http issuer that is not loopback (development only: the secret travels in clear). */
         allowInsecureIssuer: z.boolean().default(false),
+        /**
+         * The session's tokens bound to the gateway's DPoP key (RFC 9449 5): a proof at /token
+         * for the code and every refresh, a fresh proof with every upstream request. Default false.
+         */
+        dpop: z.boolean().default(false),
       })
       .refine((h) => h.allowInsecureIssuer || h.issuer.startsWith('https:') || isLoopbackUrl(h.issuer), {
         path: ['issuer'],
@@ -346,6 +376,14 @@ export const gatewayConfigSchema = z
           message: `required by routes.${index} (exchange): the gateway exchanges as this client`,
         });
       }
+      if (r.auth === 'token' && config.token?.dpop !== undefined && r.exchange === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'exchange'],
+          message:
+            'required with token.dpop: a DPoP-bound token is never forwarded as is, it is exchanged for the upstream',
+        });
+      }
       if (r.exchange !== undefined && r.auth !== 'token' && r.auth !== 'hybrid') {
         ctx.addIssue({
           code: 'custom',
@@ -354,6 +392,13 @@ export const gatewayConfigSchema = z
         });
       }
     });
+    if (config.token?.dpop !== undefined && config.publicOrigin === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['publicOrigin'],
+        message: "required with token.dpop: a client's proof names the gateway's public URL (htu)",
+      });
+    }
     if (config.clients.idleTimeoutMs <= config.upstreams.timeoutMs) {
       ctx.addIssue({
         code: 'custom',
@@ -418,6 +463,12 @@ function warningsOf(config: GatewayConfig): string[] {
   if (config.token !== undefined && config.token.revocations === undefined) {
     warnings.push(
       'token.revocations is not set: a revoked token is let through until it expires (the token service announces revocations on Redis)',
+    );
+  }
+  const dpop = config.token?.dpop;
+  if (dpop !== undefined && (dpop.store ?? config.session?.store ?? { type: 'memory' }).type === 'memory') {
+    warnings.push(
+      'token.dpop: proof ids are remembered in memory: a proof replayed at another gateway instance is not refused (set token.dpop.store)',
     );
   }
   if (config.metrics !== undefined && 'public' in config.metrics) {

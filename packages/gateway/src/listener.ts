@@ -1,4 +1,4 @@
-import { traceRequests } from '@tessera/core';
+import { type AnswerProtocol, traceRequests } from '@tessera/core';
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -17,6 +17,8 @@ import type { GatewayOptions } from './options.js';
 export interface RequestFacts {
   readonly route: string;
   readonly mode: string;
+  /** How the route's refusals are answered: a token route's challenge (Bearer, or DPoP with its algs); else JSON. */
+  readonly protocol?: AnswerProtocol;
 }
 
 declare module 'fastify' {

@@ -1,11 +1,13 @@
 import type { ReadinessCheck } from '@tessera/core';
+import { probeStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
+import { type GatewayDpopKey, gatewayDpopKey, proofReplayStore, usesDpop } from './auth/dpop.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
 import { signInCookieNames } from './auth/hybrid/sign-in.js';
 import { type EdgeRevocations, subscribeEdgeRevocations } from './auth/revocations.js';
 import type { SessionMode } from './auth/session.js';
-import { createTokenMode, type TokenMode } from './auth/token.js';
+import { createTokenMode, type EdgeDpop, type TokenMode } from './auth/token.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayOptions } from './options.js';
 import { Shutdown } from './shutdown.js';
@@ -36,10 +38,12 @@ function openTokenMode(
   routes: GatewayConfig['routes'],
   options: GatewayOptions,
   revocations: EdgeRevocations | undefined,
+  dpop: EdgeDpop | undefined,
 ): Promise<TokenMode> {
   const { clientId } = config;
   return createTokenMode(config, routes, {
     ...(revocations === undefined ? {} : { revocations: revocations.revocations }),
+    ...(dpop === undefined ? {} : { dpop }),
     ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(clientId === undefined || options.clientSecret === undefined
@@ -51,6 +55,7 @@ function openTokenMode(
             clientSecret: options.clientSecret,
             timeoutMs: 5_000,
             now: options.now ?? Date.now,
+            ...(dpop === undefined ? {} : { dpop: dpop.signer }),
           }),
         }),
   });
@@ -68,13 +73,25 @@ export async function openModes(
 ): Promise<GatewayModes> {
   const uses = (mode: string) => config.routes.some((route) => route.auth === mode);
   const shutdown = new Shutdown(app);
+  const dpopKey: GatewayDpopKey | undefined = usesDpop(config)
+    ? await gatewayDpopKey(options.dpopKey)
+    : undefined;
   let token: TokenMode | undefined;
   let revocations: EdgeRevocations | undefined;
+  let proofStoreReadiness: Record<string, ReadinessCheck> = {};
   if (uses('token') && config.token !== undefined) {
     const subscribed = await subscribeEdgeRevocations(config.token, options.revocationChannel);
     if (subscribed !== undefined) shutdown.add(() => subscribed.close());
     revocations = subscribed;
-    token = await openTokenMode(config.token, config.routes, options, revocations);
+    let dpop: EdgeDpop | undefined;
+    if (config.token.dpop !== undefined && dpopKey !== undefined && config.publicOrigin !== undefined) {
+      const replay = proofReplayStore(config, options.dpopReplayStore);
+      if (replay.owned) shutdown.add(() => replay.store.close());
+      dpop = { signer: dpopKey.signer, replay: replay.store, publicOrigin: config.publicOrigin };
+      // A proof is recorded before a request goes on: without the store no DPoP request is answered.
+      proofStoreReadiness = { 'dpop proof store': () => probeStore(replay.store) };
+    }
+    token = await openTokenMode(config.token, config.routes, options, revocations, dpop);
   }
   let session: SessionMode | undefined;
   if ((uses('session') || uses('hybrid')) && config.session !== undefined) {
@@ -98,7 +115,13 @@ export async function openModes(
       log: app.log,
       sessionLifetimeMs: (config.session?.absoluteTimeoutSeconds ?? 43_200) * 1000,
       ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
+      ...(config.hybrid.dpop && dpopKey !== undefined ? { dpop: dpopKey } : {}),
     });
+    if (config.hybrid.dpop && dpopKey?.generated === true) {
+      app.log.warn(
+        'hybrid.dpop with a DPoP key made for this process: instances sharing sessions need the same dpopKey',
+      );
+    }
   }
   const sessionCookieNames = session?.cookieNames ?? defaultSessionCookieNames;
   // Both spellings of each, whatever this deployment reads: an upstream has no business with either.
@@ -115,7 +138,12 @@ export async function openModes(
     token,
     session,
     hybrid,
-    readiness: { ...token?.readiness, ...revocations?.readiness, ...session?.readiness },
+    readiness: {
+      ...token?.readiness,
+      ...revocations?.readiness,
+      ...proofStoreReadiness,
+      ...session?.readiness,
+    },
     sessionCookieNames,
     ownCookies,
   };

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 /**
  * What the gateway opened (stores, databases, channels), closed when its app closes: the last
- * opened first. Fastify closes its own (the listener, reply-from's pools) itself.
+ * opened first. Fastify closes its own (the listener) itself; the proxy's upstream pools close in its onClose hook.
  */
 export class Shutdown {
   readonly #closers: (() => Promise<void>)[] = [];

@@ -6,7 +6,6 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { exportJWK } from 'jose';
 import * as oauth from 'oauth4webapi';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Browser, signIn } from '../../../test/support/browser.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import {
   deleteKeysWithPrefix,
@@ -14,11 +13,12 @@ import {
   REDIS_URL,
   randomPrefix,
 } from '../../../test/support/redis.js';
+import { dpopCodeFlow } from '../../../test/support/token-service/dpop-code-flow.js';
 import {
   type Harness,
   startService as startTokenService,
 } from '../../../test/support/token-service/harness.js';
-import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+import { addAlice } from '../../../test/support/token-service/users.js';
 import { expressResource, principalOf } from '../src/adapters/express.js';
 import { fastifyResource } from '../src/adapters/fastify.js';
 import { bearer } from '../src/identity/bearer.js';
@@ -182,31 +182,12 @@ describe('oauth4webapi with DPoP against the token service and a DPoP-protected 
   it('the code flow with PKCE: the user token, bound, opens the route', async () => {
     const client: oauth.Client = { client_id: 'shop-web' };
     const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('EdDSA'));
-    const verifierCode = oauth.generateRandomCodeVerifier();
-    const state = oauth.generateRandomState();
-    const nonce = oauth.generateRandomNonce();
-    const authorize = new URL(as.authorization_endpoint as string);
-    authorize.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'shop-web',
-      redirect_uri: REDIRECT,
+    const tokens = await dpopCodeFlow(as, {
+      clientId: 'shop-web',
+      redirectUri: REDIRECT,
       scope: 'openid orders:read',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifierCode),
-      code_challenge_method: 'S256',
-      state,
-      nonce,
-    }).toString();
-    const { location } = await signIn(new Browser(), authorize, 'alice', ALICE_PASSWORD);
-    const callback = oauth.validateAuthResponse(as, client, location, state);
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifierCode, {
-        DPoP,
-        ...insecure,
-      }),
-      { expectedNonce: nonce, requireIdToken: true },
-    );
+      DPoP,
+    });
     const response = await oauth.protectedResourceRequest(
       tokens.access_token,
       'GET',

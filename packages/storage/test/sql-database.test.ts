@@ -112,6 +112,47 @@ describe('createDatabase on sqlite', () => {
     }
   });
 
+  // Each SQL text is prepared once and its statement reused (src/sql/sqlite.ts).
+  it('answers a reused statement with its own parameters, and sees the schema change under it', async () => {
+    const db = await createDatabase<{ t: { id: string; a: string; b?: string } }>({
+      dialect: 'sqlite',
+      filename: join(dir, 'statements.db'),
+    });
+    try {
+      await db.schema
+        .createTable('t')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('a', 'text')
+        .execute();
+      for (let i = 0; i < 20; i++)
+        await db
+          .insertInto('t')
+          .values({ id: `k${i}`, a: `a${i}` })
+          .execute();
+      const byId = (id: string) => db.selectFrom('t').selectAll().where('id', '=', id).executeTakeFirst();
+      for (let i = 19; i >= 0; i--) expect(await byId(`k${i}`)).toEqual({ id: `k${i}`, a: `a${i}` });
+      expect(await byId('none')).toBeUndefined();
+      await db.schema
+        .alterTable('t')
+        .addColumn('b', 'text', (c) => c.notNull().defaultTo('b'))
+        .execute();
+      expect(await byId('k3')).toEqual({ id: 'k3', a: 'a3', b: 'b' });
+      const streamed: string[] = [];
+      for await (const row of db
+        .selectFrom('t')
+        .select('id')
+        .where('id', 'in', ['k1', 'k2'])
+        .orderBy('id')
+        .stream()) {
+        streamed.push(row.id);
+      }
+      expect(streamed).toEqual(['k1', 'k2']);
+      expect(await byId('k2')).toEqual({ id: 'k2', a: 'a2', b: 'b' });
+    } finally {
+      await db.destroy();
+    }
+  });
+
   it('fails with ERR_STORAGE_UNAVAILABLE when the file cannot be opened', async () => {
     const error = await rejection(
       createDatabase({ dialect: 'sqlite', filename: join(dir, 'missing-dir', 'x.db') }),

@@ -33,7 +33,13 @@ import { countError, createMetrics, type ServiceMetrics } from './lib/metrics.js
 import { schedulePurge } from './lib/purge.js';
 import { deriveServiceKeys } from './lib/secrets.js';
 import { endUserSessions } from './lib/user-deactivation.js';
-import { type ResolvedOptions, resolveOptions, type TokenServiceOptions } from './options.js';
+import { mtlsServerOptions } from './mtls-listener.js';
+import {
+  type ResolvedOptions,
+  resolveOptions,
+  type TlsOptions,
+  type TokenServiceOptions,
+} from './options.js';
 import { ClientRepository } from './store/clients.js';
 import type { TokenServiceDatabase } from './store/schema.js';
 
@@ -152,8 +158,20 @@ function listenerOptions(resolved: ResolvedOptions) {
     requestTimeout: resolved.headersTimeoutMs + resolved.bodyTimeoutMs + 2_000,
     ...(resolved.tls === undefined
       ? { http: timeouts }
-      : { https: { cert: Buffer.from(resolved.tls.cert), key: Buffer.from(resolved.tls.key), ...timeouts } }),
+      : { https: { ...httpsOptions(resolved.tls), ...timeouts } }),
   };
+}
+
+/**
+ * The HTTPS listener. With mutual TLS on it asks for a client certificate and accepts a handshake
+ * without one or with one it cannot verify (`rejectUnauthorized: false`): the token endpoint
+ * decides per client (RFC 8705 2), and a client authenticating otherwise must not be cut off.
+ */
+function httpsOptions(tls: TlsOptions) {
+  const cert = Buffer.from(tls.cert);
+  const key = Buffer.from(tls.key);
+  if (tls.clientCa === undefined) return { cert, key };
+  return mtlsServerOptions({ cert, key, clientCa: tls.clientCa });
 }
 
 /**

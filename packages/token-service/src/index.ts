@@ -18,8 +18,9 @@ export {
 export type { PurgeCounts } from './lib/purge.js';
 export { purgeExpiredRecords } from './maintenance.js';
 export { migrateTokenService, TOKEN_SERVICE_NAMESPACE, tokenServiceMigrations } from './migrations/index.js';
+export { listenMtlsAliases, type MtlsListener } from './mtls-listener.js';
 export { openTokenService } from './open.js';
-export type { TlsOptions, TokenServiceOptions } from './options.js';
+export type { MtlsAliasOptions, TlsOptions, TokenServiceOptions } from './options.js';
 export {
   type ApplySeedOptions,
   applySeed,

@@ -72,6 +72,8 @@ export interface TokenServiceOptions {
   readonly logger?: FastifyBaseLogger | boolean;
   /** Serve HTTPS with this PEM certificate (chain) and private key. */
   readonly tls?: TlsOptions;
+  /** Mutual TLS on a listener of its own (RFC 8705 5 `mtls_endpoint_aliases`). */
+  readonly mtlsAliases?: MtlsAliasOptions;
   /**
    * The proxies (IP addresses or CIDR blocks) whose `X-Forwarded-For`, `-Proto` and `-Host` are
    * believed: the client's address (login rate limits, logs) is the first one, from the right,
@@ -127,6 +129,27 @@ export interface TokenServiceOptions {
 export interface TlsOptions {
   readonly cert: string | Uint8Array;
   readonly key: string | Uint8Array;
+  /**
+   * Mutual TLS (RFC 8705): the PEM trust anchors a `tls_client_auth` client's certificate must
+   * chain to. Setting it makes the listener ask every client for a certificate (none is still a
+   * valid handshake: clients that authenticate otherwise are unaffected); a self-signed client's
+   * certificate need not chain to them.
+   */
+  readonly clientCa?: string | Uint8Array | undefined;
+}
+
+/**
+ * RFC 8705 5: a second, HTTPS listener at `origin` that asks for client certificates (trusting
+ * `clientCa`, as `TlsOptions.clientCa`), for the endpoints a client authenticates or presents a
+ * bound token at, while the issuer's own listener (the browser's) asks for none. Discovery names
+ * them in `mtls_endpoint_aliases`; `listenMtlsAliases` opens it.
+ */
+export interface MtlsAliasOptions {
+  /** `https://host:port` the listener is reached at. */
+  readonly origin: string;
+  readonly cert: string | Uint8Array;
+  readonly key: string | Uint8Array;
+  readonly clientCa: string | Uint8Array;
 }
 
 export interface ResolvedOptions {
@@ -155,6 +178,7 @@ export interface ResolvedOptions {
   readonly now: () => number;
   readonly logger: FastifyBaseLogger | boolean;
   readonly tls: TlsOptions | undefined;
+  readonly mtlsAliases: MtlsAliasOptions | undefined;
   readonly trustProxy: readonly string[];
   readonly bodyTimeoutMs: number;
   readonly headersTimeoutMs: number;
@@ -218,6 +242,15 @@ const schema = z.strictObject({
     .strictObject({
       cert: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
       key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+      clientCa: z.union([z.string().min(1), z.instanceof(Uint8Array)]).optional(),
+    })
+    .optional(),
+  mtlsAliases: z
+    .strictObject({
+      origin: z.string().refine(isHttpsOrigin, 'an https origin: scheme, host and port only'),
+      cert: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+      key: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
+      clientCa: z.union([z.string().min(1), z.instanceof(Uint8Array)]),
     })
     .optional(),
   trustProxy: z
@@ -293,6 +326,7 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     now: value.now,
     logger: value.logger as FastifyBaseLogger | boolean,
     tls: value.tls,
+    mtlsAliases: value.mtlsAliases,
     trustProxy: Object.freeze([...value.trustProxy]),
     metrics: value.metrics as MetricsExposure | undefined,
     secret: Uint8Array.from(secret),
@@ -300,4 +334,18 @@ export function resolveOptions(options: TokenServiceOptions): ResolvedOptions {
     dpopAlgorithms: Object.freeze([...new Set(value.dpopAlgorithms)]),
     warnings: Object.freeze(warnings),
   });
+}
+
+/** Whether a listener of the service asks clients for a certificate (mutual TLS, RFC 8705). */
+export function asksForClientCertificates(options: Pick<ResolvedOptions, 'tls' | 'mtlsAliases'>): boolean {
+  return options.tls?.clientCa !== undefined || options.mtlsAliases !== undefined;
+}
+
+function isHttpsOrigin(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'https:' && url.origin === value.replace(/\/$/, '');
+  } catch {
+    return false;
+  }
 }

@@ -122,7 +122,11 @@ function unchanged(stored: Client, valid: ValidRegistration, secretKey: Buffer):
     stored.id_token_signed_response_alg === valid.id_token_signed_response_alg &&
     stored.backchannel_logout_uri === valid.backchannel_logout_uri &&
     stored.backchannel_logout_session_required === valid.backchannel_logout_session_required &&
-    stored.dpop_bound_access_tokens === valid.dpop_bound_access_tokens
+    stored.dpop_bound_access_tokens === valid.dpop_bound_access_tokens &&
+    stored.tls_client_auth_subject?.field === valid.tls_client_auth_subject?.field &&
+    stored.tls_client_auth_subject?.value === valid.tls_client_auth_subject?.value &&
+    stored.tls_client_certificate_bound_access_tokens === valid.tls_client_certificate_bound_access_tokens &&
+    stored.dpop_bound_subject_tokens === valid.dpop_bound_subject_tokens
   );
 }
 

@@ -25,6 +25,41 @@ const bound = {
   dpop_bound_access_tokens: true,
 };
 
+const CHECKOUT_SECRET = 'checkout-secret-0123456789abcdef-012345678';
+const EDGE_SECRET = 'edge-secret-0123456789abcdef-0123456789abc';
+const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange' as const;
+
+/** A public client whose users' tokens are meant for orders and for the checkout exchanger. */
+const shopApp = {
+  client_id: 'shop-app',
+  redirect_uris: [REDIRECT],
+  grant_types: ['authorization_code' as const],
+  scopes: ['openid', 'orders:read'],
+  audiences: ['orders', 'checkout'],
+  first_party: true,
+};
+
+/** An exchanger trusted to have checked its callers' proofs (the gateway's place at the edge). */
+const checkout = {
+  client_id: 'checkout',
+  client_secret: CHECKOUT_SECRET,
+  grant_types: [TOKEN_EXCHANGE_GRANT],
+  scopes: ['inventory:reserve'],
+  audiences: ['inventory'],
+  dpop_bound_subject_tokens: true,
+};
+
+/** A confidential code client whose own user tokens name it (the hybrid gateway's place), not registered for bound subjects. */
+const edge = {
+  client_id: 'edge',
+  client_secret: EDGE_SECRET,
+  redirect_uris: [REDIRECT],
+  grant_types: ['authorization_code' as const, TOKEN_EXCHANGE_GRANT],
+  scopes: ['openid', 'orders:read', 'inventory:reserve'],
+  audiences: ['edge', 'inventory'],
+  first_party: true,
+};
+
 interface Answer {
   readonly status: number;
   readonly body: Record<string, unknown>;
@@ -38,7 +73,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
 
   beforeAll(async () => {
     database = await fixture.create();
-    harness = await startService(database, { clients: [orders, shopWeb, bound] });
+    harness = await startService(database, { clients: [orders, shopWeb, bound, shopApp, checkout, edge] });
     await addAlice(harness.service);
     const issuer = new URL(harness.url);
     as = await oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, insecure));
@@ -74,8 +109,32 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     return (await response.json()) as Record<string, unknown>;
   }
 
+  /** The /authorize URL of shop-web for alice, with `extra` parameters (dpop_jkt). */
+  function authorizeUrl(
+    challenge: string,
+    state: string,
+    extra: Record<string, string> = {},
+    clientId = 'shop-web',
+  ): URL {
+    const url = new URL(as.authorization_endpoint as string);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: clientId,
+      redirect_uri: REDIRECT,
+      scope: 'openid orders:read',
+      code_challenge: challenge,
+      code_challenge_method: 'S256',
+      state,
+      ...extra,
+    }).toString();
+    return url;
+  }
+
   /** The code of a signed-in alice for shop-web, with its PKCE verifier. */
-  async function authorizationCode(): Promise<{
+  async function authorizationCode(
+    clientId = 'shop-web',
+    extra: Record<string, string> = {},
+  ): Promise<{
     callback: URLSearchParams;
     verifier: string;
     nonce: string;
@@ -83,20 +142,33 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     const verifier = oauth.generateRandomCodeVerifier();
     const state = oauth.generateRandomState();
     const nonce = oauth.generateRandomNonce();
-    const url = new URL(as.authorization_endpoint as string);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: 'shop-web',
-      redirect_uri: REDIRECT,
-      scope: 'openid orders:read',
-      code_challenge: await oauth.calculatePKCECodeChallenge(verifier),
-      code_challenge_method: 'S256',
+    const url = authorizeUrl(
+      await oauth.calculatePKCECodeChallenge(verifier),
       state,
-      nonce,
-    }).toString();
+      { nonce, ...extra },
+      clientId,
+    );
     const { location } = await signIn(new Browser(), url, 'alice', ALICE_PASSWORD);
-    const callback = oauth.validateAuthResponse(as, { client_id: 'shop-web' }, location, state);
+    const callback = oauth.validateAuthResponse(as, { client_id: clientId }, location, state);
     return { callback, verifier, nonce };
+  }
+
+  /** The code flow as oauth4webapi runs it with a DPoP handle, the ID token checked. */
+  async function codeFlowWith(
+    client: oauth.Client,
+    DPoP: oauth.DPoPHandle,
+    extra: Record<string, string> = {},
+  ): Promise<oauth.TokenEndpointResponse> {
+    const { callback, verifier, nonce } = await authorizationCode('shop-web', extra);
+    return oauth.processAuthorizationCodeResponse(
+      as,
+      client,
+      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
+        DPoP,
+        ...insecure,
+      }),
+      { expectedNonce: nonce, requireIdToken: true },
+    );
   }
 
   it('advertises the proof algorithms in discovery', () => {
@@ -137,16 +209,7 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     const keyPair = await oauth.generateKeyPair('ES256');
     const DPoP = oauth.DPoP(client, keyPair);
     const jkt = await DPoP.calculateThumbprint();
-    const { callback, verifier, nonce } = await authorizationCode();
-    const tokens = await oauth.processAuthorizationCodeResponse(
-      as,
-      client,
-      await oauth.authorizationCodeGrantRequest(as, client, oauth.None(), callback, REDIRECT, verifier, {
-        DPoP,
-        ...insecure,
-      }),
-      { expectedNonce: nonce, requireIdToken: true },
-    );
+    const tokens = await codeFlowWith(client, DPoP);
     expect(tokens.token_type).toBe('dpop');
     expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
     const refreshToken = tokens.refresh_token as string;
@@ -188,33 +251,95 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
     expect(await token(successor)).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
   });
 
-  it('token exchange with a proof binds the new token to the exchanging client, not its caller', async () => {
-    const caller = await DpopProofSigner.generate();
-    const { callback, verifier } = await authorizationCode();
+  const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+
+  /** A code of `clientId` redeemed with `holder`'s proof: the user's access token, bound to it. */
+  async function boundUserToken(
+    clientId: string,
+    holder: DpopProofSigner,
+    auth: Record<string, string> = {},
+  ): Promise<string> {
+    const { callback, verifier } = await authorizationCode(clientId);
     const code = await token(
       {
         grant_type: 'authorization_code',
         code: callback.get('code') as string,
         code_verifier: verifier,
         redirect_uri: REDIRECT,
-        client_id: 'shop-web',
+        ...(auth.authorization === undefined ? { client_id: clientId } : {}),
       },
-      { dpop: caller.proof({ method: 'POST', url: tokenUrl() }) },
+      { ...auth, dpop: holder.proof({ method: 'POST', url: tokenUrl() }) },
     );
     expect(code.status).toBe(200);
-    const service = await DpopProofSigner.generate('ES256');
-    const exchanged = await token(
+    return code.body.access_token as string;
+  }
+
+  function exchange(subject: string, auth: Record<string, string>, proof?: DpopProofSigner) {
+    return token(
       {
-        grant_type: 'urn:ietf:params:oauth:grant-type:token-exchange',
-        subject_token: code.body.access_token as string,
-        subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+        grant_type: TOKEN_EXCHANGE_GRANT,
+        subject_token: subject,
+        subject_token_type: ACCESS_TOKEN,
         audience: 'inventory',
       },
-      { ...ordersAuth, dpop: service.proof({ method: 'POST', url: tokenUrl() }) },
+      { ...auth, ...(proof === undefined ? {} : { dpop: proof.proof({ method: 'POST', url: tokenUrl() }) }) },
     );
-    expect(exchanged.status).toBe(200);
-    expect(exchanged.body.token_type).toBe('DPoP');
-    expect(decodeJwt(exchanged.body.access_token as string).cnf).toEqual({ jkt: service.jkt });
+  }
+
+  describe('token exchange of a DPoP-bound subject token (docs/security.md A160)', () => {
+    const checkoutAuth = { authorization: basic('checkout', CHECKOUT_SECRET) };
+
+    it("a registered exchanger (dpop_bound_subject_tokens) gets a token bound to its own key, not its caller's", async () => {
+      const caller = await DpopProofSigner.generate();
+      const subject = await boundUserToken('shop-app', caller);
+      const service = await DpopProofSigner.generate('ES256');
+      const exchanged = await exchange(subject, checkoutAuth, service);
+      expect(exchanged.status).toBe(200);
+      expect(exchanged.body.token_type).toBe('DPoP');
+      const claims = decodeJwt(exchanged.body.access_token as string);
+      expect(claims.cnf).toEqual({ jkt: service.jkt });
+      expect(claims.act).toEqual({ sub: 'checkout' });
+    });
+
+    it('a client not registered for bound subjects, with a proof of its own key -> 400 invalid_grant', async () => {
+      const caller = await DpopProofSigner.generate();
+      const subject = await boundUserToken('shop-app', caller);
+      const exchanged = await exchange(subject, ordersAuth, await DpopProofSigner.generate());
+      expect(exchanged).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+
+    it('a bound subject without a proof, even from a registered exchanger -> 400 invalid_dpop_proof (never a bearer token)', async () => {
+      const subject = await boundUserToken('shop-app', await DpopProofSigner.generate());
+      const exchanged = await exchange(subject, checkoutAuth);
+      expect(exchanged).toMatchObject({ status: 400, body: { error: 'invalid_dpop_proof' } });
+    });
+
+    it('the holder exchanges its own bound token with a proof of that key; another key of its own -> invalid_grant', async () => {
+      const holder = await DpopProofSigner.generate();
+      const edgeAuth = { authorization: basic('edge', EDGE_SECRET) };
+      const subject = await boundUserToken('edge', holder, edgeAuth);
+      expect(await exchange(subject, edgeAuth, await DpopProofSigner.generate())).toMatchObject({
+        status: 400,
+        body: { error: 'invalid_grant' },
+      });
+      const exchanged = await exchange(subject, edgeAuth, holder);
+      expect(exchanged.status).toBe(200);
+      expect(decodeJwt(exchanged.body.access_token as string).cnf).toEqual({ jkt: holder.jkt });
+    });
+
+    it('an unbound subject token is exchanged as before, bound only when a proof is sent', async () => {
+      const { callback, verifier } = await authorizationCode('shop-app');
+      const code = await token({
+        grant_type: 'authorization_code',
+        code: callback.get('code') as string,
+        code_verifier: verifier,
+        redirect_uri: REDIRECT,
+        client_id: 'shop-app',
+      });
+      const subject = code.body.access_token as string;
+      const plain = await exchange(subject, ordersAuth);
+      expect(plain).toMatchObject({ status: 200, body: { token_type: 'Bearer' } });
+    });
   });
 
   describe('refusals at /token (docs/security.md A143, A144)', () => {
@@ -345,6 +470,84 @@ describe.each(databases)('DPoP at the token service on $name', (fixture) => {
       expect(answer.status).toBe(400);
       expect(((await answer.json()) as { error: string }).error).toBe('use_dpop_nonce');
       expect(answer.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+  });
+
+  // The authorization code bound to a DPoP key (RFC 9449 10): /authorize takes `dpop_jkt`, the
+  // code remembers it (migration 010), and /token redeems it only with a proof of that key. The
+  // service has no pushed authorization requests (request_uri is refused), so /authorize is the
+  // one place dpop_jkt is read (docs/security.md A147, B148).
+  describe('dpop_jkt at /authorize', () => {
+    /** A raw code redemption by shop-web, with `proof` when given. */
+    async function redeem(
+      code: { callback: URLSearchParams; verifier: string },
+      proof?: string,
+    ): Promise<Answer> {
+      return token(
+        {
+          grant_type: 'authorization_code',
+          code: code.callback.get('code') as string,
+          code_verifier: code.verifier,
+          redirect_uri: REDIRECT,
+          client_id: 'shop-web',
+        },
+        proof === undefined ? {} : { dpop: proof },
+      );
+    }
+
+    it('oauth4webapi: a code bound to the key of its DPoP handle, redeemed with it, yields bound tokens', async () => {
+      const client: oauth.Client = { client_id: 'shop-web' };
+      const DPoP = oauth.DPoP(client, await oauth.generateKeyPair('ES256'));
+      const jkt = await DPoP.calculateThumbprint();
+      const tokens = await codeFlowWith(client, DPoP, { dpop_jkt: jkt });
+      expect(tokens.token_type).toBe('dpop');
+      expect(decodeJwt(tokens.access_token).cnf).toEqual({ jkt });
+    });
+
+    it('A147: redeemed with a proof of another key -> invalid_grant, and the code is used up', async () => {
+      const holder = await DpopProofSigner.generate();
+      const thief = await DpopProofSigner.generate();
+      const code = await authorizationCode('shop-web', { dpop_jkt: holder.jkt });
+      const stolen = await redeem(code, thief.proof({ method: 'POST', url: tokenUrl() }));
+      expect(stolen).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(stolen.body.error_description).toMatch(/another key than dpop_jkt/);
+      // A code is redeemed once (RFC 6749 4.1.2): the refused attempt consumed it.
+      const late = await redeem(code, holder.proof({ method: 'POST', url: tokenUrl() }));
+      expect(late).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+    });
+
+    it('A147: redeemed without a proof -> invalid_grant', async () => {
+      const holder = await DpopProofSigner.generate();
+      const answer = await redeem(await authorizationCode('shop-web', { dpop_jkt: holder.jkt }));
+      expect(answer).toMatchObject({ status: 400, body: { error: 'invalid_grant' } });
+      expect(answer.body.error_description).toMatch(/bound to a DPoP key/);
+    });
+
+    it('an unbound code (an empty dpop_jkt is absent, RFC 6749 3.1) takes any proof', async () => {
+      const anyKey = await DpopProofSigner.generate();
+      const answer = await redeem(
+        await authorizationCode('shop-web', { dpop_jkt: '' }),
+        anyKey.proof({ method: 'POST', url: tokenUrl() }),
+      );
+      expect(answer).toMatchObject({ status: 200, body: { token_type: 'DPoP' } });
+    });
+
+    it.each([
+      ['not a thumbprint', 'dpop_jkt=not-a-thumbprint'],
+      ['a thumbprint with padding', `dpop_jkt=${'A'.repeat(42)}%3D`],
+      ['sent twice', `dpop_jkt=${'A'.repeat(43)}&dpop_jkt=${'A'.repeat(43)}`],
+    ])('B148: a dpop_jkt %s -> invalid_request at the redirect URI', async (_name, parameter) => {
+      const state = oauth.generateRandomState();
+      const url = authorizeUrl('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', state);
+      url.search += `&${parameter}`;
+      const response = await fetch(url, { redirect: 'manual' });
+      expect(response.status).toBeGreaterThanOrEqual(300);
+      expect(response.status).toBeLessThan(400);
+      const location = new URL(response.headers.get('location') as string);
+      expect(`${location.origin}${location.pathname}`).toBe(REDIRECT);
+      expect(location.searchParams.get('error')).toBe('invalid_request');
+      expect(location.searchParams.get('error_description')).toMatch(/dpop_jkt/);
+      expect(location.searchParams.get('state')).toBe(state);
     });
   });
 });

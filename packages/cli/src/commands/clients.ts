@@ -23,6 +23,13 @@ interface AddOptions extends AdminDatabaseOptions {
   readonly audience?: string[];
   readonly firstParty?: boolean;
   readonly dpopBound?: boolean;
+  readonly dpopBoundSubjects?: boolean;
+  readonly certificateBound?: boolean;
+  readonly tlsSubjectDn?: string;
+  readonly tlsSanDns?: string;
+  readonly tlsSanUri?: string;
+  readonly tlsSanIp?: string;
+  readonly tlsSanEmail?: string;
   readonly authMethod?: string;
   readonly jwksFile?: string;
   readonly idTokenAlg?: string;
@@ -76,6 +83,13 @@ async function registrationOf(
     ...(options.audience === undefined ? {} : { audiences: options.audience }),
     ...(options.firstParty === true ? { first_party: true } : {}),
     ...(options.dpopBound === true ? { dpop_bound_access_tokens: true } : {}),
+    ...(options.dpopBoundSubjects === true ? { dpop_bound_subject_tokens: true } : {}),
+    ...(options.certificateBound === true ? { tls_client_certificate_bound_access_tokens: true } : {}),
+    ...(options.tlsSubjectDn === undefined ? {} : { tls_client_auth_subject_dn: options.tlsSubjectDn }),
+    ...(options.tlsSanDns === undefined ? {} : { tls_client_auth_san_dns: options.tlsSanDns }),
+    ...(options.tlsSanUri === undefined ? {} : { tls_client_auth_san_uri: options.tlsSanUri }),
+    ...(options.tlsSanIp === undefined ? {} : { tls_client_auth_san_ip: options.tlsSanIp }),
+    ...(options.tlsSanEmail === undefined ? {} : { tls_client_auth_san_email: options.tlsSanEmail }),
     ...(options.authMethod === undefined ? {} : { token_endpoint_auth_method: options.authMethod }),
     ...(jwks === undefined ? {} : { jwks }),
     ...(options.idTokenAlg === undefined ? {} : { id_token_signed_response_alg: options.idTokenAlg }),
@@ -84,8 +98,9 @@ async function registrationOf(
 
 /** What `clients list --json` shows: the registration, never the secret's hash. */
 function publicView(client: Client): Omit<Client, 'secret_hash'> & { confidential: boolean } {
-  const { secret_hash: secretHash, ...rest } = client;
-  return { ...rest, confidential: secretHash !== undefined };
+  const { secret_hash: _secretHash, ...rest } = client;
+  // Confidential: it holds a credential, a secret, a signing key or a TLS certificate (not `none`).
+  return { ...rest, confidential: client.token_endpoint_auth_method !== 'none' };
 }
 
 export function registerClientsCommand(program: Command, context: CliContext): void {
@@ -117,8 +132,30 @@ export function registerClientsCommand(program: Command, context: CliContext): v
       '--dpop-bound',
       'refuse its token requests without a DPoP proof (RFC 9449 dpop_bound_access_tokens)',
     )
-    .option('--auth-method <method>', 'client_secret_basic, client_secret_post, private_key_jwt or none')
-    .option('--jwks-file <file>', "the client's public keys (JWKS JSON) for private_key_jwt")
+    .option(
+      '--dpop-bound-subjects',
+      "let it exchange tokens bound to its callers' DPoP keys (dpop_bound_subject_tokens: it checks their proofs)",
+    )
+    .option(
+      '--certificate-bound',
+      'bind its access tokens to its TLS client certificate (RFC 8705 tls_client_certificate_bound_access_tokens)',
+    )
+    .option(
+      '--auth-method <method>',
+      'client_secret_basic, client_secret_post, private_key_jwt, tls_client_auth, self_signed_tls_client_auth or none',
+    )
+    .option(
+      '--tls-subject-dn <dn>',
+      'tls_client_auth: the certificate subject DN (RFC 4514, CN=orders,O=Shop)',
+    )
+    .option('--tls-san-dns <name>', 'tls_client_auth: a dNSName the certificate must carry')
+    .option('--tls-san-uri <uri>', 'tls_client_auth: a URI subjectAltName the certificate must carry')
+    .option('--tls-san-ip <ip>', 'tls_client_auth: an iPAddress subjectAltName the certificate must carry')
+    .option('--tls-san-email <email>', 'tls_client_auth: an rfc822Name the certificate must carry')
+    .option(
+      '--jwks-file <file>',
+      "the client's public keys (JWKS JSON) for private_key_jwt or self_signed_tls_client_auth",
+    )
     .option('--id-token-alg <alg>', 'RS256 (default), EdDSA or ES256')
     .option('--public', 'a public client (no secret; PKCE)')
     .option('--client-secret-stdin', 'read the secret from standard input instead of generating one')

@@ -3,7 +3,7 @@ import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
-import { integer, redisUrl } from '../lib/options.js';
+import { integer, redisUrl, usage } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 import { resolveServiceSecret } from './service-secret.js';
@@ -47,23 +47,40 @@ interface DevCommandOptions {
   readonly dir: string;
   readonly dryRun?: boolean;
   readonly pretty?: boolean;
+  readonly dpop?: boolean;
   readonly gatewayPort?: number;
   readonly tokenServicePort: number;
   readonly ordersPort: number;
   readonly inventoryPort: number;
   readonly paymentsPort: number;
+  readonly mtls?: boolean;
+  readonly tokenServiceMtlsPort: number;
 }
 
+/** The token service's mutual-TLS listener under `tessera dev --mtls` (RFC 8705 5). */
+export const DEV_MTLS_PORT = 9443;
+
 /** What `tessera dev` prints once everything listens (or, with --dry-run, would listen). */
-export function describeDevSystem(mode: DevMode, urls: DevSystem['urls'], dir: string): string {
+export function describeDevSystem(
+  mode: DevMode,
+  urls: DevSystem['urls'],
+  dir: string,
+  bindings: { readonly dpop?: boolean; readonly mtls?: { readonly tokenService: string } | undefined } = {},
+): string {
+  const { dpop = false, mtls } = bindings;
   const api = `${urls.gateway}/api`;
   const lines = [
-    `tessera dev: ${mode} mode`,
+    `tessera dev: ${mode} mode${dpop ? ', DPoP-bound tokens at every hop' : ''}`,
     `  gateway        ${urls.gateway}  (${api}/orders, ${api}/inventory)`,
     `  token service  ${urls.tokenService}`,
     `  orders         ${urls.orders}`,
     `  inventory      ${urls.inventory}`,
     `  payments       ${urls.payments}  (internal: no gateway route)`,
+    ...(mtls === undefined
+      ? []
+      : [
+          `  mutual TLS     token service ${mtls.tokenService} (mtls_endpoint_aliases); services take callers with a certificate of ${join(dir, 'mtls', 'ca.pem')} only`,
+        ]),
     `  users          ${devUsers.map((u) => `${u.username} / ${u.password}`).join(', ')}`,
     `  public client  shop-cli (redirect ${SHOP_CLI_REDIRECT})`,
     `  config files   ${join(dir, 'gateway.yaml')}, ${join(dir, 'seed.yaml')}`,
@@ -99,8 +116,17 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     inventory: options.inventoryPort,
     payments: options.paymentsPort,
   };
+  const dpop = options.dpop === true;
+  if (dpop && mode === 'session') {
+    throw usage('--dpop binds tokens: use it with --mode hybrid or token');
+  }
+  if (dpop && options.mtls === true) {
+    throw usage('--dpop and --mtls each bind tokens to their holder: use one of them');
+  }
+  const mtls = options.mtls === true ? { port: options.tokenServiceMtlsPort } : undefined;
   if (options.dryRun === true) {
-    io.out(describeDevSystem(mode, devUrls(ports), options.dir));
+    const aliases = mtls === undefined ? undefined : { tokenService: `https://127.0.0.1:${mtls.port}` };
+    io.out(describeDevSystem(mode, devUrls(ports, mtls !== undefined), options.dir, { dpop, mtls: aliases }));
     return;
   }
   const secret = await resolveServiceSecret({
@@ -116,16 +142,18 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
     dir: options.dir,
     secret,
     ports,
+    ...(mtls === undefined ? {} : { mtls }),
     ...(options.db === undefined ? {} : { databaseUrl: options.db }),
     ...(options.redis === undefined ? {} : { redisUrl: options.redis }),
     ...(options.pretty === true ? { logs: { pretty: true } } : {}),
+    ...(dpop ? { dpop: true } : {}),
     // Every part's /metrics on its own port behind this token, as `tessera token-service` takes it.
     ...(env.TESSERA_METRICS_TOKEN === undefined
       ? {}
       : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
-    io.out(describeDevSystem(mode, system.urls, options.dir));
+    io.out(describeDevSystem(mode, system.urls, options.dir, { dpop: system.dpop, mtls: system.mtls }));
     io.out('Ctrl-C stops every part.\n');
     const signal = await waitForSignal();
     io.out(`tessera dev: ${signal}, stopping\n`);
@@ -148,6 +176,20 @@ export function registerDevCommand(program: Command, context: CliContext): void 
     .option('--dir <dir>', 'where databases, secrets and config files go', '.tessera')
     .option('--dry-run', 'print what would run, start nothing')
     .option('--pretty', 'log lines for people (pino-pretty) instead of JSON')
+    .option(
+      '--dpop',
+      "DPoP-bound tokens at every hop (hybrid and token modes): the gateway's, orders' own key; the page's trace shows each hop's jkt",
+    )
+    .option(
+      '--mtls',
+      'mutual TLS between the parts: a development CA under --dir, certificate-bound tokens (RFC 8705)',
+    )
+    .option(
+      '--token-service-mtls-port <port>',
+      "the token service's mutual-TLS listener (with --mtls)",
+      integer('--token-service-mtls-port', 1, 65535),
+      DEV_MTLS_PORT,
+    )
     .option(
       '--gateway-port <port>',
       'gateway port (default dev.port of the config, 8080)',

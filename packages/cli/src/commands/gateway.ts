@@ -1,4 +1,4 @@
-import { TesseraTypeError } from '@tessera/core';
+import { importSigningKey, type PrivateJwk, type SigningKey, TesseraTypeError } from '@tessera/core';
 import type { parseMintingKeys } from '@tessera/resource/session';
 import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
@@ -17,6 +17,21 @@ interface GatewayCommandOptions {
 const KEYS_VARIABLE = 'TESSERA_SESSION_REFERENCE_KEYS';
 /** The variable holding the gateway's client secret at the token service (hybrid routes). */
 const CLIENT_SECRET_VARIABLE = 'TESSERA_GATEWAY_CLIENT_SECRET';
+/** The variable holding the gateway's DPoP key, a private JWK (token.dpop, hybrid.dpop), the same on every instance. */
+const DPOP_KEY_VARIABLE = 'TESSERA_GATEWAY_DPOP_KEY';
+
+/** The DPoP key of `TESSERA_GATEWAY_DPOP_KEY`; a refusal names the variable, never the key. */
+async function dpopKeyOf(text: string | undefined): Promise<SigningKey | undefined> {
+  if (text === undefined || text.length === 0) return undefined;
+  try {
+    return await importSigningKey(JSON.parse(text) as PrivateJwk);
+  } catch {
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      `${DPOP_KEY_VARIABLE}: not a private JWK of EdDSA, ES256 or RS256 with its alg`,
+    );
+  }
+}
 
 async function run(options: GatewayCommandOptions, context: CliContext): Promise<void> {
   const { io, env } = context;
@@ -39,9 +54,11 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
       throw new TesseraTypeError('ERR_INVALID_OPTION', `${KEYS_VARIABLE}: ${error.message}`);
     throw error;
   }
+  const dpopKey = await dpopKeyOf(env[DPOP_KEY_VARIABLE]);
   const app = await createGateway(config, {
     ...(sessionReferenceKeys === undefined ? {} : { sessionReferenceKeys }),
     ...(clientSecret === undefined ? {} : { clientSecret }),
+    ...(dpopKey === undefined ? {} : { dpopKey }),
   });
   try {
     const host = options.host ?? config.listen.host;
@@ -59,7 +76,7 @@ export function registerGatewayCommand(program: Command, context: CliContext): v
   program
     .command('gateway')
     .description(
-      `run the edge gateway from a config file (${KEYS_VARIABLE} for session routes, ${CLIENT_SECRET_VARIABLE} for hybrid routes)`,
+      `run the edge gateway from a config file (${KEYS_VARIABLE} for session routes, ${CLIENT_SECRET_VARIABLE} for hybrid routes, ${DPOP_KEY_VARIABLE} for DPoP)`,
     )
     .requiredOption(
       '--config <file>',

@@ -27,6 +27,7 @@ interface TokenServiceCommandOptions extends GrantFlags {
   readonly redis?: string;
   readonly tlsCert?: string;
   readonly tlsKey?: string;
+  readonly tlsClientCa?: string;
   readonly allowInsecureIssuer?: boolean;
   readonly dev?: boolean;
   readonly secretFile?: string;
@@ -117,6 +118,9 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
   if ((options.tlsCert === undefined) !== (options.tlsKey === undefined)) {
     throw usage('--tls-cert and --tls-key go together');
   }
+  if (options.tlsClientCa !== undefined && options.tlsCert === undefined) {
+    throw usage('--tls-client-ca needs --tls-cert and --tls-key');
+  }
   const metrics = metricsExposure(options, context.env[METRICS_TOKEN_VARIABLE]);
   const scheme = options.tlsCert === undefined ? 'http' : 'https';
   const issuer = options.issuer ?? `${scheme}://127.0.0.1:${options.port}`;
@@ -130,6 +134,9 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       : {
           cert: await readFlagFile('--tls-cert', options.tlsCert),
           key: await readFlagFile('--tls-key', options.tlsKey),
+          ...(options.tlsClientCa === undefined
+            ? {}
+            : { clientCa: await readFlagFile('--tls-client-ca', options.tlsClientCa) }),
         };
   // The database first: a --db naming a directory that does not exist is refused before the
   // development secret file would be written beside it.
@@ -165,7 +172,7 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       ...(options.deactivationPoll === undefined ? {} : { deactivationPollMs: options.deactivationPoll }),
       ...(tls === undefined ? {} : { tls }),
       ...(options.trustProxy === undefined ? {} : { trustProxy: options.trustProxy }),
-      ...grantServiceOptions(options),
+      ...grantServiceOptions(options, context.config().config.tokenService),
       ...(metrics === undefined ? {} : { metrics }),
     });
     if (seed !== undefined) {
@@ -215,6 +222,10 @@ export function registerTokenServiceCommand(program: Command, context: CliContex
     )
     .option('--tls-cert <file>', 'serve HTTPS with this PEM certificate (chain)')
     .option('--tls-key <file>', 'the PEM private key of --tls-cert')
+    .option(
+      '--tls-client-ca <file>',
+      'mutual TLS (RFC 8705): ask clients for a certificate; tls_client_auth certificates must chain to these PEM CAs',
+    )
     .option('--allow-insecure-issuer', 'accept an http:// issuer that is not loopback (development only)')
     .option('--dev', 'development: a short secret is accepted, short client secrets are not warned about')
     .option('--secret-file <file>', 'development secret file when TESSERA_SECRET is not set')

@@ -46,6 +46,19 @@ export interface DevFilesOptions {
    * prefixes and upstreams as the user wrote them; session routes' audiences get reference keys.
    */
   readonly routes?: readonly Readonly<Record<string, unknown>>[];
+  /**
+   * DPoP mode (`tessera dev --dpop`, token and hybrid modes): tokens bound to their holder at
+   * every hop. The gateway's token routes check proofs and exchange for each upstream (hybrid: the
+   * session's tokens bound to the gateway's key); orders binds what it exchanges to its own key;
+   * the services take DPoP only. Default false.
+   */
+  readonly dpop?: boolean;
+  /**
+   * Mutual TLS between the parts (`tessera dev --mtls`): the shop's services on https, orders a
+   * `tls_client_auth` client with certificate-bound tokens, and `port` the token service's mutual
+   * TLS listener (RFC 8705 5). Default off.
+   */
+  readonly mtls?: { readonly port: number };
 }
 
 /** Where `writeDevFiles` put each file, by name. */
@@ -95,6 +108,9 @@ const HOST = '127.0.0.1';
 /** The session store's key prefix, the same for the gateway (which writes) and the services (which read). */
 export const DEV_SESSION_KEY_PREFIX = 'tessera:gateway:';
 
+/** Where proof ids are remembered on Redis (`--dpop`), by the gateway and the services alike. */
+export const DEV_DPOP_KEY_PREFIX = 'tessera:dpop:';
+
 /** How often the dev system looks for users disabled by another process (the default is 5 s). */
 export const DEV_DEACTIVATION_POLL_MS = 1000;
 
@@ -114,7 +130,7 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   const dir = resolve(options.dir);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const databaseUrl = options.databaseUrl ?? `sqlite:${join(dir, 'tessera.db')}`;
-  const urls = devUrls(options.ports);
+  const urls = devUrls(options.ports, options.mtls !== undefined);
   const issuer = urls.tokenService;
   // One key per edge (the gateway to each service it routes to, and each call the shop makes),
   // derived here from one master; each part is then given only the keys of its own edges.
@@ -132,7 +148,10 @@ export async function writeDevFiles(options: DevFilesOptions): Promise<WrittenDe
   ]);
   const gatewayKeysText = referenceKeysText(referenceKeys.gateway?.mint ?? {});
   const clientSecret = devClientSecret(options.secret, 'gateway');
-  const seed = devSeed(options.secret, urls.gateway);
+  const seed = devSeed(options.secret, urls.gateway, {
+    dpop: options.dpop === true,
+    mtls: options.mtls !== undefined,
+  });
   const files: DevFiles = {
     gateway: join(dir, 'gateway.yaml'),
     seed: join(dir, 'seed.yaml'),
@@ -164,13 +183,20 @@ function gatewayConfig(
   dir: string,
 ): Record<string, unknown> {
   const { mode, redisUrl } = options;
+  const dpop = options.dpop === true;
   const route = (prefix: string, upstream: string, audience: string) => ({
     prefix,
     upstream,
     auth: mode,
     stripPrefix: true,
     ...(mode === 'session' ? { audience } : {}),
+    // DPoP: a bound token is never forwarded as it came; the edge exchanges it for the upstream.
+    ...(mode === 'token' && dpop ? { exchange: { audience } } : {}),
   });
+  const proofStore =
+    redisUrl === undefined
+      ? { type: 'sqlite', path: join(dir, 'dpop-proofs.db') }
+      : { type: 'redis', url: redisUrl, keyPrefix: DEV_DPOP_KEY_PREFIX };
   const sessionStore =
     options.sessionsInMemory === true
       ? { type: 'memory' }
@@ -186,7 +212,15 @@ function gatewayConfig(
       ? {
           token: {
             issuer: urls.tokenService,
-            audience: ['orders', 'inventory'],
+            // With DPoP the gateway exchanges every token, so it takes those meant for itself.
+            audience: dpop ? ['gateway'] : ['orders', 'inventory'],
+            ...(dpop
+              ? {
+                  clientId: 'gateway',
+                  // The page and `tessera login` get bearer tokens; the edge binds what goes on.
+                  dpop: { allowBearer: true, store: proofStore },
+                }
+              : {}),
             ...(options.tokenCacheSize === undefined ? {} : { cacheSize: options.tokenCacheSize }),
             ...(redisUrl === undefined || options.revocationEvents === false
               ? {}
@@ -204,6 +238,7 @@ function gatewayConfig(
             redirectUri: `${urls.gateway}/auth/callback`,
             scopes: [...GATEWAY_SCOPES],
             postLogoutRedirectUri: `${urls.gateway}/`,
+            ...(dpop ? { dpop: true } : {}),
           },
         }
       : {}),

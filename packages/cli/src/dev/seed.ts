@@ -9,15 +9,20 @@ export interface DevPorts {
   readonly payments: number;
 }
 
-/** Where each part answers: http on 127.0.0.1 at its port. */
-export function devUrls(ports: DevPorts): { readonly [part in keyof DevPorts]: string } {
+/**
+ * Where each part answers: http on 127.0.0.1 at its port. With mutual TLS (`tessera dev --mtls`)
+ * the shop's services are https; the gateway and the token service's issuer, which a browser
+ * reaches, stay http (the token service's mutual TLS has a listener of its own).
+ */
+export function devUrls(ports: DevPorts, mtls = false): { readonly [part in keyof DevPorts]: string } {
   const url = (port: number) => `http://127.0.0.1:${port}`;
+  const service = (port: number) => `${mtls ? 'https' : 'http'}://127.0.0.1:${port}`;
   return {
     tokenService: url(ports.tokenService),
     gateway: url(ports.gateway),
-    orders: url(ports.orders),
-    inventory: url(ports.inventory),
-    payments: url(ports.payments),
+    orders: service(ports.orders),
+    inventory: service(ports.inventory),
+    payments: service(ports.payments),
   };
 }
 
@@ -70,8 +75,17 @@ export const SHOP_WEB_CALLBACK_PATH = '/_tessera/callback';
  * The seed file `tessera dev` writes and applies (the shape of `tessera token-service --seed`).
  * `gatewayUrl` is where the gateway's sign-in comes back to (its registered redirect URI).
  */
-export function devSeed(serviceSecret: string, gatewayUrl: string) {
+export function devSeed(
+  serviceSecret: string,
+  gatewayUrl: string,
+  options: { readonly dpop?: boolean; readonly mtls?: boolean } = {},
+) {
   const secretOf = (clientId: string) => devClientSecret(serviceSecret, clientId);
+  // DPoP: the gateway exchanges the tokens of the token routes (theirs then name it), and it and
+  // orders exchange tokens bound to their callers' keys, having checked those proofs themselves.
+  const dpop = options.dpop === true;
+  const mtls = options.mtls === true;
+  const userAudiences = dpop ? ['orders', 'inventory', 'gateway'] : ['orders', 'inventory'];
   return {
     clients: [
       {
@@ -82,18 +96,30 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         post_logout_redirect_uris: [`${gatewayUrl}/`],
         backchannel_logout_uri: `${gatewayUrl}/auth/backchannel-logout`,
         backchannel_logout_session_required: true,
-        grant_types: ['authorization_code', 'refresh_token'],
+        grant_types: dpop
+          ? ['authorization_code', 'refresh_token', TOKEN_EXCHANGE]
+          : ['authorization_code', 'refresh_token'],
         scopes: [...GATEWAY_SCOPES],
         audiences: ['orders', 'inventory'],
         first_party: true,
+        ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
       },
       {
         client_id: 'orders',
         client_name: 'orders service',
-        client_secret: secretOf('orders'),
+        // With mutual TLS, orders proves itself by the certificate of the development CA naming
+        // it (RFC 8705 2.1), and every token it gets is bound to that certificate (3).
+        ...(mtls
+          ? {
+              token_endpoint_auth_method: 'tls_client_auth' as const,
+              tls_client_auth_subject_dn: 'CN=orders',
+              tls_client_certificate_bound_access_tokens: true,
+            }
+          : { client_secret: secretOf('orders') }),
         grant_types: ['client_credentials', TOKEN_EXCHANGE],
         scopes: ['inventory:reserve', 'payments:charge'],
         audiences: ['inventory', 'payments'],
+        ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
       },
       {
         client_id: 'inventory',
@@ -115,7 +141,7 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         // `tessera login` (the loopback redirect) and `tessera login --device` (RFC 8628).
         grant_types: ['authorization_code', 'refresh_token', DEVICE_CODE],
         scopes: [...SHOP_CLI_SCOPES],
-        audiences: ['orders', 'inventory'],
+        audiences: userAudiences,
         first_party: true,
       },
       {
@@ -129,7 +155,7 @@ export function devSeed(serviceSecret: string, gatewayUrl: string) {
         allowed_origins: [gatewayUrl],
         grant_types: ['authorization_code'],
         scopes: [...SHOP_WEB_SCOPES],
-        audiences: ['orders', 'inventory'],
+        audiences: userAudiences,
         first_party: true,
       },
     ],

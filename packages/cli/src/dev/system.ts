@@ -1,13 +1,15 @@
 import { join, resolve } from 'node:path';
-import { type MetricsExposure, REVOCATION_TOPIC, TesseraTypeError } from '@tessera/core';
+import { DpopProofSigner, type MetricsExposure, REVOCATION_TOPIC, TesseraTypeError } from '@tessera/core';
 import type { ShopAuth } from '@tessera/example-shop';
 import type { KeyValueStore } from '@tessera/storage';
 import { openDatabase } from '../commands/service-secret.js';
 import { listenAs } from '../lib/listen.js';
 import { type LogOutput, logStream, partLogger } from '../lib/logging.js';
 import { loadShop } from '../lib/shop.js';
+import type { DevCertificates, MtlsPart } from './certificates.js';
 import {
   DEV_DEACTIVATION_POLL_MS,
+  DEV_DPOP_KEY_PREFIX,
   DEV_SESSION_KEY_PREFIX,
   type DevFilesOptions,
   type DevMode,
@@ -29,6 +31,8 @@ export type DevSystemOptions = Omit<
 
 export interface DevSystem {
   readonly mode: DevMode;
+  /** Whether tokens are DPoP-bound at every hop (`--dpop`). */
+  readonly dpop: boolean;
   readonly urls: { readonly [part in keyof DevPorts]: string };
   /** The files written under `dir`, by name. */
   readonly files: {
@@ -38,6 +42,8 @@ export interface DevSystem {
     readonly referenceKeys: string;
     readonly clientSecret: string;
   };
+  /** With mutual TLS: the development CA and each part's certificate, and the token service's mTLS listener. */
+  readonly mtls?: { readonly certificates: DevCertificates; readonly tokenService: string };
   /** Stops every part, the last started first. */
   close(): Promise<void>;
 }
@@ -61,6 +67,20 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
   const { dir, databaseUrl, urls, issuer, referenceKeys, clientSecret, seed, files } = written;
   const gatewayReferenceKeys = referenceKeys.gateway?.mint ?? {};
   const shop = await loadShop();
+  // Loaded only for --mtls: the X.509 library installs the Reflect metadata polyfill.
+  const certificates =
+    options.mtls === undefined ? undefined : await (await import('./certificates.js')).devCertificates(dir);
+  const mtlsOrigin = options.mtls === undefined ? undefined : `https://${HOST}:${options.mtls.port}`;
+  /** A part's certificate with the CA, as a TLS listener or an undici Agent takes them. */
+  const tlsOf = (part: MtlsPart) =>
+    certificates === undefined ? undefined : { ...certificates.parts[part], ca: certificates.ca };
+  /** `{ [name]: tlsOf(part) }` to spread into a part's options, or nothing without mutual TLS. */
+  const tlsAs = <K extends string>(name: K, part: MtlsPart) => {
+    const tls = tlsOf(part);
+    return (tls === undefined ? {} : { [name]: tls }) as {
+      [key in K]?: NonNullable<ReturnType<typeof tlsOf>>;
+    };
+  };
 
   // Loaded here, not at the top: `tessera --help` must not pay for every package.
   const storage = await import('@tessera/storage');
@@ -110,6 +130,15 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       // `tessera users disable` in another terminal signs the user out within a second here.
       deactivationPollMs: DEV_DEACTIVATION_POLL_MS,
+      ...(certificates === undefined || mtlsOrigin === undefined
+        ? {}
+        : {
+            mtlsAliases: {
+              origin: mtlsOrigin,
+              ...certificates.parts['token-service'],
+              clientCa: certificates.ca,
+            },
+          }),
     });
     stops.push(() => tokenService.close());
     const users = await openUserDirectory({ db: database.db });
@@ -121,13 +150,39 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     await listenAs('the token service', '--token-service-port', HOST, ports.tokenService, () =>
       tokenService.app.listen({ host: HOST, port: ports.tokenService }),
     );
+    if (options.mtls !== undefined) {
+      const mtlsPort = options.mtls.port;
+      const aliases = await listenAs(
+        'the token service (mutual TLS)',
+        '--token-service-mtls-port',
+        HOST,
+        mtlsPort,
+        () => tokenServicePackage.listenMtlsAliases(tokenService, { host: HOST, port: mtlsPort }),
+      );
+      stops.push(() => aliases.close());
+    }
 
+    // --dpop: one store of proof ids for the gateway and the services (each proof names one URL).
+    const dpop = options.dpop === true && mode !== 'session';
+    let proofs: KeyValueStore | undefined;
+    if (dpop) {
+      const opened =
+        redisUrl === undefined
+          ? new storage.SqliteStore({ path: join(dir, 'dpop-proofs.db') })
+          : new storage.RedisStore({ url: redisUrl, prefix: DEV_DPOP_KEY_PREFIX });
+      stops.push(() => opened.close());
+      proofs = opened;
+    }
     let auth: ShopAuth | undefined;
     if (mode === 'token' || mode === 'hybrid') {
       // Hybrid: the gateway sends each call the session's access token, so the services verify tokens.
       const revocations = await resource.subscribeRevocations(channel, REVOCATION_TOPIC, { issuer });
       stops.push(() => revocations.close());
-      auth = shop.tokenAuth({ issuer, revocations });
+      auth = shop.tokenAuth({
+        issuer,
+        revocations,
+        ...(proofs === undefined ? {} : { dpop: { replay: proofs } }),
+      });
     } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');
       auth = shop.sessionAuth({
@@ -137,18 +192,50 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     }
     if (auth === undefined)
       throw new TesseraTypeError('ERR_INVALID_OPTION', 'no session store in session mode');
-    const secretOf = (clientId: string) =>
-      seed.clients.find((c) => c.client_id === clientId)?.client_secret ?? '';
+    const secretOf = (clientId: string) => {
+      const client: { client_secret?: string } | undefined = seed.clients.find(
+        (c) => c.client_id === clientId,
+      );
+      return client?.client_secret ?? '';
+    };
+    // orders calls the token service and the other services: with mutual TLS, every call presents
+    // its certificate (an undici Agent), and the token service authenticates it by that.
+    const ordersClient = async () => {
+      const tls = tlsOf('orders');
+      if (tls === undefined || mtlsOrigin === undefined) {
+        return {
+          tokenEndpoint: `${issuer}/token`,
+          clientId: 'orders',
+          clientSecret: secretOf('orders'),
+          // orders' own key, made for this process: what it exchanges is bound to it.
+          ...(dpop ? { dpop: await DpopProofSigner.generate() } : {}),
+        };
+      }
+      const { Agent } = await import('undici');
+      const dispatcher = new Agent({ connect: tls });
+      stops.push(() => dispatcher.close());
+      return { tokenEndpoint: `${mtlsOrigin}/token`, clientId: 'orders', dispatcher };
+    };
     type ServiceApp = Awaited<ReturnType<typeof shop.createPaymentsService>>;
     const metrics = options.metrics === undefined ? {} : { metrics: options.metrics };
     const services: [ServiceApp, number, string][] = [
       [
-        await shop.createPaymentsService({ auth, logger: logger('payments'), ...metrics }),
+        await shop.createPaymentsService({
+          auth,
+          logger: logger('payments'),
+          ...metrics,
+          ...tlsAs('tls', 'payments'),
+        }),
         ports.payments,
         'payments',
       ],
       [
-        await shop.createInventoryService({ auth, logger: logger('inventory'), ...metrics }),
+        await shop.createInventoryService({
+          auth,
+          logger: logger('inventory'),
+          ...metrics,
+          ...tlsAs('tls', 'inventory'),
+        }),
         ports.inventory,
         'inventory',
       ],
@@ -157,7 +244,8 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
           auth,
           logger: logger('orders'),
           ...metrics,
-          client: { tokenEndpoint: `${issuer}/token`, clientId: 'orders', clientSecret: secretOf('orders') },
+          ...tlsAs('tls', 'orders'),
+          client: await ordersClient(),
           inventoryUrl: urls.inventory,
           paymentsUrl: urls.payments,
         }),
@@ -179,11 +267,13 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
       {
         sessionReferenceKeys: gatewayReferenceKeys,
         clientSecret,
+        ...tlsAs('upstreamTls', 'gateway'),
         logDestination: logs,
         // Token routes hear revocations as the services do: on this process's channel (gateway.yaml
         // names the Redis one when there is Redis, for `tessera gateway` run on its own).
         ...(mode === 'token' ? { revocationChannel: channel } : {}),
         ...(sessionStore === undefined ? {} : { sessionStore }),
+        ...(proofs === undefined ? {} : { dpopReplayStore: proofs }),
       },
     );
     stops.push(() => gateway.close());
@@ -194,5 +284,14 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
     await close();
     throw error;
   }
-  return { mode, urls, files, close };
+  return {
+    mode,
+    dpop: options.dpop === true && mode !== 'session',
+    urls,
+    files,
+    ...(certificates === undefined || mtlsOrigin === undefined
+      ? {}
+      : { mtls: { certificates, tokenService: mtlsOrigin } }),
+    close,
+  };
 }

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { freePort } from '../../../../test/support/redis-server.js';
 import { type DevMode, type DevSystem, type DevSystemOptions, startDevSystem } from '../../src/dev/system.js';
 
@@ -61,7 +62,7 @@ export function spawnTessera(
 export async function startDevOnFreePorts(
   mode: DevMode,
   secret: string,
-  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics'> = {},
+  extra: Pick<DevSystemOptions, 'logs' | 'logLevel' | 'metrics' | 'dpop'> & { readonly mtls?: boolean } = {},
 ): Promise<{ system: DevSystem; dir: string }> {
   const dir = mkdtempSync(join(tmpdir(), `tessera-dev-${mode}-`));
   try {
@@ -77,11 +78,42 @@ export async function startDevOnFreePorts(
         payments: await freePort(),
       },
       logLevel: 'silent',
-      ...extra,
+      ...(extra.logs === undefined ? {} : { logs: extra.logs }),
+      ...(extra.logLevel === undefined ? {} : { logLevel: extra.logLevel }),
+      ...(extra.metrics === undefined ? {} : { metrics: extra.metrics }),
+      ...(extra.dpop === undefined ? {} : { dpop: extra.dpop }),
+      // Mutual TLS between the parts, the token service's own listener on a free port too.
+      ...(extra.mtls === true ? { mtls: { port: await freePort() } } : {}),
     });
     return { system, dir };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;
   }
+}
+
+/**
+ * A dev system for one suite: started on free ports in a temp dir before its tests, stopped and
+ * the dir removed after them. `system` throws when read before the start.
+ */
+export function devSystemForSuite(
+  mode: DevMode,
+  secret: string,
+  extra: Parameters<typeof startDevOnFreePorts>[2] = {},
+  timeoutMs?: number,
+): { readonly system: DevSystem } {
+  let started: { system: DevSystem; dir: string } | undefined;
+  beforeAll(async () => {
+    started = await startDevOnFreePorts(mode, secret, extra);
+  }, timeoutMs);
+  afterAll(async () => {
+    await started?.system.close();
+    if (started !== undefined) rmSync(started.dir, { recursive: true, force: true });
+  }, timeoutMs);
+  return {
+    get system(): DevSystem {
+      if (started === undefined) throw new Error('the dev system has not started');
+      return started.system;
+    },
+  };
 }

@@ -75,4 +75,15 @@ export class DpopProofSigner {
     });
     return `${signingInput}.${signature.toString('base64url')}`;
   }
+
+  /**
+   * The headers of a request to a resource server with a token bound to this key (RFC 9449 7.1):
+   * `Authorization: DPoP <token>` and a fresh proof for this method, URL and token.
+   */
+  requestHeaders(input: DpopProofInput & { readonly accessToken: string }): {
+    readonly authorization: string;
+    readonly dpop: string;
+  } {
+    return { authorization: `DPoP ${input.accessToken}`, dpop: this.proof(input) };
+  }
 }

@@ -1,10 +1,12 @@
 import type { KeyObject } from 'node:crypto';
-import { calculateJwkThumbprint, compactVerify, type JWK } from 'jose';
+import { BoundedCache } from '../bounded-cache.js';
 import { sha256Base64url } from '../digest.js';
 import { TesseraTypeError } from '../errors/base.js';
 import { DpopError } from '../errors/dpop.js';
 import { isSigningAlgorithm, type SigningAlgorithm } from '../keys/algorithms.js';
 import { hasPrivateMembers, publicKeyObjectOf } from '../keys/jwk.js';
+import { decodeBase64url } from '../token/compact.js';
+import { verifySignature } from '../token/signature.js';
 import { normalizeHtu } from './htu.js';
 
 /**
@@ -72,8 +74,11 @@ export const defaultDpopWindow = 60;
 
 // A compact JWS: the signature may be empty, so an unsigned proof reaches the alg check.
 const compactJws = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
-const publicMembers = ['kty', 'crv', 'x', 'y', 'n', 'e'] as const;
 const maxJtiLength = 256;
+/** Proof headers kept checked, with their keys: far more clients than one instance serves at once. */
+const headerCacheSize = 4096;
+/** An RSA-4096 key's header is about 1 KiB encoded; nothing longer is kept. */
+const maxCachedHeaderLength = 2048;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_OPTION', message);
@@ -114,7 +119,38 @@ function headerAlgorithm(alg: unknown, allowed: ReadonlySet<SigningAlgorithm>): 
   return name;
 }
 
-function proofKey(jwk: unknown, alg: SigningAlgorithm): { key: KeyObject; jwk: JWK } {
+/** A proof key as imported once: the KeyObject, the algorithm it fits, its RFC 7638 thumbprint. */
+interface ProofKey {
+  readonly key: KeyObject;
+  readonly alg: SigningAlgorithm;
+  readonly jkt: string;
+}
+
+// The members RFC 7638 3.2 hashes for each key type, in its lexicographic order: they alone
+// determine the public key, so they are what is imported as well as hashed.
+const requiredMembers: Readonly<Record<string, readonly string[]>> = {
+  OKP: ['crv', 'kty', 'x'],
+  EC: ['crv', 'kty', 'x', 'y'],
+  RSA: ['e', 'kty', 'n'],
+};
+
+/** RFC 7638 3's input for a JWK: its required members, all strings, as canonical JSON. */
+function thumbprintInput(jwk: Readonly<Record<string, unknown>>): string {
+  const names = typeof jwk.kty === 'string' ? requiredMembers[jwk.kty] : undefined;
+  if (names === undefined) throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+  const members: Record<string, string> = {};
+  for (const name of names) {
+    const value = jwk[name];
+    if (typeof value !== 'string') {
+      throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
+    }
+    members[name] = value;
+  }
+  return JSON.stringify(members);
+}
+
+/** The proof's key from its `jwk`: public members only, one that imports and fits `alg`. */
+function proofKey(jwk: unknown, alg: SigningAlgorithm): ProofKey {
   if (typeof jwk !== 'object' || jwk === null || Array.isArray(jwk)) {
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof header has no jwk');
   }
@@ -122,15 +158,40 @@ function proofKey(jwk: unknown, alg: SigningAlgorithm): { key: KeyObject; jwk: J
   if (hasPrivateMembers(given)) {
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk holds private key members');
   }
-  const members: Record<string, unknown> = {};
-  for (const name of publicMembers) if (given[name] !== undefined) members[name] = given[name];
-  const imported = publicKeyObjectOf(members);
+  const input = thumbprintInput(given);
+  const imported = publicKeyObjectOf(JSON.parse(input) as Record<string, string>);
   if (imported === undefined)
     throw new DpopError('ERR_DPOP_JWK_INVALID', 'the proof jwk is not a usable key');
   if (imported.alg !== alg) {
     throw new DpopError('ERR_DPOP_ALG_NOT_ALLOWED', 'the proof algorithm does not fit its key');
   }
-  return { key: imported.key, jwk: members as JWK };
+  return Object.freeze({ key: imported.key, alg, jkt: sha256Base64url(input) });
+}
+
+/**
+ * Every check of a proof's header (JSON, `typ`, an allowed `alg`, no `crit` or `b64`, a public
+ * `jwk` that imports and fits the `alg`), and the key it names.
+ */
+function checkedHeader(encoded: string, allowed: ReadonlySet<SigningAlgorithm>): ProofKey {
+  const header = jsonObject(encoded);
+  if (header === undefined) throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header is not JSON');
+  if (header.typ !== 'dpop+jwt') throw new DpopError('ERR_DPOP_TYP_INVALID');
+  const alg = headerAlgorithm(header.alg, allowed);
+  if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
+    throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header has a crit parameter');
+  }
+  return proofKey(header.jwk, alg);
+}
+
+/** The proof's signature bytes, decoded strictly (canonical base64url), or none when it is not. */
+function signatureOf(proof: string, signatureStart: number): Buffer {
+  const encoded = proof.slice(signatureStart + 1);
+  const scratch = Buffer.allocUnsafe(Math.ceil((encoded.length * 3) / 4));
+  try {
+    return scratch.subarray(0, encoded.length % 4 === 1 ? 0 : decodeBase64url(encoded, 'signature', scratch));
+  } catch {
+    return Buffer.alloc(0);
+  }
 }
 
 function claimInvalid(name: string): DpopError {
@@ -140,7 +201,8 @@ function claimInvalid(name: string): DpopError {
 /**
  * Validates the options once and returns the verifier of DPoP proofs (RFC 9449 4.3): one proof, a
  * compact JWS whose header has `typ: dpop+jwt`, an allowed asymmetric `alg` fitting its `jwk`, a
- * `jwk` with public members only; the signature (jose) with that key; `jti`, `htm` equal to the
+ * `jwk` with public members only (a header seen before is not checked again); the signature
+ * (node:crypto) with that key; `jti`, `htm` equal to the
  * method, `htu` equal to the URL (both normalised), `iat` within the window, `ath` the token's
  * hash when a token is sent, the nonce when the server asks for one; and last, the `jti` recorded
  * once per key for the window (set-if-absent), so a proof works once, on any instance.
@@ -165,6 +227,7 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
   if (typeof now !== 'function') throw misuse('now must be a function returning epoch ms');
   if (typeof keyPrefix !== 'string') throw misuse('keyPrefix must be a string');
   const allowed = new Set<SigningAlgorithm>(algorithms);
+  const headers = new BoundedCache<ProofKey>({ max: headerCacheSize });
   const advertised = Object.freeze(
     [...allowed].flatMap((alg) => (alg === 'EdDSA' ? ['EdDSA', 'Ed25519'] : [alg])),
   );
@@ -172,17 +235,26 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
   async function verify(request: DpopProofRequest): Promise<VerifiedDpopProof> {
     const proof = singleProof(request.proof, maxProofLength);
     const [encodedHeader, encodedPayload] = proof.split('.') as [string, string, string];
-    const header = jsonObject(encodedHeader);
-    if (header === undefined) throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header is not JSON');
-    if (header.typ !== 'dpop+jwt') throw new DpopError('ERR_DPOP_TYP_INVALID');
-    const alg = headerAlgorithm(header.alg, allowed);
-    if (Object.hasOwn(header, 'crit') || Object.hasOwn(header, 'b64')) {
-      throw new DpopError('ERR_DPOP_PROOF_MALFORMED', 'the proof header has a crit parameter');
+    // A client sends the same header (typ, alg, its jwk) with every proof: the outcome of its
+    // checks, the imported key and its thumbprint, is kept by the header as sent. Only a header
+    // that passed is kept, and only one of a key's size, so the cache stays small.
+    let known = headers.get(encodedHeader);
+    if (known === undefined) {
+      known = checkedHeader(encodedHeader, allowed);
+      if (encodedHeader.length <= maxCachedHeaderLength) headers.set(encodedHeader, known);
     }
-    const { key, jwk } = proofKey(header.jwk, alg);
-    try {
-      await compactVerify(proof, key, { algorithms: [header.alg as string] });
-    } catch {
+    const { key, alg, jkt } = known;
+    // The one signature check, synchronous on node:crypto as the access token's: the signature
+    // of the right length for the algorithm (P1363 for ES256), over the header and payload as sent.
+    const signatureStart = proof.lastIndexOf('.');
+    if (
+      !verifySignature(
+        alg,
+        key,
+        Buffer.from(proof.slice(0, signatureStart)),
+        signatureOf(proof, signatureStart),
+      )
+    ) {
       throw new DpopError('ERR_DPOP_SIGNATURE_INVALID');
     }
     const claims = jsonObject(encodedPayload);
@@ -205,7 +277,6 @@ export function createDpopProofVerifier(options: DpopProofVerifierOptions): Dpop
     if (request.acceptsNonce !== undefined && (typeof nonce !== 'string' || !request.acceptsNonce(nonce))) {
       throw new DpopError('ERR_DPOP_NONCE_REQUIRED');
     }
-    const jkt = await calculateJwkThumbprint(jwk, 'sha256');
     // Last, so that a proof refused for anything else does not use its jti up. Kept until the
     // proof leaves the window, by when it is refused for its iat anyway.
     const ttlMs = Math.max(1000, Math.ceil((iat + window) * 1000 - nowMs) + 1000);

@@ -12,6 +12,15 @@ export const authErrorCodes = {
     status: 403,
     meaning: 'The credentials are valid but lack a required scope or permission.',
   },
+  ERR_MTLS_CERTIFICATE_REQUIRED: {
+    status: 401,
+    meaning:
+      'A certificate-bound access token (cnf.x5t#S256) came over a connection with no client certificate.',
+  },
+  ERR_MTLS_CERTIFICATE_MISMATCH: {
+    status: 401,
+    meaning: "The connection's client certificate is not the one the access token is bound to.",
+  },
   ERR_METRICS_UNAUTHORIZED: {
     status: 401,
     meaning: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',

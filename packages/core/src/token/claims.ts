@@ -67,16 +67,20 @@ function actorsOf(act: unknown): readonly Actor[] {
 const thumbprint = /^[A-Za-z0-9_-]{43}$/;
 
 /**
- * `cnf` (RFC 7800 3.1) as this verifier understands it: exactly `{ jkt }` (RFC 9449 6.1). Any other
- * confirmation method would bind the token to something no check here looks at, so it is refused
- * rather than read as unbound.
+ * `cnf` (RFC 7800 3.1) as this verifier understands it: exactly `{ jkt }` (RFC 9449 6.1) or
+ * exactly `{ "x5t#S256" }` (RFC 8705 3.1). Any other confirmation method, or both at once, would
+ * bind the token to something no check here looks at, so it is refused rather than read as unbound.
  */
 function bindingOf(cnf: unknown): TokenBinding {
   if (typeof cnf !== 'object' || cnf === null || Array.isArray(cnf)) throw claimInvalid('cnf');
   const keys = Object.keys(cnf);
-  const { jkt } = cnf as { jkt?: unknown };
-  if (keys.length !== 1 || typeof jkt !== 'string' || !thumbprint.test(jkt)) throw claimInvalid('cnf');
-  return Object.freeze({ type: 'dpop', jkt });
+  if (keys.length !== 1) throw claimInvalid('cnf');
+  const { jkt, 'x5t#S256': x5tS256 } = cnf as { jkt?: unknown; 'x5t#S256'?: unknown };
+  if (typeof jkt === 'string' && thumbprint.test(jkt)) return Object.freeze({ type: 'dpop', jkt });
+  if (typeof x5tS256 === 'string' && thumbprint.test(x5tS256)) {
+    return Object.freeze({ type: 'mtls', x5tS256 });
+  }
+  throw claimInvalid('cnf');
 }
 
 const none: readonly string[] = Object.freeze([]);

@@ -15,7 +15,14 @@ export interface AccessTokenClaims {
   readonly actors?: readonly Actor[];
   /** The thumbprint of the DPoP key the token is bound to, written as `cnf.jkt` (RFC 9449 6.1). */
   readonly dpopJkt?: string;
+  /**
+   * The SHA-256 thumbprint of the client certificate the token is bound to, written as
+   * `cnf.x5t#S256` (RFC 8705 3.1). A token is bound to one holder: not with `dpopJkt`.
+   */
+  readonly certificateThumbprint?: string;
 }
+
+const THUMBPRINT = /^[A-Za-z0-9_-]{43}$/;
 
 function misuse(message: string): TesseraTypeError {
   return new TesseraTypeError('ERR_INVALID_CLAIM', message);
@@ -63,11 +70,20 @@ export function accessTokenPayload(claims: AccessTokenClaims): Record<string, un
     if (!Number.isSafeInteger(claims.authTime)) throw misuse('authTime must be epoch seconds');
     payload.auth_time = claims.authTime;
   }
+  if (claims.dpopJkt !== undefined && claims.certificateThumbprint !== undefined) {
+    throw misuse('a token is bound to a DPoP key or to a certificate, not both');
+  }
   if (claims.dpopJkt !== undefined) {
-    if (typeof claims.dpopJkt !== 'string' || !/^[A-Za-z0-9_-]{43}$/.test(claims.dpopJkt)) {
+    if (typeof claims.dpopJkt !== 'string' || !THUMBPRINT.test(claims.dpopJkt)) {
       throw misuse('dpopJkt must be a SHA-256 JWK thumbprint, base64url');
     }
     payload.cnf = { jkt: claims.dpopJkt };
+  }
+  if (claims.certificateThumbprint !== undefined) {
+    if (typeof claims.certificateThumbprint !== 'string' || !THUMBPRINT.test(claims.certificateThumbprint)) {
+      throw misuse('certificateThumbprint must be a SHA-256 certificate thumbprint, base64url');
+    }
+    payload.cnf = { 'x5t#S256': claims.certificateThumbprint };
   }
   const act = claims.actors === undefined ? undefined : actClaim(claims.actors);
   if (act !== undefined) payload.act = act;

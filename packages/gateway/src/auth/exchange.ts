@@ -1,4 +1,4 @@
-import { discoverIssuer, metadataUrl } from '@tessera/core';
+import { type DpopProofSigner, discoverIssuer, metadataUrl } from '@tessera/core';
 import { createTokenExchanger, type TokenExchanger } from '@tessera/resource';
 import type { RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
@@ -11,6 +11,8 @@ export interface EdgeExchangeOptions {
   readonly clientSecret: string;
   readonly timeoutMs: number;
   readonly now: () => number;
+  /** The gateway's DPoP key: the exchanged tokens are bound to it (RFC 9449 5). */
+  readonly dpop?: DpopProofSigner;
 }
 
 /** The token endpoint of `issuer` by discovery (OpenID Connect Discovery 4), once it answers. */
@@ -30,13 +32,14 @@ export function discoveredTokenEndpoint(issuer: string, timeoutMs: number): () =
  * never holds a token it could replay at other services. The gateway's client exchanges, so the
  * token must be meant for it (its `aud` names the gateway's client id). Exchanged tokens are
  * cached per (token, audience, scope) until shortly before they expire. The token endpoint is
- * found on first use, so the gateway starts while the token service is still coming up.
+ * found on first use, so the gateway starts while the token service is still coming up. With the
+ * gateway's DPoP key every exchange carries its proof, and the token is bound to that key.
  */
 export class EdgeExchange {
   readonly #client: () => Promise<TokenExchanger>;
 
   constructor(options: EdgeExchangeOptions) {
-    const { clientId, clientSecret, timeoutMs, now } = options;
+    const { clientId, clientSecret, timeoutMs, now, dpop } = options;
     this.#client = onceUntilSuccess(async () =>
       createTokenExchanger({
         tokenEndpoint: await options.tokenEndpoint(),
@@ -44,6 +47,7 @@ export class EdgeExchange {
         clientSecret,
         timeout: timeoutMs,
         now,
+        ...(dpop === undefined ? {} : { dpop }),
       }),
     );
   }

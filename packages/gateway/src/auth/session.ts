@@ -36,6 +36,11 @@ export interface OidcSessionTokens {
   readonly sid?: string;
   /** The user's claims from the ID token, for /auth/me. */
   readonly claims: Readonly<Record<string, unknown>>;
+  /**
+   * `hybrid.dpop`: the thumbprint of the gateway key the access token is bound to. An instance
+   * whose key is another cannot prove this one, so it refreshes (with its own proof) instead.
+   */
+  readonly jkt?: string;
 }
 
 /** What the gateway keeps in a session: who signed in (the id is the session's user). */

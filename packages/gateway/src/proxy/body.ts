@@ -1,25 +1,5 @@
-import { Readable } from 'node:stream';
 import { bodyRefusal, readBody } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
-
-/**
- * A proxied request body read whole before the upstream is called: a Readable, so reply-from
- * streams it upstream as the bytes they are (it would re-encode a Buffer it thinks is JSON).
- */
-export class BufferedBody extends Readable {
-  readonly byteLength: number;
-
-  constructor(data: Buffer) {
-    super();
-    this.byteLength = data.length;
-    this.push(data);
-    this.push(null);
-  }
-
-  override _read(): void {
-    // Everything was pushed at construction.
-  }
-}
 
 export interface BodyBounds {
   /** Largest body in bytes, counted as it arrives (with or without Content-Length). */
@@ -29,8 +9,8 @@ export interface BodyBounds {
 }
 
 /**
- * Makes every proxied body, whatever its type, a `BufferedBody` read within `bounds` before the
- * handler runs. The upstream connection is taken only for a complete body, so a client trickling
+ * Makes every proxied body, whatever its type, a Buffer read within `bounds` before the handler
+ * runs, sent on as the bytes they are. The upstream connection is taken only for a complete body, so a client trickling
  * its body holds a socket of the gateway (until `timeoutMs`: 408 `ERR_HTTP_REQUEST_TIMEOUT`) and
  * never one of an upstream's pool; a body over `limit` is 413 `ERR_HTTP_BODY_TOO_LARGE` and never
  * reaches it. Both answers close the connection, so the rest of such a body is never read.
@@ -44,7 +24,7 @@ export function registerBufferedBodies(scope: FastifyInstance, bounds: BodyBound
       declaredLength: declared === undefined ? undefined : Number(declared),
     }).then(
       (read) => {
-        if (read.ok) done(null, new BufferedBody(read.body));
+        if (read.ok) done(null, read.body);
         else done(bodyRefusal(read.reason), undefined);
       },
       // The client went away mid-body: nobody is left to answer.

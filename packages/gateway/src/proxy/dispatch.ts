@@ -68,7 +68,8 @@ function handlersOf(modes: GatewayModes): { readonly [M in AuthMode]: ModeHandle
     token:
       token === undefined
         ? undefined
-        : (request, _reply, match) => token.authorize(request, match.route.config),
+        : (request, _reply, match) =>
+            token.authorize(request, match.route.config, `${match.route.origin}${match.upstreamPath}`),
     session:
       session === undefined
         ? undefined
@@ -77,7 +78,13 @@ function handlersOf(modes: GatewayModes): { readonly [M in AuthMode]: ModeHandle
     hybrid:
       hybrid === undefined
         ? undefined
-        : (request, reply, match) => hybrid.authorize(request, reply, match.route.config),
+        : (request, reply, match) =>
+            hybrid.authorize(
+              request,
+              reply,
+              match.route.config,
+              `${match.route.origin}${match.upstreamPath}`,
+            ),
   };
 }
 

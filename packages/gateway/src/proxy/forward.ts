@@ -1,14 +1,25 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, ServerResponse } from 'node:http';
 import { endSpan, failSpan, startClientSpan, withTraceHeaders } from '@tessera/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Dispatcher } from 'undici';
 import { sendError } from '../answer.js';
 import { GatewayError } from '../errors.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
-import { BufferedBody } from './body.js';
-import { downstreamResponseHeaders, upstreamRequestHeaders } from './headers.js';
+import {
+  downstreamResponseHeaders,
+  type ResponseRules,
+  upstreamRequestHeaders,
+  withOwnHeaders,
+} from './headers.js';
 import type { RouteMatch } from './routes.js';
+import type { UpstreamPools } from './upstream-pools.js';
+
+/** The upstream call's span (OpenTelemetry's, through core). */
+type Span = ReturnType<typeof startClientSpan>['span'];
 
 export interface ForwardOptions {
+  readonly pools: UpstreamPools;
+  /** No response headers, or a gap in the body, this long: 504 (or, once answering, the connection cut). */
   readonly timeoutMs: number;
   readonly metrics: GatewayMetrics;
   /** `X-Forwarded-Host`: the configured public host; undefined, none is sent. */
@@ -17,25 +28,145 @@ export interface ForwardOptions {
   readonly ownCookies: ReadonlySet<string>;
 }
 
-function isTimeout(error: unknown): boolean {
-  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    const code = (e as { code?: unknown }).code;
-    if (
-      code === 'FST_REPLY_FROM_GATEWAY_TIMEOUT' ||
-      code === 'UND_ERR_HEADERS_TIMEOUT' ||
-      code === 'UND_ERR_BODY_TIMEOUT' ||
-      e.name === 'TimeoutError'
-    ) {
-      return true;
-    }
-  }
-  return false;
+const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+/** The client went away: what the upstream call is aborted with (answered to nobody). */
+class ClientGone extends Error {
+  override readonly name = 'ClientGone';
 }
 
 /**
- * Sends the request to the matched upstream with the cleaned headers plus `added`, and streams
- * the answer back. A refused or broken connection is 502 `upstream_unavailable`, no answer in time
- * 504 `upstream_timeout`: JSON with a code, never the underlying error (that goes to the log).
+ * One request's exchange with its upstream, as undici's dispatch handler: the answer's status and
+ * headers (cleaned, `./headers.ts`) written to the client when they arrive, the body streamed on
+ * chunk by chunk with backpressure (a client reading slowly pauses the upstream's socket), the
+ * upstream call aborted when the client goes away. A failure before anything was written is
+ * answered 502 `ERR_UPSTREAM_UNAVAILABLE` or 504 `ERR_UPSTREAM_TIMEOUT` as JSON, never the
+ * underlying error (that goes to the log); one after is a cut connection, as the status line has
+ * gone out already.
+ */
+class UpstreamExchange implements Dispatcher.DispatchHandler {
+  readonly #request: FastifyRequest;
+  readonly #reply: FastifyReply;
+  readonly #response: ServerResponse;
+  readonly #match: RouteMatch;
+  readonly #span: Span;
+  readonly #started = process.hrtime.bigint();
+  readonly #options: ForwardOptions;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** The status line has been written to the client. */
+  #answering = false;
+  #done = false;
+
+  constructor(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    match: RouteMatch,
+    span: Span,
+    options: ForwardOptions,
+  ) {
+    this.#request = request;
+    this.#reply = reply;
+    this.#response = reply.raw;
+    this.#match = match;
+    this.#span = span;
+    this.#options = options;
+    this.#response.once('close', this.#onClientClose);
+  }
+
+  readonly #onClientClose = (): void => {
+    // Closed after its answer was sent: nothing is left to stop.
+    if (this.#done) return;
+    this.#controller?.abort(new ClientGone('the client closed the connection'));
+  };
+
+  /** Waiting for the client's socket to drain (one listener, however many chunks arrive meanwhile). */
+  #draining = false;
+
+  readonly #resume = (): void => {
+    this.#draining = false;
+    this.#controller?.resume();
+  };
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    // Queued for a connection while the client left.
+    if (this.#response.destroyed) controller.abort(new ClientGone('the client closed the connection'));
+  }
+
+  onResponseStart(
+    controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: IncomingHttpHeaders,
+  ): void {
+    // An interim answer (103 Early Hints) is not passed on; the final one follows.
+    if (statusCode < 200) return;
+    const prefix = this.#match.route.prefix;
+    this.#options.metrics.upstreamSeconds.observe(
+      { route: prefix, status: String(statusCode) },
+      Number(process.hrtime.bigint() - this.#started) / 1e9,
+    );
+    const rules: ResponseRules = {
+      ownCookies: this.#options.ownCookies,
+      authenticated: this.#match.route.config.auth !== 'public',
+    };
+    // What the gateway set on this reply (a session's renewed cookie) goes out with the upstream's.
+    const out = withOwnHeaders(this.#reply.getHeaders(), downstreamResponseHeaders(headers, rules));
+    // A request body the gateway did not read (a GET's) is still on the connection: it cannot be reused.
+    if (!this.#request.raw.complete) out.connection = 'close';
+    try {
+      this.#response.writeHead(statusCode, out);
+    } catch (error) {
+      // A status or header Node will not write (a status over 599 from the upstream).
+      controller.abort(error as Error);
+      return;
+    }
+    this.#answering = true;
+    endSpan(this.#span, statusCode);
+    this.#reply.hijack();
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#response.write(chunk) || this.#draining) return;
+    // The client reads slower than the upstream sends: the upstream's socket waits for it. (undici
+    // may still hand over the rest of a chunk it has read; those parts queue behind this one.)
+    controller.pause();
+    this.#draining = true;
+    this.#response.once('drain', this.#resume);
+  }
+
+  onResponseEnd(): void {
+    this.#done = true;
+    this.#response.end();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.#done = true;
+    if (!this.#answering) {
+      failSpan(this.#span, error);
+      this.#span.end();
+    }
+    if (error instanceof ClientGone) return;
+    const code = (error as { code?: unknown }).code;
+    this.#reply.log.warn({ upstream: this.#match.route.origin, code }, 'upstream failed');
+    if (this.#answering || this.#response.destroyed) {
+      // The status line went out already: the client sees the answer cut short, as from nginx.
+      this.#response.destroy();
+      return;
+    }
+    const timeout = typeof code === 'string' && timeoutCodes.has(code);
+    sendError(
+      this.#reply,
+      new GatewayError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNAVAILABLE', undefined, {
+        expose: true,
+      }),
+    );
+  }
+}
+
+/**
+ * Sends the request to the matched upstream's pool with the cleaned headers plus `added` and the
+ * body as read at the edge (`./body.ts`), and streams the answer back (`UpstreamExchange`).
+ * Nothing is retried: a request the upstream may have acted on is never sent twice.
  */
 export function forward(
   request: FastifyRequest,
@@ -43,56 +174,33 @@ export function forward(
   match: RouteMatch,
   added: Readonly<Record<string, string>>,
   options: ForwardOptions,
-): FastifyReply {
-  const started = process.hrtime.bigint();
-  const prefix = match.route.prefix;
-  const rules = { ownCookies: options.ownCookies, authenticated: match.route.config.auth !== 'public' };
-  const body = request.body instanceof BufferedBody ? request.body : undefined;
+): void {
+  const { route } = match;
+  const body = Buffer.isBuffer(request.body) ? request.body : undefined;
   // The upstream call's span (a no-op without an OpenTelemetry SDK); its traceparent goes upstream.
-  const upstreamCall = startClientSpan(`${request.method} ${prefix}`, {
+  const upstreamCall = startClientSpan(`${request.method} ${route.prefix}`, {
     'http.request.method': request.method,
-    'server.address': match.route.origin,
-    'tessera.route': prefix,
+    'server.address': route.origin,
+    'tessera.route': route.prefix,
   });
-  return reply.from(`${match.route.origin}${match.upstreamPath}`, {
-    timeout: options.timeoutMs,
-    rewriteRequestHeaders: (_request, headers) => {
-      const out = upstreamRequestHeaders(
-        headers as IncomingHttpHeaders,
-        { address: request.ip, protocol: request.protocol, host: options.publicHost },
-        added,
-        // The client's own Connection header: reply-from may already have dropped it from `headers`.
-        request.headers.connection,
-      );
-      // The body as read (a chunked one included); a bodyless request keeps no length it has no body for.
-      if (body !== undefined) out['content-length'] = String(body.byteLength);
-      else delete out['content-length'];
-      return withTraceHeaders(out as Record<string, string>, upstreamCall.context);
+  const headers = upstreamRequestHeaders(
+    request.headers,
+    { address: request.ip, protocol: request.protocol, host: options.publicHost },
+    added,
+  );
+  headers.host = route.host;
+  // The body as read (a chunked one included); a bodyless request keeps no length it has no body for.
+  if (body !== undefined) headers['content-length'] = String(body.length);
+  else delete headers['content-length'];
+  options.pools.of(route.origin).dispatch(
+    {
+      path: match.upstreamPath,
+      method: request.method as Dispatcher.HttpMethod,
+      headers: withTraceHeaders(headers as Record<string, string>, upstreamCall.context),
+      body: body ?? null,
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
     },
-    rewriteHeaders: (headers) => downstreamResponseHeaders(headers as IncomingHttpHeaders, rules),
-    onResponse: (_request, response, upstream) => {
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      options.metrics.upstreamSeconds.observe(
-        { route: prefix, status: String(response.statusCode) },
-        seconds,
-      );
-      endSpan(upstreamCall.span, response.statusCode);
-      response.send(upstream.stream);
-    },
-    onError: (_reply, { error }) => {
-      const timeout = isTimeout(error);
-      failSpan(upstreamCall.span, error);
-      upstreamCall.span.end();
-      reply.log.warn(
-        { upstream: match.route.origin, code: (error as { code?: unknown }).code },
-        'upstream failed',
-      );
-      sendError(
-        reply,
-        new GatewayError(timeout ? 'ERR_UPSTREAM_TIMEOUT' : 'ERR_UPSTREAM_UNAVAILABLE', undefined, {
-          expose: true,
-        }),
-      );
-    },
-  });
+    new UpstreamExchange(request, reply, match, upstreamCall.span, options),
+  );
 }

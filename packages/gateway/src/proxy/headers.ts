@@ -1,4 +1,4 @@
-import type { IncomingHttpHeaders } from 'node:http';
+import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 
 /** RFC 9110 7.6.1: meaningful for one connection only, never forwarded. */
 const hopByHop = new Set([
@@ -25,6 +25,9 @@ const metHere = new Set(['expect']);
  */
 const vouchedExact = new Set([
   'authorization',
+  // A client's DPoP proof is for the URL it addressed here, never the upstream's; the gateway
+  // signs its own (RFC 9449 7.1) for the token it sends on.
+  'dpop',
   'cookie',
   'forwarded',
   'x-real-ip',
@@ -98,9 +101,8 @@ export function upstreamRequestHeaders(
   incoming: IncomingHttpHeaders,
   forwarded: ForwardedFor,
   added: Readonly<Record<string, string>>,
-  connection: string | string[] | undefined = incoming.connection,
 ): IncomingHttpHeaders {
-  const named = connectionNamed(connection);
+  const named = connectionNamed(incoming.connection);
   const out: IncomingHttpHeaders = {};
   // Node's parser gives header names in lower case already.
   for (const name in incoming) {
@@ -156,5 +158,32 @@ export function downstreamResponseHeaders(
     out[name] = value;
   }
   if (rules.authenticated && !cacheControl) out['cache-control'] = 'private, no-store';
+  return out;
+}
+
+/** Headers set on a reply: Fastify's `reply.getHeaders()`. */
+export type ReplyHeaders = Readonly<Record<string, number | string | string[] | undefined>>;
+
+function isEmpty(headers: ReplyHeaders): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
+/**
+ * The answer's headers: those the gateway set on the reply itself (a session's renewed cookie)
+ * joined to the upstream's, cleaned. Both Set-Cookie lists are kept, the gateway's first; for any
+ * other header the upstream's value stands, as the author of the answer.
+ */
+export function withOwnHeaders(own: ReplyHeaders, upstream: IncomingHttpHeaders): OutgoingHttpHeaders {
+  if (isEmpty(own)) return upstream;
+  const out: OutgoingHttpHeaders = { ...own, ...upstream };
+  const ownCookies = own['set-cookie'];
+  const upstreamCookies = upstream['set-cookie'];
+  if (ownCookies !== undefined && upstreamCookies !== undefined) {
+    out['set-cookie'] = [
+      ...(Array.isArray(ownCookies) ? ownCookies : [String(ownCookies)]),
+      ...upstreamCookies,
+    ];
+  }
   return out;
 }

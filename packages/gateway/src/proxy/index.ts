@@ -1,4 +1,3 @@
-import fastifyReplyFrom from '@fastify/reply-from';
 import { audit, HttpError } from '@tessera/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { sendError } from '../answer.js';
@@ -8,14 +7,18 @@ import { GatewayError } from '../errors.js';
 import { answerFailure } from '../listener.js';
 import type { GatewayModes } from '../modes.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
+import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
 import { type ForwardOptions, forward } from './forward.js';
 import { InFlightBound } from './in-flight.js';
 import { RouteTable } from './routes.js';
+import { UpstreamPools } from './upstream-pools.js';
 
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
-const dotSegment = /(^|\/)(\.|%2e){1,2}(\/|$)/i;
+// A `.` or `..` segment, its dots or its separators percent-encoded or a backslash: an upstream that
+// decodes `%2f` or reads `\` as `/` before it normalises the path would otherwise step out of the prefix.
+const dotSegment = /(^|\/|\\|%2f|%5c)(\.|%2e){1,2}(\/|\\|%2f|%5c|$)/i;
 
 /** A token the edge refused (token routes' bearer tokens), in the audit trail. */
 function refused(request: FastifyRequest, mode: AuthMode, error: unknown): void {
@@ -55,10 +58,19 @@ export async function registerProxy(
   modes: GatewayModes,
   metrics: GatewayMetrics,
   servesRoot: boolean,
+  upstreamTls?: GatewayOptions['upstreamTls'],
 ): Promise<void> {
   const table = new RouteTable(config.routes);
   const dispatch = modeTable(config.routes, modes);
+  const pools = new UpstreamPools(
+    table.routes.map((route) => route.origin),
+    config.upstreams,
+    upstreamTls,
+  );
+  // Closed with the app, after the listener: a request still in flight then fails.
+  app.addHook('onClose', () => pools.close());
   const forwardOptions: ForwardOptions = {
+    pools,
     timeoutMs: config.upstreams.timeoutMs,
     metrics,
     publicHost: publicHostOf(config),
@@ -69,17 +81,6 @@ export async function registerProxy(
     // upstream connection is taken for them, and sent on as the bytes they are.
     registerBufferedBodies(proxy, { limit: config.bodyLimit, timeoutMs: config.clients.bodyTimeoutMs });
     boundInFlight(proxy, config.clients.maxInFlightPerAddress);
-    await proxy.register(fastifyReplyFrom, {
-      disableRequestLogging: true,
-      undici: {
-        connections: config.upstreams.connections,
-        pipelining: 1,
-        keepAliveTimeout: config.upstreams.keepAliveTimeoutMs,
-        headersTimeout: config.upstreams.timeoutMs,
-        bodyTimeout: config.upstreams.timeoutMs,
-        connect: { timeout: config.upstreams.connectTimeoutMs },
-      },
-    });
 
     // Callback style, not an async function: a token route whose token is settled at once (the
     // verified-token cache, a known key) forwards without a promise, and returning nothing tells
@@ -92,7 +93,10 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
-      request.gatewayRoute = { route: match.route.prefix, mode };
+      request.gatewayRoute =
+        mode === 'token' && modes.token !== undefined
+          ? { route: match.route.prefix, mode, protocol: modes.token.protocol }
+          : { route: match.route.prefix, mode };
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(

@@ -106,12 +106,14 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
         return;
       }
     }
+    if (source.answerHeaders !== undefined) res.set(source.answerHeaders());
     authenticateAndAuthorize(source, policy, {
       headers: req.headers,
       rawHeaders: req.rawHeaders,
       method: req.method,
       url: req.originalUrl,
       body: req.body as unknown,
+      socket: req.socket,
       // Express's `trust proxy` decides whether X-Forwarded-Proto and -Host count.
       get origin() {
         return `${req.protocol}://${req.host}`;

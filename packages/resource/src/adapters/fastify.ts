@@ -55,6 +55,7 @@ export function requestLikeOf(request: FastifyRequest): RequestLike {
     method: request.method,
     url: request.url,
     body: request.body,
+    socket: request.raw.socket,
     // Read only by the DPoP source, so a bearer request never pays for it.
     get origin() {
       return `${request.protocol}://${request.host}`;
@@ -179,6 +180,7 @@ async function plugin(app: FastifyInstance, options: FastifyResourceOptions): Pr
       done: HookHandlerDoneFunction,
     ) {
       const input = requestLikeOf(request);
+      if (source.answerHeaders !== undefined) reply.headers(source.answerHeaders());
       try {
         const now = source.authenticateNow?.(input);
         if (now !== undefined) {

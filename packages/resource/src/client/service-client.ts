@@ -1,5 +1,6 @@
 import { SpanKind } from '@opentelemetry/api';
 import {
+  type DpopProofSigner,
   inSpan,
   type OutboundMethod,
   type OutboundRequest,
@@ -30,7 +31,11 @@ function isForwardable(credential: Credential): credential is ForwardableCredent
 }
 
 export interface ServiceClientOptions extends TokenExchangerOptions {
-  /** An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls. */
+  /**
+   * An undici dispatcher (an Agent with TLS options, a pool) for the outgoing calls and the token
+   * requests: with a client certificate (`connect: { cert, key, ca }`) every call is mutual TLS,
+   * and the tokens of a client registered for certificate-bound tokens are good only over it.
+   */
   readonly dispatcher?: OutboundRequest['dispatcher'];
   /** Deadline of one call in ms, the answer's body included. Default 10000. */
   readonly callTimeout?: number;
@@ -62,7 +67,14 @@ function misuse(message: string): TesseraTypeError {
 export interface TokenExchangerOptions {
   readonly tokenEndpoint: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /**
+   * `client_secret_basic`. Absent: the client authenticates by the certificate `dispatcher`
+   * presents (RFC 8705 2, `tls_client_auth` or `self_signed_tls_client_auth`), naming itself with
+   * `client_id` in the form.
+   */
+  readonly clientSecret?: string;
+  /** The undici dispatcher the token requests go through (an Agent with a client certificate). */
+  readonly dispatcher?: OutboundRequest['dispatcher'];
   /** Reuse a token until this many seconds before it expires. Default 30. */
   readonly refreshSkew?: number;
   /** Token endpoint deadline in ms. Default 5000. */
@@ -70,6 +82,12 @@ export interface TokenExchangerOptions {
   /** Most cached tokens. Default 1000. */
   readonly cacheSize?: number;
   readonly now?: () => number;
+  /**
+   * This client's DPoP key (RFC 9449): every token request carries a proof by it, so what the
+   * client exchanges and its own tokens are bound to it (`cnf.jkt`), and only DPoP answers are
+   * taken. Unset: bearer tokens.
+   */
+  readonly dpop?: DpopProofSigner;
 }
 
 /** The tokens a client gets from the token service for calls it makes, cached. */
@@ -93,11 +111,17 @@ function checkClient(options: TokenExchangerOptions): void {
   }
   if (typeof options.clientId !== 'string' || options.clientId.length === 0)
     throw misuse('clientId is required');
-  if (typeof options.clientSecret !== 'string' || options.clientSecret.length === 0)
-    throw misuse('clientSecret is required');
+  const { clientSecret, dispatcher } = options;
+  if (clientSecret !== undefined && (typeof clientSecret !== 'string' || clientSecret.length === 0))
+    throw misuse('clientSecret must be a non-empty string');
+  if (clientSecret === undefined && dispatcher === undefined)
+    throw misuse('clientSecret is required, or a dispatcher presenting the client certificate');
   const { cacheSize } = options;
   if (cacheSize !== undefined && (!Number.isSafeInteger(cacheSize) || cacheSize <= 0))
     throw misuse('cacheSize must be a positive whole number');
+  const { dpop } = options;
+  if (dpop !== undefined && (typeof dpop?.proof !== 'function' || typeof dpop.jkt !== 'string'))
+    throw misuse('dpop must be a DpopProofSigner');
 }
 
 /** A client's exchanges and own tokens at the token service (the one token-endpoint client). */
@@ -107,9 +131,11 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
   const endpoint: TokenEndpointOptions = {
     url: options.tokenEndpoint,
     clientId: options.clientId,
-    clientSecret: options.clientSecret,
+    ...(options.clientSecret === undefined ? {} : { clientSecret: options.clientSecret }),
+    ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     timeout: options.timeout ?? 5_000,
     now,
+    ...(options.dpop === undefined ? {} : { dpop: { signer: options.dpop, nonce: undefined } }),
   };
   const cache = new OutgoingTokenCache(options.cacheSize ?? 1_000, (options.refreshSkew ?? 30) * 1000, now);
   return Object.freeze({
@@ -145,6 +171,9 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
  * - session mode: a new session reference for the target, minted with this service's key for it and
  *   naming the chain the session came through, this service last (the credential's `headersFor`,
  *   built by the session source from this service's keys: the client itself holds none).
+ * With `dpop`, both kinds of token are bound to this service's key and every call sends
+ * `Authorization: DPoP` with a fresh proof for its method and URL: a token copied from what the
+ * callee received is worthless without this service's private key.
  */
 export function createServiceClient(options: ServiceClientOptions): ServiceFetch {
   const { dispatcher } = options;
@@ -155,21 +184,24 @@ export function createServiceClient(options: ServiceClientOptions): ServiceFetch
     throw misuse('maxBodyBytes must be a positive integer');
   const tokens = createTokenExchanger(options);
 
+  const { dpop } = options;
+  /** The token under its scheme: with a DPoP key, a fresh proof for this call's method and URL (RFC 9449 7.1). */
+  function presenting(token: string, method: string, url: URL): Record<string, string> {
+    if (dpop === undefined) return { authorization: `Bearer ${token}` };
+    return { ...dpop.requestHeaders({ method, url: url.href, accessToken: token }) };
+  }
+
   async function credentialHeaders(url: URL, init: ServiceCallInit): Promise<Record<string, string>> {
     const scope = [...(init.scope ?? [])].sort().join(' ');
+    const method = (init.method ?? 'GET').toUpperCase();
     const on = init.on ?? null;
     if (on !== null && isForwardable(on.credential)) {
-      return on.credential.headersFor(
-        init.audience,
-        `${(init.method ?? 'GET').toUpperCase()} ${url.pathname}`,
-      );
+      return on.credential.headersFor(init.audience, `${method} ${url.pathname}`);
     }
     if (on !== null && on.credential instanceof BearerCredential && isUserPrincipal(on.principal)) {
-      return {
-        authorization: `Bearer ${await tokens.exchange(on.credential.reveal(), init.audience, scope)}`,
-      };
+      return presenting(await tokens.exchange(on.credential.reveal(), init.audience, scope), method, url);
     }
-    return { authorization: `Bearer ${await tokens.own(init.audience, scope)}` };
+    return presenting(await tokens.own(init.audience, scope), method, url);
   }
 
   return async function serviceFetch(url: string | URL, init: ServiceCallInit): Promise<OutboundResponse> {

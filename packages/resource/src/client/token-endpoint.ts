@@ -1,8 +1,10 @@
 import { SpanKind } from '@opentelemetry/api';
 import {
   basicAuthorization,
+  type DpopProofSigner,
   inSpan,
   isOAuthErrorCode,
+  type OutboundRequest,
   outboundRequest,
   withTraceHeaders,
 } from '@tessera/core';
@@ -14,12 +16,30 @@ export interface IssuedToken {
   readonly expiresAt: number;
 }
 
+/**
+ * What binds a client's tokens to its key (RFC 9449 5): the signer of the proof every token
+ * request carries, and the last `DPoP-Nonce` the token service handed out (8), sent in the next.
+ */
+export interface TokenRequestProofs {
+  readonly signer: DpopProofSigner;
+  nonce: string | undefined;
+}
+
 export interface TokenEndpointOptions {
   readonly url: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** Absent: RFC 8705 2, the client's certificate (in `dispatcher`) authenticates it. */
+  readonly clientSecret?: string;
+  readonly dispatcher?: OutboundRequest['dispatcher'];
   readonly timeout: number;
   readonly now: () => number;
+  /** Set: every request carries a proof, and only a DPoP-bound answer is taken. */
+  readonly dpop?: TokenRequestProofs;
+}
+
+interface TokenAnswer {
+  readonly status: number;
+  readonly body: Record<string, unknown>;
 }
 
 /** One POST to the token endpoint; the access token and its expiry, or ERR_UPSTREAM_TOKEN_FAILED. */
@@ -36,27 +56,74 @@ export async function requestToken(
   );
 }
 
+/** One POST; a `use_dpop_nonce` answer (RFC 9449 8) is retried once with the nonce it carries. */
 async function requestTokenOnce(
   options: TokenEndpointOptions,
   form: Record<string, string>,
 ): Promise<IssuedToken> {
   const startedAt = options.now();
+  let answer = await post(options, form);
+  if (options.dpop !== undefined && answer.status === 400 && answer.body.error === 'use_dpop_nonce') {
+    answer = await post(options, form);
+  }
+  const { status, body } = answer;
+  if (status !== 200) {
+    // The OAuth error code (RFC 6749 5.2) is safe to pass on; its description stays out.
+    const oauthError = isOAuthErrorCode(body.error) ? body.error : 'unknown';
+    throw new ResourceError(
+      'ERR_UPSTREAM_TOKEN_FAILED',
+      `the token service answered ${status} ${oauthError}`,
+    );
+  }
+  const { access_token: token, expires_in: expiresIn, token_type: tokenType } = body;
+  if (typeof token !== 'string' || token.length === 0 || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
+    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service answered without a usable token');
+  }
+  // A client that proves its key sends its tokens under DPoP only: a bearer answer would be sent
+  // as a bound token and refused at every hop, so it is refused here, where the cause is visible.
+  if (options.dpop !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'dpop')) {
+    throw new ResourceError(
+      'ERR_UPSTREAM_TOKEN_FAILED',
+      'the token service answered an unbound token to a DPoP proof',
+    );
+  }
+  return { token, expiresAt: startedAt + expiresIn * 1000 };
+}
+
+async function post(options: TokenEndpointOptions, form: Record<string, string>): Promise<TokenAnswer> {
+  const { dpop } = options;
   let status: number;
   let text: string;
   try {
     const answer = await outboundRequest(options.url, {
       method: 'POST',
       headers: withTraceHeaders({
-        authorization: basicAuthorization(options.clientId, options.clientSecret),
+        ...(options.clientSecret === undefined
+          ? {}
+          : { authorization: basicAuthorization(options.clientId, options.clientSecret) }),
         'content-type': 'application/x-www-form-urlencoded',
         accept: 'application/json',
+        ...(dpop === undefined
+          ? {}
+          : {
+              dpop: dpop.signer.proof({
+                method: 'POST',
+                url: options.url,
+                ...(dpop.nonce === undefined ? {} : { nonce: dpop.nonce }),
+              }),
+            }),
       }),
-      body: new URLSearchParams(form).toString(),
+      body: new URLSearchParams(
+        options.clientSecret === undefined ? { ...form, client_id: options.clientId } : form,
+      ).toString(),
       timeout: options.timeout,
       maxBodyBytes: 64 * 1024,
+      ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
     });
     status = answer.status;
     text = answer.text();
+    const nonce = answer.headers.get('dpop-nonce');
+    if (dpop !== undefined && nonce !== null && nonce.length > 0 && nonce.length <= 1024) dpop.nonce = nonce;
   } catch (error) {
     throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service could not be reached', {
       cause: error,
@@ -67,19 +134,7 @@ async function requestTokenOnce(
     const parsed: unknown = JSON.parse(text);
     if (typeof parsed === 'object' && parsed !== null) body = parsed as Record<string, unknown>;
   } catch {
-    // Not JSON: reported below by status.
+    // Not JSON: reported by status.
   }
-  if (status !== 200) {
-    // The OAuth error code (RFC 6749 5.2) is safe to pass on; its description stays out.
-    const oauthError = isOAuthErrorCode(body.error) ? body.error : 'unknown';
-    throw new ResourceError(
-      'ERR_UPSTREAM_TOKEN_FAILED',
-      `the token service answered ${status} ${oauthError}`,
-    );
-  }
-  const { access_token: token, expires_in: expiresIn } = body;
-  if (typeof token !== 'string' || token.length === 0 || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
-    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service answered without a usable token');
-  }
-  return { token, expiresAt: startedAt + expiresIn * 1000 };
+  return { status, body };
 }

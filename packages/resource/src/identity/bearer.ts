@@ -7,6 +7,8 @@ import type { Authenticated, IdentitySource, RequestLike } from './types.js';
 /**
  * The `bearer` identity source: an access token in the Authorization header, verified locally. A
  * token bound to a DPoP key (`cnf.jkt`) is refused here (RFC 9449 7.2): the `dpop` source takes it.
+ * A token bound to a client certificate (`cnf.x5t#S256`, RFC 8705 3) is taken only from the TLS
+ * connection whose peer certificate has that thumbprint, checked on every request, cached or not.
  */
 export function bearer(verifier: Verifier): IdentitySource {
   const { jwks } = verifier;
@@ -21,7 +23,7 @@ export function bearer(verifier: Verifier): IdentitySource {
       return inSpan('tessera.verify_token', {}, async () => {
         const token = readBearerToken(request);
         const principal = await verifier.verify(token);
-        refuseBoundBearer(principal);
+        refuseBoundBearer(principal, request.socket);
         return { principal, credential: new BearerCredential(token) };
       });
     },
@@ -44,14 +46,14 @@ export function bearer(verifier: Verifier): IdentitySource {
       const candidate = header.slice(7);
       const cached = verifier.verifyCached(candidate);
       if (cached !== undefined) {
-        refuseBoundBearer(cached);
+        refuseBoundBearer(cached, request.socket);
         return { principal: cached, credential: new BearerCredential(candidate) };
       }
     }
     const token = bearerTokenOf(header);
     const principal = verifier.verifyNow(token);
     if (principal === undefined) return undefined;
-    refuseBoundBearer(principal);
+    refuseBoundBearer(principal, request.socket);
     return { principal, credential: new BearerCredential(token) };
   }
 }

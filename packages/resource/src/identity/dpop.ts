@@ -2,6 +2,7 @@ import {
   AuthError,
   checkDpopBinding,
   createDpopProofVerifier,
+  DpopNonces,
   type DpopReplayStore,
   inSpan,
   refuseBoundBearer,
@@ -32,6 +33,13 @@ export interface DpopSourceOptions {
   readonly publicOrigin?: string;
   /** Also take tokens that are not bound, under `Bearer` (bound ones never). Default false. */
   readonly allowBearer?: boolean;
+  /**
+   * Server nonces (RFC 9449 9): every answer of a protected route carries the current nonce in
+   * `DPoP-Nonce`, and a proof without a nonce these nonces accept is refused 401 `use_dpop_nonce`
+   * (its jti not used up), so the client signs again with the nonce it was just sent. Give every
+   * instance a `DpopNonces` over the same secret: they then agree with no store. Default: none.
+   */
+  readonly nonce?: DpopNonces;
 }
 
 function misuse(message: string): TesseraTypeError {
@@ -69,12 +77,17 @@ function targetPath(url: string | undefined): string {
  * The token is verified as `bearer` verifies it (the verified-token cache included); the proof is
  * checked on every request, cached token or not, and its `jti` recorded in `replay`. A bound token
  * under `Bearer` is refused; an unbound one only with `allowBearer`. Every refusal challenges with
- * `DPoP algs="..."`.
+ * `DPoP algs="..."`. With `nonce`, every answer carries `DPoP-Nonce` and a proof must carry one.
  */
 export function dpop(verifier: Verifier, options: DpopSourceOptions): IdentitySource {
   if (typeof options !== 'object' || options === null) throw misuse('options are required');
   const publicOrigin = options.publicOrigin === undefined ? undefined : checkOrigin(options.publicOrigin);
   const allowBearer = options.allowBearer ?? false;
+  const { nonce } = options;
+  if (nonce !== undefined && !(nonce instanceof DpopNonces)) {
+    throw misuse('nonce must be a DpopNonces (from @tessera/core)');
+  }
+  const acceptsNonce = nonce === undefined ? undefined : (value: string) => nonce.accepts(value);
   const proofs = createDpopProofVerifier({
     replay: options.replay,
     ...(options.algorithms === undefined ? {} : { algorithms: options.algorithms }),
@@ -95,7 +108,7 @@ export function dpop(verifier: Verifier, options: DpopSourceOptions): IdentitySo
     const { scheme, token } = credentialsOf(request.headers.authorization, ['bearer', 'dpop']);
     const principal = await verifier.verify(token);
     if (scheme === 'bearer') {
-      refuseBoundBearer(principal);
+      refuseBoundBearer(principal, request.socket);
       if (!allowBearer) throw new AuthError('ERR_AUTH_REQUIRED', 'this service takes DPoP-bound tokens only');
       return { principal, credential: new BearerCredential(token) };
     }
@@ -104,6 +117,7 @@ export function dpop(verifier: Verifier, options: DpopSourceOptions): IdentitySo
       method: request.method ?? 'GET',
       url: urlOf(request),
       accessToken: token,
+      ...(acceptsNonce === undefined ? {} : { acceptsNonce }),
     });
     checkDpopBinding(principal, proof);
     return { principal, credential: new BearerCredential(token) };
@@ -118,5 +132,6 @@ export function dpop(verifier: Verifier, options: DpopSourceOptions): IdentitySo
     authenticate(request: RequestLike): Promise<Authenticated> {
       return inSpan('tessera.verify_token', {}, () => authenticate(request));
     },
+    ...(nonce === undefined ? {} : { answerHeaders: () => ({ 'dpop-nonce': nonce.current() }) }),
   });
 }

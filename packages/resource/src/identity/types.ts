@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { Principal, ReadinessCheck } from '@tessera/core';
+import type { PeerCertificateSource, Principal, ReadinessCheck } from '@tessera/core';
 
 /** What an identity source reads of a request; Fastify's and Express's requests both fit. */
 export interface RequestLike {
@@ -17,6 +17,12 @@ export interface RequestLike {
    * rules decide whether forwarded headers count): the origin of a DPoP proof's `htu`.
    */
   readonly origin?: string;
+  /**
+   * The connection the request came on (Node's socket; a `TLSSocket` on HTTPS): where a
+   * certificate-bound token's client certificate is read (RFC 8705 3). Only that socket's own
+   * handshake counts; no header can stand for it.
+   */
+  readonly socket?: PeerCertificateSource;
 }
 
 /**
@@ -45,6 +51,12 @@ export interface IdentitySource {
    * awaited; throws as `authenticate` would. Adapters try it first to skip a promise per request.
    */
   authenticateNow?(request: RequestLike): Authenticated | undefined;
+  /**
+   * Headers the adapters put on every answer to a request this source authenticates, refused or
+   * not, read once per request: the DPoP source's `DPoP-Nonce` when it hands out server nonces
+   * (RFC 9449 9), so a client learns the next nonce from the answer it already gets.
+   */
+  answerHeaders?(): Readonly<Record<string, string>>;
   /**
    * What this source needs to answer requests, by name, for a service's `/readyz` (core's
    * `checkReadiness`): the session store for the session source, usable signing keys for bearer.

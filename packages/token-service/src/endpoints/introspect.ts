@@ -1,4 +1,4 @@
-import type { Principal } from '@tessera/core';
+import type { Principal, TokenBinding } from '@tessera/core';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { type AuthenticatedClient, authenticateClient } from '../lib/client-auth/index.js';
@@ -22,6 +22,10 @@ function mayIntrospectAccessToken(principal: Principal, clientId: string): boole
   return principal.clientId === clientId || principal.audience.includes(clientId);
 }
 
+function confirmationOf(binding: TokenBinding): Record<string, string> {
+  return binding.type === 'dpop' ? { jkt: binding.jkt } : { 'x5t#S256': binding.x5tS256 };
+}
+
 function accessTokenResponse(principal: Principal): IntrospectionResponse {
   const { claims } = principal;
   return {
@@ -34,10 +38,11 @@ function accessTokenResponse(principal: Principal): IntrospectionResponse {
     exp: principal.expiresAt,
     iat: principal.issuedAt,
     jti: principal.tokenId,
-    // RFC 9449 6.2: a bound token is introspected with its confirmation, so a resource server
-    // that introspects can check the proof's key as one that verifies the JWT would.
-    token_type: principal.binding === undefined ? 'Bearer' : 'DPoP',
-    ...(principal.binding === undefined ? {} : { cnf: { jkt: principal.binding.jkt } }),
+    // RFC 9449 6.2, RFC 8705 3.2: a bound token is introspected with its confirmation, so a
+    // resource server that introspects can check the proof's key or the connection's certificate
+    // as one that verifies the JWT would. A certificate-bound token is still sent as `Bearer`.
+    token_type: principal.binding?.type === 'dpop' ? 'DPoP' : 'Bearer',
+    ...(principal.binding === undefined ? {} : { cnf: confirmationOf(principal.binding) }),
     ...(principal.authTime === undefined ? {} : { auth_time: principal.authTime }),
     ...(principal.sessionId === undefined ? {} : { sid: principal.sessionId }),
     ...(claims.act === undefined ? {} : { act: claims.act }),
@@ -65,7 +70,8 @@ function refreshTokenResponse(record: RefreshTokenRecord): IntrospectionResponse
     exp: Math.floor(Math.min(record.expiresAt, grant.expiresAt) / 1000),
     auth_time: grant.authTime,
     ...(grant.sid === undefined ? {} : { sid: grant.sid }),
-    ...(record.dpopJkt === undefined ? {} : { cnf: { jkt: record.dpopJkt } }),
+    ...(record.binding.dpopJkt === undefined ? {} : { cnf: { jkt: record.binding.dpopJkt } }),
+    ...(record.binding.x5tS256 === undefined ? {} : { cnf: { 'x5t#S256': record.binding.x5tS256 } }),
   };
 }
 

@@ -133,6 +133,9 @@ async function userinfo(ctx: ServiceContext, request: FastifyRequest, reply: Fas
     );
   } catch (error) {
     if (error instanceof DpopError) return dpopChallenge(ctx, reply, error);
+    // A certificate-bound token over a connection without its certificate (RFC 8705 3): a
+    // Bearer challenge, invalid_token.
+    if (error instanceof AuthError) return refuse(reply, error);
     throw error;
   }
   const { scopes } = principal;

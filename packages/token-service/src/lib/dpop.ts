@@ -108,7 +108,7 @@ export function createServiceDpop(options: ServiceDpopOptions): ServiceDpop {
     url: string,
   ): Promise<void> {
     if (scheme === 'Bearer') {
-      refuseBoundBearer(principal);
+      refuseBoundBearer(principal, request.raw.socket);
       return;
     }
     const proof = await verifier.verify({

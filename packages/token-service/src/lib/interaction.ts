@@ -19,6 +19,8 @@ export interface AuthorizationRequest {
   readonly prompt: readonly string[];
   /** Seconds, when the client sent `max_age`. */
   readonly maxAge: number | undefined;
+  /** The DPoP key thumbprint the code is bound to (`dpop_jkt`, RFC 9449 10), when sent. */
+  readonly dpopJkt?: string | undefined;
 }
 
 export interface Interaction<Request = AuthorizationRequest> {

@@ -8,6 +8,9 @@ import { addRefreshSuccessor } from './006-refresh-successor.js';
 import { createDeviceCodes } from './007-device-codes.js';
 import { addAllowedOrigins } from './008-allowed-origins.js';
 import { addDpop } from './009-dpop.js';
+import { addCodeDpopJkt } from './010-code-dpop-jkt.js';
+import { addMtls } from './011-mtls.js';
+import { addDpopBoundSubjects } from './012-dpop-bound-subjects.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -24,6 +27,9 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   createDeviceCodes,
   addAllowedOrigins,
   addDpop,
+  addCodeDpopJkt,
+  addMtls,
+  addDpopBoundSubjects,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

@@ -8,6 +8,8 @@ export interface NewAuthorizationCode {
   readonly redirectUri: string;
   readonly codeChallenge: string | undefined;
   readonly nonce: string | undefined;
+  /** The thumbprint of the key the code must be redeemed with (`dpop_jkt`, RFC 9449 10). */
+  readonly dpopJkt?: string | undefined;
   /** Epoch ms. */
   readonly expiresAt: number;
 }
@@ -44,6 +46,7 @@ export class AuthorizationCodeRepository {
         redirect_uri: code.redirectUri,
         code_challenge: code.codeChallenge ?? null,
         nonce: code.nonce ?? null,
+        dpop_jkt: code.dpopJkt ?? null,
         expires_at: code.expiresAt,
         consumed_at: null,
       })
@@ -76,6 +79,7 @@ export class AuthorizationCodeRepository {
       redirectUri: row.redirect_uri,
       codeChallenge: row.code_challenge ?? undefined,
       nonce: row.nonce ?? undefined,
+      dpopJkt: row.dpop_jkt ?? undefined,
       expiresAt: Number(row.expires_at),
       consumedAt: row.consumed_at === null ? undefined : Number(row.consumed_at),
     };

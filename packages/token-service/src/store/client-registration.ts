@@ -11,7 +11,10 @@ import {
   DEVICE_CODE_GRANT,
   type GrantType,
   grantTypes,
+  type TlsClientAuthField,
+  type TlsClientAuthSubject,
   type TokenEndpointAuthMethod,
+  tlsClientAuthFields,
   tokenEndpointAuthMethods,
 } from './client.js';
 
@@ -61,6 +64,23 @@ export const clientRegistrationSchema = z.strictObject({
    */
   allowed_origins: z.array(z.string()).max(20).optional(),
   dpop_bound_access_tokens: z.boolean().optional(),
+  /**
+   * RFC 8705 2.1.2, for tls_client_auth: exactly one of these names what the client's certificate
+   * must carry, compared as a whole: the subject DN as RFC 4514 writes it (`CN=orders,O=Shop`), or
+   * one subjectAltName entry of its kind.
+   */
+  tls_client_auth_subject_dn: z.string().min(1).max(1000).optional(),
+  tls_client_auth_san_dns: z.string().min(1).max(253).optional(),
+  tls_client_auth_san_uri: z.string().min(1).max(2000).optional(),
+  tls_client_auth_san_ip: z.string().min(1).max(45).optional(),
+  tls_client_auth_san_email: z.string().min(1).max(320).optional(),
+  /** RFC 8705 3.4: bind every access token to the request's client certificate. Default false. */
+  tls_client_certificate_bound_access_tokens: z.boolean().optional(),
+  /**
+   * Token exchange may take a DPoP-bound subject token bound to another key than the proof this
+   * client sends: it checked the holder's proof when the token reached it. Default false.
+   */
+  dpop_bound_subject_tokens: z.boolean().optional(),
 });
 
 /**
@@ -90,6 +110,24 @@ function defaultMethod(input: ClientRegistration): TokenEndpointAuthMethod {
   if (input.client_secret !== undefined) return 'client_secret_basic';
   if (input.jwks !== undefined) return 'private_key_jwt';
   return 'none';
+}
+
+/** RFC 8705 2.1.2: a tls_client_auth client names exactly one subject field; no other client any. */
+function tlsClientAuthSubject(
+  clientId: string,
+  value: ClientRegistration,
+  method: TokenEndpointAuthMethod,
+): TlsClientAuthSubject | undefined {
+  const given = tlsClientAuthFields.filter((field) => value[field] !== undefined);
+  if (method !== 'tls_client_auth') {
+    if (given.length > 0) throw fail(clientId, `${given[0]} is only used with tls_client_auth`);
+    return undefined;
+  }
+  const field = given[0] as TlsClientAuthField | undefined;
+  if (field === undefined || given.length > 1) {
+    throw fail(clientId, `tls_client_auth needs exactly one of ${tlsClientAuthFields.join(', ')}`);
+  }
+  return Object.freeze({ field, value: value[field] as string });
 }
 
 function checkJwks(clientId: string, jwks: NonNullable<ClientRegistration['jwks']>): void {
@@ -174,11 +212,15 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
   if (!isSecretMethod && value.client_secret !== undefined) {
     throw fail(clientId, `a client_secret cannot be used with ${method}`);
   }
-  if (method === 'private_key_jwt') {
-    if (value.jwks === undefined) throw fail(clientId, 'private_key_jwt needs jwks (public keys)');
+  if (method === 'private_key_jwt' || method === 'self_signed_tls_client_auth') {
+    if (value.jwks === undefined) throw fail(clientId, `${method} needs jwks (public keys)`);
     checkJwks(clientId, value.jwks);
   } else if (value.jwks !== undefined) {
-    throw fail(clientId, 'jwks is only used with private_key_jwt');
+    throw fail(clientId, 'jwks is only used with private_key_jwt or self_signed_tls_client_auth');
+  }
+  const tlsSubject = tlsClientAuthSubject(clientId, value, method);
+  if (value.tls_client_certificate_bound_access_tokens === true && value.dpop_bound_access_tokens === true) {
+    throw fail(clientId, 'a token is bound to a DPoP key or to a certificate, not both');
   }
   if (value.token_endpoint_auth_signing_alg !== undefined && method !== 'private_key_jwt') {
     throw fail(clientId, 'token_endpoint_auth_signing_alg is only used with private_key_jwt');
@@ -216,5 +258,8 @@ export function validateRegistration(input: ClientRegistration): ValidRegistrati
     backchannel_logout_session_required: value.backchannel_logout_session_required ?? false,
     allowed_origins: Object.freeze(allowedOrigins),
     dpop_bound_access_tokens: value.dpop_bound_access_tokens ?? false,
+    tls_client_auth_subject: tlsSubject,
+    tls_client_certificate_bound_access_tokens: value.tls_client_certificate_bound_access_tokens ?? false,
+    dpop_bound_subject_tokens: value.dpop_bound_subject_tokens ?? false,
   });
 }

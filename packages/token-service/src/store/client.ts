@@ -18,8 +18,31 @@ export const tokenEndpointAuthMethods = [
   'client_secret_basic',
   'client_secret_post',
   'private_key_jwt',
+  // RFC 8705 2.1 and 2.2: the client proves itself by its certificate in the TLS handshake.
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
   'none',
 ] as const;
+
+/**
+ * RFC 8705 2.1.2: the one registration field that names what a `tls_client_auth` client's
+ * certificate must hold: its subject DN, or one of its subjectAltName entries.
+ */
+export const tlsClientAuthFields = [
+  'tls_client_auth_subject_dn',
+  'tls_client_auth_san_dns',
+  'tls_client_auth_san_uri',
+  'tls_client_auth_san_ip',
+  'tls_client_auth_san_email',
+] as const;
+
+export type TlsClientAuthField = (typeof tlsClientAuthFields)[number];
+
+/** What a tls_client_auth client's certificate must carry: one field and its expected value. */
+export interface TlsClientAuthSubject {
+  readonly field: TlsClientAuthField;
+  readonly value: string;
+}
 
 export type TokenEndpointAuthMethod = (typeof tokenEndpointAuthMethods)[number];
 
@@ -59,6 +82,15 @@ export interface ClientMetadata {
   readonly allowed_origins: readonly string[];
   /** RFC 9449 5.2: every token request must carry a DPoP proof, so every access token is bound. */
   readonly dpop_bound_access_tokens: boolean;
+  /** RFC 8705 2.1.2: for tls_client_auth, what its certificate must carry. */
+  readonly tls_client_auth_subject: TlsClientAuthSubject | undefined;
+  /** RFC 8705 3.4: every access token is bound to the client certificate of its request. */
+  readonly tls_client_certificate_bound_access_tokens: boolean;
+  /**
+   * Token exchange (RFC 8693) of a subject token bound to another key than this client's proof:
+   * the client is trusted to have checked that key's proof when the token reached it.
+   */
+  readonly dpop_bound_subject_tokens: boolean;
 }
 
 /** A registered client. `secret_hash` is the HMAC of the secret; the secret itself is never kept. */

@@ -4,7 +4,13 @@ import type { JSONWebKeySet } from 'jose';
 import type { Kysely, Selectable } from 'kysely';
 import { TokenServiceError } from '../errors.js';
 import { hashClientSecret, verifyClientSecret } from '../lib/secrets.js';
-import type { Client, ClientAssertionAlgorithm, GrantType, TokenEndpointAuthMethod } from './client.js';
+import type {
+  Client,
+  ClientAssertionAlgorithm,
+  GrantType,
+  TlsClientAuthField,
+  TokenEndpointAuthMethod,
+} from './client.js';
 import {
   type ClientRegistration,
   type ValidRegistration,
@@ -63,6 +69,15 @@ function fromRow(row: Selectable<ClientsTable>): Client {
     backchannel_logout_session_required: Number(row.backchannel_logout_session_required) === 1,
     allowed_origins: Object.freeze(JSON.parse(row.allowed_origins) as string[]),
     dpop_bound_access_tokens: Number(row.dpop_bound_access_tokens) === 1,
+    tls_client_auth_subject:
+      row.tls_client_auth_field === null || row.tls_client_auth_value === null
+        ? undefined
+        : Object.freeze({
+            field: row.tls_client_auth_field as TlsClientAuthField,
+            value: row.tls_client_auth_value,
+          }),
+    tls_client_certificate_bound_access_tokens: Number(row.tls_client_certificate_bound_access_tokens) === 1,
+    dpop_bound_subject_tokens: Number(row.dpop_bound_subject_tokens) === 1,
     created_at: Number(row.created_at),
   });
 }
@@ -256,6 +271,10 @@ export class ClientRepository {
       backchannel_logout_session_required: valid.backchannel_logout_session_required ? 1 : 0,
       allowed_origins: JSON.stringify(valid.allowed_origins),
       dpop_bound_access_tokens: valid.dpop_bound_access_tokens ? 1 : 0,
+      tls_client_auth_field: valid.tls_client_auth_subject?.field ?? null,
+      tls_client_auth_value: valid.tls_client_auth_subject?.value ?? null,
+      tls_client_certificate_bound_access_tokens: valid.tls_client_certificate_bound_access_tokens ? 1 : 0,
+      dpop_bound_subject_tokens: valid.dpop_bound_subject_tokens ? 1 : 0,
     };
   }
 }

@@ -32,6 +32,8 @@ export interface RefreshTokensTable {
   successor: string | null;
   /** Migration 009: the DPoP key thumbprint a public client's refresh token is bound to, or NULL. */
   dpop_jkt: string | null;
+  /** Migration 010: the certificate thumbprint a public client's refresh token is bound to, or NULL. */
+  x5t_s256: string | null;
 }
 
 export interface GrantAccessTokensTable {
@@ -50,6 +52,8 @@ export interface AuthorizationCodesTable {
   /** The S256 challenge; null only for rows written without PKCE (never by /authorize today). */
   code_challenge: string | null;
   nonce: string | null;
+  /** The DPoP key thumbprint the request named in `dpop_jkt` (RFC 9449 10); null: not bound. */
+  dpop_jkt: string | null;
   expires_at: number | string;
   consumed_at: number | string | null;
 }

@@ -26,6 +26,12 @@ export interface Grant extends NewGrant {
   readonly revokedAt: number | undefined;
 }
 
+/** What a refresh token is bound to: a public client's DPoP key (RFC 9449 5) or certificate (RFC 8705 4). */
+export interface RefreshBinding {
+  readonly dpopJkt?: string;
+  readonly x5tS256?: string;
+}
+
 /** What a refresh-token lookup finds: the token's own state and its grant. */
 export interface RefreshTokenRecord {
   readonly tokenHash: string;
@@ -34,8 +40,8 @@ export interface RefreshTokenRecord {
   readonly rotatedAt: number | undefined;
   /** The successor it was rotated into, sealed (`sealSuccessor`), when a reuse grace applied. */
   readonly sealedSuccessor: string | undefined;
-  /** The DPoP key thumbprint it is bound to (a public client's, RFC 9449 5), if any. */
-  readonly dpopJkt: string | undefined;
+  /** The DPoP key or certificate it is bound to (a public client's, RFC 9449 5, RFC 8705 4), if any. */
+  readonly binding: RefreshBinding;
 }
 
 /** An access token issued under a grant that has not expired yet (what a grant revocation must announce). */
@@ -64,13 +70,13 @@ export function newOpaqueToken(): string {
 
 const num = (value: number | string): number => Number(value);
 
-/** A new refresh token's row: live for `idleLifetimeMs`, not rotated, bound to a DPoP key or not. */
+/** A new refresh token's row: live for `idleLifetimeMs`, not rotated, bound to a DPoP key, a certificate or nothing. */
 function refreshTokenRow(
   token: string,
   grantId: string,
   now: number,
   idleLifetimeMs: number,
-  dpopJkt: string | undefined,
+  binding: RefreshBinding,
 ): Insertable<RefreshTokensTable> {
   return {
     token_hash: hashToken(token),
@@ -79,7 +85,8 @@ function refreshTokenRow(
     expires_at: now + idleLifetimeMs,
     rotated_at: null,
     successor: null,
-    dpop_jkt: dpopJkt ?? null,
+    dpop_jkt: binding.dpopJkt ?? null,
+    x5t_s256: binding.x5tS256 ?? null,
   };
 }
 
@@ -168,15 +175,18 @@ export class GrantRepository {
   }
 
   /**
-   * Stores a new refresh token of the grant (hash only), bound to `dpopJkt` when given; returns
-   * the token itself.
+   * Stores a new refresh token of the grant (hash only), with its binding; returns the token itself.
    */
-  async addRefreshToken(grantId: string, idleLifetimeMs: number, dpopJkt?: string): Promise<string> {
+  async addRefreshToken(
+    grantId: string,
+    idleLifetimeMs: number,
+    binding: RefreshBinding = {},
+  ): Promise<string> {
     const token = newOpaqueToken();
     const now = this.#now();
     await this.#db
       .insertInto('oauth_refresh_tokens')
-      .values(refreshTokenRow(token, grantId, now, idleLifetimeMs, dpopJkt))
+      .values(refreshTokenRow(token, grantId, now, idleLifetimeMs, binding))
       .execute();
     return token;
   }
@@ -197,7 +207,10 @@ export class GrantRepository {
       expiresAt: num(token.expires_at),
       rotatedAt: token.rotated_at === null ? undefined : num(token.rotated_at),
       sealedSuccessor: token.successor ?? undefined,
-      dpopJkt: token.dpop_jkt ?? undefined,
+      binding: {
+        ...(token.dpop_jkt === null ? {} : { dpopJkt: token.dpop_jkt }),
+        ...(token.x5t_s256 === null ? {} : { x5tS256: token.x5t_s256 }),
+      },
     };
   }
 
@@ -206,14 +219,14 @@ export class GrantRepository {
    * transaction, so of concurrent callers (on any instance) exactly one gets the successor and
    * the others undefined; whoever then reads the rotated token finds its successor already
    * stored. `seal`, when given, seals the successor into the rotated row (the reuse grace); the
-   * successor is bound to `dpopJkt` when given.
+   * successor gets `binding`.
    */
   async rotate(
     tokenHash: string,
     grantId: string,
     idleLifetimeMs: number,
     seal?: (successor: string) => string,
-    dpopJkt?: string,
+    binding: RefreshBinding = {},
   ): Promise<string | undefined> {
     const successor = newOpaqueToken();
     const now = this.#now();
@@ -227,7 +240,7 @@ export class GrantRepository {
       if (Number(result.numUpdatedRows) !== 1) return undefined;
       await trx
         .insertInto('oauth_refresh_tokens')
-        .values(refreshTokenRow(successor, grantId, now, idleLifetimeMs, dpopJkt))
+        .values(refreshTokenRow(successor, grantId, now, idleLifetimeMs, binding))
         .execute();
       return successor;
     });

@@ -30,6 +30,13 @@ export interface ClientsTable {
   allowed_origins: string;
   /** Migration 009: 1 when every access token of the client must be DPoP-bound. */
   dpop_bound_access_tokens: number;
+  /** Migration 011: which RFC 8705 2.1.2 name a tls_client_auth client's subject is registered under. */
+  tls_client_auth_field: string | null;
+  tls_client_auth_value: string | null;
+  /** Migration 011: 1 when the client's access tokens are bound to its certificate. */
+  tls_client_certificate_bound_access_tokens: number;
+  /** Migration 012: 1 when the client may exchange subject tokens bound to another key. */
+  dpop_bound_subject_tokens: number;
 }
 
 export interface SigningKeysTable {

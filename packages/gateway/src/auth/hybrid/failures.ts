@@ -77,8 +77,11 @@ export function gatewayFailure(error: unknown): Error {
   return signInFailed(`the token service's answer failed the checks (${check})`);
 }
 
-/** Whether a token endpoint's 200 answer holds a bearer token the gateway can use. */
-export function usableTokenAnswer(text: string): boolean {
+/**
+ * Whether a token endpoint's 200 answer holds a token the gateway can use: of the type it asked
+ * for (`bearer`, or `dpop` when it sent a proof: a bearer answer then would go upstream unbound).
+ */
+export function usableTokenAnswer(text: string, tokenType: 'bearer' | 'dpop' = 'bearer'): boolean {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -90,7 +93,7 @@ export function usableTokenAnswer(text: string): boolean {
     typeof access_token === 'string' &&
     access_token.length > 0 &&
     typeof token_type === 'string' &&
-    token_type.toLowerCase() === 'bearer' &&
+    token_type.toLowerCase() === tokenType &&
     typeof expires_in === 'number' &&
     expires_in > 0
   );

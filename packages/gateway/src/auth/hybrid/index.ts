@@ -6,6 +6,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import type { RouteConfig } from '../../config.js';
 import { GatewayError } from '../../errors.js';
 import { sendSignInFailurePage, wantsHtml } from '../../page/failure.js';
+import type { GatewayDpopKey } from '../dpop.js';
 import { EdgeExchange } from '../exchange.js';
 import type { GatewaySessionData, SessionMode } from '../session.js';
 import type { LogoutClaims } from './jwt-checks.js';
@@ -17,11 +18,15 @@ import { type HeldTokens, TokenVault } from './vault.js';
 
 export interface HybridMode {
   readonly provider: OidcProvider;
-  /** The `Authorization` header to send upstream (the session's access token), or throws the refusal. */
+  /**
+   * The `Authorization` header to send upstream (the session's access token), with the gateway's
+   * proof for `upstreamUrl` when the tokens are DPoP-bound, or throws the refusal.
+   */
   authorize(
     request: FastifyRequest,
     reply: FastifyReply,
     route: RouteConfig,
+    upstreamUrl: string,
   ): Promise<Record<string, string>>;
   /** GET /auth/login, GET /auth/callback and POST /auth/backchannel-logout. */
   register(app: FastifyInstance): void;
@@ -40,6 +45,8 @@ export interface HybridModeOptions {
   readonly log: FastifyBaseLogger;
   /** The absolute session lifetime, for how long the token service's session ids stay indexed. */
   readonly sessionLifetimeMs: number;
+  /** `hybrid.dpop`: the gateway's key, which the session's tokens are bound to. */
+  readonly dpop?: GatewayDpopKey;
 }
 
 const csrfHeader = 'x-csrf-token';
@@ -49,10 +56,12 @@ export function createHybridMode(
   sessions: SessionMode,
   options: HybridModeOptions,
 ): HybridMode {
+  const { dpop } = options;
   const provider = new OidcProvider(config, {
     clientSecret: options.clientSecret,
     now: options.now,
     ...(options.keys === undefined ? {} : { keys: options.keys }),
+    ...(dpop === undefined ? {} : { dpop: dpop.key }),
   });
   const vault = new TokenVault(options.clientSecret);
   const index = new SessionIndex(sessions.store, options.sessionLifetimeMs);
@@ -70,6 +79,7 @@ export function createHybridMode(
     clientSecret: options.clientSecret,
     timeoutMs: config.timeoutMs,
     now: options.now,
+    ...(dpop === undefined ? {} : { dpop: dpop.signer }),
   });
   const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
     vault,
@@ -79,6 +89,7 @@ export function createHybridMode(
     lockTtlMs: config.timeoutMs + 2 * sessions.manager.options.storeTimeoutMs + 3_000,
     now: options.now,
     log: options.log,
+    ...(dpop === undefined ? {} : { jkt: dpop.key.kid }),
   });
 
   async function endSessions(sub: string | undefined, sid: string | undefined): Promise<number> {
@@ -95,7 +106,7 @@ export function createHybridMode(
 
   return {
     provider,
-    async authorize(request, reply, route) {
+    async authorize(request, reply, route, upstreamUrl) {
       const session = await sessions.load(request, reply);
       const current = session.require();
       const csrf = request.headers[csrfHeader];
@@ -112,8 +123,11 @@ export function createHybridMode(
       const id = sessions.idOf(request);
       if (id === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
       const access = await tokens.accessToken(id, current);
+      const outgoing = route.exchange === undefined ? access : await exchange.tokenFor(route, access);
+      if (dpop === undefined) return { authorization: `Bearer ${outgoing}` };
+      // Bound to the gateway's key, so sent on as it is with the gateway's proof for this request.
       return {
-        authorization: `Bearer ${route.exchange === undefined ? access : await exchange.tokenFor(route, access)}`,
+        ...dpop.signer.requestHeaders({ method: request.method, url: upstreamUrl, accessToken: outgoing }),
       };
     },
     register(app) {

@@ -1,5 +1,5 @@
-import { type KeySource, RemoteJwksKeySource } from '@tessera/core';
-import type { JWTPayload } from 'jose';
+import { type KeySource, RemoteJwksKeySource, type SigningKey } from '@tessera/core';
+import { importJWK, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import type { GatewayConfig } from '../../config.js';
 import { onceUntilSuccess } from '../../lib/once-until-success.js';
@@ -23,6 +23,8 @@ export interface TokenSet {
   readonly refreshToken: string | undefined;
   /** The granted scope (the requested one when the answer leaves it out, RFC 6749 5.1). */
   readonly scope: readonly string[];
+  /** The DPoP key the access token is bound to (its thumbprint), when the grant carried a proof. */
+  readonly jkt?: string;
 }
 
 /** A grant's tokens and the claims of the ID token that came with them, checked. */
@@ -46,6 +48,8 @@ export interface ProviderOptions {
   /** Keys in-process instead of the issuer's JWKS (a co-located token service, tests). */
   readonly keys?: KeySource;
   readonly now: () => number;
+  /** The gateway's DPoP key: the code and refresh grants carry its proof, so the tokens are bound to it. */
+  readonly dpop?: SigningKey;
 }
 
 /** The `state` of a logout at the token service; the page at the return address reads it. */
@@ -56,6 +60,8 @@ const MAX_ANSWER_BYTES = 256 * 1024;
 interface Discovered {
   readonly client: oidc.Configuration;
   readonly jwts: JwtChecks;
+  /** openid-client's DPoP handle over the gateway's key (its proofs and the token service's nonces). */
+  readonly dpop: { readonly DPoP: oidc.DPoPHandle } | Record<string, never>;
 }
 
 /**
@@ -69,6 +75,7 @@ export class OidcProvider {
   readonly #secret: string;
   readonly #now: () => number;
   readonly #givenKeys: KeySource | undefined;
+  readonly #dpopKey: SigningKey | undefined;
   /** The token endpoint, once discovered: its 200 answers are looked at on arrival. */
   #tokenEndpoint: string | undefined;
   /** The client and the checks, discovered once; a failed discovery is retried by the next caller. */
@@ -79,6 +86,7 @@ export class OidcProvider {
     this.#secret = options.clientSecret;
     this.#now = options.now;
     this.#givenKeys = options.keys;
+    this.#dpopKey = options.dpop;
   }
 
   get issuer(): string {
@@ -91,8 +99,9 @@ export class OidcProvider {
 
   /** A token answer without a usable bearer token is an outage, not a failed check of the user's sign-in. */
   readonly #inspect = (url: string, status: number, text: string): void => {
-    if (url === this.#tokenEndpoint && status === 200 && !usableTokenAnswer(text)) {
-      throw unavailable('the token endpoint answered without a usable bearer token');
+    const expected = this.#dpopKey === undefined ? 'bearer' : 'dpop';
+    if (url === this.#tokenEndpoint && status === 200 && !usableTokenAnswer(text, expected)) {
+      throw unavailable(`the token endpoint answered without a usable ${expected} token`);
     }
   };
 
@@ -148,7 +157,16 @@ export class OidcProvider {
       keys = jwks;
     }
     const jwts = new JwtChecks({ keys, issuer, clientId: this.#config.clientId, now: this.#now });
-    return { client, jwts };
+    return { client, jwts, dpop: await this.#dpopHandle(client) };
+  }
+
+  /** The DPoP handle of the grants (RFC 9449 5), over the same key pair the upstream proofs use. */
+  async #dpopHandle(client: oidc.Configuration): Promise<Discovered['dpop']> {
+    const key = this.#dpopKey;
+    if (key === undefined) return {};
+    const publicKey = await importJWK(key.publicJwk, key.alg, { extractable: true });
+    if (publicKey instanceof Uint8Array) throw unavailable('the DPoP key is not an asymmetric key');
+    return { DPoP: oidc.getDPoPHandle(client, { privateKey: key.privateKey, publicKey }) };
   }
 
   /** The token endpoint, for the exchanges at the edge: the same discovery, not a second one. */
@@ -180,17 +198,19 @@ export class OidcProvider {
    * the verifier, and checks the ID token's claims and our nonce; then the signature and the rest.
    */
   async exchangeCode(answer: AuthorizationAnswer): Promise<Granted & { readonly claims: JWTPayload }> {
-    const { client, jwts } = await this.discover();
+    const { client, jwts, dpop } = await this.discover();
     const callback = new URL(this.#config.redirectUri);
     callback.search = answer.query.toString();
     const startedAt = this.#now();
     let response: Awaited<ReturnType<typeof oidc.authorizationCodeGrant>>;
     try {
-      response = await oidc.authorizationCodeGrant(client, callback, {
-        expectedState: answer.state,
-        expectedNonce: answer.nonce,
-        pkceCodeVerifier: answer.verifier,
-      });
+      response = await oidc.authorizationCodeGrant(
+        client,
+        callback,
+        { expectedState: answer.state, expectedNonce: answer.nonce, pkceCodeVerifier: answer.verifier },
+        undefined,
+        dpop,
+      );
     } catch (error) {
       throw gatewayFailure(error);
     }
@@ -201,11 +221,11 @@ export class OidcProvider {
 
   /** A rotated refresh: the answer carries the next refresh token (or keeps the old one). */
   async refresh(refreshToken: string): Promise<Granted> {
-    const { client, jwts } = await this.discover();
+    const { client, jwts, dpop } = await this.discover();
     const startedAt = this.#now();
     let response: Awaited<ReturnType<typeof oidc.refreshTokenGrant>>;
     try {
-      response = await oidc.refreshTokenGrant(client, refreshToken);
+      response = await oidc.refreshTokenGrant(client, refreshToken, undefined, dpop);
     } catch (error) {
       throw gatewayFailure(error);
     }
@@ -233,6 +253,7 @@ export class OidcProvider {
         response.scope === undefined
           ? [...this.#config.scopes]
           : response.scope.split(' ').filter((scope) => scope !== ''),
+      ...(this.#dpopKey === undefined ? {} : { jkt: this.#dpopKey.kid }),
     };
     return { tokens, claims };
   }

@@ -15,6 +15,8 @@ export interface SessionTokensOptions {
   readonly lockTtlMs: number;
   readonly now: () => number;
   readonly log: FastifyBaseLogger;
+  /** `hybrid.dpop`: this instance's key; a token bound to another is refreshed, never sent. */
+  readonly jkt?: string;
 }
 
 const POLL_MS = 25;
@@ -64,6 +66,7 @@ export function tokensFrom(
     scope: set.scope.join(' '),
     claims: extra.claims ?? previous?.meta.claims ?? {},
     ...(sid === undefined ? {} : { sid }),
+    ...(set.jkt === undefined ? {} : { jkt: set.jkt }),
   };
 }
 
@@ -103,13 +106,21 @@ export class SessionTokens {
     return this.#options.vault.open(session.userId, tokens.sealed);
   }
 
+  /** Whether this instance can send the access token: bound to its key (or unbound, without DPoP) and unexpired. */
+  #usable(tokens: OidcSessionTokens, margin: number): boolean {
+    return tokens.jkt === this.#options.jkt && this.#options.now() < tokens.accessExpiresAt - margin;
+  }
+
+  /** Whether the access token needs no refresh yet: usable, with more than the refresh margin left. */
+  #fresh(tokens: OidcSessionTokens): boolean {
+    return this.#usable(tokens, this.#options.refreshBeforeExpiryMs);
+  }
+
   /** The access token to send upstream for the session whose cookie carries `id`. */
   accessToken(id: string, session: Session<GatewaySessionData>): Promise<string> | string {
     const tokens = session.data.oidc;
     if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
-    if (this.#options.now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs) {
-      return this.#held(session).accessToken;
-    }
+    if (this.#fresh(tokens)) return this.#held(session).accessToken;
     let pending = this.#inFlight.get(session.idHash);
     if (pending === undefined) {
       pending = this.#renew(id, session).finally(() => this.#inFlight.delete(session.idHash));
@@ -129,8 +140,7 @@ export class SessionTokens {
     for (;;) {
       const tokens = current.data.oidc;
       if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
-      if (now() < tokens.accessExpiresAt - this.#options.refreshBeforeExpiryMs)
-        return this.#held(current).accessToken;
+      if (this.#fresh(tokens)) return this.#held(current).accessToken;
       if (await this.#store.compareAndSet(lockKey, null, owner, { ttlMs: lockTtlMs })) {
         try {
           return await this.#refreshHolding(id);
@@ -140,7 +150,7 @@ export class SessionTokens {
         }
       }
       // Another instance is refreshing: the current token still works until it expires.
-      if (now() < tokens.accessExpiresAt) return this.#held(current).accessToken;
+      if (this.#usable(tokens, 0)) return this.#held(current).accessToken;
       if (now() >= deadline)
         throw new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE', 'the token refresh took too long');
       await sleep(POLL_MS);
@@ -163,11 +173,10 @@ export class SessionTokens {
     if (session === null) throw new SessionError('ERR_SESSION_REQUIRED');
     const tokens = session.data.oidc;
     if (tokens === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
-    const { now, refreshBeforeExpiryMs } = this.#options;
     const held = this.#held(session);
-    if (now() < tokens.accessExpiresAt - refreshBeforeExpiryMs) return held.accessToken;
+    if (this.#fresh(tokens)) return held.accessToken;
     if (held.refreshToken === undefined) {
-      if (now() < tokens.accessExpiresAt) return held.accessToken;
+      if (this.#usable(tokens, 0)) return held.accessToken;
       await this.#manager.destroy(session);
       throw new SessionError('ERR_SESSION_REQUIRED');
     }
@@ -186,7 +195,7 @@ export class SessionTokens {
         'token refresh failed',
       );
       // A token service outage does not end the session: the token it has is good until it expires.
-      if (now() < tokens.accessExpiresAt) return held.accessToken;
+      if (this.#usable(tokens, 0)) return held.accessToken;
       throw error instanceof GatewayError ? error : new GatewayError('ERR_TOKEN_SERVICE_UNAVAILABLE');
     }
     const { tokens: set, claims } = granted;

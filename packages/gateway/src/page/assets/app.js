@@ -372,6 +372,9 @@ function hop(entry, children) {
   field('scope', entry.scope, sessionMode() ? '— (a session has none)' : '—');
   const act = actors(entry.act);
   field('act', act.length > 0 ? act.join(' ← ') : undefined);
+  // What the token was bound to and this hop checked: the DPoP key (jkt) whose proof came with it,
+  // or its caller's TLS certificate (x5t#S256). Shown only for a bound token.
+  if (entry.binding) field(entry.binding.kind, entry.binding.value);
   const what = sessionMode() ? 'verified a session reference' : 'verified an access token';
   const box = el(
     'div',
@@ -415,6 +418,14 @@ const MEANINGS = {
     [
       'act',
       'Who acts on your behalf (RFC 8693 delegation): orders, at the services it calls; none at orders, which your application called directly.',
+    ],
+    [
+      'jkt',
+      "With --dpop: the thumbprint of the key whose proof the service checked (the token's cnf.jkt): the gateway's at orders, orders' at inventory and payments. A token copied from any hop is useless without that key.",
+    ],
+    [
+      'x5t#S256',
+      "With --mtls: the thumbprint of the client certificate the service saw on the TLS connection (the token's cnf.x5t#S256): orders' at inventory and payments. A token copied from a hop is refused over any other certificate.",
     ],
   ],
   session: [

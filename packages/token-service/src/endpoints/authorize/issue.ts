@@ -13,7 +13,7 @@ export interface SignedInUser {
 
 /**
  * Creates the grant (the future refresh family) and a one-use code bound to the client, the
- * redirect URI, the PKCE challenge and the nonce; returns the code, which is stored only hashed.
+ * redirect URI, the PKCE challenge, the nonce and the DPoP key the request named; returns the code, which is stored only hashed.
  */
 export async function issueAuthorizationCode(
   ctx: ServiceContext,
@@ -36,6 +36,7 @@ export async function issueAuthorizationCode(
     redirectUri: request.redirectUri,
     codeChallenge: request.codeChallenge,
     nonce: request.nonce,
+    dpopJkt: request.dpopJkt,
     expiresAt: now + ctx.options.codeLifetime * 1000,
   });
 }

@@ -102,6 +102,21 @@ function boundedText(params: FormBody, name: string): string | undefined {
   return value;
 }
 
+/**
+ * RFC 9449 10: the thumbprint of the key the client will prove at /token, a SHA-256 JWK
+ * thumbprint (RFC 7638), 43 base64url characters; anything else is refused, never ignored.
+ */
+function dpopJkt(params: FormBody): string | undefined {
+  const value = params.get('dpop_jkt');
+  if (value !== undefined && !/^[A-Za-z0-9_-]{43}$/.test(value)) {
+    throw new OAuthError(
+      'invalid_request',
+      'dpop_jkt must be a SHA-256 JWK thumbprint (43 base64url characters)',
+    );
+  }
+  return value;
+}
+
 function promptValues(params: FormBody): string[] {
   const prompt = params.get('prompt');
   if (prompt === undefined) return [];
@@ -158,6 +173,7 @@ export async function validateAuthorizationRequest(
       codeChallenge,
       prompt: promptValues(params),
       maxAge: maxAge(params),
+      dpopJkt: dpopJkt(params),
     };
     return { request, client };
   } catch (error) {

@@ -5,6 +5,7 @@ import { type AuthenticatedClient, authenticateClient } from '../../lib/client-a
 import { type FormBody, rejectRepeatedParameters, requireFormBody } from '../../lib/form-body.js';
 import { postEndpoint } from '../../lib/method-not-allowed.js';
 import { OAuthError } from '../../lib/oauth-error.js';
+import { tokenHolderOf } from '../../lib/token-holder.js';
 import type { GrantType } from '../../store/client.js';
 import { grantHandlers } from './grants/index.js';
 import type { GrantHandler, TokenResponse } from './types.js';
@@ -72,7 +73,8 @@ async function tokenEndpoint(
     grantRegisteredForClient(client, grantType);
     // Before the grant: a refused proof (or a nonce to retry with) leaves a code or refresh token unused.
     const dpop = await ctx.dpop.tokenRequestProof(request, reply, client.client);
-    response = await handler({ ctx, request, form, client, grantType, dpop });
+    const holder = tokenHolderOf(request, client.client, dpop);
+    response = await handler({ ctx, request, form, client, grantType, dpop, holder });
   } catch (error) {
     audit(request.log, 'token.refused', {
       client: client?.client.client_id,

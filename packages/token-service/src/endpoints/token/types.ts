@@ -3,6 +3,7 @@ import type { FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../../context.js';
 import type { AuthenticatedClient } from '../../lib/client-auth/index.js';
 import type { FormBody } from '../../lib/form-body.js';
+import type { TokenHolder } from '../../lib/token-holder.js';
 import type { GrantType } from '../../store/client.js';
 
 /** What a grant handler gets: the authenticated client and the parsed, de-duplicated form. */
@@ -14,6 +15,8 @@ export interface GrantRequest {
   readonly grantType: GrantType;
   /** The request's DPoP proof, verified (RFC 9449 5): the access token is bound to its key. */
   readonly dpop: VerifiedDpopProof | undefined;
+  /** Whom the issued tokens are bound to: the proof's key, the connection's certificate, nobody. */
+  readonly holder: TokenHolder;
 }
 
 /** The RFC 6749 5.1 success body. */

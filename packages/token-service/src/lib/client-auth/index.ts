@@ -4,6 +4,7 @@ import { type Client, isPublicClient, type TokenEndpointAuthMethod } from '../..
 import type { FormBody } from '../form-body.js';
 import { invalidClient, invalidRequest } from '../oauth-error.js';
 import { parseBasicCredentials } from './basic.js';
+import { checkSelfSignedTlsClientAuth, checkTlsClientAuth } from './mtls.js';
 import { assertionSubject, JWT_BEARER_ASSERTION_TYPE, verifyClientAssertion } from './private-key-jwt.js';
 
 /** Who is calling, and how it proved it. */
@@ -37,8 +38,10 @@ function checkSecret(ctx: ServiceContext, client: Client, secret: string): void 
 
 /**
  * Authenticates the client of a token-endpoint-style request (token, introspect, revoke) by
- * exactly one method: `client_secret_basic`, `client_secret_post`, `private_key_jwt`, or `none`
- * (a public client naming itself with `client_id`). Any of the two secret methods is accepted for a
+ * exactly one method: `client_secret_basic`, `client_secret_post`, `private_key_jwt`,
+ * `tls_client_auth` or `self_signed_tls_client_auth` (RFC 8705 2: `client_id` in the body and
+ * the certificate of the TLS connection, for a client registered so), or `none` (a public client
+ * naming itself with `client_id`). Any of the two secret methods is accepted for a
  * client registered with a secret. Failures: 401 invalid_client with `WWW-Authenticate: Basic`;
  * two methods at once, a body `client_id` that differs, or credentials in the query: 400 invalid_request.
  */
@@ -103,6 +106,15 @@ export async function authenticateClient(
 
   if (bodyClientId === undefined) throw invalidClient('client authentication required');
   const client = await findClient(ctx, bodyClientId);
+  // RFC 8705 2: the certificate is the credential, and only for a client registered to use it.
+  if (client.token_endpoint_auth_method === 'tls_client_auth') {
+    checkTlsClientAuth(client, request);
+    return { client, method: 'tls_client_auth' };
+  }
+  if (client.token_endpoint_auth_method === 'self_signed_tls_client_auth') {
+    checkSelfSignedTlsClientAuth(ctx, client, request);
+    return { client, method: 'self_signed_tls_client_auth' };
+  }
   // A confidential client naming itself without proof is not authenticated (RFC 6749 3.2.1).
   if (!isPublicClient(client)) throw invalidClient('client authentication required');
   return { client, method: 'none' };

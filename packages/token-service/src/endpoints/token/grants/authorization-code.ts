@@ -4,6 +4,7 @@ import type { FormBody } from '../../../lib/form-body.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { isValidVerifier, verifierMatches } from '../../../lib/pkce.js';
 import { revokeGrants } from '../../../lib/revocation.js';
+import type { TokenHolder } from '../../../lib/token-holder.js';
 import type { AuthorizationCodeRecord } from '../../../store/authorization-codes.js';
 import type { Client } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
@@ -56,17 +57,29 @@ function pkceMatches(record: AuthorizationCodeRecord, verifier: string | undefin
   if (!verifierMatches(verifier, record.codeChallenge)) throw invalidGrant('code_verifier does not match');
 }
 
-export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+/**
+ * RFC 9449 10: a code whose request named `dpop_jkt` is redeemed only with a proof of that key,
+ * so a code taken on its way back to the client is worthless without the client's key.
+ */
+function provesCodeKey(record: AuthorizationCodeRecord, holder: TokenHolder): void {
+  if (record.dpopJkt === undefined) return;
+  const jkt = holder.claims.dpopJkt;
+  if (jkt === undefined) throw invalidGrant('the code is bound to a DPoP key: send a proof of it');
+  if (jkt !== record.dpopJkt) throw invalidGrant('the DPoP proof is of another key than dpop_jkt');
+}
+
+export const authorizationCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   const code = form.get('code');
   if (code === undefined) throw new OAuthError('invalid_request', 'code is required');
   const verifier = wellFormedVerifier(form);
   const record = await consumeCode(ctx, code);
   boundToRequest(ctx, record, client, form);
   pkceMatches(record, verifier);
+  provesCodeKey(record, holder);
   return issueForCodeGrant(ctx, record.grantId, {
     client,
     audienceOf: (grant) => resolveAudience(form, grant.audiences),
     nonce: record.nonce,
-    dpop,
+    holder,
   });
 };

@@ -9,7 +9,7 @@ import type { GrantHandler } from '../types.js';
  * scopes from its registered ones and `aud` its registered audiences unless narrowed with
  * `audience` or `resource`. No refresh token (4.4.3).
  */
-export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   if (isPublicClient(client)) {
     throw new OAuthError('unauthorized_client', 'client_credentials needs a confidential client');
   }
@@ -21,11 +21,11 @@ export const clientCredentialsGrant: GrantHandler = async ({ ctx, form, client: 
     clientId: client.client_id,
     audience,
     scopes,
-    ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
+    ...holder.claims,
   });
   return {
     access_token: token,
-    token_type: dpop === undefined ? 'Bearer' : 'DPoP',
+    token_type: holder.tokenType,
     expires_in: ctx.options.accessTokenLifetime,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };

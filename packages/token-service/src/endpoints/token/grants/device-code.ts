@@ -35,7 +35,7 @@ async function alreadyUsed(ctx: ServiceContext, record: DeviceGrantRecord): Prom
  * interval; `access_denied` once denied; `expired_token` after `expires_in`. Approved, the code is
  * redeemed once by a conditional UPDATE, and the tokens are those of the grant made at approval.
  */
-export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   const code = form.get('device_code');
   if (code === undefined) throw new OAuthError('invalid_request', 'device_code is required');
   const record = await findAuthorization(ctx, code, client.client_id);
@@ -56,6 +56,6 @@ export const deviceCodeGrant: GrantHandler = async ({ ctx, form, client: { clien
     client,
     audienceOf: () => audience,
     nonce: undefined,
-    dpop,
+    holder,
   });
 };

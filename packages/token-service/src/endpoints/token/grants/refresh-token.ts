@@ -1,3 +1,4 @@
+import { peerCertificateThumbprint } from '@tessera/core';
 import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
@@ -49,7 +50,14 @@ async function successorWithinGrace(
  * rotation, so only a refresh that succeeds uses the token up. A refresh token bound to a DPoP
  * key (a public client's, RFC 9449 5) is refused without a proof by that key, and left as it was.
  */
-export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const refreshTokenGrant: GrantHandler = async ({
+  ctx,
+  form,
+  client: { client },
+  dpop,
+  holder,
+  request,
+}) => {
   const token = form.get('refresh_token');
   if (token === undefined) throw new OAuthError('invalid_request', 'refresh_token is required');
   const record = await findToken(ctx, token);
@@ -61,12 +69,18 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
   if (grant.revokedAt !== undefined) throw invalidGrant('the refresh token was revoked');
   const now = ctx.now();
   if (record.expiresAt <= now || grant.expiresAt <= now) throw invalidGrant('the refresh token has expired');
-  if (record.dpopJkt !== undefined && dpop?.jkt !== record.dpopJkt) {
+  if (record.binding.dpopJkt !== undefined && dpop?.jkt !== record.binding.dpopJkt) {
     throw invalidGrant(
       dpop === undefined
         ? 'the refresh token is bound to a DPoP key: send a proof signed by it'
         : 'the refresh token is bound to another DPoP key',
     );
+  }
+  if (
+    record.binding.x5tS256 !== undefined &&
+    peerCertificateThumbprint(request.raw.socket) !== record.binding.x5tS256
+  ) {
+    throw invalidGrant('the refresh token is bound to a client certificate: present that certificate');
   }
   // Everything the request asks is checked before the token is rotated: a refused refresh (a bad
   // scope, resource or audience, a disabled user) leaves the refresh token as it was.
@@ -83,7 +97,7 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
           grant.id,
           refreshIdleMs(ctx, grant),
           seal,
-          refreshTokenBinding(client, record.dpopJkt, dpop),
+          refreshTokenBinding(client, record.binding, holder),
         )
       : undefined;
   if (refreshToken === undefined && graceMs > 0)
@@ -100,6 +114,6 @@ export const refreshTokenGrant: GrantHandler = async ({ ctx, form, client: { cli
     audience,
     nonce: undefined,
     refreshToken,
-    dpop,
+    holder,
   });
 };

@@ -1,10 +1,11 @@
-import type { Actor } from '@tessera/core';
+import type { Actor, Principal } from '@tessera/core';
 import type { ServiceContext } from '../../../context.js';
 import { resolveAudience } from '../../../lib/audience.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { verifyOwnAccessToken } from '../../../lib/own-access-token.js';
 import { revokeAccessToken } from '../../../lib/revocation.js';
 import { resolveScopes } from '../../../lib/scope.js';
+import type { TokenHolder } from '../../../lib/token-holder.js';
 import { isPublicClient } from '../../../store/client.js';
 import type { GrantHandler } from '../types.js';
 
@@ -53,6 +54,40 @@ function checkParameters(form: { get(name: string): string | undefined }): strin
 }
 
 /**
+ * RFC 8693 with RFC 9449 and RFC 8705: a bound subject token stays bound along the chain. A
+ * DPoP-bound one is exchanged only with a proof, a certificate-bound one only over a connection
+ * presenting the exchanger's certificate (the new token is bound to the exchanger, never a bearer
+ * token), and only by its holder (the proof's key or the certificate is the subject's) or by a
+ * client registered `dpop_bound_subject_tokens`: one that checked the holder's proof when the
+ * token reached it (the gateway at the edge, a service's client behind it), which is why a token
+ * copied out of a hop is not worth an exchange to whoever lacks that client's credentials.
+ */
+function checkSubjectBinding(subject: Principal, holder: TokenHolder, exchangesBoundSubjects: boolean): void {
+  const bound = subject.binding;
+  if (bound === undefined) return;
+  const { dpopJkt, certificateThumbprint } = holder.claims;
+  if (bound.type === 'dpop' && dpopJkt === undefined) {
+    throw new OAuthError(
+      'invalid_dpop_proof',
+      'a DPoP-bound subject token is exchanged only for a token bound to the exchanging client: send a DPoP proof',
+    );
+  }
+  if (bound.type === 'mtls' && certificateThumbprint === undefined) {
+    throw invalidGrant(
+      'a certificate-bound subject token is exchanged only for a token bound to the exchanging client: register it for certificate-bound tokens',
+      'ERR_MTLS_CERTIFICATE_REQUIRED',
+    );
+  }
+  const held = bound.type === 'dpop' ? bound.jkt === dpopJkt : bound.x5tS256 === certificateThumbprint;
+  if (!held && !exchangesBoundSubjects) {
+    throw invalidGrant(
+      `the subject token is bound to another ${bound.type === 'dpop' ? 'key' : 'certificate'}, and this client is not registered to exchange bound tokens`,
+      bound.type === 'dpop' ? 'ERR_DPOP_KEY_MISMATCH' : 'ERR_MTLS_CERTIFICATE_MISMATCH',
+    );
+  }
+}
+
+/**
  * A token exchanged from a user's token belongs to the same grant: recorded under it, revoking the
  * grant (its refresh token, a code used twice, logout) revokes every hop too, and the next hop's
  * exchange finds the grant again through this token. A concurrent revocation may have read the
@@ -95,10 +130,13 @@ async function joinSubjectGrant(
  *   revokes every hop.
  * - Lifetime: the configured access-token lifetime, cut to what is left of the subject token, so
  *   an exchange never extends a delegation and revoking by `sub`/`sid` covers every hop.
+ * - A DPoP-bound subject (`cnf.jkt`) needs a proof, and the proof's key must be the subject's
+ *   unless the client is registered `dpop_bound_subject_tokens` (`checkSubjectBinding`).
  * - The answer: `issued_token_type` access_token, `token_type` Bearer (DPoP, bound to the
- *   exchanging client's key, when the request carries a proof); never a refresh token.
+ *   exchanging client's key, when the request carries a proof; bound to its certificate when it
+ *   is registered for certificate-bound tokens); never a refresh token.
  */
-export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { client }, dpop }) => {
+export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { client }, holder }) => {
   if (isPublicClient(client)) {
     throw new OAuthError('unauthorized_client', 'token exchange needs a confidential client');
   }
@@ -112,6 +150,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
     throw invalidGrant(description, 'code' in verified ? verified.code : verified.reason);
   }
   const subject = verified.principal;
+  checkSubjectBinding(subject, holder, client.dpop_bound_subject_tokens);
   const audience = resolveAudience(form, client.audiences);
   if (audience.length === 0) throw new OAuthError('invalid_target', 'the client has no registered audience');
   const scopes = resolveScopes(form.get('scope'), client.scopes);
@@ -129,8 +168,8 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
       actors,
       ...(subject.sessionId === undefined ? {} : { sessionId: subject.sessionId }),
       ...(subject.authTime === undefined ? {} : { authTime: subject.authTime }),
-      // Bound to the exchanging client's own key when it sent a proof, never to its caller's.
-      ...(dpop === undefined ? {} : { dpopJkt: dpop.jkt }),
+      // Bound to the exchanging client's own key or certificate, never to its caller's.
+      ...holder.claims,
     },
     { lifetime },
   );
@@ -138,7 +177,7 @@ export const tokenExchangeGrant: GrantHandler = async ({ ctx, form, client: { cl
   return {
     access_token: issued.token,
     issued_token_type: ACCESS_TOKEN_TYPE,
-    token_type: dpop === undefined ? 'Bearer' : 'DPoP',
+    token_type: holder.tokenType,
     expires_in: lifetime,
     ...(scopes.length > 0 ? { scope: scopes.join(' ') } : {}),
   };

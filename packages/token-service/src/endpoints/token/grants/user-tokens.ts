@@ -1,12 +1,12 @@
-import type { VerifiedDpopProof } from '@tessera/core';
 import type { User } from '@tessera/identity';
 import type { ServiceContext } from '../../../context.js';
 import { signIdToken } from '../../../lib/id-token.js';
 import { OAuthError } from '../../../lib/oauth-error.js';
 import { revokeAccessToken } from '../../../lib/revocation.js';
+import type { TokenHolder } from '../../../lib/token-holder.js';
 import { claimsForScopes } from '../../../lib/user-claims.js';
 import { type Client, isPublicClient } from '../../../store/client.js';
-import type { Grant } from '../../../store/grants.js';
+import type { Grant, RefreshBinding } from '../../../store/grants.js';
 import type { TokenResponse } from '../types.js';
 
 const invalidGrant = (description: string): OAuthError => new OAuthError('invalid_grant', description);
@@ -30,13 +30,13 @@ export async function issueForCodeGrant(
     readonly client: Client;
     readonly audienceOf: (grant: Grant) => readonly string[];
     readonly nonce: string | undefined;
-    readonly dpop: VerifiedDpopProof | undefined;
+    readonly holder: TokenHolder;
   },
 ): Promise<TokenResponse> {
   const grant = grantId === undefined ? undefined : await ctx.grants.find(grantId);
   if (grant === undefined || grant.revokedAt !== undefined) throw invalidGrant('the grant was revoked');
   const user = await activeUser(ctx, grant);
-  const { client, nonce, dpop } = options;
+  const { client, nonce, holder } = options;
   return issueUserTokens(ctx, {
     client,
     grant,
@@ -44,7 +44,7 @@ export async function issueForCodeGrant(
     scopes: grant.scopes,
     audience: options.audienceOf(grant),
     nonce,
-    dpop,
+    holder,
   });
 }
 
@@ -64,8 +64,8 @@ export async function issueUserTokens(
     readonly nonce: string | undefined;
     /** The refresh token to answer with (a refresh's successor); else a new one is added. */
     readonly refreshToken?: string;
-    /** The request's verified DPoP proof: the access token (and a public client's refresh token) is bound to its key. */
-    readonly dpop: VerifiedDpopProof | undefined;
+    /** Whom the access token (and a public client's refresh token) is bound to. */
+    readonly holder: TokenHolder;
   },
 ): Promise<TokenResponse> {
   const { client, grant, user, scopes } = options;
@@ -78,7 +78,7 @@ export async function issueUserTokens(
     scopes,
     ...(grant.sid === undefined ? {} : { sessionId: grant.sid }),
     authTime: grant.authTime,
-    ...(options.dpop === undefined ? {} : { dpopJkt: options.dpop.jkt }),
+    ...options.holder.claims,
   });
   await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp);
   // A concurrent reuse (the same code or refresh token sent twice at once) may have revoked the
@@ -99,7 +99,7 @@ export async function issueUserTokens(
     refresh_token?: string;
   } = {
     access_token: access.token,
-    token_type: options.dpop === undefined ? 'Bearer' : 'DPoP',
+    token_type: options.holder.tokenType,
     expires_in: ctx.options.accessTokenLifetime,
   };
   if (scopes.length > 0) response.scope = scopes.join(' ');
@@ -126,24 +126,26 @@ export async function issueUserTokens(
     response.refresh_token = await ctx.grants.addRefreshToken(
       grant.id,
       refreshIdleMs(ctx, grant),
-      refreshTokenBinding(client, undefined, options.dpop),
+      refreshTokenBinding(client, undefined, options.holder),
     );
   }
   return response;
 }
 
 /**
- * The key a new refresh token is bound to (RFC 9449 5): its predecessor's, or, for a public
- * client sending a proof, the proof's. A confidential client authenticates every refresh
- * already, so its refresh tokens stay unbound and it may change keys.
+ * What a new refresh token is bound to (RFC 9449 5, RFC 8705 4): its predecessor's binding, or,
+ * for a public client, the request's key or certificate. A confidential client authenticates
+ * every refresh already, so its refresh tokens stay unbound and it may change keys.
  */
 export function refreshTokenBinding(
   client: Client,
-  predecessor: string | undefined,
-  dpop: VerifiedDpopProof | undefined,
-): string | undefined {
-  if (predecessor !== undefined) return predecessor;
-  return isPublicClient(client) ? dpop?.jkt : undefined;
+  predecessor: RefreshBinding | undefined,
+  holder: TokenHolder,
+): RefreshBinding {
+  if (predecessor !== undefined && (predecessor.dpopJkt !== undefined || predecessor.x5tS256 !== undefined)) {
+    return predecessor;
+  }
+  return isPublicClient(client) ? holder.refresh : {};
 }
 
 /** How long a new refresh token of the grant may stay unused: the idle lifetime, cut to the family's end. */

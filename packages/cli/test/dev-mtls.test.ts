@@ -1,0 +1,133 @@
+import { X509Certificate } from 'node:crypto';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { certificateThumbprint } from '@tessera/core';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Browser, signIn } from '../../../test/support/browser.js';
+import { devCertificates, type PartCertificate } from '../src/dev/certificates.js';
+import type { DevSystem } from '../src/dev/system.js';
+import { startDevOnFreePorts } from './support/processes.js';
+
+// `tessera dev --mtls` (RFC 8705), hybrid mode: every service-to-service call over mutual TLS
+// with certificates of the development CA, orders' tokens bound to its certificate, and the
+// trace naming the binding each hop checked. docs/security.md G158.
+
+const SECRET = 'dev-mtls-test-secret-0123456789abcdef';
+
+interface TraceEntry {
+  service: string;
+  client_id?: string;
+  binding?: { kind: string; value: string };
+}
+
+let system: DevSystem;
+let dir: string;
+const agents: Agent[] = [];
+
+beforeAll(async () => {
+  ({ system, dir } = await startDevOnFreePorts('hybrid', SECRET, { mtls: true }));
+});
+
+afterAll(async () => {
+  for (const agent of agents) await agent.close();
+  await system?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+function mtls(): NonNullable<DevSystem['mtls']> {
+  if (system.mtls === undefined) throw new Error('the dev system runs without mutual TLS');
+  return system.mtls;
+}
+
+/** An undici Agent trusting the development CA and presenting `part`'s certificate, if any. */
+function agentOf(part?: PartCertificate): Agent {
+  const agent = new Agent({
+    connect: {
+      ca: mtls().certificates.ca,
+      ...(part === undefined ? {} : { cert: part.cert, key: part.key }),
+    },
+  });
+  agents.push(agent);
+  return agent;
+}
+
+const thumbprintOf = (part: PartCertificate) => certificateThumbprint(new X509Certificate(part.cert));
+
+/** orders' own token (client_credentials at the mutual-TLS listener, authenticated by its certificate). */
+async function ordersToken(audience: string): Promise<string> {
+  const answer = await request(`${mtls().tokenService}/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'client_credentials', client_id: 'orders', audience }).toString(),
+    dispatcher: agentOf(mtls().certificates.parts.orders),
+  });
+  expect(answer.statusCode).toBe(200);
+  return ((await answer.body.json()) as { access_token: string }).access_token;
+}
+
+describe('tessera dev --mtls (RFC 8705)', () => {
+  it('keeps the development CA under the dev dir (private keys 0600), and reuses it at the next start', async () => {
+    const { certificates } = mtls();
+    expect(certificates.dir).toBe(join(dir, 'mtls'));
+    expect(statSync(join(certificates.dir, 'orders-key.pem')).mode & 0o777).toBe(0o600);
+    const again = await devCertificates(dir);
+    expect(again.ca).toBe(certificates.ca);
+    const orders = new X509Certificate(certificates.parts.orders.cert);
+    expect(orders.subject).toBe('CN=orders');
+    expect(orders.verify(new X509Certificate(certificates.ca).publicKey)).toBe(true);
+  });
+
+  it("places an order: inventory and payments each checked the x5t#S256 of orders' certificate", async () => {
+    const browser = new Browser();
+    const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
+    const { location } = await signIn(
+      browser,
+      start.headers.get('location') as string,
+      'alice',
+      'alice-password',
+    );
+    expect((await browser.fetch(location)).status).toBe(303);
+    const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
+      csrf_token: string;
+    };
+    const response = await browser.fetch(`${system.urls.gateway}/api/orders/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': me.csrf_token },
+      body: JSON.stringify({ item: 'tessera-red', quantity: 1 }),
+    });
+    expect(response.status).toBe(201);
+    const { trace } = (await response.json()) as { trace: TraceEntry[] };
+    const bound = { kind: 'x5t#S256', value: thumbprintOf(mtls().certificates.parts.orders) };
+    expect(trace.map((entry) => [entry.service, entry.binding])).toEqual([
+      // The session's token, from a browser that holds no certificate: a bearer token, over the
+      // gateway's mutual TLS connection.
+      ['orders', undefined],
+      ['inventory', bound],
+      ['payments', bound],
+    ]);
+  });
+
+  it("a token of orders, replayed at inventory over the gateway's certificate: 401 invalid_token", async () => {
+    const token = await ordersToken('inventory');
+    const { parts } = mtls().certificates;
+    const replayed = await request(`${system.urls.inventory}/items`, {
+      headers: { authorization: `Bearer ${token}` },
+      dispatcher: agentOf(parts.gateway),
+    });
+    expect(replayed.statusCode).toBe(401);
+    expect(replayed.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+    expect(await replayed.body.json()).toMatchObject({ error: { code: 'ERR_MTLS_CERTIFICATE_MISMATCH' } });
+    // From orders' own connection the binding holds (and the route's policy decides).
+    const own = await request(`${system.urls.inventory}/items`, {
+      headers: { authorization: `Bearer ${token}` },
+      dispatcher: agentOf(parts.orders),
+    });
+    expect(own.statusCode).not.toBe(401);
+    await own.body.dump();
+  });
+
+  it('a service takes no connection without a certificate of the development CA', async () => {
+    await expect(request(`${system.urls.inventory}/items`, { dispatcher: agentOf() })).rejects.toThrow();
+  });
+});

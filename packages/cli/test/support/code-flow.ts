@@ -1,0 +1,60 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { DpopProofSigner } from '@tessera/core';
+import { expect } from 'vitest';
+import { Browser, signIn } from '../../../../test/support/browser.js';
+import { SHOP_CLI_REDIRECT } from '../../src/dev/seed.js';
+
+export interface CodeFlowOptions {
+  /** The public client; default `shop-cli` (redirect `SHOP_CLI_REDIRECT`). */
+  readonly clientId?: string;
+  readonly scope?: string;
+  /** Redeems the code with this key's proof, so the token is bound to it (DPoP). */
+  readonly holder?: DpopProofSigner;
+}
+
+/** The authorization request of the dev system's command-line client, with a PKCE challenge of `verifier`. */
+export function authorizeUrl(tokenService: string, verifier: string, options: CodeFlowOptions = {}): URL {
+  const url = new URL(`${tokenService}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: options.clientId ?? 'shop-cli',
+    redirect_uri: SHOP_CLI_REDIRECT,
+    scope: options.scope ?? 'openid orders:read orders:write',
+    state: randomBytes(8).toString('hex'),
+    code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+    code_challenge_method: 'S256',
+  }).toString();
+  return url;
+}
+
+/** The code flow with PKCE as a command-line client drives it over HTTP: `username`'s access token. */
+export async function codeFlowToken(
+  tokenService: string,
+  username: string,
+  options: CodeFlowOptions = {},
+): Promise<string> {
+  const verifier = randomBytes(32).toString('base64url');
+  const authorize = authorizeUrl(tokenService, verifier, options);
+  const { location } = await signIn(new Browser(), authorize, username, `${username}-password`);
+  const code = location.searchParams.get('code');
+  expect(code).toBeTruthy();
+  const tokenUrl = `${tokenService}/token`;
+  const response = await fetch(tokenUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      ...(options.holder === undefined
+        ? {}
+        : { dpop: options.holder.proof({ method: 'POST', url: tokenUrl }) }),
+    },
+    body: new URLSearchParams({
+      grant_type: 'authorization_code',
+      code: code ?? '',
+      redirect_uri: SHOP_CLI_REDIRECT,
+      client_id: options.clientId ?? 'shop-cli',
+      code_verifier: verifier,
+    }).toString(),
+  });
+  expect(response.status).toBe(200);
+  return ((await response.json()) as { access_token: string }).access_token;
+}
