@@ -5,6 +5,7 @@ import { databases, type TestDatabase } from '../../../test/support/databases.js
 import { basic, reports, shopWeb } from '../../../test/support/token-service/clients.js';
 import { type Harness, startService } from '../../../test/support/token-service/harness.js';
 import { ALICE_PASSWORD, addAlice } from '../../../test/support/token-service/users.js';
+import { hashToken } from '../src/store/grants.js';
 
 // Refresh-token rotation as third-party clients meet it: a refused refresh must not burn the
 // grant, and (opt-in) a confidential client's concurrent refreshes must not revoke the family.
@@ -169,6 +170,53 @@ describe.each(databases)('refresh-token rotation on $name (docs/security.md A114
     const body = (await winner.json()) as Tokens;
     expect(await errorOf(await refresh(strict, 'confidential', body.refresh_token))).toBe('invalid_grant');
     expect(await userinfoStatus(strict, body.access_token)).toBe(401);
+  });
+
+  // The race behind the test above, made to happen every time: a revocation pass of the grant is
+  // open (the grant marked, its tokens listed, not yet committed) while a refresh of the same
+  // grant issues a token. On PostgreSQL a plain re-read of the grant would not see the open pass,
+  // and the new token would escape it; the refresh must instead wait for the pass and take its
+  // token back. (On SQLite the open pass holds the one connection: the refresh runs after it.)
+  it('A166: a refresh during an open revocation pass of its grant gives no token that outlives the pass', async () => {
+    const tokens = await signedIn(strict, 'confidential');
+    const { db, grants } = strict.context;
+    const record = await grants.findByRefreshToken(hashToken(tokens.refresh_token));
+    const grantId = record?.grant.id as string;
+    let answer: Promise<Response> | undefined;
+    await db.transaction().execute(async (trx) => {
+      await trx
+        .updateTable('oauth_grants')
+        .set({ revoked_at: Date.now() })
+        .where('id', '=', grantId)
+        .execute();
+      const listed = await trx
+        .selectFrom('oauth_grant_access_tokens')
+        .select(['jti', 'expires_at'])
+        .where('grant_id', '=', grantId)
+        .execute();
+      const started = refresh(strict, 'confidential', tokens.refresh_token);
+      answer = started;
+      // Give the refresh the time to finish if nothing holds it (at most 2 s).
+      await Promise.race([
+        started.then(() => undefined),
+        new Promise((resolve) => setTimeout(resolve, 2000)),
+      ]);
+      for (const { jti, expires_at } of listed) {
+        await trx
+          .insertInto('oauth_revoked_tokens')
+          .values({ jti, until: Number(expires_at) * 1000, revoked_at: Date.now() })
+          .onConflict((conflict) => conflict.column('jti').doNothing())
+          .execute();
+      }
+    });
+    const settled = await (answer as Promise<Response>);
+    if (settled.status === 200) {
+      const body = (await settled.json()) as Tokens;
+      expect(await userinfoStatus(strict, body.access_token)).toBe(401);
+    } else {
+      expect(await errorOf(settled)).toBe('invalid_grant');
+    }
+    expect(await userinfoStatus(strict, tokens.access_token)).toBe(401);
   });
 
   it('grace on: the rotated token presented after the grace -> invalid_grant and the family revoked', async () => {

@@ -246,12 +246,29 @@ export class GrantRepository {
     });
   }
 
-  /** Remembers an access token issued under the grant until its `exp` (epoch s). */
-  async recordAccessToken(grantId: string, jti: string, exp: number): Promise<void> {
-    await this.#db
-      .insertInto('oauth_grant_access_tokens')
-      .values({ jti, grant_id: grantId, expires_at: exp })
-      .execute();
+  /**
+   * Remembers an access token issued under the grant until its `exp` (epoch s); true when the
+   * grant is still live once the token is recorded, false when it was revoked (or is gone). A
+   * revocation pass (`RevocationRepository.revokeGrants`) marks the grant and lists its tokens in
+   * one transaction; a plain read of the grant here would not see that transaction until it
+   * commits, so a token recorded just after the pass read the list would escape it. The no-op
+   * UPDATE takes the grant's row lock instead: it waits for a pass in flight and then reads what
+   * it committed, and a pass that comes after it waits for this transaction, jti included.
+   */
+  async recordAccessToken(grantId: string, jti: string, exp: number): Promise<boolean> {
+    return this.#db.transaction().execute(async (trx) => {
+      const grant = await trx
+        .updateTable('oauth_grants')
+        .set((eb) => ({ revoked_at: eb.ref('revoked_at') }))
+        .where('id', '=', grantId)
+        .returning('revoked_at')
+        .executeTakeFirst();
+      await trx
+        .insertInto('oauth_grant_access_tokens')
+        .values({ jti, grant_id: grantId, expires_at: exp })
+        .execute();
+      return grant !== undefined && grant.revoked_at === null;
+    });
   }
 
   /** The grant an access token was issued under, when it was issued by a user grant. */

@@ -90,8 +90,8 @@ function checkSubjectBinding(subject: Principal, holder: TokenHolder, exchangesB
 /**
  * A token exchanged from a user's token belongs to the same grant: recorded under it, revoking the
  * grant (its refresh token, a code used twice, logout) revokes every hop too, and the next hop's
- * exchange finds the grant again through this token. A concurrent revocation may have read the
- * grant's tokens before this one was recorded: look again and take the token back if so.
+ * exchange finds the grant again through this token. A concurrent revocation may have listed the
+ * grant's tokens before this one was recorded: then take the token back.
  */
 async function joinSubjectGrant(
   ctx: ServiceContext,
@@ -101,9 +101,7 @@ async function joinSubjectGrant(
   const grant = await ctx.grants.grantOfAccessToken(subjectJti);
   if (grant === undefined) return;
   if (grant.revokedAt !== undefined) throw invalidGrant('the subject token was revoked', 'revoked');
-  await ctx.grants.recordAccessToken(grant.id, issued.jti, issued.exp);
-  const current = await ctx.grants.find(grant.id);
-  if (current === undefined || current.revokedAt !== undefined) {
+  if (!(await ctx.grants.recordAccessToken(grant.id, issued.jti, issued.exp))) {
     await revokeAccessToken(ctx, issued);
     throw invalidGrant('the subject token was revoked', 'revoked');
   }

@@ -80,14 +80,12 @@ export async function issueUserTokens(
     authTime: grant.authTime,
     ...options.holder.claims,
   });
-  await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp);
   // A concurrent reuse (the same code or refresh token sent twice at once) may have revoked the
-  // grant and read its jtis before this one was recorded: look again, and revoke it ourselves.
-  // This caller won the conditional UPDATE, so it still answers 200 (exactly one does), but its
-  // tokens are already dead: the access token is on the revocation list and the refresh token
-  // belongs to a revoked family.
-  const current = await ctx.grants.find(grant.id);
-  if (current === undefined || current.revokedAt !== undefined) {
+  // grant and listed its jtis before this one was recorded: then revoke it ourselves. This caller
+  // won the conditional UPDATE, so it still answers 200 (exactly one does), but its tokens are
+  // already dead: the access token is on the revocation list and the refresh token belongs to a
+  // revoked family.
+  if (!(await ctx.grants.recordAccessToken(grant.id, access.jti, access.exp))) {
     await revokeAccessToken(ctx, { jti: access.jti, exp: access.exp });
   }
   const response: {
