@@ -102,7 +102,7 @@ describe('tessera dev --mtls (RFC 8705)', () => {
     expect(trace.map((entry) => [entry.service, entry.binding])).toEqual([
       // The session's token, from a browser that holds no certificate: a bearer token, over the
       // gateway's mutual TLS connection.
-      ['orders', undefined],
+      ['orders', { kind: 'x5t#S256', value: thumbprintOf(mtls().certificates.parts.gateway) }],
       ['inventory', bound],
       ['payments', bound],
     ]);

@@ -211,6 +211,17 @@ export const gatewayConfigSchema = z
          * for the code and every refresh, a fresh proof with every upstream request. Default false.
          */
         dpop: z.boolean().default(false),
+        /**
+         * The session's tokens bound to the gateway's client certificate (RFC 8705 3): the code,
+         * every refresh, revocation and exchange go to the issuer's `mtls_endpoint_aliases` over a
+         * connection presenting the `upstreamTls` certificate, so the token sent upstream is good
+         * only from this gateway's connections. Default false.
+         */
+        mtls: z.boolean().default(false),
+      })
+      .refine((h) => !(h.dpop && h.mtls), {
+        path: ['mtls'],
+        message: 'not with hybrid.dpop: a token is bound to one holder',
       })
       .refine((h) => h.allowInsecureIssuer || h.issuer.startsWith('https:') || isLoopbackUrl(h.issuer), {
         path: ['issuer'],

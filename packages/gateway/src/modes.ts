@@ -1,6 +1,7 @@
-import type { ReadinessCheck } from '@tessera/core';
+import { type ReadinessCheck, TesseraTypeError } from '@tessera/core';
 import { probeStore } from '@tessera/storage';
 import type { FastifyInstance } from 'fastify';
+import { Agent } from 'undici';
 import { type GatewayDpopKey, gatewayDpopKey, proofReplayStore, usesDpop } from './auth/dpop.js';
 import { discoveredTokenEndpoint, EdgeExchange } from './auth/exchange.js';
 import { createHybridMode, type HybridMode } from './auth/hybrid/index.js';
@@ -31,6 +32,12 @@ export interface GatewayModes {
   readonly sessionCookieNames: readonly string[];
   /** Lower case: the gateway's own cookies, which an upstream may never set. */
   readonly ownCookies: ReadonlySet<string>;
+}
+
+/** An undici Agent presenting the gateway's certificate and trusting only `tls.ca` (start checks demand `tls`). */
+function certificateAgent(tls: GatewayOptions['upstreamTls']): Agent {
+  if (tls === undefined) throw new TesseraTypeError('ERR_INVALID_OPTION', 'hybrid.mtls needs upstreamTls');
+  return new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
 }
 
 function openTokenMode(
@@ -109,6 +116,9 @@ export async function openModes(
   }
   let hybrid: HybridMode | undefined;
   if (uses('hybrid') && config.hybrid !== undefined && session !== undefined) {
+    // hybrid.mtls: the token service is reached presenting the certificate the upstreams get.
+    const mtls = config.hybrid.mtls ? certificateAgent(options.upstreamTls) : undefined;
+    if (mtls !== undefined) shutdown.add(() => mtls.close());
     hybrid = createHybridMode(config.hybrid, session, {
       clientSecret: options.clientSecret as string,
       now: options.now ?? Date.now,
@@ -116,6 +126,7 @@ export async function openModes(
       sessionLifetimeMs: (config.session?.absoluteTimeoutSeconds ?? 43_200) * 1000,
       ...(options.tokenKeys === undefined ? {} : { keys: options.tokenKeys }),
       ...(config.hybrid.dpop && dpopKey !== undefined ? { dpop: dpopKey } : {}),
+      ...(mtls === undefined ? {} : { mtls }),
     });
     if (config.hybrid.dpop && dpopKey?.generated === true) {
       app.log.warn(

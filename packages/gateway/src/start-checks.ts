@@ -8,8 +8,15 @@ export function refuseMissingSecrets(
   options: {
     readonly sessionReferenceKeys?: Readonly<Record<string, ReferenceKey>>;
     readonly clientSecret?: string;
+    readonly upstreamTls?: unknown;
   },
 ): void {
+  if (config.hybrid?.mtls === true && options.upstreamTls === undefined) {
+    throw new TesseraTypeError(
+      'ERR_INVALID_OPTION',
+      "hybrid.mtls needs the gateway's client certificate (upstreamTls: ca, cert and key; tessera gateway --upstream-ca, --upstream-cert, --upstream-key)",
+    );
+  }
   const unkeyed = config.routes
     .filter(
       (r) => r.auth === 'session' && !Object.hasOwn(options.sessionReferenceKeys ?? {}, r.audience as string),

@@ -239,6 +239,8 @@ function gatewayConfig(
             scopes: [...GATEWAY_SCOPES],
             postLogoutRedirectUri: `${urls.gateway}/`,
             ...(dpop ? { dpop: true } : {}),
+            // The session's tokens bound to the gateway's certificate, the one it presents upstream.
+            ...(options.mtls === undefined ? {} : { mtls: true }),
           },
         }
       : {}),

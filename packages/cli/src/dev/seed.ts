@@ -83,6 +83,7 @@ export function devSeed(
   const secretOf = (clientId: string) => devClientSecret(serviceSecret, clientId);
   // DPoP: the gateway exchanges the tokens of the token routes (theirs then name it), and it and
   // orders exchange tokens bound to their callers' keys, having checked those proofs themselves.
+  // Mutual TLS: orders exchanges the session's tokens, bound to the gateway's certificate.
   const dpop = options.dpop === true;
   const mtls = options.mtls === true;
   const userAudiences = dpop ? ['orders', 'inventory', 'gateway'] : ['orders', 'inventory'];
@@ -103,6 +104,9 @@ export function devSeed(
         audiences: ['orders', 'inventory'],
         first_party: true,
         ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
+        // With mutual TLS, the session's tokens are bound to the gateway's certificate (hybrid.mtls):
+        // it still proves itself by its secret, and takes them over its certificate (RFC 8705 3).
+        ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
       },
       {
         client_id: 'orders',
@@ -119,7 +123,8 @@ export function devSeed(
         grant_types: ['client_credentials', TOKEN_EXCHANGE],
         scopes: ['inventory:reserve', 'payments:charge'],
         audiences: ['inventory', 'payments'],
-        ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
+        // It exchanges what its caller's key or certificate is bound to, having checked that binding.
+        ...(dpop || mtls ? { dpop_bound_subject_tokens: true } : {}),
       },
       {
         client_id: 'inventory',

@@ -1,4 +1,4 @@
-import { type DpopProofSigner, discoverIssuer, metadataUrl } from '@tessera/core';
+import { type DpopProofSigner, discoverIssuer, metadataUrl, type OutboundRequest } from '@tessera/core';
 import { createTokenExchanger, type TokenExchanger } from '@tessera/resource';
 import type { RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
@@ -13,6 +13,11 @@ export interface EdgeExchangeOptions {
   readonly now: () => number;
   /** The gateway's DPoP key: the exchanged tokens are bound to it (RFC 9449 5). */
   readonly dpop?: DpopProofSigner;
+  /**
+   * With mutual TLS (`hybrid.mtls`): the connections present the gateway's certificate, so the
+   * exchanged tokens are bound to it (RFC 8705 3); `tokenEndpoint` is then the mTLS alias.
+   */
+  readonly dispatcher?: OutboundRequest['dispatcher'];
 }
 
 /** The token endpoint of `issuer` by discovery (OpenID Connect Discovery 4), once it answers. */
@@ -39,7 +44,7 @@ export class EdgeExchange {
   readonly #client: () => Promise<TokenExchanger>;
 
   constructor(options: EdgeExchangeOptions) {
-    const { clientId, clientSecret, timeoutMs, now, dpop } = options;
+    const { clientId, clientSecret, timeoutMs, now, dpop, dispatcher } = options;
     this.#client = onceUntilSuccess(async () =>
       createTokenExchanger({
         tokenEndpoint: await options.tokenEndpoint(),
@@ -48,6 +53,7 @@ export class EdgeExchange {
         timeout: timeoutMs,
         now,
         ...(dpop === undefined ? {} : { dpop }),
+        ...(dispatcher === undefined ? {} : { dispatcher }),
       }),
     );
   }

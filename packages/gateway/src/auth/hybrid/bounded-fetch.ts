@@ -1,4 +1,10 @@
-import { OutboundError, type OutboundResponse, outboundRequest, TesseraTypeError } from '@tessera/core';
+import {
+  OutboundError,
+  type OutboundRequest,
+  type OutboundResponse,
+  outboundRequest,
+  TesseraTypeError,
+} from '@tessera/core';
 import type { CustomFetch, CustomFetchOptions } from 'openid-client';
 import { GatewayError } from '../../errors.js';
 
@@ -9,6 +15,8 @@ export interface BoundedFetchOptions {
   readonly maxBytes: { readonly get: number; readonly post: number };
   /** Looks at a complete answer before openid-client does, and may refuse it by throwing. */
   readonly inspect?: (url: string, status: number, text: string) => void;
+  /** Where the connections come from (an Agent presenting the gateway's certificate); undici's global one otherwise. */
+  readonly dispatcher?: OutboundRequest['dispatcher'];
 }
 
 // Statuses whose Response may not have a body (Fetch standard, "null body status").
@@ -43,6 +51,7 @@ export function boundedFetch(options: BoundedFetchOptions): CustomFetch {
         maxBodyBytes: method === 'GET' ? options.maxBytes.get : options.maxBytes.post,
         // A redirect is an answer openid-client judges (and refuses) itself.
         redirect: 'return',
+        ...(options.dispatcher === undefined ? {} : { dispatcher: options.dispatcher }),
       });
     } catch (error) {
       if (error instanceof OutboundError)

@@ -1,4 +1,4 @@
-import type { KeySource } from '@tessera/core';
+import type { KeySource, OutboundRequest } from '@tessera/core';
 import { HttpError } from '@tessera/core';
 import { PolicyRefusal } from '@tessera/resource';
 import { type Session, SessionError } from '@tessera/session';
@@ -47,6 +47,8 @@ export interface HybridModeOptions {
   readonly sessionLifetimeMs: number;
   /** `hybrid.dpop`: the gateway's key, which the session's tokens are bound to. */
   readonly dpop?: GatewayDpopKey;
+  /** `hybrid.mtls`: connections presenting the gateway's certificate, which the session's tokens are bound to. */
+  readonly mtls?: OutboundRequest['dispatcher'];
 }
 
 const csrfHeader = 'x-csrf-token';
@@ -56,12 +58,13 @@ export function createHybridMode(
   sessions: SessionMode,
   options: HybridModeOptions,
 ): HybridMode {
-  const { dpop } = options;
+  const { dpop, mtls } = options;
   const provider = new OidcProvider(config, {
     clientSecret: options.clientSecret,
     now: options.now,
     ...(options.keys === undefined ? {} : { keys: options.keys }),
     ...(dpop === undefined ? {} : { dpop: dpop.key }),
+    ...(mtls === undefined ? {} : { mtls }),
   });
   const vault = new TokenVault(options.clientSecret);
   const index = new SessionIndex(sessions.store, options.sessionLifetimeMs);
@@ -80,6 +83,8 @@ export function createHybridMode(
     timeoutMs: config.timeoutMs,
     now: options.now,
     ...(dpop === undefined ? {} : { dpop: dpop.signer }),
+    // The token endpoint is then the mTLS alias: what the edge exchanges is bound to the certificate too.
+    ...(mtls === undefined ? {} : { dispatcher: mtls }),
   });
   const tokens = new SessionTokens(provider, sessions.manager, sessions.store, {
     vault,
@@ -124,6 +129,7 @@ export function createHybridMode(
       if (id === undefined) throw new SessionError('ERR_SESSION_REQUIRED');
       const access = await tokens.accessToken(id, current);
       const outgoing = route.exchange === undefined ? access : await exchange.tokenFor(route, access);
+      // Bearer, or (hybrid.mtls) bound to the certificate the upstream connection presents.
       if (dpop === undefined) return { authorization: `Bearer ${outgoing}` };
       // Bound to the gateway's key, so sent on as it is with the gateway's proof for this request.
       return {

@@ -1,4 +1,4 @@
-import { type KeySource, RemoteJwksKeySource, type SigningKey } from '@tessera/core';
+import { type KeySource, type OutboundRequest, RemoteJwksKeySource, type SigningKey } from '@tessera/core';
 import { importJWK, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import type { GatewayConfig } from '../../config.js';
@@ -50,6 +50,25 @@ export interface ProviderOptions {
   readonly now: () => number;
   /** The gateway's DPoP key: the code and refresh grants carry its proof, so the tokens are bound to it. */
   readonly dpop?: SigningKey;
+  /**
+   * `hybrid.mtls`: connections presenting the gateway's certificate. The grants, revocation and
+   * exchanges then go to the issuer's `mtls_endpoint_aliases` (RFC 8705 5) over them, so the
+   * session's tokens are bound to the certificate (RFC 8705 3).
+   */
+  readonly mtls?: OutboundRequest['dispatcher'];
+}
+
+/**
+ * RFC 8705 5: where a client that binds its tokens to its certificate sends its token requests. An
+ * issuer without the alias (or with one off https) cannot bind them: an outage, not a bearer token.
+ */
+function mtlsTokenEndpoint(metadata: oidc.ServerMetadata): string {
+  const alias = metadata.mtls_endpoint_aliases?.token_endpoint;
+  if (typeof alias !== 'string')
+    throw unavailable('hybrid.mtls: the metadata has no mtls_endpoint_aliases.token_endpoint');
+  // Mutual TLS is TLS: an alias off https would present no certificate at all.
+  if (!alias.startsWith('https:')) throw unavailable('mtls_endpoint_aliases.token_endpoint is not https');
+  return alias;
 }
 
 /** The `state` of a logout at the token service; the page at the return address reads it. */
@@ -76,6 +95,7 @@ export class OidcProvider {
   readonly #now: () => number;
   readonly #givenKeys: KeySource | undefined;
   readonly #dpopKey: SigningKey | undefined;
+  readonly #mtls: OutboundRequest['dispatcher'] | undefined;
   /** The token endpoint, once discovered: its 200 answers are looked at on arrival. */
   #tokenEndpoint: string | undefined;
   /** The client and the checks, discovered once; a failed discovery is retried by the next caller. */
@@ -87,6 +107,7 @@ export class OidcProvider {
     this.#now = options.now;
     this.#givenKeys = options.keys;
     this.#dpopKey = options.dpop;
+    this.#mtls = options.mtls;
   }
 
   get issuer(): string {
@@ -113,13 +134,18 @@ export class OidcProvider {
       client = await oidc.discovery(
         new URL(issuer),
         this.#config.clientId,
-        { client_secret: this.#secret, [oidc.clockTolerance]: CLOCK_TOLERANCE_SECONDS },
+        {
+          client_secret: this.#secret,
+          [oidc.clockTolerance]: CLOCK_TOLERANCE_SECONDS,
+          ...(this.#mtls === undefined ? {} : { use_mtls_endpoint_aliases: true }),
+        },
         oidc.ClientSecretBasic(this.#secret),
         {
           [oidc.customFetch]: boundedFetch({
             timeoutMs: this.#config.timeoutMs,
             maxBytes: { get: MAX_METADATA_BYTES, post: MAX_ANSWER_BYTES },
             inspect: this.#inspect,
+            ...(this.#mtls === undefined ? {} : { dispatcher: this.#mtls }),
           }),
           timeout: Math.ceil(this.#config.timeoutMs / 1000),
           // Plain http only for an issuer the config allowed so (loopback, or allowInsecureIssuer).
@@ -140,8 +166,9 @@ export class OidcProvider {
     }
     if (typeof metadata.jwks_uri !== 'string') throw unavailable('the metadata has no jwks_uri');
     if (typeof metadata.token_endpoint !== 'string') throw unavailable('the metadata has no token_endpoint');
+    const tokenEndpoint = this.#mtls === undefined ? metadata.token_endpoint : mtlsTokenEndpoint(metadata);
     // As openid-client will request it (a URL's href), for `#inspect` to recognise.
-    this.#tokenEndpoint = new URL(metadata.token_endpoint).href;
+    this.#tokenEndpoint = new URL(tokenEndpoint).href;
     let keys = this.#givenKeys;
     if (keys === undefined) {
       const jwks = new RemoteJwksKeySource({
