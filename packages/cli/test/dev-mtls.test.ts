@@ -2,6 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { certificateThumbprint } from '@tessera/core';
+import { createGateway, parseGatewayConfig } from '@tessera/gateway';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
@@ -78,7 +79,7 @@ describe('tessera dev --mtls (RFC 8705)', () => {
     expect(orders.verify(new X509Certificate(certificates.ca).publicKey)).toBe(true);
   });
 
-  it("places an order: inventory and payments each checked the x5t#S256 of orders' certificate", async () => {
+  it("C168: places an order: orders checked the gateway's x5t#S256, inventory and payments orders'", async () => {
     const browser = new Browser();
     const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
     const { location } = await signIn(
@@ -100,8 +101,7 @@ describe('tessera dev --mtls (RFC 8705)', () => {
     const { trace } = (await response.json()) as { trace: TraceEntry[] };
     const bound = { kind: 'x5t#S256', value: thumbprintOf(mtls().certificates.parts.orders) };
     expect(trace.map((entry) => [entry.service, entry.binding])).toEqual([
-      // The session's token, from a browser that holds no certificate: a bearer token, over the
-      // gateway's mutual TLS connection.
+      // The session's token, bound to the gateway's certificate (hybrid.mtls), over its connection.
       ['orders', { kind: 'x5t#S256', value: thumbprintOf(mtls().certificates.parts.gateway) }],
       ['inventory', bound],
       ['payments', bound],
@@ -129,5 +129,24 @@ describe('tessera dev --mtls (RFC 8705)', () => {
 
   it('a service takes no connection without a certificate of the development CA', async () => {
     await expect(request(`${system.urls.inventory}/items`, { dispatcher: agentOf() })).rejects.toThrow();
+  });
+
+  it("C168: hybrid.mtls without the gateway's certificate is refused at start, and beside hybrid.dpop in the config", async () => {
+    const hybrid = {
+      issuer: system.urls.tokenService,
+      clientId: 'gateway',
+      redirectUri: `${system.urls.gateway}/auth/callback`,
+      scopes: ['openid'],
+      mtls: true,
+    };
+    const base: Omit<Parameters<typeof parseGatewayConfig>[0], 'hybrid'> = {
+      logLevel: 'silent',
+      session: { store: { type: 'memory' }, insecureHttpLocalhost: true },
+      routes: [{ prefix: '/api', upstream: system.urls.orders, auth: 'hybrid' }],
+    };
+    await expect(
+      createGateway(parseGatewayConfig({ ...base, hybrid }), { clientSecret: SECRET }),
+    ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/upstreamTls/) });
+    expect(() => parseGatewayConfig({ ...base, hybrid: { ...hybrid, dpop: true } })).toThrow(/hybrid\.mtls/);
   });
 });
