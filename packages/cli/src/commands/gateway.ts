@@ -6,11 +6,15 @@ import { listenAs } from '../lib/listen.js';
 import { integer } from '../lib/options.js';
 import { waitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
+import { upstreamTlsOf } from '../lib/upstream-tls.js';
 
 interface GatewayCommandOptions {
   readonly config: string;
   readonly port?: number;
   readonly host?: string;
+  readonly upstreamCa?: string;
+  readonly upstreamCert?: string;
+  readonly upstreamKey?: string;
 }
 
 /** The variable holding the gateway's session reference keys, `audience=keyid:secret` per session route audience. */
@@ -55,7 +59,9 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
     throw error;
   }
   const dpopKey = await dpopKeyOf(env[DPOP_KEY_VARIABLE]);
+  const upstreamTls = await upstreamTlsOf(options);
   const app = await createGateway(config, {
+    ...(upstreamTls === undefined ? {} : { upstreamTls }),
     ...(sessionReferenceKeys === undefined ? {} : { sessionReferenceKeys }),
     ...(clientSecret === undefined ? {} : { clientSecret }),
     ...(dpopKey === undefined ? {} : { dpopKey }),
@@ -84,6 +90,15 @@ export function registerGatewayCommand(program: Command, context: CliContext): v
     )
     .option('--port <port>', 'port to listen on (overrides listen.port)', integer('--port', 0, 65535))
     .option('--host <host>', 'address to listen on (overrides listen.host)')
+    .option(
+      '--upstream-ca <file>',
+      'mutual TLS to https upstreams: the CA (PEM) their certificates must chain to',
+    )
+    .option(
+      '--upstream-cert <file>',
+      'mutual TLS: the certificate (PEM) the gateway presents to upstreams and, with hybrid.mtls, to the token service',
+    )
+    .option('--upstream-key <file>', "mutual TLS: the certificate's private key (PEM)")
     .action((options: GatewayCommandOptions) =>
       withTracing(context.env, 'tessera-gateway', () => run(options, context)),
     );
