@@ -1,5 +1,5 @@
-import { X509Certificate } from 'node:crypto';
-import { rmSync, statSync } from 'node:fs';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { certificateThumbprint } from '@tessera/core';
 import { createGateway, parseGatewayConfig } from '@tessera/gateway';
@@ -148,5 +148,70 @@ describe('tessera dev --mtls (RFC 8705)', () => {
       createGateway(parseGatewayConfig({ ...base, hybrid }), { clientSecret: SECRET }),
     ).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/upstreamTls/) });
     expect(() => parseGatewayConfig({ ...base, hybrid: { ...hybrid, dpop: true } })).toThrow(/hybrid\.mtls/);
+  });
+
+  it("C169: a token bound to the gateway's certificate (what it sends orders), replayed at orders, inventory and payments over another certificate, or at the edge: 401", async () => {
+    // The gateway's session token as it takes it: the code flow as the gateway's client, redeemed
+    // at the token service's mutual-TLS listener over the gateway's certificate.
+    const verifier = randomBytes(32).toString('base64url');
+    const redirectUri = `${system.urls.gateway}/auth/callback`;
+    const authorize = new URL(`${system.urls.tokenService}/authorize`);
+    authorize.search = new URLSearchParams({
+      client_id: 'gateway',
+      redirect_uri: redirectUri,
+      response_type: 'code',
+      scope: 'openid orders:read',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+      state: 'st',
+      nonce: 'n',
+    }).toString();
+    const { location } = await signIn(new Browser(), authorize, 'alice', 'alice-password');
+    const secret = readFileSync(system.files.clientSecret, 'utf8').trim();
+    const { parts } = mtls().certificates;
+    const redeemed = await request(`${mtls().tokenService}/token`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        authorization: `Basic ${Buffer.from(`gateway:${secret}`).toString('base64')}`,
+      },
+      body: new URLSearchParams({
+        grant_type: 'authorization_code',
+        code: location.searchParams.get('code') as string,
+        code_verifier: verifier,
+        redirect_uri: redirectUri,
+      }).toString(),
+      dispatcher: agentOf(parts.gateway),
+    });
+    expect(redeemed.statusCode).toBe(200);
+    const token = ((await redeemed.body.json()) as { access_token: string }).access_token;
+    const call = (url: string, part?: PartCertificate) =>
+      request(url, {
+        method: url.endsWith('/charge') ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        ...(url.endsWith('/charge') ? { body: '{}' } : {}),
+        dispatcher: agentOf(part),
+      });
+    // Its holder's connection: the binding holds (the route's policy decides the rest).
+    const own = await call(`${system.urls.orders}/orders`, parts.gateway);
+    expect(own.statusCode).not.toBe(401);
+    await own.body.dump();
+    for (const [url, part] of [
+      [`${system.urls.orders}/orders`, parts.orders],
+      [`${system.urls.inventory}/items`, parts.orders],
+      [`${system.urls.inventory}/items`, parts.payments],
+      [`${system.urls.payments}/charge`, parts.orders],
+      [`${system.urls.payments}/charge`, parts.gateway],
+    ] as const) {
+      const replayed = await call(url, part);
+      expect(replayed.statusCode).toBe(401);
+      expect(replayed.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token"/);
+      await replayed.body.dump();
+    }
+    // At the edge, with no certificate at all (the browser's side): a hybrid route takes no token.
+    const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(edge.status).toBe(401);
   });
 });
