@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { DpopProofSigner } from '@tessera/core';
 import type { Credential } from './load.js';
 
 /** The public client a script signs in with in token mode (seeded by the dev system). */
@@ -15,8 +16,8 @@ export interface User {
 
 /** A credential and what it is made of, for revocation and the survivor check. */
 export interface SignedIn extends Credential {
-  readonly kind: 'cookie' | 'bearer';
-  /** The cookie header, or the access token. */
+  readonly kind: 'cookie' | 'bearer' | 'dpop';
+  /** The cookie header, or the access token (DPoP: bound to the caller's key, useless without it). */
   readonly secret: string;
   readonly csrf?: string;
 }
@@ -160,6 +161,60 @@ export async function tokenSignIn(
   home: number,
   user: User,
 ): Promise<SignedIn> {
+  const token = await authorizationCodeToken(issuer, client, user, undefined);
+  return { kind: 'bearer', home, secret: token, headers: () => ({ authorization: `Bearer ${token}` }) };
+}
+
+/**
+ * Token-dpop mode: the same sign-in, the token request carrying a proof of a key made for this
+ * caller, so the token is bound to it (`cnf.jkt`, RFC 9449 5); every request then carries
+ * `Authorization: DPoP` and a fresh proof for its method, URL and token (`ath`), with the last
+ * `DPoP-Nonce` a server sent when it asks for nonces.
+ */
+export async function dpopTokenSignIn(
+  issuer: string,
+  client: PublicClient,
+  home: number,
+  user: User,
+): Promise<SignedIn> {
+  const signer = await DpopProofSigner.generate();
+  const proofs: DpopProofs = { signer, nonce: undefined };
+  const token = await authorizationCodeToken(issuer, client, user, proofs);
+  return {
+    kind: 'dpop',
+    home,
+    secret: token,
+    headers: (method, url) => ({
+      ...signer.requestHeaders({
+        method,
+        url,
+        accessToken: token,
+        ...(proofs.nonce === undefined ? {} : { nonce: proofs.nonce }),
+      }),
+    }),
+    answered: (status, header) => {
+      const nonce = header('dpop-nonce');
+      const fresh = nonce !== undefined && nonce !== proofs.nonce && nonce.length > 0 && nonce.length <= 1024;
+      if (fresh) proofs.nonce = nonce;
+      // RFC 9449 9: a 401 `use_dpop_nonce` is answered by signing again with the nonce it carries.
+      return fresh && status === 401 && /error="use_dpop_nonce"/.test(header('www-authenticate') ?? '');
+    },
+  };
+}
+
+/** A caller's DPoP key and the last nonce a server handed it. */
+interface DpopProofs {
+  readonly signer: DpopProofSigner;
+  nonce: string | undefined;
+}
+
+/** The code flow with PKCE up to the access token; with `proofs`, the token request proves the key. */
+async function authorizationCodeToken(
+  issuer: string,
+  client: PublicClient,
+  user: User,
+  proofs: DpopProofs | undefined,
+): Promise<string> {
   const verifier = randomBytes(32).toString('base64url');
   const authorize = new URL(`${issuer}/authorize`);
   authorize.search = new URLSearchParams({
@@ -174,19 +229,49 @@ export async function tokenSignIn(
   const location = await signInAtTokenService(new Browser(), authorize.toString(), user);
   const code = location.searchParams.get('code');
   if (code === null) throw new Error('sign-in: no code in the redirect');
-  const response = await fetch(`${issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code,
-      redirect_uri: client.redirectUri,
-      client_id: client.clientId,
-      code_verifier: verifier,
-    }).toString(),
-    signal: AbortSignal.timeout(10_000),
-  });
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code,
+    redirect_uri: client.redirectUri,
+    client_id: client.clientId,
+    code_verifier: verifier,
+  }).toString();
+  const endpoint = `${issuer}/token`;
+  const post = () =>
+    fetch(endpoint, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        ...(proofs === undefined
+          ? {}
+          : {
+              dpop: proofs.signer.proof({
+                method: 'POST',
+                url: endpoint,
+                ...(proofs.nonce === undefined ? {} : { nonce: proofs.nonce }),
+              }),
+            }),
+      },
+      body: form,
+      signal: AbortSignal.timeout(10_000),
+    });
+  let response = await post();
+  if (proofs !== undefined) {
+    const nonce = response.headers.get('dpop-nonce');
+    if (nonce !== null && nonce.length > 0 && nonce.length <= 1024) proofs.nonce = nonce;
+    // RFC 9449 8: a token service asking for its nonce answers 400 `use_dpop_nonce`; the code is
+    // not used up by that answer, so the request is made once more with the nonce.
+    if (response.status === 400 && nonce !== null) {
+      const body = (await response
+        .clone()
+        .json()
+        .catch(() => ({}))) as { error?: unknown };
+      if (body.error === 'use_dpop_nonce') response = await post();
+    }
+  }
   if (response.status !== 200) throw new Error(`sign-in: the token endpoint answered ${response.status}`);
-  const token = ((await response.json()) as { access_token: string }).access_token;
-  return { kind: 'bearer', home, secret: token, headers: () => ({ authorization: `Bearer ${token}` }) };
+  const answer = (await response.json()) as { access_token: string; token_type?: string };
+  if (proofs !== undefined && answer.token_type?.toLowerCase() !== 'dpop')
+    throw new Error('sign-in: the token endpoint answered an unbound token to a DPoP proof');
+  return answer.access_token;
 }

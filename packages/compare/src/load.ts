@@ -6,8 +6,17 @@ import { type Workload, weightedPicker } from './workload.js';
 export interface Credential {
   /** The index of the gateway that made it (where a sticky load balancer sends it). */
   readonly home: number;
-  /** The headers that carry it, for a request of `method` (cookie modes add the CSRF token to unsafe ones). */
-  headers(method: string): Record<string, string>;
+  /**
+   * The headers that carry it, for a request of `method` to `url`, the URL as its server knows
+   * itself (at the edge the gateway's public origin, whichever instance answers). Cookie modes add
+   * the CSRF token to unsafe requests; a DPoP credential signs a fresh proof for each call.
+   */
+  headers(method: string, url: string): Record<string, string>;
+  /**
+   * Sees each answer's headers; true when the request is to be sent once more with fresh headers
+   * (a DPoP server asking for its nonce, RFC 9449 9). Absent: never.
+   */
+  answered?(status: number, header: (name: string) => string | undefined): boolean;
 }
 
 /** A gateway instance as the load balancer sees it. */
@@ -36,6 +45,8 @@ const REQUEST_TIMEOUT_MS = 5_000;
 export interface LoadOptions {
   readonly gateways: readonly GatewayTarget[];
   readonly credentials: readonly Credential[];
+  /** The origin the requests' URLs are named with (a DPoP proof's `htu`): the gateways' public origin. */
+  readonly edgeOrigin: string;
   readonly workload: Workload;
   readonly connections: number;
   readonly durationMs: number;
@@ -100,22 +111,28 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       const credential = credentials[turn % credentials.length] as Credential;
       const request = pick();
       const gateway = chooseGateway(credential, turn);
-      const headers = credential.headers(request.method);
-      for (const value of Object.values(headers)) credentialBytes += Buffer.byteLength(value);
+      const url = `${options.edgeOrigin}${request.path}`;
       const body = request.body === undefined ? undefined : JSON.stringify(request.body);
-      if (body !== undefined) headers['content-type'] = 'application/json';
       const begin = performance.now();
       let status = 0;
       if (gateway !== undefined) {
         try {
-          const response = await gateway.pool.request({
-            method: request.method as 'GET',
-            path: request.path,
-            headers,
-            ...(body === undefined ? {} : { body }),
-          });
-          await response.body.dump();
-          status = response.statusCode;
+          // A second send only when the answer asks for one (a DPoP nonce), with fresh headers.
+          for (let attempt = 0; attempt < 2; attempt++) {
+            const headers = credential.headers(request.method, url);
+            for (const value of Object.values(headers)) credentialBytes += Buffer.byteLength(value);
+            if (body !== undefined) headers['content-type'] = 'application/json';
+            const response = await gateway.pool.request({
+              method: request.method as 'GET',
+              path: request.path,
+              headers,
+              ...(body === undefined ? {} : { body }),
+            });
+            await response.body.dump();
+            status = response.statusCode;
+            const retry = credential.answered?.(status, (name) => headerOf(response.headers[name]));
+            if (retry !== true) break;
+          }
         } catch (error) {
           const code = (error as { code?: string }).code;
           if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'UND_ERR_SOCKET')
@@ -152,6 +169,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
     credentialBytes,
     elapsedMs: performance.now() - started,
   };
+}
+
+/** One header of an undici answer as text (the first of a repeated one). */
+function headerOf(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /** The `q` quantile (0-1) of `values`, or null for none. */

@@ -13,8 +13,17 @@ export interface ModeDefinition {
   readonly cache: boolean;
   /** Services subscribe to pushed revocation events. */
   readonly revocationEvents: boolean;
-  /** What the caller holds. */
-  readonly credential: 'session-cookie' | 'bearer' | 'hybrid-cookie';
+  /**
+   * What the caller holds: a cookie, a bearer token, or an access token bound to the caller's key
+   * (DPoP, RFC 9449), sent with a fresh proof per request.
+   */
+  readonly credential: 'session-cookie' | 'bearer' | 'hybrid-cookie' | 'dpop-token';
+  /**
+   * DPoP at every hop (`tessera dev --dpop`): the gateway checks the caller's proof and exchanges
+   * the token for one bound to its own key, the services take DPoP only, orders binds what it
+   * exchanges to its own key.
+   */
+  readonly dpop: boolean;
   readonly faults: readonly FaultName[];
 }
 
@@ -27,6 +36,7 @@ export const modes: Readonly<Record<ModeName, ModeDefinition>> = Object.freeze({
     cache: true,
     revocationEvents: false,
     credential: 'session-cookie',
+    dpop: false,
     faults: ['gateway_killed', 'token_service_down'],
   },
   'session-redis': {
@@ -37,6 +47,7 @@ export const modes: Readonly<Record<ModeName, ModeDefinition>> = Object.freeze({
     cache: true,
     revocationEvents: false,
     credential: 'session-cookie',
+    dpop: false,
     faults: ['gateway_killed', 'store_down', 'token_service_down'],
   },
   token: {
@@ -47,6 +58,7 @@ export const modes: Readonly<Record<ModeName, ModeDefinition>> = Object.freeze({
     cache: true,
     revocationEvents: true,
     credential: 'bearer',
+    dpop: false,
     faults: ['gateway_killed', 'store_down', 'token_service_down', 'key_rotated'],
   },
   'token-nocache': {
@@ -57,6 +69,7 @@ export const modes: Readonly<Record<ModeName, ModeDefinition>> = Object.freeze({
     cache: false,
     revocationEvents: false,
     credential: 'bearer',
+    dpop: false,
     faults: ['gateway_killed', 'store_down', 'token_service_down', 'key_rotated'],
   },
   hybrid: {
@@ -67,6 +80,23 @@ export const modes: Readonly<Record<ModeName, ModeDefinition>> = Object.freeze({
     cache: true,
     revocationEvents: true,
     credential: 'hybrid-cookie',
+    dpop: false,
+    faults: ['gateway_killed', 'store_down', 'token_service_down', 'key_rotated'],
+  },
+  'token-dpop': {
+    name: 'token-dpop',
+    devMode: 'token',
+    services: 'token',
+    sessionsInMemory: false,
+    cache: true,
+    revocationEvents: true,
+    credential: 'dpop-token',
+    dpop: true,
     faults: ['gateway_killed', 'store_down', 'token_service_down', 'key_rotated'],
   },
 });
+
+/** Whether the caller holds an access token (bearer or DPoP-bound) rather than a session cookie. */
+export function holdsAccessToken(mode: ModeDefinition): boolean {
+  return mode.credential === 'bearer' || mode.credential === 'dpop-token';
+}

@@ -1,6 +1,6 @@
 import type { SignedIn } from './credentials.js';
 import { type Credential, GatewayTarget, type LoadResult, quantile, runLoad } from './load.js';
-import type { ModeDefinition } from './modes.js';
+import { holdsAccessToken, type ModeDefinition } from './modes.js';
 import { redisCommand } from './redis.js';
 import type {
   Cost,
@@ -76,6 +76,7 @@ async function load(
   return runLoad({
     gateways,
     credentials: context.credentials,
+    edgeOrigin: system.publicOrigin,
     workload: context.workload,
     connections: context.connections,
     durationMs,
@@ -181,16 +182,17 @@ function bearerCheckPath(workload: Workload): string {
   );
 }
 
-/** What a credential is checked with: does it still work? */
+/** What a credential is checked with at gateway `gateway` (its proofs name `publicOrigin`): does it still work? */
 function stillWorks(
   mode: ModeDefinition,
   workload: Workload,
   gateway: string,
+  publicOrigin: string,
   credential: Credential,
 ): Promise<boolean> {
-  const path = mode.credential === 'bearer' ? bearerCheckPath(workload) : '/auth/me';
+  const path = holdsAccessToken(mode) ? bearerCheckPath(workload) : '/auth/me';
   return fetch(`${gateway}${path}`, {
-    headers: credential.headers('GET'),
+    headers: credential.headers('GET', `${publicOrigin}${path}`),
     signal: AbortSignal.timeout(5_000),
   })
     .then(async (response) => {
@@ -265,7 +267,9 @@ export async function gatewayKilled(context: PhaseContext, restart = true): Prom
   });
   const survivor = system.gatewayUrls[1] as string;
   const works = await Promise.all(
-    context.credentials.map((credential) => stillWorks(system.mode, context.workload, survivor, credential)),
+    context.credentials.map((credential) =>
+      stillWorks(system.mode, context.workload, survivor, system.publicOrigin, credential),
+    ),
   );
   const lost = works.filter((ok) => !ok).length;
   if (restart) await system.gateways[0]?.start();
@@ -333,8 +337,10 @@ async function firstRejection(
 export async function revocation(context: PhaseContext, credential: SignedIn): Promise<RevocationReport> {
   const { system, times } = context;
   const { mode } = system;
-  const status = (url: string, headers: Record<string, string>) =>
-    fetch(url, { headers, signal: AbortSignal.timeout(2_000) })
+  // `url` is where the request goes, `named` the URL its server knows itself by (a DPoP proof's
+  // htu): the gateway's public origin at the edge. Fresh headers, so a fresh proof, per check.
+  const status = (url: string, named = url) =>
+    fetch(url, { headers: credential.headers('GET', named), signal: AbortSignal.timeout(2_000) })
       .then(async (response) => {
         await response.arrayBuffer();
         return response.status === 200;
@@ -342,18 +348,19 @@ export async function revocation(context: PhaseContext, credential: SignedIn): P
       .catch(() => true);
   const checks: Record<string, () => Promise<boolean>> = {};
   const gatewayNames = ['gateway-a', 'gateway-b'];
-  if (mode.credential === 'bearer') {
-    const headers = credential.headers('GET');
-    checks.edge = () => status(`${system.gatewayUrls[1]}${bearerCheckPath(context.workload)}`, headers);
+  if (holdsAccessToken(mode)) {
+    const path = bearerCheckPath(context.workload);
+    checks.edge = () => status(`${system.gatewayUrls[1]}${path}`, `${system.publicOrigin}${path}`);
+    // Straight at the services, as a token copied out of the edge would be tried there.
     const orders = system.serviceUrls.orders;
     const inventory = system.serviceUrls.inventory;
-    if (orders !== undefined) checks.orders = () => status(`${orders}/orders`, headers);
-    if (inventory !== undefined) checks.inventory = () => status(`${inventory}/items`, headers);
+    if (orders !== undefined) checks.orders = () => status(`${orders}/orders`);
+    if (inventory !== undefined) checks.inventory = () => status(`${inventory}/items`);
   } else {
     system.gatewayUrls.forEach((url, i) => {
       // Without replication a session made on A was never good on B: nothing to measure there.
       if (mode.sessionsInMemory && i !== credential.home) return;
-      checks[gatewayNames[i] as string] = () => status(`${url}/auth/me`, credential.headers('GET'));
+      checks[gatewayNames[i] as string] = () => status(`${url}/auth/me`);
     });
   }
   for (const [name, check] of Object.entries(checks)) {
@@ -361,7 +368,7 @@ export async function revocation(context: PhaseContext, credential: SignedIn): P
       throw new Error(`revocation: the credential did not work at ${name} before it was revoked`);
   }
   const since = performance.now();
-  if (mode.credential === 'bearer') {
+  if (holdsAccessToken(mode)) {
     const revoked = await fetch(`${system.issuer}/revoke`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -373,7 +380,7 @@ export async function revocation(context: PhaseContext, credential: SignedIn): P
     const home = system.gatewayUrls[credential.home] as string;
     const out = await fetch(`${home}/auth/logout`, {
       method: 'POST',
-      headers: credential.headers('POST'),
+      headers: credential.headers('POST', `${home}/auth/logout`),
       redirect: 'manual',
       signal: AbortSignal.timeout(5_000),
     });
@@ -386,9 +393,41 @@ export async function revocation(context: PhaseContext, credential: SignedIn): P
     ),
   );
   for (const [name, ms] of measured) firstRejectionMs[name] = ms;
-  const via =
-    mode.credential === 'bearer' ? (mode.revocationEvents ? 'revoke' : 'revoke-without-events') : 'logout';
+  const via = holdsAccessToken(mode)
+    ? mode.revocationEvents
+      ? 'revoke'
+      : 'revoke-without-events'
+    : 'logout';
   return { via, first_rejection_ms: firstRejectionMs };
+}
+
+/**
+ * A bound token without its proof: `credential`'s token under `Bearer`, no DPoP header, at the
+ * edge and straight at the services; the status each answered (0: no answer).
+ */
+export async function unprovedToken(
+  context: PhaseContext,
+  credential: SignedIn,
+): Promise<Record<string, number>> {
+  const { system } = context;
+  const headers = { authorization: `Bearer ${credential.secret}` };
+  const places: Record<string, string> = {
+    edge: `${system.gatewayUrls[1]}${bearerCheckPath(context.workload)}`,
+  };
+  if (system.serviceUrls.orders !== undefined) places.orders = `${system.serviceUrls.orders}/orders`;
+  if (system.serviceUrls.inventory !== undefined) places.inventory = `${system.serviceUrls.inventory}/items`;
+  const answered = await Promise.all(
+    Object.entries(places).map(async ([name, url]) => {
+      const status = await fetch(url, { headers, signal: AbortSignal.timeout(5_000) })
+        .then(async (response) => {
+          await response.arrayBuffer();
+          return response.status;
+        })
+        .catch(() => 0);
+      return [name, status] as const;
+    }),
+  );
+  return Object.fromEntries(answered);
 }
 
 /** Propagation: at the edge and at each hop, what was proved about the caller and whom it asked. */
@@ -400,17 +439,20 @@ export function propagation(
   const edge: PropagationReport = {
     service: 'gateway',
     proved:
-      mode.credential === 'bearer'
-        ? ['user', 'scopes', 'client', 'audience']
-        : mode.credential === 'hybrid-cookie'
-          ? ['signed-in session', 'user']
+      mode.credential === 'dpop-token'
+        ? ['user', 'scopes', 'client', 'audience', 'key: DPoP proof']
+        : mode.credential === 'bearer'
+          ? ['user', 'scopes', 'client', 'audience']
           : ['signed-in session', 'user'],
     asked:
-      mode.credential === 'bearer'
-        ? ['nobody']
-        : mode.sessionsInMemory
-          ? ['nobody (its own memory)']
-          : ['store'],
+      mode.credential === 'dpop-token'
+        ? // Every token is exchanged at the edge (bound to the gateway's key), cached per token.
+          ['nobody', 'token service (exchange for the upstream)']
+        : mode.credential === 'bearer'
+          ? ['nobody']
+          : mode.sessionsInMemory
+            ? ['nobody (its own memory)']
+            : ['store'],
   };
   if (mode.services === 'none') return [edge];
   const services = (['orders', 'inventory', 'payments'] as const).map((service) => {

@@ -23,6 +23,11 @@ export interface PrepareRequest {
   readonly sessionsInMemory: boolean;
   /** The gateway's verified-token cache entries; 0 turns it off. */
   readonly tokenCacheSize?: number;
+  /**
+   * DPoP-bound tokens at every hop (token-dpop, `tessera dev --dpop`'s configuration): the seed's
+   * clients bind and exchange, the gateway's token routes check proofs and exchange. Default false.
+   */
+  readonly dpop?: boolean;
   /** A user's own routes (`--config`) instead of the shop's. */
   readonly routes?: readonly UserRoute[];
 }

@@ -31,6 +31,8 @@ interface ProbedPrincipal {
   readonly scopes?: readonly string[];
   readonly actors?: readonly { readonly subject?: string }[];
   readonly sessionId?: string;
+  /** The token's binding (`cnf`): a DPoP key's thumbprint or a certificate's. */
+  readonly binding?: { readonly type: string };
 }
 
 /** What a principal lets a service prove, in words. */
@@ -44,6 +46,8 @@ function provedBy(principal: ProbedPrincipal): string[] {
     proved.push(`client: ${principal.clientId}`);
   const actors = principal.actors ?? [];
   if (actors.length > 0) proved.push(`via: ${actors.map((actor) => actor.subject ?? '?').join(' < ')}`);
+  // A bound token is taken only with its holder's proof: the service proved the key too.
+  if (principal.binding?.type === 'dpop') proved.push('key: DPoP proof');
   return proved;
 }
 

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
-import { hybridSignIn, type SignedIn, sessionSignIn, tokenSignIn } from './credentials.js';
+import { dpopTokenSignIn, hybridSignIn, type SignedIn, sessionSignIn, tokenSignIn } from './credentials.js';
 import type { DelayProxy } from './delay-proxy.js';
 import { type ModeDefinition, modes } from './modes.js';
 import {
@@ -14,6 +14,7 @@ import {
   revocation,
   storeDown,
   tokenServiceDown,
+  unprovedToken,
 } from './phases.js';
 import type { ComparePlatform, UserRoute } from './platform.js';
 import { freePort, type Part, PartRegistry } from './processes.js';
@@ -100,6 +101,8 @@ async function signIn(
       return { ...(await hybridSignIn(gatewayUrls[0] as string, home, user)), home };
     case 'bearer':
       return tokenSignIn(issuer, platform.publicClient, home, user);
+    case 'dpop-token':
+      return dpopTokenSignIn(issuer, platform.publicClient, home, user);
   }
 }
 
@@ -160,6 +163,7 @@ interface Measured {
   readonly context: PhaseContext;
   readonly cost: ModeReport['cost'];
   readonly revocation: ModeReport['revocation'];
+  readonly unprovedToken: ModeReport['unproved_token'];
   readonly proved: Partial<Record<ServiceName, readonly string[]>>;
 }
 
@@ -212,6 +216,10 @@ async function measureMode(
   const proved = Object.fromEntries(
     Object.entries(probes).map(([name, stats]) => [name, stats?.proved ?? []]),
   );
+  // A bound token is tried without its proof, as a token copied out of a request would be.
+  const unproved =
+    mode.dpop && credentials[0] !== undefined ? await unprovedToken(context, credentials[0]) : null;
+  if (unproved !== null) progress(`${mode.name}: the token without its proof: ${JSON.stringify(unproved)}`);
   let revoked: ModeReport['revocation'] = null;
   if (options.revocation !== false) {
     view?.phase(mode.name, 'revocation', times.revocationBoundMs);
@@ -219,7 +227,7 @@ async function measureMode(
     progress(`${mode.name}: revocation via ${revoked.via}: ${JSON.stringify(revoked.first_rejection_ms)}`);
     aborted();
   }
-  return { mode, context, cost, revocation: revoked, proved };
+  return { mode, context, cost, revocation: revoked, unprovedToken: unproved, proved };
 }
 
 /**
@@ -256,6 +264,7 @@ async function breakMode(
     cost: measured.cost,
     faults,
     revocation: measured.revocation,
+    unproved_token: measured.unprovedToken,
     // A user's own upstreams (`--config`) tell nothing of what they proved: the edge alone.
     propagation: propagation(mode, measured.proved, measured.cost.token_service_calls_per_request).slice(
       0,
@@ -288,10 +297,12 @@ function faultsMs(mode: ModeDefinition, wanted: readonly FaultName[], times: Pha
 /**
  * The modes a user's routes can run in: a mode whose gateway authenticates the way some route
  * asks (`token`: token and token-nocache; `session`: session-memory and session-redis; `hybrid`).
+ * Never token-dpop: its gateway exchanges every token for the shop's audiences and its upstreams
+ * take DPoP only, which a user's own routes and upstreams are not written for.
  */
 export function modesForRoutes(routes: readonly UserRoute[]): ModeName[] {
   const kinds = new Set(routes.map((route) => route.auth));
-  return modeNames.filter((name) => kinds.has(modes[name].devMode));
+  return modeNames.filter((name) => !modes[name].dpop && kinds.has(modes[name].devMode));
 }
 
 /** The routes of `mode`'s kind, and the public ones (every mode serves those). */

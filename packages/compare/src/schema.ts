@@ -6,7 +6,14 @@ import { z } from 'zod';
  */
 
 /** The modes, each a row of the report. */
-export const modeNames = ['session-memory', 'session-redis', 'token', 'token-nocache', 'hybrid'] as const;
+export const modeNames = [
+  'session-memory',
+  'session-redis',
+  'token',
+  'token-nocache',
+  'hybrid',
+  'token-dpop',
+] as const;
 export type ModeName = (typeof modeNames)[number];
 
 /** The faults, each with a per-second timeline. */
@@ -60,8 +67,8 @@ export const faultSchema = z.strictObject({
 
 export const revocationSchema = z.strictObject({
   /**
-   * `logout` (cookie modes), `revoke` (token mode: services and gateway on pushed revocation
-   * events) or `revoke-without-events` (token-nocache: nothing pushed, a token is good until it expires).
+   * `logout` (cookie modes), `revoke` (token and token-dpop modes: services and gateway on pushed
+   * revocation events) or `revoke-without-events` (token-nocache: nothing pushed, a token is good until it expires).
    */
   via: z.string(),
   /** From the logout or revocation to the first rejection, by service; null if it never came within the bound. */
@@ -83,6 +90,12 @@ export const modeReportSchema = z.strictObject({
   /** From logout or /revoke to the first rejection; null where it was not measured. */
   revocation: revocationSchema.nullable(),
   propagation: z.array(propagationSchema),
+  /**
+   * A bound token (token-dpop) sent alone, under `Bearer` and with no proof, as one copied out of
+   * a request would be: the status the edge and each service answered (401 is a refusal). Null in
+   * the modes whose credential is not bound to a key.
+   */
+  unproved_token: z.record(z.string(), z.number().int().nonnegative()).nullable(),
 });
 
 export const reportSchema = z.strictObject({

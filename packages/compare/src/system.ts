@@ -20,6 +20,11 @@ export interface ModeSystem {
   readonly gateways: readonly Part[];
   /** The gateways' addresses, as the load generator reaches them (no delay at the edge). */
   readonly gatewayUrls: readonly string[];
+  /**
+   * The origin both gateways know themselves by (their config's `publicOrigin`, gateway A's
+   * address, as behind a load balancer): the URL a DPoP proof at the edge names.
+   */
+  readonly publicOrigin: string;
   /** The token service as a client reaches it. */
   readonly issuer: string;
   /** Each service's own address, for revocation checks made straight at it. */
@@ -117,6 +122,7 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     sessionsInMemory: mode.sessionsInMemory,
     revocationEvents: mode.revocationEvents,
     ...(mode.cache ? {} : { tokenCacheSize: 0 }),
+    ...(mode.dpop ? { dpop: true } : {}),
     ...(options.routes === undefined ? {} : { routes: options.routes }),
   });
   const shopServices = mode.services !== 'none' && options.routes === undefined;
@@ -174,6 +180,7 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
                 ...(name === 'inventory' ? ['--stock', '1000000000'] : []),
                 ...(mode.cache ? [] : ['--no-cache']),
                 ...(mode.revocationEvents ? [] : ['--no-revocation-events']),
+                ...(mode.dpop ? ['--dpop'] : []),
               ],
               prepared.serviceEnv(name),
               true,
@@ -211,6 +218,7 @@ export async function startSystem(options: StartSystemOptions): Promise<ModeSyst
     tokenService,
     gateways,
     gatewayUrls: own.gateways.map(url),
+    publicOrigin: url(reached.gateway),
     issuer: url(own.tokenService),
     serviceUrls,
     services,

@@ -61,5 +61,19 @@ export function reportTable(report: CompareReport): string {
         .join(', '),
     ]),
   ]);
-  return `${cost}\n\n${cpu}\n\n${faults}\n\n${revocation}\n`;
+  // Only the modes whose tokens are bound to a key have a stolen token's fate to show.
+  const bound = report.modes.filter((row) => row.unproved_token !== null);
+  const unproved =
+    bound.length === 0
+      ? ''
+      : `\n\n${textTable([
+          ['MODE', 'TOKEN WITHOUT ITS PROOF: STATUS'],
+          ...bound.map((row) => [
+            row.mode,
+            Object.entries(row.unproved_token ?? {})
+              .map(([where, status]) => `${where} ${status}`)
+              .join(', '),
+          ]),
+        ])}`;
+  return `${cost}\n\n${cpu}\n\n${faults}\n\n${revocation}${unproved}\n`;
 }

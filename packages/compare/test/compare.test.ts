@@ -161,6 +161,54 @@ describe('tessera compare --quick (every part a process)', () => {
     expect(memory.revocation).toBeNull();
   }, 180_000);
 
+  it('token-dpop: every hop takes the token only with its holder’s proof, the token alone is refused, revocation is pushed; the proof ids live on the store', async () => {
+    const file = join(dir, 'dpop.json');
+    const run = await compare([
+      '--json',
+      file,
+      '--modes',
+      'token,token-dpop',
+      '--faults',
+      'store_down,key_rotated',
+    ]);
+    expect(run.code, run.stderr).toBe(0);
+    const result = reportSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+    const tokens = row(result, 'token');
+    const dpop = row(result, 'token-dpop');
+    // The printed table has the row, as the JSON does.
+    expect(run.stdout).toMatch(/^token-dpop +\d/m);
+    expect(dpop.cost.requests_per_s).toBeGreaterThan(0);
+    expect(dpop.cost.hops.every((hop) => hop.p50_ms !== null)).toBe(true);
+    // The caller's token sent as it would be copied out of a request, alone: refused everywhere.
+    expect(dpop.unproved_token).toEqual({ edge: 401, orders: 401, inventory: 401 });
+    expect(tokens.unproved_token).toBeNull();
+    // Every edge request carried a proof beside the token: more bytes than the bearer token alone.
+    expect(dpop.cost.edge_credential_bytes ?? 0).toBeGreaterThan(
+      (tokens.cost.edge_credential_bytes ?? 0) + 200,
+    );
+    // Each service saw a token bound to a key and checked its proof (the probe reads the binding).
+    for (const service of ['orders', 'inventory', 'payments']) {
+      expect(dpop.propagation.find((p) => p.service === service)?.proved).toContain('key: DPoP proof');
+      expect(tokens.propagation.find((p) => p.service === service)?.proved).not.toContain('key: DPoP proof');
+    }
+    expect(dpop.propagation.find((p) => p.service === 'gateway')?.asked).toContain(
+      'token service (exchange for the upstream)',
+    );
+    // Revocation is pushed to the edge and the services as in token mode, proofs and all.
+    expect(dpop.revocation?.via).toBe('revoke');
+    const rejections = Object.entries(dpop.revocation?.first_rejection_ms ?? {});
+    expect(rejections.map(([where]) => where).sort()).toEqual(['edge', 'inventory', 'orders']);
+    for (const [, ms] of rejections) expect(ms ?? Number.POSITIVE_INFINITY).toBeLessThan(1000);
+    expect(fault(dpop, 'key_rotated').failed_requests).toBe(0);
+    // Unlike a bearer token, a proof's jti is remembered on the store: with it down, requests fail,
+    // and they work again once it is back.
+    expect(fault(tokens, 'store_down').failed_requests).toBe(0);
+    const outage = fault(dpop, 'store_down');
+    expect(outage.failed_requests).toBeGreaterThan(0);
+    expect(outage.recovered_after_s).not.toBeNull();
+    expect(outage.timeline.at(-1)?.failed).toBe(0);
+  }, 240_000);
+
   it('draws every chart of the HTML report in Chromium, at 390 px and on a desktop, with no request out', async () => {
     const file = join(dir, 'store.html');
     expect(existsSync(file), 'the first test writes the page').toBe(true);

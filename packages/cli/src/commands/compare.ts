@@ -54,6 +54,7 @@ function platform(): ComparePlatform {
         revocationEvents: request.revocationEvents,
         ...(request.routes === undefined ? {} : { routes: request.routes }),
         ...(request.tokenCacheSize === undefined ? {} : { tokenCacheSize: request.tokenCacheSize }),
+        ...(request.dpop === true ? { dpop: true } : {}),
       });
       const ordersSecret = written.seed.clients.find(
         (client) => client.client_id === 'orders',
@@ -164,12 +165,12 @@ export function registerCompareCommand(program: Command, context: CliContext): v
   program
     .command('compare')
     .description(
-      'run the same shop services in each mode (sessions in memory, sessions on Redis, tokens, tokens without a cache, hybrid), every part a process, and measure cost, faults, revocation and propagation',
+      'run the same shop services in each mode (sessions in memory, sessions on Redis, tokens, tokens without a cache, hybrid, DPoP-bound tokens), every part a process, and measure cost, faults, revocation and propagation',
     )
     .option('--quick', 'a short run of every phase (tests, CI)')
     .option(
       '--modes <list>',
-      'comma-separated: session-memory, session-redis, token, token-nocache, hybrid (default all)',
+      'comma-separated: session-memory, session-redis, token, token-nocache, hybrid, token-dpop (default all)',
     )
     .option(
       '--faults <list>',

@@ -1,8 +1,9 @@
-import { REVOCATION_TOPIC } from '@tessera/core';
+import { DpopProofSigner, REVOCATION_TOPIC } from '@tessera/core';
 import type { ShopAuth } from '@tessera/example-shop';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
 import {
+  DEV_DPOP_KEY_PREFIX,
   DEV_SESSION_KEY_PREFIX,
   SERVICE_ACCEPT_KEYS_VARIABLE,
   SERVICE_MINT_KEYS_VARIABLE,
@@ -21,6 +22,7 @@ interface ShopServiceOptions {
   readonly paymentsUrl?: string;
   readonly cache: boolean;
   readonly revocationEvents: boolean;
+  readonly dpop?: boolean;
   readonly stock?: number;
 }
 
@@ -41,6 +43,9 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
   if (options.mode === 'session' && options.redis === undefined) {
     throw usage('--redis is required in session mode (the session store the gateway writes)');
   }
+  if (options.dpop === true && (options.mode !== 'token' || options.redis === undefined)) {
+    throw usage('--dpop takes token mode and --redis (where the proof ids are remembered)');
+  }
   const { io, env } = context;
   const storage = await import('@tessera/storage');
   const shop = await loadShop();
@@ -59,10 +64,18 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
         stops.push(() => subscribed.close());
         revocations = subscribed;
       }
+      // --dpop: DPoP only, each proof's jti remembered where the gateway and the others remember theirs.
+      let replay: import('@tessera/core').DpopReplayStore | undefined;
+      if (options.dpop === true) {
+        const proofs = new storage.RedisStore({ url: options.redis ?? '', prefix: DEV_DPOP_KEY_PREFIX });
+        stops.push(() => proofs.close());
+        replay = proofs;
+      }
       auth = shop.tokenAuth({
         issuer: options.issuer,
         cache: options.cache,
         ...(revocations === undefined ? {} : { revocations }),
+        ...(replay === undefined ? {} : { dpop: { replay } }),
       });
     } else {
       const accept = env[SERVICE_ACCEPT_KEYS_VARIABLE];
@@ -94,6 +107,8 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
           tokenEndpoint: `${options.issuer}/token`,
           clientId: 'orders',
           clientSecret: env[CLIENT_SECRET_VARIABLE] ?? '',
+          // orders' own key, made for this process: what it exchanges is bound to it.
+          ...(options.dpop === true ? { dpop: await DpopProofSigner.generate() } : {}),
         },
         inventoryUrl: options.inventoryUrl,
         paymentsUrl: options.paymentsUrl,
@@ -141,6 +156,10 @@ export function registerShopServiceCommand(program: Command, context: CliContext
     )
     .option('--no-cache', 'token mode: no verified-token cache')
     .option('--no-revocation-events', 'token mode: do not subscribe to pushed revocation events')
+    .option(
+      '--dpop',
+      "token mode: DPoP-bound tokens only, proof ids on --redis (orders binds what it exchanges to a key of its own), as `tessera dev --dpop`'s services",
+    )
     // Traced as `name` (service.name) when OTEL_EXPORTER_OTLP_ENDPOINT is set.
     .action((name: string, options: ShopServiceOptions) =>
       withTracing(context.env, name, () => run(name, options, context)),
