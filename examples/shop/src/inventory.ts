@@ -1,14 +1,7 @@
 import { HttpError } from '@tessera/core';
 import type { FastifyInstance } from 'fastify';
 import { ShopError } from './errors.js';
-import {
-  createServiceApp,
-  isRecord,
-  positiveInteger,
-  protect,
-  type ShopServiceOptions,
-  traceOf,
-} from './service.js';
+import { bodyFields, createShopService, positiveInteger, type ShopServiceOptions } from './service.js';
 
 export interface Item {
   readonly id: string;
@@ -35,16 +28,15 @@ export interface InventoryOptions extends ShopServiceOptions {
  * takes `{ item, quantity }` off the stock and answers the reservation with this hop's trace.
  */
 export async function createInventoryService(options: InventoryOptions): Promise<FastifyInstance> {
-  const { auth } = options;
   const items = new Map((options.items ?? seedItems).map((item) => [item.id, { ...item }]));
-  const app = await createServiceApp('inventory', options);
+  const { app, protect, trace } = await createShopService('inventory', options);
 
-  app.get('/items', { config: protect(auth, { scopes: ['inventory:read'] }) }, async () =>
+  app.get('/items', { config: protect({ scopes: ['inventory:read'] }) }, async () =>
     [...items.values()].map(({ id, name, price, stock }) => ({ id, name, price, stock })),
   );
 
-  app.post('/reserve', { config: protect(auth, { scopes: ['inventory:reserve'] }) }, async (request) => {
-    const body = isRecord(request.body) ? request.body : {};
+  app.post('/reserve', { config: protect({ scopes: ['inventory:reserve'] }) }, async (request) => {
+    const body = bodyFields(request.body);
     const quantity = positiveInteger(body.quantity, 1000);
     const item = typeof body.item === 'string' ? items.get(body.item) : undefined;
     if (quantity === undefined) throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'quantity must be 1 to 1000');
@@ -53,7 +45,7 @@ export async function createInventoryService(options: InventoryOptions): Promise
     item.stock -= quantity;
     return {
       reservation: { item: item.id, quantity, price: item.price },
-      seen: traceOf('inventory', request.principal, auth),
+      seen: trace(request.principal),
     };
   });
   return app;

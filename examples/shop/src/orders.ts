@@ -4,14 +4,7 @@ import { createServiceClient, type ServiceFetch, type TokenExchangerOptions } fr
 import { authenticationOf } from '@tessera/resource/fastify';
 import type { FastifyInstance } from 'fastify';
 import { ShopError } from './errors.js';
-import {
-  createServiceApp,
-  isRecord,
-  positiveInteger,
-  protect,
-  type ShopServiceOptions,
-  traceOf,
-} from './service.js';
+import { bodyFields, createShopService, positiveInteger, type ShopServiceOptions } from './service.js';
 import type { TraceCall, TraceEntry } from './trace.js';
 
 export interface Order {
@@ -58,21 +51,20 @@ interface Hop<T> {
 export const ORDERS_PAGE = 50;
 
 export async function createOrdersService(options: OrdersOptions): Promise<FastifyInstance> {
-  const { auth } = options;
   const call: ServiceFetch = createServiceClient(options.client);
   // In memory, per process: keyed by the caller's subject, so nobody can list another's orders.
   const ordersBySubject = new Map<string, Order[]>();
-  const app = await createServiceApp('orders', options);
+  const { app, protect, trace: traceOf } = await createShopService('orders', options);
 
-  app.get('/orders', { config: protect(auth, { scopes: ['orders:read'] }) }, async (request) => {
+  app.get('/orders', { config: protect({ scopes: ['orders:read'] }) }, async (request) => {
     const subject = request.principal?.subject ?? '';
     // The newest page only: a list that grew with every order would make each read slower than
     // the last (a load run places thousands) and the answer unbounded.
     return (ordersBySubject.get(subject) ?? []).slice(-ORDERS_PAGE);
   });
 
-  app.post('/orders', { config: protect(auth, { scopes: ['orders:write'] }) }, async (request, reply) => {
-    const body = isRecord(request.body) ? request.body : {};
+  app.post('/orders', { config: protect({ scopes: ['orders:write'] }) }, async (request, reply) => {
+    const body = bodyFields(request.body);
     const quantity = positiveInteger(body.quantity, 1000);
     if (typeof body.item !== 'string' || quantity === undefined) {
       throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'item and quantity (1 to 1000) required');
@@ -124,7 +116,7 @@ export async function createOrdersService(options: OrdersOptions): Promise<Fasti
     };
     const subject = on.principal.subject;
     ordersBySubject.set(subject, [...(ordersBySubject.get(subject) ?? []), order]);
-    const trace = [traceOf('orders', request.principal, auth), reserved.body.seen, charged.body.seen];
+    const trace = [traceOf(request.principal), reserved.body.seen, charged.body.seen];
     // The call tree the trace was made along: orders called each of the others itself.
     const calls: readonly TraceCall[] = [
       { from: 'orders', to: 'inventory' },

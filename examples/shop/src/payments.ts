@@ -2,14 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { HttpError } from '@tessera/core';
 import { requireAudience } from '@tessera/resource';
 import type { FastifyInstance } from 'fastify';
-import {
-  createServiceApp,
-  isRecord,
-  positiveInteger,
-  protect,
-  type ShopServiceOptions,
-  traceOf,
-} from './service.js';
+import { bodyFields, createShopService, positiveInteger, type ShopServiceOptions } from './service.js';
 
 /**
  * `payments`: `POST /charge` with `{ amount, reference }`. Internal only (the gateway has no route
@@ -19,24 +12,19 @@ import {
  * is refused 403.
  */
 export async function createPaymentsService(options: ShopServiceOptions): Promise<FastifyInstance> {
-  const { auth } = options;
-  const app = await createServiceApp('payments', options);
+  const { app, protect, trace } = await createShopService('payments', options);
   const needs = { scopes: ['payments:charge'], via: ['orders'] };
 
-  app.post(
-    '/charge',
-    { config: protect(auth, needs, requireAudience('payments')) },
-    async (request, reply) => {
-      const body = isRecord(request.body) ? request.body : {};
-      const amount = positiveInteger(body.amount, 100_000_000);
-      if (amount === undefined || typeof body.reference !== 'string' || body.reference.length === 0) {
-        throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'amount and reference required');
-      }
-      return reply.code(201).send({
-        charge: { id: randomUUID(), amount, reference: body.reference },
-        seen: traceOf('payments', request.principal, auth),
-      });
-    },
-  );
+  app.post('/charge', { config: protect(needs, requireAudience('payments')) }, async (request, reply) => {
+    const body = bodyFields(request.body);
+    const amount = positiveInteger(body.amount, 100_000_000);
+    if (amount === undefined || typeof body.reference !== 'string' || body.reference.length === 0) {
+      throw new HttpError('ERR_HTTP_REQUEST_INVALID', 'amount and reference required');
+    }
+    return reply.code(201).send({
+      charge: { id: randomUUID(), amount, reference: body.reference },
+      seen: trace(request.principal),
+    });
+  });
   return app;
 }

@@ -33,8 +33,29 @@ function httpsOf(tls: ShopServiceOptions['tls']) {
   return { https: { cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true } };
 }
 
-/** A Fastify app with every route protected by default, for the service whose audience is `name`. */
-export async function createServiceApp(name: string, options: ShopServiceOptions): Promise<FastifyInstance> {
+/**
+ * One shop service's bootstrap: its app, and the route config and trace entry bound to its name and
+ * mode, so each service states only its routes and what they need.
+ */
+export interface ShopService {
+  /** A Fastify app with every route protected by default, for the service whose audience is its name. */
+  readonly app: FastifyInstance;
+  /** The route config for `needs` in this service's mode, plus policies every mode can check. */
+  protect(needs: Needs, ...always: readonly Policy[]): { auth: RouteAuthConfig };
+  /** This service's trace entry for the request's principal. */
+  trace(principal: Principal | null): TraceEntry;
+}
+
+export async function createShopService(name: string, options: ShopServiceOptions): Promise<ShopService> {
+  const { auth } = options;
+  return {
+    app: await createServiceApp(name, options),
+    protect: (needs, ...always) => protect(auth, needs, always),
+    trace: (principal) => traceOf(name, principal, auth),
+  };
+}
+
+async function createServiceApp(name: string, options: ShopServiceOptions): Promise<FastifyInstance> {
   const { logger } = options;
   const source = await options.auth.source(name);
   // A resource server's answers (RFC 6750 challenges, core's JSON body) for every error, those
@@ -64,19 +85,13 @@ export async function createServiceApp(name: string, options: ShopServiceOptions
   return app;
 }
 
-/** The route config for `needs` in this mode, plus policies every mode can check. */
-export function protect(
-  auth: ShopAuth,
-  needs: Needs,
-  ...always: readonly Policy[]
-): { auth: RouteAuthConfig } {
+function protect(auth: ShopAuth, needs: Needs, always: readonly Policy[]): { auth: RouteAuthConfig } {
   const modePolicy = auth.policy(needs);
   const policies = modePolicy === undefined ? always : [...always, modePolicy];
   return { auth: policies.length === 0 ? {} : { policy: allOf(...policies) } };
 }
 
-/** This service's trace entry for the request's principal. */
-export function traceOf(service: string, principal: Principal | null, auth: ShopAuth): TraceEntry {
+function traceOf(service: string, principal: Principal | null, auth: ShopAuth): TraceEntry {
   if (principal === null) {
     throw new TesseraTypeError('ERR_INVALID_USE', `${service}: a trace needs an authenticated request`);
   }
@@ -90,6 +105,9 @@ export function positiveInteger(value: unknown, max: number): number | undefined
     : undefined;
 }
 
-export function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
+/** A request's JSON object body, or an empty one when it is absent or not an object (each field is then checked). */
+export function bodyFields(body: unknown): Readonly<Record<string, unknown>> {
+  return typeof body === 'object' && body !== null && !Array.isArray(body)
+    ? (body as Record<string, unknown>)
+    : {};
 }
