@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DpopProofSigner } from '@tessera/core';
+import { DpopProofSigner, keptDpopNonce } from '@tessera/core';
 import type { Credential } from './load.js';
 
 /** The public client a script signs in with in token mode (seeded by the dev system). */
@@ -193,8 +193,8 @@ export async function dpopTokenSignIn(
       }),
     }),
     answered: (status, header) => {
-      const nonce = header('dpop-nonce');
-      const fresh = nonce !== undefined && nonce !== proofs.nonce && nonce.length > 0 && nonce.length <= 1024;
+      const nonce = keptDpopNonce(header('dpop-nonce'));
+      const fresh = nonce !== undefined && nonce !== proofs.nonce;
       if (fresh) proofs.nonce = nonce;
       // RFC 9449 9: a 401 `use_dpop_nonce` is answered by signing again with the nonce it carries.
       return fresh && status === 401 && /error="use_dpop_nonce"/.test(header('www-authenticate') ?? '');
@@ -257,11 +257,11 @@ async function authorizationCodeToken(
     });
   let response = await post();
   if (proofs !== undefined) {
-    const nonce = response.headers.get('dpop-nonce');
-    if (nonce !== null && nonce.length > 0 && nonce.length <= 1024) proofs.nonce = nonce;
+    const nonce = keptDpopNonce(response.headers.get('dpop-nonce'));
+    if (nonce !== undefined) proofs.nonce = nonce;
     // RFC 9449 8: a token service asking for its nonce answers 400 `use_dpop_nonce`; the code is
     // not used up by that answer, so the request is made once more with the nonce.
-    if (response.status === 400 && nonce !== null) {
+    if (response.status === 400 && nonce !== undefined) {
       const body = (await response
         .clone()
         .json()

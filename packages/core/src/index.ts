@@ -6,7 +6,12 @@ export { sha256Base64url } from './digest.js';
 export { checkDpopBinding, refuseBoundBearer } from './dpop/binding.js';
 export { normalizeHtu } from './dpop/htu.js';
 export { DpopNonces, type DpopNoncesOptions } from './dpop/nonces.js';
-export { type DpopProofInput, DpopProofSigner, type DpopProofSignerOptions } from './dpop/signer.js';
+export {
+  type DpopProofInput,
+  DpopProofSigner,
+  type DpopProofSignerOptions,
+  keptDpopNonce,
+} from './dpop/signer.js';
 export {
   createDpopProofVerifier,
   type DpopProofRequest,

@@ -1,4 +1,4 @@
-import { DpopProofSigner, REVOCATION_TOPIC } from '@tessera/core';
+import { DpopProofSigner, type DpopReplayStore, REVOCATION_TOPIC } from '@tessera/core';
 import type { ShopAuth } from '@tessera/example-shop';
 import { type Command, Option } from 'commander';
 import type { CliContext } from '../context.js';
@@ -65,7 +65,7 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
         revocations = subscribed;
       }
       // --dpop: DPoP only, each proof's jti remembered where the gateway and the others remember theirs.
-      let replay: import('@tessera/core').DpopReplayStore | undefined;
+      let replay: DpopReplayStore | undefined;
       if (options.dpop === true) {
         const proofs = new storage.RedisStore({ url: options.redis ?? '', prefix: DEV_DPOP_KEY_PREFIX });
         stops.push(() => proofs.close());

@@ -1,4 +1,5 @@
-import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import type { GatewayOptions } from '@tessera/gateway';
 import { readFlagFile } from './files.js';
 import { usage } from './options.js';
 
@@ -9,29 +10,30 @@ export interface UpstreamTlsFlags {
 }
 
 /** What `createGateway` takes as `upstreamTls`: PEM text. */
-export interface UpstreamTls {
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-}
+export type UpstreamTls = NonNullable<GatewayOptions['upstreamTls']>;
 
-/** A flag's file, read, or a usage error naming the flag and the file (never its content). */
-async function pemOf(flag: string, file: string): Promise<string> {
+/** A flag's file, read and parsed by `parse`, or a usage error naming the flag and the file (never its content). */
+async function parsedFile<T>(
+  flag: string,
+  file: string,
+  what: string,
+  parse: (pem: string) => T,
+): Promise<{ readonly pem: string; readonly parsed: T }> {
+  let pem: string;
   try {
-    return (await readFlagFile(flag, file)).toString('utf8');
+    pem = (await readFlagFile(flag, file)).toString('utf8');
   } catch (error) {
     throw usage((error as Error).message);
   }
-}
-
-/** Parses with `parse`, or a usage error saying what `flag`'s file should have held. */
-function checked(flag: string, file: string, what: string, parse: () => unknown): void {
   try {
-    parse();
+    return { pem, parsed: parse(pem) };
   } catch {
     throw usage(`${flag} ${file} is not ${what}`);
   }
 }
+
+const certificate = (pem: string): X509Certificate => new X509Certificate(pem);
+const privateKey = (pem: string): KeyObject => createPrivateKey(pem);
 
 /**
  * `tessera gateway --upstream-ca --upstream-cert --upstream-key`: the three together or none.
@@ -44,14 +46,11 @@ export async function upstreamTlsOf(flags: UpstreamTlsFlags): Promise<UpstreamTl
   if (upstreamCa === undefined || upstreamCert === undefined || upstreamKey === undefined) {
     throw usage('--upstream-ca, --upstream-cert and --upstream-key go together: give all three');
   }
-  const ca = await pemOf('--upstream-ca', upstreamCa);
-  const cert = await pemOf('--upstream-cert', upstreamCert);
-  const key = await pemOf('--upstream-key', upstreamKey);
-  checked('--upstream-ca', upstreamCa, 'a PEM certificate', () => new X509Certificate(ca));
-  checked('--upstream-cert', upstreamCert, 'a PEM certificate', () => new X509Certificate(cert));
-  checked('--upstream-key', upstreamKey, 'a PEM private key', () => createPrivateKey(key));
-  if (!new X509Certificate(cert).checkPrivateKey(createPrivateKey(key))) {
+  const ca = await parsedFile('--upstream-ca', upstreamCa, 'a PEM certificate', certificate);
+  const cert = await parsedFile('--upstream-cert', upstreamCert, 'a PEM certificate', certificate);
+  const key = await parsedFile('--upstream-key', upstreamKey, 'a PEM private key', privateKey);
+  if (!cert.parsed.checkPrivateKey(key.parsed)) {
     throw usage(`--upstream-key ${upstreamKey} is not the private key of --upstream-cert ${upstreamCert}`);
   }
-  return { ca, cert, key };
+  return { ca: ca.pem, cert: cert.pem, key: key.pem };
 }

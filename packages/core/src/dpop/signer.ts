@@ -6,6 +6,14 @@ import { generateSigningKey, type SigningKey } from '../keys/signing-key.js';
 import { RandomPool } from '../random-pool.js';
 import { normalizeHtu } from './htu.js';
 
+/**
+ * The `DPoP-Nonce` header of an answer (RFC 9449 8, 9) as a client keeps it for its next proof:
+ * a non-empty value of bounded length, so a server cannot make every later proof grow without end.
+ */
+export function keptDpopNonce(header: string | null | undefined): string | undefined {
+  return typeof header === 'string' && header.length > 0 && header.length <= 1024 ? header : undefined;
+}
+
 /** The request a proof is made for. */
 export interface DpopProofInput {
   readonly method: string;

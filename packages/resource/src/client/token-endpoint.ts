@@ -4,6 +4,7 @@ import {
   type DpopProofSigner,
   inSpan,
   isOAuthErrorCode,
+  keptDpopNonce,
   type OutboundRequest,
   outboundRequest,
   withTraceHeaders,
@@ -122,8 +123,8 @@ async function post(options: TokenEndpointOptions, form: Record<string, string>)
     });
     status = answer.status;
     text = answer.text();
-    const nonce = answer.headers.get('dpop-nonce');
-    if (dpop !== undefined && nonce !== null && nonce.length > 0 && nonce.length <= 1024) dpop.nonce = nonce;
+    const nonce = keptDpopNonce(answer.headers.get('dpop-nonce'));
+    if (dpop !== undefined && nonce !== undefined) dpop.nonce = nonce;
   } catch (error) {
     throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service could not be reached', {
       cause: error,
