@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { DpopProofSigner, keptDpopNonce } from '@tessera/core';
+import { DpopProofSigner, keptDpopNonce, requestToken, type TokenRequestProofs } from '@tessera/core';
 import type { Credential } from './load.js';
 
 /** The public client a script signs in with in token mode (seeded by the dev system). */
@@ -202,11 +202,8 @@ export async function dpopTokenSignIn(
   };
 }
 
-/** A caller's DPoP key and the last nonce a server handed it. */
-interface DpopProofs {
-  readonly signer: DpopProofSigner;
-  nonce: string | undefined;
-}
+/** A caller's DPoP key and the last nonce a server handed it (the token service or a gateway). */
+type DpopProofs = TokenRequestProofs;
 
 /** The code flow with PKCE up to the access token; with `proofs`, the token request proves the key. */
 async function authorizationCodeToken(
@@ -229,49 +226,24 @@ async function authorizationCodeToken(
   const location = await signInAtTokenService(new Browser(), authorize.toString(), user);
   const code = location.searchParams.get('code');
   if (code === null) throw new Error('sign-in: no code in the redirect');
-  const form = new URLSearchParams({
-    grant_type: 'authorization_code',
-    code,
-    redirect_uri: client.redirectUri,
-    client_id: client.clientId,
-    code_verifier: verifier,
-  }).toString();
-  const endpoint = `${issuer}/token`;
-  const post = () =>
-    fetch(endpoint, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/x-www-form-urlencoded',
-        ...(proofs === undefined
-          ? {}
-          : {
-              dpop: proofs.signer.proof({
-                method: 'POST',
-                url: endpoint,
-                ...(proofs.nonce === undefined ? {} : { nonce: proofs.nonce }),
-              }),
-            }),
-      },
-      body: form,
-      signal: AbortSignal.timeout(10_000),
-    });
-  let response = await post();
-  if (proofs !== undefined) {
-    const nonce = keptDpopNonce(response.headers.get('dpop-nonce'));
-    if (nonce !== undefined) proofs.nonce = nonce;
-    // RFC 9449 8: a token service asking for its nonce answers 400 `use_dpop_nonce`; the code is
-    // not used up by that answer, so the request is made once more with the nonce.
-    if (response.status === 400 && nonce !== undefined) {
-      const body = (await response
-        .clone()
-        .json()
-        .catch(() => ({}))) as { error?: unknown };
-      if (body.error === 'use_dpop_nonce') response = await post();
-    }
-  }
-  if (response.status !== 200) throw new Error(`sign-in: the token endpoint answered ${response.status}`);
-  const answer = (await response.json()) as { access_token: string; token_type?: string };
-  if (proofs !== undefined && answer.token_type?.toLowerCase() !== 'dpop')
-    throw new Error('sign-in: the token endpoint answered an unbound token to a DPoP proof');
-  return answer.access_token;
+  // Core's token-endpoint client, as every service's exchanger uses it: a public client (client_id
+  // in the form), the DPoP nonce kept and a `use_dpop_nonce` answer retried once (RFC 9449 8; that
+  // answer does not use the code up), and only a DPoP-bound token taken to a proof.
+  const issued = await requestToken(
+    {
+      url: `${issuer}/token`,
+      clientId: client.clientId,
+      timeout: 10_000,
+      now: Date.now,
+      ...(proofs === undefined ? {} : { dpop: proofs }),
+      failure: (message, cause) => new Error(`sign-in: ${message}`, { cause }),
+    },
+    {
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: client.redirectUri,
+      code_verifier: verifier,
+    },
+  );
+  return issued.token;
 }

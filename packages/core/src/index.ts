@@ -41,6 +41,12 @@ export {
 } from './http/outbound.js';
 export { redactUrl } from './http/redact.js';
 export { type HttpRequestInfo, httpRequestInfo, type NodeRequestLike } from './http/request-info.js';
+export {
+  type IssuedToken,
+  requestToken,
+  type TokenEndpointOptions,
+  type TokenRequestProofs,
+} from './http/token-request.js';
 export { type SigningAlgorithm, signingAlgorithms } from './keys/algorithms.js';
 export type { JwksDocument, PublicJwk } from './keys/jwk.js';
 export { KeySet, type KeySetEntry, type KeySetOptions, type KeyState } from './keys/key-set.js';

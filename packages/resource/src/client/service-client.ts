@@ -7,15 +7,17 @@ import {
   type OutboundResponse,
   outboundRequest,
   recordStatus,
+  requestToken,
   sha256Base64url,
   TesseraTypeError,
+  type TokenEndpointOptions,
   withTraceHeaders,
 } from '@tessera/core';
+import { ResourceError } from '../errors.js';
 import { BearerCredential } from '../identity/bearer-credential.js';
 import type { Authenticated, Credential } from '../identity/types.js';
 import { isUserPrincipal } from '../principal.js';
 import { OutgoingTokenCache } from './token-cache.js';
-import { requestToken, type TokenEndpointOptions } from './token-endpoint.js';
 
 const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -124,7 +126,12 @@ function checkClient(options: TokenExchangerOptions): void {
     throw misuse('dpop must be a DpopProofSigner');
 }
 
-/** A client's exchanges and own tokens at the token service (the one token-endpoint client). */
+/** Every failure of a token request is ERR_UPSTREAM_TOKEN_FAILED (502), the outbound error its cause. */
+function upstreamTokenFailed(message: string, cause?: unknown): ResourceError {
+  return new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', message, cause === undefined ? {} : { cause });
+}
+
+/** A client's exchanges and own tokens at the token service (core's one token-endpoint client). */
 export function createTokenExchanger(options: TokenExchangerOptions): TokenExchanger {
   checkClient(options);
   const now = options.now ?? Date.now;
@@ -136,6 +143,7 @@ export function createTokenExchanger(options: TokenExchangerOptions): TokenExcha
     timeout: options.timeout ?? 5_000,
     now,
     ...(options.dpop === undefined ? {} : { dpop: { signer: options.dpop, nonce: undefined } }),
+    failure: upstreamTokenFailed,
   };
   const cache = new OutgoingTokenCache(options.cacheSize ?? 1_000, (options.refreshSkew ?? 30) * 1000, now);
   return Object.freeze({

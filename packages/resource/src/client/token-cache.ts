@@ -1,5 +1,4 @@
-import { BoundedCache } from '@tessera/core';
-import type { IssuedToken } from './token-endpoint.js';
+import { BoundedCache, type IssuedToken } from '@tessera/core';
 
 /**
  * Tokens for outgoing calls, reused until `skew` ms before they expire, one request in flight per

@@ -1,16 +1,11 @@
 import { SpanKind } from '@opentelemetry/api';
-import {
-  basicAuthorization,
-  type DpopProofSigner,
-  inSpan,
-  isOAuthErrorCode,
-  keptDpopNonce,
-  type OutboundRequest,
-  outboundRequest,
-  withTraceHeaders,
-} from '@tessera/core';
-import { ResourceError } from '../errors.js';
+import { type DpopProofSigner, keptDpopNonce } from '../dpop/signer.js';
+import { isOAuthErrorCode } from '../oauth-syntax.js';
+import { inSpan, withTraceHeaders } from '../tracing.js';
+import { basicAuthorization } from './basic-auth.js';
+import { type OutboundRequest, outboundRequest } from './outbound.js';
 
+/** An access token a token endpoint issued. */
 export interface IssuedToken {
   readonly token: string;
   /** Epoch ms. */
@@ -29,13 +24,21 @@ export interface TokenRequestProofs {
 export interface TokenEndpointOptions {
   readonly url: string;
   readonly clientId: string;
-  /** Absent: RFC 8705 2, the client's certificate (in `dispatcher`) authenticates it. */
+  /**
+   * `client_secret_basic`. Absent: `client_id` goes in the form, for a public client or one whose
+   * certificate (in `dispatcher`, RFC 8705 2) authenticates it.
+   */
   readonly clientSecret?: string;
   readonly dispatcher?: OutboundRequest['dispatcher'];
   readonly timeout: number;
   readonly now: () => number;
   /** Set: every request carries a proof, and only a DPoP-bound answer is taken. */
   readonly dpop?: TokenRequestProofs;
+  /**
+   * The error each failure is thrown as (the caller's family and code); `message` never carries a
+   * secret, `cause` is the outbound client's error when the service could not be reached.
+   */
+  readonly failure: (message: string, cause?: unknown) => Error;
 }
 
 interface TokenAnswer {
@@ -43,12 +46,14 @@ interface TokenAnswer {
   readonly body: Record<string, unknown>;
 }
 
-/** One POST to the token endpoint; the access token and its expiry, or ERR_UPSTREAM_TOKEN_FAILED. */
+/**
+ * One POST to the token endpoint (any grant: `form` is its parameters); the access token and its
+ * expiry, or `options.failure`. A span of its own, its traceparent sent on.
+ */
 export async function requestToken(
   options: TokenEndpointOptions,
   form: Record<string, string>,
 ): Promise<IssuedToken> {
-  // A span of its own (the token exchange, or a client_credentials token), its traceparent sent on.
   return inSpan(
     'tessera.token_request',
     { 'tessera.grant_type': form.grant_type ?? '', 'tessera.audience': form.audience ?? '' },
@@ -71,22 +76,16 @@ async function requestTokenOnce(
   if (status !== 200) {
     // The OAuth error code (RFC 6749 5.2) is safe to pass on; its description stays out.
     const oauthError = isOAuthErrorCode(body.error) ? body.error : 'unknown';
-    throw new ResourceError(
-      'ERR_UPSTREAM_TOKEN_FAILED',
-      `the token service answered ${status} ${oauthError}`,
-    );
+    throw options.failure(`the token service answered ${status} ${oauthError}`);
   }
   const { access_token: token, expires_in: expiresIn, token_type: tokenType } = body;
   if (typeof token !== 'string' || token.length === 0 || typeof expiresIn !== 'number' || !(expiresIn > 0)) {
-    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service answered without a usable token');
+    throw options.failure('the token service answered without a usable token');
   }
   // A client that proves its key sends its tokens under DPoP only: a bearer answer would be sent
   // as a bound token and refused at every hop, so it is refused here, where the cause is visible.
   if (options.dpop !== undefined && (typeof tokenType !== 'string' || tokenType.toLowerCase() !== 'dpop')) {
-    throw new ResourceError(
-      'ERR_UPSTREAM_TOKEN_FAILED',
-      'the token service answered an unbound token to a DPoP proof',
-    );
+    throw options.failure('the token service answered an unbound token to a DPoP proof');
   }
   return { token, expiresAt: startedAt + expiresIn * 1000 };
 }
@@ -126,9 +125,7 @@ async function post(options: TokenEndpointOptions, form: Record<string, string>)
     const nonce = keptDpopNonce(answer.headers.get('dpop-nonce'));
     if (dpop !== undefined && nonce !== undefined) dpop.nonce = nonce;
   } catch (error) {
-    throw new ResourceError('ERR_UPSTREAM_TOKEN_FAILED', 'the token service could not be reached', {
-      cause: error,
-    });
+    throw options.failure('the token service could not be reached', error);
   }
   let body: Record<string, unknown> = {};
   try {
