@@ -1,64 +1,23 @@
 import {
-  type ErrorCodeEntry,
+  type ErrorCodes,
   type ErrorRegistry,
   errorFamily,
   errorRegistry,
-  type MisuseCode,
   type TesseraErrorOptions,
 } from '@tessera/core';
+import table from './error-codes.json' with { type: 'json' };
 
 /**
  * Failures of the user directory and of login. There is deliberately no "user disabled" or
  * "unknown user" code for login: an unknown user, a wrong password and a disabled account all
  * answer `ERR_CREDENTIALS_INVALID`, so the answer never tells whether an account exists (ASVS 6.3.1).
  */
-export const identityErrorCodes = {
-  ERR_CREDENTIALS_INVALID: {
-    status: 401,
-    meaning:
-      'Login failed: the username is unknown, the password is wrong or the account is disabled (one answer for all).',
-  },
-  ERR_LOGIN_RATE_LIMITED: {
-    status: 429,
-    meaning:
-      "Too many failed logins for this username or from this address; retry after `retryAfterSeconds` (the answer's `Retry-After`).",
-  },
-  ERR_USER_EXISTS: {
-    status: 409,
-    meaning: 'A user with this username (compared after NFKC and lower-casing) already exists.',
-  },
-  ERR_USER_NOT_FOUND: {
-    status: 404,
-    meaning: 'No user has this id or username (administrative operations only, never login).',
-  },
-  ERR_USERNAME_INVALID: {
-    status: 400,
-    meaning:
-      'The username is empty, longer than 64 characters, or contains whitespace or control characters.',
-  },
-  ERR_PASSWORD_POLICY: {
-    status: 400,
-    meaning:
-      'The new password is not a string, is shorter than the minimum length or longer than the maximum size.',
-  },
-  ERR_CLAIMS_INVALID: {
-    status: 400,
-    meaning: 'The claims are not an object of OpenID Connect standard claims with the right types.',
-  },
-} as const satisfies Record<string, ErrorCodeEntry>;
+export const identityErrorCodes: ErrorCodes<keyof typeof table.codes> = table.codes;
 
 export type IdentityErrorCode = keyof typeof identityErrorCodes;
 
 /** The misuse codes of the directory, the hasher and the rate limiter. */
-export const identityMisuseCodes = {
-  ERR_INVALID_DIRECTORY_OPTIONS:
-    'A UserDirectory option is wrong: db is not a Kysely database, or a time is out of range.',
-  ERR_INVALID_LIST_OPTIONS: 'UserDirectory.list was given a limit that is not an integer from 1 to 1000.',
-  ERR_INVALID_LISTENER: 'onUserDeactivated was given something other than a function.',
-  ERR_INVALID_PASSWORD_OPTIONS: 'An argon2id parameter or password length bound is not an integer in range.',
-  ERR_INVALID_RATE_LIMIT:
-    'A LoginRateLimiter option is wrong: a count or time that is not a positive integer, maxLockMs under baseLockMs, no store.',
-} as const satisfies Record<MisuseCode, string>;
+export const identityMisuseCodes: Readonly<Record<keyof typeof table.misuse, string>> = table.misuse;
 
 /** This package's codes. */
 export const identityErrorRegistry: ErrorRegistry = errorRegistry(identityErrorCodes, identityMisuseCodes);

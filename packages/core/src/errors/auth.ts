@@ -1,31 +1,9 @@
-import type { ErrorCodeEntry, TesseraErrorOptions } from './base.js';
-import { errorFamily } from './family.js';
+import type { TesseraErrorOptions } from './base.js';
+import table from './codes.json' with { type: 'json' };
+import { type ErrorCodes, errorFamily } from './family.js';
 
 /** Failures of authentication and authorization as seen by a server (RFC 6750 section 3). */
-export const authErrorCodes = {
-  ERR_AUTH_REQUIRED: { status: 401, meaning: 'The request carries no credentials.' },
-  ERR_AUTH_INVALID_REQUEST: {
-    status: 400,
-    meaning: 'The credentials are sent in a malformed or ambiguous way.',
-  },
-  ERR_AUTH_INSUFFICIENT_SCOPE: {
-    status: 403,
-    meaning: 'The credentials are valid but lack a required scope or permission.',
-  },
-  ERR_MTLS_CERTIFICATE_REQUIRED: {
-    status: 401,
-    meaning:
-      'A certificate-bound access token (cnf.x5t#S256) came over a connection with no client certificate.',
-  },
-  ERR_MTLS_CERTIFICATE_MISMATCH: {
-    status: 401,
-    meaning: "The connection's client certificate is not the one the access token is bound to.",
-  },
-  ERR_METRICS_UNAUTHORIZED: {
-    status: 401,
-    meaning: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
-  },
-} as const satisfies Record<string, ErrorCodeEntry>;
+export const authErrorCodes: ErrorCodes<keyof typeof table.auth> = table.auth;
 
 export type AuthErrorCode = keyof typeof authErrorCodes;
 

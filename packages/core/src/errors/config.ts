@@ -1,27 +1,13 @@
-import type { ErrorCodeEntry, TesseraErrorOptions } from './base.js';
-import { errorFamily } from './family.js';
+import type { TesseraErrorOptions } from './base.js';
+import table from './codes.json' with { type: 'json' };
+import { type ErrorCodes, errorFamily } from './family.js';
 
 /**
  * Failures of the config loader: the process should print one line per problem and exit non-zero.
  * Their status is 500 only for a server that answers one anyway; the message is shown (it names
  * where a value came from, never the value).
  */
-export const configErrorCodes = {
-  ERR_CONFIG_FILE_UNREADABLE: {
-    status: 500,
-    meaning:
-      'The config file does not exist, is a directory, cannot be read, is over 1 MiB or is not .yaml, .yml or .json.',
-  },
-  ERR_CONFIG_PARSE: {
-    status: 500,
-    meaning:
-      'The config file is not valid YAML or JSON (the message gives the line and column when the parser does).',
-  },
-  ERR_CONFIG_INVALID: {
-    status: 500,
-    meaning: 'A config value is missing, unknown, or has the wrong type or form.',
-  },
-} as const satisfies Record<string, ErrorCodeEntry>;
+export const configErrorCodes: ErrorCodes<keyof typeof table.config> = table.config;
 
 export type ConfigErrorCode = keyof typeof configErrorCodes;
 

@@ -1,46 +1,12 @@
-import type { ErrorCodeEntry } from './base.js';
-import { errorFamily } from './family.js';
+import table from './codes.json' with { type: 'json' };
+import { type ErrorCodes, errorFamily } from './family.js';
 
 /**
  * What every listener answers about the request itself, before any part's own logic: no such
  * route, a body that cannot be read, and the one generic server error. Fastify's own refusals
  * (`FST_ERR_*`, a client error of the HTTP parser) are translated into these (./framework.ts).
  */
-export const httpErrorCodes = {
-  ERR_HTTP_NOT_FOUND: { status: 404, meaning: 'No route matches the request path.' },
-  ERR_HTTP_METHOD_NOT_ALLOWED: {
-    status: 405,
-    meaning: 'The method is not allowed on this path (the answer lists the allowed ones in `Allow`).',
-  },
-  ERR_HTTP_REQUEST_INVALID: {
-    status: 400,
-    meaning:
-      'The request is malformed: its URL, a header, a parameter or a field is missing, repeated or wrong.',
-  },
-  ERR_HTTP_BODY_INVALID: {
-    status: 400,
-    meaning:
-      'The body cannot be read as its content type says (bad JSON, not UTF-8, empty, or not its declared length).',
-  },
-  ERR_HTTP_BODY_TOO_LARGE: {
-    status: 413,
-    meaning: 'The body is larger than this listener accepts; the connection is closed.',
-  },
-  ERR_HTTP_REQUEST_TIMEOUT: {
-    status: 408,
-    meaning: 'The request did not arrive in time; the connection is closed.',
-  },
-  ERR_HTTP_MEDIA_TYPE_UNSUPPORTED: {
-    status: 415,
-    meaning: 'The body has a content type this path does not read.',
-  },
-  ERR_HTTP_URI_TOO_LONG: { status: 414, meaning: 'A path parameter is longer than the router accepts.' },
-  ERR_HTTP_HEADERS_TOO_LARGE: {
-    status: 431,
-    meaning: 'The request headers are larger than the listener accepts; the connection is closed.',
-  },
-  ERR_INTERNAL: { status: 500, meaning: 'An unexpected error; its detail is only in the log.' },
-} as const satisfies Record<string, ErrorCodeEntry>;
+export const httpErrorCodes: ErrorCodes<keyof typeof table.http> = table.http;
 
 export type HttpErrorCode = keyof typeof httpErrorCodes;
 

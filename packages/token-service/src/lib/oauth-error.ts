@@ -1,76 +1,12 @@
-import { type ErrorCodeEntry, errorFamily } from '@tessera/core';
+import { type ErrorCodeEntry, type ErrorCodes, errorFamily } from '@tessera/core';
+import table from '../error-codes.json' with { type: 'json' };
 
 /**
  * The RFC 6749 5.2 `error` values the token service answers with (RFC 6749, RFC 8628, RFC 8693,
  * RFC 8707, OIDC Core 3.1.2.6), each with its default HTTP status and meaning. They are a protocol
  * field: the code of the error that carries one is `ERR_OAUTH_` and the value upper-cased.
  */
-export const oauthErrors = {
-  invalid_request: {
-    status: 400,
-    meaning: 'A parameter is missing, repeated, malformed or unsupported, or the body is not a usable form.',
-  },
-  invalid_client: {
-    status: 401,
-    meaning: 'Client authentication failed (unknown client, wrong secret, bad assertion, no credentials).',
-  },
-  invalid_grant: {
-    status: 400,
-    meaning: 'The code, refresh token or subject token is invalid, expired, revoked or not for this client.',
-  },
-  unauthorized_client: {
-    status: 400,
-    meaning:
-      'The client is not registered for this grant type, or (at /revoke) the token was not issued to it.',
-  },
-  unsupported_grant_type: {
-    status: 400,
-    meaning: 'The grant type is unknown or not offered (for example `password`).',
-  },
-  invalid_scope: {
-    status: 400,
-    meaning: 'A requested scope is malformed or beyond what the client may ask.',
-  },
-  invalid_target: {
-    status: 400,
-    meaning: 'A requested `resource` or `audience` is malformed or not permitted for the client.',
-  },
-  unsupported_response_type: { status: 400, meaning: 'The response type is not `code`.' },
-  access_denied: {
-    status: 400,
-    meaning: 'The user or the server refused the request (at /token: the user denied the device).',
-  },
-  authorization_pending: {
-    status: 400,
-    meaning:
-      'Device grant: the user has not approved or denied the device yet; poll again after `interval` seconds.',
-  },
-  slow_down: {
-    status: 400,
-    meaning: 'Device grant: polled sooner than `interval` allows; the interval has grown by 5 seconds.',
-  },
-  expired_token: {
-    status: 400,
-    meaning: 'Device grant: the device code expired before the user approved it; start again.',
-  },
-  login_required: { status: 400, meaning: '`prompt=none` was asked but the user is not signed in.' },
-  consent_required: { status: 400, meaning: '`prompt=none` was asked but consent is missing.' },
-  interaction_required: { status: 400, meaning: '`prompt=none` was asked but the user must interact.' },
-  request_not_supported: { status: 400, meaning: 'The `request` parameter is not supported.' },
-  request_uri_not_supported: { status: 400, meaning: 'The `request_uri` parameter is not supported.' },
-  unsupported_token_type: { status: 400, meaning: 'The token type cannot be revoked or exchanged.' },
-  server_error: { status: 500, meaning: 'An unexpected error; its detail is only in the log.' },
-  temporarily_unavailable: { status: 503, meaning: 'A store the service needs is unreachable; retry later.' },
-  invalid_dpop_proof: {
-    status: 400,
-    meaning:
-      'The DPoP proof is missing (for a client registered `dpop_bound_access_tokens`), malformed, replayed or not for this request (RFC 9449).',
-  },
-  use_dpop_nonce: {
-    status: 400,
-    meaning: 'The DPoP proof must carry the nonce sent in `DPoP-Nonce`; retry with it (RFC 9449 8).',
-  },
-} as const satisfies Record<string, ErrorCodeEntry>;
+export const oauthErrors: ErrorCodes<keyof typeof table.oauth> = table.oauth;
 
 /** An RFC 6749 5.2 `error` value this service sends. */
 export type OAuthWireError = keyof typeof oauthErrors;
