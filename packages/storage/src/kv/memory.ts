@@ -1,16 +1,8 @@
 import { parseCounter } from '../lib/counter.js';
-import { closed, wrongKind } from '../lib/errors.js';
-import {
-  checkCompareAndSet,
-  checkIncrement,
-  checkInterval,
-  checkKey,
-  checkMembers,
-  checkPrefix,
-  checkTtl,
-  checkValue,
-} from '../lib/validate.js';
-import type { Clock, KeyValueStore, KeyValueStoreOptions, TtlOptions } from './types.js';
+import { wrongKind } from '../lib/errors.js';
+import { checkInterval } from '../lib/validate.js';
+import { CheckedKeyValueStore } from './base.js';
+import type { Clock, KeyValueStoreOptions } from './types.js';
 
 export interface MemoryStoreOptions extends KeyValueStoreOptions {
   /** Milliseconds since the epoch; inject to move time in tests. Default `Date.now`. */
@@ -28,17 +20,16 @@ type Entry =
  * to completion synchronously inside its async call, so each one is atomic by construction.
  * Expiry is checked on every read; a periodic sweep (on an unref'd timer) only frees memory.
  */
-export class MemoryStore implements KeyValueStore {
+export class MemoryStore extends CheckedKeyValueStore {
   #entries = new Map<string, Entry>();
   #now: Clock;
-  readonly #prefix: string;
   #sweeper: NodeJS.Timeout | undefined;
   #closed = false;
   /** Every call settles at once: nothing here waits on anything outside the process. */
   readonly settlesWithinMs = 0;
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#prefix = checkPrefix(options.prefix);
+    super('MemoryStore', options.prefix);
     this.#now = options.now ?? Date.now;
     const interval = checkInterval(options.sweepIntervalMs, 'sweepIntervalMs', 60_000);
     this.#sweeper = setInterval(() => this.#sweep(), interval);
@@ -59,36 +50,31 @@ export class MemoryStore implements KeyValueStore {
     return view;
   }
 
-  async get(key: string): Promise<string | null> {
-    return this.#string('get', key)?.value ?? null;
+  protected getAt(k: string): string | null {
+    return this.#string('get', k)?.value ?? null;
   }
 
-  async set(key: string, value: string, options: TtlOptions): Promise<void> {
-    const k = this.#key('set', key);
-    checkValue(value);
-    this.#entries.set(k, { kind: 'string', value, expiresAt: this.#expiry(checkTtl(options)) });
+  protected setAt(k: string, value: string, ttlMs: number | undefined): void {
+    this.#entries.set(k, { kind: 'string', value, expiresAt: this.#expiry(ttlMs) });
   }
 
-  async delete(key: string): Promise<boolean> {
-    const k = this.#key('delete', key);
+  protected deleteAt(k: string): boolean {
     return this.#live(k) !== undefined && this.#entries.delete(k);
   }
 
-  async take(key: string): Promise<string | null> {
-    const entry = this.#string('take', key);
+  protected takeAt(k: string): string | null {
+    const entry = this.#string('take', k);
     if (entry === undefined) return null;
-    this.#entries.delete(this.#prefix + key);
+    this.#entries.delete(k);
     return entry.value;
   }
 
-  async compareAndSet(
-    key: string,
+  protected compareAndSetAt(
+    k: string,
     expected: string | null,
     next: string,
-    options: TtlOptions,
-  ): Promise<boolean> {
-    const k = this.#key('compareAndSet', key);
-    const ttlMs = checkCompareAndSet(expected, next, options);
+    ttlMs: number | undefined,
+  ): boolean {
     const entry = this.#live(k);
     if (expected === null) {
       if (entry !== undefined) return false;
@@ -100,10 +86,7 @@ export class MemoryStore implements KeyValueStore {
     return true;
   }
 
-  async increment(key: string, by: number, options: TtlOptions): Promise<number> {
-    const k = this.#key('increment', key);
-    checkIncrement(by);
-    const ttlMs = checkTtl(options);
+  protected incrementAt(k: string, by: number, ttlMs: number | undefined): number {
     const entry = this.#live(k);
     if (entry === undefined) {
       this.#entries.set(k, { kind: 'string', value: String(by), expiresAt: this.#expiry(ttlMs) });
@@ -117,10 +100,7 @@ export class MemoryStore implements KeyValueStore {
     return next;
   }
 
-  async setAdd(key: string, members: readonly string[], options: TtlOptions): Promise<number> {
-    const k = this.#key('setAdd', key);
-    checkMembers(members);
-    const ttlMs = checkTtl(options);
+  protected setAddAt(k: string, members: readonly string[], ttlMs: number | undefined): number {
     if (members.length === 0) return 0;
     let entry = this.#live(k);
     if (entry?.kind === 'string') throw wrongKind('setAdd', 'set');
@@ -134,38 +114,35 @@ export class MemoryStore implements KeyValueStore {
     return entry.members.size - before;
   }
 
-  async setRemove(key: string, members: readonly string[]): Promise<number> {
-    checkMembers(members);
-    const entry = this.#set('setRemove', key);
+  protected setRemoveAt(k: string, members: readonly string[]): number {
+    const entry = this.#set('setRemove', k);
     if (entry === undefined) return 0;
     let removed = 0;
     for (const member of members) if (entry.members.delete(member)) removed += 1;
-    if (entry.members.size === 0) this.#entries.delete(this.#prefix + key);
+    if (entry.members.size === 0) this.#entries.delete(k);
     return removed;
   }
 
-  async setMembers(key: string): Promise<string[]> {
-    return [...(this.#set('setMembers', key)?.members ?? [])];
+  protected setMembersAt(k: string): string[] {
+    return [...(this.#set('setMembers', k)?.members ?? [])];
   }
 
-  async setHas(key: string, member: string): Promise<boolean> {
-    checkValue(member, 'member');
-    return this.#set('setHas', key)?.members.has(member) ?? false;
+  protected setHasAt(k: string, member: string): boolean {
+    return this.#set('setHas', k)?.members.has(member) ?? false;
   }
 
-  async setSize(key: string): Promise<number> {
-    return this.#set('setSize', key)?.members.size ?? 0;
+  protected setSizeAt(k: string): number {
+    return this.#set('setSize', k)?.members.size ?? 0;
   }
 
-  async ttl(key: string): Promise<number | null> {
-    const entry = this.#live(this.#key('ttl', key));
+  protected ttlAt(k: string): number | null {
+    const entry = this.#live(k);
     if (entry === undefined) return null;
     return entry.expiresAt === undefined ? Number.POSITIVE_INFINITY : entry.expiresAt - this.#now();
   }
 
-  async expire(key: string, options: TtlOptions): Promise<boolean> {
-    const entry = this.#live(this.#key('expire', key));
-    const ttlMs = checkTtl(options);
+  protected expireAt(k: string, ttlMs: number | undefined): boolean {
+    const entry = this.#live(k);
     if (entry === undefined) return false;
     entry.expiresAt = this.#expiry(ttlMs);
     return true;
@@ -178,11 +155,13 @@ export class MemoryStore implements KeyValueStore {
     this.#sweeper = undefined;
   }
 
-  /** The full key, after checking the store is open and the key valid. */
-  #key(operation: string, key: string): string {
-    if (this.#closed) throw closed(`MemoryStore.${operation}`);
-    checkKey(key);
-    return this.#prefix + key;
+  protected get isClosed(): boolean {
+    return this.#closed;
+  }
+
+  /** Every operation runs to completion synchronously: nothing to wrap. */
+  protected async call<T>(_operation: string, body: () => T | Promise<T>): Promise<T> {
+    return body();
   }
 
   /** The entry at a full key unless it has expired (an expired one is dropped on the way). */
@@ -196,14 +175,14 @@ export class MemoryStore implements KeyValueStore {
     return entry;
   }
 
-  #string(operation: string, key: string): Extract<Entry, { kind: 'string' }> | undefined {
-    const entry = this.#live(this.#key(operation, key));
+  #string(operation: string, fullKey: string): Extract<Entry, { kind: 'string' }> | undefined {
+    const entry = this.#live(fullKey);
     if (entry?.kind === 'set') throw wrongKind(operation, 'string');
     return entry;
   }
 
-  #set(operation: string, key: string): Extract<Entry, { kind: 'set' }> | undefined {
-    const entry = this.#live(this.#key(operation, key));
+  #set(operation: string, fullKey: string): Extract<Entry, { kind: 'set' }> | undefined {
+    const entry = this.#live(fullKey);
     if (entry?.kind === 'string') throw wrongKind(operation, 'set');
     return entry;
   }

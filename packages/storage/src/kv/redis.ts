@@ -1,13 +1,3 @@
-import { closed } from '../lib/errors.js';
-import {
-  checkCompareAndSet,
-  checkIncrement,
-  checkKey,
-  checkMembers,
-  checkPrefix,
-  checkTtl,
-  checkValue,
-} from '../lib/validate.js';
 import {
   type Connection,
   call,
@@ -15,8 +5,9 @@ import {
   disconnect,
   type RedisConnectionOptions,
 } from '../redis/connection.js';
+import { CheckedKeyValueStore } from './base.js';
 import { compareAndSetScript, expireScript, incrementScript, setAddScript } from './redis-scripts.js';
-import type { KeyValueStore, KeyValueStoreOptions, TtlOptions } from './types.js';
+import type { KeyValueStoreOptions } from './types.js';
 
 export interface RedisStoreOptions extends KeyValueStoreOptions, RedisConnectionOptions {}
 
@@ -26,106 +17,16 @@ export interface RedisStoreOptions extends KeyValueStoreOptions, RedisConnection
  * execution makes it atomic: `take` is GETDEL, `compareAndSet` and `increment` are scripts.
  * Redis expires keys itself, so an expired key is never returned.
  */
-export class RedisStore implements KeyValueStore {
+export class RedisStore extends CheckedKeyValueStore {
   readonly #connection: Connection;
-  readonly #prefix: string;
   #closed = false;
   /** Every call settles within the command timeout: `call` sets a timer on each. */
   readonly settlesWithinMs: number;
 
   constructor(options: RedisStoreOptions = {}) {
-    this.#prefix = checkPrefix(options.prefix);
+    super('RedisStore', options.prefix);
     this.#connection = connect(options, true);
     this.settlesWithinMs = this.#connection.timeoutMs;
-  }
-
-  get(key: string): Promise<string | null> {
-    return this.#run('get', key, (k) => this.#client.get(k));
-  }
-
-  async set(key: string, value: string, options: TtlOptions): Promise<void> {
-    checkValue(value);
-    const ttlMs = checkTtl(options);
-    await this.#run('set', key, (k) =>
-      ttlMs === undefined ? this.#client.set(k, value) : this.#client.set(k, value, 'PX', ttlMs),
-    );
-  }
-
-  async delete(key: string): Promise<boolean> {
-    return (await this.#run('delete', key, (k) => this.#client.del(k))) > 0;
-  }
-
-  async take(key: string): Promise<string | null> {
-    return this.#run('take', key, (k) => this.#client.getdel(k));
-  }
-
-  async compareAndSet(
-    key: string,
-    expected: string | null,
-    next: string,
-    options: TtlOptions,
-  ): Promise<boolean> {
-    const ttlMs = checkCompareAndSet(expected, next, options);
-    if (expected === null) {
-      const reply = await this.#run('compareAndSet', key, (k) =>
-        ttlMs === undefined ? this.#client.set(k, next, 'NX') : this.#client.set(k, next, 'PX', ttlMs, 'NX'),
-      );
-      return reply === 'OK';
-    }
-    const reply = await this.#run('compareAndSet', key, (k) =>
-      compareAndSetScript.run(this.#client, k, [expected, next, ttlMs ?? '']),
-    );
-    return reply === 1;
-  }
-
-  async increment(key: string, by: number, options: TtlOptions): Promise<number> {
-    checkIncrement(by);
-    const ttlMs = checkTtl(options);
-    const reply = await this.#run('increment', key, (k) =>
-      incrementScript.run(this.#client, k, [by, ttlMs ?? '']),
-    );
-    return Number(reply);
-  }
-
-  async setAdd(key: string, members: readonly string[], options: TtlOptions): Promise<number> {
-    checkMembers(members);
-    const ttlMs = checkTtl(options);
-    if (members.length === 0) return this.#run('setAdd', key, async () => 0);
-    const reply = await this.#run('setAdd', key, (k) =>
-      setAddScript.run(this.#client, k, [ttlMs ?? '', ...members]),
-    );
-    return Number(reply);
-  }
-
-  async setRemove(key: string, members: readonly string[]): Promise<number> {
-    checkMembers(members);
-    if (members.length === 0) return this.#run('setRemove', key, async () => 0);
-    return this.#run('setRemove', key, (k) => this.#client.srem(k, ...members));
-  }
-
-  async setMembers(key: string): Promise<string[]> {
-    return this.#run('setMembers', key, (k) => this.#client.smembers(k));
-  }
-
-  async setHas(key: string, member: string): Promise<boolean> {
-    checkValue(member, 'member');
-    return (await this.#run('setHas', key, (k) => this.#client.sismember(k, member))) === 1;
-  }
-
-  async setSize(key: string): Promise<number> {
-    return this.#run('setSize', key, (k) => this.#client.scard(k));
-  }
-
-  async ttl(key: string): Promise<number | null> {
-    const reply = await this.#run('ttl', key, (k) => this.#client.pttl(k));
-    if (reply === -2) return null;
-    return reply === -1 ? Number.POSITIVE_INFINITY : reply;
-  }
-
-  async expire(key: string, options: TtlOptions): Promise<boolean> {
-    const ttlMs = checkTtl(options);
-    const reply = await this.#run('expire', key, (k) => expireScript.run(this.#client, k, [ttlMs ?? '']));
-    return reply === 1;
   }
 
   async close(): Promise<void> {
@@ -134,18 +35,86 @@ export class RedisStore implements KeyValueStore {
     if (this.#connection.owned) await disconnect(this.#connection);
   }
 
-  get #client() {
-    return this.#connection.client;
+  protected get isClosed(): boolean {
+    return this.#closed;
   }
 
-  #run<T>(operation: string, key: string, run: (fullKey: string) => Promise<T>): Promise<T> {
-    if (this.#closed) return Promise.reject(closed(`RedisStore.${operation}`));
-    try {
-      checkKey(key);
-    } catch (error) {
-      return Promise.reject(error);
+  protected call<T>(operation: string, body: () => T | Promise<T>): Promise<T> {
+    // A synchronous throw of `body` is call's to turn into a StorageError, as a rejection is.
+    return call(`RedisStore.${operation}`, this.#connection, () => Promise.resolve(body()));
+  }
+
+  protected getAt(k: string): Promise<string | null> {
+    return this.#client.get(k);
+  }
+
+  protected setAt(k: string, value: string, ttlMs: number | undefined): Promise<unknown> {
+    return ttlMs === undefined ? this.#client.set(k, value) : this.#client.set(k, value, 'PX', ttlMs);
+  }
+
+  protected async deleteAt(k: string): Promise<boolean> {
+    return (await this.#client.del(k)) > 0;
+  }
+
+  protected takeAt(k: string): Promise<string | null> {
+    return this.#client.getdel(k);
+  }
+
+  protected async compareAndSetAt(
+    k: string,
+    expected: string | null,
+    next: string,
+    ttlMs: number | undefined,
+  ): Promise<boolean> {
+    if (expected === null) {
+      const reply = await (ttlMs === undefined
+        ? this.#client.set(k, next, 'NX')
+        : this.#client.set(k, next, 'PX', ttlMs, 'NX'));
+      return reply === 'OK';
     }
-    const fullKey = this.#prefix + key;
-    return call(`RedisStore.${operation}`, this.#connection, () => run(fullKey));
+    return (await compareAndSetScript.run(this.#client, k, [expected, next, ttlMs ?? ''])) === 1;
+  }
+
+  protected async incrementAt(k: string, by: number, ttlMs: number | undefined): Promise<number> {
+    return Number(await incrementScript.run(this.#client, k, [by, ttlMs ?? '']));
+  }
+
+  protected async setAddAt(
+    k: string,
+    members: readonly string[],
+    ttlMs: number | undefined,
+  ): Promise<number> {
+    if (members.length === 0) return 0;
+    return Number(await setAddScript.run(this.#client, k, [ttlMs ?? '', ...members]));
+  }
+
+  protected async setRemoveAt(k: string, members: readonly string[]): Promise<number> {
+    return members.length === 0 ? 0 : this.#client.srem(k, ...members);
+  }
+
+  protected setMembersAt(k: string): Promise<string[]> {
+    return this.#client.smembers(k);
+  }
+
+  protected async setHasAt(k: string, member: string): Promise<boolean> {
+    return (await this.#client.sismember(k, member)) === 1;
+  }
+
+  protected setSizeAt(k: string): Promise<number> {
+    return this.#client.scard(k);
+  }
+
+  protected async ttlAt(k: string): Promise<number | null> {
+    const reply = await this.#client.pttl(k);
+    if (reply === -2) return null;
+    return reply === -1 ? Number.POSITIVE_INFINITY : reply;
+  }
+
+  protected async expireAt(k: string, ttlMs: number | undefined): Promise<boolean> {
+    return (await expireScript.run(this.#client, k, [ttlMs ?? ''])) === 1;
+  }
+
+  get #client() {
+    return this.#connection.client;
   }
 }

@@ -2,18 +2,10 @@ import { isTesseraError, TesseraTypeError } from '@tessera/core';
 import type Database from 'better-sqlite3';
 import { parseCounter } from '../lib/counter.js';
 import { sqliteDriver } from '../lib/drivers.js';
-import { closed, unavailable, wrongKind } from '../lib/errors.js';
-import {
-  checkCompareAndSet,
-  checkIncrement,
-  checkInterval,
-  checkKey,
-  checkMembers,
-  checkPrefix,
-  checkTtl,
-  checkValue,
-} from '../lib/validate.js';
-import type { Clock, KeyValueStore, KeyValueStoreOptions, TtlOptions } from './types.js';
+import { unavailable, wrongKind } from '../lib/errors.js';
+import { checkInterval } from '../lib/validate.js';
+import { CheckedKeyValueStore } from './base.js';
+import type { Clock, KeyValueStoreOptions } from './types.js';
 
 export interface SqliteStoreOptions extends KeyValueStoreOptions {
   /** The database file (created when missing). Give this or `database`. */
@@ -46,10 +38,9 @@ interface Row {
  * take the write lock first, so they are atomic across processes as well as within one (where
  * better-sqlite3 is synchronous anyway). Expired rows are also deleted periodically.
  */
-export class SqliteStore implements KeyValueStore {
+export class SqliteStore extends CheckedKeyValueStore {
   readonly #db: Database.Database;
   readonly #ownsDb: boolean;
-  readonly #prefix: string;
   readonly #now: Clock;
   readonly #statements: ReturnType<typeof prepare>;
   readonly #transactions: ReturnType<SqliteStore['defineTransactions']>;
@@ -58,7 +49,7 @@ export class SqliteStore implements KeyValueStore {
   readonly settlesWithinMs = 0;
 
   constructor(options: SqliteStoreOptions) {
-    this.#prefix = checkPrefix(options.prefix);
+    super('SqliteStore', options.prefix);
     this.#now = options.now ?? Date.now;
     const table = options.table ?? 'tessera_kv';
     if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
@@ -83,84 +74,64 @@ export class SqliteStore implements KeyValueStore {
     this.#purger.unref();
   }
 
-  async get(key: string): Promise<string | null> {
-    return this.#run('get', key, (k) => this.#string('get', k)?.value ?? null);
+  protected getAt(k: string): string | null {
+    return this.#string('get', k)?.value ?? null;
   }
 
-  async set(key: string, value: string, options: TtlOptions): Promise<void> {
-    checkValue(value);
-    const ttlMs = checkTtl(options);
-    this.#run('set', key, (k) => {
-      this.#statements.upsert.run(k, STRING, value, this.#expiry(ttlMs));
-    });
+  protected setAt(k: string, value: string, ttlMs: number | undefined): void {
+    this.#statements.upsert.run(k, STRING, value, this.#expiry(ttlMs));
   }
 
-  async delete(key: string): Promise<boolean> {
-    return this.#run('delete', key, (k) => {
-      const row = this.#statements.remove.get(k) as { expiresAt: number | null } | undefined;
-      return row !== undefined && this.#isLive(row.expiresAt);
-    });
+  protected deleteAt(k: string): boolean {
+    const row = this.#statements.remove.get(k) as { expiresAt: number | null } | undefined;
+    return row !== undefined && this.#isLive(row.expiresAt);
   }
 
-  async take(key: string): Promise<string | null> {
-    return this.#run('take', key, (k) => this.#transactions.take.immediate(k));
+  protected takeAt(k: string): string | null {
+    return this.#transactions.take.immediate(k);
   }
 
-  async compareAndSet(
-    key: string,
+  protected compareAndSetAt(
+    k: string,
     expected: string | null,
     next: string,
-    options: TtlOptions,
-  ): Promise<boolean> {
-    const ttlMs = checkCompareAndSet(expected, next, options);
-    return this.#run('compareAndSet', key, (k) =>
-      this.#transactions.compareAndSet.immediate(k, expected, next, ttlMs),
-    );
+    ttlMs: number | undefined,
+  ): boolean {
+    return this.#transactions.compareAndSet.immediate(k, expected, next, ttlMs);
   }
 
-  async increment(key: string, by: number, options: TtlOptions): Promise<number> {
-    checkIncrement(by);
-    const ttlMs = checkTtl(options);
-    return this.#run('increment', key, (k) => this.#transactions.increment.immediate(k, by, ttlMs));
+  protected incrementAt(k: string, by: number, ttlMs: number | undefined): number {
+    return this.#transactions.increment.immediate(k, by, ttlMs);
   }
 
-  async setAdd(key: string, members: readonly string[], options: TtlOptions): Promise<number> {
-    checkMembers(members);
-    const ttlMs = checkTtl(options);
-    return this.#run('setAdd', key, (k) =>
-      members.length === 0 ? 0 : this.#transactions.setAdd.immediate(k, members, ttlMs),
-    );
+  protected setAddAt(k: string, members: readonly string[], ttlMs: number | undefined): number {
+    return members.length === 0 ? 0 : this.#transactions.setAdd.immediate(k, members, ttlMs);
   }
 
-  async setRemove(key: string, members: readonly string[]): Promise<number> {
-    checkMembers(members);
-    return this.#run('setRemove', key, (k) => this.#transactions.setRemove.immediate(k, members));
+  protected setRemoveAt(k: string, members: readonly string[]): number {
+    return this.#transactions.setRemove.immediate(k, members);
   }
 
-  async setMembers(key: string): Promise<string[]> {
-    return this.#run('setMembers', key, (k) => [...this.#members('setMembers', k)]);
+  protected setMembersAt(k: string): string[] {
+    return [...this.#members('setMembers', k)];
   }
 
-  async setHas(key: string, member: string): Promise<boolean> {
-    checkValue(member, 'member');
-    return this.#run('setHas', key, (k) => this.#members('setHas', k).has(member));
+  protected setHasAt(k: string, member: string): boolean {
+    return this.#members('setHas', k).has(member);
   }
 
-  async setSize(key: string): Promise<number> {
-    return this.#run('setSize', key, (k) => this.#members('setSize', k).size);
+  protected setSizeAt(k: string): number {
+    return this.#members('setSize', k).size;
   }
 
-  async ttl(key: string): Promise<number | null> {
-    return this.#run('ttl', key, (k) => {
-      const row = this.#read(k);
-      if (row === undefined) return null;
-      return row.expiresAt === null ? Number.POSITIVE_INFINITY : row.expiresAt - this.#now();
-    });
+  protected ttlAt(k: string): number | null {
+    const row = this.#read(k);
+    if (row === undefined) return null;
+    return row.expiresAt === null ? Number.POSITIVE_INFINITY : row.expiresAt - this.#now();
   }
 
-  async expire(key: string, options: TtlOptions): Promise<boolean> {
-    const ttlMs = checkTtl(options);
-    return this.#run('expire', key, (k) => this.#transactions.expire.immediate(k, ttlMs));
+  protected expireAt(k: string, ttlMs: number | undefined): boolean {
+    return this.#transactions.expire.immediate(k, ttlMs);
   }
 
   async close(): Promise<void> {
@@ -232,12 +203,14 @@ export class SqliteStore implements KeyValueStore {
     };
   }
 
-  /** Runs one operation on the full key; anything SQLite throws becomes a StorageError. */
-  #run<T>(operation: string, key: string, body: (fullKey: string) => T): T {
-    if (this.#purger === undefined) throw closed(`SqliteStore.${operation}`);
-    checkKey(key);
+  protected get isClosed(): boolean {
+    return this.#purger === undefined;
+  }
+
+  /** Runs one operation; anything SQLite throws becomes a StorageError. */
+  protected async call<T>(operation: string, body: () => T | Promise<T>): Promise<T> {
     try {
-      return body(this.#prefix + key);
+      return await body();
     } catch (error) {
       if (isTesseraError(error) || error instanceof TesseraTypeError) throw error;
       throw unavailable(`SqliteStore.${operation}`, error);
