@@ -20,16 +20,8 @@ import type { ComparePlatform, UserRoute } from './platform.js';
 import { freePort, type Part, PartRegistry } from './processes.js';
 import type { ProgressView } from './progress.js';
 import { redisServerSpec } from './redis.js';
-import {
-  type CompareReport,
-  type FaultName,
-  type FaultReport,
-  faultNames,
-  type ModeName,
-  type ModeReport,
-  modeNames,
-  reportSchema,
-} from './schema.js';
+import type { CompareReport, FaultName, FaultReport, ModeName, ModeReport } from './schema.js';
+import { faultNames, modeNames, reportSchema } from './schema.js';
 import { type ModeSystem, type ServiceName, startSystem } from './system.js';
 import { shopWorkload, type Workload } from './workload.js';
 

@@ -2,14 +2,14 @@
 // No framework and no build step. Data from the API reaches the DOM only through textContent.
 
 const { login = 'none', mode = 'public', issuer = '', clientId = '', scope = '' } = document.body.dataset;
-const ORDERS = '/api/orders/orders';
-const ITEMS = '/api/inventory/items';
-/** Where the token service sends the browser back to (token mode): this page, at its callback path. */
-const CALLBACK = '/_tessera/callback';
-/** The `state` a sign-out at the token service comes back with. */
-const SIGNED_OUT = 'signed-out';
-/** Token mode: the sign-in in progress (state and PKCE verifier) while the browser is at the token service. */
-const PENDING = 'tessera.sign-in';
+/** The shop's routes behind the gateway. */
+const routes = { orders: '/api/orders/orders', items: '/api/inventory/items' };
+/**
+ * Token mode's sign-in at the token service: the path it sends the browser back to (this page's
+ * callback), the `state` a sign-out there comes back with, and the sessionStorage key of the
+ * sign-in in progress (state and PKCE verifier) while the browser is away.
+ */
+const signIn = { callback: '/_tessera/callback', signedOut: 'signed-out', pending: 'tessera.sign-in' };
 let csrf = '';
 
 /**
@@ -126,7 +126,7 @@ const base64url = (bytes) =>
     .replace(/\//g, '_')
     .replace(/=+$/, '');
 const randomToken = () => base64url(crypto.getRandomValues(new Uint8Array(32)));
-const redirectUri = () => `${window.location.origin}${CALLBACK}`;
+const redirectUri = () => `${window.location.origin}${signIn.callback}`;
 
 /** To the token service's login page: a fresh state and PKCE verifier, the S256 challenge in the URL. */
 async function startBrowserSignIn() {
@@ -136,7 +136,7 @@ async function startBrowserSignIn() {
   const challenge = base64url(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(verifier)));
   // The one thing that must outlive the trip to the token service, and it is no token: a
   // one-use state and verifier for this tab, removed as soon as the browser is back.
-  sessionStorage.setItem(PENDING, JSON.stringify({ state, verifier }));
+  sessionStorage.setItem(signIn.pending, JSON.stringify({ state, verifier }));
   const url = new URL(endpoint);
   url.search = new URLSearchParams({
     response_type: 'code',
@@ -156,11 +156,11 @@ function signInError(code) {
   return `the token service answered ${code}`;
 }
 
-/** Back from the token service at CALLBACK: the code for tokens (in memory), or the reason it failed. */
+/** Back from the token service at signIn.callback: the code for tokens (in memory), or the reason it failed. */
 async function finishBrowserSignIn() {
   const query = new URLSearchParams(window.location.search);
-  const pending = JSON.parse(sessionStorage.getItem(PENDING) ?? 'null');
-  sessionStorage.removeItem(PENDING);
+  const pending = JSON.parse(sessionStorage.getItem(signIn.pending) ?? 'null');
+  sessionStorage.removeItem(signIn.pending);
   // The code is one-use and the URL is about to be left; the page lives on at `/`.
   window.history.replaceState(null, '', '/');
   const failed = (reason) => status(`Sign-in did not complete: ${reason}. Press "Sign in" to try again.`);
@@ -227,7 +227,7 @@ async function browserSignOut() {
   url.search = new URLSearchParams({
     id_token_hint: held.id,
     post_logout_redirect_uri: `${window.location.origin}/`,
-    state: SIGNED_OUT,
+    state: signIn.signedOut,
   }).toString();
   window.location.assign(url.href);
   return 'navigating';
@@ -272,7 +272,7 @@ async function refresh() {
 }
 
 async function loadItems() {
-  const answer = await api('GET', ITEMS);
+  const answer = await api('GET', routes.items);
   if (!answer.ok) return status(problem(answer, 'Loading the items'));
   const rows = answer.data.map((item) => {
     const quantity = el('input', {
@@ -314,7 +314,7 @@ async function loadItems() {
 }
 
 async function loadOrders() {
-  const answer = await api('GET', ORDERS);
+  const answer = await api('GET', routes.orders);
   if (!answer.ok) return status(problem(answer, 'Loading your orders'));
   const rows = answer.data.map((order) =>
     el('li', {
@@ -328,7 +328,7 @@ async function loadOrders() {
 }
 
 async function placeOrder(item, quantity) {
-  const answer = await api('POST', ORDERS, { item, quantity });
+  const answer = await api('POST', routes.orders, { item, quantity });
   if (answer.status !== 201) {
     status(problem(answer, 'Placing the order'));
     if (answer.status === 401) await refresh();
@@ -508,9 +508,9 @@ byId('logout').addEventListener(
 async function start() {
   nameTheMode();
   const query = new URLSearchParams(window.location.search);
-  if (login === 'browser' && window.location.pathname === CALLBACK) {
+  if (login === 'browser' && window.location.pathname === signIn.callback) {
     await finishBrowserSignIn();
-  } else if (query.get('state') === SIGNED_OUT) {
+  } else if (query.get('state') === signIn.signedOut) {
     window.history.replaceState(null, '', window.location.pathname);
     status('Signed out.', 'notice');
   }
