@@ -21,6 +21,10 @@ export const authErrorCodes = {
     status: 401,
     meaning: "The connection's client certificate is not the one the access token is bound to.",
   },
+  ERR_MTLS_TOKEN_NOT_BOUND: {
+    status: 401,
+    meaning: 'A resource that takes certificate-bound access tokens only got a token with no cnf.x5t#S256.',
+  },
   ERR_METRICS_UNAUTHORIZED: {
     status: 401,
     meaning: 'GET /metrics needs the bearer token configured as metrics.bearerToken.',
