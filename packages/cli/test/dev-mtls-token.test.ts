@@ -1,9 +1,11 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { certificateThumbprint } from '@tessera/core';
-import { createGateway, parseGatewayConfig } from '@tessera/gateway';
+import { createGateway, loadGatewayConfig, parseGatewayConfig } from '@tessera/gateway';
 import { decodeJwt } from 'jose';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -15,7 +17,7 @@ import { bin, devSystemForSuite } from './support/processes.js';
 // `tessera dev --mtls --mode token` (RFC 8705, gateway token.mtls): the user's token is never
 // forwarded; the gateway exchanges it at the token service's mutual-TLS listener for one bound to
 // its own certificate, and every service takes certificate-bound tokens only.
-// docs/security.md G171, G172, G173.
+// docs/security.md G171, G172, G173, G175.
 
 const SECRET = 'dev-mtls-token-test-secret-0123456789abcdef';
 const json = { 'content-type': 'application/json' };
@@ -115,6 +117,68 @@ describe('tessera dev --mtls --mode token', () => {
       code: 'ERR_INVALID_OPTION',
       message: expect.stringMatching(/^token\.mtls needs/),
     });
+  });
+
+  it("G175: the token orders received (captured by a recording TLS upstream), replayed at orders and inventory over orders' certificate, or at the edge: 401", async () => {
+    const { system } = running;
+    const { parts, ca } = mtls().certificates;
+    // A stand-in for orders that records what the gateway sends it: orders' own server certificate,
+    // asking the gateway for its certificate as orders does.
+    const received: string[] = [];
+    const recorder = createHttpsServer(
+      { cert: parts.orders.cert, key: parts.orders.key, ca, requestCert: true, rejectUnauthorized: true },
+      (incoming, answer) => {
+        received.push(incoming.headers.authorization ?? '');
+        answer.writeHead(200, json).end('{}');
+      },
+    );
+    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
+    const recorderUrl = `https://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
+    // A second gateway from the dev system's own gateway.yaml, its routes pointed at the recorder.
+    const { config } = loadGatewayConfig({ file: system.files.gateway, env: {} });
+    const gateway = await createGateway(
+      { ...config, logLevel: 'silent', routes: config.routes.map((r) => ({ ...r, upstream: recorderUrl })) },
+      {
+        clientSecret: readFileSync(system.files.clientSecret, 'utf8').trim(),
+        upstreamTls: { ca, ...parts.gateway },
+      },
+    );
+    try {
+      const user = await userToken();
+      const through = await gateway.inject({
+        method: 'GET',
+        url: '/api/orders/orders',
+        headers: { authorization: `Bearer ${user}` },
+      });
+      expect(through.statusCode).toBe(200);
+      expect(received).toHaveLength(1);
+      const captured = (received[0] ?? '').replace(/^Bearer /, '');
+      expect(captured).not.toBe(user);
+      expect(decodeJwt(captured).cnf).toEqual({ 'x5t#S256': thumbprintOf(parts.gateway) });
+      const replay = async (url: string, part: PartCertificate) => {
+        const answer = await request(url, {
+          headers: { authorization: `Bearer ${captured}` },
+          dispatcher: agentOf(part),
+        });
+        const body = (await answer.body.json()) as { error?: { code?: string } };
+        return { status: answer.statusCode, code: body.error?.code };
+      };
+      // Over its holder's connection the binding holds: what is refused below is the replay.
+      expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
+      expect(await replay(`${system.urls.orders}/orders`, parts.orders)).toEqual({
+        status: 401,
+        code: 'ERR_MTLS_CERTIFICATE_MISMATCH',
+      });
+      expect((await replay(`${system.urls.inventory}/items`, parts.orders)).status).toBe(401);
+      // At the edge (the browser's side, no certificate): a token for orders, not the gateway.
+      const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+        headers: { authorization: `Bearer ${captured}` },
+      });
+      expect(edge.status).toBe(401);
+    } finally {
+      await gateway.close();
+      await new Promise((resolve) => recorder.close(resolve));
+    }
   });
 
   it('refuses --mtls in session mode (a usage error, exit 2)', async () => {
