@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { certificateThumbprint } from '@tessera/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
@@ -461,3 +463,53 @@ describe('the page in a browser, hybrid mode with --dpop', () => {
     TIMEOUT,
   );
 });
+
+/** The certificate thumbprint (`x5t#S256`) of a part of `tessera dev --mtls`. */
+function thumbprintOf(system: DevSystem, part: 'gateway' | 'orders'): string {
+  const certificates = system.mtls?.certificates;
+  if (certificates === undefined) throw new Error('the dev system runs without mutual TLS');
+  return certificateThumbprint(new X509Certificate(certificates.parts[part].cert));
+}
+
+for (const { mode, signIn } of modes.filter((m) => m.mode !== 'session')) {
+  describe(`the page in a browser, ${mode} mode with --mtls`, () => {
+    const running = devSystemForSuite(mode, SECRET, { mtls: true }, TIMEOUT);
+    let browser: Browser | undefined;
+    beforeAll(async () => {
+      browser = await launch();
+    }, TIMEOUT);
+    afterAll(() => browser?.close(), TIMEOUT);
+
+    it(
+      `G174: the trace shows the x5t#S256 each hop checked: the gateway's certificate at orders, orders' at the two it called`,
+      async () => {
+        const { system } = running;
+        if (browser === undefined) throw new Error('not started');
+        const { context, page, problems } = await openPage(browser);
+        try {
+          await page.goto(system.urls.gateway);
+          await signIn(page, alice, system);
+          const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
+          await red.waitFor();
+          await red.getByTestId('order').click();
+          await page.getByTestId('last-order').waitFor();
+          const x5tOf = (service: string) =>
+            page
+              .locator(`[data-testid="hop"][data-service="${service}"]`)
+              .first()
+              .locator('[data-testid="hop-x5t#S256"]')
+              .first()
+              .textContent();
+          const shown = await Promise.all(['orders', 'inventory', 'payments'].map(x5tOf));
+          const byOrders = thumbprintOf(system, 'orders');
+          expect(shown).toEqual([thumbprintOf(system, 'gateway'), byOrders, byOrders]);
+          expect((await page.getByTestId('legend').textContent()) ?? '').toContain('x5t#S256');
+          expect(problems).toEqual([]);
+        } finally {
+          await context.close();
+        }
+      },
+      TIMEOUT,
+    );
+  });
+}
