@@ -49,6 +49,12 @@ export interface TokenAuthOptions {
    * Unset: bearer tokens.
    */
   readonly dpop?: { readonly replay: DpopReplayStore };
+  /**
+   * Mutual TLS mode (RFC 8705): every route takes only tokens bound to a certificate, from the
+   * connection presenting it (the service listens on TLS asking for client certificates), so a
+   * caller's unbound token copied from anywhere is refused (`ERR_MTLS_TOKEN_NOT_BOUND`).
+   */
+  readonly mtls?: boolean;
 }
 
 /** Token mode: each service verifies the caller's access token locally (and its DPoP proof, with `dpop`). */
@@ -63,7 +69,8 @@ export function tokenAuth(options: TokenAuthOptions): ShopAuth {
         ...(options.keys === undefined ? {} : { keys: options.keys }),
         ...(options.revocations === undefined ? {} : { revocations: options.revocations }),
       });
-      return options.dpop === undefined ? bearer(verifier) : dpop(verifier, { replay: options.dpop.replay });
+      if (options.dpop !== undefined) return dpop(verifier, { replay: options.dpop.replay });
+      return bearer(verifier, { certificateBound: options.mtls === true });
     },
     policy(needs: Needs): Policy {
       const scope = requireScope(...needs.scopes);

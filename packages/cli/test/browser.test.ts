@@ -1,6 +1,8 @@
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { certificateThumbprint } from '@tessera/core';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchChromium } from '../../../test/support/chromium.js';
@@ -170,6 +172,15 @@ async function openPage(
     }
   });
   return { context, page, problems };
+}
+
+/** Opens the page, signs alice in, and waits for the tessera-red row, which it returns. */
+async function signedInAtItems(page: Page, system: DevSystem, signIn: ModeCase['signIn']) {
+  await page.goto(system.urls.gateway);
+  await signIn(page, alice, system);
+  const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
+  await red.waitFor();
+  return red;
 }
 
 for (const { mode, signIn, signOut } of modes) {
@@ -393,10 +404,7 @@ for (const { mode, signIn, signOut } of modes) {
         if (browser === undefined || system === undefined) throw new Error('not started');
         const { context, page, problems } = await openPage(browser);
         try {
-          await page.goto(system.urls.gateway);
-          await signIn(page, alice, system);
-          const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
-          await red.waitFor();
+          const red = await signedInAtItems(page, system, signIn);
           const orders = await page.getByTestId('order-row').count();
           await red.getByTestId('quantity').fill('5000');
           await red.getByTestId('order').click();
@@ -417,47 +425,98 @@ for (const { mode, signIn, signOut } of modes) {
   });
 }
 
-describe('the page in a browser, hybrid mode with --dpop', () => {
-  const running = devSystemForSuite('hybrid', SECRET, { dpop: true }, TIMEOUT);
+/**
+ * Signs in through the page, orders one tessera-red and reads, for each hop of the trace (orders,
+ * inventory, payments), the binding of `kind` it checked, and the legend's text.
+ */
+async function orderAndReadBindings(
+  browser: Browser | undefined,
+  system: DevSystem,
+  signIn: ModeCase['signIn'],
+  kind: 'jkt' | 'x5t#S256',
+): Promise<{ readonly hops: readonly (string | null)[]; readonly legend: string }> {
+  if (browser === undefined) throw new Error('not started');
+  const { context, page, problems } = await openPage(browser);
+  try {
+    const red = await signedInAtItems(page, system, signIn);
+    await red.getByTestId('order').click();
+    await page.getByTestId('last-order').waitFor();
+    const bindingAt = (service: string) =>
+      page
+        .locator(`[data-testid="hop"][data-service="${service}"]`)
+        .first()
+        .locator(`[data-testid="hop-${kind}"]`)
+        .first()
+        .textContent();
+    const hops = await Promise.all(['orders', 'inventory', 'payments'].map(bindingAt));
+    const legend = (await page.getByTestId('legend').textContent()) ?? '';
+    expect(problems).toEqual([]);
+    return { hops, legend };
+  } finally {
+    await context.close();
+  }
+}
+
+/** A browser for one suite, launched before its tests and closed after them. */
+function browserForSuite(): { readonly browser: Browser | undefined } {
   let browser: Browser | undefined;
   beforeAll(async () => {
     browser = await launch();
   }, TIMEOUT);
   afterAll(() => browser?.close(), TIMEOUT);
+  return {
+    get browser() {
+      return browser;
+    },
+  };
+}
+
+describe('the page in a browser, hybrid mode with --dpop', () => {
+  const running = devSystemForSuite('hybrid', SECRET, { dpop: true }, TIMEOUT);
+  const chromium = browserForSuite();
 
   it(
     "the trace shows the key each hop checked a proof of: the gateway's at orders, orders' at the two it called",
     async () => {
-      const { system } = running;
-      if (browser === undefined) throw new Error('not started');
-      const { context, page, problems } = await openPage(browser);
-      try {
-        await page.goto(system.urls.gateway);
-        await signInThroughTokenService(page, alice, system);
-        const red = page.locator('[data-testid="item-row"][data-item="tessera-red"]');
-        await red.waitFor();
-        await red.getByTestId('order').click();
-        await page.getByTestId('last-order').waitFor();
-        const jktOf = (service: string) =>
-          page
-            .locator(`[data-testid="hop"][data-service="${service}"]`)
-            .first()
-            .getByTestId('hop-jkt')
-            .first()
-            .textContent();
-        const [atOrders, atInventory, atPayments] = await Promise.all(
-          ['orders', 'inventory', 'payments'].map(jktOf),
-        );
-        expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
-        expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
-        expect(atInventory).not.toBe(atOrders);
-        expect(atPayments).toBe(atInventory);
-        expect((await page.getByTestId('legend').textContent()) ?? '').toContain('jkt');
-        expect(problems).toEqual([]);
-      } finally {
-        await context.close();
-      }
+      const { hops, legend } = await orderAndReadBindings(
+        chromium.browser,
+        running.system,
+        signInThroughTokenService,
+        'jkt',
+      );
+      const [atOrders, atInventory, atPayments] = hops;
+      expect(atOrders).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(atInventory).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(atInventory).not.toBe(atOrders);
+      expect(atPayments).toBe(atInventory);
+      expect(legend).toContain('jkt');
     },
     TIMEOUT,
   );
 });
+
+/** The certificate thumbprint (`x5t#S256`) of a part of `tessera dev --mtls`. */
+function thumbprintOf(system: DevSystem, part: 'gateway' | 'orders'): string {
+  const certificates = system.mtls?.certificates;
+  if (certificates === undefined) throw new Error('the dev system runs without mutual TLS');
+  return certificateThumbprint(new X509Certificate(certificates.parts[part].cert));
+}
+
+for (const { mode, signIn } of modes.filter((m) => m.mode !== 'session')) {
+  describe(`the page in a browser, ${mode} mode with --mtls`, () => {
+    const running = devSystemForSuite(mode, SECRET, { mtls: true }, TIMEOUT);
+    const chromium = browserForSuite();
+
+    it(
+      "G174: the trace shows the x5t#S256 each hop checked: the gateway's certificate at orders, orders' at the two it called",
+      async () => {
+        const { system } = running;
+        const { hops, legend } = await orderAndReadBindings(chromium.browser, system, signIn, 'x5t#S256');
+        const byOrders = thumbprintOf(system, 'orders');
+        expect(hops).toEqual([thumbprintOf(system, 'gateway'), byOrders, byOrders]);
+        expect(legend).toContain('x5t#S256');
+      },
+      TIMEOUT,
+    );
+  });
+}

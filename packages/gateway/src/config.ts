@@ -143,6 +143,13 @@ export const gatewayConfigSchema = z
         /** DPoP-bound tokens at the token routes; unset, a bound token is refused as a bearer token. */
         dpop: tokenDpop.optional(),
         /**
+         * Certificate-bound tokens behind the edge (RFC 8705 3): every token route exchanges the
+         * caller's token at the issuer's `mtls_endpoint_aliases` token endpoint over a connection
+         * presenting the `upstreamTls` certificate, so the upstream gets a token bound to it and
+         * never the caller's. Default false; not with `dpop` (one holder per token).
+         */
+        mtls: z.boolean().default(false),
+        /**
          * The page at `/` signs users in as this public client of the token service: code + PKCE
          * S256 in the browser, tokens in the page's memory only. Registered there with the
          * redirect URI `<this gateway's origin>/_tessera/callback` and the origin in
@@ -160,6 +167,10 @@ export const gatewayConfigSchema = z
               ),
           })
           .optional(),
+      })
+      .refine((t) => !(t.mtls && t.dpop !== undefined), {
+        path: ['mtls'],
+        message: 'not with token.dpop: a token is bound to one holder',
       })
       .optional(),
     session: z
@@ -393,6 +404,14 @@ export const gatewayConfigSchema = z
           path: ['routes', index, 'exchange'],
           message:
             'required with token.dpop: a DPoP-bound token is never forwarded as is, it is exchanged for the upstream',
+        });
+      }
+      if (r.auth === 'token' && config.token?.mtls === true && r.exchange === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', index, 'exchange'],
+          message:
+            "required with token.mtls: the caller's token is never forwarded, it is exchanged for one bound to the gateway's certificate",
         });
       }
       if (r.exchange !== undefined && r.auth !== 'token' && r.auth !== 'hybrid') {

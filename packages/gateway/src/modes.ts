@@ -35,8 +35,8 @@ export interface GatewayModes {
 }
 
 /** An undici Agent presenting the gateway's certificate and trusting only `tls.ca` (start checks demand `tls`). */
-function certificateAgent(tls: GatewayOptions['upstreamTls']): Agent {
-  if (tls === undefined) throw new TesseraTypeError('ERR_INVALID_OPTION', 'hybrid.mtls needs upstreamTls');
+function certificateAgent(setting: string, tls: GatewayOptions['upstreamTls']): Agent {
+  if (tls === undefined) throw new TesseraTypeError('ERR_INVALID_OPTION', `${setting} needs upstreamTls`);
   return new Agent({ connect: { ca: tls.ca, cert: tls.cert, key: tls.key } });
 }
 
@@ -46,6 +46,7 @@ function openTokenMode(
   options: GatewayOptions,
   revocations: EdgeRevocations | undefined,
   dpop: EdgeDpop | undefined,
+  mtls: Agent | undefined,
 ): Promise<TokenMode> {
   const { clientId } = config;
   return createTokenMode(config, routes, {
@@ -57,12 +58,14 @@ function openTokenMode(
       ? {}
       : {
           exchange: new EdgeExchange({
-            tokenEndpoint: discoveredTokenEndpoint(config.issuer, 5_000),
+            // token.mtls: the alias endpoint over the gateway's certificate, so the token is bound to it.
+            tokenEndpoint: discoveredTokenEndpoint(config.issuer, 5_000, mtls !== undefined),
             clientId,
             clientSecret: options.clientSecret,
             timeoutMs: 5_000,
             now: options.now ?? Date.now,
             ...(dpop === undefined ? {} : { dpop: dpop.signer }),
+            ...(mtls === undefined ? {} : { dispatcher: mtls }),
           }),
         }),
   });
@@ -98,7 +101,10 @@ export async function openModes(
       // A proof is recorded before a request goes on: without the store no DPoP request is answered.
       proofStoreReadiness = { 'dpop proof store': () => probeStore(replay.store) };
     }
-    token = await openTokenMode(config.token, config.routes, options, revocations, dpop);
+    // token.mtls: the exchanges present the certificate the upstreams get.
+    const mtls = config.token.mtls ? certificateAgent('token.mtls', options.upstreamTls) : undefined;
+    if (mtls !== undefined) shutdown.add(() => mtls.close());
+    token = await openTokenMode(config.token, config.routes, options, revocations, dpop, mtls);
   }
   let session: SessionMode | undefined;
   if ((uses('session') || uses('hybrid')) && config.session !== undefined) {
@@ -117,7 +123,7 @@ export async function openModes(
   let hybrid: HybridMode | undefined;
   if (uses('hybrid') && config.hybrid !== undefined && session !== undefined) {
     // hybrid.mtls: the token service is reached presenting the certificate the upstreams get.
-    const mtls = config.hybrid.mtls ? certificateAgent(options.upstreamTls) : undefined;
+    const mtls = config.hybrid.mtls ? certificateAgent('hybrid.mtls', options.upstreamTls) : undefined;
     if (mtls !== undefined) shutdown.add(() => mtls.close());
     hybrid = createHybridMode(config.hybrid, session, {
       clientSecret: options.clientSecret as string,

@@ -11,11 +11,16 @@ export function refuseMissingSecrets(
     readonly upstreamTls?: unknown;
   },
 ): void {
-  if (config.hybrid?.mtls === true && options.upstreamTls === undefined) {
-    throw new TesseraTypeError(
-      'ERR_INVALID_OPTION',
-      "hybrid.mtls needs the gateway's client certificate (upstreamTls: ca, cert and key; tessera gateway --upstream-ca, --upstream-cert, --upstream-key)",
-    );
+  for (const [setting, on] of [
+    ['hybrid.mtls', config.hybrid?.mtls === true],
+    ['token.mtls', config.token?.mtls === true],
+  ] as const) {
+    if (on && options.upstreamTls === undefined) {
+      throw new TesseraTypeError(
+        'ERR_INVALID_OPTION',
+        `${setting} needs the gateway's client certificate (upstreamTls: ca, cert and key; tessera gateway --upstream-ca, --upstream-cert, --upstream-key)`,
+      );
+    }
   }
   const unkeyed = config.routes
     .filter(

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import { createVerifier } from '@tessera/resource';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCertificateAuthority } from '../../../test/support/certificates.js';
 import { sqlite, type TestDatabase } from '../../../test/support/databases.js';
 import { claimsOf, userToken } from '../../../test/support/token-service/delegation.js';
 import { type Harness, startService } from '../../../test/support/token-service/harness.js';
@@ -18,6 +19,15 @@ let service: Harness;
 let upstream: Upstream;
 let gateway: FastifyInstance;
 let base: string;
+
+/** The token route that exchanges: the caller's token traded for one for inventory alone. */
+const inventoryRoute = () => ({
+  prefix: '/api/inventory',
+  upstream: upstream.url,
+  auth: 'token' as const,
+  stripPrefix: true,
+  exchange: { audience: 'inventory', scope: ['inventory:read'] },
+});
 
 beforeAll(async () => {
   database = await sqlite.create();
@@ -38,13 +48,7 @@ beforeAll(async () => {
     // The edge also accepts tokens for `edge`, which the gateway's client may not exchange.
     token: { issuer: service.url, audience: ['gateway', 'edge'], clientId: 'gateway' },
     routes: [
-      {
-        prefix: '/api/inventory',
-        upstream: upstream.url,
-        auth: 'token',
-        stripPrefix: true,
-        exchange: { audience: 'inventory', scope: ['inventory:read'] },
-      },
+      inventoryRoute(),
       { prefix: '/api/plain', upstream: upstream.url, auth: 'token', stripPrefix: true },
     ],
   });
@@ -102,5 +106,34 @@ describe('exchange at the edge', () => {
     const body = (await response.json()) as { error: { code: string } };
     expect(body.error.code).toBe('ERR_TOKEN_EXCHANGE_FAILED');
     expect(JSON.stringify(body)).not.toContain(incoming);
+  });
+});
+
+describe('token.mtls against an issuer without mtls_endpoint_aliases', () => {
+  it('G173: 503 ERR_TOKEN_SERVICE_UNAVAILABLE, no bearer fallback: the caller token never goes upstream', async () => {
+    const ca = await createCertificateAuthority();
+    const leaf = await ca.issue({ subject: 'CN=gateway', usage: 'client' });
+    const mtlsGateway = await createGateway(
+      parseGatewayConfig({
+        logLevel: 'silent',
+        token: { issuer: service.url, audience: 'gateway', clientId: 'gateway', mtls: true },
+        routes: [inventoryRoute()],
+      }),
+      { clientSecret: SECRET, upstreamTls: { ca: ca.cert, cert: leaf.cert, key: leaf.key } },
+    );
+    try {
+      const incoming = callerToken();
+      const answer = await mtlsGateway.inject({
+        method: 'GET',
+        url: '/api/inventory/items',
+        headers: { authorization: `Bearer ${incoming}` },
+      });
+      expect(answer.statusCode).toBe(503);
+      expect(answer.json()).toMatchObject({ error: { code: 'ERR_TOKEN_SERVICE_UNAVAILABLE' } });
+      // The upstream's echo would have been a 200: the gateway never sent it anything.
+      expect(answer.body).not.toContain(incoming);
+    } finally {
+      await mtlsGateway.close();
+    }
   });
 });

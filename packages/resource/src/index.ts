@@ -28,7 +28,7 @@ export {
   resourceErrorCodes,
   resourceErrorRegistry,
 } from './errors.js';
-export { bearer } from './identity/bearer.js';
+export { type BearerOptions, bearer } from './identity/bearer.js';
 export { BearerCredential } from './identity/bearer-credential.js';
 export { readBearerToken } from './identity/bearer-header.js';
 export { type DpopSourceOptions, dpop } from './identity/dpop.js';

@@ -120,6 +120,10 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
   if (dpop && mode === 'session') {
     throw usage('--dpop binds tokens: use it with --mode hybrid or token');
   }
+  if (options.mtls === true && mode === 'session') {
+    // Session mode sends sealed session references, not tokens: there is nothing to bind.
+    throw usage('--mtls binds tokens to certificates: use it with --mode hybrid or token');
+  }
   if (dpop && options.mtls === true) {
     throw usage('--dpop and --mtls each bind tokens to their holder: use one of them');
   }

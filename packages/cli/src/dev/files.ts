@@ -184,6 +184,7 @@ function gatewayConfig(
 ): Record<string, unknown> {
   const { mode, redisUrl } = options;
   const dpop = options.dpop === true;
+  const mtls = options.mtls !== undefined;
   const route = (prefix: string, upstream: string, audience: string) => ({
     prefix,
     upstream,
@@ -191,7 +192,8 @@ function gatewayConfig(
     stripPrefix: true,
     ...(mode === 'session' ? { audience } : {}),
     // DPoP: a bound token is never forwarded as it came; the edge exchanges it for the upstream.
-    ...(mode === 'token' && dpop ? { exchange: { audience } } : {}),
+    // Mutual TLS: the user's token is never forwarded; the edge exchanges it for one bound to its certificate.
+    ...(mode === 'token' && (dpop || mtls) ? { exchange: { audience } } : {}),
   });
   const proofStore =
     redisUrl === undefined
@@ -212,15 +214,12 @@ function gatewayConfig(
       ? {
           token: {
             issuer: urls.tokenService,
-            // With DPoP the gateway exchanges every token, so it takes those meant for itself.
-            audience: dpop ? ['gateway'] : ['orders', 'inventory'],
-            ...(dpop
-              ? {
-                  clientId: 'gateway',
-                  // The page and `tessera login` get bearer tokens; the edge binds what goes on.
-                  dpop: { allowBearer: true, store: proofStore },
-                }
-              : {}),
+            // With DPoP or mutual TLS the gateway exchanges every token, so it takes those meant for itself.
+            audience: dpop || mtls ? ['gateway'] : ['orders', 'inventory'],
+            ...(dpop || mtls ? { clientId: 'gateway' } : {}),
+            // The page and `tessera login` get bearer tokens; the edge binds what goes on.
+            ...(dpop ? { dpop: { allowBearer: true, store: proofStore } } : {}),
+            ...(mtls ? { mtls: true } : {}),
             ...(options.tokenCacheSize === undefined ? {} : { cacheSize: options.tokenCacheSize }),
             ...(redisUrl === undefined || options.revocationEvents === false
               ? {}

@@ -86,7 +86,8 @@ export function devSeed(
   // Mutual TLS: orders exchanges the session's tokens, bound to the gateway's certificate.
   const dpop = options.dpop === true;
   const mtls = options.mtls === true;
-  const userAudiences = dpop ? ['orders', 'inventory', 'gateway'] : ['orders', 'inventory'];
+  // With either binding, token mode's gateway exchanges every user token, so those name it too.
+  const userAudiences = dpop || mtls ? ['orders', 'inventory', 'gateway'] : ['orders', 'inventory'];
   return {
     clients: [
       {
@@ -97,15 +98,17 @@ export function devSeed(
         post_logout_redirect_uris: [`${gatewayUrl}/`],
         backchannel_logout_uri: `${gatewayUrl}/auth/backchannel-logout`,
         backchannel_logout_session_required: true,
-        grant_types: dpop
-          ? ['authorization_code', 'refresh_token', TOKEN_EXCHANGE]
-          : ['authorization_code', 'refresh_token'],
+        grant_types:
+          dpop || mtls
+            ? ['authorization_code', 'refresh_token', TOKEN_EXCHANGE]
+            : ['authorization_code', 'refresh_token'],
         scopes: [...GATEWAY_SCOPES],
         audiences: ['orders', 'inventory'],
         first_party: true,
         ...(dpop ? { dpop_bound_subject_tokens: true } : {}),
-        // With mutual TLS, the session's tokens are bound to the gateway's certificate (hybrid.mtls):
-        // it still proves itself by its secret, and takes them over its certificate (RFC 8705 3).
+        // With mutual TLS, the session's tokens (hybrid.mtls) and what token mode exchanges
+        // (token.mtls) are bound to the gateway's certificate: it still proves itself by its
+        // secret, and takes them over its certificate (RFC 8705 3).
         ...(mtls ? { tls_client_certificate_bound_access_tokens: true } : {}),
       },
       {

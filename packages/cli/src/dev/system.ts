@@ -182,6 +182,8 @@ export async function startDevSystem(options: DevSystemOptions): Promise<DevSyst
         issuer,
         revocations,
         ...(proofs === undefined ? {} : { dpop: { replay: proofs } }),
+        // --mtls: the services take certificate-bound tokens only, from the certificate's connection.
+        ...(certificates === undefined ? {} : { mtls: true }),
       });
     } else if (sessionStore !== undefined) {
       const { createSessionManager } = await import('@tessera/session');

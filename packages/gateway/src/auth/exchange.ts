@@ -3,6 +3,7 @@ import { createTokenExchanger, type TokenExchanger } from '@tessera/resource';
 import type { RouteConfig } from '../config.js';
 import { GatewayError } from '../errors.js';
 import { onceUntilSuccess } from '../lib/once-until-success.js';
+import { mtlsTokenEndpoint } from './mtls.js';
 
 export interface EdgeExchangeOptions {
   /** The token service's token endpoint, found when first needed (discovery). */
@@ -14,20 +15,25 @@ export interface EdgeExchangeOptions {
   /** The gateway's DPoP key: the exchanged tokens are bound to it (RFC 9449 5). */
   readonly dpop?: DpopProofSigner;
   /**
-   * With mutual TLS (`hybrid.mtls`): the connections present the gateway's certificate, so the
+   * With mutual TLS (`hybrid.mtls`, `token.mtls`): the connections present the gateway's certificate, so the
    * exchanged tokens are bound to it (RFC 8705 3); `tokenEndpoint` is then the mTLS alias.
    */
   readonly dispatcher?: OutboundRequest['dispatcher'];
 }
 
-/** The token endpoint of `issuer` by discovery (OpenID Connect Discovery 4), once it answers. */
-export function discoveredTokenEndpoint(issuer: string, timeoutMs: number): () => Promise<string> {
-  return onceUntilSuccess(async () =>
-    metadataUrl(
-      await discoverIssuer(issuer, { timeout: timeoutMs, maxBodyBytes: 64 * 1024 }),
-      'token_endpoint',
-    ),
-  );
+/**
+ * The token endpoint of `issuer` by discovery (OpenID Connect Discovery 4), once it answers; with
+ * `mtls` (`token.mtls`) its `mtls_endpoint_aliases` one, which must be https (else 503).
+ */
+export function discoveredTokenEndpoint(
+  issuer: string,
+  timeoutMs: number,
+  mtls = false,
+): () => Promise<string> {
+  return onceUntilSuccess(async () => {
+    const metadata = await discoverIssuer(issuer, { timeout: timeoutMs, maxBodyBytes: 64 * 1024 });
+    return mtls ? mtlsTokenEndpoint(metadata) : metadataUrl(metadata, 'token_endpoint');
+  });
 }
 
 /**

@@ -85,6 +85,8 @@ export async function createTokenMode(
     if (routes.some((route) => route.auth === 'token' && route.exchange === undefined))
       throw misuse('token.dpop: every token route must exchange (a bound token is never forwarded as is)');
   }
+  if (config.mtls && routes.some((route) => route.auth === 'token' && route.exchange === undefined))
+    throw misuse("token.mtls: every token route must exchange (the caller's token is never forwarded)");
   // With DPoP, the resource library's dpop source: the proof for this gateway's public URL, its
   // jti in the shared store, the token bound to the proof's key, a bound token under Bearer refused.
   const source: IdentitySource =

@@ -1,4 +1,4 @@
-import { inSpan, inSpanSync, refuseBoundBearer } from '@tessera/core';
+import { AuthError, inSpan, inSpanSync, type Principal, refuseBoundBearer } from '@tessera/core';
 import type { Verifier } from '../verify/verifier.js';
 import { BearerCredential } from './bearer-credential.js';
 import { bearerTokenOf, checkBearerRequest, readBearerToken } from './bearer-header.js';
@@ -10,8 +10,24 @@ import type { Authenticated, IdentitySource, RequestLike } from './types.js';
  * A token bound to a client certificate (`cnf.x5t#S256`, RFC 8705 3) is taken only from the TLS
  * connection whose peer certificate has that thumbprint, checked on every request, cached or not.
  */
-export function bearer(verifier: Verifier): IdentitySource {
+export interface BearerOptions {
+  /**
+   * Take certificate-bound tokens only (RFC 8705 3): a token with no `cnf.x5t#S256` is refused
+   * (`ERR_MTLS_TOKEN_NOT_BOUND`, 401 `invalid_token`), so a service behind mutual TLS takes no
+   * token a caller could have copied and replayed. Default false.
+   */
+  readonly certificateBound?: boolean;
+}
+
+export function bearer(verifier: Verifier, options: BearerOptions = {}): IdentitySource {
   const { jwks } = verifier;
+  const certificateBound = options.certificateBound === true;
+  /** The binding checks of every path, cached token or not. */
+  const checkBinding = (principal: Principal, socket: RequestLike['socket']): void => {
+    refuseBoundBearer(principal, socket);
+    if (certificateBound && principal.binding?.type !== 'mtls')
+      throw new AuthError('ERR_MTLS_TOKEN_NOT_BOUND');
+  };
   return Object.freeze({
     scheme: 'Bearer',
     // Cached keys verify without the token service; keys given in-process are always there. Only
@@ -23,7 +39,7 @@ export function bearer(verifier: Verifier): IdentitySource {
       return inSpan('tessera.verify_token', {}, async () => {
         const token = readBearerToken(request);
         const principal = await verifier.verify(token);
-        refuseBoundBearer(principal, request.socket);
+        checkBinding(principal, request.socket);
         return { principal, credential: new BearerCredential(token) };
       });
     },
@@ -46,14 +62,14 @@ export function bearer(verifier: Verifier): IdentitySource {
       const candidate = header.slice(7);
       const cached = verifier.verifyCached(candidate);
       if (cached !== undefined) {
-        refuseBoundBearer(cached, request.socket);
+        checkBinding(cached, request.socket);
         return { principal: cached, credential: new BearerCredential(candidate) };
       }
     }
     const token = bearerTokenOf(header);
     const principal = verifier.verifyNow(token);
     if (principal === undefined) return undefined;
-    refuseBoundBearer(principal, request.socket);
+    checkBinding(principal, request.socket);
     return { principal, credential: new BearerCredential(token) };
   }
 }

@@ -3,6 +3,7 @@ import { importJWK, type JWTPayload } from 'jose';
 import * as oidc from 'openid-client';
 import type { GatewayConfig } from '../../config.js';
 import { onceUntilSuccess } from '../../lib/once-until-success.js';
+import { mtlsTokenEndpoint } from '../mtls.js';
 import { boundedFetch } from './bounded-fetch.js';
 import {
   discoveryFailure,
@@ -56,19 +57,6 @@ export interface ProviderOptions {
    * session's tokens are bound to the certificate (RFC 8705 3).
    */
   readonly mtls?: OutboundRequest['dispatcher'];
-}
-
-/**
- * RFC 8705 5: where a client that binds its tokens to its certificate sends its token requests. An
- * issuer without the alias (or with one off https) cannot bind them: an outage, not a bearer token.
- */
-function mtlsTokenEndpoint(metadata: oidc.ServerMetadata): string {
-  const alias = metadata.mtls_endpoint_aliases?.token_endpoint;
-  if (typeof alias !== 'string')
-    throw unavailable('hybrid.mtls: the metadata has no mtls_endpoint_aliases.token_endpoint');
-  // Mutual TLS is TLS: an alias off https would present no certificate at all.
-  if (!alias.startsWith('https:')) throw unavailable('mtls_endpoint_aliases.token_endpoint is not https');
-  return alias;
 }
 
 /** The `state` of a logout at the token service; the page at the return address reads it. */

@@ -425,7 +425,7 @@ const MEANINGS = {
     ],
     [
       'x5t#S256',
-      "With --mtls: the thumbprint of the client certificate the service saw on the TLS connection (the token's cnf.x5t#S256): orders' at inventory and payments. A token copied from a hop is refused over any other certificate.",
+      "With --mtls: the thumbprint of the client certificate the service saw on the TLS connection (the token's cnf.x5t#S256): the gateway's at orders, orders' at inventory and payments. A token copied from a hop is refused over any other certificate.",
     ],
   ],
   session: [
