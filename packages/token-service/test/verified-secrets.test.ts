@@ -100,4 +100,41 @@ describe.each(databases)('verified client secrets on $name', (fixture) => {
     offset = CLIENT_CACHE_TTL_MS + 1;
     expect(await token(ORDERS_SECRET)).toBe(401);
   });
+
+  it('A178: a client cached for many TTLs still stops working within one TTL of a secret rotated, or of its removal, by another process', async () => {
+    const other = openClientRepository({ database: admin, secret: TEST_SECRET });
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    // Nothing written: the client and its verified secret stay cached past the TTL (README, "Scale").
+    offset = 3 * CLIENT_CACHE_TTL_MS;
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    await other.upsert({ ...orders, client_secret: NEW_SECRET });
+    offset = 4 * CLIENT_CACHE_TTL_MS + 1;
+    expect(await token(ORDERS_SECRET)).toBe(401);
+    expect(await token(NEW_SECRET)).toBe(200);
+    offset = 7 * CLIENT_CACHE_TTL_MS;
+    expect(await token(NEW_SECRET)).toBe(200);
+    expect(await other.remove('orders')).toBe(true);
+    offset = 8 * CLIENT_CACHE_TTL_MS + 1;
+    expect(await token(NEW_SECRET)).toBe(401);
+  });
+
+  it('one generation for all clients: a write to any client by another process re-reads every cached one', async () => {
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    // A row deleted around ClientRepository raises no generation, so the cached client is used on
+    // past the TTL: this is what shows the cache no longer re-reads a client per TTL.
+    await admin
+      .deleteFrom('oauth_clients' as never)
+      .where('client_id' as never, '=', 'orders' as never)
+      .execute();
+    offset = 2 * CLIENT_CACHE_TTL_MS;
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    const other = openClientRepository({ database: admin, secret: TEST_SECRET });
+    await other.upsert({ ...orders, client_id: 'orders-neighbour' });
+    try {
+      offset = 3 * CLIENT_CACHE_TTL_MS + 1;
+      expect(await token(ORDERS_SECRET)).toBe(401);
+    } finally {
+      await other.remove('orders-neighbour');
+    }
+  });
 });

@@ -45,8 +45,23 @@ interface VerifiedSecret {
   readonly secretHash: string;
 }
 
-const MAX_CACHE_ENTRIES = 10_000;
+/** The fewest clients kept, and the most unknown ids remembered. */
+const MIN_CACHE_ENTRIES = 10_000;
+/**
+ * The most clients kept however many are registered: a cached client is about 1-2 KiB, so this
+ * bounds the cache near 250-500 MiB; past it, the least recently used are read from SQL again.
+ */
+const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
+
+/** Tells every instance's cache that the clients changed (migration 013). */
+async function raiseGeneration(db: Kysely<TokenServiceDatabase>): Promise<void> {
+  await db
+    .updateTable('oauth_client_generation')
+    .set((eb) => ({ generation: eb('generation', '+', 1) }))
+    .where('id', '=', 1)
+    .execute();
+}
 
 function fromRow(row: Selectable<ClientsTable>): Client {
   return Object.freeze({
@@ -82,10 +97,19 @@ function fromRow(row: Selectable<ClientsTable>): Client {
   });
 }
 
+/** Room for every registered client (a quarter more for those registered later), within the bounds. */
+function cacheSizeFor(clientCount: number): number {
+  return Math.min(MAX_CACHE_ENTRIES, Math.max(MIN_CACHE_ENTRIES, Math.ceil(clientCount * 1.25)));
+}
+
 /**
- * Registered clients in SQL, with a short in-memory cache so that /token does not query the
- * database on every request. Writes through this repository invalidate the cache at once; a write
- * by another process (the CLI) is seen within `cacheTtlMs`.
+ * Registered clients in SQL, with an in-memory cache so that /token does not query the database
+ * on every request. The cache holds every client it has read (up to `MAX_CACHE_ENTRIES`, sized
+ * from the number registered) until the clients' generation (migration 013) changes: every write
+ * here raises it in the same transaction, and the cache reads it at most once per `cacheTtlMs`.
+ * So writes through this repository are seen here at once, a write by another process (the CLI,
+ * another instance) within `cacheTtlMs`, as before; and a client calling less often than every
+ * `cacheTtlMs` is no longer read from SQL each time (README, "Scale").
  */
 export class ClientRepository {
   readonly #db: Kysely<TokenServiceDatabase>;
@@ -94,8 +118,16 @@ export class ClientRepository {
   readonly #now: () => number;
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
-  readonly #cache: BoundedCache<CacheEntry>;
-  readonly #verified: BoundedCache<VerifiedSecret>;
+  #cache: BoundedCache<CacheEntry>;
+  #verified: BoundedCache<VerifiedSecret>;
+  /** Ids with no client: apart, so a flood of made-up ids cannot push real clients out. */
+  readonly #unknown: BoundedCache<CacheEntry>;
+  /** The generation the cached entries belong to; undefined before the first read. */
+  #generation: string | undefined;
+  /** When the generation is to be read again (this.#now() units). */
+  #checkAt = Number.NEGATIVE_INFINITY;
+  /** The read under way, shared by every lookup that comes while it runs. */
+  #checking: Promise<void> | undefined;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
 
   constructor(options: ClientRepositoryOptions) {
@@ -103,36 +135,82 @@ export class ClientRepository {
     this.#secretKey = options.secretKey;
     this.#cacheTtlMs = options.cacheTtlMs ?? 5000;
     this.#now = options.now ?? Date.now;
-    this.#cache = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
-    this.#verified = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
+    this.#cache = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
+    this.#verified = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
+    this.#unknown = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
   }
 
   /** The client, or undefined when none has this id. */
   async find(clientId: string): Promise<Client | undefined> {
-    const cached = this.#cache.get(clientId);
-    if (cached !== undefined) return cached.client;
+    if (this.#cacheTtlMs > 0) {
+      const now = this.#now();
+      // Also when the clock stepped back past the last read: the bound holds for either clock.
+      if (now >= this.#checkAt || now < this.#checkAt - this.#cacheTtlMs) await this.#checkGeneration();
+      const cached = this.#cache.get(clientId) ?? this.#unknown.get(clientId);
+      if (cached !== undefined) return cached.client;
+    }
     const now = this.#now();
+    const generation = this.#generation;
     const row = await this.#db
       .selectFrom('oauth_clients')
       .selectAll()
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     const client = row === undefined ? undefined : fromRow(row);
-    if (this.#cacheTtlMs > 0) {
-      // Unknown ids are cached too, so a flood of made-up ids does not become a flood of queries;
-      // the bound keeps that flood from growing memory.
-      this.#cache.set(clientId, { client }, now + this.#cacheTtlMs);
+    // Kept only if no newer generation was seen while the row was read: that read may have been
+    // older than the write the newer generation stands for.
+    if (this.#cacheTtlMs > 0 && generation === this.#generation) {
+      if (client !== undefined) this.#cache.set(clientId, { client });
+      // Unknown ids are remembered too, so a flood of made-up ids does not become a flood of
+      // queries; for `cacheTtlMs` only, and in a bounded cache of their own.
+      else this.#unknown.set(clientId, { client }, now + this.#cacheTtlMs);
     }
     return client;
+  }
+
+  /**
+   * Reads the clients' generation (one query, shared by the lookups that come meanwhile); when it
+   * is not the one the cache was filled under, forgets every cached client and verified secret
+   * and sizes the cache from the number of clients now registered.
+   */
+  #checkGeneration(): Promise<void> {
+    this.#checking ??= (async () => {
+      const now = this.#now();
+      try {
+        const row = await this.#db
+          .selectFrom('oauth_client_generation')
+          .select('generation')
+          .where('id', '=', 1)
+          .executeTakeFirst();
+        const generation = String(row?.generation ?? 'none');
+        if (generation !== this.#generation) {
+          const counted = await this.#db
+            .selectFrom('oauth_clients')
+            .select((eb) => eb.fn.countAll<number | string>().as('count'))
+            .executeTakeFirst();
+          const max = cacheSizeFor(Number(counted?.count ?? 0));
+          this.#cache = new BoundedCache({ max, now: this.#now });
+          this.#verified = new BoundedCache({ max, now: this.#now });
+          this.#unknown.clear();
+          this.#origins = undefined;
+          this.#generation = generation;
+        }
+        this.#checkAt = now + this.#cacheTtlMs;
+      } finally {
+        this.#checking = undefined;
+      }
+    })();
+    return this.#checking;
   }
 
   /**
    * Whether `presented` is the secret of `client` (a record this repository returned), in constant
    * time. The stored form is an HMAC-SHA-256, and an HMAC object per /token request was several
    * percent of its cost; so once a secret has matched, its SHA-256 (one-shot, a fraction of the
-   * HMAC's cost) is kept for `cacheTtlMs` beside the HMAC it matched, and a later request of the
+   * HMAC's cost) is kept beside the HMAC it matched, as long as the cached client (until the
+   * clients' generation changes), and a later request of the
    * same client presenting a secret of the same SHA-256 is accepted on that. A different secret is
    * checked against the HMAC as ever; a changed secret no longer matches the kept HMAC; a write
    * through this repository (a new secret, a removal) forgets the client's entry at once.
@@ -147,7 +225,7 @@ export class ClientRepository {
       return true;
     }
     if (!verifyClientSecret(this.#secretKey, presented, stored)) return false;
-    this.#verified.set(client.client_id, { digest, secretHash: stored }, this.#now() + this.#cacheTtlMs);
+    this.#verified.set(client.client_id, { digest, secretHash: stored });
     return true;
   }
 
@@ -186,7 +264,10 @@ export class ClientRepository {
       throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`);
     }
     try {
-      await this.#db.insertInto('oauth_clients').values(row).execute();
+      await this.#db.transaction().execute(async (trx) => {
+        await trx.insertInto('oauth_clients').values(row).execute();
+        await raiseGeneration(trx);
+      });
     } catch (error) {
       throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`, {
         cause: error,
@@ -201,11 +282,14 @@ export class ClientRepository {
     const valid = this.#validate(input);
     const row = this.#toRow(valid, this.#now());
     const { client_id: _id, created_at: _created, ...changes } = row;
-    await this.#db
-      .insertInto('oauth_clients')
-      .values(row)
-      .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
-      .execute();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('oauth_clients')
+        .values(row)
+        .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
+        .execute();
+      await raiseGeneration(trx);
+    });
     this.#forget(valid.client_id);
     const stored = await this.find(valid.client_id);
     if (stored === undefined)
@@ -215,10 +299,14 @@ export class ClientRepository {
 
   /** Removes a client; true when it existed. */
   async remove(clientId: string): Promise<boolean> {
-    const result = await this.#db
-      .deleteFrom('oauth_clients')
-      .where('client_id', '=', clientId)
-      .executeTakeFirst();
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('oauth_clients')
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      await raiseGeneration(trx);
+      return deleted;
+    });
     this.#forget(clientId);
     return Number(result.numDeletedRows) > 0;
   }
@@ -232,12 +320,18 @@ export class ClientRepository {
     this.#origins = undefined;
     this.#cache.clear();
     this.#verified.clear();
+    this.#unknown.clear();
+    // The next lookup reads the generation and the client count again (rows written around this
+    // repository, as a bulk import does, are then counted in the cache's size).
+    this.#generation = undefined;
+    this.#checkAt = Number.NEGATIVE_INFINITY;
   }
 
   #forget(clientId: string): void {
     this.#origins = undefined;
     this.#cache.delete(clientId);
     this.#verified.delete(clientId);
+    this.#unknown.delete(clientId);
   }
 
   #validate(input: ClientRegistration): ValidRegistration {

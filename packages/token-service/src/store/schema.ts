@@ -57,8 +57,15 @@ export interface RevokedTokensTable {
   revoked_at: number | string;
 }
 
+/** Migration 013: one row (id 1), raised by every write to `oauth_clients`. */
+export interface ClientGenerationTable {
+  id: number;
+  generation: number | string;
+}
+
 export interface TokenServiceDatabase extends GrantsDatabase {
   oauth_clients: ClientsTable;
+  oauth_client_generation: ClientGenerationTable;
   oauth_signing_keys: SigningKeysTable;
   oauth_revoked_tokens: RevokedTokensTable;
   /** Migration 007. */
