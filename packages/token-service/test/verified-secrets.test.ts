@@ -118,7 +118,7 @@ describe.each(databases)('verified client secrets on $name', (fixture) => {
     expect(await token(NEW_SECRET)).toBe(401);
   });
 
-  it('one generation for all clients: a write to any client by another process re-reads every cached one', async () => {
+  it('a write to one client by another process forgets that client only, within one TTL', async () => {
     expect(await token(ORDERS_SECRET)).toBe(200);
     // A row deleted around ClientRepository raises no generation, so the cached client is used on
     // past the TTL: this is what shows the cache no longer re-reads a client per TTL.
@@ -132,9 +132,35 @@ describe.each(databases)('verified client secrets on $name', (fixture) => {
     await other.upsert({ ...orders, client_id: 'orders-neighbour' });
     try {
       offset = 3 * CLIENT_CACHE_TTL_MS + 1;
+      expect(await token(ORDERS_SECRET)).toBe(200);
+      // Its removal through a repository names it, though its row was gone already.
+      expect(await other.remove('orders')).toBe(false);
+      offset = 4 * CLIENT_CACHE_TTL_MS + 2;
       expect(await token(ORDERS_SECRET)).toBe(401);
     } finally {
       await other.remove('orders-neighbour');
+    }
+  });
+
+  it('an instance further behind than the record of changes (a day) reads every client again', async () => {
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    await openClientRepository({ database: admin, secret: TEST_SECRET }).upsert({
+      ...orders,
+      client_secret: NEW_SECRET,
+    });
+    // A write two days on drops the record of the rotation above.
+    const later = openClientRepository({
+      database: admin,
+      secret: TEST_SECRET,
+      now: () => Date.now() + 2 * 24 * 60 * 60 * 1000,
+    });
+    await later.upsert({ ...orders, client_id: 'orders-neighbour' });
+    try {
+      offset = CLIENT_CACHE_TTL_MS + 1;
+      expect(await token(ORDERS_SECRET)).toBe(401);
+      expect(await token(NEW_SECRET)).toBe(200);
+    } finally {
+      await later.remove('orders-neighbour');
     }
   });
 });

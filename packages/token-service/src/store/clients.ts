@@ -54,12 +54,29 @@ const MIN_CACHE_ENTRIES = 10_000;
 const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
 
-/** Tells every instance's cache that the clients changed (migration 013). */
-async function raiseGeneration(db: Kysely<TokenServiceDatabase>): Promise<void> {
-  await db
+/** How long the record of which client a generation wrote is kept (an instance further behind reloads all). */
+const CHANGES_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/** Tells every instance's cache that `clientId` changed (migration 013); in the write's transaction. */
+async function raiseGeneration(
+  db: Kysely<TokenServiceDatabase>,
+  clientId: string,
+  now: number,
+): Promise<void> {
+  // The row lock taken here also orders concurrent writers' generations (PostgreSQL).
+  const raised = await db
     .updateTable('oauth_client_generation')
     .set((eb) => ({ generation: eb('generation', '+', 1) }))
     .where('id', '=', 1)
+    .returning('generation')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('oauth_client_changes')
+    .values({ generation: raised.generation, client_id: clientId, changed_at: now })
+    .execute();
+  await db
+    .deleteFrom('oauth_client_changes')
+    .where('changed_at', '<', now - CHANGES_KEPT_MS)
     .execute();
 }
 
@@ -122,8 +139,8 @@ export class ClientRepository {
   #verified: BoundedCache<VerifiedSecret>;
   /** Ids with no client: apart, so a flood of made-up ids cannot push real clients out. */
   readonly #unknown: BoundedCache<CacheEntry>;
-  /** The generation the cached entries belong to; undefined before the first read. */
-  #generation: string | undefined;
+  /** The generation the cached entries are up to date with; undefined before the first read. */
+  #generation: number | undefined;
   /** When the generation is to be read again (this.#now() units). */
   #checkAt = Number.NEGATIVE_INFINITY;
   /** The read under way, shared by every lookup that comes while it runs. */
@@ -171,9 +188,11 @@ export class ClientRepository {
   }
 
   /**
-   * Reads the clients' generation (one query, shared by the lookups that come meanwhile); when it
-   * is not the one the cache was filled under, forgets every cached client and verified secret
-   * and sizes the cache from the number of clients now registered.
+   * Reads the clients' generation (one query, shared by the lookups that come meanwhile). When it
+   * moved, forgets the clients written since (their verified secrets with them); when those are
+   * not all on record any more (more than a day behind), or on the first read, starts afresh:
+   * sizes the cache from the number of clients registered and, when they all fit, reads them all,
+   * so that a first request of each does not pay a query.
    */
   #checkGeneration(): Promise<void> {
     this.#checking ??= (async () => {
@@ -184,18 +203,22 @@ export class ClientRepository {
           .select('generation')
           .where('id', '=', 1)
           .executeTakeFirst();
-        const generation = String(row?.generation ?? 'none');
-        if (generation !== this.#generation) {
-          const counted = await this.#db
-            .selectFrom('oauth_clients')
-            .select((eb) => eb.fn.countAll<number | string>().as('count'))
-            .executeTakeFirst();
-          const max = cacheSizeFor(Number(counted?.count ?? 0));
-          this.#cache = new BoundedCache({ max, now: this.#now });
-          this.#verified = new BoundedCache({ max, now: this.#now });
-          this.#unknown.clear();
-          this.#origins = undefined;
-          this.#generation = generation;
+        const generation = Number(row?.generation ?? 0);
+        const known = this.#generation;
+        if (known === undefined) await this.#reload(generation);
+        else if (generation !== known) {
+          const changed = await this.#db
+            .selectFrom('oauth_client_changes')
+            .select('client_id')
+            .where('generation', '>', known)
+            .where('generation', '<=', generation)
+            .execute();
+          if (changed.length !== generation - known) await this.#reload(generation);
+          else {
+            for (const { client_id } of changed) this.#forgetCached(client_id);
+            this.#origins = undefined;
+            this.#generation = generation;
+          }
         }
         this.#checkAt = now + this.#cacheTtlMs;
       } finally {
@@ -203,6 +226,26 @@ export class ClientRepository {
       }
     })();
     return this.#checking;
+  }
+
+  /** Drops every cached entry and fills the cache anew, as of `generation` (read before the rows). */
+  async #reload(generation: number): Promise<void> {
+    const counted = await this.#db
+      .selectFrom('oauth_clients')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirst();
+    const count = Number(counted?.count ?? 0);
+    const max = cacheSizeFor(count);
+    const cache = new BoundedCache<CacheEntry>({ max, now: this.#now });
+    if (count <= max) {
+      const rows = await this.#db.selectFrom('oauth_clients').selectAll().limit(max).execute();
+      for (const row of rows) cache.set(row.client_id, { client: fromRow(row) });
+    }
+    this.#cache = cache;
+    this.#verified = new BoundedCache({ max, now: this.#now });
+    this.#unknown.clear();
+    this.#origins = undefined;
+    this.#generation = generation;
   }
 
   /**
@@ -266,7 +309,7 @@ export class ClientRepository {
     try {
       await this.#db.transaction().execute(async (trx) => {
         await trx.insertInto('oauth_clients').values(row).execute();
-        await raiseGeneration(trx);
+        await raiseGeneration(trx, valid.client_id, this.#now());
       });
     } catch (error) {
       throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`, {
@@ -288,7 +331,7 @@ export class ClientRepository {
         .values(row)
         .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
         .execute();
-      await raiseGeneration(trx);
+      await raiseGeneration(trx, valid.client_id, this.#now());
     });
     this.#forget(valid.client_id);
     const stored = await this.find(valid.client_id);
@@ -304,7 +347,7 @@ export class ClientRepository {
         .deleteFrom('oauth_clients')
         .where('client_id', '=', clientId)
         .executeTakeFirst();
-      await raiseGeneration(trx);
+      await raiseGeneration(trx, clientId, this.#now());
       return deleted;
     });
     this.#forget(clientId);
@@ -329,6 +372,10 @@ export class ClientRepository {
 
   #forget(clientId: string): void {
     this.#origins = undefined;
+    this.#forgetCached(clientId);
+  }
+
+  #forgetCached(clientId: string): void {
     this.#cache.delete(clientId);
     this.#verified.delete(clientId);
     this.#unknown.delete(clientId);
