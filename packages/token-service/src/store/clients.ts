@@ -54,6 +54,9 @@ const MIN_CACHE_ENTRIES = 10_000;
 const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
 
+/** Clients read per query when the cache is filled at the first lookup. */
+const PRELOAD_PAGE = 1000;
+
 /** How long the record of which client a generation wrote is kept (an instance further behind reloads all). */
 const CHANGES_KEPT_MS = 24 * 60 * 60 * 1000;
 
@@ -143,6 +146,8 @@ export class ClientRepository {
   #generation: number | undefined;
   /** When the generation is to be read again (this.#now() units). */
   #checkAt = Number.NEGATIVE_INFINITY;
+  /** Raised by every write through this repository: a row read before one is not cached. */
+  #writes = 0;
   /** The read under way, shared by every lookup that comes while it runs. */
   #checking: Promise<void> | undefined;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
@@ -170,15 +175,16 @@ export class ClientRepository {
     }
     const now = this.#now();
     const generation = this.#generation;
+    const writes = this.#writes;
     const row = await this.#db
       .selectFrom('oauth_clients')
       .selectAll()
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     const client = row === undefined ? undefined : fromRow(row);
-    // Kept only if no newer generation was seen while the row was read: that read may have been
-    // older than the write the newer generation stands for.
-    if (this.#cacheTtlMs > 0 && generation === this.#generation) {
+    // Kept only if no newer generation was seen, and no write made here, while the row was read:
+    // that read may have been older than the write.
+    if (this.#cacheTtlMs > 0 && generation === this.#generation && writes === this.#writes) {
       if (client !== undefined) this.#cache.set(clientId, { client });
       // Unknown ids are remembered too, so a flood of made-up ids does not become a flood of
       // queries; for `cacheTtlMs` only, and in a bounded cache of their own.
@@ -228,7 +234,10 @@ export class ClientRepository {
     return this.#checking;
   }
 
-  /** Drops every cached entry and fills the cache anew, as of `generation` (read before the rows). */
+  /**
+   * Drops every cached entry, as of `generation` (read before), sizes the cache from the number of
+   * clients registered and, when they all fit, starts reading them all in the background.
+   */
   async #reload(generation: number): Promise<void> {
     const counted = await this.#db
       .selectFrom('oauth_clients')
@@ -237,15 +246,43 @@ export class ClientRepository {
     const count = Number(counted?.count ?? 0);
     const max = cacheSizeFor(count);
     const cache = new BoundedCache<CacheEntry>({ max, now: this.#now });
-    if (count <= max) {
-      const rows = await this.#db.selectFrom('oauth_clients').selectAll().limit(max).execute();
-      for (const row of rows) cache.set(row.client_id, { client: fromRow(row) });
-    }
     this.#cache = cache;
     this.#verified = new BoundedCache({ max, now: this.#now });
     this.#unknown.clear();
     this.#origins = undefined;
     this.#generation = generation;
+    // Not awaited: reading 100k clients takes a second or more, which no request should wait for
+    // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
+    if (count > 0 && count <= max) this.#preload(cache).catch(() => {});
+  }
+
+  /**
+   * Reads every client into `cache`, a page at a time so the event loop is never held long. A page
+   * read while the generation moved is read again (it may predate the write), and the reading
+   * stops when the cache is replaced.
+   */
+  async #preload(cache: BoundedCache<CacheEntry>): Promise<void> {
+    let after = '';
+    while (this.#cache === cache) {
+      const generation = this.#generation;
+      const writes = this.#writes;
+      const rows = await this.#db
+        .selectFrom('oauth_clients')
+        .selectAll()
+        .where('client_id', '>', after)
+        .orderBy('client_id')
+        .limit(PRELOAD_PAGE)
+        .execute();
+      if (this.#cache !== cache) return;
+      if (generation !== this.#generation || writes !== this.#writes) continue;
+      for (const row of rows)
+        if (cache.get(row.client_id) === undefined) cache.set(row.client_id, { client: fromRow(row) });
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < PRELOAD_PAGE) return;
+      after = last.client_id;
+      // Lets requests run between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
@@ -371,6 +408,7 @@ export class ClientRepository {
   }
 
   #forget(clientId: string): void {
+    this.#writes++;
     this.#origins = undefined;
     this.#forgetCached(clientId);
   }
