@@ -100,4 +100,67 @@ describe.each(databases)('verified client secrets on $name', (fixture) => {
     offset = CLIENT_CACHE_TTL_MS + 1;
     expect(await token(ORDERS_SECRET)).toBe(401);
   });
+
+  it('A178: a client cached for many TTLs still stops working within one TTL of a secret rotated, or of its removal, by another process', async () => {
+    const other = openClientRepository({ database: admin, secret: TEST_SECRET });
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    // Nothing written: the client and its verified secret stay cached past the TTL (README, "Scale").
+    offset = 3 * CLIENT_CACHE_TTL_MS;
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    await other.upsert({ ...orders, client_secret: NEW_SECRET });
+    offset = 4 * CLIENT_CACHE_TTL_MS + 1;
+    expect(await token(ORDERS_SECRET)).toBe(401);
+    expect(await token(NEW_SECRET)).toBe(200);
+    offset = 7 * CLIENT_CACHE_TTL_MS;
+    expect(await token(NEW_SECRET)).toBe(200);
+    expect(await other.remove('orders')).toBe(true);
+    offset = 8 * CLIENT_CACHE_TTL_MS + 1;
+    expect(await token(NEW_SECRET)).toBe(401);
+  });
+
+  it('a write to one client by another process forgets that client only, within one TTL', async () => {
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    // A row deleted around ClientRepository raises no generation, so the cached client is used on
+    // past the TTL: this is what shows the cache no longer re-reads a client per TTL.
+    await admin
+      .deleteFrom('oauth_clients' as never)
+      .where('client_id' as never, '=', 'orders' as never)
+      .execute();
+    offset = 2 * CLIENT_CACHE_TTL_MS;
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    const other = openClientRepository({ database: admin, secret: TEST_SECRET });
+    await other.upsert({ ...orders, client_id: 'orders-neighbour' });
+    try {
+      offset = 3 * CLIENT_CACHE_TTL_MS + 1;
+      expect(await token(ORDERS_SECRET)).toBe(200);
+      // Its removal through a repository names it, though its row was gone already.
+      expect(await other.remove('orders')).toBe(false);
+      offset = 4 * CLIENT_CACHE_TTL_MS + 2;
+      expect(await token(ORDERS_SECRET)).toBe(401);
+    } finally {
+      await other.remove('orders-neighbour');
+    }
+  });
+
+  it('an instance further behind than the record of changes (a day) reads every client again', async () => {
+    expect(await token(ORDERS_SECRET)).toBe(200);
+    await openClientRepository({ database: admin, secret: TEST_SECRET }).upsert({
+      ...orders,
+      client_secret: NEW_SECRET,
+    });
+    // A write two days on drops the record of the rotation above.
+    const later = openClientRepository({
+      database: admin,
+      secret: TEST_SECRET,
+      now: () => Date.now() + 2 * 24 * 60 * 60 * 1000,
+    });
+    await later.upsert({ ...orders, client_id: 'orders-neighbour' });
+    try {
+      offset = CLIENT_CACHE_TTL_MS + 1;
+      expect(await token(ORDERS_SECRET)).toBe(401);
+      expect(await token(NEW_SECRET)).toBe(200);
+    } finally {
+      await later.remove('orders-neighbour');
+    }
+  });
 });

@@ -11,6 +11,7 @@ import { addDpop } from './009-dpop.js';
 import { addCodeDpopJkt } from './010-code-dpop-jkt.js';
 import { addMtls } from './011-mtls.js';
 import { addDpopBoundSubjects } from './012-dpop-bound-subjects.js';
+import { createClientGeneration } from './013-client-generation.js';
 import { createGrantsAndCodes } from './grants-and-codes.js';
 
 /** The namespace of the token service's migrations in `tessera_migrations`. */
@@ -30,6 +31,7 @@ export const tokenServiceMigrations: readonly Migration[] = Object.freeze([
   addCodeDpopJkt,
   addMtls,
   addDpopBoundSubjects,
+  createClientGeneration,
 ]);
 
 /** Brings the token service's own tables up to date; safe at every start and from many instances. */

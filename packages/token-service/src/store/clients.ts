@@ -45,8 +45,43 @@ interface VerifiedSecret {
   readonly secretHash: string;
 }
 
-const MAX_CACHE_ENTRIES = 10_000;
+/** The fewest clients kept, and the most unknown ids remembered. */
+const MIN_CACHE_ENTRIES = 10_000;
+/**
+ * The most clients kept however many are registered: a cached client is about 1-2 KiB, so this
+ * bounds the cache near 250-500 MiB; past it, the least recently used are read from SQL again.
+ */
+const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
+
+/** Clients read per query when the cache is filled at the first lookup. */
+const PRELOAD_PAGE = 1000;
+
+/** How long the record of which client a generation wrote is kept (an instance further behind reloads all). */
+const CHANGES_KEPT_MS = 24 * 60 * 60 * 1000;
+
+/** Tells every instance's cache that `clientId` changed (migration 013); in the write's transaction. */
+async function raiseGeneration(
+  db: Kysely<TokenServiceDatabase>,
+  clientId: string,
+  now: number,
+): Promise<void> {
+  // The row lock taken here also orders concurrent writers' generations (PostgreSQL).
+  const raised = await db
+    .updateTable('oauth_client_generation')
+    .set((eb) => ({ generation: eb('generation', '+', 1) }))
+    .where('id', '=', 1)
+    .returning('generation')
+    .executeTakeFirstOrThrow();
+  await db
+    .insertInto('oauth_client_changes')
+    .values({ generation: raised.generation, client_id: clientId, changed_at: now })
+    .execute();
+  await db
+    .deleteFrom('oauth_client_changes')
+    .where('changed_at', '<', now - CHANGES_KEPT_MS)
+    .execute();
+}
 
 function fromRow(row: Selectable<ClientsTable>): Client {
   return Object.freeze({
@@ -82,10 +117,19 @@ function fromRow(row: Selectable<ClientsTable>): Client {
   });
 }
 
+/** Room for every registered client (a quarter more for those registered later), within the bounds. */
+function cacheSizeFor(clientCount: number): number {
+  return Math.min(MAX_CACHE_ENTRIES, Math.max(MIN_CACHE_ENTRIES, Math.ceil(clientCount * 1.25)));
+}
+
 /**
- * Registered clients in SQL, with a short in-memory cache so that /token does not query the
- * database on every request. Writes through this repository invalidate the cache at once; a write
- * by another process (the CLI) is seen within `cacheTtlMs`.
+ * Registered clients in SQL, with an in-memory cache so that /token does not query the database
+ * on every request. The cache holds every client it has read (up to `MAX_CACHE_ENTRIES`, sized
+ * from the number registered) until the clients' generation (migration 013) changes: every write
+ * here raises it in the same transaction, and the cache reads it at most once per `cacheTtlMs`.
+ * So writes through this repository are seen here at once, a write by another process (the CLI,
+ * another instance) within `cacheTtlMs`, as before; and a client calling less often than every
+ * `cacheTtlMs` is no longer read from SQL each time (README, "Scale").
  */
 export class ClientRepository {
   readonly #db: Kysely<TokenServiceDatabase>;
@@ -94,8 +138,18 @@ export class ClientRepository {
   readonly #now: () => number;
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
-  readonly #cache: BoundedCache<CacheEntry>;
-  readonly #verified: BoundedCache<VerifiedSecret>;
+  #cache: BoundedCache<CacheEntry>;
+  #verified: BoundedCache<VerifiedSecret>;
+  /** Ids with no client: apart, so a flood of made-up ids cannot push real clients out. */
+  readonly #unknown: BoundedCache<CacheEntry>;
+  /** The generation the cached entries are up to date with; undefined before the first read. */
+  #generation: number | undefined;
+  /** When the generation is to be read again (this.#now() units). */
+  #checkAt = Number.NEGATIVE_INFINITY;
+  /** Raised by every write through this repository: a row read before one is not cached. */
+  #writes = 0;
+  /** The read under way, shared by every lookup that comes while it runs. */
+  #checking: Promise<void> | undefined;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
 
   constructor(options: ClientRepositoryOptions) {
@@ -103,36 +157,140 @@ export class ClientRepository {
     this.#secretKey = options.secretKey;
     this.#cacheTtlMs = options.cacheTtlMs ?? 5000;
     this.#now = options.now ?? Date.now;
-    this.#cache = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
-    this.#verified = new BoundedCache({ max: MAX_CACHE_ENTRIES, now: this.#now });
+    this.#cache = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
+    this.#verified = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
+    this.#unknown = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
   }
 
   /** The client, or undefined when none has this id. */
   async find(clientId: string): Promise<Client | undefined> {
-    const cached = this.#cache.get(clientId);
-    if (cached !== undefined) return cached.client;
+    if (this.#cacheTtlMs > 0) {
+      const now = this.#now();
+      // Also when the clock stepped back past the last read: the bound holds for either clock.
+      if (now >= this.#checkAt || now < this.#checkAt - this.#cacheTtlMs) await this.#checkGeneration();
+      const cached = this.#cache.get(clientId) ?? this.#unknown.get(clientId);
+      if (cached !== undefined) return cached.client;
+    }
     const now = this.#now();
+    const generation = this.#generation;
+    const writes = this.#writes;
     const row = await this.#db
       .selectFrom('oauth_clients')
       .selectAll()
       .where('client_id', '=', clientId)
       .executeTakeFirst();
     const client = row === undefined ? undefined : fromRow(row);
-    if (this.#cacheTtlMs > 0) {
-      // Unknown ids are cached too, so a flood of made-up ids does not become a flood of queries;
-      // the bound keeps that flood from growing memory.
-      this.#cache.set(clientId, { client }, now + this.#cacheTtlMs);
+    // Kept only if no newer generation was seen, and no write made here, while the row was read:
+    // that read may have been older than the write.
+    if (this.#cacheTtlMs > 0 && generation === this.#generation && writes === this.#writes) {
+      if (client !== undefined) this.#cache.set(clientId, { client });
+      // Unknown ids are remembered too, so a flood of made-up ids does not become a flood of
+      // queries; for `cacheTtlMs` only, and in a bounded cache of their own.
+      else this.#unknown.set(clientId, { client }, now + this.#cacheTtlMs);
     }
     return client;
+  }
+
+  /**
+   * Reads the clients' generation (one query, shared by the lookups that come meanwhile). When it
+   * moved, forgets the clients written since (their verified secrets with them); when those are
+   * not all on record any more (more than a day behind), or on the first read, starts afresh:
+   * sizes the cache from the number of clients registered and, when they all fit, reads them all,
+   * so that a first request of each does not pay a query.
+   */
+  #checkGeneration(): Promise<void> {
+    this.#checking ??= (async () => {
+      const now = this.#now();
+      try {
+        const row = await this.#db
+          .selectFrom('oauth_client_generation')
+          .select('generation')
+          .where('id', '=', 1)
+          .executeTakeFirst();
+        const generation = Number(row?.generation ?? 0);
+        const known = this.#generation;
+        if (known === undefined) await this.#reload(generation);
+        else if (generation !== known) {
+          const changed = await this.#db
+            .selectFrom('oauth_client_changes')
+            .select('client_id')
+            .where('generation', '>', known)
+            .where('generation', '<=', generation)
+            .execute();
+          if (changed.length !== generation - known) await this.#reload(generation);
+          else {
+            for (const { client_id } of changed) this.#forgetCached(client_id);
+            this.#origins = undefined;
+            this.#generation = generation;
+          }
+        }
+        this.#checkAt = now + this.#cacheTtlMs;
+      } finally {
+        this.#checking = undefined;
+      }
+    })();
+    return this.#checking;
+  }
+
+  /**
+   * Drops every cached entry, as of `generation` (read before), sizes the cache from the number of
+   * clients registered and, when they all fit, starts reading them all in the background.
+   */
+  async #reload(generation: number): Promise<void> {
+    const counted = await this.#db
+      .selectFrom('oauth_clients')
+      .select((eb) => eb.fn.countAll<number | string>().as('count'))
+      .executeTakeFirst();
+    const count = Number(counted?.count ?? 0);
+    const max = cacheSizeFor(count);
+    const cache = new BoundedCache<CacheEntry>({ max, now: this.#now });
+    this.#cache = cache;
+    this.#verified = new BoundedCache({ max, now: this.#now });
+    this.#unknown.clear();
+    this.#origins = undefined;
+    this.#generation = generation;
+    // Not awaited: reading 100k clients takes a second or more, which no request should wait for
+    // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
+    if (count > 0 && count <= max) this.#preload(cache).catch(() => {});
+  }
+
+  /**
+   * Reads every client into `cache`, a page at a time so the event loop is never held long. A page
+   * read while the generation moved is read again (it may predate the write), and the reading
+   * stops when the cache is replaced.
+   */
+  async #preload(cache: BoundedCache<CacheEntry>): Promise<void> {
+    let after = '';
+    while (this.#cache === cache) {
+      const generation = this.#generation;
+      const writes = this.#writes;
+      const rows = await this.#db
+        .selectFrom('oauth_clients')
+        .selectAll()
+        .where('client_id', '>', after)
+        .orderBy('client_id')
+        .limit(PRELOAD_PAGE)
+        .execute();
+      if (this.#cache !== cache) return;
+      if (generation !== this.#generation || writes !== this.#writes) continue;
+      for (const row of rows)
+        if (cache.get(row.client_id) === undefined) cache.set(row.client_id, { client: fromRow(row) });
+      const last = rows.at(-1);
+      if (last === undefined || rows.length < PRELOAD_PAGE) return;
+      after = last.client_id;
+      // Lets requests run between pages.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /**
    * Whether `presented` is the secret of `client` (a record this repository returned), in constant
    * time. The stored form is an HMAC-SHA-256, and an HMAC object per /token request was several
    * percent of its cost; so once a secret has matched, its SHA-256 (one-shot, a fraction of the
-   * HMAC's cost) is kept for `cacheTtlMs` beside the HMAC it matched, and a later request of the
+   * HMAC's cost) is kept beside the HMAC it matched, as long as the cached client (until the
+   * clients' generation changes), and a later request of the
    * same client presenting a secret of the same SHA-256 is accepted on that. A different secret is
    * checked against the HMAC as ever; a changed secret no longer matches the kept HMAC; a write
    * through this repository (a new secret, a removal) forgets the client's entry at once.
@@ -147,7 +305,7 @@ export class ClientRepository {
       return true;
     }
     if (!verifyClientSecret(this.#secretKey, presented, stored)) return false;
-    this.#verified.set(client.client_id, { digest, secretHash: stored }, this.#now() + this.#cacheTtlMs);
+    this.#verified.set(client.client_id, { digest, secretHash: stored });
     return true;
   }
 
@@ -186,7 +344,10 @@ export class ClientRepository {
       throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`);
     }
     try {
-      await this.#db.insertInto('oauth_clients').values(row).execute();
+      await this.#db.transaction().execute(async (trx) => {
+        await trx.insertInto('oauth_clients').values(row).execute();
+        await raiseGeneration(trx, valid.client_id, this.#now());
+      });
     } catch (error) {
       throw new TokenServiceError('ERR_CLIENT_EXISTS', `client ${valid.client_id} is already registered`, {
         cause: error,
@@ -201,11 +362,14 @@ export class ClientRepository {
     const valid = this.#validate(input);
     const row = this.#toRow(valid, this.#now());
     const { client_id: _id, created_at: _created, ...changes } = row;
-    await this.#db
-      .insertInto('oauth_clients')
-      .values(row)
-      .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
-      .execute();
+    await this.#db.transaction().execute(async (trx) => {
+      await trx
+        .insertInto('oauth_clients')
+        .values(row)
+        .onConflict((conflict) => conflict.column('client_id').doUpdateSet(changes))
+        .execute();
+      await raiseGeneration(trx, valid.client_id, this.#now());
+    });
     this.#forget(valid.client_id);
     const stored = await this.find(valid.client_id);
     if (stored === undefined)
@@ -215,10 +379,14 @@ export class ClientRepository {
 
   /** Removes a client; true when it existed. */
   async remove(clientId: string): Promise<boolean> {
-    const result = await this.#db
-      .deleteFrom('oauth_clients')
-      .where('client_id', '=', clientId)
-      .executeTakeFirst();
+    const result = await this.#db.transaction().execute(async (trx) => {
+      const deleted = await trx
+        .deleteFrom('oauth_clients')
+        .where('client_id', '=', clientId)
+        .executeTakeFirst();
+      await raiseGeneration(trx, clientId, this.#now());
+      return deleted;
+    });
     this.#forget(clientId);
     return Number(result.numDeletedRows) > 0;
   }
@@ -232,12 +400,23 @@ export class ClientRepository {
     this.#origins = undefined;
     this.#cache.clear();
     this.#verified.clear();
+    this.#unknown.clear();
+    // The next lookup reads the generation and the client count again (rows written around this
+    // repository, as a bulk import does, are then counted in the cache's size).
+    this.#generation = undefined;
+    this.#checkAt = Number.NEGATIVE_INFINITY;
   }
 
   #forget(clientId: string): void {
+    this.#writes++;
     this.#origins = undefined;
+    this.#forgetCached(clientId);
+  }
+
+  #forgetCached(clientId: string): void {
     this.#cache.delete(clientId);
     this.#verified.delete(clientId);
+    this.#unknown.delete(clientId);
   }
 
   #validate(input: ClientRegistration): ValidRegistration {

@@ -57,8 +57,24 @@ export interface RevokedTokensTable {
   revoked_at: number | string;
 }
 
+/** Migration 013: one row (id 1), raised by every write to `oauth_clients`. */
+export interface ClientGenerationTable {
+  id: number;
+  generation: number | string;
+}
+
+/** Migration 013: which client each raise of the generation wrote (kept a day). */
+export interface ClientChangesTable {
+  generation: number | string;
+  client_id: string;
+  /** Epoch ms. */
+  changed_at: number | string;
+}
+
 export interface TokenServiceDatabase extends GrantsDatabase {
   oauth_clients: ClientsTable;
+  oauth_client_generation: ClientGenerationTable;
+  oauth_client_changes: ClientChangesTable;
   oauth_signing_keys: SigningKeysTable;
   oauth_revoked_tokens: RevokedTokensTable;
   /** Migration 007. */
