@@ -3,6 +3,7 @@ import {
   audit,
   errorAnswering,
   type MetricsExposure,
+  type PeerCertificateSource,
   type Principal,
   redactUrl,
   sendAnswer,
@@ -47,20 +48,42 @@ export function requestSerializer(request: FastifyRequest): Record<string, unkno
  * What an identity source reads of a Fastify request. The raw headers too: the bearer source
  * refuses two Authorization headers (RFC 6750, docs/security.md F84), which Node's parsed headers
  * would have folded into the first.
+ *
+ * A class with getters on its prototype, not an object literal with a getter: V8 builds such a
+ * literal on its slow path on every request (about 0.4 us here, against well under 0.01 us for
+ * this), and the bearer path reads no more than the headers. `origin` (the DPoP source's) and
+ * `socket` (only a certificate-bound token's) are read from the request when asked for.
  */
+class FastifyRequestLike implements RequestLike {
+  readonly #request: FastifyRequest;
+  readonly headers: FastifyRequest['headers'];
+
+  constructor(request: FastifyRequest) {
+    this.#request = request;
+    this.headers = request.headers;
+  }
+  get rawHeaders(): readonly string[] {
+    return this.#request.raw.rawHeaders;
+  }
+  get method(): string {
+    return this.#request.method;
+  }
+  get url(): string {
+    return this.#request.url;
+  }
+  get body(): unknown {
+    return this.#request.body;
+  }
+  get socket(): PeerCertificateSource {
+    return this.#request.raw.socket;
+  }
+  get origin(): string {
+    return `${this.#request.protocol}://${this.#request.host}`;
+  }
+}
+
 export function requestLikeOf(request: FastifyRequest): RequestLike {
-  return {
-    headers: request.headers,
-    rawHeaders: request.raw.rawHeaders,
-    method: request.method,
-    url: request.url,
-    body: request.body,
-    socket: request.raw.socket,
-    // Read only by the DPoP source, so a bearer request never pays for it.
-    get origin() {
-      return `${request.protocol}://${request.host}`;
-    },
-  };
+  return new FastifyRequestLike(request);
 }
 
 /**
