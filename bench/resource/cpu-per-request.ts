@@ -1,6 +1,8 @@
 // CPU microseconds each resource-bench server spends per request (from /proc, so far less
 // dependent on the machine's load than req/s): `npx tsx bench/resource/cpu-per-request.ts`.
-// BENCH_PROFILE_DIR set: each server also writes a V8 CPU profile there (--cpu-prof).
+// BENCH_KINDS (bare,tessera-cache,floor,tessera) picks the servers, BENCH_AMOUNT the requests;
+// BENCH_PROFILE_DIR set: each server also writes a V8 CPU profile there (--cpu-prof, or the Node
+// options in BENCH_NODE_ARGS); BENCH_SERVERS names another servers script beside this one.
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeySet, signAccessToken } from '@tessera/core';
