@@ -4,7 +4,6 @@ import {
   type MetricsExposure,
   metricsAnswer,
   metricsOnPublicPort,
-  type PeerCertificateSource,
   type Principal,
   startMetricsListener,
   TesseraTypeError,
@@ -12,9 +11,10 @@ import {
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import { enforce } from '../authorize/decide.js';
 import type { Policy } from '../authorize/policy.js';
-import type { Authenticated, IdentitySource, RequestLike } from '../identity/types.js';
+import type { Authenticated, IdentitySource } from '../identity/types.js';
 import { checkMetricsExposure, createServiceMetrics, metricsEndpoint } from '../metrics/service-metrics.js';
 import { authenticateAndAuthorize } from './authenticate.js';
+import { type RequestReader, RequestView } from './request-view.js';
 
 // Per request, out of the request object's own fields so nothing else reads or logs it.
 const authenticated = new WeakMap<Request, Authenticated>();
@@ -48,39 +48,17 @@ export type ExpressResourceHandler = RequestHandler & {
   close(): Promise<void>;
 };
 
-/**
- * What an identity source reads of an Express request: a class with getters on its prototype
- * rather than an object literal with a getter, which V8 builds on its slow path every request
- * (the Fastify adapter's `requestLikeOf` says more). Express's `trust proxy` decides whether
- * X-Forwarded-Proto and -Host count in `origin`.
- */
-class ExpressRequestLike implements RequestLike {
-  readonly #req: Request;
-  readonly headers: Request['headers'];
-
-  constructor(req: Request) {
-    this.#req = req;
-    this.headers = req.headers;
-  }
-  get rawHeaders(): readonly string[] {
-    return this.#req.rawHeaders;
-  }
-  get method(): string {
-    return this.#req.method;
-  }
-  get url(): string {
-    return this.#req.originalUrl;
-  }
-  get body(): unknown {
-    return this.#req.body as unknown;
-  }
-  get socket(): PeerCertificateSource {
-    return this.#req.socket;
-  }
-  get origin(): string {
-    return `${this.#req.protocol}://${this.#req.host}`;
-  }
-}
+// How the sources read an Express request (see RequestView). Express's `trust proxy` decides
+// whether X-Forwarded-Proto and -Host count in `origin`.
+const expressReader: RequestReader<Request> = Object.freeze({
+  headers: (req: Request) => req.headers,
+  rawHeaders: (req: Request) => req.rawHeaders,
+  method: (req: Request) => req.method,
+  url: (req: Request) => req.originalUrl,
+  body: (req: Request): unknown => req.body,
+  socket: (req: Request) => req.socket,
+  origin: (req: Request) => `${req.protocol}://${req.host}`,
+});
 
 function refuse(res: Response, error: unknown, scheme: string, parameters?: string): ErrorAnswer {
   const answer = answerFor(error, { scheme, ...(parameters === undefined ? {} : { parameters }) });
@@ -142,7 +120,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       }
     }
     if (source.answerHeaders !== undefined) res.set(source.answerHeaders());
-    authenticateAndAuthorize(source, policy, new ExpressRequestLike(req)).then(
+    authenticateAndAuthorize(source, policy, new RequestView(req, expressReader)).then(
       (result) => {
         authenticated.set(req, result);
         next();
