@@ -14,6 +14,7 @@ import type { Policy } from '../authorize/policy.js';
 import type { Authenticated, IdentitySource } from '../identity/types.js';
 import { checkMetricsExposure, createServiceMetrics, metricsEndpoint } from '../metrics/service-metrics.js';
 import { authenticateAndAuthorize } from './authenticate.js';
+import { type RequestReader, RequestView } from './request-view.js';
 
 // Per request, out of the request object's own fields so nothing else reads or logs it.
 const authenticated = new WeakMap<Request, Authenticated>();
@@ -46,6 +47,18 @@ export type ExpressResourceHandler = RequestHandler & {
   readonly errorHandler: ErrorRequestHandler;
   close(): Promise<void>;
 };
+
+// How the sources read an Express request (see RequestView). Express's `trust proxy` decides
+// whether X-Forwarded-Proto and -Host count in `origin`.
+const expressReader: RequestReader<Request> = Object.freeze({
+  headers: (req: Request) => req.headers,
+  rawHeaders: (req: Request) => req.rawHeaders,
+  method: (req: Request) => req.method,
+  url: (req: Request) => req.originalUrl,
+  body: (req: Request): unknown => req.body,
+  socket: (req: Request) => req.socket,
+  origin: (req: Request) => `${req.protocol}://${req.host}`,
+});
 
 function refuse(res: Response, error: unknown, scheme: string, parameters?: string): ErrorAnswer {
   const answer = answerFor(error, { scheme, ...(parameters === undefined ? {} : { parameters }) });
@@ -107,18 +120,7 @@ export function expressResource(options: ExpressResourceOptions): ExpressResourc
       }
     }
     if (source.answerHeaders !== undefined) res.set(source.answerHeaders());
-    authenticateAndAuthorize(source, policy, {
-      headers: req.headers,
-      rawHeaders: req.rawHeaders,
-      method: req.method,
-      url: req.originalUrl,
-      body: req.body as unknown,
-      socket: req.socket,
-      // Express's `trust proxy` decides whether X-Forwarded-Proto and -Host count.
-      get origin() {
-        return `${req.protocol}://${req.host}`;
-      },
-    }).then(
+    authenticateAndAuthorize(source, policy, new RequestView(req, expressReader)).then(
       (result) => {
         authenticated.set(req, result);
         next();

@@ -28,6 +28,7 @@ import {
   metricsEndpoint,
   type ServiceMetrics,
 } from '../metrics/service-metrics.js';
+import { type RequestReader, RequestView } from './request-view.js';
 
 /**
  * Fastify's `req` log serializer with the URL redacted: pass it as
@@ -43,24 +44,24 @@ export function requestSerializer(request: FastifyRequest): Record<string, unkno
   };
 }
 
+// How the bearer, DPoP and session sources read a Fastify request (see RequestView).
+const fastifyReader: RequestReader<FastifyRequest> = Object.freeze({
+  headers: (request: FastifyRequest) => request.headers,
+  rawHeaders: (request: FastifyRequest) => request.raw.rawHeaders,
+  method: (request: FastifyRequest) => request.method,
+  url: (request: FastifyRequest) => request.url,
+  body: (request: FastifyRequest): unknown => request.body,
+  socket: (request: FastifyRequest) => request.raw.socket,
+  origin: (request: FastifyRequest) => `${request.protocol}://${request.host}`,
+});
+
 /**
  * What an identity source reads of a Fastify request. The raw headers too: the bearer source
  * refuses two Authorization headers (RFC 6750, docs/security.md F84), which Node's parsed headers
  * would have folded into the first.
  */
 export function requestLikeOf(request: FastifyRequest): RequestLike {
-  return {
-    headers: request.headers,
-    rawHeaders: request.raw.rawHeaders,
-    method: request.method,
-    url: request.url,
-    body: request.body,
-    socket: request.raw.socket,
-    // Read only by the DPoP source, so a bearer request never pays for it.
-    get origin() {
-      return `${request.protocol}://${request.host}`;
-    },
-  };
+  return new RequestView(request, fastifyReader);
 }
 
 /**
