@@ -93,8 +93,10 @@ function topLevelExports(source: string): string[] {
   return found;
 }
 
-const namespaceStar = /^export\s+\*\s+as\s+([\w$]+)\s+from/;
-const star = /^export\s+\*\s+from\s+(['"])(.+?)\1/;
+// `export type * ...` adds the same names as `export * ...`, as types only: the report's split of
+// values from types comes from the module itself.
+const namespaceStar = /^export\s+(?:type\s+)?\*\s+as\s+([\w$]+)\s+from/;
+const star = /^export\s+(?:type\s+)?\*\s+from\s+(['"])(.+?)\1/;
 const list = /^export\s+(?:type\s+)?\{([^}]*)\}/;
 const declaration =
   /^export\s+(?:declare\s+)?(?:abstract\s+)?(?:const|let|var|function|class|interface|type|enum|namespace)\s+([\w$]+)/;

@@ -10,6 +10,13 @@ import {
 } from '../lib/validate.js';
 import type { KeyValueStore, TtlOptions } from './types.js';
 
+/** What a compareAndSet asks of an adapter: `next` in place of `expected` (null: the key is absent). */
+export interface Swap {
+  readonly expected: string | null;
+  readonly next: string;
+  readonly ttlMs: number | undefined;
+}
+
 /**
  * What every key-value adapter does the same way, so that the three cannot drift apart: each
  * operation's arguments are checked (value, members, TTL, increment, compare-and-set), then the
@@ -53,7 +60,7 @@ export abstract class CheckedKeyValueStore implements KeyValueStore {
     options: TtlOptions,
   ): Promise<boolean> {
     const ttlMs = checkCompareAndSet(expected, next, options);
-    return this.#at('compareAndSet', key, (k) => this.compareAndSetAt(k, expected, next, ttlMs));
+    return this.#at('compareAndSet', key, (k) => this.compareAndSetAt(k, { expected, next, ttlMs }));
   }
 
   async increment(key: string, by: number, options: TtlOptions): Promise<number> {
@@ -107,12 +114,7 @@ export abstract class CheckedKeyValueStore implements KeyValueStore {
   protected abstract setAt(fullKey: string, value: string, ttlMs: number | undefined): unknown;
   protected abstract deleteAt(fullKey: string): boolean | Promise<boolean>;
   protected abstract takeAt(fullKey: string): string | null | Promise<string | null>;
-  protected abstract compareAndSetAt(
-    fullKey: string,
-    expected: string | null,
-    next: string,
-    ttlMs: number | undefined,
-  ): boolean | Promise<boolean>;
+  protected abstract compareAndSetAt(fullKey: string, swap: Swap): boolean | Promise<boolean>;
   protected abstract incrementAt(
     fullKey: string,
     by: number,

@@ -1,7 +1,7 @@
 import { parseCounter } from '../lib/counter.js';
 import { wrongKind } from '../lib/errors.js';
 import { checkInterval } from '../lib/validate.js';
-import { CheckedKeyValueStore } from './base.js';
+import { CheckedKeyValueStore, type Swap } from './base.js';
 import type { Clock, KeyValueStoreOptions } from './types.js';
 
 export interface MemoryStoreOptions extends KeyValueStoreOptions {
@@ -69,12 +69,7 @@ export class MemoryStore extends CheckedKeyValueStore {
     return entry.value;
   }
 
-  protected compareAndSetAt(
-    k: string,
-    expected: string | null,
-    next: string,
-    ttlMs: number | undefined,
-  ): boolean {
+  protected compareAndSetAt(k: string, { expected, next, ttlMs }: Swap): boolean {
     const entry = this.#live(k);
     if (expected === null) {
       if (entry !== undefined) return false;

@@ -5,7 +5,7 @@ import {
   disconnect,
   type RedisConnectionOptions,
 } from '../redis/connection.js';
-import { CheckedKeyValueStore } from './base.js';
+import { CheckedKeyValueStore, type Swap } from './base.js';
 import { compareAndSetScript, expireScript, incrementScript, setAddScript } from './redis-scripts.js';
 import type { KeyValueStoreOptions } from './types.js';
 
@@ -60,12 +60,7 @@ export class RedisStore extends CheckedKeyValueStore {
     return this.#client.getdel(k);
   }
 
-  protected async compareAndSetAt(
-    k: string,
-    expected: string | null,
-    next: string,
-    ttlMs: number | undefined,
-  ): Promise<boolean> {
+  protected async compareAndSetAt(k: string, { expected, next, ttlMs }: Swap): Promise<boolean> {
     if (expected === null) {
       const reply = await (ttlMs === undefined
         ? this.#client.set(k, next, 'NX')

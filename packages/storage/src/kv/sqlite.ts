@@ -4,7 +4,7 @@ import { parseCounter } from '../lib/counter.js';
 import { sqliteDriver } from '../lib/drivers.js';
 import { unavailable, wrongKind } from '../lib/errors.js';
 import { checkInterval } from '../lib/validate.js';
-import { CheckedKeyValueStore } from './base.js';
+import { CheckedKeyValueStore, type Swap } from './base.js';
 import type { Clock, KeyValueStoreOptions } from './types.js';
 
 export interface SqliteStoreOptions extends KeyValueStoreOptions {
@@ -91,12 +91,7 @@ export class SqliteStore extends CheckedKeyValueStore {
     return this.#transactions.take.immediate(k);
   }
 
-  protected compareAndSetAt(
-    k: string,
-    expected: string | null,
-    next: string,
-    ttlMs: number | undefined,
-  ): boolean {
+  protected compareAndSetAt(k: string, { expected, next, ttlMs }: Swap): boolean {
     return this.#transactions.compareAndSet.immediate(k, expected, next, ttlMs);
   }
 

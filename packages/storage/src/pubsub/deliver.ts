@@ -1,4 +1,5 @@
 import { TesseraTypeError } from '@tessera/core';
+import { closed } from '../lib/errors.js';
 import type { MessageHandler } from './types.js';
 
 export type ErrorReporter = (error: unknown, topic: string) => void;
@@ -33,20 +34,34 @@ export function deliver(
   }
 }
 
-export function checkTopic(topic: unknown): asserts topic is string {
+function checkTopic(topic: unknown): asserts topic is string {
   if (typeof topic !== 'string' || topic.length === 0) {
     throw new TesseraTypeError('ERR_INVALID_TOPIC', 'a topic must be a non-empty string');
   }
 }
 
-export function checkMessage(message: unknown): asserts message is string {
+function checkMessage(message: unknown): asserts message is string {
   if (typeof message !== 'string') {
     throw new TesseraTypeError('ERR_INVALID_VALUE', 'a message must be a string');
   }
 }
 
-export function checkHandler(handler: unknown): asserts handler is MessageHandler {
+function checkHandler(handler: unknown): asserts handler is MessageHandler {
   if (typeof handler !== 'function') {
     throw new TesseraTypeError('ERR_INVALID_HANDLER', 'a handler must be a function');
   }
+}
+
+/** What every channel checks before a publish: still open, a topic, a string message. */
+export function checkPublish(operation: string, isClosed: boolean, topic: unknown, message: unknown): void {
+  if (isClosed) throw closed(operation);
+  checkTopic(topic);
+  checkMessage(message);
+}
+
+/** What every channel checks before a subscribe: still open, a topic, a handler. */
+export function checkSubscribe(operation: string, isClosed: boolean, topic: unknown, handler: unknown): void {
+  if (isClosed) throw closed(operation);
+  checkTopic(topic);
+  checkHandler(handler);
 }

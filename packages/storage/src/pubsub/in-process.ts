@@ -1,12 +1,4 @@
-import { closed } from '../lib/errors.js';
-import {
-  checkHandler,
-  checkMessage,
-  checkTopic,
-  deliver,
-  type ErrorReporter,
-  warnOnError,
-} from './deliver.js';
+import { checkPublish, checkSubscribe, deliver, type ErrorReporter, warnOnError } from './deliver.js';
 import type { Channel, ChannelOptions, MessageHandler, Unsubscribe } from './types.js';
 
 /** One subscription; its identity lets the same handler be subscribed twice and removed once. */
@@ -29,9 +21,7 @@ export class InProcessChannel implements Channel {
   }
 
   async publish(topic: string, message: string): Promise<void> {
-    if (this.#closed) throw closed('InProcessChannel.publish');
-    checkTopic(topic);
-    checkMessage(message);
+    checkPublish('InProcessChannel.publish', this.#closed, topic, message);
     const subscriptions = this.#topics.get(topic);
     if (subscriptions === undefined) return;
     const snapshot = [...subscriptions];
@@ -45,9 +35,7 @@ export class InProcessChannel implements Channel {
   }
 
   async subscribe(topic: string, handler: MessageHandler): Promise<Unsubscribe> {
-    if (this.#closed) throw closed('InProcessChannel.subscribe');
-    checkTopic(topic);
-    checkHandler(handler);
+    checkSubscribe('InProcessChannel.subscribe', this.#closed, topic, handler);
     const subscription: Subscription = { handler };
     let subscriptions = this.#topics.get(topic);
     if (subscriptions === undefined) {

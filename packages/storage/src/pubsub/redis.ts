@@ -9,14 +9,7 @@ import {
   type RedisClient,
   type RedisConnectionOptions,
 } from '../redis/connection.js';
-import {
-  checkHandler,
-  checkMessage,
-  checkTopic,
-  deliver,
-  type ErrorReporter,
-  warnOnError,
-} from './deliver.js';
+import { checkPublish, checkSubscribe, deliver, type ErrorReporter, warnOnError } from './deliver.js';
 import type { Channel, ChannelOptions, MessageHandler, Unsubscribe } from './types.js';
 
 export interface RedisChannelOptions extends ChannelOptions, RedisConnectionOptions {
@@ -90,9 +83,7 @@ export class RedisChannel implements Channel {
   }
 
   async publish(topic: string, message: string): Promise<void> {
-    if (this.#closed) throw closed('RedisChannel.publish');
-    checkTopic(topic);
-    checkMessage(message);
+    checkPublish('RedisChannel.publish', this.#closed, topic, message);
     const key = this.#prefix + topic;
     await call('RedisChannel.publish', this.#connection, () =>
       this.#connection.client.xadd(key, 'MAXLEN', '~', this.#retained, '*', field, message),
@@ -100,9 +91,7 @@ export class RedisChannel implements Channel {
   }
 
   async subscribe(topic: string, handler: MessageHandler): Promise<Unsubscribe> {
-    if (this.#closed) throw closed('RedisChannel.subscribe');
-    checkTopic(topic);
-    checkHandler(handler);
+    checkSubscribe('RedisChannel.subscribe', this.#closed, topic, handler);
     const key = this.#prefix + topic;
     let reader = this.#topics.get(key);
     if (reader === undefined) {

@@ -30,23 +30,6 @@ export interface DeviceCodesTable {
 
 export type DeviceStatus = 'pending' | 'approved' | 'denied';
 
-/** A device authorization as stored. */
-export interface DeviceGrantRecord {
-  readonly deviceCodeHash: string;
-  readonly clientId: string;
-  readonly scopes: readonly string[];
-  readonly audiences: readonly string[];
-  readonly intervalS: number;
-  readonly lastPolledAt: number | undefined;
-  readonly status: DeviceStatus;
-  readonly userId: string | undefined;
-  readonly sid: string | undefined;
-  readonly authTime: number | undefined;
-  readonly grantId: string | undefined;
-  readonly expiresAt: number;
-  readonly consumedAt: number | undefined;
-}
-
 export interface NewDeviceGrant {
   readonly clientId: string;
   readonly scopes: readonly string[];
@@ -54,6 +37,18 @@ export interface NewDeviceGrant {
   readonly intervalS: number;
   /** Epoch ms. */
   readonly expiresAt: number;
+}
+
+/** A device authorization as stored: what was asked for, and how far it has got. */
+export interface DeviceGrantRecord extends NewDeviceGrant {
+  readonly deviceCodeHash: string;
+  readonly lastPolledAt: number | undefined;
+  readonly status: DeviceStatus;
+  readonly userId: string | undefined;
+  readonly sid: string | undefined;
+  readonly authTime: number | undefined;
+  readonly grantId: string | undefined;
+  readonly consumedAt: number | undefined;
 }
 
 /** Who approved a device (the SSO session's user, sid and auth_time) and the grant made for it. */
