@@ -11,7 +11,7 @@ import type { PartCertificate } from '../src/dev/certificates.js';
 import type { DevSystem } from '../src/dev/system.js';
 import { codeFlowToken } from './support/code-flow.js';
 import { bin, devSystemForSuite } from './support/processes.js';
-import { gatewayBefore, recordingUpstream } from './support/recording-upstream.js';
+import { capturedUpstream } from './support/recording-upstream.js';
 
 // `tessera dev --mtls --mode token` (RFC 8705, gateway token.mtls): the user's token is never
 // forwarded; the gateway exchanges it at the token service's mutual-TLS listener for one bound to
@@ -123,44 +123,42 @@ describe('tessera dev --mtls --mode token', () => {
     const { parts, ca } = mtls().certificates;
     // A stand-in for orders that records what the gateway sends it (orders' own server certificate,
     // asking for the caller's as orders does), behind a second gateway from the same gateway.yaml.
-    const recorder = await recordingUpstream({ ca, ...parts.orders });
-    const gateway = await gatewayBefore(system, recorder.url, { upstreamTls: { ca, ...parts.gateway } });
-    try {
-      const user = await userToken();
-      const through = await gateway.app.inject({
-        method: 'GET',
-        url: '/api/orders/orders',
-        headers: { authorization: `Bearer ${user}` },
-      });
-      expect(through.statusCode).toBe(200);
-      expect(recorder.received).toHaveLength(1);
-      const captured = (recorder.received[0]?.authorization ?? '').replace(/^Bearer /, '');
-      expect(captured).not.toBe(user);
-      expect(decodeJwt(captured).cnf).toEqual({ 'x5t#S256': thumbprintOf(parts.gateway) });
-      const replay = async (url: string, part: PartCertificate) => {
-        const answer = await request(url, {
-          headers: { authorization: `Bearer ${captured}` },
-          dispatcher: agentOf(part),
+    const user = await userToken();
+    const seen = await capturedUpstream(
+      system,
+      { recorderTls: { ca, ...parts.orders }, upstreamTls: { ca, ...parts.gateway } },
+      async (gateway) => {
+        const through = await gateway.app.inject({
+          method: 'GET',
+          url: '/api/orders/orders',
+          headers: { authorization: `Bearer ${user}` },
         });
-        const body = (await answer.body.json()) as { error?: { code?: string } };
-        return { status: answer.statusCode, code: body.error?.code };
-      };
-      // Over its holder's connection the binding holds: what is refused below is the replay.
-      expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
-      expect(await replay(`${system.urls.orders}/orders`, parts.orders)).toEqual({
-        status: 401,
-        code: 'ERR_MTLS_CERTIFICATE_MISMATCH',
-      });
-      expect((await replay(`${system.urls.inventory}/items`, parts.orders)).status).toBe(401);
-      // At the edge (the browser's side, no certificate): a token for orders, not the gateway.
-      const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+        expect(through.statusCode).toBe(200);
+      },
+    );
+    const captured = (seen.authorization ?? '').replace(/^Bearer /, '');
+    expect(captured).not.toBe(user);
+    expect(decodeJwt(captured).cnf).toEqual({ 'x5t#S256': thumbprintOf(parts.gateway) });
+    const replay = async (url: string, part: PartCertificate) => {
+      const answer = await request(url, {
         headers: { authorization: `Bearer ${captured}` },
+        dispatcher: agentOf(part),
       });
-      expect(edge.status).toBe(401);
-    } finally {
-      await gateway.close();
-      await recorder.close();
-    }
+      const body = (await answer.body.json()) as { error?: { code?: string } };
+      return { status: answer.statusCode, code: body.error?.code };
+    };
+    // Over its holder's connection the binding holds: what is refused below is the replay.
+    expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
+    expect(await replay(`${system.urls.orders}/orders`, parts.orders)).toEqual({
+      status: 401,
+      code: 'ERR_MTLS_CERTIFICATE_MISMATCH',
+    });
+    expect((await replay(`${system.urls.inventory}/items`, parts.orders)).status).toBe(401);
+    // At the edge (the browser's side, no certificate): a token for orders, not the gateway.
+    const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      headers: { authorization: `Bearer ${captured}` },
+    });
+    expect(edge.status).toBe(401);
   });
 
   it('refuses --mtls in session mode (a usage error, exit 2)', async () => {

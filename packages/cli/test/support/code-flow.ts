@@ -63,6 +63,7 @@ export async function codeFlowToken(
  * The page's "Sign in" at a hybrid gateway as a browser does it: `GET /auth/login`, the token
  * service's login form as `alice`, and back to `/auth/callback`. `callbackAt`: the origin to take
  * the callback to instead of the registered one (a second gateway behind the dev gateway's redirect URI).
+ * The browser holds the session cookie; `callback` is the URL it took the code back to.
  */
 export async function signInAtGateway(gateway: string, options: { readonly callbackAt?: string } = {}) {
   const browser = new Browser();
@@ -79,5 +80,5 @@ export async function signInAtGateway(gateway: string, options: { readonly callb
       ? location
       : new URL(`${location.pathname}${location.search}`, options.callbackAt);
   expect((await browser.fetch(callback)).status).toBe(303);
-  return browser;
+  return { browser, callback };
 }

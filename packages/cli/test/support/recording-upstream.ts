@@ -4,11 +4,15 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { SigningKey } from '@tessera/core';
 import { createGateway, loadGatewayConfig } from '@tessera/gateway';
+import { expect } from 'vitest';
 import type { DevSystem } from '../../src/dev/system.js';
+import { signInAtGateway } from './code-flow.js';
 
 // What a dev system's gateway actually forwards, captured: a second gateway made from the same
 // gateway.yaml, its routes pointed at a stand-in upstream that records each request's headers.
 // A token taken from there is what orders would have received (docs/security.md C169, G175, G163).
+
+type TlsFiles = { readonly ca: string; readonly cert: string; readonly key: string };
 
 export interface RecordingUpstream {
   readonly url: string;
@@ -21,11 +25,7 @@ export interface RecordingUpstream {
  * A stand-in upstream answering 200 `{}`. With `tls`, https with that server certificate, asking
  * the caller for a certificate of `ca` as the shop's services do (so the gateway presents its own).
  */
-export async function recordingUpstream(tls?: {
-  readonly ca: string;
-  readonly cert: string;
-  readonly key: string;
-}): Promise<RecordingUpstream> {
+export async function recordingUpstream(tls?: TlsFiles): Promise<RecordingUpstream> {
   const received: IncomingHttpHeaders[] = [];
   const record: RequestListener = (incoming, answer) => {
     received.push(incoming.headers);
@@ -55,6 +55,11 @@ export interface GatewayBefore {
   close(): Promise<void>;
 }
 
+export interface GatewayBeforeOptions {
+  readonly upstreamTls?: TlsFiles;
+  readonly dpopKey?: SigningKey;
+}
+
 /**
  * A second gateway from `system`'s own gateway.yaml and client secret, every route's upstream
  * replaced by `upstream`, its sessions in memory. `upstreamTls` and `dpopKey` are what the dev
@@ -63,10 +68,7 @@ export interface GatewayBefore {
 export async function gatewayBefore(
   system: DevSystem,
   upstream: string,
-  options: {
-    readonly upstreamTls?: { readonly ca: string; readonly cert: string; readonly key: string };
-    readonly dpopKey?: SigningKey;
-  } = {},
+  options: GatewayBeforeOptions = {},
 ): Promise<GatewayBefore> {
   const { config } = loadGatewayConfig({ file: system.files.gateway, env: {} });
   const app = await createGateway(
@@ -86,4 +88,52 @@ export async function gatewayBefore(
   );
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
   return { url, app, close: () => app.close() };
+}
+
+/**
+ * The headers of the one request a second gateway (see `gatewayBefore`) sent the recorder while
+ * `drive` used it; with `recorderTls`, the recorder is https with that certificate (orders').
+ * Both are closed before it returns: what is replayed afterwards goes to the dev system's parts.
+ */
+export async function capturedUpstream(
+  system: DevSystem,
+  options: GatewayBeforeOptions & { readonly recorderTls?: TlsFiles },
+  drive: (gateway: GatewayBefore) => Promise<void>,
+): Promise<IncomingHttpHeaders> {
+  const recorder = await recordingUpstream(options.recorderTls);
+  try {
+    const gateway = await gatewayBefore(system, recorder.url, options);
+    try {
+      await drive(gateway);
+    } finally {
+      await gateway.close();
+    }
+    expect(recorder.received).toHaveLength(1);
+    return recorder.received[0] ?? {};
+  } finally {
+    await recorder.close();
+  }
+}
+
+/** The dev gateway's hybrid route sent `headers` (a token, no session cookie): 401 `ERR_SESSION_REQUIRED`. */
+export async function expectHybridEdgeRefuses(system: DevSystem, headers: Record<string, string>) {
+  const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, { headers });
+  expect({ status: edge.status, body: await edge.json() }).toMatchObject({
+    status: 401,
+    body: { error: { code: 'ERR_SESSION_REQUIRED' } },
+  });
+}
+
+/**
+ * What the hybrid gateway sends orders after a browser's sign-in and one `GET /api/orders/orders`,
+ * from a second gateway (see `capturedUpstream`); the callback comes to it from the registered URI.
+ */
+export function capturedAfterHybridSignIn(
+  system: DevSystem,
+  options: GatewayBeforeOptions & { readonly recorderTls?: TlsFiles },
+): Promise<IncomingHttpHeaders> {
+  return capturedUpstream(system, options, async (gateway) => {
+    const { browser } = await signInAtGateway(gateway.url, { callbackAt: gateway.url });
+    expect((await browser.fetch(`${gateway.url}/api/orders/orders`)).status).toBe(200);
+  });
 }
