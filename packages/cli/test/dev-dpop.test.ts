@@ -4,17 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { DpopProofSigner } from '@tessera/core';
+import { DpopProofSigner, generateSigningKey } from '@tessera/core';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { Browser, signIn } from '../../../test/support/browser.js';
 import type { DevSystem } from '../src/dev/system.js';
-import { codeFlowToken } from './support/code-flow.js';
+import { codeFlowToken, signInAtGateway } from './support/code-flow.js';
 import { devSystemForSuite } from './support/processes.js';
+import { capturedAfterHybridSignIn, expectHybridEdgeRefuses } from './support/recording-upstream.js';
 
 // `tessera dev --dpop`: the whole demo system with tokens bound to their holder at every hop. The
 // page's trace (the order's answer) names the key each service checked a proof of: the gateway's
 // at orders, orders' own at inventory and payments; a service called with a bearer token refuses.
+// A token captured from what orders received is worthless without the gateway's key: docs/security.md G163.
 
 const SECRET = 'dev-dpop-test-secret-0123456789abcdef-01';
 const json = { 'content-type': 'application/json' };
@@ -101,15 +102,7 @@ describe('tessera dev --dpop, hybrid mode', () => {
   });
 
   it("places an order: the trace shows the gateway's key at orders and orders' own at inventory and payments", async () => {
-    const browser = new Browser();
-    const login = await browser.fetch(`${running.system.urls.gateway}/auth/login`);
-    const { location } = await signIn(
-      browser,
-      login.headers.get('location') as string,
-      'alice',
-      'alice-password',
-    );
-    expect((await browser.fetch(location)).status).toBe(303);
+    const { browser } = await signInAtGateway(running.system.urls.gateway);
     const { csrf_token } = (await (await browser.fetch(`${running.system.urls.gateway}/auth/me`)).json()) as {
       csrf_token: string;
     };
@@ -124,6 +117,71 @@ describe('tessera dev --dpop, hybrid mode', () => {
 
   it('a service called with a bearer token refuses it with a DPoP challenge', () =>
     expectServiceRefusesBearer(running.system));
+
+  it("G163: under --dpop (hybrid), the token orders received (captured behind a second gateway), replayed at orders with its proof, none, as Bearer or a thief's proof, at inventory, at payments, or at the edge: 401", async () => {
+    const { system } = running;
+    // What the hybrid gateway sends orders, recorded by a stand-in behind a second gateway made
+    // from the same gateway.yaml after a browser's sign-in, with a DPoP key the test keeps (the dev
+    // gateway's is made per process) so it can show the binding holds for its holder.
+    const key = await generateSigningKey('EdDSA');
+    const holder = new DpopProofSigner(key);
+    const thief = await DpopProofSigner.generate();
+    const seen = await capturedAfterHybridSignIn(system, { dpopKey: key });
+    const captured = (seen.authorization ?? '').replace(/^DPoP /, '');
+    expect(decodeJwt(captured)).toMatchObject({ client_id: 'gateway', cnf: { jkt: holder.jkt } });
+    const replay = async (url: string, headers: Record<string, string>) => {
+      const charge = url.endsWith('/charge');
+      const answer = await fetch(url, {
+        method: charge ? 'POST' : 'GET',
+        headers: { ...json, ...headers },
+        ...(charge ? { body: '{}' } : {}),
+      });
+      const body = (await answer.json()) as { error?: { code?: string } };
+      // The challenge's error (RFC 9449 7.1), the description aside.
+      const challenge = /error="([^"]+)"/.exec(answer.headers.get('www-authenticate') ?? '')?.[1];
+      return { status: answer.status, challenge, code: body.error?.code };
+    };
+    const proved = (by: DpopProofSigner, url: string) =>
+      by.requestHeaders({ method: url.endsWith('/charge') ? 'POST' : 'GET', url, accessToken: captured });
+    const orders = `${system.urls.orders}/orders`;
+    const inventory = `${system.urls.inventory}/items`;
+    const payments = `${system.urls.payments}/charge`;
+    // With its holder's proof the binding holds: what is refused below is the replay.
+    expect((await replay(orders, proved(holder, orders))).status).toBe(200);
+    const refused = (challenge: string, code: string) => ({ status: 401, challenge, code });
+    const keyMismatch = refused('invalid_token', 'ERR_DPOP_KEY_MISMATCH');
+    // payments is no audience of the session's token (the gateway reaches orders and inventory only).
+    const audience = refused('invalid_token', 'ERR_JWT_AUDIENCE_INVALID');
+    const refusals = [
+      [
+        'orders, the proof it came with (for the URL it was sent to)',
+        orders,
+        { authorization: `DPoP ${captured}`, dpop: String(seen.dpop) },
+        refused('invalid_dpop_proof', 'ERR_DPOP_URL_MISMATCH'),
+      ],
+      [
+        'orders, no proof',
+        orders,
+        { authorization: `DPoP ${captured}` },
+        refused('invalid_dpop_proof', 'ERR_DPOP_PROOF_MISSING'),
+      ],
+      [
+        'orders, as Bearer',
+        orders,
+        { authorization: `Bearer ${captured}` },
+        refused('invalid_token', 'ERR_DPOP_BOUND_TOKEN_AS_BEARER'),
+      ],
+      ["orders, a thief's proof", orders, proved(thief, orders), keyMismatch],
+      ["inventory, a thief's proof", inventory, proved(thief, inventory), keyMismatch],
+      ["payments, a thief's proof", payments, proved(thief, payments), audience],
+      ["payments, the holder's proof", payments, proved(holder, payments), audience],
+    ] as const;
+    const answers = [];
+    for (const [at, url, headers] of refusals) answers.push({ at, ...(await replay(url, headers)) });
+    expect(answers).toEqual(refusals.map(([at, , , answer]) => ({ at, ...answer })));
+    // At the edge (the browser's side): a hybrid route takes a session, no token.
+    await expectHybridEdgeRefuses(system, proved(thief, `${system.urls.gateway}/api/orders/orders`));
+  });
 });
 
 describe('tessera dev --dpop, token mode', () => {

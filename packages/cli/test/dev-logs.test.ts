@@ -11,7 +11,7 @@ import { LogCapture } from '../../../test/support/logs.js';
 import { freePort } from '../../../test/support/redis-server.js';
 import { SHOP_CLI_REDIRECT } from '../src/dev/seed.js';
 import type { DevMode, DevSystem } from '../src/dev/system.js';
-import { authorizeUrl } from './support/code-flow.js';
+import { authorizeUrl, signInAtGateway } from './support/code-flow.js';
 import { spawnTessera, startDevOnFreePorts } from './support/processes.js';
 
 const SECRET = 'dev-logs-test-secret-0123456789abcdef-xyz';
@@ -344,17 +344,7 @@ describe('tessera dev logs, hybrid mode: the gateway’s sign-in through the tok
 
   it('logs the sign-in at both, a replayed callback as a failed login, and no code or cookie', async () => {
     const secrets = seedSecrets(system);
-    const browser = new Browser();
-    const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
-    expect(start.status).toBe(303);
-    const { location } = await signIn(
-      browser,
-      start.headers.get('location') as string,
-      'alice',
-      'alice-password',
-    );
-    const callback = await browser.fetch(location);
-    expect(callback.status).toBe(303);
+    const { browser, callback: location } = await signInAtGateway(system.urls.gateway);
     const cookies = [...browser.cookies.values()];
     const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as { subject: string };
     // The same callback again: its sign-in cookie is gone, so it is refused.

@@ -1,11 +1,9 @@
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { certificateThumbprint } from '@tessera/core';
-import { createGateway, loadGatewayConfig, parseGatewayConfig } from '@tessera/gateway';
+import { createGateway, parseGatewayConfig } from '@tessera/gateway';
 import { decodeJwt } from 'jose';
 import { Agent, request } from 'undici';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import type { PartCertificate } from '../src/dev/certificates.js';
 import type { DevSystem } from '../src/dev/system.js';
 import { codeFlowToken } from './support/code-flow.js';
 import { bin, devSystemForSuite } from './support/processes.js';
+import { capturedUpstream } from './support/recording-upstream.js';
 
 // `tessera dev --mtls --mode token` (RFC 8705, gateway token.mtls): the user's token is never
 // forwarded; the gateway exchanges it at the token service's mutual-TLS listener for one bound to
@@ -122,63 +121,44 @@ describe('tessera dev --mtls --mode token', () => {
   it("G175: the token orders received (captured by a recording TLS upstream), replayed at orders and inventory over orders' certificate, or at the edge: 401", async () => {
     const { system } = running;
     const { parts, ca } = mtls().certificates;
-    // A stand-in for orders that records what the gateway sends it: orders' own server certificate,
-    // asking the gateway for its certificate as orders does.
-    const received: string[] = [];
-    const recorder = createHttpsServer(
-      { cert: parts.orders.cert, key: parts.orders.key, ca, requestCert: true, rejectUnauthorized: true },
-      (incoming, answer) => {
-        received.push(incoming.headers.authorization ?? '');
-        answer.writeHead(200, json).end('{}');
-      },
-    );
-    await new Promise<void>((resolve) => recorder.listen(0, '127.0.0.1', resolve));
-    const recorderUrl = `https://127.0.0.1:${(recorder.address() as AddressInfo).port}`;
-    // A second gateway from the dev system's own gateway.yaml, its routes pointed at the recorder.
-    const { config } = loadGatewayConfig({ file: system.files.gateway, env: {} });
-    const gateway = await createGateway(
-      { ...config, logLevel: 'silent', routes: config.routes.map((r) => ({ ...r, upstream: recorderUrl })) },
-      {
-        clientSecret: readFileSync(system.files.clientSecret, 'utf8').trim(),
-        upstreamTls: { ca, ...parts.gateway },
-      },
-    );
-    try {
-      const user = await userToken();
-      const through = await gateway.inject({
-        method: 'GET',
-        url: '/api/orders/orders',
-        headers: { authorization: `Bearer ${user}` },
-      });
-      expect(through.statusCode).toBe(200);
-      expect(received).toHaveLength(1);
-      const captured = (received[0] ?? '').replace(/^Bearer /, '');
-      expect(captured).not.toBe(user);
-      expect(decodeJwt(captured).cnf).toEqual({ 'x5t#S256': thumbprintOf(parts.gateway) });
-      const replay = async (url: string, part: PartCertificate) => {
-        const answer = await request(url, {
-          headers: { authorization: `Bearer ${captured}` },
-          dispatcher: agentOf(part),
+    // A stand-in for orders that records what the gateway sends it (orders' own server certificate,
+    // asking for the caller's as orders does), behind a second gateway from the same gateway.yaml.
+    const user = await userToken();
+    const seen = await capturedUpstream(
+      system,
+      { recorderTls: { ca, ...parts.orders }, upstreamTls: { ca, ...parts.gateway } },
+      async (gateway) => {
+        const through = await gateway.app.inject({
+          method: 'GET',
+          url: '/api/orders/orders',
+          headers: { authorization: `Bearer ${user}` },
         });
-        const body = (await answer.body.json()) as { error?: { code?: string } };
-        return { status: answer.statusCode, code: body.error?.code };
-      };
-      // Over its holder's connection the binding holds: what is refused below is the replay.
-      expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
-      expect(await replay(`${system.urls.orders}/orders`, parts.orders)).toEqual({
-        status: 401,
-        code: 'ERR_MTLS_CERTIFICATE_MISMATCH',
-      });
-      expect((await replay(`${system.urls.inventory}/items`, parts.orders)).status).toBe(401);
-      // At the edge (the browser's side, no certificate): a token for orders, not the gateway.
-      const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+        expect(through.statusCode).toBe(200);
+      },
+    );
+    const captured = (seen.authorization ?? '').replace(/^Bearer /, '');
+    expect(captured).not.toBe(user);
+    expect(decodeJwt(captured).cnf).toEqual({ 'x5t#S256': thumbprintOf(parts.gateway) });
+    const replay = async (url: string, part: PartCertificate) => {
+      const answer = await request(url, {
         headers: { authorization: `Bearer ${captured}` },
+        dispatcher: agentOf(part),
       });
-      expect(edge.status).toBe(401);
-    } finally {
-      await gateway.close();
-      await new Promise((resolve) => recorder.close(resolve));
-    }
+      const body = (await answer.body.json()) as { error?: { code?: string } };
+      return { status: answer.statusCode, code: body.error?.code };
+    };
+    // Over its holder's connection the binding holds: what is refused below is the replay.
+    expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
+    expect(await replay(`${system.urls.orders}/orders`, parts.orders)).toEqual({
+      status: 401,
+      code: 'ERR_MTLS_CERTIFICATE_MISMATCH',
+    });
+    expect((await replay(`${system.urls.inventory}/items`, parts.orders)).status).toBe(401);
+    // At the edge (the browser's side, no certificate): a token for orders, not the gateway.
+    const edge = await fetch(`${system.urls.gateway}/api/orders/orders`, {
+      headers: { authorization: `Bearer ${captured}` },
+    });
+    expect(edge.status).toBe(401);
   });
 
   it('refuses --mtls in session mode (a usage error, exit 2)', async () => {

@@ -3,12 +3,15 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { certificateThumbprint } from '@tessera/core';
 import { createGateway, parseGatewayConfig } from '@tessera/gateway';
+import { decodeJwt } from 'jose';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Browser, signIn } from '../../../test/support/browser.js';
 import { devCertificates, type PartCertificate } from '../src/dev/certificates.js';
 import type { DevSystem } from '../src/dev/system.js';
+import { signInAtGateway } from './support/code-flow.js';
 import { startDevOnFreePorts } from './support/processes.js';
+import { capturedAfterHybridSignIn, expectHybridEdgeRefuses } from './support/recording-upstream.js';
 
 // `tessera dev --mtls` (RFC 8705), hybrid mode: every service-to-service call over mutual TLS
 // with certificates of the development CA, orders' tokens bound to its certificate, and the
@@ -80,15 +83,7 @@ describe('tessera dev --mtls (RFC 8705)', () => {
   });
 
   it("C168: places an order: orders checked the gateway's x5t#S256, inventory and payments orders'", async () => {
-    const browser = new Browser();
-    const start = await browser.fetch(`${system.urls.gateway}/auth/login`);
-    const { location } = await signIn(
-      browser,
-      start.headers.get('location') as string,
-      'alice',
-      'alice-password',
-    );
-    expect((await browser.fetch(location)).status).toBe(303);
+    const { browser } = await signInAtGateway(system.urls.gateway);
     const me = (await (await browser.fetch(`${system.urls.gateway}/auth/me`)).json()) as {
       csrf_token: string;
     };
@@ -213,5 +208,54 @@ describe('tessera dev --mtls (RFC 8705)', () => {
       headers: { authorization: `Bearer ${token}` },
     });
     expect(edge.status).toBe(401);
+  });
+
+  it("C169: the token orders received (captured behind a second gateway), replayed at orders over orders' or payments' certificate, at inventory, at payments, or at the edge: 401", async () => {
+    const { parts, ca } = mtls().certificates;
+    // What the hybrid gateway sends orders, recorded by a stand-in with orders' own server
+    // certificate (asking for the caller's, as orders does) behind a second gateway made from the
+    // same gateway.yaml, after a browser's sign-in.
+    const seen = await capturedAfterHybridSignIn(system, {
+      recorderTls: { ca, ...parts.orders },
+      upstreamTls: { ca, ...parts.gateway },
+    });
+    const captured = (seen.authorization ?? '').replace(/^Bearer /, '');
+    expect(decodeJwt(captured)).toMatchObject({
+      client_id: 'gateway',
+      cnf: { 'x5t#S256': thumbprintOf(parts.gateway) },
+    });
+    const replay = async (url: string, part: PartCertificate) => {
+      const charge = url.endsWith('/charge');
+      const answer = await request(url, {
+        method: charge ? 'POST' : 'GET',
+        headers: { authorization: `Bearer ${captured}`, 'content-type': 'application/json' },
+        ...(charge ? { body: '{}' } : {}),
+        dispatcher: agentOf(part),
+      });
+      const body = (await answer.body.json()) as { error?: { code?: string } };
+      // The challenge's error (RFC 6750 3), the description aside.
+      const challenge = /^Bearer error="([^"]+)"/.exec(String(answer.headers['www-authenticate']))?.[1];
+      return { status: answer.statusCode, challenge, code: body.error?.code };
+    };
+    // Over its holder's connection the binding holds: what is refused below is the replay.
+    expect((await replay(`${system.urls.orders}/orders`, parts.gateway)).status).toBe(200);
+    // Over another certificate than the gateway's, orders and inventory (both audiences of the
+    // session's token) refuse the binding; payments refuses the audience first: the gateway
+    // reaches orders and inventory only.
+    const mismatch = { status: 401, challenge: 'invalid_token', code: 'ERR_MTLS_CERTIFICATE_MISMATCH' };
+    const audience = { status: 401, challenge: 'invalid_token', code: 'ERR_JWT_AUDIENCE_INVALID' };
+    const refusals = [
+      ["orders over orders' certificate", `${system.urls.orders}/orders`, parts.orders, mismatch],
+      ["orders over payments' certificate", `${system.urls.orders}/orders`, parts.payments, mismatch],
+      ["inventory over orders' certificate", `${system.urls.inventory}/items`, parts.orders, mismatch],
+      ["inventory over payments' certificate", `${system.urls.inventory}/items`, parts.payments, mismatch],
+      ["payments over orders' certificate", `${system.urls.payments}/charge`, parts.orders, audience],
+      ["payments over the gateway's certificate", `${system.urls.payments}/charge`, parts.gateway, audience],
+    ] as const;
+    const answers = [];
+    for (const [at, url, part] of refusals) answers.push({ at, ...(await replay(url, part)) });
+    expect(answers).toEqual(refusals.map(([at, , , refused]) => ({ at, ...refused })));
+    // At the edge, with no certificate (the browser's side): a hybrid route takes a session, no token.
+    await expectHybridEdgeRefuses(system, { authorization: `Bearer ${captured}` });
   });
 });

@@ -58,3 +58,27 @@ export async function codeFlowToken(
   expect(response.status).toBe(200);
   return ((await response.json()) as { access_token: string }).access_token;
 }
+
+/**
+ * The page's "Sign in" at a hybrid gateway as a browser does it: `GET /auth/login`, the token
+ * service's login form as `alice`, and back to `/auth/callback`. `callbackAt`: the origin to take
+ * the callback to instead of the registered one (a second gateway behind the dev gateway's redirect URI).
+ * The browser holds the session cookie; `callback` is the URL it took the code back to.
+ */
+export async function signInAtGateway(gateway: string, options: { readonly callbackAt?: string } = {}) {
+  const browser = new Browser();
+  const start = await browser.fetch(`${gateway}/auth/login`);
+  expect(start.status).toBe(303);
+  const { location } = await signIn(
+    browser,
+    start.headers.get('location') as string,
+    'alice',
+    'alice-password',
+  );
+  const callback =
+    options.callbackAt === undefined
+      ? location
+      : new URL(`${location.pathname}${location.search}`, options.callbackAt);
+  expect((await browser.fetch(callback)).status).toBe(303);
+  return { browser, callback };
+}
