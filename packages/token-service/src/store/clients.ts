@@ -29,6 +29,11 @@ export interface ClientRepositoryOptions {
   readonly dev?: boolean;
   /** Receives operator warnings (a short seeded secret). */
   readonly warn?: (message: string) => void;
+  /**
+   * Internal, for tests: clients read per query by the background fill (default 1,000), so a fill
+   * of several pages needs no thousands of clients. The service never sets it.
+   */
+  readonly fillPageSize?: number;
 }
 
 /** A lookup's answer, a client or none (unknown ids are cached too). */
@@ -55,7 +60,7 @@ const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
 
 /** Clients read per query when the cache is filled at the first lookup. */
-const PRELOAD_PAGE = 1000;
+const FILL_PAGE_SIZE = 1000;
 
 /** How long the record of which client a generation wrote is kept (an instance further behind reloads all). */
 const CHANGES_KEPT_MS = 24 * 60 * 60 * 1000;
@@ -138,6 +143,7 @@ export class ClientRepository {
   readonly #now: () => number;
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
+  readonly #fillPageSize: number;
   #cache: BoundedCache<CacheEntry>;
   #verified: BoundedCache<VerifiedSecret>;
   /** Ids with no client: apart, so a flood of made-up ids cannot push real clients out. */
@@ -162,6 +168,7 @@ export class ClientRepository {
     this.#unknown = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
+    this.#fillPageSize = options.fillPageSize ?? FILL_PAGE_SIZE;
   }
 
   /** The client, or undefined when none has this id. */
@@ -271,14 +278,14 @@ export class ClientRepository {
         .selectAll()
         .where('client_id', '>', after)
         .orderBy('client_id')
-        .limit(PRELOAD_PAGE)
+        .limit(this.#fillPageSize)
         .execute();
       if (this.#cache !== cache) return;
       if (generation !== this.#generation || writes !== this.#writes) continue;
       for (const row of rows)
         if (cache.get(row.client_id) === undefined) cache.set(row.client_id, { client: fromRow(row) });
       const last = rows.at(-1);
-      if (last === undefined || rows.length < PRELOAD_PAGE) return;
+      if (last === undefined || rows.length < this.#fillPageSize) return;
       after = last.client_id;
       // Lets requests run between pages.
       await new Promise<void>((resolve) => setImmediate(resolve));
