@@ -1,8 +1,17 @@
 import { createDatabase } from '@tessera/storage/sql';
-import type { Kysely, OperationNode } from 'kysely';
+import type {
+  Kysely,
+  KyselyPlugin,
+  OperationNode,
+  PluginTransformQueryArgs,
+  PluginTransformResultArgs,
+  QueryResult,
+  RootOperationNode,
+  UnknownRow,
+} from 'kysely';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
-import { TEST_SECRET } from '../../../test/support/token-service/harness.js';
+import { type Harness, startService, TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { StatementLog } from '../../../test/support/token-service/statements.js';
 import { openClientRepository } from '../src/admin.js';
 import { deriveServiceKeys } from '../src/lib/secrets.js';
@@ -342,5 +351,75 @@ describe.each(databases)("the client cache's background fill on $name", (fixture
     }
     // The afterEach waits for a fill that ended; this one ended by failing.
     pages.sizes.push(0);
+  });
+});
+
+/** Counts the fill's page reads as they start, and runs `onPage` at the start of each, synchronously. */
+class PageStarts implements KyselyPlugin {
+  started = 0;
+  onPage: (() => void) | undefined;
+
+  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+    if (isFillPage({ toOperationNode: () => node })) {
+      this.started++;
+      this.onPage?.();
+    }
+    return node;
+  }
+
+  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    return result;
+  }
+}
+
+/** Rows copied from a registered client's, `count` of them with their own ids (as bench/scale does). */
+async function bulkInsert(db: Kysely<unknown>, templateId: string, count: number): Promise<void> {
+  const clients = db as unknown as Kysely<TokenServiceDatabase>;
+  const template = await clients
+    .selectFrom('oauth_clients')
+    .selectAll()
+    .where('client_id', '=', templateId)
+    .executeTakeFirstOrThrow();
+  for (let start = 0; start < count; start += 100) {
+    const rows = Array.from({ length: Math.min(100, count - start) }, (_, i) => ({
+      ...template,
+      client_id: `bulk-${String(start + i).padStart(5, '0')}`,
+    }));
+    await clients.insertInto('oauth_clients').values(rows).execute();
+  }
+}
+
+// The service's close() ends a fill under way: the database is the caller's (it may outlive the
+// service), so a fill that went on would read every remaining page from it after close.
+describe.each(databases)("the service's close() during the client cache's fill on $name", (fixture) => {
+  let database: TestDatabase;
+  let harness: Harness;
+  const starts = new PageStarts();
+
+  beforeAll(async () => {
+    database = await fixture.create();
+    harness = await startService(database, { plugins: [starts] });
+  });
+  afterAll(async () => {
+    await harness?.stop();
+    await database?.cleanup();
+  });
+
+  it('close() while the first page is read: no other page is read, and the database is not used after', async () => {
+    await harness.service.clients.register(registration('template'));
+    // Two full pages of the service's 1,000 and one more: a fill of three pages.
+    await bulkInsert(harness.db, 'template', 2000);
+    let closing: Promise<void> | undefined;
+    starts.onPage = () => {
+      starts.onPage = undefined;
+      closing = harness.service.close();
+    };
+    expect((await harness.service.clients.find('bulk-01999'))?.client_name).toBe('v1');
+    expect(closing).toBeDefined();
+    await closing;
+    // Time for the first page to come back and for a fill that went on to start the next one.
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    await turns();
+    expect(starts.started).toBe(1);
   });
 });
