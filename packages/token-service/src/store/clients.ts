@@ -157,6 +157,8 @@ export class ClientRepository {
   /** The read under way, shared by every lookup that comes while it runs. */
   #checking: Promise<void> | undefined;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
+  /** Set by close(): no fill starts, and one under way reads no further page. */
+  #closed = false;
 
   constructor(options: ClientRepositoryOptions) {
     this.#db = options.db;
@@ -260,17 +262,17 @@ export class ClientRepository {
     this.#generation = generation;
     // Not awaited: reading 100k clients takes a second or more, which no request should wait for
     // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
-    if (count > 0 && count <= max) this.#preload(cache).catch(() => {});
+    if (count > 0 && count <= max && !this.#closed) this.#preload(cache).catch(() => {});
   }
 
   /**
    * Reads every client into `cache`, a page at a time so the event loop is never held long. A page
    * read while the generation moved is read again (it may predate the write), and the reading
-   * stops when the cache is replaced.
+   * stops when the cache is replaced or the repository closed.
    */
   async #preload(cache: BoundedCache<CacheEntry>): Promise<void> {
     let after = '';
-    while (this.#cache === cache) {
+    while (this.#cache === cache && !this.#closed) {
       const generation = this.#generation;
       const writes = this.#writes;
       const rows = await this.#db
@@ -396,6 +398,15 @@ export class ClientRepository {
     });
     this.#forget(clientId);
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /**
+   * Ends the background fill (a page being read is the last), so nothing reads the database, which
+   * is the caller's and may outlive the service, after the service closed; and starts no other.
+   * Lookups still answer, each client read from SQL until cached.
+   */
+  close(): void {
+    this.#closed = true;
   }
 
   /** Forgets cached clients and their verified secrets (all, or one). */
