@@ -278,7 +278,7 @@ describe.each(databases)("the client cache's background fill on $name", (fixture
 
   it('a client changed, removed or added by another process while its page is in flight is served as it is now once the generation is read', async () => {
     await writeWhileFirstPageHeld(other);
-    // Another process's write is seen within one TTL (security case A178), the held page's rows included.
+    // Another process's write is seen within one TTL, as without a fill, the held page's rows included.
     offset = CACHE_TTL_MS + 1;
     expect(await names(Object.keys(written))).toEqual(written);
   });
