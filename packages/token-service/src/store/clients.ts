@@ -29,6 +29,11 @@ export interface ClientRepositoryOptions {
   readonly dev?: boolean;
   /** Receives operator warnings (a short seeded secret). */
   readonly warn?: (message: string) => void;
+  /**
+   * Internal, for tests: clients read per query by the background fill (default 1,000), so a fill
+   * of several pages needs no thousands of clients. The service never sets it.
+   */
+  readonly fillPageSize?: number;
 }
 
 /** A lookup's answer, a client or none (unknown ids are cached too). */
@@ -55,7 +60,7 @@ const MAX_CACHE_ENTRIES = 250_000;
 const MIN_SECRET_LENGTH = 32;
 
 /** Clients read per query when the cache is filled at the first lookup. */
-const PRELOAD_PAGE = 1000;
+const FILL_PAGE_SIZE = 1000;
 
 /** How long the record of which client a generation wrote is kept (an instance further behind reloads all). */
 const CHANGES_KEPT_MS = 24 * 60 * 60 * 1000;
@@ -138,6 +143,7 @@ export class ClientRepository {
   readonly #now: () => number;
   readonly #dev: boolean;
   readonly #warn: (message: string) => void;
+  readonly #fillPageSize: number;
   #cache: BoundedCache<CacheEntry>;
   #verified: BoundedCache<VerifiedSecret>;
   /** Ids with no client: apart, so a flood of made-up ids cannot push real clients out. */
@@ -151,6 +157,8 @@ export class ClientRepository {
   /** The read under way, shared by every lookup that comes while it runs. */
   #checking: Promise<void> | undefined;
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
+  /** Set by close(): no fill starts, and one under way reads no further page. */
+  #closed = false;
 
   constructor(options: ClientRepositoryOptions) {
     this.#db = options.db;
@@ -162,6 +170,7 @@ export class ClientRepository {
     this.#unknown = new BoundedCache({ max: MIN_CACHE_ENTRIES, now: this.#now });
     this.#dev = options.dev ?? false;
     this.#warn = options.warn ?? (() => {});
+    this.#fillPageSize = options.fillPageSize ?? FILL_PAGE_SIZE;
   }
 
   /** The client, or undefined when none has this id. */
@@ -253,17 +262,17 @@ export class ClientRepository {
     this.#generation = generation;
     // Not awaited: reading 100k clients takes a second or more, which no request should wait for
     // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
-    if (count > 0 && count <= max) this.#preload(cache).catch(() => {});
+    if (count > 0 && count <= max && !this.#closed) this.#preload(cache).catch(() => {});
   }
 
   /**
    * Reads every client into `cache`, a page at a time so the event loop is never held long. A page
    * read while the generation moved is read again (it may predate the write), and the reading
-   * stops when the cache is replaced.
+   * stops when the cache is replaced or the repository closed.
    */
   async #preload(cache: BoundedCache<CacheEntry>): Promise<void> {
     let after = '';
-    while (this.#cache === cache) {
+    while (this.#cache === cache && !this.#closed) {
       const generation = this.#generation;
       const writes = this.#writes;
       const rows = await this.#db
@@ -271,14 +280,14 @@ export class ClientRepository {
         .selectAll()
         .where('client_id', '>', after)
         .orderBy('client_id')
-        .limit(PRELOAD_PAGE)
+        .limit(this.#fillPageSize)
         .execute();
       if (this.#cache !== cache) return;
       if (generation !== this.#generation || writes !== this.#writes) continue;
       for (const row of rows)
         if (cache.get(row.client_id) === undefined) cache.set(row.client_id, { client: fromRow(row) });
       const last = rows.at(-1);
-      if (last === undefined || rows.length < PRELOAD_PAGE) return;
+      if (last === undefined || rows.length < this.#fillPageSize) return;
       after = last.client_id;
       // Lets requests run between pages.
       await new Promise<void>((resolve) => setImmediate(resolve));
@@ -389,6 +398,15 @@ export class ClientRepository {
     });
     this.#forget(clientId);
     return Number(result.numDeletedRows) > 0;
+  }
+
+  /**
+   * Ends the background fill (a page being read is the last), so nothing reads the database, which
+   * is the caller's and may outlive the service, after the service closed; and starts no other.
+   * Lookups still answer, each client read from SQL until cached.
+   */
+  close(): void {
+    this.#closed = true;
   }
 
   /** Forgets cached clients and their verified secrets (all, or one). */
