@@ -10,9 +10,9 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
-import { type ForwardOptions, forward } from './forward.js';
+import { type ForwardOptions, forward, type RoutePlan } from './forward.js';
 import { InFlightBound } from './in-flight.js';
-import { RouteTable } from './routes.js';
+import { type CompiledRoute, RouteTable } from './routes.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
@@ -72,10 +72,22 @@ export async function registerProxy(
   const forwardOptions: ForwardOptions = {
     pools,
     timeoutMs: config.upstreams.timeoutMs,
-    metrics,
     publicHost: publicHostOf(config),
-    ownCookies: modes.ownCookies,
   };
+  // What every request of a route shares, made once: its facts for the log and metrics (its
+  // meter bound), the rules its answers are cleaned by.
+  const plans = new Map<CompiledRoute, RoutePlan>();
+  for (const route of table.routes) {
+    const mode = route.config.auth;
+    const meter = metrics.meter(route.prefix, mode);
+    plans.set(route, {
+      facts:
+        mode === 'token' && modes.token !== undefined
+          ? { route: route.prefix, mode, protocol: modes.token.protocol, meter }
+          : { route: route.prefix, mode, meter },
+      responseRules: { ownCookies: modes.ownCookies, authenticated: mode !== 'public' },
+    });
+  }
   await app.register(async (proxy) => {
     // Proxied bodies, whatever their type, are read whole (bounded in size and time) before an
     // upstream connection is taken for them, and sent on as the bytes they are.
@@ -93,10 +105,8 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
-      request.gatewayRoute =
-        mode === 'token' && modes.token !== undefined
-          ? { route: match.route.prefix, mode, protocol: modes.token.protocol }
-          : { route: match.route.prefix, mode };
+      const plan = plans.get(match.route) as RoutePlan;
+      request.gatewayRoute = plan.facts;
       const q = request.url.indexOf('?');
       if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(
@@ -119,13 +129,13 @@ export async function registerProxy(
         return undefined;
       }
       if (!(identity instanceof Promise)) {
-        forward(request, reply, match, identity, forwardOptions);
+        forward(request, reply, match, plan, identity, forwardOptions);
         return undefined;
       }
       identity
         .then(
           (headers) => {
-            forward(request, reply, match, headers, forwardOptions);
+            forward(request, reply, match, plan, headers, forwardOptions);
           },
           // A refusal: answered as the synchronous path answers one.
           (error: unknown) => {
