@@ -56,7 +56,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   readonly #match: RouteMatch;
   readonly #plan: RoutePlan;
   readonly #span: Span;
-  readonly #started = process.hrtime.bigint();
+  /** performance.now(): no BigInt made and converted per request, as process.hrtime.bigint() would. */
+  readonly #started = performance.now();
   #controller: Dispatcher.DispatchController | undefined;
   /** The status line has been written to the client. */
   #answering = false;
@@ -69,7 +70,8 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
     this.#match = match;
     this.#plan = plan;
     this.#span = span;
-    this.#response.once('close', this.#onClientClose);
+    // `on`, not `once`: a response closes once, and `once` wraps its listener anew per request.
+    this.#response.on('close', this.#onClientClose);
   }
 
   readonly #onClientClose = (): void => {
@@ -99,7 +101,7 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): void {
     // An interim answer (103 Early Hints) is not passed on; the final one follows.
     if (statusCode < 200) return;
-    this.#plan.facts.meter.upstream(statusCode, Number(process.hrtime.bigint() - this.#started) / 1e9);
+    this.#plan.facts.meter.upstream(statusCode, (performance.now() - this.#started) / 1e3);
     // What the gateway set on this reply (a session's renewed cookie) goes out with the upstream's.
     const out = withOwnHeaders(
       this.#reply.getHeaders(),

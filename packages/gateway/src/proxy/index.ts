@@ -20,6 +20,10 @@ const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] 
 // decodes `%2f` or reads `\` as `/` before it normalises the path would otherwise step out of the prefix.
 const dotSegment = /(^|\/|\\|%2f|%5c)(\.|%2e){1,2}(\/|\\|%2f|%5c|$)/i;
 
+function mayHoldDots(target: string): boolean {
+  return target.includes('.') || target.includes('%');
+}
+
 /** A token the edge refused (token routes' bearer tokens), in the audit trail. */
 function refused(request: FastifyRequest, mode: AuthMode, error: unknown): void {
   if (mode !== 'token') return;
@@ -42,7 +46,14 @@ function boundInFlight(proxy: FastifyInstance, maxPerAddress: number): void {
       sendError(reply.header('retry-after', '1'), new GatewayError('ERR_TOO_MANY_IN_FLIGHT'));
       return;
     }
-    reply.raw.once('close', () => inFlight.release(address));
+    // `on` with a flag of its own rather than `once` (which wraps the listener anew per request):
+    // released exactly once, whatever emits.
+    let held = true;
+    reply.raw.on('close', () => {
+      if (!held) return;
+      held = false;
+      inFlight.release(address);
+    });
     done();
   });
 }
@@ -108,7 +119,8 @@ export async function registerProxy(
       const plan = plans.get(match.route) as RoutePlan;
       request.gatewayRoute = plan.facts;
       const q = request.url.indexOf('?');
-      if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
+      // A dot segment needs a `.` or a `%` (`%2e`): a path with neither skips the expression.
+      if (mayHoldDots(request.url) && dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(
           reply,
           new HttpError('ERR_HTTP_REQUEST_INVALID', 'dot segments in the path are not accepted'),
