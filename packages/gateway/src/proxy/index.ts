@@ -116,6 +116,7 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
+      // Every route the table matches was planned above; its facts are shared, read-only, by its requests.
       const plan = plans.get(match.route) as RoutePlan;
       request.gatewayRoute = plan.facts;
       const q = request.url.indexOf('?');
