@@ -9,7 +9,7 @@ import Fastify, {
 import { gatewayAnswers, sendError } from './answer.js';
 import type { GatewayConfig } from './config.js';
 import { createLogger } from './observability/logger.js';
-import type { GatewayMetrics } from './observability/metrics.js';
+import type { GatewayMetrics, RouteMeter } from './observability/metrics.js';
 import { logsAt, requestLogger } from './observability/request-logger.js';
 import type { GatewayOptions } from './options.js';
 
@@ -19,6 +19,8 @@ export interface RequestFacts {
   readonly mode: string;
   /** How the route's refusals are answered: a token route's challenge (Bearer, or DPoP with its algs); else JSON. */
   readonly protocol?: AnswerProtocol;
+  /** The route's metrics, bound once per route. */
+  readonly meter: RouteMeter;
 }
 
 declare module 'fastify' {
@@ -67,9 +69,11 @@ export function answerFailure(error: unknown, request: FastifyRequest, reply: Fa
 function countAndLogAnswers(app: FastifyInstance, metrics: GatewayMetrics): void {
   app.decorateRequest('gatewayRoute', null);
   app.addHook('onResponse', (request, reply, done) => {
-    const fact = request.gatewayRoute ?? { route: request.routeOptions.url ?? 'none', mode: 'gateway' };
+    const matched = request.gatewayRoute;
+    const route = matched?.route ?? request.routeOptions.url ?? 'none';
+    const mode = matched?.mode ?? 'gateway';
     const status = reply.statusCode;
-    metrics.requests.inc({ route: fact.route, mode: fact.mode, status: String(status) });
+    (matched?.meter ?? metrics.meter(route, mode)).answered(status);
     // The line's fields cost something to gather (the client address, the elapsed time): only
     // when it is written.
     if (logsAt(request.log, 'info')) {
@@ -79,8 +83,8 @@ function countAndLogAnswers(app: FastifyInstance, metrics: GatewayMetrics): void
         {
           method: request.method,
           path: q < 0 ? request.url : request.url.slice(0, q),
-          route: fact.route,
-          mode: fact.mode,
+          route,
+          mode,
           status,
           ms: Math.round(reply.elapsedTime * 100) / 100,
           address: request.ip,

@@ -4,7 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Dispatcher } from 'undici';
 import { sendError } from '../answer.js';
 import { GatewayError } from '../errors.js';
-import type { GatewayMetrics } from '../observability/metrics.js';
+import type { RequestFacts } from '../listener.js';
 import {
   downstreamResponseHeaders,
   type ResponseRules,
@@ -21,11 +21,16 @@ export interface ForwardOptions {
   readonly pools: UpstreamPools;
   /** No response headers, or a gap in the body, this long: 504 (or, once answering, the connection cut). */
   readonly timeoutMs: number;
-  readonly metrics: GatewayMetrics;
   /** `X-Forwarded-Host`: the configured public host; undefined, none is sent. */
   readonly publicHost: string | undefined;
-  /** The gateway's own cookie names, lower case (never set by an upstream). */
-  readonly ownCookies: ReadonlySet<string>;
+}
+
+/** What every request of one route shares, made once at start. */
+export interface RoutePlan {
+  /** The route, mode and meter of the access log and the metrics. */
+  readonly facts: RequestFacts;
+  /** How its answers' headers are cleaned. */
+  readonly responseRules: ResponseRules;
 }
 
 const timeoutCodes = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
@@ -49,28 +54,24 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   readonly #reply: FastifyReply;
   readonly #response: ServerResponse;
   readonly #match: RouteMatch;
+  readonly #plan: RoutePlan;
   readonly #span: Span;
-  readonly #started = process.hrtime.bigint();
-  readonly #options: ForwardOptions;
+  /** performance.now(): no BigInt made and converted per request, as process.hrtime.bigint() would. */
+  readonly #started = performance.now();
   #controller: Dispatcher.DispatchController | undefined;
   /** The status line has been written to the client. */
   #answering = false;
   #done = false;
 
-  constructor(
-    request: FastifyRequest,
-    reply: FastifyReply,
-    match: RouteMatch,
-    span: Span,
-    options: ForwardOptions,
-  ) {
+  constructor(request: FastifyRequest, reply: FastifyReply, match: RouteMatch, plan: RoutePlan, span: Span) {
     this.#request = request;
     this.#reply = reply;
     this.#response = reply.raw;
     this.#match = match;
+    this.#plan = plan;
     this.#span = span;
-    this.#options = options;
-    this.#response.once('close', this.#onClientClose);
+    // `on`, not `once`: a response closes once, and `once` wraps its listener anew per request.
+    this.#response.on('close', this.#onClientClose);
   }
 
   readonly #onClientClose = (): void => {
@@ -100,17 +101,12 @@ class UpstreamExchange implements Dispatcher.DispatchHandler {
   ): void {
     // An interim answer (103 Early Hints) is not passed on; the final one follows.
     if (statusCode < 200) return;
-    const prefix = this.#match.route.prefix;
-    this.#options.metrics.upstreamSeconds.observe(
-      { route: prefix, status: String(statusCode) },
-      Number(process.hrtime.bigint() - this.#started) / 1e9,
-    );
-    const rules: ResponseRules = {
-      ownCookies: this.#options.ownCookies,
-      authenticated: this.#match.route.config.auth !== 'public',
-    };
+    this.#plan.facts.meter.upstream(statusCode, (performance.now() - this.#started) / 1e3);
     // What the gateway set on this reply (a session's renewed cookie) goes out with the upstream's.
-    const out = withOwnHeaders(this.#reply.getHeaders(), downstreamResponseHeaders(headers, rules));
+    const out = withOwnHeaders(
+      this.#reply.getHeaders(),
+      downstreamResponseHeaders(headers, this.#plan.responseRules),
+    );
     // A request body the gateway did not read (a GET's) is still on the connection: it cannot be reused.
     if (!this.#request.raw.complete) out.connection = 'close';
     try {
@@ -172,6 +168,7 @@ export function forward(
   request: FastifyRequest,
   reply: FastifyReply,
   match: RouteMatch,
+  plan: RoutePlan,
   added: Readonly<Record<string, string>>,
   options: ForwardOptions,
 ): void {
@@ -201,6 +198,6 @@ export function forward(
       headersTimeout: options.timeoutMs,
       bodyTimeout: options.timeoutMs,
     },
-    new UpstreamExchange(request, reply, match, upstreamCall.span, options),
+    new UpstreamExchange(request, reply, match, plan, upstreamCall.span),
   );
 }

@@ -70,16 +70,23 @@ export function isStrippedRequestHeader(name: string): boolean {
   return isStrippedLowerCase(name.toLowerCase());
 }
 
+/** Every name stripped outright, in one set: one lookup per header instead of four. */
+const strippedExact: ReadonlySet<string> = new Set([...hopByHop, ...metHere, ...vouchedExact, ...rewrites]);
+
+/**
+ * The first characters of the vouched prefixes (`x`, `s`, `p`): most headers (`host`, `accept`,
+ * `user-agent`) start with none of them and skip the prefix comparisons.
+ */
+const prefixStarts: ReadonlySet<number> = new Set(vouchedPrefixes.map((p) => p.charCodeAt(0)));
+
+function hasVouchedPrefix(lower: string): boolean {
+  if (!prefixStarts.has(lower.charCodeAt(0))) return false;
+  for (const prefix of vouchedPrefixes) if (lower.startsWith(prefix)) return true;
+  return false;
+}
+
 function isStrippedLowerCase(lower: string): boolean {
-  if (
-    hopByHop.has(lower) ||
-    metHere.has(lower) ||
-    vouchedExact.has(lower) ||
-    rewrites.has(lower) ||
-    vouchedPrefixes.some((p) => lower.startsWith(p))
-  ) {
-    return true;
-  }
+  if (strippedExact.has(lower) || hasVouchedPrefix(lower)) return true;
   // Many servers (CGI, WSGI, some proxies) read `_` as `-`: `X_User_Id` would arrive as X-User-Id.
   return lower.includes('_') && isStrippedLowerCase(lower.replaceAll('_', '-'));
 }

@@ -10,15 +10,19 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { GatewayOptions } from '../options.js';
 import { registerBufferedBodies } from './body.js';
 import { modeTable } from './dispatch.js';
-import { type ForwardOptions, forward } from './forward.js';
+import { type ForwardOptions, forward, type RoutePlan } from './forward.js';
 import { InFlightBound } from './in-flight.js';
-import { RouteTable } from './routes.js';
+import { type CompiledRoute, RouteTable } from './routes.js';
 import { UpstreamPools } from './upstream-pools.js';
 
 const allMethods = ['DELETE', 'GET', 'HEAD', 'PATCH', 'POST', 'PUT', 'OPTIONS'] as const;
 // A `.` or `..` segment, its dots or its separators percent-encoded or a backslash: an upstream that
 // decodes `%2f` or reads `\` as `/` before it normalises the path would otherwise step out of the prefix.
 const dotSegment = /(^|\/|\\|%2f|%5c)(\.|%2e){1,2}(\/|\\|%2f|%5c|$)/i;
+
+function mayHoldDots(target: string): boolean {
+  return target.includes('.') || target.includes('%');
+}
 
 /** A token the edge refused (token routes' bearer tokens), in the audit trail. */
 function refused(request: FastifyRequest, mode: AuthMode, error: unknown): void {
@@ -42,7 +46,14 @@ function boundInFlight(proxy: FastifyInstance, maxPerAddress: number): void {
       sendError(reply.header('retry-after', '1'), new GatewayError('ERR_TOO_MANY_IN_FLIGHT'));
       return;
     }
-    reply.raw.once('close', () => inFlight.release(address));
+    // `on` with a flag of its own rather than `once` (which wraps the listener anew per request):
+    // released exactly once, whatever emits.
+    let held = true;
+    reply.raw.on('close', () => {
+      if (!held) return;
+      held = false;
+      inFlight.release(address);
+    });
     done();
   });
 }
@@ -72,10 +83,22 @@ export async function registerProxy(
   const forwardOptions: ForwardOptions = {
     pools,
     timeoutMs: config.upstreams.timeoutMs,
-    metrics,
     publicHost: publicHostOf(config),
-    ownCookies: modes.ownCookies,
   };
+  // What every request of a route shares, made once: its facts for the log and metrics (its
+  // meter bound), the rules its answers are cleaned by.
+  const plans = new Map<CompiledRoute, RoutePlan>();
+  for (const route of table.routes) {
+    const mode = route.config.auth;
+    const meter = metrics.meter(route.prefix, mode);
+    plans.set(route, {
+      facts:
+        mode === 'token' && modes.token !== undefined
+          ? { route: route.prefix, mode, protocol: modes.token.protocol, meter }
+          : { route: route.prefix, mode, meter },
+      responseRules: { ownCookies: modes.ownCookies, authenticated: mode !== 'public' },
+    });
+  }
   await app.register(async (proxy) => {
     // Proxied bodies, whatever their type, are read whole (bounded in size and time) before an
     // upstream connection is taken for them, and sent on as the bytes they are.
@@ -93,12 +116,12 @@ export async function registerProxy(
         return undefined;
       }
       const mode = match.route.config.auth;
-      request.gatewayRoute =
-        mode === 'token' && modes.token !== undefined
-          ? { route: match.route.prefix, mode, protocol: modes.token.protocol }
-          : { route: match.route.prefix, mode };
+      // Every route the table matches was planned above; its facts are shared, read-only, by its requests.
+      const plan = plans.get(match.route) as RoutePlan;
+      request.gatewayRoute = plan.facts;
       const q = request.url.indexOf('?');
-      if (dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
+      // A dot segment needs a `.` or a `%` (`%2e`): a path with neither skips the expression.
+      if (mayHoldDots(request.url) && dotSegment.test(q < 0 ? request.url : request.url.slice(0, q))) {
         sendError(
           reply,
           new HttpError('ERR_HTTP_REQUEST_INVALID', 'dot segments in the path are not accepted'),
@@ -119,13 +142,13 @@ export async function registerProxy(
         return undefined;
       }
       if (!(identity instanceof Promise)) {
-        forward(request, reply, match, identity, forwardOptions);
+        forward(request, reply, match, plan, identity, forwardOptions);
         return undefined;
       }
       identity
         .then(
           (headers) => {
-            forward(request, reply, match, headers, forwardOptions);
+            forward(request, reply, match, plan, headers, forwardOptions);
           },
           // A refusal: answered as the synchronous path answers one.
           (error: unknown) => {
