@@ -4,7 +4,7 @@ import type { CliContext } from '../context.js';
 import { type DevPorts, defaultDevPorts, devUrls, devUsers, SHOP_CLI_REDIRECT } from '../dev/seed.js';
 import type { DevMode, DevSystem } from '../dev/system.js';
 import { integer, redisUrl, usage } from '../lib/options.js';
-import { waitForSignal } from '../lib/signals.js';
+import { announceThenWaitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 import { resolveServiceSecret } from './service-secret.js';
 
@@ -157,9 +157,10 @@ async function run(options: DevCommandOptions, context: CliContext): Promise<voi
       : { metrics: { bearerToken: env.TESSERA_METRICS_TOKEN } }),
   });
   try {
-    io.out(describeDevSystem(mode, system.urls, options.dir, { dpop: system.dpop, mtls: system.mtls }));
-    io.out('Ctrl-C stops every part.\n');
-    const signal = await waitForSignal();
+    const signal = await announceThenWaitForSignal(() => {
+      io.out(describeDevSystem(mode, system.urls, options.dir, { dpop: system.dpop, mtls: system.mtls }));
+      io.out('Ctrl-C stops every part.\n');
+    });
     io.out(`tessera dev: ${signal}, stopping\n`);
   } finally {
     await system.close();

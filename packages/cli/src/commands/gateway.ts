@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import type { CliContext } from '../context.js';
 import { listenAs } from '../lib/listen.js';
 import { integer } from '../lib/options.js';
-import { waitForSignal } from '../lib/signals.js';
+import { announceThenWaitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 import { upstreamTlsOf } from '../lib/upstream-tls.js';
 
@@ -70,8 +70,9 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
     const host = options.host ?? config.listen.host;
     const port = options.port ?? config.listen.port;
     const address = await listenAs('the gateway', '--port', host, port, () => app.listen({ host, port }));
-    io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`);
-    const signal = await waitForSignal();
+    const signal = await announceThenWaitForSignal(() =>
+      io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`),
+    );
     io.out(`tessera gateway: ${signal}, stopping\n`);
   } finally {
     await app.close();

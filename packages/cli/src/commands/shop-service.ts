@@ -10,7 +10,7 @@ import {
 } from '../dev/files.js';
 import { integer, usage } from '../lib/options.js';
 import { loadShop } from '../lib/shop.js';
-import { waitForSignal } from '../lib/signals.js';
+import { announceThenWaitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 
 interface ShopServiceOptions {
@@ -126,11 +126,10 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
     // A `tessera compare` run asks its services what they served over the IPC channel.
     const { attachProbe } = await import('@tessera/compare/probe');
     attachProbe(app);
-    // Listening for SIGTERM before saying so: whoever reads the line may stop the service at once.
-    const stopped = waitForSignal();
     const address = await app.listen({ host: '127.0.0.1', port: options.port });
-    io.out(`tessera shop-service: ${service} (${options.mode} mode), listening on ${address}\n`);
-    const signal = await stopped;
+    const signal = await announceThenWaitForSignal(() =>
+      io.out(`tessera shop-service: ${service} (${options.mode} mode), listening on ${address}\n`),
+    );
     io.out(`tessera shop-service: ${signal}, stopping\n`);
   } finally {
     for (const stop of stops.reverse()) await stop();

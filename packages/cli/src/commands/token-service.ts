@@ -7,7 +7,7 @@ import type { CliContext } from '../context.js';
 import { readFlagFile } from '../lib/files.js';
 import { listenAs } from '../lib/listen.js';
 import { integer, redisUrl, usage } from '../lib/options.js';
-import { waitForSignal } from '../lib/signals.js';
+import { announceThenWaitForSignal } from '../lib/signals.js';
 import { withTracing } from '../lib/tracing.js';
 import {
   defaultDatabaseUrl,
@@ -195,8 +195,9 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
     const address = service.app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : options.port;
     const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    io.out(`tessera token-service: issuer ${issuer}, listening on ${scheme}://${host}:${port}\n`);
-    const signal = await waitForSignal();
+    const signal = await announceThenWaitForSignal(() =>
+      io.out(`tessera token-service: issuer ${issuer}, listening on ${scheme}://${host}:${port}\n`),
+    );
     io.out(`tessera token-service: ${signal}, stopping\n`);
   } finally {
     await service?.close();

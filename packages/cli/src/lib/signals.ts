@@ -1,5 +1,5 @@
 /** Resolves with the first SIGINT or SIGTERM, then stops listening, so a server can close cleanly. */
-export function waitForSignal(): Promise<NodeJS.Signals> {
+function waitForSignal(): Promise<NodeJS.Signals> {
   return new Promise((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
       process.off('SIGINT', stop);
@@ -9,4 +9,15 @@ export function waitForSignal(): Promise<NodeJS.Signals> {
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
   });
+}
+
+/**
+ * Says that the process is ready (`announce`) only once SIGINT and SIGTERM are handled, then waits
+ * for one: whoever reads the line may stop the process at once, and a signal that came before the
+ * handler would kill it without its cleanup.
+ */
+export function announceThenWaitForSignal(announce: () => void): Promise<NodeJS.Signals> {
+  const stopped = waitForSignal();
+  announce();
+  return stopped;
 }
