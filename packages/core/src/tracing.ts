@@ -3,9 +3,12 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
+  ProxyTracerProvider,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -34,6 +37,23 @@ function traced(span: Span): boolean {
 }
 
 /**
+ * Whether an SDK's tracer provider is registered, asked on each call (`tessera` may register one
+ * after this module loaded). Without one the API's tracer never reads a span's name or attributes, so a hot
+ * path can skip building them (a request's route name and attributes object, Fastify's
+ * `routeOptions` object behind them).
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('tessera') !== undefined;
+}
+
+// What the API's no-op tracer starts a span as: the parent's own span context, or nothing to trace.
+const untraced = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+function noopSpanOf(parent: SpanContext | undefined): Span {
+  return parent !== undefined && isSpanContextValid(parent) ? trace.wrapSpanContext(parent) : untraced;
+}
+
+/**
  * Starts the server span of an incoming request (continuing the trace of its `traceparent`, or a
  * new one) and runs `next` in its context (Fastify runs the rest of the request's hooks and its
  * handler from `next`, so their async work stays in it). `key` is the request's own object
@@ -47,8 +67,11 @@ export function startRequestTrace(
   next: () => void,
 ): void {
   const parent = propagation.extract(context.active(), headers, headerGetter);
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
-  if (!traced(span)) {
+  enterRequestTrace(key, parent, tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent), next);
+}
+
+function enterRequestTrace(key: object, parent: Context, span: Span, next: () => void): void {
+  if (span === untraced || !traced(span)) {
     next();
     return;
   }
@@ -157,14 +180,20 @@ export interface TracedApp {
  */
 export function traceRequests(app: TracedApp): void {
   app.addHook('onRequest', (request, _reply, done) => {
+    const parent = propagation.extract(context.active(), request.headers, headerGetter);
+    if (!sdkRegistered()) {
+      // The no-op tracer's span, without the name and attributes it would not read.
+      enterRequestTrace(request.raw, parent, noopSpanOf(trace.getSpanContext(parent)), done);
+      return;
+    }
     const route = request.routeOptions.url ?? 'unmatched';
-    startRequestTrace(
-      request.raw,
+    const attributes = { 'http.request.method': request.method, 'http.route': route };
+    const span = tracer.startSpan(
       `${request.method} ${route}`,
-      request.headers,
-      { 'http.request.method': request.method, 'http.route': route },
-      done,
+      { kind: SpanKind.SERVER, attributes },
+      parent,
     );
+    enterRequestTrace(request.raw, parent, span, done);
   });
   app.addHook('onResponse', (request, reply, done) => {
     endRequestTrace(request.raw, reply.statusCode);
