@@ -144,6 +144,7 @@ export {
   startClientSpan,
   startRequestTrace,
   type TracedApp,
+  type TracedReply,
   type TracedRequest,
   traceRequests,
   withTraceHeaders,

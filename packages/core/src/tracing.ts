@@ -3,9 +3,12 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
+  ProxyTracerProvider,
   propagation,
   type Span,
+  type SpanContext,
   SpanKind,
   SpanStatusCode,
   type TextMapGetter,
@@ -34,6 +37,23 @@ function traced(span: Span): boolean {
 }
 
 /**
+ * Whether an SDK's tracer provider is registered, asked on each call (`tessera` may register one
+ * after this module loaded). Without one the API's tracer never reads a span's name or attributes, so a hot
+ * path can skip building them (a request's route name and attributes object, Fastify's
+ * `routeOptions` object behind them).
+ */
+function sdkRegistered(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegateTracer('tessera') !== undefined;
+}
+
+// What the API's no-op tracer starts a span as: the parent's own span context, or nothing to trace.
+const untraced = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+function noopSpanOf(parent: SpanContext | undefined): Span {
+  return parent !== undefined && isSpanContextValid(parent) ? trace.wrapSpanContext(parent) : untraced;
+}
+
+/**
  * Starts the server span of an incoming request (continuing the trace of its `traceparent`, or a
  * new one) and runs `next` in its context (Fastify runs the rest of the request's hooks and its
  * handler from `next`, so their async work stays in it). `key` is the request's own object
@@ -47,8 +67,11 @@ export function startRequestTrace(
   next: () => void,
 ): void {
   const parent = propagation.extract(context.active(), headers, headerGetter);
-  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
-  if (!traced(span)) {
+  enterRequestTrace(key, parent, tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent), next);
+}
+
+function enterRequestTrace(key: object, parent: Context, span: Span, next: () => void): void {
+  if (span === untraced || !traced(span)) {
     next();
     return;
   }
@@ -138,15 +161,20 @@ export interface TracedRequest {
   readonly routeOptions: { readonly url?: string | undefined };
 }
 
-/** What `traceRequests` needs of an app: Fastify's `onRequest` and `onResponse` hooks, by shape. */
+/** What `traceRequests` needs of a reply: Node's response under Fastify's, by shape. */
+export interface TracedReply {
+  readonly raw: {
+    readonly statusCode: number;
+    on(event: 'finish' | 'error', listener: () => void): unknown;
+    removeListener(event: 'finish' | 'error', listener: () => void): unknown;
+  };
+}
+
+/** What `traceRequests` needs of an app: Fastify's `onRequest` hook, by shape. */
 export interface TracedApp {
   addHook(
     name: 'onRequest',
-    hook: (request: TracedRequest, reply: unknown, done: () => void) => void,
-  ): unknown;
-  addHook(
-    name: 'onResponse',
-    hook: (request: TracedRequest, reply: { readonly statusCode: number }, done: () => void) => void,
+    hook: (request: TracedRequest, reply: TracedReply, done: () => void) => void,
   ): unknown;
 }
 
@@ -154,20 +182,35 @@ export interface TracedApp {
  * A server span for every request of a Fastify app (a no-op without an SDK): it continues the
  * caller's `traceparent`, is the parent of what the handler does, and ends with the status
  * answered. Every part's listener adds it the same way.
+ *
+ * No `onResponse` hook: one makes Fastify add and remove two listeners on every response (about
+ * 1 us a request even with nothing traced). A traced request's span ends on its response's
+ * `finish` or `error`, the events Fastify's `onResponse` hooks run on.
  */
 export function traceRequests(app: TracedApp): void {
-  app.addHook('onRequest', (request, _reply, done) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    startRequestTrace(
-      request.raw,
-      `${request.method} ${route}`,
-      request.headers,
-      { 'http.request.method': request.method, 'http.route': route },
-      done,
-    );
-  });
-  app.addHook('onResponse', (request, reply, done) => {
-    endRequestTrace(request.raw, reply.statusCode);
-    done();
+  app.addHook('onRequest', (request, reply, done) => {
+    const parent = propagation.extract(context.active(), request.headers, headerGetter);
+    let span: Span;
+    if (sdkRegistered()) {
+      const route = request.routeOptions.url ?? 'unmatched';
+      const attributes = { 'http.request.method': request.method, 'http.route': route };
+      span = tracer.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER, attributes }, parent);
+    } else {
+      // The no-op tracer's span, without the name and attributes it would not read.
+      span = noopSpanOf(trace.getSpanContext(parent));
+    }
+    if (span === untraced || !traced(span)) {
+      done();
+      return;
+    }
+    const response = reply.raw;
+    const end = (): void => {
+      response.removeListener('finish', end);
+      response.removeListener('error', end);
+      endSpan(span, response.statusCode);
+    };
+    response.on('finish', end);
+    response.on('error', end);
+    context.with(trace.setSpan(parent, span), done);
   });
 }
