@@ -26,9 +26,9 @@ function hooksOf(): { onRequest: Hook } {
   return { onRequest };
 }
 
-/** A response as Node's: its status, and the events a span ends on. */
-function responseOf(status: number): TracedReply['raw'] & EventEmitter {
-  return Object.assign(new EventEmitter(), { statusCode: status });
+/** A response as Node's: its status, whether it finished, and the events a span ends on. */
+function responseOf(status: number): TracedReply['raw'] & EventEmitter & { writableFinished: boolean } {
+  return Object.assign(new EventEmitter(), { statusCode: status, writableFinished: false });
 }
 
 /** One request through the hooks: the span context active in its handler, and the route reads. */
@@ -36,6 +36,7 @@ function serve(
   headers: Record<string, string>,
   url: string | undefined,
   status = 200,
+  options: { ending?: 'finish' | 'close'; exporter?: InMemorySpanExporter } = {},
 ): { seen: SpanContext | undefined; routeReads: number } {
   const { onRequest } = hooksOf();
   let routeReads = 0;
@@ -50,15 +51,26 @@ function serve(
   };
   let seen: SpanContext | undefined;
   let called = false;
-  const raw = responseOf(status);
+  const raw = responseOf(200);
   onRequest(request, { raw }, () => {
     called = true;
     seen = trace.getSpanContext(context.active());
   });
-  raw.emit('finish');
+  // The handler answers after the hook: the span ends with what it answered, when it is sent.
+  raw.statusCode = status;
+  const finishedBefore = options.exporter?.getFinishedSpans().length;
+  if (options.ending === 'close') raw.emit('close');
+  else {
+    raw.writableFinished = true;
+    raw.emit('finish');
+    raw.emit('close');
+  }
   expect(called).toBe(true);
+  if (options.exporter !== undefined) {
+    expect(options.exporter.getFinishedSpans().length).toBe((finishedBefore ?? 0) + 1);
+  }
   // Whatever was traced, nothing stays listening once the response is done.
-  expect(raw.listenerCount('finish') + raw.listenerCount('error')).toBe(0);
+  expect(raw.listenerCount('finish') + raw.listenerCount('error') + raw.listenerCount('close')).toBe(0);
   return { seen, routeReads };
 }
 
@@ -95,10 +107,19 @@ describe('traceRequests (core) with and without an SDK', () => {
   it('with an SDK: a server span named by the route template, a child of the caller, ended with the status', () => {
     const exporter = new InMemorySpanExporter();
     new NodeTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }).register();
-    const { seen, routeReads } = serve({ traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` }, '/orders/:id', 503);
+    const { seen, routeReads } = serve(
+      { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
+      '/orders/:id',
+      503,
+      {
+        exporter,
+      },
+    );
     expect(routeReads).toBe(1);
-    serve({}, undefined, 404);
-    const [first, second] = exporter.getFinishedSpans();
+    serve({}, undefined, 404, { exporter });
+    // A caller that leaves before the answer: only 'close'; the span still ends, marked aborted.
+    serve({}, '/orders', 200, { ending: 'close', exporter });
+    const [first, second, aborted] = exporter.getFinishedSpans();
     expect(first?.name).toBe('GET /orders/:id');
     expect(first?.attributes).toMatchObject({
       'http.request.method': 'GET',
@@ -111,6 +132,10 @@ describe('traceRequests (core) with and without an SDK', () => {
     expect(seen?.spanId).toBe(first?.spanContext().spanId);
     expect(second?.name).toBe('GET unmatched');
     expect(second?.attributes['http.route']).toBe('unmatched');
+    expect(second?.status.code).toBe(0);
+    expect(second?.attributes['tessera.aborted']).toBeUndefined();
+    expect(aborted?.status).toMatchObject({ code: 2, message: 'aborted' });
+    expect(aborted?.attributes['tessera.aborted']).toBe(true);
   });
   it('with a propagator and context manager but no tracer provider: the caller’s trace continues', () => {
     // The SDK case's register() set all three; disabling the tracer provider leaves the other two.

@@ -165,8 +165,9 @@ export interface TracedRequest {
 export interface TracedReply {
   readonly raw: {
     readonly statusCode: number;
-    on(event: 'finish' | 'error', listener: () => void): unknown;
-    removeListener(event: 'finish' | 'error', listener: () => void): unknown;
+    readonly writableFinished: boolean;
+    on(event: 'finish' | 'error' | 'close', listener: () => void): unknown;
+    removeListener(event: 'finish' | 'error' | 'close', listener: () => void): unknown;
   };
 }
 
@@ -204,13 +205,21 @@ export function traceRequests(app: TracedApp): void {
       return;
     }
     const response = reply.raw;
+    // 'close' as well: a caller that leaves before the answer, or an answer cut mid-way, emits
+    // neither 'finish' nor 'error', and its span (the parent of the handler's) must still end.
     const end = (): void => {
       response.removeListener('finish', end);
       response.removeListener('error', end);
+      response.removeListener('close', end);
+      if (!response.writableFinished) {
+        span.setStatus({ code: SpanStatusCode.ERROR, message: 'aborted' });
+        span.setAttribute('tessera.aborted', true);
+      }
       endSpan(span, response.statusCode);
     };
     response.on('finish', end);
     response.on('error', end);
+    response.on('close', end);
     context.with(trace.setSpan(parent, span), done);
   });
 }
