@@ -27,7 +27,7 @@ function hooksOf(): { onRequest: Hook } {
 }
 
 /** A response as Node's: its status, whether it finished, and the events a span ends on. */
-function responseOf(status: number): TracedReply['raw'] & EventEmitter & { writableFinished: boolean } {
+function responseOf(status: number): EventEmitter & { statusCode: number; writableFinished: boolean } {
   return Object.assign(new EventEmitter(), { statusCode: status, writableFinished: false });
 }
 

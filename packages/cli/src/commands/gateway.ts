@@ -69,10 +69,10 @@ async function run(options: GatewayCommandOptions, context: CliContext): Promise
   try {
     const host = options.host ?? config.listen.host;
     const port = options.port ?? config.listen.port;
-    const address = await listenAs('the gateway', '--port', host, port, () => app.listen({ host, port }));
-    const signal = await announceThenWaitForSignal(() =>
-      io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`),
-    );
+    const signal = await announceThenWaitForSignal(async () => {
+      const address = await listenAs('the gateway', '--port', host, port, () => app.listen({ host, port }));
+      io.out(`tessera gateway: ${config.routes.length} routes, listening on ${address}\n`);
+    });
     io.out(`tessera gateway: ${signal}, stopping\n`);
   } finally {
     await app.close();

@@ -126,10 +126,11 @@ async function run(name: string, options: ShopServiceOptions, context: CliContex
     // A `tessera compare` run asks its services what they served over the IPC channel.
     const { attachProbe } = await import('@tessera/compare/probe');
     attachProbe(app);
-    const address = await app.listen({ host: '127.0.0.1', port: options.port });
-    const signal = await announceThenWaitForSignal(() =>
-      io.out(`tessera shop-service: ${service} (${options.mode} mode), listening on ${address}\n`),
-    );
+    const started = app;
+    const signal = await announceThenWaitForSignal(async () => {
+      const address = await started.listen({ host: '127.0.0.1', port: options.port });
+      io.out(`tessera shop-service: ${service} (${options.mode} mode), listening on ${address}\n`);
+    });
     io.out(`tessera shop-service: ${signal}, stopping\n`);
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -189,15 +189,15 @@ async function run(options: TokenServiceCommandOptions, context: CliContext): Pr
       );
     }
     const app = service.app;
-    await listenAs('the token service', '--port', options.host, options.port, () =>
-      app.listen({ host: options.host, port: options.port }),
-    );
-    const address = service.app.server.address();
-    const port = typeof address === 'object' && address !== null ? address.port : options.port;
-    const host = options.host.includes(':') ? `[${options.host}]` : options.host;
-    const signal = await announceThenWaitForSignal(() =>
-      io.out(`tessera token-service: issuer ${issuer}, listening on ${scheme}://${host}:${port}\n`),
-    );
+    const signal = await announceThenWaitForSignal(async () => {
+      await listenAs('the token service', '--port', options.host, options.port, () =>
+        app.listen({ host: options.host, port: options.port }),
+      );
+      const address = app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : options.port;
+      const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+      io.out(`tessera token-service: issuer ${issuer}, listening on ${scheme}://${host}:${port}\n`);
+    });
     io.out(`tessera token-service: ${signal}, stopping\n`);
   } finally {
     await service?.close();
