@@ -323,7 +323,7 @@ export async function createTokenService(options: TokenServiceOptions): Promise<
       clearInterval(reload);
       stopPurge();
       stopDeactivation();
-      clients.close();
+      await clients.close();
       await app.close();
     },
   });

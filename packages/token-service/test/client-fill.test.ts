@@ -9,7 +9,7 @@ import type {
   RootOperationNode,
   UnknownRow,
 } from 'kysely';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { databases, type TestDatabase } from '../../../test/support/databases.js';
 import { type Harness, startService, TEST_SECRET } from '../../../test/support/token-service/harness.js';
 import { StatementLog } from '../../../test/support/token-service/statements.js';
@@ -352,17 +352,27 @@ describe.each(databases)("the client cache's background fill on $name", (fixture
 /** Counts the fill's page reads as they start, and runs `onPage` at the start of each, synchronously. */
 class PageStarts implements KyselyPlugin {
   started = 0;
+  /** Pages whose rows the fill has been handed. */
+  finished = 0;
   onPage: (() => void) | undefined;
+  /** While set, a page's rows wait for it before the fill gets them. */
+  hold: Promise<void> | undefined;
+  readonly #pages = new WeakSet<object>();
 
-  transformQuery({ node }: PluginTransformQueryArgs): RootOperationNode {
+  transformQuery({ node, queryId }: PluginTransformQueryArgs): RootOperationNode {
     if (isFillPage({ toOperationNode: () => node })) {
+      this.#pages.add(queryId);
       this.started++;
       this.onPage?.();
     }
     return node;
   }
 
-  async transformResult({ result }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+  async transformResult({ result, queryId }: PluginTransformResultArgs): Promise<QueryResult<UnknownRow>> {
+    if (this.#pages.has(queryId)) {
+      await this.hold;
+      this.finished++;
+    }
     return result;
   }
 }
@@ -405,13 +415,28 @@ describe.each(databases)("the service's close() during the client cache's fill o
     // Two full pages of the service's 1,000 and one more: a fill of three pages.
     await bulkInsert(harness.db, 'template', 2000);
     let closing: Promise<void> | undefined;
+    let release = () => {};
+    starts.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     starts.onPage = () => {
       starts.onPage = undefined;
       closing = harness.service.close();
     };
-    expect((await harness.service.clients.find('bulk-01999'))?.client_name).toBe('v1');
-    expect(closing).toBeDefined();
+    // Not awaited yet: on SQLite's one connection the lookup's own read waits behind the held page.
+    const found = harness.service.clients.find('bulk-01999');
+    await vi.waitFor(() => expect(closing).toBeDefined());
+    // close() waits for the page in flight: it has not resolved while that page is held.
+    let closed = false;
+    void closing?.then(() => {
+      closed = true;
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(closed).toBe(false);
+    release();
     await closing;
+    expect(starts.finished).toBe(1);
+    expect((await found)?.client_name).toBe('v1');
     // Time for the first page to come back and for a fill that went on to start the next one.
     await new Promise((resolve) => setTimeout(resolve, 200));
     await turns();

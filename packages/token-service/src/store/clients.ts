@@ -159,6 +159,8 @@ export class ClientRepository {
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
   /** Set by close(): no fill starts, and one under way reads no further page. */
   #closed = false;
+  /** The background fill under way, if any (settles, never rejects), for close() to wait for. */
+  #fill: Promise<void> | undefined;
 
   constructor(options: ClientRepositoryOptions) {
     this.#db = options.db;
@@ -262,7 +264,16 @@ export class ClientRepository {
     this.#generation = generation;
     // Not awaited: reading 100k clients takes a second or more, which no request should wait for
     // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
-    if (count > 0 && count <= max && !this.#closed) this.#preload(cache).catch(() => {});
+    if (count > 0 && count <= max && !this.#closed) {
+      // Started a microtask later, so close() finds it here before its first query is sent.
+      const fill = Promise.resolve()
+        .then(() => this.#preload(cache))
+        .catch(() => {});
+      this.#fill = fill;
+      void fill.then(() => {
+        if (this.#fill === fill) this.#fill = undefined;
+      });
+    }
   }
 
   /**
@@ -401,12 +412,14 @@ export class ClientRepository {
   }
 
   /**
-   * Ends the background fill (a page being read is the last), so nothing reads the database, which
-   * is the caller's and may outlive the service, after the service closed; and starts no other.
-   * Lookups still answer, each client read from SQL until cached.
+   * Ends the background fill (a page being read is the last) and resolves once that page is in, so
+   * nothing reads the database, which is the caller's and may outlive the service, after the
+   * service closed; and starts no other. Lookups still answer, each client read from SQL until
+   * cached.
    */
-  close(): void {
+  async close(): Promise<void> {
     this.#closed = true;
+    await this.#fill;
   }
 
   /** Forgets cached clients and their verified secrets (all, or one). */
