@@ -67,11 +67,8 @@ export function startRequestTrace(
   next: () => void,
 ): void {
   const parent = propagation.extract(context.active(), headers, headerGetter);
-  enterRequestTrace(key, parent, tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent), next);
-}
-
-function enterRequestTrace(key: object, parent: Context, span: Span, next: () => void): void {
-  if (span === untraced || !traced(span)) {
+  const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes }, parent);
+  if (!traced(span)) {
     next();
     return;
   }
@@ -186,7 +183,7 @@ export interface TracedApp {
  *
  * No `onResponse` hook: one makes Fastify add and remove two listeners on every response (about
  * 1 us a request even with nothing traced). A traced request's span ends on its response's
- * `finish` or `error`, the events Fastify's `onResponse` hooks run on.
+ * `finish` or `error` (the events Fastify's `onResponse` hooks run on), or `close` (aborted).
  */
 export function traceRequests(app: TracedApp): void {
   app.addHook('onRequest', (request, reply, done) => {
@@ -200,7 +197,7 @@ export function traceRequests(app: TracedApp): void {
       // The no-op tracer's span, without the name and attributes it would not read.
       span = noopSpanOf(trace.getSpanContext(parent));
     }
-    if (span === untraced || !traced(span)) {
+    if (!traced(span)) {
       done();
       return;
     }

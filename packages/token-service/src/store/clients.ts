@@ -159,7 +159,7 @@ export class ClientRepository {
   #origins: { readonly origins: ReadonlySet<string>; readonly expiresAt: number } | undefined;
   /** Set by close(): no fill starts, and one under way reads no further page. */
   #closed = false;
-  /** The background fill under way, if any (settles, never rejects), for close() to wait for. */
+  /** The latest background fill (settles, never rejects), for close() to wait for. */
   #fill: Promise<void> | undefined;
 
   constructor(options: ClientRepositoryOptions) {
@@ -266,13 +266,9 @@ export class ClientRepository {
     // (each reads its own client meanwhile). A failure only leaves the rest to be read one by one.
     if (count > 0 && count <= max && !this.#closed) {
       // Started a microtask later, so close() finds it here before its first query is sent.
-      const fill = Promise.resolve()
+      this.#fill = Promise.resolve()
         .then(() => this.#preload(cache))
         .catch(() => {});
-      this.#fill = fill;
-      void fill.then(() => {
-        if (this.#fill === fill) this.#fill = undefined;
-      });
     }
   }
 
